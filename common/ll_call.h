@@ -1,0 +1,39 @@
+/* ll_call.h - one logical request from submit to final result: the object a backend works on.
+ *
+ * Ownership: the client layer (ll_client.c) allocates a call at submit and frees it in
+ * ll_call_free(). A backend owns the call between backend->submit() and the moment it hands it
+ * back through backend->poll(); it may link it through `next` and use `be_data` meanwhile.
+ * Threads: a call is touched by one thread at a time; the hand-over through poll() is the
+ * synchronisation point. Only `cancel` is read and written concurrently (atomic).
+ */
+#ifndef LL_CALL_H
+#define LL_CALL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "ll_request.h"
+
+struct ll_call {
+    uint64_t seq;                /* submission order, from 0 */
+    char *body;                  /* rendered request JSON */
+    size_t body_len;
+    struct curl_slist *headers;  /* Content-Type, Authorization, extra headers */
+    const char *base_url;        /* chosen at submit (rotation over cfg->base_urls) */
+    bool stream;
+    struct ll_result res;
+    atomic_bool cancel;          /* set by the submitting thread; read by the backend */
+    bool done;                   /* final; set by the client layer when poll returns it */
+    bool collected;              /* already returned by ll_client_wait/next */
+    struct ll_call *next;        /* intrusive link, owned by whoever holds the call */
+    void *be_data;               /* backend private */
+};
+
+/* End a call without (more) wire attempts: cls is CANCELLED, RESOURCE, or the class of the
+ * local failure; `why` becomes res.errmsg. Sets res.cls and res.t_end. Any thread. */
+void ll_call_finish(struct ll_call *call, enum ll_class cls, const char *why);
+
+#endif

@@ -1,0 +1,98 @@
+/* ll_request.h - the request/result model and the client configuration shared by both backends.
+ *
+ * Times are ll_now_ns() values (CLOCK_MONOTONIC ns); 0 means "did not happen".
+ */
+#ifndef LL_REQUEST_H
+#define LL_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ll_err.h"
+#include "ll_retry.h"
+
+struct ll_message {
+    const char *role;    /* "system", "user", "assistant" */
+    const char *content;
+};
+
+/* What the caller asks for. ll_client_submit() copies everything it needs (it renders the JSON
+ * body and the header list at once), so a request may live on the caller's stack. */
+struct ll_request {
+    const char *model;                 /* NULL: the client's default model */
+    const struct ll_message *messages; /* ignored when body_json is set */
+    size_t n_messages;
+    const char *body_json; /* sent verbatim when non-NULL (batch passes extra fields through) */
+    int max_tokens;        /* <= 0: not sent */
+    bool stream;           /* SSE; stream_options.include_usage is always asked for */
+    const char *const *headers; /* extra "Name: value" lines, e.g. mockllm's x-mock-* */
+    size_t n_headers;
+    int64_t t_intended; /* open loop: when the request should have started; 0 = at submit */
+    void *user;         /* carried to the result untouched */
+};
+
+/* One wire attempt of a logical request. */
+struct ll_attempt {
+    int64_t t_start, t_first_byte, t_end;
+    int status;          /* HTTP status, 0 when none arrived */
+    enum ll_class cls;   /* outcome of this attempt */
+    int64_t wait_ns;     /* backoff slept after it (0 for the last) */
+};
+
+#define LL_ATTEMPTS_KEPT 16 /* the first attempts are kept in full; later ones only counted */
+
+struct ll_result {
+    enum ll_class cls; /* final class: NONE on success */
+    int status;        /* last HTTP status, 0 when none */
+    int curl_code;     /* last CURLcode, 0 = CURLE_OK */
+    char errmsg[160];  /* one line when cls != NONE */
+
+    char *content; /* assistant text (joined deltas when streaming); malloc'd, may be NULL */
+    size_t content_len;
+    char finish_reason[24];
+    int prompt_tokens, completion_tokens, total_tokens; /* -1 when the server sent no usage */
+
+    int attempts; /* wire requests made for this logical request */
+    struct ll_attempt attempt[LL_ATTEMPTS_KEPT];
+
+    int64_t t_intended;    /* from the request, or t_queued */
+    int64_t t_queued;      /* submit */
+    int64_t t_dispatch;    /* first attempt got an in-flight slot */
+    int64_t t_first_byte;  /* of the last attempt */
+    int64_t t_first_token; /* of the last attempt (stream: first content delta) */
+    int64_t t_end;         /* final outcome */
+    int64_t *token_t;      /* stream: arrival time of each content delta (last attempt) */
+    size_t n_tokens, cap_tokens;
+
+    /* curl's phase timings of the last attempt, seconds */
+    double t_connect_s, t_ttfb_s, t_total_s;
+    uint64_t bytes_rx, bytes_tx;
+    int connects; /* new connections opened over all attempts (CURLINFO_NUM_CONNECTS) */
+    void *user;
+};
+
+/* Client configuration: what both backends honour identically. */
+struct ll_config {
+    const char *const *base_urls; /* e.g. "http://127.0.0.1:8000/v1"; calls rotate over them */
+    size_t n_base_urls;
+    const char *api_key;       /* bearer token or NULL; never printed */
+    const char *default_model; /* used when a request names none */
+    int concurrency;           /* in-flight limit (pool size / easy handles), >= 1 */
+    struct ll_retry_policy retry;
+    int64_t connect_timeout_ms; /* per attempt, 0 = curl default */
+    int64_t timeout_ms;         /* total per attempt, 0 = none */
+    bool no_reuse;              /* a fresh connection for every request */
+    bool verify_tls;            /* HTTPS verifies peer and host (default true) */
+    bool blocking;              /* evented only: the seed's pitfall, blocking call in the loop */
+    size_t stack_size;          /* threaded only: pthread stack bytes, 0 = default */
+    uint64_t seed;              /* jitter RNG seed */
+};
+
+/* Fill a config with the defaults documented in `llmload run --help`. */
+void ll_config_defaults(struct ll_config *cfg);
+
+/* Release what a finished result owns (content, token times). */
+void ll_result_free(struct ll_result *res);
+
+#endif

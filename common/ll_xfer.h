@@ -1,0 +1,61 @@
+/* ll_xfer.h - one wire attempt of a call on one libcurl easy handle, shared by both backends so
+ * that they send the same bytes, parse answers the same way and classify outcomes identically.
+ *
+ * A backend's life for one call:
+ *     ll_xfer_begin(x, easy, call, cfg)      set up the easy handle for the next attempt
+ *     ... curl_easy_perform(easy)  or  curl_multi_add_handle + socket actions ...
+ *     wait = ll_xfer_end(x, rc, &rng)        classify, parse, record the attempt
+ *     wait >= 0: back off `wait` ns (threaded: sleep in the worker; evented: uv timer), begin again
+ *     wait <  0: call->res is final
+ *     ll_xfer_cleanup(x)                      once, when the x is retired
+ *
+ * Called from whichever thread performs the transfer; one xfer per easy handle at a time.
+ */
+#ifndef LL_XFER_H
+#define LL_XFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "ll_call.h"
+#include "ll_request.h"
+#include "ll_sse.h"
+
+struct ll_xfer {
+    struct ll_call *call;
+    const struct ll_config *cfg;
+    CURL *easy;
+    char *buf; /* response body (non-stream, or any error body), NUL-terminated */
+    size_t len, cap;
+    struct ll_sse sse;          /* streaming: SSE framing state */
+    int64_t retry_after_ms;     /* parsed Retry-After of this attempt, -1 when none */
+    bool is_event_stream;       /* Content-Type: text/event-stream */
+    bool proto_error;           /* the answer could not be understood */
+    char proto_why[96];
+    void *owner;                /* backend private (e.g. the worker or the ev request) */
+};
+
+/* Prepare `easy` (already created by the backend, possibly reused) for the next attempt of
+ * `call`: URL, POST body, headers, connect/total timeouts, write/header/progress callbacks,
+ * CURLOPT_PRIVATE = x, CURLOPT_NOSIGNAL, TCP_NODELAY, and CURLOPT_FRESH_CONNECT/FORBID_REUSE
+ * when cfg->no_reuse. Records the attempt's start time. 0 or LL_E* (LL_ECURL). */
+int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call,
+                  const struct ll_config *cfg);
+
+/* The attempt ended with `rc` (CURLE_OK or a curl error). Reads the status and curl's phase
+ * timings, classifies the attempt, parses the answer into call->res (content, usage,
+ * finish_reason, token times; streaming deltas were parsed as they arrived) and records the
+ * attempt. Returns the wait in ns before the next attempt (>= 0), or -1 when the call is final
+ * (res.cls and res.t_end set). A set call->cancel makes the call final as CANCELLED. */
+int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng);
+
+/* Free what the xfer allocated (buffers). The easy handle stays the backend's. */
+void ll_xfer_cleanup(struct ll_xfer *x);
+
+/* Map a CURLcode and HTTP status to an outcome class (the classification table). */
+enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);
+
+#endif

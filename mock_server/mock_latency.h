@@ -1,0 +1,50 @@
+/* mock_latency.h - latency models and per-model profiles.
+ *
+ * A distribution is given on the command line or in the config file as:
+ *     "100"              fixed 100 ms        (same as "fixed:100")
+ *     "uniform:50,150"   uniform in [50, 150] ms
+ *     "lognormal:100,400" long tail: median 100 ms, p99 400 ms (mu = ln p50,
+ *                         sigma = (ln p99 - ln p50) / 2.326)
+ * A profile is a model name with its time to first token, time per further output token,
+ * default output length and fault rates:
+ *     --profile 'name=gpt-mock,ttft=lognormal:200,800,itl=uniform:10,30,tokens=64'
+ */
+#ifndef MOCK_LATENCY_H
+#define MOCK_LATENCY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mock_fault.h"
+#include "mock_rng.h"
+
+enum mock_dist_kind { MOCK_DIST_FIXED, MOCK_DIST_UNIFORM, MOCK_DIST_LOGNORMAL };
+
+struct mock_dist {
+    enum mock_dist_kind kind;
+    double a, b; /* fixed: a; uniform: [a, b]; lognormal: p50 = a, p99 = b (ms) */
+};
+
+/* Parse a distribution spec (above). 0, or -1 with a one-line reason in err[errlen]. */
+int mock_dist_parse(const char *spec, struct mock_dist *out, char *err, size_t errlen);
+/* Draw in ms, >= 0. Scaled by `scale` (the --scale factor, 1.0 = as given). */
+double mock_dist_sample_ms(const struct mock_dist *d, struct mock_rng *r, double scale);
+/* Render back to the spec syntax, for --help output and /v1/models. */
+void mock_dist_format(const struct mock_dist *d, char *buf, size_t len);
+
+#define MOCK_MODEL_NAME_MAX 64
+
+struct mock_profile {
+    char name[MOCK_MODEL_NAME_MAX];
+    struct mock_dist ttft; /* request arrival (or slot start) to first token */
+    struct mock_dist itl;  /* each further output token */
+    int tokens;            /* output tokens when the request gives no max_tokens */
+    bool has_faults;       /* faults below override the global rates */
+    struct mock_fault_rates faults;
+};
+
+/* Parse "name=...,ttft=...,itl=...,tokens=N[,fault keys as in mock_fault_parse]".
+ * Distribution specs contain commas, so a key's value runs until the next ",key=". */
+int mock_profile_parse(const char *spec, struct mock_profile *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,19 @@
+/* mock_text.h - plausible generated text: words drawn from a fixed English list with sentence
+ * punctuation, deterministic from the rng. One output token is one word (with its leading
+ * space), so streamed deltas joined equal the non-stream content for the same draw. */
+#ifndef MOCK_TEXT_H
+#define MOCK_TEXT_H
+
+#include <stddef.h>
+
+#include "mock_rng.h"
+
+/* The i-th token (i from 0) of a reply: writes it to buf (NUL-terminated), returns its length.
+ * buf must hold MOCK_TEXT_TOKEN_MAX bytes. Token 0 starts with a capital and no space. */
+#define MOCK_TEXT_TOKEN_MAX 32
+size_t mock_text_token(struct mock_rng *r, size_t i, char *buf);
+
+/* Rough prompt token count, as the usage block reports it (about 4 bytes a token, >= 1). */
+int mock_text_count_tokens(const char *text, size_t len);
+
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# tests/run.sh - install what is missing, build, run every test with ctest.
+#
+#   tests/run.sh            normal build (build/), all tests
+#   tests/run.sh --asan     ASan+UBSan build (build-asan/), all tests
+#   tests/run.sh --tsan     TSan build (build-tsan/), the tests labelled "threads"
+#   tests/run.sh -R REGEX   only tests whose name matches (passed to ctest)
+set -euo pipefail
+LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$LL_TOP/scripts/deps.sh"
+
+build=build sanitize="" ctest_args=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --asan) build=build-asan sanitize=asan ;;
+    --tsan) build=build-tsan sanitize=tsan ctest_args+=(-L threads) ;;
+    -R) ctest_args+=(-R "$2"); shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+ll_deps $LL_BUILD_DEPS
+ll_build "$LL_TOP/$build" -DLL_BUILD_TESTS=ON -DLL_SANITIZE="$sanitize"
+cd "$LL_TOP/$build"
+ctest --output-on-failure -j 2 --timeout 300 "${ctest_args[@]}"
