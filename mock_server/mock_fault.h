@@ -44,9 +44,11 @@ struct mock_fault_decision {
 };
 
 void mock_fault_rates_init(struct mock_fault_rates *f); /* no faults */
-/* Parse the spec above into f (keys not named keep their value). 0 or -1 with err. */
+/* Parse the spec above into f (keys not named keep their value). 0 or -1 with a one-line err,
+ * f then untouched. close_after is in [0, 1000000], retry_after (s) in [0, 86400]. */
 int mock_fault_parse(const char *spec, struct mock_fault_rates *f, char *err, size_t errlen);
-/* One decision per request, from the request's rng. */
+/* One decision per request, from the request's rng. Always consumes exactly two unit draws,
+ * whatever the rates, so later draws from r do not shift when a rate changes. */
 void mock_fault_decide(const struct mock_fault_rates *f, struct mock_rng *r,
                        struct mock_fault_decision *out);
 const char *mock_fault_name(enum mock_fault_kind k); /* "429", "close", "stall", ... */
@@ -55,9 +57,10 @@ const char *mock_fault_name(enum mock_fault_kind k); /* "429", "close", "stall",
  * A fixed-size table of key -> attempts seen, shared by all loops (mutex); old keys are
  * evicted when the table is full (LRU is not needed: tests use few keys). */
 struct mock_script;
-struct mock_script *mock_script_new(size_t capacity);
+struct mock_script *mock_script_new(size_t capacity); /* NULL when out of memory */
 void mock_script_free(struct mock_script *s);
-/* Count one attempt of `key`; returns its 1-based attempt number. Thread-safe. */
+/* Count one attempt of `key`; returns its 1-based attempt number. Thread-safe. When the table
+ * is full the oldest key is forgotten (its next attempt counts as 1 again). */
 unsigned mock_script_attempt(struct mock_script *s, const char *key, size_t keylen);
 
 #endif

@@ -13,6 +13,7 @@
 #define MOCK_LATENCY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mock_fault.h"
@@ -25,9 +26,12 @@ struct mock_dist {
     double a, b; /* fixed: a; uniform: [a, b]; lognormal: p50 = a, p99 = b (ms) */
 };
 
-/* Parse a distribution spec (above). 0, or -1 with a one-line reason in err[errlen]. */
+/* Parse a distribution spec (above). 0, or -1 with a one-line reason in err[errlen] (out is then
+ * untouched). Values are ms in [0, 3600000]; lognormal needs 0 < p50 <= p99, uniform lo <= hi. */
 int mock_dist_parse(const char *spec, struct mock_dist *out, char *err, size_t errlen);
-/* Draw in ms, >= 0. Scaled by `scale` (the --scale factor, 1.0 = as given). */
+/* Draw in ms, in [0, 3600000] (the lognormal tail is cut there so a draw always fits a timer).
+ * Scaled by `scale` (the --scale factor, 1.0 = as given). Fixed draws nothing from r, uniform
+ * one unit draw, lognormal one normal (two unit draws). Pure: any thread, own rng. */
 double mock_dist_sample_ms(const struct mock_dist *d, struct mock_rng *r, double scale);
 /* Render back to the spec syntax, for --help output and /v1/models. */
 void mock_dist_format(const struct mock_dist *d, char *buf, size_t len);
@@ -44,7 +48,12 @@ struct mock_profile {
 };
 
 /* Parse "name=...,ttft=...,itl=...,tokens=N[,fault keys as in mock_fault_parse]".
- * Distribution specs contain commas, so a key's value runs until the next ",key=". */
+ * Distribution specs contain commas, so a key's value runs until the next ",key=".
+ * name is required (1..63 bytes of letters, digits and . _ - : / @ +); keys not given default to
+ * ttft=0, itl=0, tokens=MOCK_PROFILE_DEFAULT_TOKENS (1..1000000) and no faults. Any fault key sets
+ * has_faults, and the profile's rates then start from mock_fault_rates_init (no faults), not the
+ * global rates. 0, or -1 with a one-line reason in err (out is then untouched). */
+#define MOCK_PROFILE_DEFAULT_TOKENS 16
 int mock_profile_parse(const char *spec, struct mock_profile *out, char *err, size_t errlen);
 
 #endif

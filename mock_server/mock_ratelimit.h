@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 struct mock_bucket {
-    double capacity;   /* per minute; 0 = unlimited */
-    double level;      /* tokens available now */
-    int64_t last_ns;   /* last refill */
+    double capacity; /* per minute; 0 = unlimited */
+    double level;    /* tokens available now */
+    int64_t last_ns; /* last refill */
 };
 
 struct mock_ratelimit {
@@ -20,9 +20,9 @@ struct mock_ratelimit {
 };
 
 struct mock_rl_info {
-    bool limited;              /* answer 429 */
-    const char *which;         /* "requests" or "tokens" when limited */
-    int64_t retry_after_ms;    /* until enough refills */
+    bool limited;                            /* answer 429 */
+    const char *which;                       /* "requests" or "tokens" when limited */
+    int64_t retry_after_ms;                  /* until enough refills */
     long limit_requests, remaining_requests; /* -1 when unlimited */
     long limit_tokens, remaining_tokens;
     int64_t reset_requests_ms, reset_tokens_ms; /* until the bucket is full again */
@@ -32,7 +32,13 @@ struct mock_rl_info {
 void mock_ratelimit_init(struct mock_ratelimit *rl, double rpm, double tpm, int64_t now_ns);
 void mock_ratelimit_destroy(struct mock_ratelimit *rl);
 /* Take one request and `tokens` tokens (prompt + max output) at time now_ns. Takes nothing when
- * either bucket lacks; fills *info either way. Returns true when allowed. */
+ * either bucket lacks; fills *info either way. Returns true when allowed.
+ * Buckets refill continuously at capacity per minute. When refused, retry_after_ms (>= 1) is
+ * the time until both buckets hold enough, and `which` names the one waited for longest; a
+ * request needing more tokens than the whole bucket is refused always, with retry_after_ms the
+ * time until the bucket is full. remaining_* are whole units left after this call; reset_*_ms is
+ * the time until that bucket is full again. now_ns older than a previous call refills nothing.
+ * Any thread; destroy only when no thread can still call take. */
 bool mock_ratelimit_take(struct mock_ratelimit *rl, int64_t now_ns, long tokens,
                          struct mock_rl_info *info);
 

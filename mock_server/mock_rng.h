@@ -13,9 +13,9 @@ struct mock_rng {
 
 /* splitmix64-seeded state: any seed, including 0, gives a usable generator. */
 void mock_rng_seed(struct mock_rng *r, uint64_t seed);
-uint64_t mock_rng_next(struct mock_rng *r);  /* uniform 64 bits (xorshift64*) */
-double mock_rng_unit(struct mock_rng *r);    /* uniform in [0, 1) */
-double mock_rng_normal(struct mock_rng *r);  /* standard normal (Box-Muller) */
+uint64_t mock_rng_next(struct mock_rng *r); /* uniform 64 bits (xorshift64*) */
+double mock_rng_unit(struct mock_rng *r);   /* uniform in [0, 1) */
+double mock_rng_normal(struct mock_rng *r); /* standard normal (Box-Muller) */
 
 /* 64-bit hash of bytes, mixed with a seed (FNV-1a then a splitmix finaliser). */
 uint64_t mock_hash64(const void *buf, size_t len, uint64_t seed);
