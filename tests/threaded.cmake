@@ -1,0 +1,9 @@
+# threaded/ tests: the pthread-pool backend against a real mockllm (the "threads" label also runs
+# them under TSan: tests/run.sh --tsan).
+ll_add_test(test_tp_pool
+  SOURCES test_tp_pool.c
+  LIBS tp_backend ll_common PkgConfig::CURL Threads::Threads
+  LABELS "integration;threads")
+if(TARGET mockllm)
+  add_dependencies(test_tp_pool mockllm)
+endif()

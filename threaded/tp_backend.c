@@ -1,0 +1,53 @@
+/* tp_backend.c - the threaded backend: a pthread pool, one blocking curl_easy_perform per worker.
+ *
+ * The pool (tp_pool.c) does the work; this file only adapts it to struct ll_backend. The opaque
+ * struct ll_be of this backend is a struct tp_pool.
+ */
+#include "ll_backend.h"
+#include "tp_pool.h"
+
+static int tp__create(const struct ll_config *cfg, struct ll_be **out)
+{
+    struct tp_pool *p;
+    int err = tp_pool_create(cfg, &p);
+
+    *out = (struct ll_be *)p;
+    return err;
+}
+
+static int tp__submit(struct ll_be *be, struct ll_call *call)
+{
+    return tp_pool_submit((struct tp_pool *)be, call);
+}
+
+static int tp__poll(struct ll_be *be, int64_t timeout_ns, struct ll_call **done)
+{
+    return tp_pool_poll((struct tp_pool *)be, timeout_ns, done);
+}
+
+static void tp__cancel(struct ll_be *be, struct ll_call *call)
+{
+    tp_pool_cancel((struct tp_pool *)be, call);
+}
+
+static void tp__sample(struct ll_be *be, struct ll_be_stats *out)
+{
+    tp_pool_sample((struct tp_pool *)be, out);
+}
+
+static void tp__destroy(struct ll_be *be)
+{
+    tp_pool_destroy((struct tp_pool *)be);
+}
+
+const struct ll_backend tp_backend = {
+    .name = "threaded",
+    .descr = "pthread pool, one blocking curl_easy_perform per worker (--concurrency threads)",
+    .caps = LL_CAP_STACK_SIZE,
+    .create = tp__create,
+    .submit = tp__submit,
+    .poll = tp__poll,
+    .cancel = tp__cancel,
+    .sample = tp__sample,
+    .destroy = tp__destroy,
+};
