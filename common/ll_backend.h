@@ -20,8 +20,8 @@
 struct ll_be; /* backend instance, opaque */
 
 enum ll_backend_caps {
-    LL_CAP_LOOP_LAG = 1u << 0, /* reports loop lag and idle time */
-    LL_CAP_BLOCKING = 1u << 1, /* supports cfg->blocking (the seed's pitfall) */
+    LL_CAP_LOOP_LAG = 1u << 0,   /* reports loop lag and idle time */
+    LL_CAP_BLOCKING = 1u << 1,   /* supports cfg->blocking (the seed's pitfall) */
     LL_CAP_STACK_SIZE = 1u << 2, /* honours cfg->stack_size */
 };
 

@@ -18,18 +18,19 @@
 #include "ll_request.h"
 
 struct ll_call {
-    uint64_t seq;                /* submission order, from 0 */
-    char *body;                  /* rendered request JSON */
+    uint64_t seq; /* submission order, from 0 */
+    char *body;   /* rendered request JSON */
     size_t body_len;
-    struct curl_slist *headers;  /* Content-Type, Authorization, extra headers */
-    const char *base_url;        /* chosen at submit (rotation over cfg->base_urls) */
+    struct curl_slist *headers; /* Content-Type, Authorization, extra headers */
+    const char *base_url;       /* chosen at submit (rotation over cfg->base_urls) */
     bool stream;
     struct ll_result res;
-    atomic_bool cancel;          /* set by the submitting thread; read by the backend */
-    bool done;                   /* final; set by the client layer when poll returns it */
-    bool collected;              /* already returned by ll_client_wait/next */
-    struct ll_call *next;        /* intrusive link, owned by whoever holds the call */
-    void *be_data;               /* backend private */
+    atomic_bool cancel;                /* set by the submitting thread; read by the backend */
+    bool done;                         /* final; set by the client layer when poll returns it */
+    bool collected;                    /* already returned by ll_client_wait/next */
+    struct ll_call *next;              /* intrusive link, owned by whoever holds the call */
+    void *be_data;                     /* backend private */
+    struct ll_call *cl_prev, *cl_next; /* client layer (ll_client.c) lists; backends leave alone */
 };
 
 /* End a call without (more) wire attempts: cls is CANCELLED, RESOURCE, or the class of the

@@ -7,7 +7,7 @@
 
 #define LL_NS_PER_US 1000LL
 #define LL_NS_PER_MS 1000000LL
-#define LL_NS_PER_S 1000000000LL
+#define LL_NS_PER_S  1000000000LL
 
 /* CLOCK_MONOTONIC in ns. Thread-safe, never goes back. */
 static inline int64_t ll_now_ns(void)

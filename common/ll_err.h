@@ -34,7 +34,7 @@ enum ll_err {
     LL__ERR_FIRST = -1000,
     LL_ERR_MAP(LL_ERR_ENUM_)
 #undef LL_ERR_ENUM_
-    LL__ERR_LAST
+        LL__ERR_LAST
 };
 
 /* "ENOMEM"-style name and a one-line message for a code; never NULL, also for unknown codes. */
@@ -44,12 +44,12 @@ const char *ll_strerror(int err);
 /* Final outcome class of a request. Order matters only for printing. */
 #define LL_CLASS_MAP(X)                                                                            \
     X(NONE, "ok", "succeeded")                                                                     \
-    X(HTTP_4XX, "4xx", "HTTP 4xx other than 429 (not retried)")                                   \
+    X(HTTP_4XX, "4xx", "HTTP 4xx other than 429 (not retried)")                                    \
     X(HTTP_429, "429", "HTTP 429 rate limited")                                                    \
     X(HTTP_5XX, "5xx", "HTTP 5xx server error")                                                    \
     X(TIMEOUT, "timeout", "connect or total timeout")                                              \
     X(CONNECT, "connect", "connection refused, reset or closed early")                             \
-    X(PROTOCOL, "protocol", "malformed HTTP, JSON or SSE answer")                                 \
+    X(PROTOCOL, "protocol", "malformed HTTP, JSON or SSE answer")                                  \
     X(RESOURCE, "resource", "a local limit was met (descriptors, threads, memory)")                \
     X(CANCELLED, "cancelled", "cancelled before it finished")
 
@@ -57,7 +57,7 @@ enum ll_class {
 #define LL_CLASS_ENUM_(name, short_, msg) LL_CLASS_##name,
     LL_CLASS_MAP(LL_CLASS_ENUM_)
 #undef LL_CLASS_ENUM_
-    LL_CLASS__COUNT
+        LL_CLASS__COUNT
 };
 
 const char *ll_class_name(enum ll_class c);  /* "ok", "429", "timeout", ... */

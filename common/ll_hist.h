@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #define LL_HIST_SUB_BITS 7 /* 128 sub-buckets per octave: relative error <= 1/128 */
-#define LL_HIST_SUB (1 << LL_HIST_SUB_BITS)
-#define LL_HIST_OCTAVES 40 /* up to 2^(40+7) ns, about 39 hours; larger values saturate */
-#define LL_HIST_BUCKETS ((LL_HIST_OCTAVES + 1) * LL_HIST_SUB)
+#define LL_HIST_SUB      (1 << LL_HIST_SUB_BITS)
+#define LL_HIST_OCTAVES  40 /* up to 2^(40+7) ns, about 39 hours; larger values saturate */
+#define LL_HIST_BUCKETS  ((LL_HIST_OCTAVES + 1) * LL_HIST_SUB)
 
 struct ll_hist {
     uint64_t n;

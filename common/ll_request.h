@@ -13,7 +13,7 @@
 #include "ll_retry.h"
 
 struct ll_message {
-    const char *role;    /* "system", "user", "assistant" */
+    const char *role; /* "system", "user", "assistant" */
     const char *content;
 };
 
@@ -35,9 +35,9 @@ struct ll_request {
 /* One wire attempt of a logical request. */
 struct ll_attempt {
     int64_t t_start, t_first_byte, t_end;
-    int status;          /* HTTP status, 0 when none arrived */
-    enum ll_class cls;   /* outcome of this attempt */
-    int64_t wait_ns;     /* backoff slept after it (0 for the last) */
+    int status;        /* HTTP status, 0 when none arrived */
+    enum ll_class cls; /* outcome of this attempt */
+    int64_t wait_ns;   /* backoff slept after it (0 for the last) */
 };
 
 #define LL_ATTEMPTS_KEPT 16 /* the first attempts are kept in full; later ones only counted */

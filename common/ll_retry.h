@@ -10,12 +10,12 @@
 #include "ll_err.h"
 
 struct ll_retry_policy {
-    int max_attempts;       /* total wire attempts, >= 1 (1 = no retry) */
-    int64_t base_ms;        /* first backoff (seed: 1 s) */
-    double factor;          /* growth per attempt (seed: 2) */
-    int64_t cap_ms;         /* no single wait exceeds this */
-    bool jitter;            /* full jitter: uniform in [0, backoff] (AWS architecture blog) */
-    bool honor_retry_after; /* a server's Retry-After overrides backoff */
+    int max_attempts;           /* total wire attempts, >= 1 (1 = no retry) */
+    int64_t base_ms;            /* first backoff (seed: 1 s) */
+    double factor;              /* growth per attempt (seed: 2) */
+    int64_t cap_ms;             /* no single wait exceeds this */
+    bool jitter;                /* full jitter: uniform in [0, backoff] (AWS architecture blog) */
+    bool honor_retry_after;     /* a server's Retry-After overrides backoff */
     int64_t max_retry_after_ms; /* a Retry-After longer than this is capped */
 };
 

@@ -17,7 +17,8 @@ struct ll_sse {
     size_t line_len, line_cap;
     char *data; /* data of the event being assembled */
     size_t data_len, data_cap;
-    bool done;  /* "data: [DONE]" seen */
+    bool done;        /* "data: [DONE]" seen */
+    bool cr;          /* the last byte fed was '\r': a '\n' next ends the same line */
     size_t max_event; /* events larger than this are a protocol error (0 = 1 MiB) */
 };
 

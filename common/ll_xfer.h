@@ -30,20 +30,28 @@ struct ll_xfer {
     CURL *easy;
     char *buf; /* response body (non-stream, or any error body), NUL-terminated */
     size_t len, cap;
-    struct ll_sse sse;          /* streaming: SSE framing state */
-    int64_t retry_after_ms;     /* parsed Retry-After of this attempt, -1 when none */
-    bool is_event_stream;       /* Content-Type: text/event-stream */
-    bool proto_error;           /* the answer could not be understood */
+    struct ll_sse sse;      /* streaming: SSE framing state */
+    int64_t retry_after_ms; /* parsed Retry-After of this attempt, -1 when none */
+    bool is_event_stream;   /* Content-Type: text/event-stream */
+    bool proto_error;       /* the answer could not be understood */
     char proto_why[96];
-    void *owner;                /* backend private (e.g. the worker or the ev request) */
+    void *owner; /* backend private (e.g. the worker or the ev request) */
+
+    /* Private to ll_xfer.c (per-attempt state). */
+    int64_t t_start, t_first_byte;
+    int status;                   /* from the last status line seen */
+    size_t content_cap;           /* capacity of call->res.content */
+    char errbuf[CURL_ERROR_SIZE]; /* CURLOPT_ERRORBUFFER: curl's detail for errmsg */
 };
+
+/* `x` must be zeroed (calloc or = {0}) before its first begin; it may then serve any number of
+ * calls and attempts in turn. */
 
 /* Prepare `easy` (already created by the backend, possibly reused) for the next attempt of
  * `call`: URL, POST body, headers, connect/total timeouts, write/header/progress callbacks,
  * CURLOPT_PRIVATE = x, CURLOPT_NOSIGNAL, TCP_NODELAY, and CURLOPT_FRESH_CONNECT/FORBID_REUSE
  * when cfg->no_reuse. Records the attempt's start time. 0 or LL_E* (LL_ECURL). */
-int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call,
-                  const struct ll_config *cfg);
+int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg);
 
 /* The attempt ended with `rc` (CURLE_OK or a curl error). Reads the status and curl's phase
  * timings, classifies the attempt, parses the answer into call->res (content, usage,

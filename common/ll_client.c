@@ -1,0 +1,408 @@
+/* ll_client.c - submit-now-collect-later, wait, as-completed and gather, written once on top of
+ * a backend's submit/poll/cancel.
+ *
+ * Every uncollected call is on exactly one of two client lists, linked through cl_prev/cl_next:
+ * `live` (submitted, not yet returned by poll) and `ready` (final, in the order they finished,
+ * not yet returned by wait/next/gather). Collecting a call unlinks it, so a caller may free it at
+ * once. */
+#include "ll_client.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_clock.h"
+
+struct ll_list {
+    struct ll_call *head, *tail;
+};
+
+struct ll_client {
+    const struct ll_backend *be;
+    struct ll_be *inst;
+    const struct ll_config *cfg;
+    uint64_t seq;
+    size_t next_url; /* round-robin over cfg->base_urls */
+    size_t outstanding;
+    struct ll_list live, ready;
+};
+
+static void list_push(struct ll_list *l, struct ll_call *c)
+{
+    c->cl_next = NULL;
+    c->cl_prev = l->tail;
+    if (l->tail != NULL) {
+        l->tail->cl_next = c;
+    } else {
+        l->head = c;
+    }
+    l->tail = c;
+}
+
+static void list_unlink(struct ll_list *l, struct ll_call *c)
+{
+    if (c->cl_prev != NULL) {
+        c->cl_prev->cl_next = c->cl_next;
+    } else {
+        l->head = c->cl_next;
+    }
+    if (c->cl_next != NULL) {
+        c->cl_next->cl_prev = c->cl_prev;
+    } else {
+        l->tail = c->cl_prev;
+    }
+    c->cl_prev = c->cl_next = NULL;
+}
+
+int ll_client_create(const struct ll_backend *be, const struct ll_config *cfg,
+                     struct ll_client **out)
+{
+    if (be == NULL || cfg == NULL || cfg->n_base_urls == 0 || cfg->base_urls == NULL ||
+        cfg->concurrency < 1 || cfg->retry.max_attempts < 1) {
+        return LL_EINVAL;
+    }
+    struct ll_client *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return LL_ENOMEM;
+    }
+    c->be = be;
+    c->cfg = cfg;
+    int err = be->create(cfg, &c->inst);
+    if (err != 0) {
+        free(c);
+        return err;
+    }
+    *out = c;
+    return 0;
+}
+
+const struct ll_backend *ll_client_backend(const struct ll_client *c)
+{
+    return c->be;
+}
+
+size_t ll_client_outstanding(const struct ll_client *c)
+{
+    return c->outstanding;
+}
+
+/* The request JSON: model, messages, max_tokens, stream with usage. NULL on allocation failure. */
+static char *render_body(const struct ll_config *cfg, const struct ll_request *req)
+{
+    char *out = NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *msgs = cJSON_AddArrayToObject(root, "messages");
+    const char *model = req->model ? req->model : cfg->default_model;
+    if (msgs == NULL || cJSON_AddStringToObject(root, "model", model ? model : "") == NULL) {
+        goto out;
+    }
+    for (size_t i = 0; i < req->n_messages; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddItemToArray(msgs, m);
+        if (m == NULL ||
+            cJSON_AddStringToObject(
+                m, "role", req->messages[i].role ? req->messages[i].role : "user") == NULL ||
+            cJSON_AddStringToObject(
+                m, "content", req->messages[i].content ? req->messages[i].content : "") == NULL) {
+            goto out;
+        }
+    }
+    if (req->max_tokens > 0 &&
+        cJSON_AddNumberToObject(root, "max_tokens", req->max_tokens) == NULL) {
+        goto out;
+    }
+    if (req->stream) {
+        cJSON *so = cJSON_CreateObject();
+        if (cJSON_AddTrueToObject(root, "stream") == NULL || so == NULL ||
+            !cJSON_AddItemToObject(root, "stream_options", so)) {
+            cJSON_Delete(so);
+            goto out;
+        }
+        if (cJSON_AddTrueToObject(so, "include_usage") == NULL) {
+            goto out;
+        }
+    }
+    out = cJSON_PrintUnformatted(root);
+out:
+    cJSON_Delete(root);
+    return out;
+}
+
+/* Content-Type, Authorization, "Expect:" (no 100-continue round trip for a small POST), extras. */
+static struct curl_slist *render_headers(const struct ll_config *cfg, const struct ll_request *req)
+{
+    struct curl_slist *h = NULL, *t;
+#define ADD(s)                                                                                     \
+    do {                                                                                           \
+        if ((t = curl_slist_append(h, (s))) == NULL) {                                             \
+            goto error;                                                                            \
+        }                                                                                          \
+        h = t;                                                                                     \
+    } while (0)
+    ADD("Content-Type: application/json");
+    if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
+        size_t n = strlen(cfg->api_key) + sizeof("Authorization: Bearer ");
+        char *line = malloc(n);
+        if (line == NULL) {
+            goto error;
+        }
+        snprintf(line, n, "Authorization: Bearer %s", cfg->api_key);
+        t = curl_slist_append(h, line);
+        memset(line, 0, n); /* the key should not linger in freed memory */
+        free(line);
+        if (t == NULL) {
+            goto error;
+        }
+        h = t;
+    }
+    ADD("Expect:");
+    for (size_t i = 0; i < req->n_headers; i++) {
+        ADD(req->headers[i]);
+    }
+#undef ADD
+    return h;
+error:
+    curl_slist_free_all(h);
+    return NULL;
+}
+
+int ll_client_submit(struct ll_client *c, const struct ll_request *req, struct ll_call **out)
+{
+    struct ll_call *call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        return LL_ENOMEM;
+    }
+    call->body = req->body_json ? strdup(req->body_json) : render_body(c->cfg, req);
+    call->headers = render_headers(c->cfg, req);
+    if (call->body == NULL || call->headers == NULL) {
+        ll_call_free(call);
+        return LL_ENOMEM;
+    }
+    call->body_len = strlen(call->body);
+    call->base_url = c->cfg->base_urls[c->next_url];
+    c->next_url = (c->next_url + 1) % c->cfg->n_base_urls;
+    call->stream = req->stream;
+    call->seq = c->seq;
+    atomic_init(&call->cancel, false);
+    struct ll_result *res = &call->res;
+    res->prompt_tokens = res->completion_tokens = res->total_tokens = -1;
+    res->t_queued = ll_now_ns();
+    res->t_intended = req->t_intended ? req->t_intended : res->t_queued;
+    res->user = req->user;
+
+    list_push(&c->live, call); /* before submit: a backend may finish it at once */
+    int err = c->be->submit(c->inst, call);
+    if (err != 0) {
+        list_unlink(&c->live, call);
+        ll_call_free(call);
+        return err;
+    }
+    c->seq++;
+    c->outstanding++;
+    *out = call;
+    return 0;
+}
+
+/* One backend poll: move what finished from `live` to `ready`. Returns how many, or LL_E*. */
+static int pump(struct ll_client *c, int64_t timeout_ns)
+{
+    struct ll_call *done = NULL;
+    int n = c->be->poll(c->inst, timeout_ns, &done);
+    if (n < 0) {
+        return n;
+    }
+    int got = 0;
+    while (done != NULL) {
+        struct ll_call *call = done;
+        done = call->next;
+        call->next = NULL;
+        call->done = true;
+        list_unlink(&c->live, call);
+        list_push(&c->ready, call);
+        c->outstanding--;
+        got++;
+    }
+    return got;
+}
+
+static void collect(struct ll_client *c, struct ll_call *call)
+{
+    if (!call->collected) {
+        list_unlink(&c->ready, call);
+        call->collected = true;
+    }
+}
+
+int ll_client_wait(struct ll_client *c, struct ll_call *call)
+{
+    while (!call->done) {
+        if (c->outstanding == 0) {
+            return LL_ESTATE; /* not a call of this client */
+        }
+        int n = pump(c, -1);
+        if (n < 0) {
+            return n;
+        }
+    }
+    collect(c, call);
+    return 0;
+}
+
+struct ll_call *ll_client_next(struct ll_client *c, int64_t timeout_ns)
+{
+    int64_t deadline = timeout_ns >= 0 ? ll_now_ns() + timeout_ns : 0;
+    while (c->ready.head == NULL && c->outstanding > 0) {
+        int64_t left = -1;
+        if (timeout_ns >= 0) {
+            left = deadline - ll_now_ns();
+            left = left > 0 ? left : 0; /* a zero timeout still polls once */
+        }
+        int n = pump(c, left);
+        if (n < 0 || (n == 0 && timeout_ns >= 0 && ll_now_ns() >= deadline)) {
+            break;
+        }
+    }
+    struct ll_call *call = c->ready.head;
+    if (call != NULL) {
+        collect(c, call);
+    }
+    return call;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (struct ll_call *const *)a;
+    uintptr_t y = (uintptr_t) * (struct ll_call *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* FAIL_FAST: process completions as they come until one of `calls` fails, then cancel the rest
+ * of them. Membership is a binary search in a copy sorted by address, so each completion costs
+ * O(log n) and a large gather stays linear-ish. */
+static int gather_fail_fast(struct ll_client *c, struct ll_call **calls, size_t n)
+{
+    struct ll_call **set = malloc(n * sizeof(*set));
+    if (set == NULL) {
+        return LL_ENOMEM;
+    }
+    memcpy(set, calls, n * sizeof(*set));
+    qsort(set, n, sizeof(*set), cmp_ptr);
+
+    bool failed = false;
+    size_t pending = 0;
+    for (size_t i = 0; i < n; i++) {
+        pending += !calls[i]->done;
+        failed = failed || (calls[i]->done && calls[i]->res.cls != LL_CLASS_NONE);
+    }
+    while (!failed && pending > 0 && c->outstanding > 0) {
+        struct ll_call *last = c->ready.tail; /* what finished before this poll */
+        int got = pump(c, -1);
+        if (got < 0) {
+            free(set);
+            return got;
+        }
+        for (struct ll_call *p = last ? last->cl_next : c->ready.head; p != NULL; p = p->cl_next) {
+            if (bsearch(&p, set, n, sizeof(*set), cmp_ptr) != NULL) {
+                pending--;
+                failed = failed || p->res.cls != LL_CLASS_NONE;
+            }
+        }
+    }
+    free(set);
+    if (failed) {
+        for (size_t i = 0; i < n; i++) {
+            ll_client_cancel(c, calls[i]);
+        }
+    }
+    return 0;
+}
+
+int ll_client_gather(struct ll_client *c, struct ll_call **calls, size_t n,
+                     enum ll_gather_mode mode)
+{
+    if (mode == LL_GATHER_FAIL_FAST && n > 0) {
+        int err = gather_fail_fast(c, calls, n);
+        if (err != 0) {
+            return err;
+        }
+    }
+    int failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        int err = ll_client_wait(c, calls[i]);
+        if (err != 0) {
+            return err;
+        }
+        failures += calls[i]->res.cls != LL_CLASS_NONE;
+    }
+    return failures;
+}
+
+void ll_client_cancel(struct ll_client *c, struct ll_call *call)
+{
+    if (call->done) {
+        return;
+    }
+    atomic_store(&call->cancel, true);
+    c->be->cancel(c->inst, call);
+}
+
+int ll_client_progress(struct ll_client *c, int64_t timeout_ns)
+{
+    int64_t deadline = ll_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+    int total = 0;
+    while (c->outstanding > 0) {
+        int64_t left = timeout_ns < 0 ? -1 : deadline - ll_now_ns();
+        if (left < 0 && timeout_ns >= 0) {
+            left = 0;
+        }
+        int n = pump(c, left);
+        if (n < 0) {
+            return n;
+        }
+        total += n;
+        if (timeout_ns >= 0 && ll_now_ns() >= deadline) {
+            break;
+        }
+    }
+    return total;
+}
+
+void ll_client_sample(struct ll_client *c, struct ll_be_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->loop_idle_ns = -1;
+    if (c->be->sample != NULL) {
+        c->be->sample(c->inst, out);
+    }
+}
+
+void ll_client_destroy(struct ll_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (struct ll_call *p = c->live.head; p != NULL; p = p->cl_next) {
+        ll_client_cancel(c, p);
+    }
+    while (c->outstanding > 0 && pump(c, -1) >= 0) {
+    }
+    while (c->ready.head != NULL) {
+        struct ll_call *call = c->ready.head;
+        list_unlink(&c->ready, call);
+        ll_call_free(call);
+    }
+    c->be->destroy(c->inst); /* frees whatever a failed poll left with the backend */
+    free(c);
+}
+
+void ll_call_free(struct ll_call *call)
+{
+    if (call == NULL) {
+        return;
+    }
+    free(call->body);
+    curl_slist_free_all(call->headers);
+    ll_result_free(&call->res);
+    free(call);
+}

@@ -1,0 +1,461 @@
+/* ll_report.c - the summary table and the JSON document of a run. */
+#include "ll_report.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ll_clock.h"
+#include "ll_err.h"
+
+static const double pcts[] = LL_REPORT_PCTS;
+#define N_PCTS (sizeof(pcts) / sizeof(pcts[0]))
+
+static double ms(double ns)
+{
+    return ns / (double)LL_NS_PER_MS;
+}
+
+static double per(double a, double b)
+{
+    return b > 0 ? a / b : 0.0;
+}
+
+/* ---- table ---- */
+
+#define LABEL_W 28
+
+static void line_u(FILE *out, const char *label, uint64_t v)
+{
+    fprintf(out, "%-*s %14llu\n", LABEL_W, label, (unsigned long long)v);
+}
+
+static void line_f(FILE *out, const char *label, double v, const char *unit)
+{
+    fprintf(out, "%-*s %14.3f%s%s\n", LABEL_W, label, v, *unit ? " " : "", unit);
+}
+
+static void line_kb(FILE *out, const char *label, long kb)
+{
+    if (kb < 0) {
+        fprintf(out, "%-*s %14s KiB\n", LABEL_W, label, "n/a");
+    } else {
+        fprintf(out, "%-*s %14ld KiB\n", LABEL_W, label, kb);
+    }
+}
+
+static void table_requests(FILE *out, const struct ll_stats *s)
+{
+    char label[64];
+    line_f(out, "wall time", ll_stats_wall_s(s), "s");
+    line_f(out, "throughput", ll_stats_throughput(s), "req/s");
+    line_u(out, "requests submitted", s->submitted);
+    line_u(out, "requests succeeded", ll_stats_succeeded(s));
+    line_u(out, "requests failed", ll_stats_failed(s));
+    for (int c = 0; c < LL_CLASS__COUNT; c++) {
+        if (c == LL_CLASS_NONE || c == LL_CLASS_CANCELLED) {
+            continue;
+        }
+        snprintf(label, sizeof(label), "  failed %s", ll_class_name((enum ll_class)c));
+        line_u(out, label, s->by_class[c]);
+    }
+    line_u(out, "requests cancelled", s->by_class[LL_CLASS_CANCELLED]);
+    line_u(out, "retries", s->retries);
+    line_u(out, "wire requests", s->wire_requests);
+    line_u(out, "connections opened", s->connects);
+    line_u(out, "bytes received", s->bytes_rx);
+    line_u(out, "bytes sent", s->bytes_tx);
+    line_u(out, "prompt tokens", s->prompt_tokens);
+    line_u(out, "completion tokens", s->completion_tokens);
+    line_f(out, "completion tokens per s", per((double)s->completion_tokens, ll_stats_wall_s(s)),
+           "tok/s");
+    if (s->stream_tokens > 0) {
+        line_u(out, "stream tokens received", s->stream_tokens);
+    }
+}
+
+static void table_goodput(FILE *out, const struct ll_stats *s)
+{
+    if (!ll_slo_is_set(&s->slo)) {
+        return;
+    }
+    fprintf(out, "%-*s %14s ttft=%lld itl=%lld e2e=%lld (ms, 0 = unbounded; itl: max gap)\n",
+            LABEL_W, "slo", "", (long long)s->slo.ttft_ms, (long long)s->slo.itl_ms,
+            (long long)s->slo.e2e_ms);
+    line_u(out, "goodput requests", s->good);
+    line_f(out, "goodput", per((double)s->good, ll_stats_wall_s(s)), "req/s");
+    line_f(out, "goodput share", 100.0 * per((double)s->good, (double)s->submitted), "%");
+    line_u(out, "  missed ttft", s->slo_miss_ttft);
+    line_u(out, "  missed itl", s->slo_miss_itl);
+    line_u(out, "  missed e2e", s->slo_miss_e2e);
+}
+
+static void table_little(FILE *out, const struct ll_stats *s)
+{
+    struct ll_little l;
+    ll_stats_little(s, &l);
+    line_f(out, "in flight, measured (L)", l.l_measured, "");
+    line_f(out, "in flight, lambda x W", l.l_predicted, "");
+    fprintf(out, "%-*s %14.3f %% %s\n", LABEL_W, "little's law difference", 100.0 * l.diff,
+            !l.judged   ? "run too short to judge"
+            : l.flagged ? "FLAGGED (> 5%)"
+                        : "ok");
+    line_u(out, "in flight peak", s->outstanding_peak);
+}
+
+static void table_schedule(FILE *out, const struct ll_stats *s)
+{
+    if (s->sends_scheduled == 0) {
+        return;
+    }
+    line_u(out, "sends scheduled", s->sends_scheduled);
+    line_u(out, "sends late (>= 1 ms)", s->sends_late);
+    line_f(out, "send slip mean", ms(per(s->slip_sum_ns, (double)s->sends_scheduled)), "ms");
+    line_f(out, "send slip max", ms((double)s->slip_max_ns), "ms");
+}
+
+static void table_resources(FILE *out, const struct ll_stats *s)
+{
+    const struct ll_resources *r = &s->res;
+    double cpu = r->cpu_user_s + r->cpu_sys_s;
+    line_f(out, "cpu user", r->cpu_user_s, "s");
+    line_f(out, "cpu system", r->cpu_sys_s, "s");
+    line_f(out, "cpu per 1000 requests", per(cpu * 1000.0, (double)s->completed), "s");
+    line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
+    line_u(out, "context switches involuntary", (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
+    line_kb(out, "rss at start", r->rss_start_kb);
+    line_kb(out, "rss peak (sampled)", r->rss_peak_kb);
+    line_kb(out, "rss mean (sampled)",
+            r->rss_samples > 0 ? (long)(r->rss_sum_kb / (double)r->rss_samples) : -1);
+    line_kb(out, "rss peak (ru_maxrss)", r->maxrss_kb);
+    if (r->rss_peak_kb >= 0 && r->rss_start_kb >= 0) {
+        line_f(out, "rss per request in flight",
+               per((double)(r->rss_peak_kb - r->rss_start_kb), (double)s->outstanding_peak), "KiB");
+    }
+    line_u(out, "threads peak", (uint64_t)(r->threads_peak > 0 ? r->threads_peak : 0));
+    line_u(out, "backend threads", (uint64_t)(s->be.threads > 0 ? s->be.threads : 0));
+    line_u(out, "backoff waits", s->be.backoff_waits);
+    line_f(out, "backoff time", ms((double)s->be.backoff_ns), "ms");
+    if (s->be.loop_idle_ns >= 0) {
+        line_f(out, "loop idle time", ms((double)s->be.loop_idle_ns), "ms");
+        line_f(out, "loop idle share",
+               100.0 * per((double)s->be.loop_idle_ns, (double)(s->t_stop - s->t_start)), "%");
+    }
+    if (s->be.limit_hit != NULL) {
+        fprintf(out, "%-*s %14s\n", LABEL_W, "local limit hit", s->be.limit_hit);
+    }
+}
+
+static void hist_row(FILE *out, const char *name, const struct ll_hist *h)
+{
+    fprintf(out, "%-14s %10llu %10.3f", name, (unsigned long long)h->n, ms(ll_hist_mean(h)));
+    for (size_t i = 0; i < N_PCTS; i++) {
+        fprintf(out, " %10.3f", ms((double)ll_hist_percentile(h, pcts[i])));
+    }
+    fprintf(out, " %10.3f\n", ms((double)(h->n > 0 ? h->max : 0)));
+}
+
+static void table_latency(FILE *out, const struct ll_stats *s)
+{
+    char head[16];
+    fprintf(out, "%-14s %10s %10s", "latency (ms)", "count", "mean");
+    for (size_t i = 0; i < N_PCTS; i++) {
+        snprintf(head, sizeof(head), "p%g", pcts[i]);
+        fprintf(out, " %10s", head);
+    }
+    fprintf(out, " %10s\n", "max");
+    for (int i = 0; i < LL_H__COUNT; i++) {
+        /* TTFT and ITL only mean something when the run streamed or saw a first token. */
+        if ((i == LL_H_TTFT || i == LL_H_ITL) && s->hist[i]->n == 0) {
+            continue;
+        }
+        hist_row(out, ll_stats_hist_name((enum ll_stats_hist)i), s->hist[i]);
+    }
+    if (s->be.loop_lag != NULL) {
+        hist_row(out, "loop_lag", s->be.loop_lag);
+    }
+}
+
+void ll_report_table(FILE *out, const struct ll_stats *s)
+{
+    table_requests(out, s);
+    table_goodput(out, s);
+    table_little(out, s);
+    table_schedule(out, s);
+    table_resources(out, s);
+    fputc('\n', out);
+    table_latency(out, s);
+}
+
+void ll_report_accounting(FILE *out, const struct ll_stats *s)
+{
+    fprintf(out,
+            "accounting %s: submitted %llu = succeeded %llu + failed %llu + cancelled %llu; "
+            "results %llu, duplicates %llu, missing %llu\n",
+            ll_stats_accounting_ok(s) ? "OK" : "FAILED", (unsigned long long)s->submitted,
+            (unsigned long long)ll_stats_succeeded(s), (unsigned long long)ll_stats_failed(s),
+            (unsigned long long)s->by_class[LL_CLASS_CANCELLED], (unsigned long long)s->completed,
+            (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
+}
+
+/* ---- JSON ---- */
+
+static cJSON *hist_json(const struct ll_hist *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    char key[24];
+    cJSON_AddNumberToObject(o, "count", (double)h->n);
+    cJSON_AddNumberToObject(o, "min_ms", ms((double)(h->n > 0 ? h->min : 0)));
+    cJSON_AddNumberToObject(o, "mean_ms", ms(ll_hist_mean(h)));
+    cJSON_AddNumberToObject(o, "stddev_ms", ms(ll_hist_stddev(h)));
+    for (size_t i = 0; i < N_PCTS; i++) {
+        /* p99.9 -> "p999_ms" */
+        snprintf(key, sizeof(key), "p%g", pcts[i]);
+        char *dot = strchr(key, '.');
+        if (dot != NULL) {
+            memmove(dot, dot + 1, strlen(dot));
+        }
+        strcat(key, "_ms");
+        cJSON_AddNumberToObject(o, key, ms((double)ll_hist_percentile(h, pcts[i])));
+    }
+    cJSON_AddNumberToObject(o, "max_ms", ms((double)(h->n > 0 ? h->max : 0)));
+    return o;
+}
+
+static void json_requests(cJSON *o, const struct ll_stats *s)
+{
+    cJSON *cls = cJSON_AddObjectToObject(o, "by_class");
+    cJSON_AddNumberToObject(o, "wall_s", ll_stats_wall_s(s));
+    cJSON_AddNumberToObject(o, "throughput_rps", ll_stats_throughput(s));
+    cJSON_AddNumberToObject(o, "submitted", (double)s->submitted);
+    cJSON_AddNumberToObject(o, "completed", (double)s->completed);
+    cJSON_AddNumberToObject(o, "succeeded", (double)ll_stats_succeeded(s));
+    cJSON_AddNumberToObject(o, "failed", (double)ll_stats_failed(s));
+    cJSON_AddNumberToObject(o, "cancelled", (double)s->by_class[LL_CLASS_CANCELLED]);
+    for (int c = 0; c < LL_CLASS__COUNT; c++) {
+        cJSON_AddNumberToObject(cls, ll_class_name((enum ll_class)c), (double)s->by_class[c]);
+    }
+    cJSON_AddNumberToObject(o, "retries", (double)s->retries);
+    cJSON_AddNumberToObject(o, "wire_requests", (double)s->wire_requests);
+    cJSON_AddNumberToObject(o, "connects", (double)s->connects);
+    cJSON_AddNumberToObject(o, "bytes_rx", (double)s->bytes_rx);
+    cJSON_AddNumberToObject(o, "bytes_tx", (double)s->bytes_tx);
+    cJSON_AddNumberToObject(o, "prompt_tokens", (double)s->prompt_tokens);
+    cJSON_AddNumberToObject(o, "completion_tokens", (double)s->completion_tokens);
+    cJSON_AddNumberToObject(o, "completion_tokens_per_s",
+                            per((double)s->completion_tokens, ll_stats_wall_s(s)));
+    cJSON_AddNumberToObject(o, "usage_missing", (double)s->usage_missing);
+    cJSON_AddNumberToObject(o, "stream_tokens", (double)s->stream_tokens);
+    cJSON_AddNumberToObject(o, "submit_errors", (double)s->submit_errors);
+}
+
+static cJSON *json_goodput(const struct ll_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *slo = cJSON_AddObjectToObject(o, "slo_ms");
+    cJSON_AddNumberToObject(slo, "ttft", (double)s->slo.ttft_ms);
+    cJSON_AddNumberToObject(slo, "itl", (double)s->slo.itl_ms);
+    cJSON_AddNumberToObject(slo, "e2e", (double)s->slo.e2e_ms);
+    cJSON_AddStringToObject(o, "itl_rule", "max gap per request");
+    cJSON_AddStringToObject(o, "measured_from", "intended start");
+    cJSON_AddBoolToObject(o, "set", ll_slo_is_set(&s->slo));
+    cJSON_AddNumberToObject(o, "good", (double)s->good);
+    cJSON_AddNumberToObject(o, "goodput_rps", per((double)s->good, ll_stats_wall_s(s)));
+    cJSON_AddNumberToObject(o, "share", per((double)s->good, (double)s->submitted));
+    cJSON_AddNumberToObject(o, "missed_ttft", (double)s->slo_miss_ttft);
+    cJSON_AddNumberToObject(o, "missed_itl", (double)s->slo_miss_itl);
+    cJSON_AddNumberToObject(o, "missed_e2e", (double)s->slo_miss_e2e);
+    return o;
+}
+
+static cJSON *json_little(const struct ll_stats *s)
+{
+    struct ll_little l;
+    cJSON *o = cJSON_CreateObject();
+    ll_stats_little(s, &l);
+    cJSON_AddNumberToObject(o, "l_measured", l.l_measured);
+    cJSON_AddNumberToObject(o, "l_predicted", l.l_predicted);
+    cJSON_AddNumberToObject(o, "diff", l.diff);
+    cJSON_AddNumberToObject(o, "tolerance", LL_LITTLE_TOLERANCE);
+    cJSON_AddBoolToObject(o, "judged", l.judged);
+    cJSON_AddBoolToObject(o, "flagged", l.flagged);
+    cJSON_AddNumberToObject(o, "in_flight_peak", (double)s->outstanding_peak);
+    return o;
+}
+
+static cJSON *json_schedule(const struct ll_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "sends_scheduled", (double)s->sends_scheduled);
+    cJSON_AddNumberToObject(o, "sends_late", (double)s->sends_late);
+    cJSON_AddNumberToObject(o, "slip_mean_ms", ms(per(s->slip_sum_ns, (double)s->sends_scheduled)));
+    cJSON_AddNumberToObject(o, "slip_max_ms", ms((double)s->slip_max_ns));
+    return o;
+}
+
+static cJSON *json_resources(const struct ll_stats *s)
+{
+    const struct ll_resources *r = &s->res;
+    cJSON *o = cJSON_CreateObject();
+    double cpu = r->cpu_user_s + r->cpu_sys_s;
+    cJSON_AddNumberToObject(o, "cpu_user_s", r->cpu_user_s);
+    cJSON_AddNumberToObject(o, "cpu_sys_s", r->cpu_sys_s);
+    cJSON_AddNumberToObject(o, "cpu_s_per_1000_requests", per(cpu * 1000.0, (double)s->completed));
+    cJSON_AddNumberToObject(o, "ctx_switches_voluntary", (double)r->nvcsw);
+    cJSON_AddNumberToObject(o, "ctx_switches_involuntary", (double)r->nivcsw);
+    cJSON_AddNumberToObject(o, "rss_start_kb", (double)r->rss_start_kb);
+    cJSON_AddNumberToObject(o, "rss_peak_kb", (double)r->rss_peak_kb);
+    cJSON_AddNumberToObject(o, "rss_mean_kb", per(r->rss_sum_kb, (double)r->rss_samples));
+    cJSON_AddNumberToObject(o, "rss_samples", (double)r->rss_samples);
+    cJSON_AddNumberToObject(o, "maxrss_kb", (double)r->maxrss_kb);
+    cJSON_AddNumberToObject(
+        o, "rss_per_in_flight_kb",
+        per((double)(r->rss_peak_kb - r->rss_start_kb), (double)s->outstanding_peak));
+    cJSON_AddNumberToObject(o, "threads_start", r->threads_start);
+    cJSON_AddNumberToObject(o, "threads_peak", r->threads_peak);
+    return o;
+}
+
+static cJSON *json_backend(const struct ll_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "threads", s->be.threads);
+    cJSON_AddNumberToObject(o, "backoff_waits", (double)s->be.backoff_waits);
+    cJSON_AddNumberToObject(o, "backoff_ms", ms((double)s->be.backoff_ns));
+    if (s->be.loop_idle_ns >= 0) {
+        cJSON_AddNumberToObject(o, "loop_idle_ms", ms((double)s->be.loop_idle_ns));
+    } else {
+        cJSON_AddNullToObject(o, "loop_idle_ms");
+    }
+    if (s->be.loop_lag != NULL) {
+        cJSON_AddItemToObject(o, "loop_lag", hist_json(s->be.loop_lag));
+    } else {
+        cJSON_AddNullToObject(o, "loop_lag");
+    }
+    if (s->be.limit_hit != NULL) {
+        cJSON_AddStringToObject(o, "limit_hit", s->be.limit_hit);
+    } else {
+        cJSON_AddNullToObject(o, "limit_hit");
+    }
+    return o;
+}
+
+cJSON *ll_report_stats_json(const struct ll_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        return NULL;
+    }
+    cJSON *req = cJSON_AddObjectToObject(o, "requests");
+    if (req != NULL) {
+        json_requests(req, s);
+    }
+    cJSON *lat = cJSON_AddObjectToObject(o, "latency");
+    for (int i = 0; lat != NULL && i < LL_H__COUNT; i++) {
+        cJSON_AddItemToObject(lat, ll_stats_hist_name((enum ll_stats_hist)i),
+                              hist_json(s->hist[i]));
+    }
+    cJSON_AddItemToObject(o, "goodput", json_goodput(s));
+    cJSON_AddItemToObject(o, "littles_law", json_little(s));
+    cJSON_AddItemToObject(o, "schedule", json_schedule(s));
+    cJSON_AddItemToObject(o, "resources", json_resources(s));
+    cJSON_AddItemToObject(o, "backend", json_backend(s));
+    cJSON *acct = cJSON_AddObjectToObject(o, "accounting");
+    cJSON_AddBoolToObject(acct, "ok", ll_stats_accounting_ok(s));
+    cJSON_AddNumberToObject(acct, "duplicates", (double)s->acct_duplicates);
+    cJSON_AddNumberToObject(acct, "missing", (double)s->acct_missing);
+    /* cJSON makes a failed add a no-op on a NULL parent; one check at the end is enough. */
+    if (req == NULL || lat == NULL || acct == NULL) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *ll_report_config_json(const struct ll_config *cfg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *urls = cJSON_AddArrayToObject(o, "base_urls");
+    for (size_t i = 0; urls != NULL && i < cfg->n_base_urls; i++) {
+        cJSON_AddItemToArray(urls, cJSON_CreateString(cfg->base_urls[i]));
+    }
+    cJSON_AddBoolToObject(o, "api_key_set", cfg->api_key != NULL && cfg->api_key[0] != '\0');
+    cJSON_AddStringToObject(o, "default_model", cfg->default_model ? cfg->default_model : "");
+    cJSON_AddNumberToObject(o, "concurrency", cfg->concurrency);
+    cJSON *r = cJSON_AddObjectToObject(o, "retry");
+    cJSON_AddNumberToObject(r, "max_attempts", cfg->retry.max_attempts);
+    cJSON_AddNumberToObject(r, "base_ms", (double)cfg->retry.base_ms);
+    cJSON_AddNumberToObject(r, "factor", cfg->retry.factor);
+    cJSON_AddNumberToObject(r, "cap_ms", (double)cfg->retry.cap_ms);
+    cJSON_AddBoolToObject(r, "jitter", cfg->retry.jitter);
+    cJSON_AddBoolToObject(r, "honor_retry_after", cfg->retry.honor_retry_after);
+    cJSON_AddNumberToObject(r, "max_retry_after_ms", (double)cfg->retry.max_retry_after_ms);
+    cJSON_AddNumberToObject(o, "connect_timeout_ms", (double)cfg->connect_timeout_ms);
+    cJSON_AddNumberToObject(o, "timeout_ms", (double)cfg->timeout_ms);
+    cJSON_AddBoolToObject(o, "no_reuse", cfg->no_reuse);
+    cJSON_AddBoolToObject(o, "verify_tls", cfg->verify_tls);
+    cJSON_AddBoolToObject(o, "blocking", cfg->blocking);
+    cJSON_AddNumberToObject(o, "stack_size", (double)cfg->stack_size);
+    cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);
+    return o;
+}
+
+static bool credential_header(const char *name, size_t len)
+{
+    static const char *const words[] = {"authorization", "api-key", "apikey",  "token",
+                                        "cookie",        "secret",  "password"};
+    char low[64];
+    if (len >= sizeof(low)) {
+        return true; /* an unusually long name: redact rather than guess */
+    }
+    for (size_t i = 0; i < len; i++) {
+        low[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    }
+    low[len] = '\0';
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strstr(low, words[i]) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+cJSON *ll_report_headers_json(const char *const *headers, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    char buf[256];
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        const char *colon = strchr(headers[i], ':');
+        size_t nlen = colon != NULL ? (size_t)(colon - headers[i]) : strlen(headers[i]);
+        if (credential_header(headers[i], nlen)) {
+            snprintf(buf, sizeof(buf), "%.*s: <redacted>", (int)(nlen < 200 ? nlen : 200),
+                     headers[i]);
+            cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+        } else {
+            cJSON_AddItemToArray(a, cJSON_CreateString(headers[i]));
+        }
+    }
+    return a;
+}
+
+int ll_report_write_json(const cJSON *doc, const char *path)
+{
+    char *text = cJSON_Print(doc);
+    int err = 0;
+    if (text == NULL) {
+        return LL_ENOMEM;
+    }
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (f == NULL) {
+        free(text);
+        return LL_EIO;
+    }
+    if (fputs(text, f) == EOF || fputc('\n', f) == EOF) {
+        err = LL_EIO;
+    }
+    if (f != stdout ? fclose(f) != 0 : fflush(f) != 0) {
+        err = LL_EIO;
+    }
+    free(text);
+    return err;
+}

@@ -1,0 +1,46 @@
+/* ll_report.h - a run's figures as a table for people and as JSON for scripts.
+ *
+ * The table is stable to diff: fixed labels in a fixed order, one figure (or one aligned row)
+ * per line, every error class always listed, no timestamps. Sections that do not apply to a run
+ * (streaming, open-loop schedule, loop lag) are left out as a whole, never half.
+ *
+ * The JSON carries every figure of the table and more (all percentiles, raw counts); the
+ * configuration part never holds the API key, only whether one was set, and header values
+ * that look like credentials are redacted. Callable from any thread; nothing is kept.
+ */
+#ifndef LL_REPORT_H
+#define LL_REPORT_H
+
+#include <stdio.h>
+
+#include <cJSON.h>
+
+#include "ll_request.h"
+#include "ll_stats.h"
+
+/* Percentiles printed in the table and written to JSON (p50 ... p99.9). */
+#define LL_REPORT_PCTS                                                                             \
+    {                                                                                              \
+        50.0, 90.0, 99.0, 99.9                                                                     \
+    }
+
+/* The summary table. */
+void ll_report_table(FILE *out, const struct ll_stats *s);
+
+/* One line for the end of a run: "accounting OK: ..." or "accounting FAILED: ...". */
+void ll_report_accounting(FILE *out, const struct ll_stats *s);
+
+/* Every figure as a new cJSON object (NULL on allocation failure); the caller owns it. */
+cJSON *ll_report_stats_json(const struct ll_stats *s);
+
+/* The client configuration as a new cJSON object; api_key appears only as "api_key_set". */
+cJSON *ll_report_config_json(const struct ll_config *cfg);
+
+/* Header lines for the JSON configuration: values of credential-like headers (Authorization,
+ * *api-key*, *token*, cookie) are replaced by "<redacted>". NULL on allocation failure. */
+cJSON *ll_report_headers_json(const char *const *headers, size_t n);
+
+/* Write `doc` pretty-printed to path ("-" = stdout). 0 or LL_EIO / LL_ENOMEM. */
+int ll_report_write_json(const cJSON *doc, const char *path);
+
+#endif

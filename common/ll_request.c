@@ -1,0 +1,28 @@
+/* ll_request.c - configuration defaults and result ownership. */
+#include "ll_request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void ll_config_defaults(struct ll_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->default_model = "gpt-mock";
+    cfg->concurrency = 10;
+    ll_retry_defaults(&cfg->retry);
+    cfg->connect_timeout_ms = 10000;
+    cfg->timeout_ms = 60000;
+    cfg->verify_tls = true;
+    cfg->seed = 1;
+}
+
+void ll_result_free(struct ll_result *res)
+{
+    free(res->content);
+    res->content = NULL;
+    res->content_len = 0;
+    free(res->token_t);
+    res->token_t = NULL;
+    res->n_tokens = 0;
+    res->cap_tokens = 0;
+}

@@ -1,0 +1,457 @@
+/* ll_stats.c - folding results into run figures; resource sampling from getrusage and /proc. */
+#include "ll_stats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "ll_clock.h"
+
+#define LL_SLIP_LATE_NS LL_NS_PER_MS /* a send this late or later counts as slipped */
+
+static const char *const hist_names[LL_H__COUNT] = {
+#define NAME_(name, short_, descr) short_,
+    LL_STATS_HIST_MAP(NAME_)
+#undef NAME_
+};
+static const char *const hist_descrs[LL_H__COUNT] = {
+#define DESCR_(name, short_, descr) descr,
+    LL_STATS_HIST_MAP(DESCR_)
+#undef DESCR_
+};
+
+const char *ll_stats_hist_name(enum ll_stats_hist h)
+{
+    return (unsigned)h < LL_H__COUNT ? hist_names[h] : "?";
+}
+
+const char *ll_stats_hist_descr(enum ll_stats_hist h)
+{
+    return (unsigned)h < LL_H__COUNT ? hist_descrs[h] : "?";
+}
+
+int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo)
+{
+    memset(s, 0, sizeof(*s));
+    for (int i = 0; i < LL_H__COUNT; i++) {
+        s->hist[i] = malloc(sizeof(struct ll_hist));
+        if (s->hist[i] == NULL) {
+            ll_stats_free(s);
+            return LL_ENOMEM;
+        }
+        ll_hist_init(s->hist[i]);
+    }
+    if (slo != NULL) {
+        s->slo = *slo;
+    }
+    s->be.loop_idle_ns = -1;
+    s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = -1;
+    s->res.threads_start = s->res.threads_peak = -1;
+    return 0;
+}
+
+void ll_stats_free(struct ll_stats *s)
+{
+    for (int i = 0; i < LL_H__COUNT; i++) {
+        free(s->hist[i]);
+        s->hist[i] = NULL;
+    }
+    free(s->loop_lag);
+    s->loop_lag = NULL;
+    s->be.loop_lag = NULL;
+}
+
+/* Integrate the outstanding count up to `now`, then apply delta. */
+static void little_event(struct ll_stats *s, int64_t now, int delta)
+{
+    if (s->ev_last_ns != 0 && now > s->ev_last_ns) {
+        s->area_ns += (double)s->outstanding * (double)(now - s->ev_last_ns);
+    }
+    if (now > s->ev_last_ns) {
+        s->ev_last_ns = now;
+    }
+    if (delta > 0) {
+        s->outstanding += (uint64_t)delta;
+        if (s->outstanding > s->outstanding_peak) {
+            s->outstanding_peak = s->outstanding;
+        }
+    } else if (s->outstanding >= (uint64_t)-delta) {
+        s->outstanding -= (uint64_t)-delta;
+    }
+}
+
+void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
+{
+    s->submitted++;
+    little_event(s, now, +1);
+    if (t_intended > 0) {
+        s->sends_scheduled++;
+        int64_t slip = now > t_intended ? now - t_intended : 0;
+        s->slip_sum_ns += (double)slip;
+        if (slip > s->slip_max_ns) {
+            s->slip_max_ns = slip;
+        }
+        if (slip >= LL_SLIP_LATE_NS) {
+            s->sends_late++;
+        }
+    }
+}
+
+static int64_t last_attempt_ns(const struct ll_result *r)
+{
+    if (r->attempts >= 1 && r->attempts <= LL_ATTEMPTS_KEPT) {
+        const struct ll_attempt *a = &r->attempt[r->attempts - 1];
+        if (a->t_start > 0 && a->t_end >= a->t_start) {
+            return a->t_end - a->t_start;
+        }
+    }
+    /* Attempts beyond the kept ones are only counted; curl's own total covers the last. */
+    return r->t_total_s > 0 ? (int64_t)(r->t_total_s * (double)LL_NS_PER_S) : -1;
+}
+
+/* Record inter-token gaps; returns the largest, or -1 with fewer than two tokens. */
+static int64_t fold_tokens(struct ll_stats *s, const struct ll_result *r)
+{
+    int64_t max_gap = -1;
+    s->stream_tokens += r->n_tokens;
+    for (size_t i = 1; i < r->n_tokens && r->token_t != NULL; i++) {
+        int64_t gap = r->token_t[i] - r->token_t[i - 1];
+        ll_hist_record(s->hist[LL_H_ITL], gap);
+        if (gap > max_gap) {
+            max_gap = gap;
+        }
+    }
+    return max_gap;
+}
+
+static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t t_from,
+                         int64_t max_gap)
+{
+    const struct ll_slo *slo = &s->slo;
+    bool good = true;
+    if (slo->ttft_ms > 0 &&
+        (r->t_first_token <= 0 || r->t_first_token - t_from > slo->ttft_ms * LL_NS_PER_MS)) {
+        s->slo_miss_ttft++;
+        good = false;
+    }
+    if (slo->itl_ms > 0 && max_gap > slo->itl_ms * LL_NS_PER_MS) {
+        s->slo_miss_itl++;
+        good = false;
+    }
+    if (slo->e2e_ms > 0 && r->t_end - t_from > slo->e2e_ms * LL_NS_PER_MS) {
+        s->slo_miss_e2e++;
+        good = false;
+    }
+    if (good) {
+        s->good++;
+    }
+}
+
+void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t now)
+{
+    enum ll_class cls = (unsigned)r->cls < LL_CLASS__COUNT ? r->cls : LL_CLASS_PROTOCOL;
+    int64_t t_intended = r->t_intended > 0 ? r->t_intended : r->t_queued;
+
+    little_event(s, now > 0 ? now : r->t_end, -1);
+    s->completed++;
+    s->by_class[cls]++;
+    if (r->attempts > 0) {
+        s->wire_requests += (uint64_t)r->attempts;
+        s->retries += (uint64_t)(r->attempts - 1);
+    }
+    s->connects += r->connects > 0 ? (uint64_t)r->connects : 0;
+    s->bytes_rx += r->bytes_rx;
+    s->bytes_tx += r->bytes_tx;
+    if (r->t_queued > 0 && r->t_end >= r->t_queued) {
+        s->residence_ns += (double)(r->t_end - r->t_queued);
+    }
+    if (r->t_dispatch > 0 && r->t_queued > 0) {
+        ll_hist_record(s->hist[LL_H_QUEUE_WAIT], r->t_dispatch - r->t_queued);
+    }
+    int64_t max_gap = fold_tokens(s, r);
+    if (cls != LL_CLASS_NONE) {
+        return; /* latency figures describe successful requests only */
+    }
+    if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
+        s->prompt_tokens += (uint64_t)r->prompt_tokens;
+        s->completion_tokens += (uint64_t)r->completion_tokens;
+    } else {
+        s->usage_missing++;
+    }
+    if (r->t_dispatch > 0) {
+        ll_hist_record(s->hist[LL_H_E2E], r->t_end - r->t_dispatch);
+        if (r->t_first_token > 0 && r->n_tokens > 0) { /* streamed: a real first token */
+            ll_hist_record(s->hist[LL_H_TTFT], r->t_first_token - r->t_dispatch);
+        }
+    }
+    ll_hist_record(s->hist[LL_H_CORRECTED], r->t_end - t_intended);
+    int64_t la = last_attempt_ns(r);
+    if (la >= 0) {
+        ll_hist_record(s->hist[LL_H_LAST_ATTEMPT], la);
+    }
+    fold_goodput(s, r, t_intended, max_gap);
+}
+
+int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
+{
+    for (int i = 0; i < LL_H__COUNT; i++) {
+        ll_hist_merge(dst->hist[i], src->hist[i]);
+    }
+    for (int c = 0; c < LL_CLASS__COUNT; c++) {
+        dst->by_class[c] += src->by_class[c];
+    }
+#define SUM_(f) dst->f += src->f
+    SUM_(submitted);
+    SUM_(completed);
+    SUM_(retries);
+    SUM_(wire_requests);
+    SUM_(connects);
+    SUM_(bytes_rx);
+    SUM_(bytes_tx);
+    SUM_(prompt_tokens);
+    SUM_(completion_tokens);
+    SUM_(usage_missing);
+    SUM_(stream_tokens);
+    SUM_(good);
+    SUM_(slo_miss_ttft);
+    SUM_(slo_miss_itl);
+    SUM_(slo_miss_e2e);
+    SUM_(outstanding);
+    SUM_(outstanding_peak); /* an upper bound: the peaks need not coincide */
+    SUM_(area_ns);
+    SUM_(residence_ns);
+    SUM_(sends_scheduled);
+    SUM_(sends_late);
+    SUM_(acct_duplicates);
+    SUM_(acct_missing);
+    SUM_(submit_errors);
+    SUM_(slip_sum_ns);
+#undef SUM_
+    if (src->slip_max_ns > dst->slip_max_ns) {
+        dst->slip_max_ns = src->slip_max_ns;
+    }
+    if (src->t_start > 0 && (dst->t_start == 0 || src->t_start < dst->t_start)) {
+        dst->t_start = src->t_start;
+    }
+    if (src->t_stop > dst->t_stop) {
+        dst->t_stop = src->t_stop;
+    }
+    if (src->ev_last_ns > dst->ev_last_ns) {
+        dst->ev_last_ns = src->ev_last_ns;
+    }
+    if (src->loop_lag != NULL) {
+        if (dst->loop_lag == NULL) {
+            return ll_stats_set_backend(dst, &src->be);
+        }
+        ll_hist_merge(dst->loop_lag, src->loop_lag);
+    }
+    return 0;
+}
+
+int ll_stats_set_backend(struct ll_stats *s, const struct ll_be_stats *be)
+{
+    struct ll_hist *keep = s->loop_lag;
+    s->be = *be;
+    s->be.loop_lag = NULL;
+    s->loop_lag = keep;
+    if (be->loop_lag != NULL) {
+        if (s->loop_lag == NULL) {
+            s->loop_lag = malloc(sizeof(*s->loop_lag));
+            if (s->loop_lag == NULL) {
+                return LL_ENOMEM;
+            }
+        }
+        memcpy(s->loop_lag, be->loop_lag, sizeof(*s->loop_lag));
+        s->be.loop_lag = s->loop_lag;
+    }
+    return 0;
+}
+
+uint64_t ll_stats_succeeded(const struct ll_stats *s)
+{
+    return s->by_class[LL_CLASS_NONE];
+}
+
+uint64_t ll_stats_failed(const struct ll_stats *s)
+{
+    return s->completed - s->by_class[LL_CLASS_NONE] - s->by_class[LL_CLASS_CANCELLED];
+}
+
+bool ll_stats_accounting_ok(const struct ll_stats *s)
+{
+    uint64_t sum = 0;
+    for (int c = 0; c < LL_CLASS__COUNT; c++) {
+        sum += s->by_class[c];
+    }
+    return sum == s->completed && s->completed == s->submitted && s->acct_duplicates == 0 &&
+           s->acct_missing == 0 && s->outstanding == 0;
+}
+
+double ll_stats_wall_s(const struct ll_stats *s)
+{
+    if (s->t_stop <= s->t_start) {
+        return 0.0;
+    }
+    return (double)(s->t_stop - s->t_start) / (double)LL_NS_PER_S;
+}
+
+double ll_stats_throughput(const struct ll_stats *s)
+{
+    double wall = ll_stats_wall_s(s);
+    return wall > 0 ? (double)s->completed / wall : 0.0;
+}
+
+void ll_stats_little(const struct ll_stats *s, struct ll_little *out)
+{
+    double wall_ns = (double)(s->t_stop - s->t_start);
+    memset(out, 0, sizeof(*out));
+    if (wall_ns <= 0 || s->completed == 0) {
+        return;
+    }
+    /* L = area / T; lambda * W = (completed / T) * (residence / completed) = residence / T. */
+    out->l_measured = s->area_ns / wall_ns;
+    out->l_predicted = s->residence_ns / wall_ns;
+    if (out->l_predicted > 0) {
+        out->diff = fabs(out->l_measured - out->l_predicted) / out->l_predicted;
+    }
+    out->judged = wall_ns >= (double)LL_LITTLE_MIN_WALL_NS;
+    out->flagged = out->judged && out->diff > LL_LITTLE_TOLERANCE;
+}
+
+/* ---- resources ---- */
+
+long ll_proc_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = -1;
+    if (f == NULL) {
+        return -1;
+    }
+    if (fscanf(f, "%ld %ld", &size, &resident) != 2) {
+        resident = -1;
+    }
+    fclose(f);
+    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+int ll_proc_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int threads = -1;
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "Threads: %d", &threads) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return threads;
+}
+
+static struct rusage ru_start; /* one run at a time per process: the driver's */
+
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+void ll_stats_res_begin(struct ll_stats *s)
+{
+    getrusage(RUSAGE_SELF, &ru_start);
+    s->res.rss_start_kb = ll_proc_rss_kb();
+    s->res.threads_start = ll_proc_threads();
+    ll_stats_res_sample(s);
+}
+
+void ll_stats_res_sample(struct ll_stats *s)
+{
+    long rss = ll_proc_rss_kb();
+    int threads = ll_proc_threads();
+    if (rss >= 0) {
+        s->res.rss_sum_kb += (double)rss;
+        s->res.rss_samples++;
+        if (rss > s->res.rss_peak_kb) {
+            s->res.rss_peak_kb = rss;
+        }
+    }
+    if (threads > s->res.threads_peak) {
+        s->res.threads_peak = threads;
+    }
+}
+
+void ll_stats_res_end(struct ll_stats *s)
+{
+    struct rusage ru;
+    ll_stats_res_sample(s);
+    getrusage(RUSAGE_SELF, &ru);
+    s->res.cpu_user_s = tv_s(ru.ru_utime) - tv_s(ru_start.ru_utime);
+    s->res.cpu_sys_s = tv_s(ru.ru_stime) - tv_s(ru_start.ru_stime);
+    s->res.nvcsw = ru.ru_nvcsw - ru_start.ru_nvcsw;
+    s->res.nivcsw = ru.ru_nivcsw - ru_start.ru_nivcsw;
+    s->res.maxrss_kb = ru.ru_maxrss;
+}
+
+/* ---- SLO ---- */
+
+bool ll_slo_is_set(const struct ll_slo *slo)
+{
+    return slo->ttft_ms > 0 || slo->itl_ms > 0 || slo->e2e_ms > 0;
+}
+
+static int parse_ms(const char *v, size_t len, int64_t *out)
+{
+    char buf[32], *end;
+    if (len == 0 || len >= sizeof(buf)) {
+        return LL_EINVAL;
+    }
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    errno = 0;
+    double ms = strtod(buf, &end);
+    if (errno != 0 || *end != '\0' || !(ms > 0) || ms > 1e9) {
+        return LL_EINVAL;
+    }
+    *out = (int64_t)ceil(ms);
+    return 0;
+}
+
+int ll_slo_parse(const char *spec, struct ll_slo *out)
+{
+    struct ll_slo slo = {0, 0, 0};
+    const char *p = spec;
+    while (p != NULL) { /* every element, an empty one too ("ttft=1," is an error) */
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        int64_t *dst = NULL;
+        if (eq == NULL) {
+            return LL_EINVAL;
+        }
+        size_t klen = (size_t)(eq - p);
+        if (klen == 4 && strncmp(p, "ttft", 4) == 0) {
+            dst = &slo.ttft_ms;
+        } else if (klen == 3 && strncmp(p, "itl", 3) == 0) {
+            dst = &slo.itl_ms;
+        } else if (klen == 3 && strncmp(p, "e2e", 3) == 0) {
+            dst = &slo.e2e_ms;
+        } else {
+            return LL_EINVAL;
+        }
+        if (parse_ms(eq + 1, len - klen - 1, dst) != 0) {
+            return LL_EINVAL;
+        }
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+    if (!ll_slo_is_set(&slo)) {
+        return LL_EINVAL;
+    }
+    *out = slo;
+    return 0;
+}

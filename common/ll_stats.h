@@ -1,0 +1,175 @@
+/* ll_stats.h - the figures of one run, folded from results as they arrive.
+ *
+ * One struct ll_stats per client thread: the driver folds every final result into it on the
+ * thread that collects results (no atomics, no locks), then merges several with ll_stats_merge()
+ * if it ran more than one client (wrk2's per-thread histograms, merged after join).
+ *
+ * Latency definitions (all ns, from ll_result timestamps):
+ *   e2e          t_end - t_dispatch        first attempt's dispatch to the final outcome, every
+ *                                          attempt and backoff included
+ *   corrected    t_end - t_intended        from the intended start: in open loop this is the
+ *                                          coordinated-omission-corrected figure (wrk2); in
+ *                                          closed loop t_intended = t_queued
+ *   last_attempt the last wire attempt alone (start to end)
+ *   queue_wait   t_dispatch - t_queued     time spent waiting for an in-flight slot
+ *   ttft         t_first_token - t_dispatch   (streamed results only: n_tokens > 0)
+ *   itl          every gap between consecutive token_t entries (streaming)
+ *
+ * Goodput: a request is good when it succeeded and met every bound of the SLO that is set:
+ *   ttft  t_first_token - t_intended <= ttft  (a request with no first token fails this bound)
+ *   itl   the request's LARGEST inter-token gap <= itl (a stall anywhere breaks the stream;
+ *         fewer than two tokens meet it trivially)
+ *   e2e   t_end - t_intended <= e2e           (the corrected latency, so open-loop queueing
+ *                                              counts against the SLO)
+ *
+ * Little's law: L (time-weighted mean outstanding, integrated at every submit and collect
+ * event the driver reports) against lambda * W (throughput x mean(t_end - t_queued)). Both use
+ * the same window, so the check reduces to area(outstanding) vs sum(residence); they differ by
+ * the time results waited to be collected and by submit-side overhead.
+ */
+#ifndef LL_STATS_H
+#define LL_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ll_backend.h"
+#include "ll_err.h"
+#include "ll_hist.h"
+#include "ll_request.h"
+
+/* Service-level objective for goodput; a bound <= 0 is not set. */
+struct ll_slo {
+    int64_t ttft_ms, itl_ms, e2e_ms;
+};
+
+/* Parse "ttft=MS,itl=MS,e2e=MS" (any subset, any order, at least one; MS a non-negative
+ * decimal). 0 or LL_EINVAL. */
+int ll_slo_parse(const char *spec, struct ll_slo *out);
+bool ll_slo_is_set(const struct ll_slo *slo);
+
+/* Process resources over the run: getrusage deltas and /proc samples. */
+struct ll_resources {
+    double cpu_user_s, cpu_sys_s; /* RUSAGE_SELF delta over the run */
+    long nvcsw, nivcsw;           /* voluntary / involuntary context switches, delta */
+    long maxrss_kb;               /* ru_maxrss: the process's lifetime peak */
+    long rss_start_kb;            /* /proc/self/statm at the start */
+    long rss_peak_kb;             /* peak of the samples taken during the run */
+    double rss_sum_kb;            /* for the mean */
+    uint64_t rss_samples;
+    int threads_start, threads_peak; /* /proc/self/status Threads: */
+};
+
+/* The latency histograms of a run, in report order. */
+#define LL_STATS_HIST_MAP(X)                                                                       \
+    X(E2E, "e2e", "dispatch to final outcome, all attempts")                                       \
+    X(CORRECTED, "corrected", "intended start to final outcome (coordinated omission)")            \
+    X(LAST_ATTEMPT, "last_attempt", "the last wire attempt alone")                                 \
+    X(QUEUE_WAIT, "queue_wait", "submit to dispatch (waiting for an in-flight slot)")              \
+    X(TTFT, "ttft", "dispatch to first token")                                                     \
+    X(ITL, "itl", "gap between consecutive tokens")
+
+enum ll_stats_hist {
+#define LL_STATS_HIST_ENUM_(name, short_, descr) LL_H_##name,
+    LL_STATS_HIST_MAP(LL_STATS_HIST_ENUM_)
+#undef LL_STATS_HIST_ENUM_
+        LL_H__COUNT
+};
+
+const char *ll_stats_hist_name(enum ll_stats_hist h); /* "e2e", "ttft", ... */
+const char *ll_stats_hist_descr(enum ll_stats_hist h);
+
+struct ll_stats {
+    struct ll_hist *hist[LL_H__COUNT]; /* heap-allocated: a histogram is ~40 KB */
+
+    uint64_t by_class[LL_CLASS__COUNT];
+    uint64_t submitted;     /* ll_stats_note_submit calls */
+    uint64_t completed;     /* results folded (every class, cancelled included) */
+    uint64_t retries;       /* sum of attempts - 1 */
+    uint64_t wire_requests; /* sum of attempts */
+    uint64_t connects;
+    uint64_t bytes_rx, bytes_tx;
+    uint64_t prompt_tokens, completion_tokens;
+    uint64_t usage_missing; /* successes that carried no usage block */
+    uint64_t stream_tokens; /* token_t entries (content deltas) */
+
+    struct ll_slo slo;
+    uint64_t good;                                      /* succeeded and met every bound of slo */
+    uint64_t slo_miss_ttft, slo_miss_itl, slo_miss_e2e; /* succeeded but missed that bound */
+
+    /* Little's law */
+    int64_t ev_last_ns;   /* time of the last submit/collect event */
+    uint64_t outstanding; /* submitted, not yet collected */
+    uint64_t outstanding_peak;
+    double area_ns;      /* integral of outstanding dt */
+    double residence_ns; /* sum of (t_end - t_queued) */
+
+    /* open loop: how late sends were against their schedule */
+    uint64_t sends_scheduled; /* submits that carried an intended time */
+    uint64_t sends_late;      /* sends later than 1 ms behind schedule */
+    int64_t slip_max_ns;
+    double slip_sum_ns; /* over every send */
+
+    /* the run's window, set by the driver */
+    int64_t t_start, t_stop;
+
+    /* accounting, filled by the driver: results that came back twice or never */
+    uint64_t acct_duplicates, acct_missing;
+    uint64_t submit_errors; /* submits the client refused; folded as RESOURCE failures */
+
+    struct ll_resources res;
+
+    /* backend figures, copied from ll_client_sample() at the end */
+    struct ll_be_stats be;    /* be.loop_lag points to our own copy, or NULL */
+    struct ll_hist *loop_lag; /* owned copy when the backend reports loop lag */
+};
+
+/* Allocate the histograms. 0 or LL_ENOMEM (then nothing to free). */
+int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo);
+void ll_stats_free(struct ll_stats *s);
+
+/* A request was submitted at `now`, meant to start at t_intended (0: at once). */
+void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended);
+
+/* Fold one final result, collected by the driver at `now` (0: use res->t_end). Does not keep
+ * any pointer into res; the caller frees it at once. */
+void ll_stats_add_result(struct ll_stats *s, const struct ll_result *res, int64_t now);
+
+/* dst += src: histograms, counts, areas; the window becomes the union. 0 or LL_ENOMEM. */
+int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src);
+
+/* Copy the backend's figures (the loop-lag histogram is copied, so the client may go). */
+int ll_stats_set_backend(struct ll_stats *s, const struct ll_be_stats *be);
+
+/* Resource figures: begin at the start of the run, sample on the driver's cadence, end after
+ * the last result. Linux /proc; figures read as -1 where /proc is unavailable. */
+void ll_stats_res_begin(struct ll_stats *s);
+void ll_stats_res_sample(struct ll_stats *s);
+void ll_stats_res_end(struct ll_stats *s);
+
+/* submitted = succeeded + failed by class + cancelled, nothing duplicated or missing. */
+bool ll_stats_accounting_ok(const struct ll_stats *s);
+
+/* Derived figures. */
+uint64_t ll_stats_succeeded(const struct ll_stats *s);
+uint64_t ll_stats_failed(const struct ll_stats *s); /* not ok, not cancelled */
+double ll_stats_wall_s(const struct ll_stats *s);
+double ll_stats_throughput(const struct ll_stats *s); /* completed / wall */
+
+struct ll_little {
+    double l_measured;  /* time-weighted mean outstanding */
+    double l_predicted; /* throughput x mean residence */
+    double diff;        /* |measured - predicted| / predicted; 0 when predicted is 0 */
+    bool judged;        /* the run was long enough to judge (>= LL_LITTLE_MIN_WALL_NS) */
+    bool flagged;       /* judged and diff > LL_LITTLE_TOLERANCE */
+};
+#define LL_LITTLE_TOLERANCE 0.05
+/* Below this the fixed costs of submitting and collecting dominate the residence times. */
+#define LL_LITTLE_MIN_WALL_NS (100 * 1000 * 1000LL)
+void ll_stats_little(const struct ll_stats *s, struct ll_little *out);
+
+/* Current RSS from /proc/self/statm in KiB, and threads from /proc/self/status; -1 if unknown. */
+long ll_proc_rss_kb(void);
+int ll_proc_threads(void);
+
+#endif

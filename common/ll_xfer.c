@@ -1,0 +1,528 @@
+/* ll_xfer.c - one wire attempt on one easy handle: set-up, response parsing (JSON body or SSE
+ * stream), classification and the retry decision. Both backends call exactly this code, so they
+ * send the same bytes and judge answers the same way. */
+#include "ll_xfer.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ll_clock.h"
+#include "ll_retry.h"
+
+#define LL_XFER_MAX_BODY ((size_t)64 << 20) /* a larger answer is not a chat completion */
+
+/* The classification table: a curl error decides the class by itself; CURLE_OK defers to the
+ * HTTP status (ll_xfer_classify). Anything not listed is a protocol error. */
+static const struct {
+    CURLcode rc;
+    enum ll_class cls;
+} curl_classes[] = {
+    {CURLE_OPERATION_TIMEDOUT, LL_CLASS_TIMEOUT},
+    {CURLE_COULDNT_CONNECT, LL_CLASS_CONNECT},
+    {CURLE_COULDNT_RESOLVE_HOST, LL_CLASS_CONNECT},
+    {CURLE_COULDNT_RESOLVE_PROXY, LL_CLASS_CONNECT},
+    {CURLE_RECV_ERROR, LL_CLASS_CONNECT},
+    {CURLE_SEND_ERROR, LL_CLASS_CONNECT},
+    {CURLE_GOT_NOTHING, LL_CLASS_CONNECT},
+    {CURLE_PARTIAL_FILE, LL_CLASS_CONNECT},
+    {CURLE_SSL_CONNECT_ERROR, LL_CLASS_CONNECT},
+    {CURLE_HTTP2, LL_CLASS_CONNECT},
+    {CURLE_HTTP2_STREAM, LL_CLASS_CONNECT},
+    {CURLE_ABORTED_BY_CALLBACK, LL_CLASS_CANCELLED},
+    {CURLE_OUT_OF_MEMORY, LL_CLASS_RESOURCE},
+    {CURLE_WRITE_ERROR, LL_CLASS_RESOURCE}, /* our write callback failed to store (memory) */
+    {CURLE_WEIRD_SERVER_REPLY, LL_CLASS_PROTOCOL},
+    {CURLE_BAD_CONTENT_ENCODING, LL_CLASS_PROTOCOL},
+};
+
+enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error)
+{
+    if (proto_error) {
+        return LL_CLASS_PROTOCOL; /* also when our callback aborted the transfer over it */
+    }
+    if (rc != CURLE_OK) {
+        for (size_t i = 0; i < sizeof(curl_classes) / sizeof(curl_classes[0]); i++) {
+            if (curl_classes[i].rc == rc) {
+                return curl_classes[i].cls;
+            }
+        }
+        return LL_CLASS_PROTOCOL;
+    }
+    if (status >= 200 && status < 300) {
+        return LL_CLASS_NONE;
+    }
+    if (status == 429) {
+        return LL_CLASS_HTTP_429;
+    }
+    if (status >= 400 && status < 500) {
+        return LL_CLASS_HTTP_4XX;
+    }
+    if (status >= 500 && status < 600) {
+        return LL_CLASS_HTTP_5XX;
+    }
+    return LL_CLASS_PROTOCOL; /* 1xx/3xx as final answer, or no status at all */
+}
+
+static void set_proto_error(struct ll_xfer *x, const char *why)
+{
+    if (!x->proto_error) {
+        x->proto_error = true;
+        snprintf(x->proto_why, sizeof(x->proto_why), "%s", why);
+    }
+}
+
+static int append_content(struct ll_xfer *x, const char *s, size_t n)
+{
+    struct ll_result *res = &x->call->res;
+    if (res->content_len + n + 1 > x->content_cap) {
+        size_t cap = x->content_cap ? x->content_cap : 256;
+        while (cap < res->content_len + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(res->content, cap);
+        if (p == NULL) {
+            return LL_ENOMEM;
+        }
+        res->content = p;
+        x->content_cap = cap;
+    }
+    memcpy(res->content + res->content_len, s, n);
+    res->content_len += n;
+    res->content[res->content_len] = '\0';
+    return 0;
+}
+
+static int record_token(struct ll_result *res, int64_t t)
+{
+    if (res->n_tokens == res->cap_tokens) {
+        size_t cap = res->cap_tokens ? res->cap_tokens * 2 : 64;
+        int64_t *p = realloc(res->token_t, cap * sizeof(*p));
+        if (p == NULL) {
+            return LL_ENOMEM;
+        }
+        res->token_t = p;
+        res->cap_tokens = cap;
+    }
+    res->token_t[res->n_tokens++] = t;
+    if (res->t_first_token == 0) {
+        res->t_first_token = t;
+    }
+    return 0;
+}
+
+static int json_int(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
+}
+
+static void take_usage(struct ll_result *res, const cJSON *root)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
+    if (cJSON_IsObject(u)) {
+        res->prompt_tokens = json_int(u, "prompt_tokens");
+        res->completion_tokens = json_int(u, "completion_tokens");
+        res->total_tokens = json_int(u, "total_tokens");
+    }
+}
+
+static void take_finish(struct ll_result *res, const cJSON *choice)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(choice, "finish_reason");
+    if (cJSON_IsString(f)) {
+        snprintf(res->finish_reason, sizeof(res->finish_reason), "%s", f->valuestring);
+    }
+}
+
+/* The message of an OpenAI error object ({"error": {"message": ...}}), or NULL. */
+static const char *error_message(const cJSON *root)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+    if (cJSON_IsString(m)) {
+        return m->valuestring;
+    }
+    return cJSON_IsString(e) ? e->valuestring : NULL;
+}
+
+/* One chat.completion.chunk. Returns 0, or non-zero to abort the transfer. */
+static int sse_event_cb(void *arg, const char *data, size_t len)
+{
+    struct ll_xfer *x = arg;
+    struct ll_result *res = &x->call->res;
+    int64_t now = ll_now_ns();
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    int rc = 0;
+
+    if (!cJSON_IsObject(root)) {
+        set_proto_error(x, "SSE event is not a JSON object");
+        rc = LL_EPROTO;
+        goto out;
+    }
+    const char *emsg = error_message(root);
+    if (emsg != NULL) {
+        char why[sizeof(x->proto_why)];
+        snprintf(why, sizeof(why), "error event in stream: %s", emsg);
+        set_proto_error(x, why);
+        rc = LL_EPROTO;
+        goto out;
+    }
+    const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
+    if (cJSON_IsObject(choice)) {
+        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(delta, "content");
+        if (cJSON_IsString(c) && c->valuestring[0] != '\0') {
+            if (append_content(x, c->valuestring, strlen(c->valuestring)) != 0 ||
+                record_token(res, now) != 0) {
+                rc = LL_ENOMEM;
+                goto out;
+            }
+        }
+        take_finish(res, choice);
+    }
+    take_usage(res, root);
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct ll_xfer *x = userdata;
+    size_t n = size * nmemb;
+    if (x->t_first_byte == 0) {
+        x->t_first_byte = ll_now_ns();
+    }
+    if (x->call->stream && x->is_event_stream && x->status / 100 == 2) {
+        int rc = ll_sse_feed(&x->sse, ptr, n, sse_event_cb, x);
+        if (rc == LL_EPROTO) {
+            set_proto_error(x, "SSE event larger than the limit");
+        }
+        return rc == 0 ? n : 0; /* 0 aborts: CURLE_WRITE_ERROR */
+    }
+    if (x->len + n + 1 > x->cap) {
+        if (x->len + n + 1 > LL_XFER_MAX_BODY) {
+            set_proto_error(x, "answer larger than 64 MiB");
+            return 0;
+        }
+        size_t cap = x->cap ? x->cap : 4096;
+        while (cap < x->len + n + 1) {
+            cap *= 2;
+        }
+        char *p = realloc(x->buf, cap);
+        if (p == NULL) {
+            return 0;
+        }
+        x->buf = p;
+        x->cap = cap;
+    }
+    memcpy(x->buf + x->len, ptr, n);
+    x->len += n;
+    x->buf[x->len] = '\0';
+    return n;
+}
+
+/* Header value after "Name:", trimmed, copied into out. false when the name does not match. */
+static bool header_value(const char *line, size_t n, const char *name, char *out, size_t outsz)
+{
+    size_t nl = strlen(name);
+    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') {
+        return false;
+    }
+    const char *v = line + nl + 1, *end = line + n;
+    while (v < end && (*v == ' ' || *v == '\t')) {
+        v++;
+    }
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    size_t len = (size_t)(end - v) < outsz - 1 ? (size_t)(end - v) : outsz - 1;
+    memcpy(out, v, len);
+    out[len] = '\0';
+    return true;
+}
+
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct ll_xfer *x = userdata;
+    size_t n = size * nmemb;
+    char val[128];
+
+    if (x->t_first_byte == 0) {
+        x->t_first_byte = ll_now_ns();
+    }
+    if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+        /* A new status line (after a 100 Continue, say): earlier headers no longer apply. */
+        int status = 0;
+        const char *sp = memchr(ptr, ' ', n);
+        if (sp != NULL && sp + 4 <= ptr + n) {
+            status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+        }
+        x->status = status;
+        x->is_event_stream = false;
+        x->retry_after_ms = -1;
+    } else if (header_value(ptr, n, "Retry-After", val, sizeof(val))) {
+        int64_t ms;
+        if (ll_retry_after_parse(val, time(NULL), &ms) == 0) {
+            x->retry_after_ms = ms;
+        }
+    } else if (header_value(ptr, n, "Content-Type", val, sizeof(val))) {
+        x->is_event_stream = strncasecmp(val, "text/event-stream", 17) == 0;
+    }
+    return n;
+}
+
+static int xferinfo_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    const struct ll_xfer *x = clientp;
+    return atomic_load_explicit(&x->call->cancel, memory_order_relaxed) ? 1 : 0;
+}
+
+/* Reset what one attempt produces, so that a retry starts clean. */
+static void reset_attempt(struct ll_xfer *x)
+{
+    struct ll_result *res = &x->call->res;
+    x->len = 0;
+    if (x->buf != NULL) {
+        x->buf[0] = '\0';
+    }
+    ll_sse_reset(&x->sse);
+    x->retry_after_ms = -1;
+    x->is_event_stream = false;
+    x->proto_error = false;
+    x->proto_why[0] = '\0';
+    x->status = 0;
+    x->errbuf[0] = '\0';
+    x->t_first_byte = 0;
+    /* The content buffer belongs to the call; its capacity is unknown to this xfer, which may
+     * have served other calls since, so start a fresh one. */
+    free(res->content);
+    res->content = NULL;
+    res->content_len = 0;
+    x->content_cap = 0;
+    res->n_tokens = 0;
+    res->finish_reason[0] = '\0';
+    res->prompt_tokens = res->completion_tokens = res->total_tokens = -1;
+    res->t_first_byte = 0;
+    res->t_first_token = 0;
+}
+
+int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg)
+{
+    char url[2048];
+    CURLcode rc = CURLE_OK;
+
+    x->call = call;
+    x->cfg = cfg;
+    x->easy = easy;
+    reset_attempt(x);
+
+    size_t blen = strlen(call->base_url);
+    while (blen > 0 && call->base_url[blen - 1] == '/') {
+        blen--;
+    }
+    if (blen + sizeof("/chat/completions") > sizeof(url)) {
+        return LL_ERANGE;
+    }
+    memcpy(url, call->base_url, blen);
+    memcpy(url + blen, "/chat/completions", sizeof("/chat/completions"));
+
+#define SET(opt, val)                                                                              \
+    do {                                                                                           \
+        if (rc == CURLE_OK) {                                                                      \
+            rc = curl_easy_setopt(easy, opt, val);                                                 \
+        }                                                                                          \
+    } while (0)
+    SET(CURLOPT_URL, url);
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+    SET(CURLOPT_POSTFIELDS, call->body); /* not copied: the call outlives the transfer */
+    SET(CURLOPT_HTTPHEADER, call->headers);
+    SET(CURLOPT_PRIVATE, (void *)x);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TCP_NODELAY, 1L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+    SET(CURLOPT_WRITEFUNCTION, write_cb);
+    SET(CURLOPT_WRITEDATA, (void *)x);
+    SET(CURLOPT_HEADERFUNCTION, header_cb);
+    SET(CURLOPT_HEADERDATA, (void *)x);
+    SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+    SET(CURLOPT_XFERINFODATA, (void *)x);
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    /* HTTP/1.1 on both backends: a multi handle would otherwise multiplex HTTP/2 over TLS while
+     * the threaded workers each hold one connection, and the two would not be compared fairly. */
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* Set both ways every time: the easy handle is reused across calls. */
+    SET(CURLOPT_FRESH_CONNECT, cfg->no_reuse ? 1L : 0L);
+    SET(CURLOPT_FORBID_REUSE, cfg->no_reuse ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+#undef SET
+    if (rc != CURLE_OK) {
+        return LL_ECURL;
+    }
+
+    x->t_start = ll_now_ns();
+    if (call->res.attempts == 0) {
+        call->res.t_dispatch = x->t_start;
+    }
+    return 0;
+}
+
+/* A 2xx non-streaming answer: must be a chat completion. */
+static void parse_completion(struct ll_xfer *x)
+{
+    struct ll_result *res = &x->call->res;
+    cJSON *root = cJSON_ParseWithLength(x->buf ? x->buf : "", x->len);
+    if (!cJSON_IsObject(root)) {
+        set_proto_error(x, "2xx answer is not JSON");
+        goto out;
+    }
+    const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(choice, "message");
+    if (!cJSON_IsObject(msg)) {
+        const char *emsg = error_message(root);
+        char why[sizeof(x->proto_why)];
+        snprintf(why, sizeof(why), "2xx answer is not a chat completion%s%s",
+                 emsg ? ": " : " (no choices[0].message)", emsg ? emsg : "");
+        set_proto_error(x, why);
+        goto out;
+    }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content");
+    if (cJSON_IsString(c) && append_content(x, c->valuestring, strlen(c->valuestring)) != 0) {
+        set_proto_error(x, "out of memory storing the answer");
+    }
+    take_finish(res, choice);
+    take_usage(res, root);
+out:
+    cJSON_Delete(root);
+}
+
+/* errmsg for a failed attempt: the most specific thing we know. */
+static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class cls)
+{
+    struct ll_result *res = &x->call->res;
+    if (x->proto_error) {
+        snprintf(res->errmsg, sizeof(res->errmsg), "%s", x->proto_why);
+    } else if (rc != CURLE_OK) {
+        /* curl's error buffer is the more specific ("Failed to connect to ... refused") */
+        snprintf(res->errmsg, sizeof(res->errmsg), "%.159s",
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    } else {
+        cJSON *root = x->len ? cJSON_ParseWithLength(x->buf, x->len) : NULL;
+        const char *emsg = root ? error_message(root) : NULL;
+        snprintf(res->errmsg, sizeof(res->errmsg), "HTTP %ld%s%.140s", status, emsg ? ": " : "",
+                 emsg ? emsg : "");
+        cJSON_Delete(root);
+    }
+    (void)cls;
+}
+
+static void read_info(struct ll_xfer *x, long *status)
+{
+    struct ll_result *res = &x->call->res;
+    CURL *e = x->easy;
+    long conns = 0, req_size = 0, hdr_size = 0;
+    curl_off_t down = 0, up = 0;
+
+    *status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME, &res->t_connect_s);
+    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME, &res->t_ttfb_s);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &res->t_total_s);
+    if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK) {
+        res->connects += (int)conns;
+    }
+    curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req_size);
+    curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hdr_size);
+    curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &up);
+    res->bytes_rx += (uint64_t)hdr_size + (uint64_t)down;
+    res->bytes_tx += (uint64_t)req_size; /* headers and the POST body (checked with curl 7.88) */
+}
+
+int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
+{
+    struct ll_call *call = x->call;
+    struct ll_result *res = &call->res;
+    int64_t now = ll_now_ns();
+    long status;
+
+    read_info(x, &status);
+    bool ok_2xx = rc == CURLE_OK && status >= 200 && status < 300;
+    if (ok_2xx) {
+        if (call->stream && x->is_event_stream) {
+            if (!x->sse.done) {
+                set_proto_error(x, "event stream ended without data: [DONE]");
+            }
+        } else {
+            parse_completion(x); /* also a server that answers a stream request in one piece */
+            if (res->t_first_token == 0) {
+                res->t_first_token = now;
+            }
+        }
+    }
+    enum ll_class cls = ll_xfer_classify(rc, status, x->proto_error);
+    bool cancelled = atomic_load(&call->cancel);
+    if (cancelled) {
+        cls = LL_CLASS_CANCELLED;
+    }
+
+    int i = res->attempts++;
+    if (i < LL_ATTEMPTS_KEPT) {
+        struct ll_attempt *a = &res->attempt[i];
+        a->t_start = x->t_start;
+        a->t_first_byte = x->t_first_byte;
+        a->t_end = now;
+        a->status = (int)status;
+        a->cls = cls;
+        a->wait_ns = 0;
+    }
+    res->status = (int)status;
+    res->curl_code = (int)rc;
+    res->t_first_byte = x->t_first_byte;
+    res->errmsg[0] = '\0';
+    if (cls != LL_CLASS_NONE) {
+        if (cancelled) {
+            snprintf(res->errmsg, sizeof(res->errmsg), "cancelled");
+        } else {
+            describe(x, rc, status, cls);
+        }
+    }
+
+    if (cls != LL_CLASS_NONE && !cancelled) {
+        int64_t wait = ll_retry_next_delay_ns(&x->cfg->retry, res->attempts, cls, (int)status,
+                                              x->retry_after_ms, rng);
+        if (wait >= 0) {
+            if (i < LL_ATTEMPTS_KEPT) {
+                res->attempt[i].wait_ns = wait;
+            }
+            return wait;
+        }
+    }
+    res->cls = cls;
+    res->t_end = now;
+    return -1;
+}
+
+void ll_xfer_cleanup(struct ll_xfer *x)
+{
+    free(x->buf);
+    x->buf = NULL;
+    x->len = x->cap = 0;
+    ll_sse_free(&x->sse);
+}
+
+void ll_call_finish(struct ll_call *call, enum ll_class cls, const char *why)
+{
+    call->res.cls = cls;
+    snprintf(call->res.errmsg, sizeof(call->res.errmsg), "%s",
+             why != NULL ? why : ll_class_descr(cls));
+    call->res.t_end = ll_now_ns();
+}
