@@ -89,7 +89,15 @@ int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const
     }
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-    if (posix_spawn(&m->pid, path, &fa, NULL, (char *const *)argv, environ) != 0) {
+    /* Its own process group: a ^C on the terminal is the driver's to handle (drain, report),
+     * and the driver then stops the server by PID, after the last request. */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    int spawn_rc = posix_spawn(&m->pid, path, &fa, &attr, (char *const *)argv, environ);
+    posix_spawnattr_destroy(&attr);
+    if (spawn_rc != 0) {
         m->pid = -1;
         goto out;
     }

@@ -355,8 +355,6 @@ int ll_proc_threads(void)
     return threads;
 }
 
-static struct rusage ru_start; /* one run at a time per process: the driver's */
-
 static double tv_s(struct timeval tv)
 {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -364,7 +362,12 @@ static double tv_s(struct timeval tv)
 
 void ll_stats_res_begin(struct ll_stats *s)
 {
-    getrusage(RUSAGE_SELF, &ru_start);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    s->res.ru_user0 = tv_s(ru.ru_utime);
+    s->res.ru_sys0 = tv_s(ru.ru_stime);
+    s->res.ru_nvcsw0 = ru.ru_nvcsw;
+    s->res.ru_nivcsw0 = ru.ru_nivcsw;
     s->res.rss_start_kb = ll_proc_rss_kb();
     s->res.threads_start = ll_proc_threads();
     ll_stats_res_sample(s);
@@ -391,10 +394,10 @@ void ll_stats_res_end(struct ll_stats *s)
     struct rusage ru;
     ll_stats_res_sample(s);
     getrusage(RUSAGE_SELF, &ru);
-    s->res.cpu_user_s = tv_s(ru.ru_utime) - tv_s(ru_start.ru_utime);
-    s->res.cpu_sys_s = tv_s(ru.ru_stime) - tv_s(ru_start.ru_stime);
-    s->res.nvcsw = ru.ru_nvcsw - ru_start.ru_nvcsw;
-    s->res.nivcsw = ru.ru_nivcsw - ru_start.ru_nivcsw;
+    s->res.cpu_user_s = tv_s(ru.ru_utime) - s->res.ru_user0;
+    s->res.cpu_sys_s = tv_s(ru.ru_stime) - s->res.ru_sys0;
+    s->res.nvcsw = ru.ru_nvcsw - s->res.ru_nvcsw0;
+    s->res.nivcsw = ru.ru_nivcsw - s->res.ru_nivcsw0;
     s->res.maxrss_kb = ru.ru_maxrss;
 }
 

@@ -58,6 +58,8 @@ struct ll_resources {
     double rss_sum_kb;            /* for the mean */
     uint64_t rss_samples;
     int threads_start, threads_peak; /* /proc/self/status Threads: */
+    double ru_user0, ru_sys0;        /* getrusage at res_begin, for the deltas */
+    long ru_nvcsw0, ru_nivcsw0;
 };
 
 /* The latency histograms of a run, in report order. */

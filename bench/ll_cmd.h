@@ -1,0 +1,21 @@
+/* ll_cmd.h - llmload's subcommands. Each takes the arguments after its name (argv[0] is the
+ * first flag) and returns the process exit code: 0 ok, 1 run-level failure (accounting,
+ * unreachable endpoint, I/O), 2 usage. Adding a subcommand: write ll_cmd_NAME() and add one
+ * line to the table in llmload.c. */
+#ifndef LL_CMD_H
+#define LL_CMD_H
+
+#define LL_EXIT_OK    0
+#define LL_EXIT_FAIL  1
+#define LL_EXIT_USAGE 2
+
+struct ll_cmd {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *summary; /* one line for `llmload --help` */
+};
+
+int ll_cmd_run(int argc, char **argv); /* bench/ll_run.c */
+int ll_cmd_demo(int argc, char **argv); /* bench/ll_demo.c */
+
+#endif

@@ -1,0 +1,350 @@
+/* ll_drive.c - closed- and open-loop load with per-request accounting. */
+#include "ll_drive.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_clock.h"
+#include "ll_err.h"
+#include "ll_retry.h"
+
+#define TICK_NS    (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
+#define SEND_BURST 256
+
+/* Accounting: one bit per seq for "submitted" and one for "final result seen". Two bits per
+ * request is the only state that grows with N; everything else is bounded by what is in
+ * flight. */
+struct bitmap {
+    uint64_t *w;
+    size_t words;
+};
+
+static int bm_reserve(struct bitmap *b, uint64_t bit)
+{
+    size_t need = (size_t)(bit / 64) + 1;
+    if (need <= b->words) {
+        return 0;
+    }
+    size_t words = b->words ? b->words : 64;
+    while (words < need) {
+        words *= 2;
+    }
+    uint64_t *w = realloc(b->w, words * sizeof(*w));
+    if (w == NULL) {
+        return LL_ENOMEM;
+    }
+    memset(w + b->words, 0, (words - b->words) * sizeof(*w));
+    b->w = w;
+    b->words = words;
+    return 0;
+}
+
+/* Set a bit; returns its previous value. */
+static bool bm_set(struct bitmap *b, uint64_t bit)
+{
+    uint64_t m = 1ull << (bit % 64);
+    bool was = (b->w[bit / 64] & m) != 0;
+    b->w[bit / 64] |= m;
+    return was;
+}
+
+static bool bm_get(const struct bitmap *b, uint64_t bit)
+{
+    return bit / 64 < b->words && (b->w[bit / 64] & (1ull << (bit % 64))) != 0;
+}
+
+/* Calls handed out and not yet final, so SIGINT can cancel them. A slot index travels in
+ * req.user -> res.user; free slots form a stack. */
+struct live {
+    struct ll_call **slot;
+    size_t *free_idx;
+    size_t cap, n_free, used;
+};
+
+static int live_reserve(struct live *l, size_t *idx)
+{
+    if (l->n_free > 0) {
+        *idx = l->free_idx[--l->n_free];
+        return 0;
+    }
+    if (l->used == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct ll_call **s = realloc(l->slot, cap * sizeof(*s));
+        if (s == NULL) {
+            return LL_ENOMEM;
+        }
+        l->slot = s;
+        size_t *f = realloc(l->free_idx, cap * sizeof(*f));
+        if (f == NULL) {
+            return LL_ENOMEM;
+        }
+        l->free_idx = f;
+        l->cap = cap;
+    }
+    *idx = l->used++;
+    return 0;
+}
+
+static void live_release(struct live *l, size_t idx)
+{
+    l->slot[idx] = NULL;
+    l->free_idx[l->n_free++] = idx;
+}
+
+struct drive {
+    struct ll_client *c;
+    const struct ll_drive_opts *o;
+    struct ll_stats *s;
+    struct ll_drive_out *out;
+    struct bitmap sent, done;
+    struct live live;
+    uint64_t n_sent, in_flight, errors;
+    int64_t next_tick;
+    uint64_t rng;
+    bool progress_shown;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void note_failure(struct drive *d, const struct ll_result *res)
+{
+    d->errors++;
+    if (d->out->first_cls == LL_CLASS_NONE && res->cls != LL_CLASS_CANCELLED) {
+        d->out->first_cls = res->cls;
+        snprintf(d->out->first_err, sizeof(d->out->first_err), "%s", res->errmsg);
+    }
+}
+
+/* A submit the client refused: fold it as a RESOURCE failure so the accounting still adds up. */
+static void submit_failed(struct drive *d, int err, int64_t now, int64_t t_intended)
+{
+    struct ll_result res;
+    memset(&res, 0, sizeof(res));
+    res.cls = LL_CLASS_RESOURCE;
+    res.t_intended = t_intended > 0 ? t_intended : now;
+    res.t_queued = res.t_end = now;
+    res.prompt_tokens = res.completion_tokens = res.total_tokens = -1;
+    snprintf(res.errmsg, sizeof(res.errmsg), "submit failed: %s", ll_strerror(err));
+    d->s->submit_errors++;
+    ll_stats_note_submit(d->s, now, t_intended);
+    ll_stats_add_result(d->s, &res, now);
+    note_failure(d, &res);
+}
+
+static int submit_one(struct drive *d, int64_t t_intended)
+{
+    struct ll_request req = *d->o->req;
+    struct ll_call *call = NULL;
+    size_t idx;
+    int err = live_reserve(&d->live, &idx);
+    if (err != 0) {
+        return err;
+    }
+    req.t_intended = t_intended;
+    req.user = (void *)(uintptr_t)(idx + 1);
+    int64_t now = ll_now_ns();
+    d->n_sent++;
+    err = ll_client_submit(d->c, &req, &call);
+    if (err != 0) {
+        live_release(&d->live, idx);
+        submit_failed(d, err, now, t_intended);
+        return 0;
+    }
+    if (bm_reserve(&d->sent, call->seq) != 0 || bm_reserve(&d->done, call->seq) != 0) {
+        return LL_ENOMEM;
+    }
+    bm_set(&d->sent, call->seq);
+    d->live.slot[idx] = call;
+    d->in_flight++;
+    ll_stats_note_submit(d->s, now, t_intended);
+    return 0;
+}
+
+static void collect(struct drive *d, struct ll_call *call)
+{
+    int64_t now = ll_now_ns();
+    uintptr_t idx = (uintptr_t)call->res.user;
+    if (idx >= 1 && idx <= d->live.used && d->live.slot[idx - 1] == call) {
+        live_release(&d->live, idx - 1);
+    }
+    /* A seq never submitted or seen twice: both are accounting failures. */
+    if (!bm_get(&d->sent, call->seq) || bm_set(&d->done, call->seq)) {
+        d->s->acct_duplicates++;
+    } else {
+        d->in_flight--;
+    }
+    ll_stats_add_result(d->s, &call->res, now);
+    if (call->res.cls != LL_CLASS_NONE) {
+        note_failure(d, &call->res);
+    }
+    d->s->t_stop = now;
+    ll_call_free(call);
+}
+
+static void progress_line(struct drive *d, int64_t now)
+{
+    double el = (double)(now - d->s->t_start) / (double)LL_NS_PER_S;
+    uint64_t done = d->s->completed;
+    double rps = el > 0 ? (double)done / el : 0.0;
+    double eta = rps > 0 ? (double)(d->o->requests - done) / rps : 0.0;
+    fprintf(stderr, "\r  %llu/%llu  %.1f req/s  in flight %llu  errors %llu  ETA %.0fs\033[K",
+            (unsigned long long)done, (unsigned long long)d->o->requests, rps,
+            (unsigned long long)d->in_flight, (unsigned long long)d->errors, eta);
+    fflush(stderr);
+    d->progress_shown = true;
+}
+
+static void tick(struct drive *d, int64_t now)
+{
+    if (now < d->next_tick) {
+        return;
+    }
+    ll_stats_res_sample(d->s);
+    if (d->o->progress) {
+        progress_line(d, now);
+    }
+    d->next_tick = now + TICK_NS;
+}
+
+static void cancel_all(struct drive *d)
+{
+    for (size_t i = 0; i < d->live.used; i++) {
+        if (d->live.slot[i] != NULL) {
+            ll_client_cancel(d->c, d->live.slot[i]);
+        }
+    }
+}
+
+/* Next gap of the open-loop schedule, ns. */
+static double next_gap_ns(struct drive *d)
+{
+    double mean = (double)LL_NS_PER_S / d->o->rate;
+    if (d->o->arrivals == LL_ARRIVALS_CONSTANT) {
+        return mean;
+    }
+    /* 53 random bits -> u in (0, 1]; -ln(u) is exponential with mean 1. */
+    double u = (double)((ll_rng_next(&d->rng) >> 11) + 1) * 0x1.0p-53;
+    return -log(u) * mean;
+}
+
+/* Block until a result, the next send time or the next tick; never spin. */
+static void wait_some(struct drive *d, int64_t until)
+{
+    int64_t now = ll_now_ns();
+    if (until < now) {
+        until = now;
+    }
+    if (d->in_flight == 0) {
+        /* Nothing can progress: sleeping is safe (ll_client_next would return at once). */
+        struct timespec ts = ll_ns_to_timespec(until);
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
+               !interrupted) {
+        }
+        return;
+    }
+    struct ll_call *call = ll_client_next(d->c, until - now);
+    while (call != NULL) {
+        collect(d, call);
+        call = ll_client_next(d->c, 0);
+    }
+}
+
+static int drive_loop(struct drive *d)
+{
+    const struct ll_drive_opts *o = d->o;
+    bool open = o->rate > 0;
+    double sched_ns = (double)d->s->t_start; /* open loop: the next intended send */
+    bool stopping = false;
+
+    for (;;) {
+        int64_t now = ll_now_ns();
+        if (interrupted && !stopping) {
+            stopping = true;
+            d->out->interrupted = true;
+            cancel_all(d);
+        }
+        /* Behind schedule, sends come in bursts of at most SEND_BURST so results are still
+         * collected (and their times stay honest) while the client catches up. */
+        for (int burst = 0;
+             burst < SEND_BURST && !stopping && d->n_sent < o->requests &&
+             (open ? (int64_t)sched_ns <= now : d->in_flight < (uint64_t)o->concurrency);
+             burst++) {
+            int err = submit_one(d, open ? (int64_t)sched_ns : 0);
+            if (err != 0) {
+                return err;
+            }
+            if (open) {
+                sched_ns += next_gap_ns(d);
+                now = ll_now_ns();
+            }
+        }
+        if ((stopping || d->n_sent >= o->requests) && d->in_flight == 0) {
+            break;
+        }
+        int64_t until = d->next_tick;
+        if (!stopping && d->n_sent < o->requests) {
+            if (open && (int64_t)sched_ns < until) {
+                until = (int64_t)sched_ns;
+            } else if (!open && d->in_flight < (uint64_t)o->concurrency) {
+                until = now; /* the burst ended with slots still free: only collect */
+            }
+        }
+        wait_some(d, until);
+        tick(d, ll_now_ns());
+    }
+    d->out->not_sent = o->requests - d->n_sent;
+    return 0;
+}
+
+int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
+             struct ll_drive_out *out)
+{
+    struct drive d = {.c = c, .o = o, .s = s, .out = out, .rng = o->seed ? o->seed : 1};
+    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    int err;
+
+    memset(out, 0, sizeof(*out));
+    out->first_cls = LL_CLASS_NONE;
+    if (bm_reserve(&d.sent, o->requests) != 0 || bm_reserve(&d.done, o->requests) != 0) {
+        err = LL_ENOMEM;
+        goto out;
+    }
+    interrupted = 0;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* a second ^C kills */
+    sigaction(SIGINT, &sa, &old);
+
+    ll_stats_res_begin(s);
+    s->t_start = s->t_stop = ll_now_ns();
+    d.next_tick = s->t_start + TICK_NS;
+    err = drive_loop(&d);
+    if (err != 0) {
+        cancel_all(&d); /* the client's destroy reaps them; accounting will say so */
+    }
+    ll_stats_res_end(s);
+
+    /* Every seq submitted must have come back exactly once. */
+    for (size_t w = 0; w < d.sent.words; w++) {
+        s->acct_missing += (uint64_t)__builtin_popcountll(d.sent.w[w] & ~d.done.w[w]);
+    }
+    if (d.progress_shown) {
+        fputs("\r\033[K", stderr);
+    }
+    sigaction(SIGINT, &old, NULL);
+out:
+    free(d.sent.w);
+    free(d.done.w);
+    free(d.live.slot);
+    free(d.live.free_idx);
+    return err;
+}

@@ -1,0 +1,47 @@
+/* ll_drive.h - the load loop shared by llmload's subcommands: closed loop (keep exactly C
+ * requests submitted) or open loop (send at scheduled times, constant or Poisson), every result
+ * folded into an ll_stats and freed at once, every request accounted for.
+ *
+ * Runs on the thread that created the client; never busy-waits: it blocks in ll_client_next()
+ * until a result arrives, the next send is due, or the ~150 ms tick (RSS sampling, progress
+ * line) comes round, and sleeps only when nothing is outstanding.
+ */
+#ifndef LL_DRIVE_H
+#define LL_DRIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ll_client.h"
+#include "ll_stats.h"
+
+enum ll_arrivals {
+    LL_ARRIVALS_CONSTANT, /* one send every 1/rate s */
+    LL_ARRIVALS_POISSON,  /* exponential gaps with mean 1/rate s, seeded */
+};
+
+struct ll_drive_opts {
+    uint64_t requests; /* total to send */
+    int concurrency;   /* closed loop: requests kept submitted */
+    double rate;       /* > 0: open loop, requests per second */
+    enum ll_arrivals arrivals;
+    uint64_t seed;                /* Poisson RNG */
+    const struct ll_request *req; /* template; t_intended and user are set per send */
+    bool progress;                /* live line on stderr (the caller decides: isatty) */
+};
+
+struct ll_drive_out {
+    uint64_t not_sent;       /* requests never submitted (interrupted) */
+    bool interrupted;        /* SIGINT: sends stopped, outstanding requests cancelled */
+    enum ll_class first_cls; /* class of the first failed request, LL_CLASS_NONE if none */
+    char first_err[160];     /* its errmsg */
+};
+
+/* Run the workload on `c`, folding into `s` (initialised by the caller; t_start, t_stop and
+ * the resource figures are set here). Installs a SIGINT handler for the duration: the first
+ * SIGINT stops sending and cancels what is outstanding, a second one kills.
+ * 0, or LL_ENOMEM when the accounting bitmaps cannot be allocated. */
+int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
+             struct ll_drive_out *out);
+
+#endif

@@ -1,0 +1,191 @@
+/* ll_opts.c - flag table parsing, strict numbers, generated --help. */
+#include "ll_opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ll_err.h"
+
+int ll_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t') {
+        return LL_EINVAL;
+    }
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return LL_EINVAL;
+    }
+    *out = (int64_t)v;
+    return 0;
+}
+
+int ll_parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t') {
+        return LL_EINVAL;
+    }
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max) {
+        return LL_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+void ll_strv_free(struct ll_strv *sv)
+{
+    free(sv->v);
+    memset(sv, 0, sizeof(*sv));
+}
+
+static int strv_push(struct ll_strv *sv, const char *s)
+{
+    if (sv->n == sv->cap) {
+        size_t cap = sv->cap ? sv->cap * 2 : 8;
+        const char **v = realloc(sv->v, cap * sizeof(*v));
+        if (v == NULL) {
+            return LL_ENOMEM;
+        }
+        sv->v = v;
+        sv->cap = cap;
+    }
+    sv->v[sv->n++] = s;
+    return 0;
+}
+
+static const struct ll_opt *find(const struct ll_opt *opts, const char *name, size_t len)
+{
+    for (const struct ll_opt *o = opts; o->name != NULL; o++) {
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
+static int set_value(const char *who, const struct ll_opt *o, const char *val)
+{
+    switch (o->kind) {
+    case LL_OPT_INT:
+        if (ll_parse_int(val, (int64_t)o->min, (int64_t)o->max, o->dst) != 0) {
+            fprintf(stderr, "%s: --%s '%s': want a whole number in [%.0f, %.0f]\n", who, o->name,
+                    val, o->min, o->max);
+            return LL_EINVAL;
+        }
+        break;
+    case LL_OPT_DOUBLE:
+        if (ll_parse_double(val, o->min, o->max, o->dst) != 0) {
+            fprintf(stderr, "%s: --%s '%s': want a number in [%g, %g]\n", who, o->name, val, o->min,
+                    o->max);
+            return LL_EINVAL;
+        }
+        break;
+    case LL_OPT_STR:
+        if (*val == '\0') {
+            fprintf(stderr, "%s: --%s: empty value\n", who, o->name);
+            return LL_EINVAL;
+        }
+        *(const char **)o->dst = val;
+        break;
+    case LL_OPT_LIST:
+        return strv_push(o->dst, val);
+    case LL_OPT_BOOL:
+        *(bool *)o->dst = true;
+        break;
+    }
+    return 0;
+}
+
+int ll_opts_parse(const char *who, const struct ll_opt *opts, int argc, char **argv, bool *help)
+{
+    *help = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *help = true;
+            return 0;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", who, a);
+            return LL_EINVAL;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+        const struct ll_opt *o = find(opts, name, len);
+        if (o == NULL) {
+            fprintf(stderr, "%s: unknown flag '--%.*s' (see --help)\n", who, (int)len, name);
+            return LL_EINVAL;
+        }
+        const char *val = NULL;
+        if (o->kind == LL_OPT_BOOL) {
+            if (eq != NULL) {
+                fprintf(stderr, "%s: --%s takes no value\n", who, o->name);
+                return LL_EINVAL;
+            }
+        } else if (eq != NULL) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            fprintf(stderr, "%s: --%s needs a value (%s)\n", who, o->name, o->arg);
+            return LL_EINVAL;
+        }
+        int err = set_value(who, o, val);
+        if (err != 0) {
+            return err;
+        }
+        if (o->seen != NULL) {
+            *o->seen = true;
+        }
+    }
+    return 0;
+}
+
+static void default_text(const struct ll_opt *o, char *buf, size_t len)
+{
+    if (o->def != NULL) {
+        snprintf(buf, len, "%s", o->def);
+        return;
+    }
+    switch (o->kind) {
+    case LL_OPT_INT:
+        snprintf(buf, len, "%lld", (long long)*(int64_t *)o->dst);
+        break;
+    case LL_OPT_DOUBLE:
+        snprintf(buf, len, "%g", *(double *)o->dst);
+        break;
+    case LL_OPT_STR: {
+        const char *s = *(const char **)o->dst;
+        snprintf(buf, len, "%s", s != NULL ? s : "none");
+        break;
+    }
+    case LL_OPT_BOOL:
+        snprintf(buf, len, "%s", *(bool *)o->dst ? "on" : "off");
+        break;
+    case LL_OPT_LIST:
+        snprintf(buf, len, "none");
+        break;
+    }
+}
+
+void ll_opts_help(FILE *out, const struct ll_opt *opts)
+{
+    char flag[64], def[64];
+    for (const struct ll_opt *o = opts; o->name != NULL; o++) {
+        snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        default_text(o, def, sizeof(def));
+        /* A long flag gets a line of its own so the help column stays aligned. */
+        if (strlen(flag) > 24) {
+            fprintf(out, "  %s\n  %-24s", flag, "");
+        } else {
+            fprintf(out, "  %-24s", flag);
+        }
+        fprintf(out, " %s (default: %s)\n", o->help, def);
+    }
+}

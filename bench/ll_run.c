@@ -1,0 +1,545 @@
+/* ll_run.c - `llmload run`: flags, endpoint, client, the load loop, report. */
+#include "ll_run.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ll_client.h"
+#include "ll_clock.h"
+#include "ll_drive.h"
+#include "ll_mockproc.h"
+#include "ll_opts.h"
+#include "ll_report.h"
+
+#define WHO                     "llmload run"
+#define OPEN_LOOP_DEFAULT_LIMIT 100
+#define MOCK_START_TIMEOUT_MS   10000
+#define MOCK_STOP_TIMEOUT_MS    5000
+#define SLIP_WARN_MAX_NS        (10 * LL_NS_PER_MS)
+#define SLIP_WARN_MEAN_NS       LL_NS_PER_MS
+
+struct run {
+    /* flags */
+    const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path;
+    int64_t requests, concurrency, max_tokens, retries, stack_size, seed;
+    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
+    bool stream, no_reuse, blocking, insecure, no_preflight;
+    bool concurrency_seen, latency_seen, fault_seen, seed_seen, retries_seen;
+    struct ll_strv headers, mock_args;
+
+    /* derived */
+    const struct ll_backend *be;
+    struct ll_slo slo;
+    enum ll_arrivals arr;
+    const char *url_source; /* "--url", "OPENAI_BASE_URL", "embedded mockllm" */
+    struct ll_mockproc mock;
+    bool mock_started;
+    struct ll_config cfg;
+    const char *base_url;
+    struct ll_message msg;
+    struct ll_request req;
+};
+
+static void run_defaults(struct run *r)
+{
+    memset(r, 0, sizeof(*r));
+    ll_config_defaults(&r->cfg);
+    r->model = r->cfg.default_model;
+    r->prompt = "Write a haiku about load testing.";
+    r->arrivals = "constant";
+    r->requests = 100;
+    r->concurrency = r->cfg.concurrency;
+    r->retries = r->cfg.retry.max_attempts - 1;
+    r->timeout_s = (double)r->cfg.timeout_ms / 1000.0;
+    r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
+    r->seed = (int64_t)r->cfg.seed;
+    r->mock.pid = -1;
+}
+
+#define OPT(n, k, d, lo, hi, a, h)                                                                 \
+    {                                                                                              \
+        n, k, d, lo, hi, a, h, NULL, NULL                                                          \
+    }
+#define OPTD(n, k, d, lo, hi, a, h, def)                                                           \
+    {                                                                                              \
+        n, k, d, lo, hi, a, h, def, NULL                                                           \
+    }
+#define OPTS(n, k, d, lo, hi, a, h, seen)                                                          \
+    {                                                                                              \
+        n, k, d, lo, hi, a, h, NULL, seen                                                          \
+    }
+
+/* One table for parsing and --help. Call after run_defaults() so that help shows defaults. */
+static void run_table(struct run *r, struct ll_opt *t, size_t cap)
+{
+    const struct ll_opt tab[] = {
+        OPTD("backend", LL_OPT_STR, &r->backend, 0, 0, "NAME",
+             "client backend: threaded or evented (required)", "none"),
+        OPT("requests", LL_OPT_INT, &r->requests, 1, 1e9, "N", "requests to send"),
+        {"concurrency", LL_OPT_INT, &r->concurrency, 1, 1e6, "C",
+         "closed loop: requests kept in flight; with --rate: the in-flight limit",
+         "10; 100 with --rate", &r->concurrency_seen},
+        OPTD("rate", LL_OPT_DOUBLE, &r->rate, 1e-3, 1e7, "R",
+             "open loop: requests per second, latency from each intended start", "closed loop"),
+        OPT("arrivals", LL_OPT_STR, &r->arrivals, 0, 0, "KIND",
+            "open-loop arrivals: constant or poisson (seeded by --seed)"),
+        OPT("model", LL_OPT_STR, &r->model, 0, 0, "M", "model name sent with every request"),
+        OPT("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message"),
+        OPT("stream", LL_OPT_BOOL, &r->stream, 0, 0, NULL,
+            "stream with SSE; records TTFT and inter-token latency"),
+        OPTD("max-tokens", LL_OPT_INT, &r->max_tokens, 1, 1e7, "N", "max_tokens per request",
+             "not sent"),
+        OPTS("retries", LL_OPT_INT, &r->retries, 0, 100, "K",
+             "retries after the first attempt (429, 5xx, timeouts, connection errors)",
+             &r->retries_seen),
+        OPT("timeout", LL_OPT_DOUBLE, &r->timeout_s, 0, 86400, "S",
+            "total timeout per attempt in seconds, 0 = none"),
+        OPT("connect-timeout", LL_OPT_DOUBLE, &r->connect_timeout_s, 0, 3600, "S",
+            "connect timeout per attempt in seconds, 0 = curl's"),
+        OPT("no-reuse", LL_OPT_BOOL, &r->no_reuse, 0, 0, NULL,
+            "open a new connection for every request"),
+        OPT("blocking", LL_OPT_BOOL, &r->blocking, 0, 0, NULL,
+            "the seed's pitfall: a blocking call inside the event loop (backends that can)"),
+        OPTD("stack-size", LL_OPT_INT, &r->stack_size, 16384, 1 << 30, "BYTES",
+             "thread stack size (backends with threads)", "system default"),
+        OPTD("slo", LL_OPT_STR, &r->slo_spec, 0, 0, "ttft=MS,itl=MS,e2e=MS",
+             "goodput bounds; itl is each request's largest gap", "none"),
+        OPTD("url", LL_OPT_STR, &r->url, 0, 0, "URL",
+             "OpenAI-compatible base URL, e.g. https://api.openai.com/v1",
+             "$OPENAI_BASE_URL, else the embedded mockllm"),
+        OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
+             "extra request header, repeatable", "none"),
+        OPTD("json", LL_OPT_STR, &r->json_path, 0, 0, "FILE",
+             "write every figure and the configuration as JSON (- = stdout)", "none"),
+        OPTS("seed", LL_OPT_INT, &r->seed, 0, 9e18, "N",
+             "seed for retry jitter, Poisson arrivals and the embedded mock", &r->seed_seen),
+        OPT("insecure", LL_OPT_BOOL, &r->insecure, 0, 0, NULL,
+            "do not verify HTTPS certificates (never the default)"),
+        OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
+            "skip the one-request check of an external endpoint"),
+        {"latency-ms", LL_OPT_DOUBLE, &r->latency_ms, 0, 1e9, "MS",
+         "embedded mock: fixed latency per request", "mockllm's", &r->latency_seen},
+        {"fault-rate", LL_OPT_DOUBLE, &r->fault_rate, 0, 1, "P",
+         "embedded mock: share of requests answered 429/500/503", "mockllm's", &r->fault_seen},
+        OPTD("mock-arg", LL_OPT_LIST, &r->mock_args, 0, 0, "ARG",
+             "embedded mock: pass ARG to mockllm, repeatable (e.g. --mock-arg=--threads=2)",
+             "none"),
+        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+    };
+    memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+}
+
+static void run_help(struct run *r)
+{
+    struct ll_opt t[40];
+    run_table(r, t, 40);
+    printf("usage: llmload run --backend threaded|evented --requests N\n"
+           "                   (--concurrency C | --rate R [--arrivals constant|poisson]) ...\n\n"
+           "Runs N chat-completion requests on one backend and prints a summary table.\n\n");
+    ll_opts_help(stdout, t);
+    printf("\nbackends:\n");
+    for (const struct ll_backend *const *b = ll_backend_list(); *b != NULL; b++) {
+        printf("  %-10s %s\n", (*b)->name, (*b)->descr);
+    }
+    printf("\nenvironment:\n"
+           "  OPENAI_API_KEY   bearer token sent with every request (never printed)\n"
+           "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
+           "started\n"
+           "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
+           "\nexit: 0 ok, 1 run failed (accounting, unreachable endpoint, I/O), 2 usage\n");
+}
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "%s: %s%s%s\n", WHO, msg, arg ? " " : "", arg ? arg : "");
+    return LL_EXIT_USAGE;
+}
+
+/* Checks that need more than one flag. */
+static int run_validate(struct run *r)
+{
+    if (r->backend == NULL) {
+        return usage("--backend is required (threaded or evented; see --help)", NULL);
+    }
+    r->be = ll_backend_find(r->backend);
+    if (r->be == NULL) {
+        return usage("unknown backend (want threaded or evented):", r->backend);
+    }
+    if (strcmp(r->arrivals, "constant") == 0) {
+        r->arr = LL_ARRIVALS_CONSTANT;
+    } else if (strcmp(r->arrivals, "poisson") == 0) {
+        r->arr = LL_ARRIVALS_POISSON;
+    } else {
+        return usage("--arrivals: want constant or poisson, got", r->arrivals);
+    }
+    if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
+        return usage("--arrivals needs --rate", NULL);
+    }
+    if (r->slo_spec != NULL && ll_slo_parse(r->slo_spec, &r->slo) != 0) {
+        return usage("--slo: want ttft=MS,itl=MS,e2e=MS (any of them, MS > 0), got", r->slo_spec);
+    }
+    for (size_t i = 0; i < r->headers.n; i++) {
+        const char *colon = strchr(r->headers.v[i], ':');
+        if (colon == NULL || colon == r->headers.v[i] || strchr(r->headers.v[i], '\n')) {
+            return usage("--header: want 'Name: value', got", r->headers.v[i]);
+        }
+    }
+    if (r->blocking && !(r->be->caps & LL_CAP_BLOCKING)) {
+        return usage("--blocking is not supported by backend", r->be->name);
+    }
+    if (r->stack_size > 0 && !(r->be->caps & LL_CAP_STACK_SIZE)) {
+        return usage("--stack-size is not supported by backend", r->be->name);
+    }
+    if (r->rate > 0 && !r->concurrency_seen) {
+        r->concurrency = OPEN_LOOP_DEFAULT_LIMIT;
+    }
+    return 0;
+}
+
+/* --url, else $OPENAI_BASE_URL, else the embedded mock (started later). */
+static int run_endpoint(struct run *r)
+{
+    const char *env = getenv("OPENAI_BASE_URL");
+    bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0;
+    if (r->url != NULL) {
+        r->url_source = "--url";
+    } else if (env != NULL && *env != '\0') {
+        r->url = env;
+        r->url_source = "OPENAI_BASE_URL";
+    } else {
+        r->url_source = "embedded mockllm";
+        return 0;
+    }
+    if (strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0) {
+        return usage("the endpoint URL must start with http:// or https://, got", r->url);
+    }
+    if (mock_flags) {
+        return usage("--latency-ms, --fault-rate and --mock-arg need the embedded mock, "
+                     "but the endpoint comes from",
+                     r->url_source);
+    }
+    r->base_url = r->url;
+    return 0;
+}
+
+static int mock_start(struct run *r)
+{
+    char lat[48], fault[48], seed[48];
+    const char *args[80];
+    size_t n = 0;
+    if (r->latency_seen) {
+        snprintf(lat, sizeof(lat), "--latency-ms=%g", r->latency_ms);
+        args[n++] = lat;
+    }
+    if (r->fault_seen) {
+        snprintf(fault, sizeof(fault), "--fault-rate=%g", r->fault_rate);
+        args[n++] = fault;
+    }
+    if (r->seed_seen) {
+        snprintf(seed, sizeof(seed), "--seed=%lld", (long long)r->seed);
+        args[n++] = seed;
+    }
+    for (size_t i = 0; i < r->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
+        args[n++] = r->mock_args.v[i];
+    }
+    args[n] = NULL;
+    /* A terminal's ^C goes to the whole process group: let the child inherit SIG_IGN so that
+     * only we see it (we cancel, drain, then stop the mock with SIGTERM). A mockllm that
+     * installs its own SIGINT handler overrides this. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &ign, &old);
+    int err = ll_mockproc_start(&r->mock, NULL, args, MOCK_START_TIMEOUT_MS);
+    sigaction(SIGINT, &old, NULL);
+    if (err != 0) {
+        fprintf(stderr, "%s: cannot start the embedded mock %s: %s\n", WHO, ll_mockproc_path(),
+                ll_strerror(err));
+        return LL_EXIT_FAIL;
+    }
+    r->mock_started = true;
+    r->base_url = r->mock.base_url;
+    return 0;
+}
+
+static void run_config(struct run *r)
+{
+    struct ll_config *cfg = &r->cfg;
+    const char *key = getenv("OPENAI_API_KEY");
+    cfg->base_urls = &r->base_url;
+    cfg->n_base_urls = 1;
+    cfg->api_key = (key != NULL && *key != '\0') ? key : NULL;
+    cfg->default_model = r->model;
+    cfg->concurrency = (int)r->concurrency;
+    cfg->retry.max_attempts = (int)r->retries + 1;
+    cfg->timeout_ms = (int64_t)(r->timeout_s * 1000.0);
+    cfg->connect_timeout_ms = (int64_t)(r->connect_timeout_s * 1000.0);
+    cfg->no_reuse = r->no_reuse;
+    cfg->verify_tls = !r->insecure;
+    cfg->blocking = r->blocking;
+    cfg->stack_size = (size_t)r->stack_size;
+    cfg->seed = (uint64_t)r->seed;
+
+    r->msg = (struct ll_message){"user", r->prompt};
+    r->req = (struct ll_request){
+        .model = r->model,
+        .messages = &r->msg,
+        .n_messages = 1,
+        .max_tokens = (int)r->max_tokens,
+        .stream = r->stream,
+        .headers = r->headers.v,
+        .n_headers = r->headers.n,
+    };
+}
+
+/* One request to an external endpoint, no retries: say clearly when it is unreachable or not
+ * OpenAI-compatible instead of reporting N identical failures. 0 or an exit code. */
+static int preflight(struct run *r)
+{
+    struct ll_config cfg = r->cfg;
+    struct ll_client *c;
+    struct ll_call *call;
+    int rc = 0;
+    cfg.concurrency = 1;
+    cfg.retry.max_attempts = 1;
+    if (ll_client_create(r->be, &cfg, &c) != 0) {
+        return 0; /* the real client will report it */
+    }
+    if (ll_client_submit(c, &r->req, &call) == 0 && ll_client_wait(c, call) == 0) {
+        const struct ll_result *res = &call->res;
+        const char *why = NULL;
+        switch (res->cls) {
+        case LL_CLASS_CONNECT:
+        case LL_CLASS_TIMEOUT:
+            why = "is unreachable";
+            break;
+        case LL_CLASS_PROTOCOL:
+            why = "did not answer like an OpenAI-compatible API";
+            break;
+        case LL_CLASS_HTTP_4XX:
+            why = "refused the request";
+            break;
+        default:
+            break;
+        }
+        if (why != NULL) {
+            char st[24] = "";
+            if (res->status > 0) {
+                snprintf(st, sizeof(st), "HTTP %d, ", res->status);
+            }
+            fprintf(stderr, "%s: %s %s (%s%s): %s\n", WHO, r->base_url, why, st,
+                    ll_class_name(res->cls), res->errmsg);
+            rc = LL_EXIT_FAIL;
+        }
+        ll_call_free(call);
+    }
+    ll_client_destroy(c);
+    return rc;
+}
+
+static void run_header(const struct run *r, struct ll_client *c)
+{
+    const struct ll_backend *be = ll_client_backend(c);
+    printf("llmload run: backend=%s (%s)\n", be->name, be->descr);
+    printf("endpoint=%s (%s) key=%s model=%s stream=%s max_tokens=%lld\n", r->base_url,
+           r->url_source, r->cfg.api_key ? "set" : "unset", r->model, r->stream ? "on" : "off",
+           (long long)r->max_tokens);
+    if (r->rate > 0) {
+        printf("mode=open rate=%g/s arrivals=%s in_flight_limit=%lld", r->rate, r->arrivals,
+               (long long)r->concurrency);
+    } else {
+        printf("mode=closed concurrency=%lld", (long long)r->concurrency);
+    }
+    printf(" requests=%lld retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
+           (long long)r->requests, (long long)r->retries, r->timeout_s, r->connect_timeout_s,
+           r->no_reuse ? "off" : "on", (long long)r->seed);
+    printf("\n");
+    fflush(stdout);
+}
+
+static cJSON *run_json(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "tool", "llmload");
+    cJSON_AddStringToObject(doc, "command", "run");
+    cJSON *w = cJSON_AddObjectToObject(doc, "config");
+    cJSON_AddStringToObject(w, "backend", r->be->name);
+    cJSON_AddStringToObject(w, "endpoint", r->base_url);
+    cJSON_AddStringToObject(w, "endpoint_source", r->url_source);
+    cJSON_AddStringToObject(w, "model", r->model);
+    cJSON_AddStringToObject(w, "prompt", r->prompt);
+    cJSON_AddBoolToObject(w, "stream", r->stream);
+    cJSON_AddNumberToObject(w, "max_tokens", (double)r->max_tokens);
+    cJSON_AddNumberToObject(w, "requests", (double)r->requests);
+    cJSON_AddStringToObject(w, "mode", r->rate > 0 ? "open" : "closed");
+    cJSON_AddNumberToObject(w, "concurrency", (double)r->concurrency);
+    cJSON_AddNumberToObject(w, "rate", r->rate);
+    cJSON_AddStringToObject(w, "arrivals", r->arrivals);
+    cJSON_AddNumberToObject(w, "retries", (double)r->retries);
+    cJSON_AddItemToObject(w, "headers", ll_report_headers_json(r->headers.v, r->headers.n));
+    cJSON_AddItemToObject(w, "client", ll_report_config_json(&r->cfg));
+    cJSON *m = cJSON_AddObjectToObject(w, "mock");
+    cJSON_AddBoolToObject(m, "embedded", r->mock_started);
+    cJSON *margs = cJSON_AddArrayToObject(m, "args");
+    if (r->latency_seen) {
+        cJSON_AddNumberToObject(m, "latency_ms", r->latency_ms);
+    }
+    if (r->fault_seen) {
+        cJSON_AddNumberToObject(m, "fault_rate", r->fault_rate);
+    }
+    for (size_t i = 0; i < r->mock_args.n; i++) {
+        cJSON_AddItemToArray(margs, cJSON_CreateString(r->mock_args.v[i]));
+    }
+    cJSON_AddItemToObject(doc, "results", ll_report_stats_json(s));
+    cJSON *run = cJSON_AddObjectToObject(doc, "run");
+    cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
+    cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
+    return doc;
+}
+
+/* Warnings and the verdict after the table. Returns the exit code. */
+static int run_verdict(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
+{
+    struct ll_little l;
+    int rc = LL_EXIT_OK;
+    ll_stats_little(s, &l);
+    /* Timers have ~1 ms granularity on some backends: warn on a real lag, not on jitter. */
+    if (s->sends_scheduled > 0 &&
+        (s->slip_max_ns > SLIP_WARN_MAX_NS ||
+         s->slip_sum_ns / (double)s->sends_scheduled > (double)SLIP_WARN_MEAN_NS)) {
+        fprintf(stderr,
+                "%s: warning: %llu of %llu sends slipped behind schedule (max %.3f ms, mean "
+                "%.3f ms): the client did not keep up with --rate %g\n",
+                WHO, (unsigned long long)s->sends_late, (unsigned long long)s->sends_scheduled,
+                (double)s->slip_max_ns / 1e6, s->slip_sum_ns / (double)s->sends_scheduled / 1e6,
+                r->rate);
+    }
+    if (l.flagged) {
+        fprintf(stderr, "%s: warning: Little's law check off by %.1f%% (L %.3f vs lambda*W %.3f)\n",
+                WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
+    }
+    ll_report_accounting(stdout, s);
+    if (!ll_stats_accounting_ok(s)) {
+        fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
+                (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
+        rc = LL_EXIT_FAIL;
+    }
+    if (o->interrupted) {
+        fprintf(stderr, "%s: interrupted: %llu requests not sent, outstanding ones cancelled\n",
+                WHO, (unsigned long long)o->not_sent);
+        rc = LL_EXIT_FAIL;
+    }
+    bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
+    if (ll_stats_succeeded(s) == 0 && s->completed > 0 && unreachable &&
+        s->by_class[o->first_cls] + s->by_class[LL_CLASS_CANCELLED] == s->completed) {
+        fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
+                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
+                                                 : "did not answer like an OpenAI-compatible API",
+                o->first_err);
+        rc = LL_EXIT_FAIL;
+    }
+    return rc;
+}
+
+static int run_load(struct run *r)
+{
+    struct ll_client *c = NULL;
+    struct ll_stats s;
+    struct ll_drive_out out;
+    struct ll_be_stats be;
+    int rc = LL_EXIT_FAIL, err;
+
+    if (ll_stats_init(&s, &r->slo) != 0) {
+        fprintf(stderr, "%s: out of memory\n", WHO);
+        return LL_EXIT_FAIL;
+    }
+    err = ll_client_create(r->be, &r->cfg, &c);
+    if (err != 0) {
+        fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, r->be->name,
+                ll_strerror(err));
+        goto out;
+    }
+    run_header(r, c);
+    struct ll_drive_opts d = {
+        .requests = (uint64_t)r->requests,
+        .concurrency = (int)r->concurrency,
+        .rate = r->rate,
+        .arrivals = r->arr,
+        .seed = (uint64_t)r->seed,
+        .req = &r->req,
+        .progress = isatty(STDERR_FILENO) == 1,
+    };
+    err = ll_drive(c, &d, &s, &out);
+    if (err != 0) {
+        fprintf(stderr, "%s: the load loop failed: %s\n", WHO, ll_strerror(err));
+        goto out;
+    }
+    memset(&be, 0, sizeof(be));
+    be.loop_idle_ns = -1;
+    ll_client_sample(c, &be);
+    ll_stats_set_backend(&s, &be);
+    ll_client_destroy(c);
+    c = NULL;
+
+    ll_report_table(stdout, &s);
+    printf("\n");
+    rc = run_verdict(r, &s, &out);
+    if (r->json_path != NULL) {
+        cJSON *doc = run_json(r, &s, &out);
+        err = doc != NULL ? ll_report_write_json(doc, r->json_path) : LL_ENOMEM;
+        cJSON_Delete(doc);
+        if (err != 0) {
+            fprintf(stderr, "%s: cannot write %s: %s\n", WHO, r->json_path, ll_strerror(err));
+            rc = LL_EXIT_FAIL;
+        }
+    }
+out:
+    if (c != NULL) {
+        ll_client_destroy(c);
+    }
+    ll_stats_free(&s);
+    return rc;
+}
+
+int ll_cmd_run(int argc, char **argv)
+{
+    struct run r;
+    struct ll_opt table[40];
+    bool help;
+    int rc;
+
+    run_defaults(&r);
+    run_table(&r, table, 40);
+    if (ll_opts_parse(WHO, table, argc, argv, &help) != 0) {
+        rc = LL_EXIT_USAGE;
+        goto out;
+    }
+    if (help) {
+        ll_strv_free(&r.headers);
+        ll_strv_free(&r.mock_args);
+        run_defaults(&r); /* show defaults, not what was parsed before --help */
+        run_help(&r);
+        rc = LL_EXIT_OK;
+        goto out;
+    }
+    if ((rc = run_validate(&r)) != 0 || (rc = run_endpoint(&r)) != 0) {
+        goto out;
+    }
+    if (r.base_url == NULL && (rc = mock_start(&r)) != 0) {
+        goto out;
+    }
+    run_config(&r);
+    if (!r.mock_started && !r.no_preflight && (rc = preflight(&r)) != 0) {
+        goto out;
+    }
+    rc = run_load(&r);
+out:
+    if (r.mock_started) {
+        ll_mockproc_stop(&r.mock, MOCK_STOP_TIMEOUT_MS);
+    }
+    ll_strv_free(&r.headers);
+    ll_strv_free(&r.mock_args);
+    return rc;
+}

@@ -1,0 +1,40 @@
+/* llmload.c - entry point: picks a subcommand from the table and hands it the rest of argv. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ll_cmd.h"
+
+/* Later: demo, ab, batch, compare. One line each. */
+static const struct ll_cmd cmds[] = {
+    {"run", ll_cmd_run, "run one workload on one backend and report it"},
+    {"demo", ll_cmd_demo, "the seed's lessons as measured scenarios (llmload demo lists them)"},
+    {NULL, NULL, NULL},
+};
+
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: llmload COMMAND [flags]   (llmload COMMAND --help for its flags)\n\n"
+                 "commands:\n");
+    for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    }
+    return out == stdout ? LL_EXIT_OK : LL_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        return usage(stderr);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        return usage(stdout);
+    }
+    for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
+        if (strcmp(argv[1], c->name) == 0) {
+            return c->main(argc - 2, argv + 2);
+        }
+    }
+    fprintf(stderr, "llmload: unknown command '%s' (see llmload --help)\n", argv[1]);
+    return LL_EXIT_USAGE;
+}
