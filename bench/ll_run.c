@@ -28,7 +28,7 @@ struct run {
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
     bool stream, no_reuse, blocking, insecure, no_preflight;
     bool concurrency_seen, latency_seen, fault_seen, seed_seen, retries_seen;
-    struct ll_strv headers, mock_args;
+    struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
 
     /* derived */
     const struct ll_backend *be;
@@ -107,8 +107,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "thread stack size (backends with threads)", "system default"),
         OPTD("slo", LL_OPT_STR, &r->slo_spec, 0, 0, "ttft=MS,itl=MS,e2e=MS",
              "goodput bounds; itl is each request's largest gap", "none"),
-        OPTD("url", LL_OPT_STR, &r->url, 0, 0, "URL",
-             "OpenAI-compatible base URL, e.g. https://api.openai.com/v1",
+        OPTD("url", LL_OPT_LIST, &r->urls, 0, 0, "URL",
+             "OpenAI-compatible base URL, e.g. https://api.openai.com/v1; repeatable: requests "
+             "rotate over them (e.g. one mock on several 127.0.0.x, to spread ports)",
              "$OPENAI_BASE_URL, else the embedded mockllm"),
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
@@ -204,7 +205,8 @@ static int run_endpoint(struct run *r)
 {
     const char *env = getenv("OPENAI_BASE_URL");
     bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0;
-    if (r->url != NULL) {
+    if (r->urls.n > 0) {
+        r->url = r->urls.v[0];
         r->url_source = "--url";
     } else if (env != NULL && *env != '\0') {
         r->url = env;
@@ -213,8 +215,11 @@ static int run_endpoint(struct run *r)
         r->url_source = "embedded mockllm";
         return 0;
     }
-    if (strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0) {
-        return usage("the endpoint URL must start with http:// or https://, got", r->url);
+    for (size_t i = 0; i < (r->urls.n > 0 ? r->urls.n : 1); i++) {
+        const char *u = r->urls.n > 0 ? r->urls.v[i] : r->url;
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            return usage("the endpoint URL must start with http:// or https://, got", u);
+        }
     }
     if (mock_flags) {
         return usage("--latency-ms, --fault-rate and --mock-arg need the embedded mock, "
@@ -268,8 +273,8 @@ static void run_config(struct run *r)
 {
     struct ll_config *cfg = &r->cfg;
     const char *key = getenv("OPENAI_API_KEY");
-    cfg->base_urls = &r->base_url;
-    cfg->n_base_urls = 1;
+    cfg->base_urls = r->urls.n > 1 ? r->urls.v : &r->base_url;
+    cfg->n_base_urls = r->urls.n > 1 ? r->urls.n : 1;
     cfg->api_key = (key != NULL && *key != '\0') ? key : NULL;
     cfg->default_model = r->model;
     cfg->concurrency = (int)r->concurrency;
@@ -343,8 +348,12 @@ static void run_header(const struct run *r, struct ll_client *c)
 {
     const struct ll_backend *be = ll_client_backend(c);
     printf("llmload run: backend=%s (%s)\n", be->name, be->descr);
-    printf("endpoint=%s (%s) key=%s model=%s stream=%s max_tokens=%lld\n", r->base_url,
-           r->url_source, r->cfg.api_key ? "set" : "unset", r->model, r->stream ? "on" : "off",
+    printf("endpoint=%s", r->base_url);
+    if (r->cfg.n_base_urls > 1) {
+        printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
+    }
+    printf(" (%s) key=%s model=%s stream=%s max_tokens=%lld\n", r->url_source,
+           r->cfg.api_key ? "set" : "unset", r->model, r->stream ? "on" : "off",
            (long long)r->max_tokens);
     if (r->rate > 0) {
         printf("mode=open rate=%g/s arrivals=%s in_flight_limit=%lld", r->rate, r->arrivals,
@@ -519,6 +528,7 @@ int ll_cmd_run(int argc, char **argv)
     if (help) {
         ll_strv_free(&r.headers);
         ll_strv_free(&r.mock_args);
+        ll_strv_free(&r.urls);
         run_defaults(&r); /* show defaults, not what was parsed before --help */
         run_help(&r);
         rc = LL_EXIT_OK;
@@ -541,5 +551,6 @@ out:
     }
     ll_strv_free(&r.headers);
     ll_strv_free(&r.mock_args);
+    ll_strv_free(&r.urls);
     return rc;
 }

@@ -7,7 +7,10 @@
 /* Later: demo, ab, batch, compare. One line each. */
 static const struct ll_cmd cmds[] = {
     {"run", ll_cmd_run, "run one workload on one backend and report it"},
+    {"ab", ll_cmd_ab, "one prompt to several models at once, answers side by side"},
+    {"batch", ll_cmd_batch, "JSONL prompts in, one JSONL result per id out; resumable"},
     {"demo", ll_cmd_demo, "the seed's lessons as measured scenarios (llmload demo lists them)"},
+    {"compare", ll_cmd_compare, "two runs' --json files side by side with ratios (A B)"},
     {NULL, NULL, NULL},
 };
 

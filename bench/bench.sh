@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# bench/bench.sh - both backends on the same workloads against mockllm, beside wrk and the seed's
+# Python stack (asyncio + httpx), and a report a person can read in a minute.
+#
+#   bench/bench.sh [--quick | --full] [--only W[,W...]] [--backends threaded,evented]
+#                  [--out DIR] [--check BASELINE.json] [--update-baseline [FILE]]
+#
+#   --quick            short cells, fewer points: under 3 minutes in all (what CI runs)
+#   --full             every point of every workload (the default)
+#   --only W,...       only these workloads (names of bench/workloads/*.conf)
+#   --backends LIST    comma-separated backends (default: threaded,evented)
+#   --out DIR          results directory (default: bench/results/<timestamp>)
+#   --check FILE       regression gate: compare this run's ratios with FILE; non-zero on regression
+#   --update-baseline  rewrite the baseline (FILE, else --check's, else bench/baseline.json)
+#   --no-build         use build/ as it is
+#
+# Each workload is a small file in bench/workloads/ (shell key=value, documented in each file);
+# add one there, no C needed. Every cell runs against a fresh mockllm started here and stopped by
+# PID; every client run is bounded in time (timeout(1)) and every loop in count.
+set -euo pipefail
+LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$LL_TOP/scripts/deps.sh"
+
+level=full only="" backends="threaded,evented" out="" check="" update="" build=1
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) level=quick ;;
+    --full) level=full ;;
+    --only) only=$2; shift ;;
+    --backends) backends=$2; shift ;;
+    --out) out=$2; shift ;;
+    --check) check=$2; shift ;;
+    --update-baseline)
+        update=${check:-$LL_TOP/bench/baseline.json}
+        if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then update=$2; shift; fi ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# --- setup: packages, build, limits ------------------------------------------------------------
+PY=/usr/bin/python3
+ll_deps python3 time || { echo "bench.sh: needs /usr/bin/python3 and /usr/bin/time" >&2; exit 1; }
+notes=()
+ll_deps wrk || notes+=("wrk missing: the wrk peer is skipped")
+ll_deps gnuplot-nox || notes+=("gnuplot missing: no charts")
+ll_deps python3-httpx || notes+=("python3-httpx missing: the httpx peer is skipped")
+if [ $build = 1 ]; then
+    ll_deps $LL_BUILD_DEPS
+    ll_build "$LL_TOP/build" || { echo "bench.sh: build failed" >&2; exit 1; }
+fi
+LLMLOAD=$LL_TOP/build/bench/llmload
+MOCKLLM=$LL_TOP/build/mock_server/mockllm
+REPORT="$PY $LL_TOP/bench/report.py"
+[ -x "$LLMLOAD" ] && [ -x "$MOCKLLM" ] || { echo "bench.sh: no $LLMLOAD or $MOCKLLM" >&2; exit 1; }
+# Descriptors must not be the first wall: raise the soft limit to the hard one (say both).
+nofile_soft0=$(ulimit -Sn)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+out=${out:-$LL_TOP/bench/results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out/raw" "$out/logs"
+out=$(cd "$out" && pwd)
+CELLS=$out/cells.tsv
+: >"$CELLS"
+printf '%s\n' "${notes[@]}" >"$out/notes.txt"
+
+# --- processes: everything we start is stopped by PID ----------------------------------------
+MOCK_PID="" CLIENT_PID=""
+stop_pid() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+cleanup() { stop_pid "$CLIENT_PID"; stop_pid "$MOCK_PID"; }
+trap cleanup EXIT
+trap 'echo; echo "bench.sh: interrupted" >&2; exit 130' INT TERM
+
+# mock_start NADDR ARGS...: a fresh mockllm on 127.0.0.1..NADDR, sets MOCK_PID and URLS (array).
+mock_start() {
+    local naddr=$1 listen=() i port _a _h; shift
+    for i in $(seq 1 "$naddr"); do listen+=(--listen "127.0.0.$i"); done
+    coproc MOCKP { exec "$MOCKLLM" --port 0 "${listen[@]}" "$@" 2>>"$out/logs/mockllm.log"; }
+    MOCK_PID=$MOCKP_PID
+    if ! read -r -t 10 _a _h port <&"${MOCKP[0]}"; then
+        echo "bench.sh: mockllm did not start ($*)" >&2; exit 1
+    fi
+    URLS=()
+    for i in $(seq 1 "$naddr"); do URLS+=("http://127.0.0.$i:$port/v1"); done
+}
+# mock_stop: stop it, leaving its CPU seconds (user + system, from /proc) in MOCK_CPU.
+mock_stop() {
+    MOCK_CPU=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' \
+        "/proc/$MOCK_PID/stat" 2>/dev/null || echo "")
+    stop_pid "$MOCK_PID"
+    MOCK_PID=""
+}
+
+# --- workloads -------------------------------------------------------------------------------
+# load_conf FILE: reset the keys, source the file, then let quick_KEY replace KEY in --quick.
+KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests requests peers
+      httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
+      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout"
+load_conf() {
+    local k q
+    for k in $KEYS; do unset "$k" "quick_$k"; done
+    title="" mode=closed mock_args="" run_args="" ideal_ms=0 concurrency="" rounds=3
+    min_requests=20 requests=0 peers="" httpx_max_concurrency=1000 httpx_max_requests=5000
+    rates="" duration=2 slo="" slo_share=0.99 start_rate=1000 max_rate=100000 bisect=3
+    max_probes=14 min_efficiency=0.9 listen_addrs=1 wrk_duration=5 cell_timeout=300
+    [ "$level" = quick ] && wrk_duration=2 cell_timeout=60
+    # shellcheck disable=SC1090
+    . "$1"
+    if [ "$level" = quick ]; then
+        for k in $KEYS; do
+            q=quick_$k
+            [ -n "${!q+x}" ] && printf -v "$k" '%s' "${!q}"
+        done
+    fi
+    return 0
+}
+
+# The issue's order first, then any workload a user added, by name.
+workloads=()
+order="latency-bound throughput streaming errors open-loop slo-search ceiling"
+for w in $order $(cd "$LL_TOP/bench/workloads" && ls ./*.conf | sed 's|^\./||; s|\.conf$||' | sort); do
+    [ -f "$LL_TOP/bench/workloads/$w.conf" ] || continue
+    [[ " ${workloads[*]} " == *" $w "* ]] && continue
+    if [ -n "$only" ] && [[ ",$only," != *",$w,"* ]]; then continue; fi
+    workloads+=("$w")
+done
+[ ${#workloads[@]} -gt 0 ] || { echo "bench.sh: no workload matches '$only'" >&2; exit 2; }
+IFS=, read -r -a BACKENDS <<<"$backends"
+for b in "${BACKENDS[@]}"; do
+    [ "$b" = threaded ] || [ "$b" = evented ] || { echo "bench.sh: unknown backend '$b'" >&2; exit 2; }
+done
+have_wrk=0; command -v wrk >/dev/null && have_wrk=1
+have_httpx=0; $PY -c 'import httpx' 2>/dev/null && have_httpx=1
+
+# Cells are counted up front (an upper bound for the searches) for the progress line.
+cells_total=0
+for w in "${workloads[@]}"; do
+    load_conf "$LL_TOP/bench/workloads/$w.conf"
+    case $mode in
+    closed|ceiling) n=$(wc -w <<<"$concurrency"); np=0
+        for p in $peers; do np=$((np + 1)); done
+        cells_total=$((cells_total + n * (${#BACKENDS[@]} + np))) ;;
+    open) cells_total=$((cells_total + $(wc -w <<<"$rates") * ${#BACKENDS[@]})) ;;
+    slo-search) cells_total=$((cells_total + max_probes * ${#BACKENDS[@]})) ;;
+    esac
+done
+cells_done=0 t_start=$(date +%s)
+progress() { # WORKLOAD CLIENT WHAT
+    local now el eta=""
+    now=$(date +%s) el=$((now - t_start))
+    [ $cells_done -gt 0 ] && eta=$(( el * (cells_total - cells_done) / cells_done ))
+    printf '[%3d/%d] %-13s %-9s %-14s elapsed %3ds  ETA %ss\n' $((cells_done + 1)) "$cells_total" \
+        "$1" "$2" "$3" "$el" "${eta:-?}" >&2
+}
+
+# record WORKLOAD CLIENT CONC RATE REQUESTS RC JSON LOG [MOCK_CPU]: one line of cells.tsv per
+# client run.
+record() {
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:-}" \
+        >>"$CELLS"
+    cells_done=$((cells_done + 1))
+}
+
+# bounded CMD...: run in the background under timeout(1) so that the trap can stop it by PID.
+bounded() {
+    timeout -k 5 "$cell_timeout" "$@" &
+    CLIENT_PID=$!
+    local rc=0
+    wait "$CLIENT_PID" || rc=$?
+    CLIENT_PID=""
+    return $rc
+}
+
+# run_llmload WORKLOAD BACKEND CONC RATE REQUESTS [extra llmload flags]
+run_llmload() {
+    local w=$1 b=$2 c=$3 r=$4 n=$5 tag rc=0 u args=(); shift 5
+    tag=$w-$b${c:+-c$c}${r:+-r$r}
+    progress "$w" "$b" "${c:+c=$c}${r:+r=$r}"
+    mock_start "$listen_addrs" $mock_args
+    for u in "${URLS[@]}"; do args+=(--url "$u"); done
+    [ -n "$c" ] && args+=(--concurrency "$c")
+    [ -n "$r" ] && args+=(--rate "$r")
+    bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" \
+        --no-preflight --json "$out/raw/$tag.json" $run_args "$@" \
+        >"$out/logs/$tag.log" 2>&1 || rc=$?
+    mock_stop
+    record "$w" "$b" "$c" "$r" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+    LAST_JSON=$out/raw/$tag.json LAST_RC=$rc
+}
+
+run_wrk() { # WORKLOAD CONC
+    local w=$1 c=$2 tag=$1-wrk-c$2 rc=0 t=2
+    [ "$c" -lt 2 ] && t=1
+    progress "$w" wrk "c=$c"
+    mock_start 1 $mock_args
+    bounded /usr/bin/time -f '%U %S %M' -o "$out/logs/$tag.time" wrk -t"$t" -c"$c" \
+        -d"${wrk_duration}s" --timeout 10s --latency -s "$LL_TOP/bench/lib/post.lua" \
+        "${URLS[0]}/chat/completions" >"$out/logs/$tag.log" 2>&1 || rc=$?
+    mock_stop
+    $REPORT wrk2json "$out/logs/$tag.log" "$out/logs/$tag.time" "$c" >"$out/raw/$tag.json" || rc=1
+    record "$w" wrk "$c" "" "" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+}
+
+run_httpx() { # WORKLOAD CONC REQUESTS
+    local w=$1 c=$2 n=$3 tag=$1-httpx-c$2 rc=0
+    [ "$n" -gt "$httpx_max_requests" ] && n=$httpx_max_requests
+    progress "$w" httpx "c=$c"
+    mock_start 1 $mock_args
+    bounded "$PY" "$LL_TOP/bench/peers/httpx_peer.py" --url "${URLS[0]}" --concurrency "$c" \
+        --requests "$n" --json "$out/raw/$tag.json" >"$out/logs/$tag.log" 2>&1 || rc=$?
+    mock_stop
+    record "$w" httpx "$c" "" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+}
+
+cell_requests() { # CONC -> requests for a closed-loop cell
+    if [ "$requests" -gt 0 ]; then echo "$requests"; return; fi
+    local n=$(($1 * rounds)); [ $n -lt "$min_requests" ] && n=$min_requests
+    echo $n
+}
+
+do_closed() { # WORKLOAD
+    local c b p n
+    for c in $concurrency; do
+        n=$(cell_requests "$c")
+        for b in "${BACKENDS[@]}"; do run_llmload "$1" "$b" "$c" "" "$n"; done
+        for p in $peers; do
+            case $p in
+            wrk)
+                if [ $have_wrk = 1 ]; then run_wrk "$1" "$c"; else record "$1" wrk "$c" "" "" skipped "" ""; fi ;;
+            httpx)
+                if [ $have_httpx = 1 ] && [ "$c" -le "$httpx_max_concurrency" ]; then
+                    run_httpx "$1" "$c" "$n"
+                else
+                    record "$1" httpx "$c" "" "" skipped "" ""
+                fi ;;
+            esac
+        done
+    done
+}
+
+# Open loop: rising rates; a backend stops rising once it saturates (see open-loop.conf).
+do_open() {
+    local b r n base p99 tput sat left
+    for b in "${BACKENDS[@]}"; do
+        base="" left=$(wc -w <<<"$rates")
+        for r in $rates; do
+            left=$((left - 1))
+            n=$($PY -c "print(max(50, int($r * $duration)))")
+            run_llmload "$1" "$b" "" "$r" "$n"
+            read -r tput p99 < <($REPORT get "$LAST_JSON" results.requests.throughput_rps \
+                results.latency.corrected.p99_ms)
+            base=${base:-$p99}
+            sat=$($PY -c "print(int($LAST_RC != 0 or $tput < 0.9 * $r or $p99 > 10 * max($base, 1)))")
+            if [ "$sat" = 1 ]; then
+                cells_done=$((cells_done + left))
+                break
+            fi
+        done
+    done
+}
+
+# SLO search: double the rate until goodput under the SLO fails, then bisect (bounded probes).
+do_slo() {
+    local b rate lo hi probes steps share ok
+    for b in "${BACKENDS[@]}"; do
+        rate=$start_rate lo=0 hi=0 probes=0 steps=0
+        while [ $probes -lt "$max_probes" ]; do
+            probes=$((probes + 1))
+            run_llmload "$1" "$b" "" "$rate" "$($PY -c "print(max(50, int($rate * $duration)))")" \
+                --slo "$slo" || true
+            share=$($REPORT get "$LAST_JSON" results.goodput.share)
+            ok=$($PY -c "print(int($LAST_RC == 0 and $share >= $slo_share))")
+            if [ "$ok" = 1 ]; then lo=$rate; else hi=$rate; fi
+            if [ "$hi" = 0 ]; then
+                [ "$rate" -ge "$max_rate" ] && break
+                rate=$((rate * 2))
+            else
+                [ $steps -ge "$bisect" ] && break
+                steps=$((steps + 1))
+                rate=$(( (lo + hi) / 2 ))
+                [ $((hi - lo)) -le $((hi / 20)) ] && break # within 5%: good enough
+            fi
+        done
+        printf '%s\t%s\t%s\t%s\t%s\n' "$b" "$lo" "$hi" "$slo" "$slo_share" >>"$out/slo.tsv"
+        cells_done=$((cells_done + max_probes - probes))
+    done
+}
+
+# Ceiling: raise concurrency until a run fails or efficiency < min_efficiency; the report says
+# what stopped it (from the run's JSON and log: threads, memory, descriptors, ports).
+do_ceiling() {
+    local b c n eff nc
+    nc=$(wc -w <<<"$concurrency")
+    for b in "${BACKENDS[@]}"; do
+        local i=0
+        for c in $concurrency; do
+            i=$((i + 1))
+            n=$((c * rounds))
+            run_llmload "$1" "$b" "$c" "" "$n" || true
+            eff=$($REPORT get "$LAST_JSON" results.requests.wall_s)
+            eff=$($PY -c "w=$eff; print(0 if w <= 0 else $rounds * $ideal_ms / 1000 / w)")
+            if [ "$LAST_RC" != 0 ] || $PY -c "import sys; sys.exit(0 if $eff < $min_efficiency else 1)"; then
+                cells_done=$((cells_done + nc - i))
+                break
+            fi
+        done
+    done
+}
+
+# --- run ------------------------------------------------------------------------------------
+{
+    echo "level=$level"
+    echo "backends=$backends"
+    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "host=$(uname -n)"
+    echo "kernel=$(uname -r)"
+    echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    echo "cores=$(nproc)"
+    echo "mem_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+    echo "nofile_soft_before=$nofile_soft0"
+    echo "nofile_soft=$(ulimit -Sn)"
+    echo "nofile_hard=$(ulimit -Hn)"
+    echo "nproc_limit=$(ulimit -u)"
+    echo "pid_max=$(cat /proc/sys/kernel/pid_max)"
+    echo "threads_max=$(cat /proc/sys/kernel/threads-max)"
+    echo "ephemeral_ports=$(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range)"
+    echo "max_map_count=$(cat /proc/sys/vm/max_map_count)"
+    echo "stack_default_kb=$(ulimit -s)"
+    echo "curl=$(curl --version 2>/dev/null | head -1 | cut -d' ' -f2)"
+    echo "git=$(git -C "$LL_TOP" describe --always --dirty 2>/dev/null || echo none)"
+} >"$out/machine.txt"
+
+echo "bench.sh: $level run, ${#workloads[@]} workloads, up to $cells_total cells -> $out" >&2
+for w in "${workloads[@]}"; do
+    load_conf "$LL_TOP/bench/workloads/$w.conf"
+    mkdir -p "$out/conf"
+    for k in $KEYS; do printf '%s=%q\n' "$k" "${!k}"; done >"$out/conf/$w.env"
+    case $mode in
+    closed) do_closed "$w" ;;
+    open) do_open "$w" ;;
+    slo-search) do_slo "$w" ;;
+    ceiling) do_ceiling "$w" ;;
+    *) echo "bench.sh: $w.conf: unknown mode '$mode'" >&2; exit 2 ;;
+    esac
+done
+elapsed=$(( $(date +%s) - t_start ))
+echo "elapsed_s=$elapsed" >>"$out/machine.txt"
+
+$REPORT report "$out" "$LL_TOP/bench/workloads" "$level"
+echo "bench.sh: $level run took ${elapsed}s; report: $out/report.md" >&2
+
+rc=0
+if [ -n "$check" ]; then
+    $PY "$LL_TOP/bench/gate.py" check "$check" "$out/summary.json" | tee "$out/gate.txt" || rc=$?
+fi
+if [ -n "$update" ]; then
+    $PY "$LL_TOP/bench/gate.py" update "$update" "$out/summary.json"
+fi
+exit $rc

@@ -1,0 +1,508 @@
+/* ll_batch.c - `llmload batch`: the seed's batch caller. JSONL prompts in, one JSONL result per
+ * id out, written as results arrive; in-flight limit, retry with backoff, client-side RPM/TPM
+ * buckets; resumable; SIGINT stops cleanly.
+ *
+ * SIGINT: a flag set by the handler; the loop never blocks longer than TICK_NS, so it notices
+ * within ~100 ms, stops submitting and cancels what is in flight. Cancelled requests are NOT
+ * written: on resume they are simply missing, and so they are sent again. Results that
+ * completed before the cancel took effect are written normally. A second SIGINT kills. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ll_batch_io.h"
+#include "ll_client.h"
+#include "ll_clock.h"
+#include "ll_cmd.h"
+#include "ll_endpoint.h"
+#include "ll_opts.h"
+#include "ll_ratelimit_client.h"
+
+#define WHO         "llmload batch"
+#define TICK_NS     (100 * LL_NS_PER_MS)
+#define EXIT_SIGINT 130
+#define CLASS_INPUT LL_CLASS__COUNT /* failed_by[] slot for bad input lines */
+
+struct inflight {
+    struct ll_batch_item it;
+    struct ll_call *call;
+    struct inflight *prev, *next;
+};
+
+struct batch {
+    /* flags */
+    const char *in_path, *out_path, *backend, *url, *model;
+    int64_t concurrency, retries, max_tokens;
+    double rpm, tpm, timeout_s;
+    struct ll_strv mock_args;
+    /* run */
+    const struct ll_backend *be;
+    struct ll_endpoint ep;
+    struct ll_config cfg;
+    struct ll_client *c;
+    struct ll_ratelimit rl;
+    FILE *in;
+    long lineno, total_lines;
+    int fd;
+    bool eof, have_pending, stopping, progress;
+    struct ll_batch_item pending;
+    struct ll_idset *seen, *done;
+    struct inflight *live;
+    /* counts */
+    uint64_t sent, ok, failed, failed_by[LL_CLASS__COUNT + 1], cancelled, skipped, duplicates;
+    uint64_t retries_made, prompt_tokens, completion_tokens;
+    int64_t t0;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int io_fail(struct batch *b, int err)
+{
+    fprintf(stderr, "%s: writing %s: %s\n", WHO, b->out_path, ll_strerror(err));
+    return LL_EXIT_FAIL;
+}
+
+/* An input line that will not be sent: write its error line. */
+static int write_bad(struct batch *b, const struct ll_batch_item *it)
+{
+    fprintf(stderr, "%s: %s:%ld: %s\n", WHO, b->in_path, it->line, it->err);
+    b->failed++;
+    b->failed_by[CLASS_INPUT]++;
+    int err = ll_batch_write_bad(b->fd, it);
+    return err != 0 ? io_fail(b, err) : 0;
+}
+
+/* Classify the item just read: 1 = send it, 0 = handled (bad, duplicate, done), or exit code. */
+static int triage(struct batch *b, struct ll_batch_item *it)
+{
+    long first = ll_idset_get(b->seen, it->key);
+    if (first >= 0) {
+        fprintf(stderr, "%s: %s:%ld: duplicate id %s (first on line %ld): skipped\n", WHO,
+                b->in_path, it->line, it->key, first);
+        b->duplicates++;
+        return 0;
+    }
+    if (it->key[0] != '#' && ll_idset_put(b->seen, it->key, it->line) != 0) {
+        return LL_EXIT_FAIL;
+    }
+    if (it->body == NULL) {
+        int rc = write_bad(b, it);
+        return rc != 0 ? -rc : 0;
+    }
+    if (ll_idset_get(b->done, it->key) >= 0) {
+        b->skipped++;
+        return 0;
+    }
+    return 1;
+}
+
+/* Make b->pending the next item to send. true when there is one; false at EOF or on error
+ * (*rc set to an exit code then). */
+static bool fetch(struct batch *b, int *rc)
+{
+    while (!b->have_pending && !b->eof) {
+        int n = ll_batch_read(b->in, &b->lineno, b->model, (int)b->max_tokens, &b->pending);
+        if (n <= 0) {
+            b->eof = true;
+            if (n < 0) {
+                fprintf(stderr, "%s: reading %s: %s\n", WHO, b->in_path, ll_strerror(n));
+                *rc = LL_EXIT_FAIL;
+            }
+            break;
+        }
+        int t = triage(b, &b->pending);
+        if (t == 1) {
+            b->have_pending = true;
+        } else {
+            ll_batch_item_free(&b->pending);
+            if (t < 0) {
+                *rc = -t;
+                return false;
+            }
+        }
+    }
+    return b->have_pending;
+}
+
+static int submit_pending(struct batch *b)
+{
+    struct inflight *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        return LL_EXIT_FAIL;
+    }
+    f->it = b->pending;
+    b->have_pending = false;
+    struct ll_request req = {.body_json = f->it.body, .user = f};
+    int err = ll_client_submit(b->c, &req, &f->call);
+    if (err != 0) {
+        fprintf(stderr, "%s: cannot submit id %s: %s\n", WHO, f->it.key, ll_strerror(err));
+        ll_batch_item_free(&f->it);
+        free(f);
+        return LL_EXIT_FAIL;
+    }
+    ll_ratelimit_take(&b->rl, f->it.est_tokens, ll_now_ns());
+    b->sent++;
+    f->next = b->live;
+    if (b->live != NULL) {
+        b->live->prev = f;
+    }
+    b->live = f;
+    return 0;
+}
+
+static void unlink_live(struct batch *b, struct inflight *f)
+{
+    if (f->prev != NULL) {
+        f->prev->next = f->next;
+    } else {
+        b->live = f->next;
+    }
+    if (f->next != NULL) {
+        f->next->prev = f->prev;
+    }
+}
+
+/* A final result: write it (unless cancelled), count it, free it. 0 or an exit code. */
+static int finish(struct batch *b, struct ll_call *call)
+{
+    struct inflight *f = call->res.user;
+    const struct ll_result *r = &call->res;
+    int err = 0;
+    unlink_live(b, f);
+    b->retries_made += r->attempts > 1 ? (uint64_t)(r->attempts - 1) : 0;
+    ll_ratelimit_settle(&b->rl, f->it.est_tokens, r->total_tokens);
+    if (r->cls == LL_CLASS_CANCELLED) {
+        b->cancelled++;
+    } else {
+        err = ll_batch_write_result(b->fd, &f->it, r);
+        if (r->cls == LL_CLASS_NONE) {
+            b->ok++;
+            b->prompt_tokens += r->prompt_tokens > 0 ? (uint64_t)r->prompt_tokens : 0;
+            b->completion_tokens += r->completion_tokens > 0 ? (uint64_t)r->completion_tokens : 0;
+        } else {
+            b->failed++;
+            b->failed_by[r->cls]++;
+        }
+    }
+    ll_batch_item_free(&f->it);
+    free(f);
+    ll_call_free(call);
+    return err != 0 ? io_fail(b, err) : 0;
+}
+
+static void progress(struct batch *b)
+{
+    if (!b->progress) {
+        return;
+    }
+    uint64_t done = b->ok + b->failed + b->skipped + b->duplicates;
+    long total = b->total_lines > 0 ? b->total_lines : 1;
+    int width = 30, fill = (int)((double)done / (double)total * width);
+    fill = fill > width ? width : fill;
+    fprintf(stderr, "\r[%.*s%*s] %llu/%ld  ok %llu  failed %llu  in flight %zu\033[K", fill,
+            "##############################", width - fill, "", (unsigned long long)done,
+            b->total_lines, (unsigned long long)b->ok, (unsigned long long)b->failed,
+            ll_client_outstanding(b->c));
+    fflush(stderr);
+}
+
+static void cancel_all(struct batch *b)
+{
+    for (struct inflight *f = b->live; f != NULL; f = f->next) {
+        ll_client_cancel(b->c, f->call);
+    }
+}
+
+/* Submit what the limit and the buckets allow. Returns the ns until the buckets allow the next
+ * one, or -1 when not waiting on them; *rc gets an exit code on error. */
+static int64_t submit_some(struct batch *b, int *rc)
+{
+    while (!b->stopping && ll_client_outstanding(b->c) < (size_t)b->concurrency) {
+        if (!fetch(b, rc)) {
+            return -1;
+        }
+        int64_t w = ll_ratelimit_wait_ns(&b->rl, b->pending.est_tokens, ll_now_ns());
+        if (w > 0) {
+            return w;
+        }
+        if ((*rc = submit_pending(b)) != 0) {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* Wait up to `ns` for results (or sleep, when nothing is in flight) and handle them. */
+static int wait_some(struct batch *b, int64_t ns)
+{
+    if (ll_client_outstanding(b->c) == 0) {
+        struct timespec ts = {ns / LL_NS_PER_S, ns % LL_NS_PER_S};
+        nanosleep(&ts, NULL); /* SIGINT ends it early (no SA_RESTART) */
+        return 0;
+    }
+    struct ll_call *call = ll_client_next(b->c, ns);
+    while (call != NULL) {
+        int rc = finish(b, call);
+        if (rc != 0) {
+            return rc;
+        }
+        call = ll_client_next(b->c, 0);
+    }
+    return 0;
+}
+
+static int batch_loop(struct batch *b)
+{
+    int rc = 0;
+    for (;;) {
+        if (stop_flag && !b->stopping) {
+            b->stopping = true;
+            cancel_all(b);
+        }
+        int64_t w = submit_some(b, &rc);
+        if (rc != 0) {
+            b->stopping = true;
+            cancel_all(b);
+        }
+        if (ll_client_outstanding(b->c) == 0 && (b->stopping || (!b->have_pending && b->eof))) {
+            break;
+        }
+        int rc2 = wait_some(b, w > 0 && w < TICK_NS ? w : TICK_NS);
+        if (rc2 != 0 && rc == 0) {
+            rc = rc2;
+            b->stopping = true;
+            cancel_all(b);
+        }
+        progress(b);
+    }
+    return rc;
+}
+
+static void summary(const struct batch *b)
+{
+    double wall = (double)(ll_now_ns() - b->t0) / 1e9;
+    if (b->progress) {
+        fputs("\r\033[K", stderr);
+    }
+    printf("%s: %s -> %s on %s (%s)\n", WHO, b->in_path, b->out_path, b->be->name, b->ep.base_url);
+    printf("done %llu ok, %llu failed", (unsigned long long)b->ok, (unsigned long long)b->failed);
+    const char *sep = " (";
+    for (int k = 0; k <= LL_CLASS__COUNT; k++) {
+        if (b->failed_by[k] > 0) {
+            printf("%s%s %llu", sep, k == CLASS_INPUT ? "input" : ll_class_name(k),
+                   (unsigned long long)b->failed_by[k]);
+            sep = ", ";
+        }
+    }
+    printf("%s, %llu cancelled (not written)\n", *sep == ',' ? ")" : "",
+           (unsigned long long)b->cancelled);
+    printf("sent %llu, retries %llu, skipped %llu already done, %llu duplicate ids\n",
+           (unsigned long long)b->sent, (unsigned long long)b->retries_made,
+           (unsigned long long)b->skipped, (unsigned long long)b->duplicates);
+    printf("tokens %llu (prompt %llu, completion %llu), wall %.2f s\n",
+           (unsigned long long)(b->prompt_tokens + b->completion_tokens),
+           (unsigned long long)b->prompt_tokens, (unsigned long long)b->completion_tokens, wall);
+}
+
+static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)
+{
+    const struct ll_opt tab[] = {
+        {"in", LL_OPT_STR, &b->in_path, 0, 0, "FILE", "prompts, one JSON object per line",
+         "required", NULL},
+        {"out", LL_OPT_STR, &b->out_path, 0, 0, "FILE",
+         "results, one JSON line per id; an existing file is resumed", "required", NULL},
+        {"backend", LL_OPT_STR, &b->backend, 0, 0, "NAME", "threaded or evented", NULL, NULL},
+        {"concurrency", LL_OPT_INT, &b->concurrency, 1, 1e5, "N", "requests in flight at most",
+         NULL, NULL},
+        {"retries", LL_OPT_INT, &b->retries, 0, 100, "K",
+         "retries after the first attempt (429, 5xx, timeouts, connection errors)", NULL, NULL},
+        {"rpm", LL_OPT_DOUBLE, &b->rpm, 0, 1e9, "N", "client-side requests per minute, 0 = off",
+         NULL, NULL},
+        {"tpm", LL_OPT_DOUBLE, &b->tpm, 0, 1e12, "N",
+         "client-side tokens per minute (estimated: prompt chars/4 + max_tokens), 0 = off", NULL,
+         NULL},
+        {"model", LL_OPT_STR, &b->model, 0, 0, "M", "model for lines that name none", NULL, NULL},
+        {"max-tokens", LL_OPT_INT, &b->max_tokens, 1, 1e7, "N",
+         "max_tokens for lines that set none", "not sent", NULL},
+        {"timeout", LL_OPT_DOUBLE, &b->timeout_s, 0, 86400, "S", "total timeout per attempt, s",
+         NULL, NULL},
+        {"url", LL_OPT_STR, &b->url, 0, 0, "URL", "OpenAI-compatible base URL",
+         "$OPENAI_BASE_URL, else the embedded mockllm", NULL},
+        {"mock-arg", LL_OPT_LIST, &b->mock_args, 0, 0, "ARG",
+         "embedded mock: pass ARG to mockllm, repeatable", "none", NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+    };
+    memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+}
+
+static void batch_defaults(struct batch *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->backend = "evented";
+    b->model = "gpt-4o-mini";
+    b->concurrency = 8;
+    b->retries = 3;
+    b->timeout_s = 120;
+    b->fd = -1;
+}
+
+static void batch_help(struct batch *b)
+{
+    struct ll_opt t[20];
+    batch_defaults(b);
+    batch_table(b, t, 20);
+    printf(
+        "usage: llmload batch --in prompts.jsonl --out results.jsonl [flags]\n\n"
+        "Input lines: {\"id\", \"model\"?, \"messages\" | \"prompt\", \"max_tokens\"?, ...};\n"
+        "other fields are passed through. Output: one line per id, {\"id\", \"ok\": true,\n"
+        "\"content\", \"finish_reason\", \"usage\", ...} or {\"id\", \"ok\": false, \"error\":\n"
+        "{\"class\", \"status\", \"attempts\", \"message\"}}. A bad input line is reported with\n"
+        "its number and written as an error (class \"input\"); a duplicate id is reported\n"
+        "and skipped. Rerun with the same --out to send only missing or failed ids. ^C stops\n"
+        "submitting and cancels what is in flight; cancelled ids are not written, so a\n"
+        "rerun sends them.\n\n");
+    ll_opts_help(stdout, t);
+    printf("\nenvironment: OPENAI_API_KEY (never printed), OPENAI_BASE_URL\n"
+           "exit: 0 every id ok, 1 some failed (or I/O error), 2 usage, 130 interrupted\n");
+}
+
+/* Flags checked, files opened, output resumed, endpoint and client up. 0 or an exit code. */
+static int batch_setup(struct batch *b)
+{
+    struct ll_batch_resume r;
+    if (b->in_path == NULL || b->out_path == NULL) {
+        fprintf(stderr, "%s: --in and --out are required (see --help)\n", WHO);
+        return LL_EXIT_USAGE;
+    }
+    if ((b->be = ll_backend_find(b->backend)) == NULL) {
+        fprintf(stderr, "%s: unknown backend '%s' (threaded or evented)\n", WHO, b->backend);
+        return LL_EXIT_USAGE;
+    }
+    if ((b->in = fopen(b->in_path, "r")) == NULL) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", WHO, b->in_path, strerror(errno));
+        return LL_EXIT_FAIL;
+    }
+    b->seen = ll_idset_new();
+    b->done = ll_idset_new();
+    if (b->seen == NULL || b->done == NULL || ll_batch_resume(WHO, b->out_path, b->done, &r) != 0) {
+        return LL_EXIT_FAIL;
+    }
+    if (r.kept + r.dropped > 0) {
+        fprintf(stderr, "%s: resuming %s: %zu done, %zu failed or unreadable line%s to redo%s\n",
+                WHO, b->out_path, r.kept, r.dropped, r.dropped == 1 ? "" : "s",
+                r.torn ? " (a torn last line was cut)" : "");
+    }
+    if ((b->fd = ll_batch_out_open(WHO, b->out_path)) < 0) {
+        return LL_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* The endpoint (--url, $OPENAI_BASE_URL or the embedded mock) and the client. */
+static int batch_client(struct batch *b)
+{
+    const char *args[64];
+    size_t n = 0;
+    for (size_t i = 0; i < b->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
+        args[n++] = b->mock_args.v[i];
+    }
+    args[n] = NULL;
+    if (ll_endpoint_open(&b->ep, WHO, b->url, true, args) != 0) {
+        return LL_EXIT_FAIL;
+    }
+    ll_endpoint_config(&b->ep, &b->cfg, (int)b->concurrency);
+    b->cfg.default_model = b->model;
+    b->cfg.retry.max_attempts = (int)b->retries + 1;
+    b->cfg.timeout_ms = (int64_t)(b->timeout_s * 1000.0);
+    int err = ll_client_create(b->be, &b->cfg, &b->c);
+    if (err != 0) {
+        fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, b->be->name,
+                ll_strerror(err));
+        return LL_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    if (b->c != NULL) {
+        cancel_all(b);
+        ll_client_destroy(b->c); /* frees the calls; our in-flight records go below */
+    }
+    while (b->live != NULL) {
+        struct inflight *f = b->live;
+        b->live = f->next;
+        ll_batch_item_free(&f->it);
+        free(f);
+    }
+    if (b->have_pending) {
+        ll_batch_item_free(&b->pending);
+    }
+    ll_endpoint_close(&b->ep);
+    if (b->fd >= 0) {
+        close(b->fd);
+    }
+    if (b->in != NULL) {
+        fclose(b->in);
+    }
+    ll_idset_free(b->seen);
+    ll_idset_free(b->done);
+    ll_strv_free(&b->mock_args);
+}
+
+static int batch_run(struct batch *b)
+{
+    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    int rc = batch_setup(b);
+    if (rc != 0 || (rc = batch_client(b)) != 0) {
+        return rc;
+    }
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: a sleep ends at once; a second ^C kills */
+    stop_flag = 0;
+    sigaction(SIGINT, &sa, &old);
+    b->progress = isatty(STDERR_FILENO) == 1;
+    b->total_lines = b->progress ? ll_batch_count_lines(b->in_path) : -1;
+    b->t0 = ll_now_ns();
+    ll_ratelimit_init(&b->rl, b->rpm, b->tpm, b->t0);
+    rc = batch_loop(b);
+    summary(b);
+    sigaction(SIGINT, &old, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    if (stop_flag) {
+        fprintf(stderr, "%s: interrupted: rerun the same command to finish\n", WHO);
+        return EXIT_SIGINT;
+    }
+    return b->failed > 0 ? LL_EXIT_FAIL : LL_EXIT_OK;
+}
+
+int ll_cmd_batch(int argc, char **argv)
+{
+    struct batch b;
+    struct ll_opt t[20];
+    bool help;
+    batch_defaults(&b);
+    batch_table(&b, t, 20);
+    int rc = ll_opts_parse(WHO, t, argc, argv, &help) != 0 ? LL_EXIT_USAGE : 0;
+    if (rc == 0 && help) {
+        ll_strv_free(&b.mock_args);
+        batch_help(&b);
+        return LL_EXIT_OK;
+    }
+    if (rc == 0) {
+        rc = batch_run(&b);
+    }
+    batch_free(&b);
+    return rc;
+}

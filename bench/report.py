@@ -1,0 +1,634 @@
+#!/usr/bin/python3
+"""report.py - bench.sh's reader: raw JSON of every run -> cells.csv, summary.json, report.md,
+gnuplot charts, tables on the terminal. Python 3 standard library only.
+
+    report.py report OUTDIR WORKLOADS_DIR LEVEL   the whole report of one bench.sh run
+    report.py get FILE KEY.PATH...                print figures from a JSON (0 when absent)
+    report.py wrk2json WRK_OUT TIME_OUT CONNS     wrk's text + /usr/bin/time -> run-like JSON
+
+summary.json holds every cell's figures plus "gate": the machine-independent ratios that
+bench/gate.py compares with bench/baseline.json (see gate_metrics() for their definitions).
+"""
+import csv
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+BACKENDS = ("threaded", "evented")
+PEERS = ("wrk", "httpx")
+CLIENTS = BACKENDS + PEERS
+
+
+def dig(doc, path, default=0.0):
+    for k in path.split("."):
+        if not isinstance(doc, dict) or k not in doc or doc[k] is None:
+            return default
+        doc = doc[k]
+    return doc
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+# --- wrk ---------------------------------------------------------------------------------------
+def wrk_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    if not m:
+        return 0.0
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[m.group(2)]
+
+
+def wrk2json(wrk_out, time_out, conns):
+    text = open(wrk_out, errors="replace").read()
+    pct, n, wall, errors, non2xx = {}, 0, 0.0, 0, 0
+    for m in re.finditer(r"^\s+([\d.]+)%\s+(\S+)", text, re.M):
+        pct[float(m.group(1))] = wrk_ms(m.group(2))
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+),", text)
+    if m:
+        n = int(m.group(1))
+        wall = float(m.group(2)) * {"ms": 1e-3, "s": 1.0, "m": 60.0}.get(m.group(3), 1.0)
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        errors = sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        non2xx = int(m.group(1))
+    m = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", text)
+    lat_max = wrk_ms(m.group(1)) if m else 0.0
+    user = sys_ = 0.0
+    maxrss = 0
+    try:
+        user, sys_, maxrss = open(time_out).read().split()[-3:]
+        user, sys_, maxrss = float(user), float(sys_), int(maxrss)
+    except (OSError, ValueError):
+        pass
+    cpu = user + sys_
+    doc = {
+        "tool": "wrk", "config": {"backend": "wrk", "mode": "closed", "concurrency": conns},
+        "results": {
+            "requests": {"wall_s": wall, "throughput_rps": n / wall if wall else 0.0,
+                         "submitted": n, "completed": n, "succeeded": n - non2xx,
+                         "failed": non2xx + errors, "retries": 0},
+            "latency": {"e2e": {"p50_ms": pct.get(50.0, 0.0), "p90_ms": pct.get(90.0, 0.0),
+                                "p99_ms": pct.get(99.0, 0.0), "p999_ms": 0.0, "max_ms": lat_max}},
+            "resources": {"cpu_user_s": user, "cpu_sys_s": sys_,
+                          "cpu_s_per_1000_requests": cpu * 1000.0 / n if n else 0.0,
+                          "rss_peak_kb": maxrss, "threads_peak": 2 if conns > 1 else 1},
+        },
+    }
+    print(json.dumps(doc, indent=1))
+
+
+# --- one cell ----------------------------------------------------------------------------------
+def read_env(path):
+    conf = {}
+    for line in open(path):
+        k, _, v = line.rstrip("\n").partition("=")
+        if k:
+            conf[k] = " ".join(shlex.split(v)) if v else ""
+    return conf
+
+
+def figures(row, conf, outdir):
+    """A cell's row of cells.csv: every figure the tables and the gate use."""
+    wl, client, conc, rate, requests, rc, jpath, log = row[:8]
+    doc = load_json(os.path.join(outdir, jpath)) if jpath else None
+    c = {"workload": wl, "client": client, "concurrency": int(conc) if conc else 0,
+         "rate": float(rate) if rate else 0.0, "rc": rc, "json": jpath, "log": log,
+         "mock_cpu_s": float(row[8]) if len(row) > 8 and row[8] else 0.0}
+    if rc == "skipped":
+        c["status"] = "skipped"
+        return c
+    c["status"] = "ok" if rc == "0" and doc is not None else ("timeout" if rc == "124" else "failed")
+    if doc is None:
+        return c
+    r = doc.get("results", {})
+    if not c["concurrency"]:
+        c["concurrency"] = int(dig(doc, "config.concurrency"))
+    req = r.get("requests", {})
+    c.update({
+        "requests": int(req.get("submitted", 0)), "succeeded": int(req.get("succeeded", 0)),
+        "failed": int(req.get("failed", 0)), "retries": int(req.get("retries", 0)),
+        "wall_s": req.get("wall_s", 0.0), "rps": req.get("throughput_rps", 0.0),
+    })
+    for cls in ("429", "5xx", "4xx", "timeout", "connect", "protocol", "resource", "cancelled"):
+        c["err_" + cls] = int(dig(req, "by_class." + cls))
+    for h in ("e2e", "corrected", "last_attempt", "ttft", "itl"):
+        for p in ("p50", "p90", "p99", "p999", "max"):
+            c["%s_%s_ms" % (h, p)] = dig(r, "latency.%s.%s_ms" % (h, p))
+    stream = bool(dig(doc, "config.stream", False))
+    toks = req.get("stream_tokens", 0) if stream else req.get("completion_tokens", 0)
+    c["tokens_per_s"] = toks / c["wall_s"] if c["wall_s"] else 0.0
+    res = r.get("resources", {})
+    c.update({
+        "cpu_s": res.get("cpu_user_s", 0.0) + res.get("cpu_sys_s", 0.0),
+        "cpu_per_1000": res.get("cpu_s_per_1000_requests", 0.0),
+        "rss_peak_kb": res.get("rss_peak_kb", 0), "rss_per_inflight_kb":
+        res.get("rss_per_in_flight_kb", 0.0), "threads_peak": res.get("threads_peak", 0),
+        "ctx_switches": res.get("ctx_switches_voluntary", 0) +
+        res.get("ctx_switches_involuntary", 0),
+        "loop_lag_p99_ms": dig(r, "backend.loop_lag.p99_ms"),
+        "limit_hit": dig(r, "backend.limit_hit", "") or "",
+        "goodput_share": dig(r, "goodput.share"),
+        "l_measured": dig(r, "littles_law.l_measured"),
+        "littles_flagged": bool(dig(r, "littles_law.flagged", False)),
+        "slip_max_ms": dig(r, "schedule.slip_max_ms"),
+    })
+    ideal_ms = float(conf.get("ideal_ms") or 0)
+    c["efficiency"] = 0.0
+    if c["rate"] > 0 and c["rate"] and c["requests"]:
+        c["efficiency"] = c["rps"] / c["rate"]  # achieved / offered
+    elif ideal_ms > 0 and c["wall_s"] > 0 and c["concurrency"] and client in BACKENDS + ("httpx",):
+        ideal = math.ceil(c["requests"] / c["concurrency"]) * ideal_ms / 1000.0
+        c["efficiency"] = ideal / c["wall_s"]
+    elif ideal_ms > 0 and c["concurrency"]:  # wrk runs for a time: achieved / ideal rate
+        c["efficiency"] = c["rps"] * ideal_ms / 1000.0 / c["concurrency"]
+    return c
+
+
+# --- ceilings: what stopped each backend -------------------------------------------------------
+def stop_reason(c, outdir, min_eff):
+    text = ""
+    if c.get("log"):
+        try:
+            text = open(os.path.join(outdir, c["log"]), errors="replace").read()
+        except OSError:
+            pass
+    lim = c.get("limit_hit") or ""
+    if c["status"] == "timeout":
+        return "time limit of the cell (timeout)"
+    # The run header names the backend ("pthread pool"): match error lines only.
+    checks = [
+        ("threads", r"cannot start the threaded backend.*|pthread_create.*"),
+        ("descriptors", r"Too many open files|EMFILE"),
+        ("ports", r"Cannot assign requested address|EADDRNOTAVAIL"),
+        ("memory", r"out of memory|Cannot allocate memory"),
+    ]
+    for name, rx in checks:
+        m = re.search(rx, text)
+        if lim == name or m:
+            return "%s (%s)" % (name, m.group(0).strip() if m else "limit_hit in the run's JSON")
+    if c.get("err_connect"):
+        return ("%d connect errors: descriptors, ports or the server's backlog (see %s)"
+                % (c["err_connect"], c.get("log")))
+    if c.get("err_resource"):
+        return "local resources (%d failed)" % c["err_resource"]
+    if c["status"] != "ok":
+        return "run failed (exit %s), see %s" % (c["rc"], c.get("log"))
+    if c.get("failed"):
+        return "%d requests failed" % c["failed"]
+    if c.get("efficiency", 1) < min_eff:
+        wall = c.get("wall_s") or 1
+        return ("efficiency %.2f < %.2f: CPU busy %.2f (client) + %.2f (mock) of %s cores, "
+                "%.0f client threads" % (c["efficiency"], min_eff, c["cpu_s"] / wall,
+                                         c.get("mock_cpu_s", 0) / wall, os.cpu_count(),
+                                         c.get("threads_peak", 0)))
+    return ""
+
+
+# --- tables ------------------------------------------------------------------------------------
+def fmt(v, kind):
+    if v is None or v == "":
+        return "-"
+    if kind == "int":
+        return "{:,.0f}".format(v)
+    if kind == "ms":
+        return "%.3g" % v if v < 10 else "{:,.0f}".format(v) if v >= 1000 else "%.1f" % v
+    if kind == "ratio":
+        return "%.2f" % v
+    if kind == "pct":
+        return "%.1f%%" % (100 * v)
+    if kind == "mib":
+        return "%.1f" % (v / 1024.0)
+    return "%.3g" % v if abs(v) < 100 else "{:,.0f}".format(v)
+
+
+def md_table(head, rows):
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join("---:" if i else "---" for i in range(len(head))) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+CLOSED_METRICS = [
+    ("req/s", "rps", "num", True), ("efficiency vs ideal", "efficiency", "ratio", True),
+    ("p50 ms", "e2e_p50_ms", "ms", True), ("p99 ms", "e2e_p99_ms", "ms", True),
+    ("p99.9 ms", "e2e_p999_ms", "ms", True), ("max ms", "e2e_max_ms", "ms", True),
+    ("failed", "failed", "int", False), ("CPU s / 1000 req", "cpu_per_1000", "num", True),
+    ("RSS peak MiB", "rss_peak_kb", "mib", True),
+    ("RSS KiB / in flight", "rss_per_inflight_kb", "num", True),
+    ("threads", "threads_peak", "int", False), ("context switches", "ctx_switches", "int", True),
+    ("loop lag p99 ms", "loop_lag_p99_ms", "ms", False),
+]
+STREAM_METRICS = [
+    ("TTFT p50 ms", "ttft_p50_ms", "ms", True), ("TTFT p99 ms", "ttft_p99_ms", "ms", True),
+    ("ITL p50 ms", "itl_p50_ms", "ms", True), ("ITL p99 ms", "itl_p99_ms", "ms", True),
+    ("tokens/s", "tokens_per_s", "num", True),
+]
+ERROR_METRICS = [
+    ("goodput (ok share)", "ok_share", "pct", True), ("retries", "retries", "int", True),
+    ("429 / 5xx final", "final_errs", "text", False),
+    ("last-attempt p99 ms", "last_attempt_p99_ms", "ms", True),
+]
+
+
+def closed_table(cells, conf):
+    metrics = list(CLOSED_METRICS)
+    if "--stream" in conf.get("run_args", ""):
+        metrics[2:2] = STREAM_METRICS
+    if "fault" in conf.get("mock_args", ""):
+        metrics[1:1] = ERROR_METRICS
+    if not float(conf.get("ideal_ms") or 0):
+        metrics = [m for m in metrics if m[1] != "efficiency"]
+    clients = [c for c in CLIENTS if any(x["client"] == c for x in cells)]
+    have_both = all(any(x["client"] == b for x in cells) for b in BACKENDS)
+    head = ["C", "figure"] + clients[:0]
+    head += [b for b in BACKENDS if b in clients]
+    if have_both:
+        head.append("evented / threaded")
+    head += [p for p in PEERS if p in clients]
+    rows = []
+    for conc in sorted({x["concurrency"] for x in cells}):
+        at = {x["client"]: x for x in cells if x["concurrency"] == conc}
+        for label, key, kind, ratio in metrics:
+            if key == "loop_lag_p99_ms" and "evented" not in at:
+                continue
+            row = [fmt(conc, "int"), label]
+            for b in BACKENDS:
+                if b in clients:
+                    row.append(cell_text(at.get(b), key, kind))
+            if have_both:
+                th, ev = at.get("threaded"), at.get("evented")
+                ok = th and ev and ratio and th.get(key) and ev.get(key) is not None
+                row.append(fmt(ev[key] / th[key], "ratio") if ok else "")
+            for p in PEERS:
+                if p in clients:
+                    row.append(cell_text(at.get(p), key, kind))
+            rows.append(row)
+    return md_table(head, rows)
+
+
+def cell_text(c, key, kind):
+    if c is None:
+        return "-"
+    if c["status"] == "skipped":
+        return "skipped"
+    if key not in c:
+        return "-" if c["status"] == "ok" else c["status"]
+    v = c[key]
+    if kind == "text":
+        return str(v)
+    if key in ("loop_lag_p99_ms",) and c["client"] != "evented":
+        return "-"
+    if c["client"] in PEERS and key in ("ctx_switches", "rss_per_inflight_kb", "e2e_p999_ms") \
+            and not v:
+        return "-"
+    s = fmt(v, kind)
+    return s if c["status"] == "ok" else s + " (" + c["status"] + ")"
+
+
+def open_table(cells):
+    rates = sorted({x["rate"] for x in cells})
+    head = ["offered req/s"]
+    for b in BACKENDS:
+        head += [b + " achieved", b + " p50 ms", b + " p99 ms"]
+    head.append("p99 evented / threaded")
+    rows = []
+    for r in rates:
+        at = {x["client"]: x for x in cells if x["rate"] == r}
+        row = [fmt(r, "int")]
+        for b in BACKENDS:
+            c = at.get(b)
+            row += [cell_text(c, "rps", "num"), cell_text(c, "corrected_p50_ms", "ms"),
+                    cell_text(c, "corrected_p99_ms", "ms")]
+        th, ev = at.get("threaded"), at.get("evented")
+        row.append(fmt(ev["corrected_p99_ms"] / th["corrected_p99_ms"], "ratio")
+                   if th and ev and th.get("corrected_p99_ms") and "corrected_p99_ms" in ev
+                   else "")
+        rows.append(row)
+    return md_table(head, rows)
+
+
+def knee(cells, backend):
+    """Open loop: the highest offered rate still served (achieved >= 90% of offered and corrected
+    p99 within 10x the lowest rate's)."""
+    mine = sorted((x for x in cells if x["client"] == backend and "rps" in x),
+                  key=lambda x: x["rate"])
+    if not mine:
+        return None
+    base, best = max(mine[0]["corrected_p99_ms"], 1.0), None
+    for x in mine:
+        if x["status"] != "ok" or x["rps"] < 0.9 * x["rate"] or \
+                x["corrected_p99_ms"] > 10 * base:
+            break
+        best = x
+    return best
+
+
+# --- charts ------------------------------------------------------------------------------------
+def charts(outdir, by_wl):
+    if subprocess.call(["sh", "-c", "command -v gnuplot >/dev/null"]) != 0:
+        return []
+    made = []
+    ddir = os.path.join(outdir, "charts")
+    os.makedirs(ddir, exist_ok=True)
+
+    def series(cells, client, xkey, ykey, scale=1.0):
+        pts = sorted((x[xkey], x[ykey] * scale) for x in cells
+                     if x["client"] == client and x.get(ykey) is not None and ykey in x
+                     and x["status"] == "ok")
+        return pts
+
+    def plot(name, title, xlabel, ylabel, lines, logx=True, logy=False):
+        lines = [(lab, pts) for lab, pts in lines if pts]
+        if not lines:
+            return
+        dat = os.path.join(ddir, name + ".dat")
+        with open(dat, "w") as f:
+            for lab, pts in lines:
+                f.write("# %s\n" % lab)
+                for x, y in pts:
+                    f.write("%g %g\n" % (x, y))
+                f.write("\n\n")
+        gp = ["set terminal pngcairo size 900,560 noenhanced", "set output '%s.png'" % name,
+              "set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
+              "set grid", "set key top left"]
+        if logx:
+            gp.append("set logscale x")
+        if logy:
+            gp.append("set logscale y")
+        gp.append("plot " + ", ".join("'%s.dat' index %d with linespoints lw 2 title '%s'"
+                                       % (name, i, lab) for i, (lab, _) in enumerate(lines)))
+        with open(os.path.join(ddir, name + ".gp"), "w") as f:
+            f.write("\n".join(gp) + "\n")
+        if subprocess.call(["gnuplot", name + ".gp"], cwd=ddir) == 0:
+            made.append((title, "charts/%s.png" % name))
+
+    tp = by_wl.get("throughput", [])
+    plot("throughput", "Throughput vs concurrency (zero mock latency)", "concurrency", "req/s",
+         [(c, series(tp, c, "concurrency", "rps")) for c in CLIENTS])
+    lb = by_wl.get("latency-bound", [])
+    plot("rss", "Peak RSS vs concurrency (latency-bound, 100 ms)", "concurrency", "MiB",
+         [(c, series(lb, c, "concurrency", "rss_peak_kb", 1 / 1024.0)) for c in CLIENTS],
+         logy=True)
+    plot("p99", "p99 latency vs concurrency (latency-bound, 100 ms)", "concurrency", "ms",
+         [(c, series(lb, c, "concurrency", "e2e_p99_ms")) for c in CLIENTS], logy=True)
+    ol = by_wl.get("open-loop", [])
+    plot("open_loop", "Latency vs offered load (Poisson, corrected p99)", "offered req/s",
+         "p99 ms", [(c, series(ol, c, "rate", "corrected_p99_ms")) for c in BACKENDS], logy=True)
+    ce = by_wl.get("ceiling", [])
+    plot("ceiling", "Ceiling ramp: efficiency vs concurrency (1 s mock latency)", "concurrency",
+         "ideal wall / measured wall", [(c, series(ce, c, "concurrency", "efficiency"))
+                                        for c in BACKENDS])
+    return made
+
+
+# --- the gate's figures ------------------------------------------------------------------------
+def pick(cells, wl, client, conc=None):
+    xs = [x for x in cells if x["workload"] == wl and x["client"] == client and
+          x["status"] == "ok" and (conc is None or x["concurrency"] == conc)]
+    return xs[-1] if xs else None
+
+
+def gate_metrics(cells):
+    """Ratios that hold from machine to machine, from one run (names are the baseline's keys):
+    - throughput.evented_over_threaded_rps@c: evented req/s / threaded req/s, zero latency
+    - throughput.<b>_cpu_vs_wrk@c: the backend's CPU per request / wrk's, same run, same C
+    - latency-bound.<b>_efficiency@c: ideal wall / measured wall, 100 ms mock latency
+    - latency-bound.<b>_rss_kb_per_inflight@c: RSS growth per request in flight
+    The points are the largest C both levels (--quick and --full) run."""
+    g = {}
+    c_tp, c_lb = 100, 1000
+    th, ev, wrk = (pick(cells, "throughput", b, c_tp) for b in ("threaded", "evented", "wrk"))
+    if th and ev and th["rps"]:
+        g["throughput.evented_over_threaded_rps@%d" % c_tp] = ev["rps"] / th["rps"]
+    for b, x in (("threaded", th), ("evented", ev)):
+        if x and wrk and wrk.get("cpu_per_1000"):
+            g["throughput.%s_cpu_vs_wrk@%d" % (b, c_tp)] = x["cpu_per_1000"] / wrk["cpu_per_1000"]
+    for b in BACKENDS:
+        x = pick(cells, "latency-bound", b, c_lb)
+        if x:
+            g["latency-bound.%s_efficiency@%d" % (b, c_lb)] = x["efficiency"]
+            g["latency-bound.%s_rss_kb_per_inflight@%d" % (b, c_lb)] = x["rss_per_inflight_kb"]
+    return g
+
+
+# --- the report --------------------------------------------------------------------------------
+def report(outdir, wdir, level):
+    rows = []
+    if os.path.exists(os.path.join(outdir, "cells.tsv")):
+        with open(os.path.join(outdir, "cells.tsv")) as f:
+            rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    confs = {}
+    cells = []
+    for row in rows:
+        wl = row[0]
+        if wl not in confs:
+            p = os.path.join(outdir, "conf", wl + ".env")
+            confs[wl] = read_env(p) if os.path.exists(p) else {}
+        cells.append(figures(row, confs[wl], outdir))
+    by_wl = {}
+    for c in cells:
+        by_wl.setdefault(c["workload"], []).append(c)
+
+    keys = []
+    for c in cells:
+        keys += [k for k in c if k not in keys]
+    with open(os.path.join(outdir, "cells.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for c in cells:
+            w.writerow(c)
+
+    machine = {}
+    try:
+        for line in open(os.path.join(outdir, "machine.txt")):
+            k, _, v = line.strip().partition("=")
+            machine[k] = v
+    except OSError:
+        pass
+    notes = [n.strip() for n in open(os.path.join(outdir, "notes.txt"))] \
+        if os.path.exists(os.path.join(outdir, "notes.txt")) else []
+    notes = [n for n in notes if n]
+
+    md = ["# llmload bench report (%s)" % level, ""]
+    md.append("Machine: %s, %s cores, %.1f GiB RAM, kernel %s, %s. `ulimit -n` %s (soft was %s); "
+              "`ulimit -u` %s; pid_max %s; threads-max %s; ephemeral ports %s; default stack "
+              "%s KiB. curl %s, build %s." % (
+                  machine.get("cpu", "?"), machine.get("cores", "?"),
+                  int(machine.get("mem_kb", 0) or 0) / 1048576.0, machine.get("kernel", "?"),
+                  machine.get("date", "?"), machine.get("nofile_hard", "?"),
+                  machine.get("nofile_soft_before", "?"), machine.get("nproc_limit", "?"),
+                  machine.get("pid_max", "?"), machine.get("threads_max", "?"),
+                  machine.get("ephemeral_ports", "?"), machine.get("stack_default_kb", "?"),
+                  machine.get("curl", "?"), machine.get("git", "?")))
+    md.append("")
+    md.append("Every cell ran against a fresh mockllm (a separate process: its CPU is not the "
+              "client's). `evented / threaded` is the ratio of the two backends' figures in this "
+              "run. Peers: wrk at the same connection count (its duration, not a request count), "
+              "and the seed's stack (Python asyncio + one shared httpx.AsyncClient + Semaphore).")
+    for n in notes:
+        md.append("")
+        md.append("Note: " + n)
+    md.append("")
+
+    summary = {"level": level, "machine": machine, "notes": notes, "workloads": {}}
+    for wl, wcells in by_wl.items():
+        conf = confs.get(wl, {})
+        mode = conf.get("mode", "closed")
+        md += ["## %s" % (conf.get("title") or wl), ""]
+        wsum = {"mode": mode}
+        if mode == "closed":
+            for c in wcells:
+                if c.get("requests"):
+                    c["ok_share"] = c["succeeded"] / c["requests"]
+                    c["final_errs"] = "%d / %d" % (c.get("err_429", 0), c.get("err_5xx", 0))
+            md.append(closed_table(wcells, conf))
+            skipped = sorted({x["concurrency"] for x in wcells if x["status"] == "skipped"})
+            if skipped:
+                md += ["", "httpx skipped at C = %s (above httpx_max_concurrency, or httpx "
+                       "missing)." % ", ".join(str(s) for s in skipped)]
+        elif mode == "open":
+            md.append(open_table(wcells))
+            md.append("")
+            for b in BACKENDS:
+                k = knee(wcells, b)
+                if k:
+                    top = max(x["rate"] for x in wcells if x["client"] == b)
+                    md.append("- knee of %s: %s req/s offered (p99 %s ms corrected)%s" % (
+                        b, fmt(k["rate"], "int"), fmt(k["corrected_p99_ms"], "ms"),
+                        " - not saturated at the highest rate tried" if k["rate"] == top else ""))
+                    wsum[b + "_knee_rps"] = k["rate"]
+        elif mode == "slo-search":
+            md += slo_section(outdir, wcells, conf, wsum)
+        elif mode == "ceiling":
+            md += ceiling_section(outdir, wcells, conf, wsum, machine)
+        md.append("")
+        summary["workloads"][wl] = wsum
+
+    made = charts(outdir, by_wl)
+    if made:
+        md += ["## Charts", ""]
+        for title, png in made:
+            md += ["![%s](%s)" % (title, png), ""]
+    bad = [c for c in cells if c["status"] in ("failed", "timeout")]
+    if bad:
+        md += ["## Runs that failed", ""]
+        md += ["- %s %s C=%s rate=%s: %s (exit %s), log %s" % (
+            c["workload"], c["client"], c["concurrency"], c["rate"] or "-", c["status"], c["rc"],
+            c["log"]) for c in bad]
+        md.append("")
+    flagged = sorted({"%s/%s" % (c["workload"], c["client"]) for c in cells
+                      if c.get("littles_flagged")})
+    if flagged:
+        md.append("Little's-law self-check (llmload's) off by more than 5%% in some cells of: "
+                  "%s (short cells and ramp-up/drain; see cells.csv)." % ", ".join(flagged))
+        md.append("")
+
+    summary["gate"] = gate_metrics(cells)
+    summary["cells"] = cells
+    with open(os.path.join(outdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(outdir, "report.md"), "w") as f:
+        f.write(text)
+    # The terminal gets the tables, not the chart links.
+    print("\n".join(line for line in md if not line.startswith("![")))
+
+
+def slo_section(outdir, cells, conf, wsum):
+    md = []
+    res = []
+    p = os.path.join(outdir, "slo.tsv")
+    if os.path.exists(p):
+        res = [line.rstrip("\n").split("\t") for line in open(p) if line.strip()]
+    head = ["backend", "highest rate meeting SLO (req/s)", "first failing rate",
+            "in flight at knee (L)", "p99 ms at knee", "goodput share at knee", "probes"]
+    rows = []
+    for b, lo, hi, slo, share in res:
+        k = [x for x in cells if x["client"] == b and x["rate"] == float(lo)]
+        k = k[-1] if k else None
+        probes = len([x for x in cells if x["client"] == b])
+        rows.append([b, fmt(float(lo), "int") if float(lo) else "none",
+                     fmt(float(hi), "int") if float(hi) else "not reached",
+                     fmt(k["l_measured"], "num") if k else "-",
+                     fmt(k["corrected_p99_ms"], "ms") if k else "-",
+                     fmt(k["goodput_share"], "pct") if k else "-", str(probes)])
+        wsum[b + "_slo_rps"] = float(lo)
+        md_slo = slo
+    if res:
+        md.append("SLO `%s`, goodput share >= %s; rate doubled from %s, then bisected. The "
+                  "concurrency a backend needs at that rate is Little's L." % (
+                      md_slo, conf.get("slo_share"), conf.get("start_rate")))
+        md.append("")
+        md.append(md_table(head, rows))
+    return md
+
+
+def ceiling_section(outdir, cells, conf, wsum, machine):
+    min_eff = float(conf.get("min_efficiency") or 0.9)
+    md = ["Requests = %s x C, each waiting 1 s; efficiency = ideal wall / measured wall. The mock "
+          "listened on %s loopback addresses and the client rotated over them." % (
+              conf.get("rounds"), conf.get("listen_addrs")), ""]
+    head = ["backend", "C", "wall s", "efficiency", "failed", "RSS peak MiB", "threads",
+            "CPU s", "mock CPU s", "stopped by"]
+    rows, summ = [], []
+    for b in BACKENDS:
+        mine = sorted((x for x in cells if x["client"] == b), key=lambda x: x["concurrency"])
+        if not mine:
+            continue
+        best, why, at = None, "", None
+        for x in mine:
+            reason = stop_reason(x, outdir, min_eff)
+            rows.append([b, fmt(x["concurrency"], "int"), fmt(x.get("wall_s", 0), "num"),
+                         fmt(x.get("efficiency", 0), "ratio"), fmt(x.get("failed", 0), "int"),
+                         fmt(x.get("rss_peak_kb", 0), "mib"), fmt(x.get("threads_peak", 0), "int"),
+                         fmt(x.get("cpu_s", 0), "num"), fmt(x["mock_cpu_s"], "num"),
+                         reason or "-"])
+            if reason:
+                why, at = reason, x["concurrency"]
+                break
+            best = x
+        top = best["concurrency"] if best else 0
+        wsum[b + "_ceiling"] = top
+        summ.append("- **%s**: ceiling %s in flight; %s" % (
+            b, fmt(top, "int") if top else "below the first step",
+            "stopped at C=%s by %s" % (fmt(at, "int"), why) if why else
+            "not reached: the ramp ended at its last step (raise concurrency in ceiling.conf)"))
+    md.append(md_table(head, rows))
+    md += [""] + summ
+    md += ["", "The machine allowed: `ulimit -n` %s (hard), `ulimit -u` %s, pid_max %s, "
+           "threads-max %s, ephemeral ports %s per (source, destination) pair, %.1f GiB RAM." % (
+               machine.get("nofile_hard", "?"), machine.get("nproc_limit", "?"),
+               machine.get("pid_max", "?"), machine.get("threads_max", "?"),
+               machine.get("ephemeral_ports", "?"),
+               int(machine.get("mem_kb", 0) or 0) / 1048576.0)]
+    return md
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "get":
+        doc = load_json(argv[2]) or {}
+        print(" ".join(str(dig(doc, k)) for k in argv[3:]))
+        return 0
+    if len(argv) == 5 and argv[1] == "wrk2json":
+        wrk2json(argv[2], argv[3], int(argv[4]))
+        return 0
+    if len(argv) == 5 and argv[1] == "report":
+        report(argv[2], argv[3], argv[4])
+        return 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

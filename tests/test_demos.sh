@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test_demos.sh SCENARIO SCALE - run `llmload demo SCENARIO` on both backends at a small scale
+# and check its claims from the --json output: every claim the demo evaluated must hold, plus
+# scenario-specific checks on the raw figures (orderings and ratios, never absolute times).
+# Needs LL_LLMLOAD (and LL_MOCKLLM, read by llmload).
+set -u
+LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
+scenario=$1
+scale=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$LLMLOAD" demo "$scenario" --scale "$scale" --json "$tmp/out.json" >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+cat "$tmp/stdout"
+if [ "$rc" -ne 0 ]; then
+    echo "FAIL: llmload demo $scenario exited $rc"
+    cat "$tmp/stderr"
+    exit 1
+fi
+python3 - "$tmp/out.json" "$scenario" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+scenario = sys.argv[2]
+fails = []
+claims = doc.get("claims", {})
+if not claims:
+    fails.append("no claims in the JSON")
+for k, v in claims.items():
+    if v is not True:
+        fails.append("claim %s does not hold" % k)
+rows = doc.get("rows", [])
+backends = sorted({r["backend"] for r in rows})
+if len(backends) < 2:
+    fails.append("want rows for both backends, got %s" % backends)
+
+def row(be, case, **kw):
+    for r in rows:
+        if r["backend"] == be and r["case"] == case and all(r.get(a) == b for a, b in kw.items()):
+            return r
+    fails.append("no row %s/%s %s" % (be, case, kw))
+    return {"wall_s": 1, "ok": 0, "attempts": 0}
+
+for be in backends:
+    if scenario == "basics":
+        seq, con = row(be, "sequential")["wall_s"], row(be, "concurrent")["wall_s"]
+        if seq / con < 2.5:
+            fails.append("%s sequential/concurrent %.2f < 2.5" % (be, seq / con))
+        pit = [r for r in rows if r["backend"] == be and r["case"] == "pitfall"]
+        if pit and pit[0]["wall_s"] / con < 2.5:
+            fails.append("%s pitfall/concurrent %.2f < 2.5" % (be, pit[0]["wall_s"] / con))
+    elif scenario == "semaphore":
+        lim = sorted((r for r in rows if r["backend"] == be), key=lambda r: r["limit"])
+        for r in lim:
+            if not (0 < r["peak_in_flight"] <= r["limit"]):
+                fails.append("%s limit %d: peak %s" % (be, r["limit"], r["peak_in_flight"]))
+        walls = [r["wall_s"] for r in lim]
+        if walls != sorted(walls, reverse=True):
+            fails.append("%s walls not ordered: %s" % (be, walls))
+    elif scenario == "errors":
+        c, f = row(be, "collect"), row(be, "fail-fast")
+        if c["ok"] + c["failed"] != 10 or c["failed"] != 3:
+            fails.append("%s collect counts %s" % (be, c))
+        if f["ok"] + f["failed"] + f["cancelled"] != 10 or f["ok"] >= c["ok"]:
+            fails.append("%s fail-fast counts %s" % (be, f))
+    elif scenario == "retry":
+        want = {"429+Retry-After": 3, "503 once": 2, "500 twice": 3, "500 always": 4,
+                "400": 1, "401": 1}
+        for case, n in want.items():
+            r = row(be, case)
+            if r.get("attempts") != n or len(r.get("timeline", [])) != n:
+                fails.append("%s %s: %s attempts, want %d" % (be, case, r.get("attempts"), n))
+    elif scenario == "pool":
+        s, n = row(be, "shared-pool"), row(be, "no-reuse")
+        if not (0 < s["connections"] < n["connections"]):
+            fails.append("%s connections shared %s, no-reuse %s" % (be, s["connections"],
+                                                                     n["connections"]))
+    elif scenario == "patterns":
+        g = row(be, "gather-then-work", work="wait (asyncio.sleep)")["wall_s"]
+        o = row(be, "submit-work-collect", work="wait (asyncio.sleep)")["wall_s"]
+        if g / o < 1.5:
+            fails.append("%s no overlap: %.3f vs %.3f" % (be, g, o))
+    elif scenario == "io-vs-cpu":
+        io, cpu = row(be, "io-only"), row(be, "cpu-inline")
+        if cpu["cpu_s"] < 5 * io["cpu_s"] or cpu["wall_s"] <= io["wall_s"]:
+            fails.append("%s CPU step not visible: %s vs %s" % (be, cpu, io))
+for f in fails:
+    print("FAIL:", f)
+sys.exit(1 if fails else 0)
+PY
