@@ -12,6 +12,8 @@
 #include "ll_err.h"
 #include "ll_retry.h"
 
+struct ll_call;
+
 struct ll_message {
     const char *role; /* "system", "user", "assistant" */
     const char *content;
@@ -87,6 +89,11 @@ struct ll_config {
     bool blocking;              /* evented only: the seed's pitfall, blocking call in the loop */
     size_t stack_size;          /* threaded only: pthread stack bytes, 0 = default */
     uint64_t seed;              /* jitter RNG seed */
+    /* Optional work per response (the seed's CPU-bound step), run on the thread that performed
+     * the call -- a threaded worker, or the evented loop itself -- once the call is final and
+     * before poll() hands it back. Must be thread-safe and must not call the client. */
+    void (*on_final)(void *arg, struct ll_call *call);
+    void *on_final_arg;
 };
 
 /* Fill a config with the defaults documented in `llmload run --help`. */

@@ -222,6 +222,9 @@ static void *tp__worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
 
         tp__run(w, call);
+        if (p->cfg->on_final != NULL) {
+            p->cfg->on_final(p->cfg->on_final_arg, call); /* on this worker: steps run in parallel */
+        }
 
         pthread_mutex_lock(&p->mu);
         w->cur = NULL;

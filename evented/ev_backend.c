@@ -1,0 +1,580 @@
+/* ev_backend.c - the evented backend instance: slots, FIFO, retry timers, lag probe, poll. */
+#include "ev_backend.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "ev_curl.h"
+#include "ll_client.h"
+#include "ll_clock.h"
+#include "ll_err.h"
+#include "ll_xfer.h"
+
+#define EV_PROBE_MS 10 /* loop-lag probe period */
+
+struct ev_be;
+
+/* One easy handle and what a call needs while it holds it. */
+struct ev_slot {
+    struct ev_be *be;
+    CURL *easy;
+    struct ll_xfer x;     /* reused for every attempt; buffers kept */
+    struct ll_call *call; /* NULL when free */
+    bool in_multi;        /* an attempt is running */
+    bool backing_off;     /* waiting on `backoff` to retry */
+    int64_t backoff_start;
+    uv_timer_t backoff;
+    struct ev_slot *next_free;
+};
+
+struct ev_be {
+    const struct ll_config *cfg;
+    uv_loop_t loop;
+    struct ev_curl ec;
+    bool ec_ready;
+    struct ev_slot *slots;
+    int n_slots;
+    struct ev_slot *free_slots;
+    struct ll_call *q_head, **q_tailp; /* waiting for a slot; be_data = pprev */
+    struct ll_call *d_head, **d_tailp; /* final, not yet handed back; be_data = EV_FINAL */
+    size_t active;                     /* submitted, not yet final */
+    uv_timer_t deadline;               /* poll()'s timeout */
+    bool deadline_hit;
+    uv_timer_t probe;
+    bool probe_on;
+    int64_t probe_due;
+    int64_t outside_since; /* when poll() last returned to the caller; 0 inside */
+    uv_idle_t blocker;     /* cfg->blocking: runs queued calls inside the loop */
+    uint64_t rng;
+    uint64_t backoff_waits;
+    int64_t backoff_ns;
+    const char *limit_hit;
+    struct ll_hist lag;
+};
+
+struct ev_destroy_report ev_last_destroy;
+
+/* Where a call is (call->be_data): a queued call holds the address of the pointer that points
+ * at it (q_head or the previous call's next) so that cancel unlinks it in O(1); a call in a
+ * slot holds the slot; a final call holds EV_FINAL; a call handed back holds NULL. */
+static const char ev__final_mark;
+#define EV_FINAL ((void *)&ev__final_mark)
+
+static struct ev_slot *ev__slot_of(struct ev_be *be, struct ll_call *call)
+{
+    char *p = call->be_data;
+    if (p >= (char *)be->slots && p < (char *)(be->slots + be->n_slots)) {
+        return (struct ev_slot *)p;
+    }
+    return NULL;
+}
+
+static bool ev__queued(struct ev_be *be, struct ll_call *call)
+{
+    return call->be_data != NULL && call->be_data != EV_FINAL && ev__slot_of(be, call) == NULL;
+}
+
+static void ev__queue_push(struct ev_be *be, struct ll_call *call)
+{
+    call->next = NULL;
+    call->be_data = be->q_tailp;
+    *be->q_tailp = call;
+    be->q_tailp = &call->next;
+}
+
+static void ev__queue_remove(struct ev_be *be, struct ll_call *call)
+{
+    struct ll_call **pprev = call->be_data;
+    *pprev = call->next;
+    if (call->next != NULL) {
+        call->next->be_data = pprev;
+    } else {
+        be->q_tailp = pprev;
+    }
+    call->next = NULL;
+    call->be_data = NULL;
+}
+
+static struct ll_call *ev__queue_pop(struct ev_be *be)
+{
+    struct ll_call *call = be->q_head;
+    if (call != NULL) {
+        ev__queue_remove(be, call);
+    }
+    return call;
+}
+
+/* --- loop-lag probe ------------------------------------------------------------------------ */
+
+static void ev__probe_cb(uv_timer_t *t);
+
+/* One-shot, re-armed from its own callback: lateness is measured against when it was armed. */
+static void ev__probe_arm(struct ev_be *be)
+{
+    uv_update_time(&be->loop); /* schedule from now, not from the start of this loop pass */
+    be->probe_due = ll_now_ns() + EV_PROBE_MS * LL_NS_PER_MS;
+    uv_timer_start(&be->probe, ev__probe_cb, EV_PROBE_MS, 0);
+}
+
+static void ev__probe_cb(uv_timer_t *t)
+{
+    struct ev_be *be = t->data;
+    ll_hist_record(&be->lag, ll_now_ns() - be->probe_due);
+    ev__probe_arm(be);
+}
+
+static void ev__probe_start(struct ev_be *be)
+{
+    if (!be->probe_on) {
+        be->probe_on = true;
+        ev__probe_arm(be);
+    }
+}
+
+/* The call is final: to the done list, in the order calls finish. */
+static void ev__done_push(struct ev_be *be, struct ll_call *call)
+{
+    if (be->cfg->on_final != NULL) {
+        be->cfg->on_final(be->cfg->on_final_arg, call); /* on the loop: nothing else moves */
+    }
+    call->next = NULL;
+    call->be_data = EV_FINAL;
+    *be->d_tailp = call;
+    be->d_tailp = &call->next;
+    if (--be->active == 0 && be->probe_on) {
+        /* Idle time between runs is not loop lag: stop, but keep a stall that already made
+         * the probe overdue (the last blocking request, say). */
+        int64_t late = ll_now_ns() - be->probe_due;
+        if (late > 0) {
+            ll_hist_record(&be->lag, late);
+        }
+        be->probe_on = false;
+        uv_timer_stop(&be->probe);
+    }
+}
+
+/* --- attempts ------------------------------------------------------------------------------ */
+
+static void ev__finish(struct ev_be *be, struct ll_call *call, enum ll_class cls, const char *why)
+{
+    ll_call_finish(call, cls, why);
+    ev__done_push(be, call);
+}
+
+/* Start the next attempt of sl->call. false when the call became final instead: the slot is
+ * then idle and the caller releases it. */
+static bool ev__attempt(struct ev_be *be, struct ev_slot *sl)
+{
+    struct ll_call *call = sl->call;
+
+    if (atomic_load(&call->cancel)) {
+        ev__finish(be, call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
+        return false;
+    }
+    int err = ll_xfer_begin(&sl->x, sl->easy, call, be->cfg);
+    if (err == 0) {
+        ev_curl_prepare_easy(&be->ec, sl->easy);
+        err = ev_curl_add(&be->ec, sl->easy);
+    }
+    if (err != 0) {
+        if (err == LL_ENOMEM) {
+            be->limit_hit = "memory";
+        }
+        ev__finish(be, call, LL_CLASS_RESOURCE, ll_strerror(err));
+        return false;
+    }
+    sl->in_multi = true;
+    return true;
+}
+
+/* The slot's call is final (or gone): give the slot to the next queued call, else free it. */
+static void ev__release(struct ev_be *be, struct ev_slot *sl)
+{
+    struct ll_call *call;
+
+    sl->call = NULL;
+    while ((call = ev__queue_pop(be)) != NULL) {
+        sl->call = call;
+        call->be_data = sl;
+        if (ev__attempt(be, sl)) {
+            return;
+        }
+        sl->call = NULL;
+    }
+    sl->next_free = be->free_slots;
+    be->free_slots = sl;
+}
+
+static void ev__backoff_cb(uv_timer_t *t)
+{
+    struct ev_slot *sl = t->data;
+    struct ev_be *be = sl->be;
+
+    sl->backing_off = false;
+    be->backoff_ns += ll_now_ns() - sl->backoff_start;
+    if (!ev__attempt(be, sl)) {
+        ev__release(be, sl);
+    }
+}
+
+/* A transfer ended (ev_curl removed it from the multi already). */
+static void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
+{
+    struct ev_be *be = arg;
+    char *priv = NULL;
+    long oserr = 0;
+
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+    struct ll_xfer *x = (struct ll_xfer *)priv;
+    struct ev_slot *sl = (struct ev_slot *)((char *)x - offsetof(struct ev_slot, x));
+    sl->in_multi = false;
+    if (rc != CURLE_OK && curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
+        (oserr == EMFILE || oserr == ENFILE)) {
+        be->limit_hit = "descriptors";
+    }
+    int64_t wait = ll_xfer_end(x, rc, &be->rng);
+    if (wait < 0) {
+        ev__done_push(be, sl->call);
+        ev__release(be, sl);
+        return;
+    }
+    /* Hold the slot across the wait (the semaphore is held across the sleep). Rounded up:
+     * libuv timers count whole ms and a retry must never come early. */
+    be->backoff_waits++;
+    sl->backing_off = true;
+    sl->backoff_start = ll_now_ns();
+    uv_timer_start(&sl->backoff, ev__backoff_cb,
+                   (uint64_t)((wait + LL_NS_PER_MS - 1) / LL_NS_PER_MS), 0);
+}
+
+/* --- the blocking pitfall ------------------------------------------------------------------ */
+
+/* One whole call, attempts and retry sleeps, on the loop's thread: the loop stalls meanwhile. */
+static void ev__run_blocking(struct ev_be *be, struct ev_slot *sl, struct ll_call *call)
+{
+    for (;;) {
+        if (atomic_load(&call->cancel)) {
+            ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
+            return;
+        }
+        int err = ll_xfer_begin(&sl->x, sl->easy, call, be->cfg);
+        if (err != 0) {
+            ll_call_finish(call, LL_CLASS_RESOURCE, ll_strerror(err));
+            return;
+        }
+        int64_t wait = ll_xfer_end(&sl->x, curl_easy_perform(sl->easy), &be->rng);
+        if (wait < 0) {
+            return;
+        }
+        be->backoff_waits++;
+        be->backoff_ns += wait;
+        struct timespec ts = {.tv_sec = wait / LL_NS_PER_S, .tv_nsec = wait % LL_NS_PER_S};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+}
+
+static void ev__blocker_cb(uv_idle_t *h)
+{
+    struct ev_be *be = h->data;
+    struct ll_call *call = ev__queue_pop(be);
+
+    if (call != NULL) {
+        call->be_data = &be->slots[0];
+        ev__run_blocking(be, &be->slots[0], call);
+        ev__done_push(be, call);
+    }
+    if (be->q_head == NULL) {
+        uv_idle_stop(h);
+    }
+}
+
+/* --- operations ---------------------------------------------------------------------------- */
+
+static int ev__submit(struct ll_be *b, struct ll_call *call)
+{
+    struct ev_be *be = (struct ev_be *)b;
+
+    be->active++;
+    ev__probe_start(be);
+    if (be->cfg->blocking) {
+        ev__queue_push(be, call);
+        uv_idle_start(&be->blocker, ev__blocker_cb);
+        return 0;
+    }
+    struct ev_slot *sl = be->free_slots;
+    if (sl == NULL) {
+        ev__queue_push(be, call);
+        return 0;
+    }
+    be->free_slots = sl->next_free;
+    sl->call = call;
+    call->be_data = sl;
+    if (!ev__attempt(be, sl)) {
+        ev__release(be, sl);
+    }
+    return 0;
+}
+
+static void ev__deadline_cb(uv_timer_t *t)
+{
+    struct ev_be *be = t->data;
+    be->deadline_hit = true;
+}
+
+/* Time the caller spends between poll() calls is the caller's, not the loop's: the probe's
+ * clock stops while the loop is not running, so only stalls inside the loop (a blocking call in
+ * a callback, say) count as lag. */
+static void ev__probe_resume(struct ev_be *be)
+{
+    uv_update_time(&be->loop);
+    if (be->probe_on && be->outside_since > 0) {
+        int64_t now = ll_now_ns();
+        be->probe_due += now - be->outside_since;
+        int64_t left_ms = (be->probe_due - now + LL_NS_PER_MS - 1) / LL_NS_PER_MS;
+        uv_timer_start(&be->probe, ev__probe_cb, left_ms > 0 ? (uint64_t)left_ms : 0, 0);
+    }
+    be->outside_since = 0;
+}
+
+/* Run the loop until something is final or the timeout passes. */
+static void ev__run(struct ev_be *be, int64_t timeout_ns)
+{
+    ev__probe_resume(be);
+    if (timeout_ns == 0) {
+        uv_run(&be->loop, UV_RUN_NOWAIT);
+        be->outside_since = ll_now_ns();
+        return;
+    }
+    be->deadline_hit = false;
+    if (timeout_ns > 0) {
+        uv_timer_start(&be->deadline, ev__deadline_cb,
+                       (uint64_t)((timeout_ns + LL_NS_PER_MS - 1) / LL_NS_PER_MS), 0);
+    }
+    while (be->d_head == NULL && be->active > 0 && !be->deadline_hit) {
+        if (uv_run(&be->loop, UV_RUN_ONCE) == 0 && be->d_head == NULL) {
+            break; /* nothing left that could finish a call: never spin */
+        }
+    }
+    uv_timer_stop(&be->deadline);
+    be->outside_since = ll_now_ns();
+}
+
+static int ev__poll(struct ll_be *b, int64_t timeout_ns, struct ll_call **done)
+{
+    struct ev_be *be = (struct ev_be *)b;
+    struct ll_call **tail;
+    int n = 0;
+
+    if (be->d_head == NULL && be->active > 0) {
+        ev__run(be, timeout_ns);
+    }
+    for (struct ll_call *c = be->d_head; c != NULL; c = c->next) {
+        c->be_data = NULL; /* no longer ours: a late cancel finds it unknown */
+        n++;
+    }
+    for (tail = done; *tail != NULL; tail = &(*tail)->next) {
+    }
+    *tail = be->d_head;
+    be->d_head = NULL;
+    be->d_tailp = &be->d_head;
+    return n;
+}
+
+/* End the call holding `sl` as CANCELLED, wherever it is, without handing the slot on. */
+static void ev__cancel_slot(struct ev_be *be, struct ev_slot *sl)
+{
+    struct ll_call *call = sl->call;
+
+    atomic_store(&call->cancel, true);
+    if (sl->backing_off) {
+        uv_timer_stop(&sl->backoff);
+        sl->backing_off = false;
+        be->backoff_ns += ll_now_ns() - sl->backoff_start;
+        ev__finish(be, call, LL_CLASS_CANCELLED, "cancelled while waiting to retry");
+    } else if (sl->in_multi) {
+        ev_curl_remove(&be->ec, sl->easy);
+        sl->in_multi = false;
+        /* Recorded as an attempt that ended cancelled, as on the threaded backend. */
+        if (ll_xfer_end(&sl->x, CURLE_ABORTED_BY_CALLBACK, &be->rng) >= 0) {
+            ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled");
+        }
+        ev__done_push(be, call);
+    }
+    sl->call = NULL;
+}
+
+static void ev__cancel(struct ll_be *b, struct ll_call *call)
+{
+    struct ev_be *be = (struct ev_be *)b;
+
+    if (ev__queued(be, call)) {
+        ev__queue_remove(be, call);
+        ev__finish(be, call, LL_CLASS_CANCELLED, "cancelled while queued");
+        return;
+    }
+    struct ev_slot *sl = ev__slot_of(be, call);
+    if (sl != NULL && sl->call == call && (sl->in_multi || sl->backing_off)) {
+        ev__cancel_slot(be, sl);
+        ev__release(be, sl);
+    }
+}
+
+static void ev__sample(struct ll_be *b, struct ll_be_stats *out)
+{
+    struct ev_be *be = (struct ev_be *)b;
+
+    memset(out, 0, sizeof(*out));
+    out->threads = 0; /* the loop runs on the client thread */
+    out->loop_idle_ns = (int64_t)uv_metrics_idle_time(&be->loop);
+    out->loop_lag = &be->lag;
+    out->backoff_waits = be->backoff_waits;
+    out->backoff_ns = be->backoff_ns;
+    out->limit_hit = be->limit_hit;
+}
+
+/* --- life cycle ---------------------------------------------------------------------------- */
+
+static int ev__slots_init(struct ev_be *be)
+{
+    be->slots = calloc((size_t)be->n_slots, sizeof(*be->slots));
+    if (be->slots == NULL) {
+        return LL_ENOMEM;
+    }
+    for (int i = be->n_slots - 1; i >= 0; i--) {
+        struct ev_slot *sl = &be->slots[i];
+        sl->be = be;
+        uv_timer_init(&be->loop, &sl->backoff);
+        sl->backoff.data = sl;
+        sl->easy = curl_easy_init();
+        if (sl->easy == NULL) {
+            be->limit_hit = "memory";
+            return LL_ENOMEM;
+        }
+        sl->next_free = be->free_slots;
+        be->free_slots = sl;
+    }
+    return 0;
+}
+
+static void ev__close_walk_cb(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+/* Tear down whatever create() set up; also the error path of create(). */
+static void ev__teardown(struct ev_be *be)
+{
+    struct ev_destroy_report *r = &ev_last_destroy;
+
+    memset(r, 0, sizeof(*r));
+    for (int i = 0; be->slots != NULL && i < be->n_slots; i++) {
+        ll_xfer_cleanup(&be->slots[i].x);
+        curl_easy_cleanup(be->slots[i].easy); /* NULL is fine */
+    }
+    if (be->ec_ready) {
+        ev_curl_close(&be->ec); /* pooled connections close here; the loop is still alive */
+        r->polls_opened = be->ec.counts.polls_opened;
+        r->kicks = be->ec.counts.kicks;
+        r->timer_fires = be->ec.counts.timer_fires;
+        r->stale_polls = be->ec.counts.stale_polls;
+    }
+    uv_walk(&be->loop, ev__close_walk_cb, NULL);
+    while ((r->loop_close_rc = uv_loop_close(&be->loop)) == UV_EBUSY) {
+        uv_run(&be->loop, UV_RUN_DEFAULT);
+        r->loop_runs++;
+    }
+    r->polls_freed = be->ec.counts.polls_freed;
+    free(be->slots);
+    free(be);
+    curl_global_cleanup();
+}
+
+static int ev__create(const struct ll_config *cfg, struct ll_be **out)
+{
+    if (cfg->concurrency < 1) {
+        return LL_EINVAL;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return LL_ECURL;
+    }
+    struct ev_be *be = calloc(1, sizeof(*be));
+    if (be == NULL) {
+        curl_global_cleanup();
+        return LL_ENOMEM;
+    }
+    be->cfg = cfg;
+    be->n_slots = cfg->concurrency;
+    be->q_tailp = &be->q_head;
+    be->d_tailp = &be->d_head;
+    be->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
+    ll_hist_init(&be->lag);
+    if (uv_loop_init(&be->loop) != 0) {
+        free(be);
+        curl_global_cleanup();
+        return LL_EUV;
+    }
+    uv_loop_configure(&be->loop, UV_METRICS_IDLE_TIME);
+    uv_timer_init(&be->loop, &be->deadline);
+    uv_timer_init(&be->loop, &be->probe);
+    uv_unref((uv_handle_t *)&be->probe); /* never keeps the loop alive */
+    uv_idle_init(&be->loop, &be->blocker);
+    be->deadline.data = be->probe.data = be->blocker.data = be;
+
+    int err = ev_curl_init(&be->ec, &be->loop, ev__done_cb, be);
+    be->ec_ready = err == 0;
+    if (err == 0) {
+        curl_multi_setopt(be->ec.multi, CURLMOPT_MAXCONNECTS, (long)cfg->concurrency);
+        curl_multi_setopt(be->ec.multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+        err = ev__slots_init(be);
+    }
+    if (err != 0) {
+        ev__teardown(be);
+        return err;
+    }
+    *out = (struct ll_be *)be;
+    return 0;
+}
+
+static void ev__destroy(struct ll_be *b)
+{
+    struct ev_be *be = (struct ev_be *)b;
+    struct ll_call *call;
+    uint64_t freed = 0;
+
+    while ((call = ev__queue_pop(be)) != NULL) {
+        ev__finish(be, call, LL_CLASS_CANCELLED, "cancelled while queued");
+    }
+    for (int i = 0; i < be->n_slots; i++) {
+        if (be->slots[i].call != NULL) {
+            ev__cancel_slot(be, &be->slots[i]);
+        }
+    }
+    while ((call = be->d_head) != NULL) {
+        be->d_head = call->next;
+        ll_call_free(call);
+        freed++;
+    }
+    ev__teardown(be);
+    ev_last_destroy.calls_freed = freed;
+}
+
+const struct ll_backend ev_backend = {
+    .name = "evented",
+    .descr = "one thread: a libuv loop drives libcurl's multi-socket API",
+    .caps = LL_CAP_LOOP_LAG | LL_CAP_BLOCKING,
+    .create = ev__create,
+    .submit = ev__submit,
+    .poll = ev__poll,
+    .cancel = ev__cancel,
+    .sample = ev__sample,
+    .destroy = ev__destroy,
+};

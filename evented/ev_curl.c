@@ -1,0 +1,278 @@
+/* ev_curl.c - libuv <-> libcurl multi-socket glue (see ev_curl.h for the rules it keeps). */
+#include "ev_curl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ll_err.h"
+
+struct ev_sock {
+    uv_poll_t poll; /* first, so the handle's address is the record's */
+    struct ev_curl *ec;
+    curl_socket_t fd;
+};
+
+static void ev__drain(struct ev_curl *ec);
+
+static void ev__action(struct ev_curl *ec, curl_socket_t fd, int flags)
+{
+    ec->counts.socket_actions++;
+    curl_multi_socket_action(ec->multi, fd, flags, &ec->running);
+    ev__drain(ec);
+}
+
+/* Hand every finished transfer to the owner. The message is copied out before the removal
+ * because curl frees it there. */
+static void ev__drain(struct ev_curl *ec)
+{
+    CURLMsg *msg;
+    int left;
+
+    while ((msg = curl_multi_info_read(ec->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+        CURL *easy = msg->easy_handle;
+        CURLcode rc = msg->data.result;
+        curl_multi_remove_handle(ec->multi, easy);
+        ec->handles--;
+        ec->counts.done++;
+        ec->done_cb(ec, easy, rc, ec->done_arg);
+    }
+}
+
+/* --- sockets ------------------------------------------------------------------------------ */
+
+static struct ev_sock *ev__lookup(struct ev_curl *ec, curl_socket_t fd)
+{
+    return fd >= 0 && (size_t)fd < ec->by_fd_cap ? ec->by_fd[fd] : NULL;
+}
+
+static int ev__slot(struct ev_curl *ec, curl_socket_t fd)
+{
+    if ((size_t)fd < ec->by_fd_cap) {
+        return 0;
+    }
+    size_t cap = ec->by_fd_cap ? ec->by_fd_cap : 64;
+    while (cap <= (size_t)fd) {
+        cap *= 2;
+    }
+    struct ev_sock **t = realloc(ec->by_fd, cap * sizeof(*t));
+    if (t == NULL) {
+        return LL_ENOMEM;
+    }
+    memset(t + ec->by_fd_cap, 0, (cap - ec->by_fd_cap) * sizeof(*t));
+    ec->by_fd = t;
+    ec->by_fd_cap = cap;
+    return 0;
+}
+
+/* Only the record is freed here: by now the fd number may belong to a new socket. */
+static void ev__sock_close_cb(uv_handle_t *h)
+{
+    struct ev_sock *s = (struct ev_sock *)h;
+    s->ec->counts.polls_freed++;
+    free(s);
+}
+
+/* The socket is closing (or we are): stop and close the poll. uv_poll_stop takes the fd out of
+ * epoll at once, so the fd may be closed right after this. */
+static void ev__sock_retire(struct ev_curl *ec, struct ev_sock *s)
+{
+    if (ev__lookup(ec, s->fd) == s) {
+        ec->by_fd[s->fd] = NULL;
+    }
+    uv_poll_stop(&s->poll);
+    uv_close((uv_handle_t *)&s->poll, ev__sock_close_cb);
+}
+
+static void ev__poll_cb(uv_poll_t *h, int status, int events)
+{
+    struct ev_sock *s = (struct ev_sock *)h;
+    int flags = 0;
+
+    if (status < 0) {
+        flags = CURL_CSELECT_ERR;
+    } else {
+        flags |= (events & UV_READABLE) ? CURL_CSELECT_IN : 0;
+        flags |= (events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0;
+    }
+    ev__action(s->ec, s->fd, flags);
+}
+
+/* The record for a socket curl starts to watch. A record parked on this fd (a pooled connection
+ * curl stopped watching between requests) is taken up again: libuv watches fd numbers, so this
+ * is right even if the number now names another socket. */
+static struct ev_sock *ev__sock_get(struct ev_curl *ec, curl_socket_t fd)
+{
+    struct ev_sock *s = ev__lookup(ec, fd);
+    if (s != NULL) {
+        if (uv_is_active((uv_handle_t *)&s->poll)) {
+            ec->counts.stale_polls++; /* curl never said REMOVE: one poll per fd all the same */
+            uv_poll_stop(&s->poll);
+        }
+        ec->counts.polls_reused++;
+        return s;
+    }
+    if (ev__slot(ec, fd) != 0 || (s = calloc(1, sizeof(*s))) == NULL) {
+        return NULL;
+    }
+    if (uv_poll_init_socket(ec->loop, &s->poll, fd) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->ec = ec;
+    s->fd = fd;
+    ec->by_fd[fd] = s;
+    ec->counts.polls_opened++;
+    return s;
+}
+
+/* CURL_POLL_REMOVE parks the record (poll stopped, handle kept): curl says REMOVE for a pooled
+ * connection after every request, and a new uv_poll per request would cost a malloc and three
+ * syscalls. The record is closed when curl closes the socket (ev__closesocket_fn). */
+static int ev__socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct ev_curl *ec = userp;
+    struct ev_sock *s = socketp;
+    int events = 0;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (s != NULL) {
+            uv_poll_stop(&s->poll);
+            curl_multi_assign(ec->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (s == NULL) {
+        s = ev__sock_get(ec, fd);
+        if (s == NULL) {
+            return -1;
+        }
+        curl_multi_assign(ec->multi, fd, s);
+    }
+    events |= (what & CURL_POLL_IN) ? UV_READABLE : 0;
+    events |= (what & CURL_POLL_OUT) ? UV_WRITABLE : 0;
+    return uv_poll_start(&s->poll, events, ev__poll_cb) == 0 ? 0 : -1;
+}
+
+/* curl closes a socket: close its record first, so that epoll never holds a closed (and soon
+ * reused) descriptor. A poll still active here means curl skipped REMOVE: counted as stale. */
+static int ev__closesocket_fn(void *clientp, curl_socket_t fd)
+{
+    struct ev_curl *ec = clientp;
+    struct ev_sock *s = ev__lookup(ec, fd);
+    if (s != NULL) {
+        if (uv_is_active((uv_handle_t *)&s->poll)) {
+            ec->counts.stale_polls++;
+            if (!ec->closing) {
+                curl_multi_assign(ec->multi, fd, NULL); /* no dangling socketp in curl's hash */
+            }
+        }
+        ev__sock_retire(ec, s);
+    }
+    return close(fd);
+}
+
+/* --- timeouts ----------------------------------------------------------------------------- */
+
+static void ev__timer_cb(uv_timer_t *t)
+{
+    struct ev_curl *ec = t->data;
+    ec->counts.timer_fires++;
+    ev__action(ec, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* The deferred 0 ms timeout: one shot, on the loop pass after curl asked for it. */
+static void ev__kick_cb(uv_idle_t *i)
+{
+    struct ev_curl *ec = i->data;
+    uv_idle_stop(i);
+    ec->counts.kicks++;
+    ev__action(ec, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static int ev__timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct ev_curl *ec = userp;
+
+    if (timeout_ms < 0) {
+        uv_timer_stop(&ec->timer);
+        uv_idle_stop(&ec->kick);
+    } else if (timeout_ms == 0) {
+        /* "as soon as possible, but not from inside this callback": never round up to 1 ms. */
+        uv_timer_stop(&ec->timer);
+        uv_idle_start(&ec->kick, ev__kick_cb);
+    } else {
+        uv_idle_stop(&ec->kick);
+        uv_timer_start(&ec->timer, ev__timer_cb, (uint64_t)timeout_ms, 0);
+    }
+    return 0;
+}
+
+/* --- life cycle --------------------------------------------------------------------------- */
+
+int ev_curl_init(struct ev_curl *ec, uv_loop_t *loop, ev_curl_done_cb cb, void *arg)
+{
+    memset(ec, 0, sizeof(*ec));
+    ec->loop = loop;
+    ec->done_cb = cb;
+    ec->done_arg = arg;
+    ec->multi = curl_multi_init();
+    if (ec->multi == NULL) {
+        return LL_ENOMEM;
+    }
+    /* Neither can fail on Unix (libuv returns 0 unconditionally). */
+    uv_timer_init(loop, &ec->timer);
+    uv_idle_init(loop, &ec->kick);
+    ec->timer.data = ec;
+    ec->kick.data = ec;
+    curl_multi_setopt(ec->multi, CURLMOPT_SOCKETFUNCTION, ev__socket_fn);
+    curl_multi_setopt(ec->multi, CURLMOPT_SOCKETDATA, ec);
+    curl_multi_setopt(ec->multi, CURLMOPT_TIMERFUNCTION, ev__timer_fn);
+    curl_multi_setopt(ec->multi, CURLMOPT_TIMERDATA, ec);
+    return 0;
+}
+
+void ev_curl_prepare_easy(struct ev_curl *ec, CURL *easy)
+{
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, ev__closesocket_fn);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, ec);
+}
+
+int ev_curl_add(struct ev_curl *ec, CURL *easy)
+{
+    if (curl_multi_add_handle(ec->multi, easy) != CURLM_OK) {
+        return LL_ECURL;
+    }
+    ec->handles++;
+    return 0;
+}
+
+int ev_curl_remove(struct ev_curl *ec, CURL *easy)
+{
+    if (curl_multi_remove_handle(ec->multi, easy) != CURLM_OK) {
+        return LL_ECURL;
+    }
+    ec->handles--;
+    return 0;
+}
+
+void ev_curl_close(struct ev_curl *ec)
+{
+    ec->closing = 1;
+    /* Closing the pooled connections may still report CURL_POLL_REMOVE: the loop is alive. */
+    curl_multi_cleanup(ec->multi);
+    ec->multi = NULL;
+    for (size_t fd = 0; fd < ec->by_fd_cap; fd++) {
+        if (ec->by_fd[fd] != NULL) {
+            ev__sock_retire(ec, ec->by_fd[fd]);
+        }
+    }
+    free(ec->by_fd);
+    ec->by_fd = NULL;
+    ec->by_fd_cap = 0;
+    uv_close((uv_handle_t *)&ec->timer, NULL);
+    uv_close((uv_handle_t *)&ec->kick, NULL);
+}

@@ -1,0 +1,90 @@
+/* ev_curl.h - libuv <-> libcurl multi-socket glue: one loop drives one multi handle.
+ *
+ * One context owns the CURLM, one uv_timer for curl's timeout and one uv_idle that stands in for
+ * a 0 ms timeout. Every socket curl wants watched gets one record holding a uv_poll_t, attached
+ * to curl's socket hash with curl_multi_assign(). This is curl's docs/examples/multi-uv.c with
+ * its faults fixed:
+ *
+ *   - A 0 ms timeout is never rounded up to 1 ms (curl issue 17144: that puts a hidden 1 ms on
+ *     every request). curl forbids calling curl_multi_socket_action() from inside its timer
+ *     callback, and libuv 1.44 runs a 0 ms timer started inside a timer callback in the same
+ *     pass, so a 0 ms timeout starts the idle handle instead: it runs on the next loop pass and
+ *     makes that pass's poll non-blocking.
+ *   - A negative poll status goes to curl as CURL_CSELECT_ERR.
+ *   - curl_multi_info_read() is drained completely after every curl_multi_socket_action().
+ *   - Never two active polls on one fd, never an fd closed under an active poll. Records live in
+ *     an fd -> record table, so there is at most one per fd. CURL_POLL_REMOVE only stops the
+ *     poll (libuv takes the fd out of epoll inside uv_poll_stop) and parks the record: curl says
+ *     REMOVE for a pooled connection after every request and re-adds the same fd for the next,
+ *     so a parked record is taken up again instead of paying malloc + uv_poll_init each time.
+ *     The record is closed when curl closes the socket: every easy handle gets a
+ *     CURLOPT_CLOSESOCKETFUNCTION (ev_curl_prepare_easy) that stops and closes the poll before
+ *     close(2). The poll's close callback frees the record and touches nothing else, because
+ *     by then the fd number may already belong to a new socket with a new record (uv_poll_init
+ *     accepts the number: the old watcher is stopped). A parked record whose socket was closed
+ *     behind our back is harmless: it is reused for whatever socket gets that number next.
+ *
+ * Threads: everything here runs on the loop's thread (the client thread in ev_backend).
+ */
+#ifndef EV_CURL_H
+#define EV_CURL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+struct ev_curl;
+struct ev_sock; /* one watched socket, private to ev_curl.c */
+
+/* A transfer finished. The easy handle has already been removed from the multi, so the callee
+ * may re-add it (a retry, the next call) or clean it up. Runs on the loop. */
+typedef void (*ev_curl_done_cb)(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg);
+
+/* Counters for tests and figures; plain fields, read on the loop's thread. */
+struct ev_curl_counts {
+    uint64_t socket_actions; /* curl_multi_socket_action calls */
+    uint64_t timer_fires;    /* curl's uv_timer fired (timeouts > 0 ms) */
+    uint64_t kicks;          /* deferred 0 ms timeouts run from the idle handle */
+    uint64_t polls_opened;   /* socket records created (uv_poll_init) */
+    uint64_t polls_reused;   /* parked records taken up again (pooled connection reused) */
+    uint64_t polls_freed;    /* socket records freed (in the close callback) */
+    uint64_t stale_polls;    /* active polls found where curl had not said REMOVE (expect 0) */
+    uint64_t done;           /* transfers reported through the done callback */
+};
+
+struct ev_curl {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer; /* curl's timeout when > 0 ms */
+    uv_idle_t kick;   /* curl's timeout when 0 ms */
+    ev_curl_done_cb done_cb;
+    void *done_arg;
+    struct ev_sock **by_fd; /* the record whose poll is active on each fd, or NULL */
+    size_t by_fd_cap;
+    int running; /* running handles, as curl last reported */
+    int handles; /* easy handles currently in the multi */
+    int closing; /* ev_curl_close() has begun */
+    struct ev_curl_counts counts;
+};
+
+/* Set up on `loop` (not running it). 0 or LL_ENOMEM; on failure nothing is left to close. */
+int ev_curl_init(struct ev_curl *ec, uv_loop_t *loop, ev_curl_done_cb cb, void *arg);
+
+/* Options every easy handle driven by this context needs (the close-socket guard). Call after
+ * anything that may reset the handle's options (ll_xfer_begin). Never fails. */
+void ev_curl_prepare_easy(struct ev_curl *ec, CURL *easy);
+
+/* Add / remove a transfer. I/O happens only when the loop runs. ev_curl_remove() is for
+ * abandoning a transfer (cancel); finished transfers are removed before the done callback.
+ * Must not be called from inside a curl callback. 0 or LL_ECURL. */
+int ev_curl_add(struct ev_curl *ec, CURL *easy);
+int ev_curl_remove(struct ev_curl *ec, CURL *easy);
+
+/* Close: curl_multi_cleanup() (which may still call the socket callback, so the loop must be
+ * alive), then uv_close() on the timer and idle handle. Every easy handle must have been removed
+ * first. The caller then runs the loop until its closing callbacks have run. */
+void ev_curl_close(struct ev_curl *ec);
+
+#endif

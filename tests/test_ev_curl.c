@@ -1,0 +1,713 @@
+/* test_ev_curl.c - the libuv <-> curl multi glue and the evented backend, against a real mockllm.
+ *
+ * The glue tests drive ev_curl on a loop of their own with plain easy handles, count callbacks
+ * and end by closing the loop and asserting it closed cleanly. The backend tests go through
+ * ll_client like the workload does. Each test starts its own mockllm (port 0, readiness by its
+ * "listening" line), so the server's counters belong to that test alone.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "ev_backend.h"
+#include "ev_curl.h"
+#include "ll_backend.h"
+#include "ll_client.h"
+#include "ll_clock.h"
+#include "ll_err.h"
+#include "ll_mockproc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EV_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EV_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef EV_TEST_SANITIZED
+#define EV_TEST_SANITIZED 0
+#endif
+
+/* The one sanctioned timing bound: far above a loopback round trip (~0.05-0.1 ms), far below
+ * the 1 ms that a 0 ms timeout rounded up would add to every request. */
+#define EV_TEST_MEAN_MS_MAX (EV_TEST_SANITIZED ? 0.9 : 0.5)
+
+struct fixture {
+    struct ll_mockproc mock;
+    const char *urls[1];
+    struct ll_config cfg;
+    struct ll_client *client;
+};
+
+static const struct ll_message hello[] = {{"user", "Say hello."}};
+static const char body[] = "{\"model\":\"mock\",\"max_tokens\":8,"
+                           "\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]}";
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (f == NULL || ll_mockproc_start(&f->mock, NULL, NULL, 10000) != 0) {
+        fprintf(stderr, "cannot start mockllm at %s\n", ll_mockproc_path());
+        free(f);
+        return -1;
+    }
+    f->urls[0] = f->mock.base_url;
+    ll_config_defaults(&f->cfg);
+    f->cfg.base_urls = f->urls;
+    f->cfg.n_base_urls = 1;
+    f->cfg.concurrency = 4;
+    f->cfg.timeout_ms = 10000;
+    f->cfg.retry.max_attempts = 1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->client != NULL) {
+        ll_client_destroy(f->client);
+    }
+    int rc = ll_mockproc_stop(&f->mock, 5000);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static double ms_since(int64_t t0)
+{
+    return (double)(ll_now_ns() - t0) / LL_NS_PER_MS;
+}
+
+/* One figure from mockllm's Prometheus text (the first sample of that metric), or -1. */
+static long long metric(struct fixture *f, const char *name)
+{
+    char url[160], *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    CURL *easy = curl_easy_init();
+    long long v = -1;
+
+    snprintf(url, sizeof(url), "http://%s:%d/metrics", f->mock.host, f->mock.port);
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, mem);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(easy);
+    curl_easy_cleanup(easy);
+    fclose(mem);
+    if (rc == CURLE_OK) {
+        size_t nl = strlen(name);
+        for (char *line = text; line != NULL && *line != '\0';) {
+            if (strncmp(line, name, nl) == 0 && (line[nl] == ' ' || line[nl] == '{')) {
+                char *sp = strchr(line, ' ');
+                v = sp != NULL ? (long long)strtod(sp + 1, NULL) : -1;
+                break;
+            }
+            line = strchr(line, '\n');
+            line = line != NULL ? line + 1 : NULL;
+        }
+    }
+    free(text);
+    return v;
+}
+
+/* --- the glue, on a loop of the test's own ----------------------------------------------- */
+
+struct glue {
+    uv_loop_t loop;
+    struct ev_curl ec;
+    char url[192];
+    struct curl_slist *hdrs;
+    int done, failed, remaining; /* transfers finished, finished with an error, still to start */
+    long last_status;
+    bool chain_now; /* re-add from the done callback and run curl's timeouts at once */
+};
+
+static size_t glue_discard_cb(char *p, size_t size, size_t n, void *arg)
+{
+    return size * n;
+}
+
+static void glue_setup_easy(struct glue *g, CURL *easy, bool fresh)
+{
+    curl_easy_setopt(easy, CURLOPT_URL, g->url);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, g->hdrs);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, glue_discard_cb);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    ev_curl_prepare_easy(&g->ec, easy);
+}
+
+static void glue_done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
+{
+    struct glue *g = arg;
+
+    g->done++;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &g->last_status);
+    if (rc != CURLE_OK || g->last_status != 200) {
+        g->failed++;
+    }
+    if (g->remaining > 0) {
+        g->remaining--;
+        assert_int_equal(ev_curl_add(ec, easy), 0);
+        if (g->chain_now) {
+            /* Connect in this very loop pass: the new socket takes the fd number just closed
+             * while the old uv_poll is still waiting for its close callback. */
+            int running;
+            curl_multi_socket_action(ec->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+    }
+}
+
+static void glue_open(struct glue *g, struct fixture *f)
+{
+    memset(g, 0, sizeof(*g));
+    assert_int_equal(uv_loop_init(&g->loop), 0);
+    assert_int_equal(ev_curl_init(&g->ec, &g->loop, glue_done_cb, g), 0);
+    snprintf(g->url, sizeof(g->url), "%s/chat/completions", f->mock.base_url);
+    g->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+}
+
+/* Close everything and assert that the loop closed with every socket record freed. */
+static void glue_close(struct glue *g)
+{
+    ev_curl_close(&g->ec);
+    uv_run(&g->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&g->loop), 0);
+    assert_int_equal(g->ec.counts.polls_opened, g->ec.counts.polls_freed);
+    curl_slist_free_all(g->hdrs);
+}
+
+/* 200 sequential requests on one handle and one connection, zero server latency: the mean must
+ * stay far below 1 ms, which a 0 ms timeout rounded up to 1 ms (curl issue 17144) would add to
+ * every request. curl asks for 0 ms timeouts here: they run from the idle handle. */
+static void test_ev_curl_no_hidden_ms(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 200 };
+    struct glue g;
+
+    glue_open(&g, f);
+    CURL *easy = curl_easy_init();
+    glue_setup_easy(&g, easy, false);
+    g.remaining = 4; /* warm-up: connect once */
+    assert_int_equal(ev_curl_add(&g.ec, easy), 0);
+    uv_run(&g.loop, UV_RUN_DEFAULT);
+    assert_int_equal(g.done, 5);
+
+    uint64_t kicks0 = g.ec.counts.kicks;
+    g.done = 0;
+    g.remaining = N - 1;
+    int64_t t0 = ll_now_ns();
+    assert_int_equal(ev_curl_add(&g.ec, easy), 0);
+    uv_run(&g.loop, UV_RUN_DEFAULT); /* returns when nothing is left to watch */
+    double ms = ms_since(t0);
+    print_message("glue: %d sequential requests in %.1f ms, mean %.3f ms; 0 ms timeouts %llu, "
+                  "sockets %llu\n",
+                  N, ms, ms / N, (unsigned long long)(g.ec.counts.kicks - kicks0),
+                  (unsigned long long)g.ec.counts.polls_opened);
+    assert_int_equal(g.done, N);
+    assert_int_equal(g.failed, 0);
+    assert_true(g.ec.counts.kicks > kicks0);
+    /* One connection, one record (parked between requests when curl says REMOVE). */
+    assert_int_equal(g.ec.counts.polls_opened, 1);
+    assert_int_equal(g.ec.counts.stale_polls, 0);
+    assert_true(ms / N < EV_TEST_MEAN_MS_MAX);
+    curl_easy_cleanup(easy);
+    glue_close(&g);
+}
+
+/* A fresh connection per request, the next connect started in the same loop pass as the close:
+ * fd numbers are reused while the old poll handle is still closing. Every request succeeds,
+ * never two polls on one fd, and every record is freed. */
+static void test_ev_curl_fd_reuse(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 50 };
+    struct glue g;
+
+    glue_open(&g, f);
+    CURL *easy[2] = {curl_easy_init(), curl_easy_init()};
+    g.chain_now = true;
+    g.remaining = 2 * N - 2;
+    for (int i = 0; i < 2; i++) {
+        glue_setup_easy(&g, easy[i], true);
+        assert_int_equal(ev_curl_add(&g.ec, easy[i]), 0);
+    }
+    uv_run(&g.loop, UV_RUN_DEFAULT);
+    print_message("fd reuse: %d requests, %llu socket records, %llu stale polls\n", g.done,
+                  (unsigned long long)g.ec.counts.polls_opened,
+                  (unsigned long long)g.ec.counts.stale_polls);
+    assert_int_equal(g.done, 2 * N);
+    assert_int_equal(g.failed, 0);
+    assert_true(g.ec.counts.polls_opened >= (uint64_t)(2 * N)); /* a record per connection */
+    assert_int_equal(g.ec.counts.stale_polls, 0);
+    for (int i = 0; i < 2; i++) {
+        curl_easy_cleanup(easy[i]);
+    }
+    glue_close(&g);
+}
+
+/* Close with transfers in flight (the server holds them): remove them, close, and the loop
+ * still closes cleanly with every record freed. */
+static void test_ev_curl_close_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    struct glue g;
+    CURL *easy[3];
+    struct curl_slist *slow;
+
+    glue_open(&g, f);
+    slow = curl_slist_append(g.hdrs, "x-mock-latency-ms: 2000");
+    g.hdrs = slow;
+    for (int i = 0; i < 3; i++) {
+        easy[i] = curl_easy_init();
+        glue_setup_easy(&g, easy[i], false);
+        assert_int_equal(ev_curl_add(&g.ec, easy[i]), 0);
+    }
+    int64_t until = ll_now_ns() + 2 * LL_NS_PER_S;
+    while (g.ec.counts.polls_opened < 3 && ll_now_ns() < until) {
+        uv_run(&g.loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(g.ec.counts.polls_opened, 3);
+    assert_int_equal(g.done, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(ev_curl_remove(&g.ec, easy[i]), 0);
+        curl_easy_cleanup(easy[i]);
+    }
+    assert_int_equal(g.ec.handles, 0);
+    glue_close(&g);
+    assert_int_equal(g.done, 0);
+}
+
+/* --- the backend, through ll_client ------------------------------------------------------- */
+
+static void client_start(struct fixture *f)
+{
+    assert_int_equal(ll_client_create(&ev_backend, &f->cfg, &f->client), 0);
+}
+
+/* Submit one request with up to three extra headers (NULL ends the list). */
+static struct ll_call *submit(struct fixture *f, const char *h0, const char *h1, const char *h2)
+{
+    const char *hdrs[3] = {h0, h1, h2};
+    size_t n = 0;
+    while (n < 3 && hdrs[n] != NULL) {
+        n++;
+    }
+    struct ll_request req = {
+        .messages = hello, .n_messages = 1, .max_tokens = 8, .headers = hdrs, .n_headers = n};
+    struct ll_call *call = NULL;
+    assert_int_equal(ll_client_submit(f->client, &req, &call), 0);
+    assert_non_null(call);
+    return call;
+}
+
+/* N requests at concurrency 4: every one succeeds once, exactly one result each, in the
+ * submission sequence; the backend reports loop figures and no threads. */
+static void test_ev_backend_counts(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 40 };
+    struct ll_call *calls[N];
+    int seen = 0;
+
+    client_start(f);
+    for (int i = 0; i < N; i++) {
+        calls[i] = submit(f, NULL, NULL, NULL);
+    }
+    for (struct ll_call *c; (c = ll_client_next(f->client, 10 * LL_NS_PER_S)) != NULL;) {
+        assert_int_equal(c->res.cls, LL_CLASS_NONE);
+        assert_int_equal(c->res.status, 200);
+        assert_int_equal(c->res.attempts, 1);
+        assert_true(c->res.t_end >= c->res.t_dispatch && c->res.t_dispatch >= c->res.t_queued);
+        seen++;
+    }
+    assert_int_equal(seen, N);
+    assert_int_equal(ll_client_outstanding(f->client), 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(calls[i]->seq, (uint64_t)i);
+        assert_non_null(calls[i]->res.content);
+        ll_call_free(calls[i]);
+    }
+    struct ll_be_stats st;
+    ll_client_sample(f->client, &st);
+    assert_int_equal(st.threads, 0);
+    assert_true(st.loop_idle_ns >= 0);
+    assert_non_null(st.loop_lag);
+    assert_int_equal(st.backoff_waits, 0);
+    /* Nothing outstanding: poll returns at once instead of running the loop. */
+    int64_t t0 = ll_now_ns();
+    assert_null(ll_client_next(f->client, -1));
+    assert_true(ms_since(t0) < 50);
+}
+
+/* The same no-hidden-1-ms proof through the whole stack (client, ll_xfer, backend): 200
+ * sequential requests at concurrency 1. */
+static void test_ev_backend_no_hidden_ms(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 200 };
+
+    f->cfg.concurrency = 1;
+    client_start(f);
+    struct ll_call *warm = submit(f, NULL, NULL, NULL);
+    assert_int_equal(ll_client_wait(f->client, warm), 0);
+    ll_call_free(warm);
+    int64_t t0 = ll_now_ns();
+    for (int i = 0; i < N; i++) {
+        struct ll_call *c = submit(f, NULL, NULL, NULL);
+        assert_int_equal(ll_client_wait(f->client, c), 0);
+        assert_int_equal(c->res.cls, LL_CLASS_NONE);
+        ll_call_free(c);
+    }
+    double ms = ms_since(t0);
+    print_message("backend: %d sequential requests in %.1f ms, mean %.3f ms\n", N, ms, ms / N);
+    assert_true(ms / N < EV_TEST_MEAN_MS_MAX);
+    /* one connection for all of them (plus the one that asks for the metric) */
+    long long conns = metric(f, "mockllm_connections_total");
+    assert_true(conns >= 1 && conns <= 2);
+}
+
+/* --no-reuse: a fresh connection per request; every socket record is closed with its socket
+ * (the close-socket hook) and the run still ends with every call final. */
+static void test_ev_backend_no_reuse(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 20 };
+    struct ll_call *calls[N];
+
+    f->cfg.concurrency = 2;
+    f->cfg.no_reuse = true;
+    client_start(f);
+    for (int i = 0; i < N; i++) {
+        calls[i] = submit(f, NULL, NULL, NULL);
+    }
+    assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_COLLECT), 0);
+    assert_true(metric(f, "mockllm_connections_total") >= N);
+    for (int i = 0; i < N; i++) {
+        ll_call_free(calls[i]);
+    }
+    ll_client_destroy(f->client);
+    f->client = NULL;
+    assert_int_equal(ev_last_destroy.loop_close_rc, 0);
+    assert_true(ev_last_destroy.polls_opened >= N);
+    assert_int_equal(ev_last_destroy.polls_opened, ev_last_destroy.polls_freed);
+    assert_int_equal(ev_last_destroy.stale_polls, 0);
+}
+
+/* The number of easy handles is the in-flight limit: mockllm never sees more than 3 at once,
+ * and 12 requests of 60 ms take at least 4 rounds. */
+static void test_ev_backend_bounds_concurrency(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 12, C = 3, LAT_MS = 60 };
+    struct ll_call *calls[N];
+
+    f->cfg.concurrency = C;
+    client_start(f);
+    int64_t t0 = ll_now_ns();
+    for (int i = 0; i < N; i++) {
+        calls[i] = submit(f, "x-mock-latency-ms: 60", NULL, NULL);
+    }
+    assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_COLLECT), 0);
+    double wall = ms_since(t0);
+    long long peak = metric(f, "mockllm_in_flight_peak");
+    print_message("%d handles, %d x %d ms: wall %.0f ms, server in-flight peak %lld\n", C, N,
+                  LAT_MS, wall, peak);
+    assert_true(peak >= 1 && peak <= C);
+    assert_true(wall >= (double)(N / C) * LAT_MS * 0.95);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(calls[i]->res.cls, LL_CLASS_NONE);
+        ll_call_free(calls[i]);
+    }
+}
+
+/* One handle: a queued call ends CANCELLED at once without a wire attempt; an in-flight one
+ * (even a stalled one) is taken out of the multi at once; the call behind it still succeeds. */
+static void test_ev_backend_cancel_queued_and_inflight(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.concurrency = 1;
+    client_start(f);
+    struct ll_call *a = submit(f, "x-mock-fault: stall", NULL, NULL);
+    struct ll_call *b = submit(f, NULL, NULL, NULL);
+    struct ll_call *c = submit(f, NULL, NULL, NULL);
+
+    int64_t t0 = ll_now_ns();
+    ll_client_cancel(f->client, c);
+    assert_int_equal(ll_client_wait(f->client, c), 0);
+    double queued_ms = ms_since(t0);
+    assert_int_equal(c->res.cls, LL_CLASS_CANCELLED);
+    assert_int_equal(c->res.attempts, 0);
+    assert_true(queued_ms < 50);
+
+    ll_client_progress(f->client, 50 * LL_NS_PER_MS); /* let a reach the server */
+    t0 = ll_now_ns();
+    ll_client_cancel(f->client, a);
+    assert_int_equal(ll_client_wait(f->client, a), 0);
+    double inflight_ms = ms_since(t0);
+    assert_int_equal(a->res.cls, LL_CLASS_CANCELLED);
+    assert_int_equal(a->res.attempts, 1);
+    assert_true(inflight_ms < 100);
+    assert_int_equal(ll_client_wait(f->client, b), 0);
+    assert_int_equal(b->res.cls, LL_CLASS_NONE);
+    print_message("cancel latency: queued %.2f ms, stalled in flight %.2f ms\n", queued_ms,
+                  inflight_ms);
+    ll_call_free(a);
+    ll_call_free(b);
+    ll_call_free(c);
+}
+
+/* Retries: fail-first 2 then succeed takes 3 attempts; a 400 is never retried; a 503 every time
+ * uses up all attempts. The waits are uv timers: 4 of them. */
+static void test_ev_backend_retries(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg.concurrency = 2;
+    f->cfg.retry.max_attempts = 3;
+    f->cfg.retry.base_ms = 5;
+    f->cfg.retry.cap_ms = 20;
+    client_start(f);
+    struct ll_call *calls[3] = {
+        submit(f, "x-mock-key: ev-retry-1", "x-mock-fail-first: 2", NULL),
+        submit(f, "x-mock-status: 400", NULL, NULL),
+        submit(f, "x-mock-status: 503", NULL, NULL),
+    };
+    assert_int_equal(ll_client_gather(f->client, calls, 3, LL_GATHER_COLLECT), 2);
+
+    assert_int_equal(calls[0]->res.cls, LL_CLASS_NONE);
+    assert_int_equal(calls[0]->res.attempts, 3);
+    assert_int_not_equal(calls[0]->res.attempt[0].cls, LL_CLASS_NONE);
+    assert_int_equal(calls[0]->res.attempt[2].cls, LL_CLASS_NONE);
+    assert_int_equal(calls[1]->res.cls, LL_CLASS_HTTP_4XX);
+    assert_int_equal(calls[1]->res.attempts, 1);
+    assert_int_equal(calls[2]->res.cls, LL_CLASS_HTTP_5XX);
+    assert_int_equal(calls[2]->res.attempts, 3);
+
+    struct ll_be_stats st;
+    ll_client_sample(f->client, &st);
+    assert_int_equal(st.backoff_waits, 4);
+    assert_true(st.backoff_ns > 0);
+    for (int i = 0; i < 3; i++) {
+        ll_call_free(calls[i]);
+    }
+}
+
+/* A call waiting on its retry timer is cancelled at once, and the slot it held goes to the call
+ * queued behind it. */
+static void test_ev_backend_cancel_backoff(void **state)
+{
+    struct fixture *f = *state;
+    struct ll_be_stats st;
+
+    f->cfg.concurrency = 1;
+    f->cfg.retry.max_attempts = 3;
+    f->cfg.retry.base_ms = 5000;
+    f->cfg.retry.cap_ms = 5000;
+    f->cfg.retry.jitter = false;
+    client_start(f);
+    struct ll_call *a = submit(f, "x-mock-status: 503", NULL, NULL);
+    struct ll_call *b = submit(f, NULL, NULL, NULL);
+    int64_t until = ll_now_ns() + 5 * LL_NS_PER_S;
+    do {
+        ll_client_progress(f->client, 5 * LL_NS_PER_MS);
+        ll_client_sample(f->client, &st);
+    } while (st.backoff_waits == 0 && ll_now_ns() < until);
+    assert_int_equal(st.backoff_waits, 1);
+    assert_int_equal(b->res.attempts, 0); /* the slot is held across the wait */
+
+    int64_t t0 = ll_now_ns();
+    ll_client_cancel(f->client, a);
+    assert_int_equal(ll_client_wait(f->client, a), 0);
+    double ms = ms_since(t0);
+    assert_int_equal(ll_client_wait(f->client, b), 0);
+    print_message("cancel during a 5 s backoff: %.2f ms\n", ms);
+    assert_int_equal(a->res.cls, LL_CLASS_CANCELLED);
+    assert_int_equal(a->res.attempts, 1);
+    assert_true(ms < 50);
+    assert_int_equal(b->res.cls, LL_CLASS_NONE);
+    ll_call_free(a);
+    ll_call_free(b);
+}
+
+/* Fail-fast gather: the 400 cancels the rest, queued and in flight. */
+static void test_ev_backend_gather_fail_fast(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 6 };
+    struct ll_call *calls[N];
+
+    f->cfg.concurrency = 2;
+    client_start(f);
+    calls[0] = submit(f, "x-mock-status: 400", NULL, NULL);
+    for (int i = 1; i < N; i++) {
+        calls[i] = submit(f, "x-mock-latency-ms: 300", NULL, NULL);
+    }
+    assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_FAIL_FAST), N);
+    assert_int_equal(calls[0]->res.cls, LL_CLASS_HTTP_4XX);
+    for (int i = 1; i < N; i++) {
+        assert_int_equal(calls[i]->res.cls, LL_CLASS_CANCELLED);
+    }
+    for (int i = 0; i < N; i++) {
+        ll_call_free(calls[i]);
+    }
+}
+
+/* 3 requests of 100 ms at concurrency 3, with and without the blocking pitfall. */
+static double three_slow(struct fixture *f, bool blocking, double *lag_p99_ms)
+{
+    struct ll_call *calls[3];
+    struct ll_be_stats st;
+
+    f->cfg.concurrency = 3;
+    f->cfg.blocking = blocking;
+    client_start(f);
+    int64_t t0 = ll_now_ns();
+    for (int i = 0; i < 3; i++) {
+        calls[i] = submit(f, "x-mock-latency-ms: 100", NULL, NULL);
+    }
+    assert_int_equal(ll_client_gather(f->client, calls, 3, LL_GATHER_COLLECT), 0);
+    double wall = ms_since(t0);
+    ll_client_sample(f->client, &st);
+    *lag_p99_ms = (double)ll_hist_percentile(st.loop_lag, 99) / LL_NS_PER_MS; /* dies with it */
+    for (int i = 0; i < 3; i++) {
+        ll_call_free(calls[i]);
+    }
+    ll_client_destroy(f->client);
+    f->client = NULL;
+    return wall;
+}
+
+/* The seed's pitfall: a blocking call inside a loop callback serializes the requests and the
+ * lag probe sees the loop stall for a whole request. */
+static void test_ev_backend_blocking_serializes(void **state)
+{
+    struct fixture *f = *state;
+    double lag_ok, lag_blocking;
+
+    double evented = three_slow(f, false, &lag_ok);
+    double blocking = three_slow(f, true, &lag_blocking);
+    print_message("3 x 100 ms: evented %.0f ms (lag p99 %.1f ms), blocking %.0f ms (lag p99 %.1f "
+                  "ms)\n",
+                  evented, lag_ok, blocking, lag_blocking);
+    assert_true(evented < 200);
+    assert_true(blocking >= 250);
+    assert_true(lag_blocking >= 80);
+}
+
+/* Blocking: the probe sees every stall, the last one too (it is read as the probe stops). */
+static void test_ev_backend_blocking_lag(void **state)
+{
+    struct fixture *f = *state;
+    struct ll_call *calls[3];
+
+    f->cfg.concurrency = 3;
+    f->cfg.blocking = true;
+    client_start(f);
+    for (int i = 0; i < 3; i++) {
+        calls[i] = submit(f, "x-mock-latency-ms: 100", NULL, NULL);
+    }
+    assert_int_equal(ll_client_gather(f->client, calls, 3, LL_GATHER_COLLECT), 0);
+    struct ll_be_stats st;
+    ll_client_sample(f->client, &st);
+    double p99 = (double)ll_hist_percentile(st.loop_lag, 99) / LL_NS_PER_MS;
+    print_message("blocking: loop lag p99 %.1f ms over %llu probes, idle %.1f ms\n", p99,
+                  (unsigned long long)st.loop_lag->n, (double)st.loop_idle_ns / LL_NS_PER_MS);
+    assert_true(p99 >= 80);
+    assert_true(st.loop_lag->n >= 3); /* every stall is seen, the last one too */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(calls[i]->res.cls, LL_CLASS_NONE);
+        ll_call_free(calls[i]);
+    }
+}
+
+/* Destroy through the raw backend operations with queued, in-flight, stalled and backing-off
+ * work: every call poll never returned is freed, the loop closes cleanly and every socket
+ * record is freed. */
+static void test_ev_backend_destroy_outstanding(void **state)
+{
+    struct fixture *f = *state;
+    struct ll_be *be = NULL;
+    const char *hdr[] = {"x-mock-fault: stall", "x-mock-status: 503", "x-mock-latency-ms: 200"};
+    enum { N = 8 };
+
+    f->cfg.concurrency = 3;
+    f->cfg.retry.max_attempts = 3;
+    f->cfg.retry.base_ms = 10000;
+    f->cfg.retry.cap_ms = 10000;
+    assert_int_equal(ev_backend.create(&f->cfg, &be), 0);
+    client_start(f); /* only to render calls */
+    for (int i = 0; i < N; i++) {
+        struct ll_request req = {
+            .messages = hello, .n_messages = 1, .headers = &hdr[i < 2 ? i : 2], .n_headers = 1};
+        struct ll_call *call;
+        assert_int_equal(ll_client_submit(f->client, &req, &call), 0);
+        /* Take it back from the client's own backend (queued there: cancel is at once). */
+        ll_client_cancel(f->client, call);
+        assert_int_equal(ll_client_wait(f->client, call), 0);
+        ll_result_free(&call->res);
+        memset(&call->res, 0, sizeof(call->res));
+        call->done = call->collected = false;
+        call->be_data = NULL;
+        atomic_store(&call->cancel, false);
+        assert_int_equal(ev_backend.submit(be, call), 0);
+    }
+    struct ll_call *done = NULL;
+    int64_t t0 = ll_now_ns();
+    while (ms_since(t0) < 100) {
+        assert_int_equal(ev_backend.poll(be, 20 * LL_NS_PER_MS, &done), 0);
+    }
+    assert_null(done); /* nothing can be final yet */
+    struct ll_be_stats st;
+    ev_backend.sample(be, &st);
+    assert_int_equal(st.backoff_waits, 1); /* the 503 waits 10 s to retry */
+    t0 = ll_now_ns();
+    ev_backend.destroy(be);
+    double ms = ms_since(t0);
+    print_message("destroy with %d outstanding: %.2f ms, loop passes %d, sockets %llu/%llu\n", N,
+                  ms, ev_last_destroy.loop_runs, (unsigned long long)ev_last_destroy.polls_freed,
+                  (unsigned long long)ev_last_destroy.polls_opened);
+    assert_int_equal(ev_last_destroy.loop_close_rc, 0);
+    assert_int_equal(ev_last_destroy.calls_freed, N);
+    assert_true(ev_last_destroy.polls_opened >= 2);
+    assert_int_equal(ev_last_destroy.polls_opened, ev_last_destroy.polls_freed);
+    assert_true(ms < 500);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ev_curl_no_hidden_ms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_curl_fd_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_curl_close_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_no_hidden_ms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_no_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_bounds_concurrency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_cancel_queued_and_inflight, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_cancel_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_gather_fail_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_blocking_serializes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_blocking_lag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ev_backend_destroy_outstanding, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("ev_curl", tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed;
+}
