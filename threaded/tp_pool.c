@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -27,8 +29,9 @@
  * (the address of the pointer that points at it: q_head or the previous call's next) so that
  * cancel removes it in O(1); the other states are the addresses of these two markers. */
 static const char tp__running_mark, tp__final_mark;
-#define TP_RUNNING ((void *)&tp__running_mark)
-#define TP_FINAL   ((void *)&tp__final_mark)
+#define TP_MAX_SOCKS 8 /* per worker; beyond it a socket is simply not interruptible */
+#define TP_RUNNING   ((void *)&tp__running_mark)
+#define TP_FINAL     ((void *)&tp__final_mark)
 
 struct tp_worker {
     struct tp_pool *pool;
@@ -40,6 +43,12 @@ struct tp_worker {
     struct ll_call *cur;    /* call being run, under the pool mutex */
     uint64_t backoff_waits; /* under the pool mutex */
     int64_t backoff_ns;
+    /* This worker's open sockets, under the pool mutex: cancel shuts them down so that a call
+     * blocked in curl_easy_perform ends now, not at curl's next progress callback (up to 1 s
+     * on a silent connection). Closed under the same mutex, so a listed fd is never a reused
+     * number. */
+    curl_socket_t socks[TP_MAX_SOCKS];
+    int n_socks;
 };
 
 struct tp_pool {
@@ -58,6 +67,9 @@ struct tp_pool {
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
     int share_mu_inited;
 };
+
+static curl_socket_t tp__open_sock_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a);
+static int tp__close_sock_cb(void *arg, curl_socket_t fd);
 
 static pthread_once_t tp__curl_once = PTHREAD_ONCE_INIT;
 static CURLcode tp__curl_rc;
@@ -223,7 +235,8 @@ static void *tp__worker_main(void *arg)
 
         tp__run(w, call);
         if (p->cfg->on_final != NULL) {
-            p->cfg->on_final(p->cfg->on_final_arg, call); /* on this worker: steps run in parallel */
+            p->cfg->on_final(p->cfg->on_final_arg,
+                             call); /* on this worker: steps run in parallel */
         }
 
         pthread_mutex_lock(&p->mu);
@@ -252,10 +265,57 @@ static int tp__worker_init(struct tp_pool *p, int i)
     /* ll_xfer_begin sets NOSIGNAL too; set it here so that no path of this handle ever raises
      * a signal in a worker. */
     if (curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(w->easy, CURLOPT_SHARE, p->share) != CURLE_OK) {
+        curl_easy_setopt(w->easy, CURLOPT_SHARE, p->share) != CURLE_OK ||
+        curl_easy_setopt(w->easy, CURLOPT_OPENSOCKETFUNCTION, tp__open_sock_cb) != CURLE_OK ||
+        curl_easy_setopt(w->easy, CURLOPT_OPENSOCKETDATA, w) != CURLE_OK ||
+        curl_easy_setopt(w->easy, CURLOPT_CLOSESOCKETFUNCTION, tp__close_sock_cb) != CURLE_OK ||
+        curl_easy_setopt(w->easy, CURLOPT_CLOSESOCKETDATA, w) != CURLE_OK) {
         return LL_ECURL;
     }
     return 0;
+}
+
+static curl_socket_t tp__open_sock_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct tp_worker *w = arg;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd != CURL_SOCKET_BAD && purpose == CURLSOCKTYPE_IPCXN) {
+        pthread_mutex_lock(&w->pool->mu);
+        if (w->n_socks < TP_MAX_SOCKS) {
+            w->socks[w->n_socks++] = fd;
+        }
+        pthread_mutex_unlock(&w->pool->mu);
+    }
+    return fd;
+}
+
+static int tp__close_sock_cb(void *arg, curl_socket_t fd)
+{
+    struct tp_worker *w = arg;
+    pthread_mutex_lock(&w->pool->mu);
+    for (int i = 0; i < w->n_socks; i++) {
+        if (w->socks[i] == fd) {
+            w->socks[i] = w->socks[--w->n_socks];
+            break;
+        }
+    }
+    int rc = close(fd);
+    pthread_mutex_unlock(&w->pool->mu);
+    return rc;
+}
+
+/* Under the pool mutex: end the transfer `call` is blocked in, if a worker runs it. */
+static void tp__interrupt(struct tp_pool *p, struct ll_call *call)
+{
+    for (int i = 0; i < p->n_workers; i++) {
+        struct tp_worker *w = &p->workers[i];
+        if (w->cur == call) {
+            for (int k = 0; k < w->n_socks; k++) {
+                shutdown(w->socks[k], SHUT_RDWR);
+            }
+            return;
+        }
+    }
 }
 
 static int tp__errno_to_ll(int e)
@@ -487,8 +547,10 @@ void tp_pool_cancel(struct tp_pool *p, struct ll_call *call)
         ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled while queued");
         tp__done_push(p, call);
     } else if (call->be_data == TP_RUNNING) {
-        /* ll_xfer's progress callback aborts the transfer; a retry sleep wakes here. */
+        /* A blocked transfer ends when its socket is shut down (ll_xfer then classifies it
+         * CANCELLED); the progress callback catches the rest; a retry sleep wakes here. */
         atomic_store(&call->cancel, true);
+        tp__interrupt(p, call);
         pthread_cond_broadcast(&p->backoff_cv);
     }
     pthread_mutex_unlock(&p->mu);
