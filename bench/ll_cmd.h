@@ -19,6 +19,7 @@ int ll_cmd_run(int argc, char **argv); /* bench/ll_run.c */
 int ll_cmd_demo(int argc, char **argv);  /* bench/ll_demo.c */
 int ll_cmd_batch(int argc, char **argv); /* bench/ll_batch.c */
 int ll_cmd_ab(int argc, char **argv);    /* bench/ll_ab.c */
+
 int ll_cmd_compare(int argc, char **argv); /* bench/ll_compare.c */
 
 #endif
