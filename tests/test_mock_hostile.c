@@ -1,0 +1,352 @@
+/* test_mock_hostile.c - mockllm against hostile clients, over raw loopback sockets.
+ *
+ *   slowloris     1,000 connections trickling a header line do not slow a normal client down
+ *                 (median latency against a baseline measured in the same test, wide bound);
+ *   idle          2,000 idle connections (LL_IDLE_CONNS for more, e.g. 10000 by hand) are all
+ *                 closed at the idle timeout, not before, and mockllm_connections_open reads 0;
+ *   limits        a header block over --max-header-bytes gets 431, a body over --max-body-bytes
+ *                 413 (by Content-Length and by chunks), and the next client is served;
+ *   resets        clients that reset (SO_LINGER 0) mid-request, mid-body and mid-answer;
+ *   stall_leave   a client that gives up on a stalled request frees its connection at once.
+ * After each: mockllm's descriptors (/proc/PID/fd) are back to baseline, its RSS near it, no
+ * request in flight.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "ll_clock.h"
+#include "ll_mockproc.h"
+#include "rel_util.h"
+
+#define RSS_SLACK_KB (16 * 1024)
+#define CHAT_BODY                                                                                  \
+    "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4}"
+
+struct fixture {
+    struct ll_mockproc m;
+    int fds0;
+    long rss0;
+    int *socks;
+    int nsocks;
+};
+
+static struct fixture *start(void **state, const char *a0, const char *a1)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    const char *args[] = {a0, a1, NULL};
+    assert_non_null(f);
+    assert_int_equal(ll_mockproc_start(&f->m, NULL, args, 10000), 0);
+    f->fds0 = rel_fd_count(f->m.pid);
+    f->rss0 = rel_rss_kb(f->m.pid);
+    *state = f;
+    return f;
+}
+
+static void close_socks(struct fixture *f)
+{
+    for (int i = 0; i < f->nsocks; i++) {
+        if (f->socks[i] >= 0) {
+            close(f->socks[i]);
+        }
+    }
+    free(f->socks);
+    f->socks = NULL;
+    f->nsocks = 0;
+}
+
+/* Wait (bounded) until mockllm holds no client connection and no request, then check its
+ * descriptors and RSS against the baseline taken at start. */
+static void settle_and_check(struct fixture *f)
+{
+    long long open = -1, in_flight = -1;
+    int fds = -1;
+    for (int i = 0; i < 400; i++) {
+        char *text = rel_metrics_get(f->m.host, f->m.port);
+        assert_non_null(text);
+        open = rel_metric_sum(text, "mockllm_connections_open", NULL);
+        in_flight = rel_metric_sum(text, "mockllm_in_flight", NULL);
+        free(text);
+        fds = rel_fd_count(f->m.pid);
+        if (open <= 1 && in_flight == 0 && fds <= f->fds0 + 1) {
+            break;
+        }
+        usleep(25 * 1000);
+    }
+    long rss = rel_rss_kb(f->m.pid);
+    print_message("  mockllm after: fds %d (baseline %d), open connections %lld, in flight %lld, "
+                  "RSS %ld KiB (baseline %ld)\n",
+                  fds, f->fds0, open, in_flight, rss, f->rss0);
+    assert_true(open <= 1); /* the /metrics connection itself */
+    assert_int_equal(in_flight, 0);
+    assert_true(fds <= f->fds0 + 1);
+    assert_true(rss - f->rss0 < RSS_SLACK_KB);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    close_socks(f);
+    int rc = ll_mockproc_stop(&f->m, 5000);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static int connect_to(const struct fixture *f, bool block)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->m.port)};
+    inet_pton(AF_INET, f->m.host, &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (block ? 0 : SOCK_NONBLOCK), 0);
+    assert_true(fd >= 0);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    return fd;
+}
+
+static void open_many(struct fixture *f, int n)
+{
+    f->socks = malloc(sizeof(int) * (size_t)n);
+    assert_non_null(f->socks);
+    for (f->nsocks = 0; f->nsocks < n; f->nsocks++) {
+        f->socks[f->nsocks] = connect_to(f, false);
+    }
+}
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            return; /* the server may close first (413/431): that is the point */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Send a raw request on a fresh blocking connection and return the answer's status code. */
+static int raw_status(const struct fixture *f, const char *req, size_t len)
+{
+    int fd = connect_to(f, true);
+    char buf[256] = {0};
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    send_all(fd, req, len);
+    ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    int status = 0;
+    if (n > 0) {
+        sscanf(buf, "HTTP/1.1 %d", &status);
+    }
+    return status;
+}
+
+static void reset_close(int fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+}
+
+/* Median latency of n chat requests over one keep-alive curl handle, in microseconds. */
+static int64_t median_us(const struct fixture *f, int n)
+{
+    char url[160];
+    int64_t lat[64];
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    FILE *sink = fopen("/dev/null", "w");
+    snprintf(url, sizeof(url), "%s/chat/completions", f->m.base_url);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, CHAT_BODY);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+    assert_true(n <= 64);
+    for (int i = 0; i < n; i++) {
+        int64_t t0 = ll_now_ns();
+        long code = 0;
+        assert_int_equal(curl_easy_perform(e), CURLE_OK);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        assert_int_equal(code, 200);
+        lat[i] = (ll_now_ns() - t0) / 1000;
+    }
+    fclose(sink);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    for (int i = 1; i < n; i++) { /* insertion sort: n is small */
+        for (int k = i; k > 0 && lat[k] < lat[k - 1]; k--) {
+            int64_t t = lat[k];
+            lat[k] = lat[k - 1];
+            lat[k - 1] = t;
+        }
+    }
+    return lat[n / 2];
+}
+
+static void test_mock_hostile_slowloris(void **state)
+{
+    struct fixture *f = start(state, "--idle-timeout-ms=20000", NULL);
+    int64_t base = median_us(f, 40);
+    open_many(f, 1000);
+    static const char head[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (int i = 0; i < f->nsocks; i++) {
+        send_all(f->socks[i], head, sizeof(head) - 1); /* connected by now, or queued */
+    }
+    int64_t worst = 0;
+    for (int round = 0; round < 5; round++) { /* trickle one byte each, between measurements */
+        for (int i = 0; i < f->nsocks; i++) {
+            send_all(f->socks[i], "a", 1);
+        }
+        int64_t m = median_us(f, 20);
+        worst = m > worst ? m : worst;
+    }
+    print_message("  slowloris: median %lld us alone, worst median %lld us beside 1000 "
+                  "trickling connections\n",
+                  (long long)base, (long long)worst);
+    assert_true(worst <= 20 * base + 20000); /* normal latency: 20x and 20 ms of slack */
+    char *text = rel_metrics_get(f->m.host, f->m.port);
+    assert_true(rel_metric_sum(text, "mockllm_connections_open", NULL) >= 1000);
+    free(text);
+    close_socks(f);
+    settle_and_check(f);
+}
+
+static void test_mock_hostile_idle(void **state)
+{
+    const char *env = getenv("LL_IDLE_CONNS");
+    int n = env != NULL ? atoi(env) : 2000;
+    struct fixture *f = start(state, "--idle-timeout-ms=1000", NULL);
+    int64_t t0 = ll_now_ns();
+    open_many(f, n);
+    int64_t t_open = ll_now_ns();
+    /* Before the timeout they are all open (when opening them took well under the timeout). */
+    char *text = rel_metrics_get(f->m.host, f->m.port);
+    long long open_now = rel_metric_sum(text, "mockllm_connections_open", NULL);
+    free(text);
+    if (t_open - t0 < 500 * 1000000LL) {
+        assert_true(open_now >= n);
+    }
+    /* Every socket sees the server's EOF, within the timeout plus slack. */
+    int closed = 0;
+    for (int i = 0; i < f->nsocks; i++) {
+        struct pollfd p = {.fd = f->socks[i], .events = POLLIN};
+        char c;
+        int64_t left = (t0 + 6000 * 1000000LL - ll_now_ns()) / 1000000;
+        if (poll(&p, 1, left > 0 ? (int)left : 0) == 1 && recv(f->socks[i], &c, 1, 0) <= 0) {
+            closed++;
+        }
+    }
+    double secs = (double)(ll_now_ns() - t0) / 1e9;
+    print_message("  idle: %d connections opened in %.2f s, %lld open at once, %d closed by "
+                  "mockllm within %.2f s (idle timeout 1 s)\n",
+                  n, (double)(t_open - t0) / 1e9, open_now, closed, secs);
+    assert_int_equal(closed, n);
+    close_socks(f);
+    settle_and_check(f);
+}
+
+static void test_mock_hostile_limits(void **state)
+{
+    struct fixture *f = start(state, "--max-header-bytes=1024", "--max-body-bytes=4096");
+    char req[16384], pad[2048];
+    memset(pad, 'a', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+
+    int n = snprintf(req, sizeof(req), "GET /health HTTP/1.1\r\nX-Pad: %s\r\n\r\n", pad);
+    assert_int_equal(raw_status(f, req, (size_t)n), 431);
+    n = snprintf(req, sizeof(req),
+                 "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 10000\r\n\r\n%s", pad);
+    assert_int_equal(raw_status(f, req, (size_t)n), 413);
+    n = snprintf(req, sizeof(req),
+                 "POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "7ff\r\n%s\r\n7ff\r\n%s\r\n7ff\r\n%s\r\n0\r\n\r\n",
+                 pad, pad, pad);
+    assert_int_equal(raw_status(f, req, (size_t)n), 413);
+    n = snprintf(req, sizeof(req),
+                 "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 strlen(CHAT_BODY), CHAT_BODY);
+    assert_int_equal(raw_status(f, req, (size_t)n), 200);
+    settle_and_check(f);
+}
+
+static void test_mock_hostile_resets(void **state)
+{
+    struct fixture *f = start(state, "--idle-timeout-ms=20000", NULL);
+    char req[1024];
+    int len = snprintf(req, sizeof(req),
+                       "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
+                       "x-mock-latency-ms: 20\r\nContent-Length: %zu\r\n\r\n%s",
+                       strlen(CHAT_BODY), CHAT_BODY);
+    for (int i = 0; i < 300; i++) {
+        int fd = connect_to(f, true);
+        size_t cut = i % 3 == 0 ? 20 : i % 3 == 1 ? (size_t)len - 10 : (size_t)len;
+        send_all(fd, req, cut); /* mid-request line, mid-body, or the whole request */
+        reset_close(fd);        /* RST at once: mid-request, or while the answer waits */
+    }
+    int n = snprintf(req, sizeof(req),
+                     "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(CHAT_BODY), CHAT_BODY);
+    assert_int_equal(raw_status(f, req, (size_t)n), 200);
+    settle_and_check(f);
+}
+
+static void test_mock_hostile_stall_leave(void **state)
+{
+    struct fixture *f = start(state, "--idle-timeout-ms=30000", NULL);
+    char req[1024];
+    int len = snprintf(req, sizeof(req),
+                       "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
+                       "x-mock-fault: stall\r\nContent-Length: %zu\r\n\r\n%s",
+                       strlen(CHAT_BODY), CHAT_BODY);
+    f->socks = malloc(sizeof(int) * 50);
+    assert_non_null(f->socks);
+    for (f->nsocks = 0; f->nsocks < 50; f->nsocks++) {
+        f->socks[f->nsocks] = connect_to(f, true);
+        send_all(f->socks[f->nsocks], req, (size_t)len);
+    }
+    usleep(100 * 1000); /* let mockllm take them in: a stall answers nothing to wait for */
+    close_socks(f);     /* the clients give up (FIN, as curl does on a timeout) */
+    int64_t t0 = ll_now_ns();
+    settle_and_check(f); /* well before the 30 s idle timeout */
+    assert_true(ll_now_ns() - t0 < 10 * 1000000000LL);
+}
+
+int main(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max; /* thousands of client sockets */
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    curl_global_init(CURL_GLOBAL_ALL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_mock_hostile_slowloris, teardown),
+        cmocka_unit_test_teardown(test_mock_hostile_idle, teardown),
+        cmocka_unit_test_teardown(test_mock_hostile_limits, teardown),
+        cmocka_unit_test_teardown(test_mock_hostile_resets, teardown),
+        cmocka_unit_test_teardown(test_mock_hostile_stall_leave, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("mock_hostile", tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed != 0;
+}
