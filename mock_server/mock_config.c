@@ -1,0 +1,310 @@
+#include "mock_config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int mock_config_find_profile(const struct mock_config *c, const char *name)
+{
+    for (int i = 0; i < c->nprofiles; i++) {
+        if (strcmp(c->profiles[i].name, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void config_defaults(struct mock_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->port = 8000;
+    c->threads = 1;
+    c->backlog = 4096;
+    c->scale = 1.0;
+    c->max_header_bytes = 16384;
+    c->max_body_bytes = 1 << 20;
+    c->idle_timeout_ms = 30000;
+    c->grace_ms = 2000;
+    mock_fault_rates_init(&c->faults);
+    struct mock_profile *p = &c->profiles[0];
+    snprintf(p->name, sizeof(p->name), "%s", MOCK_DEFAULT_MODEL);
+    p->ttft = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
+    p->itl = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
+    p->tokens = 16;
+    mock_fault_rates_init(&p->faults);
+    c->nprofiles = 1;
+}
+
+static int add_profile(struct mock_config *c, const char *spec, char *err, size_t errlen)
+{
+    struct mock_profile p = c->profiles[0]; /* unnamed keys inherit the default profile */
+    char perr[200] = "";
+    p.name[0] = '\0';
+    p.has_faults = false;
+    mock_fault_rates_init(&p.faults);
+    if (mock_profile_parse(spec, &p, perr, sizeof(perr)) != 0) {
+        return fail(err, errlen, "--profile '%s': %s", spec, perr);
+    }
+    if (p.name[0] == '\0') {
+        return fail(err, errlen, "--profile '%s': needs name=MODEL", spec);
+    }
+    int i = mock_config_find_profile(c, p.name);
+    if (i < 0) {
+        if (c->nprofiles >= MOCK_MAX_PROFILES) {
+            return fail(err, errlen, "--profile: at most %d profiles", MOCK_MAX_PROFILES);
+        }
+        i = c->nprofiles++;
+    }
+    c->profiles[i] = p;
+    return 0;
+}
+
+static int set_dist(struct mock_dist *d, const char *flag, const char *v, char *err, size_t errlen)
+{
+    char derr[200] = "";
+    if (mock_dist_parse(v, d, derr, sizeof(derr)) != 0) {
+        return fail(err, errlen, "--%s '%s': %s", flag, v, derr);
+    }
+    return 0;
+}
+
+static int set_faults(struct mock_config *c, const char *v, char *err, size_t errlen)
+{
+    char ferr[200] = "";
+    if (mock_fault_parse(v, &c->faults, ferr, sizeof(ferr)) != 0) {
+        return fail(err, errlen, "--faults '%s': %s", v, ferr);
+    }
+    return 0;
+}
+
+static int set_listen(struct mock_config *c, const char *v, char *err, size_t errlen)
+{
+    if (c->nlisten >= MOCK_MAX_LISTEN) {
+        return fail(err, errlen, "--listen: at most %d addresses", MOCK_MAX_LISTEN);
+    }
+    if (strlen(v) == 0 || strlen(v) >= sizeof(c->listen[0])) {
+        return fail(err, errlen, "--listen '%s': not an IP address", v);
+    }
+    snprintf(c->listen[c->nlisten++], sizeof(c->listen[0]), "%s", v);
+    return 0;
+}
+
+/* Numeric options: name, bounds, and where the value goes. */
+struct num_opt {
+    const char *name;
+    double lo, hi;
+    bool integer;
+    size_t off; /* offsetof in struct mock_config */
+    char type;  /* 'i' int, 'z' size_t, 'd' double, 'u' uint64 */
+};
+
+#define NUM(n, lo, hi, isint, field, t)                                                            \
+    {                                                                                              \
+        n, lo, hi, isint, offsetof(struct mock_config, field), t                                   \
+    }
+static const struct num_opt num_opts[] = {
+    NUM("port", 0, 65535, true, port, 'i'),
+    NUM("threads", 1, 256, true, threads, 'i'),
+    NUM("backlog", 1, 1 << 20, true, backlog, 'i'),
+    NUM("seed", 0, 9.2e18, true, seed, 'u'),
+    NUM("rpm", 0, 1e12, false, rpm, 'd'),
+    NUM("tpm", 0, 1e15, false, tpm, 'd'),
+    NUM("max-running", 0, 1e7, true, max_running, 'i'),
+    NUM("slowdown", 0, 1e6, false, slowdown, 'd'),
+    NUM("scale", 0, 1e6, false, scale, 'd'),
+    NUM("max-header-bytes", 256, 1 << 24, true, max_header_bytes, 'z'),
+    NUM("max-body-bytes", 0, 1 << 30, true, max_body_bytes, 'z'),
+    NUM("idle-timeout-ms", 1, 1e9, true, idle_timeout_ms, 'i'),
+    NUM("grace-ms", 0, 1e9, true, grace_ms, 'i'),
+};
+
+static int set_num(struct mock_config *c, const struct num_opt *o, const char *v, char *err,
+                   size_t errlen)
+{
+    char *base = (char *)c + o->off;
+    if (o->type == 'u') {
+        char *end;
+        errno = 0;
+        unsigned long long u = strtoull(v, &end, 0);
+        if (errno != 0 || end == v || *end != '\0' || v[0] == '-') {
+            return fail(err, errlen, "--%s '%s': not a non-negative integer", o->name, v);
+        }
+        *(uint64_t *)(void *)base = u;
+        return 0;
+    }
+    double d;
+    long l;
+    if (o->integer ? parse_long(v, (long)o->lo, (long)o->hi, &l) != 0
+                   : parse_double(v, o->lo, o->hi, &d) != 0) {
+        return fail(err, errlen, "--%s '%s': want %s in [%g, %g]", o->name, v,
+                    o->integer ? "an integer" : "a number", o->lo, o->hi);
+    }
+    if (o->type == 'i') {
+        *(int *)(void *)base = (int)l;
+    } else if (o->type == 'z') {
+        *(size_t *)(void *)base = (size_t)l;
+    } else {
+        *(double *)(void *)base = d;
+    }
+    return 0;
+}
+
+/* One setting by its flag name, from the command line or the config file. */
+int mock__config_apply(struct mock_config *c, const char *name, const char *v, char *err,
+                       size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
+        if (strcmp(name, num_opts[i].name) == 0) {
+            return set_num(c, &num_opts[i], v, err, errlen);
+        }
+    }
+    long l;
+    double d;
+    if (strcmp(name, "listen") == 0) {
+        return set_listen(c, v, err, errlen);
+    } else if (strcmp(name, "latency-ms") == 0) {
+        if (parse_double(v, 0, 1e9, &d) != 0) {
+            return fail(err, errlen, "--latency-ms '%s': want a number >= 0", v);
+        }
+        c->profiles[0].ttft = (struct mock_dist){MOCK_DIST_FIXED, d, d};
+        c->profiles[0].itl = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
+        return 0;
+    } else if (strcmp(name, "ttft") == 0) {
+        return set_dist(&c->profiles[0].ttft, name, v, err, errlen);
+    } else if (strcmp(name, "itl") == 0) {
+        return set_dist(&c->profiles[0].itl, name, v, err, errlen);
+    } else if (strcmp(name, "tokens") == 0) {
+        if (parse_long(v, 1, MOCK_MAX_TOKENS_CAP, &l) != 0) {
+            return fail(err, errlen, "--tokens '%s': want 1..%d", v, MOCK_MAX_TOKENS_CAP);
+        }
+        c->profiles[0].tokens = (int)l;
+        return 0;
+    } else if (strcmp(name, "profile") == 0) {
+        return add_profile(c, v, err, errlen);
+    } else if (strcmp(name, "config") == 0) {
+        return mock_config_load_file(c, v, err, errlen);
+    } else if (strcmp(name, "faults") == 0) {
+        return set_faults(c, v, err, errlen);
+    } else if (strcmp(name, "fault-rate") == 0) {
+        if (parse_double(v, 0, 1, &d) != 0) {
+            return fail(err, errlen, "--fault-rate '%s': want a number in [0, 1]", v);
+        }
+        c->faults.rate[MOCK_FAULT_429] = c->faults.rate[MOCK_FAULT_500] =
+            c->faults.rate[MOCK_FAULT_503] = d / 3.0;
+        return 0;
+    } else if (strcmp(name, "api-key") == 0) {
+        if (strlen(v) == 0 || strlen(v) >= sizeof(c->api_key)) {
+            return fail(err, errlen, "--api-key: want 1..%zu characters", sizeof(c->api_key) - 1);
+        }
+        snprintf(c->api_key, sizeof(c->api_key), "%s", v);
+        return 0;
+    }
+    return fail(err, errlen, "unknown option '%s' (see --help)", name);
+}
+
+static const struct option long_opts[] = {
+    {"listen", required_argument, 0, 0},
+    {"port", required_argument, 0, 0},
+    {"threads", required_argument, 0, 0},
+    {"seed", required_argument, 0, 0},
+    {"latency-ms", required_argument, 0, 0},
+    {"ttft", required_argument, 0, 0},
+    {"itl", required_argument, 0, 0},
+    {"tokens", required_argument, 0, 0},
+    {"profile", required_argument, 0, 0},
+    {"config", required_argument, 0, 0},
+    {"faults", required_argument, 0, 0},
+    {"fault-rate", required_argument, 0, 0},
+    {"api-key", required_argument, 0, 0},
+    {"rpm", required_argument, 0, 0},
+    {"tpm", required_argument, 0, 0},
+    {"max-running", required_argument, 0, 0},
+    {"slowdown", required_argument, 0, 0},
+    {"scale", required_argument, 0, 0},
+    {"max-header-bytes", required_argument, 0, 0},
+    {"max-body-bytes", required_argument, 0, 0},
+    {"idle-timeout-ms", required_argument, 0, 0},
+    {"grace-ms", required_argument, 0, 0},
+    {"backlog", required_argument, 0, 0},
+    {"strict-models", no_argument, 0, 's'},
+    {"verbose", no_argument, 0, 'v'},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    config_defaults(c);
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int idx = -1;
+        int ch = getopt_long(argc, argv, ":hv", long_opts, &idx);
+        if (ch == -1) {
+            break;
+        }
+        if (ch == 'h') {
+            mock_config_usage(stdout);
+            return 1;
+        } else if (ch == 'v') {
+            c->verbose = true;
+        } else if (ch == 's') {
+            c->strict_models = true;
+        } else if (ch == 0) {
+            if (mock__config_apply(c, long_opts[idx].name, optarg, err, errlen) != 0) {
+                return -1;
+            }
+        } else if (ch == ':') {
+            return fail(err, errlen, "option '%s' needs a value (see --help)", argv[optind - 1]);
+        } else {
+            return fail(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) {
+        return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    }
+    if (c->nlisten == 0) {
+        snprintf(c->listen[0], sizeof(c->listen[0]), "127.0.0.1");
+        c->nlisten = 1;
+    }
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* mock_config.h - mockllm's settings, from the command line and an optional JSON config file.
+ * Filled once by main before any loop starts; read-only afterwards, so every loop and thread
+ * may read it without locks. */
+#ifndef MOCK_CONFIG_H
+#define MOCK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mock_fault.h"
+#include "mock_latency.h"
+
+#define MOCK_MAX_LISTEN     8
+#define MOCK_MAX_PROFILES   64
+#define MOCK_DEFAULT_MODEL  "mock"
+#define MOCK_MAX_TOKENS_CAP 65536 /* larger max_tokens is refused with 400 */
+
+struct mock_config {
+    char listen[MOCK_MAX_LISTEN][64]; /* numeric IPv4/IPv6 addresses */
+    int nlisten;
+    int port;    /* 0 = any free port */
+    int threads; /* loops, one per thread */
+    int backlog;
+    uint64_t seed;
+    /* profiles[0] is the default profile, used for models not listed (unless strict_models) */
+    struct mock_profile profiles[MOCK_MAX_PROFILES];
+    int nprofiles;
+    struct mock_fault_rates faults; /* global rates; a profile with has_faults overrides them */
+    char api_key[256];              /* empty: no authentication */
+    double rpm, tpm;                /* 0 = unlimited */
+    int max_running;                /* 0 = unlimited capacity */
+    double slowdown;                /* per-token time x (1 + slowdown * (running - 1)) */
+    double scale;                   /* multiplies every latency */
+    size_t max_header_bytes, max_body_bytes;
+    int idle_timeout_ms;
+    int grace_ms; /* on SIGINT/SIGTERM, how long in-flight requests may still finish */
+    bool verbose, strict_models;
+};
+
+/* Defaults, then the command line (and any --config file, applied where it appears so later
+ * flags override it). Returns 0 to run, 1 when --help was printed (exit 0), -1 with a one-line
+ * reason in err (exit 2). */
+int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Apply a JSON config file. 0, or -1 with "FILE: problem" in err. */
+int mock_config_load_file(struct mock_config *c, const char *path, char *err, size_t errlen);
+
+/* Index of the profile named `name`, or -1. */
+int mock_config_find_profile(const struct mock_config *c, const char *name);
+
+void mock_config_usage(FILE *f);
+
+/* Internal, shared with mock_config_file.c: apply one setting by its long flag name ("port",
+ * "max-running", ...) and its value as text. 0, or -1 with a reason in err. */
+int mock__config_apply(struct mock_config *c, const char *name, const char *v, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,282 @@
+/* mock_conn.c - connections, the other half: accept, write (with backpressure), finish an
+ * answer, close. Closing is either abrupt (mock_conn_close: uv_close at once) or graceful (after
+ * an answer that ends the connection: shutdown, then discard input until EOF or a short timer,
+ * so the client reads the whole answer instead of a reset). */
+#include "mock_http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MOCK_DRAIN_MS 2000
+
+struct mock_wreq {
+    uv_write_t w;
+    size_t len;
+    char data[];
+};
+
+static void idle_cb(uv_timer_t *t);
+
+bool mock_req_closes(const struct mock_req *r)
+{
+    return !r->keep_alive || r->conn->lp->stopping;
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    struct mock_conn *c = req->data;
+    if (!c->closing && status < 0) {
+        mock_conn_close(c);
+    }
+}
+
+/* Answer sent, connection to end: FIN after the queued writes, then discard input until the
+ * client closes (or a short timer), so the client never gets a reset instead of the answer. */
+static void conn_shutdown(struct mock_conn *c)
+{
+    if (c->shutting || c->closing) {
+        return;
+    }
+    c->shutting = true;
+    mock__free_queue(c);
+    c->shut.data = c;
+    if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+        mock_conn_close(c);
+        return;
+    }
+    mock__read_start(c);
+    int ms = c->lp->srv->cfg->idle_timeout_ms;
+    uv_timer_start(&c->idle, idle_cb, ms < MOCK_DRAIN_MS ? (uint64_t)ms : MOCK_DRAIN_MS, 0);
+}
+
+void mock_conn_done(struct mock_req *r)
+{
+    struct mock_conn *c = r->conn;
+    bool closes = mock_req_closes(r);
+    c->head = r->next;
+    if (c->head == NULL) {
+        c->tail = NULL;
+    }
+    c->nq--;
+    c->active = false;
+    mock__req_free(c, r);
+    if (c->closing) {
+        return;
+    }
+    if (c->failed) {
+        mock_conn_close(c);
+    } else if (closes) {
+        conn_shutdown(c);
+    } else {
+        if (c->head == NULL) {
+            uv_timer_start(&c->idle, idle_cb, (uint64_t)c->lp->srv->cfg->idle_timeout_ms, 0);
+        }
+        mock__conn_kick(c);
+    }
+}
+
+/* ---- closing ---- */
+
+static void close_cb(uv_handle_t *h)
+{
+    struct mock_conn *c = h->data;
+    if (--c->open_handles > 0) {
+        return;
+    }
+    struct mock_loop *lp = c->lp;
+    mock_buf_free(&c->out);
+    mock_buf_free(&c->body);
+    free(c);
+    if (lp->stopping) {
+        mock_server__conn_gone(lp);
+    }
+}
+
+void mock_conn_close(struct mock_conn *c)
+{
+    if (c->closing) {
+        return;
+    }
+    c->closing = true;
+    if (c->active && c->head != NULL) {
+        mock_openai_abort(c->head);
+    }
+    c->active = false;
+    mock__free_queue(c);
+    if (c->head != NULL) {
+        mock__req_free(c, c->head);
+        c->head = c->tail = NULL;
+    }
+    if (c->spare != NULL) {
+        free(c->spare->body);
+        free(c->spare);
+        c->spare = NULL;
+    }
+    free(c->pending);
+    c->pending = NULL;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        c->lp->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    c->lp->nconns--;
+    atomic_fetch_sub_explicit(&mock__counters(c)->conn_open, 1, memory_order_relaxed);
+    uv_close((uv_handle_t *)&c->tcp, close_cb);
+    uv_close((uv_handle_t *)&c->idle, close_cb);
+    uv_close((uv_handle_t *)&c->work, close_cb);
+}
+
+static void idle_cb(uv_timer_t *t)
+{
+    mock_conn_close(t->data);
+}
+
+void mock_conn_hold(struct mock_conn *c)
+{
+    c->held = true;
+    uv_timer_start(&c->idle, idle_cb, (uint64_t)c->lp->srv->cfg->idle_timeout_ms, 0);
+}
+
+void mock_conn_timer(struct mock_conn *c, uint64_t ms, uv_timer_cb cb)
+{
+    uv_timer_start(&c->work, cb, ms, 0);
+}
+
+/* ---- writing ---- */
+
+static void write_cb(uv_write_t *w, int status)
+{
+    struct mock_wreq *wr = (struct mock_wreq *)w;
+    struct mock_conn *c = w->data;
+    c->write_queued -= wr->len;
+    free(wr);
+    if (c->closing) {
+        return;
+    }
+    if (status < 0) {
+        mock_conn_close(c); /* callbacks run from the loop, never under an answer's feet */
+        return;
+    }
+    if (c->write_queued < MOCK_WRITE_HIGH / 2 && !c->shutting) {
+        mock__conn_kick(c);
+    }
+}
+
+static void fail_later(struct mock_conn *c)
+{
+    c->failed = true;
+    uv_timer_start(&c->idle, idle_cb, 0, 0);
+}
+
+void mock_conn_send(struct mock_conn *c, const char *p, size_t n)
+{
+    if (c->closing || c->failed || n == 0) {
+        return;
+    }
+    mock_metrics_add(&mock__counters(c)->bytes_out, n);
+    size_t off = 0;
+    if (c->write_queued == 0) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+        int rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (rc < 0 && rc != UV_EAGAIN) {
+            fail_later(c);
+            return;
+        }
+        off = rc > 0 ? (size_t)rc : 0;
+        if (off == n) {
+            return;
+        }
+    }
+    struct mock_wreq *wr = malloc(sizeof(*wr) + (n - off));
+    if (wr == NULL) {
+        fail_later(c);
+        return;
+    }
+    wr->len = n - off;
+    memcpy(wr->data, p + off, wr->len);
+    wr->w.data = c;
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
+        free(wr);
+        fail_later(c);
+        return;
+    }
+    c->write_queued += wr->len;
+    if (c->write_queued >= MOCK_WRITE_HIGH) {
+        mock__read_stop(c);
+    }
+}
+
+void mock_conn_flush(struct mock_conn *c, bool split)
+{
+    if (c->out.oom) {
+        fail_later(c);
+    } else if (split && c->out.len > 1) {
+        size_t half = c->out.len / 2;
+        mock_conn_send(c, c->out.p, half);
+        mock_conn_send(c, c->out.p + half, c->out.len - half);
+    } else {
+        mock_conn_send(c, c->out.p, c->out.len);
+    }
+    mock_buf_clear(&c->out);
+}
+
+/* ---- accepting, stopping ---- */
+
+static void reject_close_cb(uv_handle_t *h)
+{
+    free(h);
+}
+
+void mock_conn_accept(struct mock_loop *lp, uv_stream_t *server)
+{
+    struct mock_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL || uv_tcp_init(&lp->loop, &c->tcp) != 0) {
+        free(c);
+        return;
+    }
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || lp->stopping) {
+        uv_close((uv_handle_t *)&c->tcp, reject_close_cb); /* tcp is c's first member */
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_timer_init(&lp->loop, &c->idle);
+    uv_timer_init(&lp->loop, &c->work);
+    c->idle.data = c->work.data = c;
+    c->open_handles = 3;
+    c->lp = lp;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    c->next = lp->conns;
+    if (lp->conns != NULL) {
+        lp->conns->prev = c;
+    }
+    lp->conns = c;
+    lp->nconns++;
+    mock_metrics_add(&mock__counters(c)->conn_total, 1);
+    atomic_fetch_add_explicit(&mock__counters(c)->conn_open, 1, memory_order_relaxed);
+    mock__read_start(c);
+    uv_timer_start(&c->idle, idle_cb, (uint64_t)lp->srv->cfg->idle_timeout_ms, 0);
+}
+
+void mock_conn_stop_all(struct mock_loop *lp)
+{
+    struct mock_conn *c = lp->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->head == NULL) {
+            mock_conn_close(c); /* idle, or only part of a request: nothing to finish */
+        }
+    }
+}
+
+void mock_conn_close_all(struct mock_loop *lp)
+{
+    while (lp->conns != NULL) {
+        mock_conn_close(lp->conns);
+    }
+}

@@ -1,0 +1,500 @@
+/* mock_gen.c - answering a validated chat completion: scripted failures, forced statuses, rate
+ * limits, injected faults, capacity slots, then the answer paced by uv timers (one timer per
+ * connection: only the head request of a connection is ever being answered).
+ *
+ * Randomness: text comes from the request key (seed, model, messages, max_tokens) alone, so the
+ * same request always reads the same; latency and faults come from the key mixed with how many
+ * times that key was seen, so repeating a request still samples the distribution, and the same
+ * multiset of requests gives the same multiset of draws. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mock_http.h"
+#include "mock_latency.h"
+#include "mock_openai.h"
+#include "mock_server.h"
+#include "mock_text.h"
+
+#define DUE_SLACK_NS 500000 /* a token due within half a millisecond goes now */
+
+static void tick_cb(uv_timer_t *t);
+
+static struct mock_server *srv_of(struct mock_req *r)
+{
+    return r->conn->lp->srv;
+}
+
+/* ---- latency ---- */
+
+static double load_factor(struct mock_req *r)
+{
+    const struct mock_loop *lp = r->conn->lp;
+    double running = lp->running > 1 ? lp->running - 1 : 0;
+    return 1.0 + srv_of(r)->cfg->slowdown * running;
+}
+
+static double draw_ttft_ms(struct mock_req *r)
+{
+    double scale = srv_of(r)->cfg->scale;
+    double ms = r->x_latency_ms >= 0
+                    ? r->x_latency_ms * scale
+                    : mock_dist_sample_ms(&r->job.prof->ttft, &r->job.draw_rng, scale);
+    return ms * load_factor(r);
+}
+
+static double draw_itl_ms(struct mock_req *r)
+{
+    double scale = srv_of(r)->cfg->scale;
+    double ms;
+    if (r->x_itl_ms >= 0) {
+        ms = r->x_itl_ms * scale;
+    } else if (r->x_latency_ms >= 0) {
+        ms = 0;
+    } else {
+        ms = mock_dist_sample_ms(&r->job.prof->itl, &r->job.draw_rng, scale);
+    }
+    return ms * load_factor(r);
+}
+
+/* Run the next step now when it is due, else arm the connection's timer for it. */
+static void step(struct mock_req *r);
+
+static void schedule(struct mock_req *r)
+{
+    int64_t wait = r->job.next_due_ns - (int64_t)uv_hrtime();
+    if (wait <= DUE_SLACK_NS) {
+        step(r);
+        return;
+    }
+    uv_update_time(&r->conn->lp->loop);
+    mock_conn_timer(r->conn, (uint64_t)((wait + DUE_SLACK_NS) / 1000000), tick_cb);
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    struct mock_conn *c = t->data;
+    schedule(c->head); /* re-checks: loop time may run ahead of the clock by up to 1 ms */
+}
+
+/* ---- rendering ---- */
+
+static void chunk_prefix(struct mock_req *r, struct mock_buf *b)
+{
+    mock_buf_printf(b,
+                    "data: {\"id\":\"chatcmpl-%016llx\",\"object\":\"chat.completion.chunk\","
+                    "\"created\":%lld,\"model\":",
+                    (unsigned long long)mock_hash64(&r->job.occ, 8, r->job.key), r->job.created);
+    mock_buf_json_str(b, r->job.model, strlen(r->job.model));
+    mock_buf_adds(b, ",\"choices\":[");
+}
+
+/* Frame the event in c->body as one chunk of the chunked body, into c->out. */
+static void emit_event(struct mock_req *r)
+{
+    struct mock_conn *c = r->conn;
+    if (!r->http10) {
+        mock_buf_printf(&c->out, "%zx\r\n", c->body.len);
+    }
+    mock_buf_add(&c->out, c->body.p, c->body.len);
+    if (!r->http10) {
+        mock_buf_add(&c->out, "\r\n", 2);
+    }
+    mock_buf_clear(&c->body);
+}
+
+static void emit_delta(struct mock_req *r, const char *delta, const char *finish)
+{
+    struct mock_buf *b = &r->conn->body;
+    chunk_prefix(r, b);
+    mock_buf_printf(b, "{\"index\":0,\"delta\":%s,\"logprobs\":null,\"finish_reason\":%s}]}\n\n",
+                    delta, finish);
+    emit_event(r);
+}
+
+static void emit_token(struct mock_req *r)
+{
+    struct mock_buf *b = &r->conn->body;
+    char tok[MOCK_TEXT_TOKEN_MAX];
+    size_t n = mock_text_token(&r->job.text_rng, (size_t)r->job.sent, tok);
+    chunk_prefix(r, b);
+    mock_buf_adds(b, "{\"index\":0,\"delta\":{\"content\":");
+    mock_buf_json_str(b, tok, n);
+    mock_buf_adds(b, "},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+    emit_event(r);
+    r->job.sent++;
+}
+
+static void usage_json(struct mock_req *r, struct mock_buf *b)
+{
+    const struct mock_job *j = &r->job;
+    mock_buf_printf(b,
+                    "\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,"
+                    "\"total_tokens\":%d}",
+                    j->prompt_tokens, j->n_tokens, j->prompt_tokens + j->n_tokens);
+}
+
+static void emit_tail(struct mock_req *r)
+{
+    struct mock_conn *c = r->conn;
+    emit_delta(r, "{}", r->job.length_cut ? "\"length\"" : "\"stop\"");
+    if (r->job.include_usage) {
+        chunk_prefix(r, &c->body);
+        c->body.len--; /* ,"choices":[ -> ,"choices":[], */
+        mock_buf_adds(&c->body, "[],");
+        usage_json(r, &c->body);
+        mock_buf_adds(&c->body, "}\n\n");
+        emit_event(r);
+    }
+    mock_buf_adds(&c->body, "data: [DONE]\n\n");
+    emit_event(r);
+    if (!r->http10) {
+        mock_buf_adds(&c->out, "0\r\n\r\n");
+    }
+}
+
+static void stream_head(struct mock_req *r)
+{
+    struct mock_conn *c = r->conn;
+    if (r->http10) {
+        r->keep_alive = false; /* no chunked encoding in HTTP/1.0: the close ends the body */
+    }
+    mock__head(r, &c->out, 200, "text/event-stream; charset=utf-8");
+    mock__rl_headers(r, &c->out);
+    mock_buf_adds(&c->out, r->http10
+                               ? "Cache-Control: no-cache\r\n\r\n"
+                               : "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n");
+    emit_delta(r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
+    r->job.headers_sent = true;
+}
+
+/* The injected close fault: what was rendered goes out, then the connection drops. */
+static void close_fault(struct mock_req *r)
+{
+    struct mock_conn *c = r->conn;
+    mock_metrics_fault(&srv_of(r)->metrics, c->lp->index, MOCK_FAULT_CLOSE);
+    mock_conn_flush(c, r->job.split);
+    r->status = 0;
+    mock_conn_close(c);
+}
+
+static void stream_step(struct mock_req *r)
+{
+    struct mock_job *j = &r->job;
+    struct mock_conn *c = r->conn;
+    if (!j->headers_sent) {
+        stream_head(r);
+    }
+    for (;;) {
+        if (j->fault == MOCK_FAULT_CLOSE && j->sent >= j->close_after) {
+            close_fault(r);
+            return;
+        }
+        emit_token(r);
+        if (j->sent >= j->n_tokens) {
+            emit_tail(r);
+            mock_conn_flush(c, j->split);
+            mock__finish(r, 200);
+            return;
+        }
+        j->next_due_ns += (int64_t)(draw_itl_ms(r) * 1e6);
+        if (j->next_due_ns - (int64_t)uv_hrtime() > DUE_SLACK_NS) {
+            mock_conn_flush(c, j->split);
+            schedule(r);
+            return;
+        }
+    }
+}
+
+static void full_answer(struct mock_req *r)
+{
+    struct mock_job *j = &r->job;
+    struct mock_conn *c = r->conn;
+    struct mock_buf *b = &c->body;
+    char tok[MOCK_TEXT_TOKEN_MAX];
+    mock_buf_clear(b);
+    mock_buf_printf(b,
+                    "{\"id\":\"chatcmpl-%016llx\",\"object\":\"chat.completion\",\"created\":%lld,"
+                    "\"model\":",
+                    (unsigned long long)mock_hash64(&j->occ, 8, j->key), j->created);
+    mock_buf_json_str(b, j->model, strlen(j->model));
+    mock_buf_adds(b,
+                  ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
+    for (int i = 0; i < j->n_tokens; i++) {
+        size_t n = mock_text_token(&j->text_rng, (size_t)i, tok);
+        mock_buf_json_raw(b, tok, n);
+    }
+    mock_buf_printf(b, "\"},\"logprobs\":null,\"finish_reason\":\"%s\"}],",
+                    j->length_cut ? "length" : "stop");
+    usage_json(r, b);
+    mock_buf_adds(b, "}\n");
+    if (b->oom) {
+        mock_conn_close(c);
+        return;
+    }
+    if (j->fault != MOCK_FAULT_CLOSE) {
+        mock__respond(r, 200, "application/json", b->p, b->len, NULL);
+        return;
+    }
+    mock__head(r, &c->out, 200, "application/json");
+    mock_buf_printf(&c->out, "Content-Length: %zu\r\n\r\n", b->len);
+    mock_buf_add(&c->out, b->p, b->len / 2);
+    close_fault(r);
+}
+
+static void step(struct mock_req *r)
+{
+    if (r->job.stream) {
+        stream_step(r);
+    } else {
+        full_answer(r);
+    }
+}
+
+/* ---- capacity ---- */
+
+/* Start generating: the first token (or the whole answer) after the time to first token. */
+static void gen_start(struct mock_req *r)
+{
+    struct mock_job *j = &r->job;
+    double total = draw_ttft_ms(r);
+    if (!j->stream) {
+        /* one timer for the whole answer: the sum of the draws a stream would have waited */
+        for (int i = 1; i < j->n_tokens; i++) {
+            total += draw_itl_ms(r);
+        }
+    }
+    j->next_due_ns = (int64_t)uv_hrtime() + (int64_t)(total * 1e6);
+    schedule(r);
+}
+
+static void slot_take(struct mock_req *r)
+{
+    r->conn->lp->running++;
+    r->job.has_slot = true;
+}
+
+static void start_cb(uv_timer_t *t)
+{
+    struct mock_conn *c = t->data;
+    gen_start(c->head);
+}
+
+void mock__slot_release(struct mock_req *r)
+{
+    struct mock_loop *lp = r->conn->lp;
+    lp->running--;
+    r->job.has_slot = false;
+    struct mock_req *w = lp->wait_head;
+    if (w == NULL || (lp->slots > 0 && lp->running >= lp->slots)) {
+        return;
+    }
+    lp->wait_head = w->job.wait_next;
+    if (lp->wait_head == NULL) {
+        lp->wait_tail = NULL;
+    }
+    w->job.waiting = false;
+    slot_take(w);
+    /* through the loop, not recursion: a chain of instant answers could be 10,000 deep */
+    mock_conn_timer(w->conn, 0, start_cb);
+}
+
+void mock__wait_remove(struct mock_req *r)
+{
+    struct mock_loop *lp = r->conn->lp;
+    struct mock_req **pp = &lp->wait_head, *prev = NULL;
+    while (*pp != NULL && *pp != r) {
+        prev = *pp;
+        pp = &(*pp)->job.wait_next;
+    }
+    if (*pp == r) {
+        *pp = r->job.wait_next;
+        if (lp->wait_tail == r) {
+            lp->wait_tail = prev;
+        }
+    }
+    r->job.waiting = false;
+}
+
+static void admit(struct mock_req *r)
+{
+    struct mock_loop *lp = r->conn->lp;
+    if (lp->slots > 0 && (lp->running >= lp->slots || lp->wait_head != NULL)) {
+        r->job.waiting = true;
+        r->job.wait_next = NULL;
+        if (lp->wait_tail != NULL) {
+            lp->wait_tail->job.wait_next = r;
+        } else {
+            lp->wait_head = r;
+        }
+        lp->wait_tail = r;
+        return;
+    }
+    slot_take(r);
+    gen_start(r);
+}
+
+/* ---- gates ---- */
+
+static void retry_error(struct mock_req *r, int status, int retry_after, const char *msg,
+                        const char *code)
+{
+    char extra[64] = "";
+    if (status == 429 || status == 503) {
+        snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry_after);
+    }
+    mock__error(r, status, msg, NULL, code, extra);
+}
+
+static int fault_status(enum mock_fault_kind k)
+{
+    switch (k) {
+    case MOCK_FAULT_429:
+        return 429;
+    case MOCK_FAULT_500:
+        return 500;
+    case MOCK_FAULT_503:
+        return 503;
+    case MOCK_FAULT_400:
+        return 400;
+    default:
+        return 0;
+    }
+}
+
+static int fault_kind(int status)
+{
+    switch (status) {
+    case 429:
+        return MOCK_FAULT_429;
+    case 500:
+        return MOCK_FAULT_500;
+    case 503:
+        return MOCK_FAULT_503;
+    case 400:
+        return MOCK_FAULT_400;
+    default:
+        return MOCK_FAULT_NONE;
+    }
+}
+
+static const char *status_msg(int status)
+{
+    switch (status) {
+    case 429:
+        return "Rate limit reached (injected by mockllm).";
+    case 500:
+        return "The server had an error while processing your request (injected).";
+    case 503:
+        return "The server is overloaded (injected by mockllm).";
+    case 400:
+        return "Bad request (injected by mockllm).";
+    default:
+        return "Error injected by mockllm.";
+    }
+}
+
+/* Statuses forced by headers or scripts. true when the request was answered. */
+static bool forced(struct mock_req *r)
+{
+    struct mock_server *srv = srv_of(r);
+    int status = 0;
+    if (r->mock_key[0] != '\0' && r->x_fail_first > 0) {
+        unsigned a = mock_script_attempt(srv->script, r->mock_key, strlen(r->mock_key));
+        if (a <= (unsigned)r->x_fail_first) {
+            status = r->x_fail_status > 0 ? r->x_fail_status : 503;
+        }
+    }
+    if (status == 0 && r->x_status > 0 && r->x_status != 200) {
+        status = r->x_status;
+    }
+    if (status == 0) {
+        return false;
+    }
+    mock_metrics_fault(&srv->metrics, r->conn->lp->index, fault_kind(status));
+    retry_error(r, status, r->x_retry_after >= 0 ? r->x_retry_after : 1, status_msg(status),
+                status == 429 ? "rate_limit_exceeded" : NULL);
+    return true;
+}
+
+static bool rate_limited(struct mock_req *r)
+{
+    struct mock_server *srv = srv_of(r);
+    struct mock_job *j = &r->job;
+    char msg[160], extra[64];
+    if (!srv->rl_on) {
+        return false;
+    }
+    long tokens = j->prompt_tokens + j->n_tokens;
+    j->rl_headers = true;
+    if (mock_ratelimit_take(&srv->rl, (int64_t)uv_hrtime(), tokens, &j->rl)) {
+        return false;
+    }
+    mock_metrics_add(&mock_metrics_loop(&srv->metrics, r->conn->lp->index)->rate_limited, 1);
+    long long s = (j->rl.retry_after_ms + 999) / 1000;
+    snprintf(msg, sizeof(msg),
+             "Rate limit reached for %s per minute (mockllm). Retry after %lld s.",
+             j->rl.which ? j->rl.which : "requests", s < 1 ? 1 : s);
+    snprintf(extra, sizeof(extra), "retry-after-ms: %lld\r\n", (long long)j->rl.retry_after_ms);
+    char full[128];
+    snprintf(full, sizeof(full), "Retry-After: %lld\r\n%s", s < 1 ? 1 : s, extra);
+    mock__error(r, 429, msg, NULL, "rate_limit_exceeded", full);
+    return true;
+}
+
+static void plan_tokens(struct mock_req *r)
+{
+    struct mock_job *j = &r->job;
+    int natural = r->x_tokens > 0 ? r->x_tokens : j->prof->tokens;
+    if (j->max_tokens > 0 && (r->x_tokens > 0 ? j->max_tokens < natural : true)) {
+        j->n_tokens = j->max_tokens;
+    } else {
+        j->n_tokens = natural;
+    }
+    j->length_cut = j->max_tokens > 0 && j->max_tokens < natural;
+    if (j->n_tokens < 1) {
+        j->n_tokens = 1;
+    }
+}
+
+void mock__chat_run(struct mock_req *r)
+{
+    struct mock_server *srv = srv_of(r);
+    struct mock_job *j = &r->job;
+    const struct mock_profile *p = j->prof;
+    struct mock_fault_decision fd;
+    j->occ = atomic_fetch_add_explicit(&srv->occ[j->key & (MOCK_OCC_SLOTS - 1)], 1,
+                                       memory_order_relaxed);
+    mock_rng_seed(&j->text_rng, j->key);
+    mock_rng_seed(&j->draw_rng, mock_hash64(&j->occ, sizeof(j->occ), j->key));
+    j->created = (long long)time(NULL);
+    plan_tokens(r);
+    mock_fault_decide(p->has_faults ? &p->faults : &srv->cfg->faults, &j->draw_rng, &fd);
+    if (forced(r) || rate_limited(r)) {
+        return;
+    }
+    fd.kind = r->x_fault == MOCK_XF_CLOSE   ? MOCK_FAULT_CLOSE
+              : r->x_fault == MOCK_XF_STALL ? MOCK_FAULT_STALL
+                                            : fd.kind;
+    fd.split = fd.split || r->x_fault == MOCK_XF_SPLIT;
+    int status = fault_status(fd.kind);
+    if (status != 0) {
+        mock_metrics_fault(&srv->metrics, r->conn->lp->index, fd.kind);
+        retry_error(r, status, fd.retry_after_s, status_msg(status),
+                    status == 429 ? "rate_limit_exceeded" : NULL);
+        return;
+    }
+    j->fault = fd.kind;
+    j->split = fd.split && j->stream;
+    j->close_after = fd.close_after;
+    if (j->split) {
+        mock_metrics_fault(&srv->metrics, r->conn->lp->index, MOCK_FAULT_KIND_SPLIT);
+    }
+    if (fd.kind == MOCK_FAULT_STALL) {
+        mock_metrics_fault(&srv->metrics, r->conn->lp->index, MOCK_FAULT_STALL);
+        mock_conn_hold(r->conn);
+        return;
+    }
+    admit(r);
+}

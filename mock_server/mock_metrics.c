@@ -1,0 +1,200 @@
+#include "mock_metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const int status_codes[MOCK_ST__COUNT] = {200, 400, 401, 404, 405, 413,
+                                                 429, 431, 500, 503, 0};
+
+static int status_slot(int status)
+{
+    for (int i = 0; i < MOCK_ST_OTHER; i++) {
+        if (status_codes[i] == status) {
+            return i;
+        }
+    }
+    return MOCK_ST_OTHER;
+}
+
+#define RELAXED memory_order_relaxed
+
+int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int nloops)
+{
+    memset(m, 0, sizeof(*m));
+    m->cfg = cfg;
+    m->nloops = nloops;
+    m->nmodels = cfg->nprofiles;
+    m->loops = aligned_alloc(64, sizeof(*m->loops) * (size_t)nloops);
+    if (m->loops == NULL) {
+        return -1;
+    }
+    memset(m->loops, 0, sizeof(*m->loops) * (size_t)nloops);
+    size_t n = (size_t)(m->nmodels + 1) * MOCK_ST__COUNT;
+    for (int i = 0; i < nloops; i++) {
+        m->loops[i].requests = calloc(n, sizeof(atomic_ullong));
+        if (m->loops[i].requests == NULL) {
+            mock_metrics_free(m);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void mock_metrics_free(struct mock_metrics *m)
+{
+    for (int i = 0; m->loops != NULL && i < m->nloops; i++) {
+        free(m->loops[i].requests);
+    }
+    free(m->loops);
+    m->loops = NULL;
+}
+
+void mock_metrics_request(struct mock_metrics *m, int loop, int model, int status)
+{
+    if (model < 0 || model > m->nmodels) {
+        model = m->nmodels;
+    }
+    mock_metrics_add(&m->loops[loop].requests[model * MOCK_ST__COUNT + status_slot(status)], 1);
+}
+
+void mock_metrics_in_flight(struct mock_metrics *m, int delta)
+{
+    long long now = atomic_fetch_add_explicit(&m->in_flight, delta, RELAXED) + delta;
+    long long peak = atomic_load_explicit(&m->in_flight_peak, RELAXED);
+    while (now > peak && !atomic_compare_exchange_weak_explicit(&m->in_flight_peak, &peak, now,
+                                                                RELAXED, RELAXED)) {
+    }
+}
+
+void mock_metrics_fault(struct mock_metrics *m, int loop, int kind)
+{
+    if (kind > 0 && kind < MOCK_FAULT_KINDS) {
+        mock_metrics_add(&m->loops[loop].faults[kind], 1);
+    }
+}
+
+static unsigned long long sum_requests(struct mock_metrics *m, int model, int st)
+{
+    unsigned long long s = 0;
+    for (int l = 0; l < m->nloops; l++) {
+        s += atomic_load_explicit(&m->loops[l].requests[model * MOCK_ST__COUNT + st], RELAXED);
+    }
+    return s;
+}
+
+/* Sum one counter over loops; `off` is its offset in struct mock_loop_counters. */
+static unsigned long long sum_at(struct mock_metrics *m, size_t off)
+{
+    unsigned long long s = 0;
+    for (int l = 0; l < m->nloops; l++) {
+        s += atomic_load_explicit((atomic_ullong *)(void *)((char *)&m->loops[l] + off), RELAXED);
+    }
+    return s;
+}
+
+#define SUM(field) sum_at(m, offsetof(struct mock_loop_counters, field))
+
+static void render_requests(struct mock_metrics *m, struct mock_buf *out)
+{
+    mock_buf_adds(out, "# HELP mockllm_requests_total Chat completion requests answered.\n"
+                       "# TYPE mockllm_requests_total counter\n");
+    for (int model = 0; model <= m->nmodels; model++) {
+        const char *name = model < m->nmodels ? m->cfg->profiles[model].name : "none";
+        for (int st = 0; st < MOCK_ST__COUNT; st++) {
+            unsigned long long v = sum_requests(m, model, st);
+            if (v == 0 && !(model == 0 && st == MOCK_ST_200)) {
+                continue;
+            }
+            char code[8];
+            snprintf(code, sizeof(code), "%d", status_codes[st]);
+            mock_buf_printf(out, "mockllm_requests_total{model=\"%s\",status=\"%s\"} %llu\n", name,
+                            st == MOCK_ST_OTHER ? "other" : code, v);
+        }
+    }
+}
+
+static void render_one(struct mock_buf *out, const char *name, const char *type, const char *help,
+                       long long v)
+{
+    mock_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name, v);
+}
+
+void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
+{
+    long long open = 0;
+    for (int l = 0; l < m->nloops; l++) {
+        open += atomic_load_explicit(&m->loops[l].conn_open, RELAXED);
+    }
+    render_requests(m, out);
+    render_one(out, "mockllm_in_flight", "gauge", "Requests being answered now.",
+               atomic_load_explicit(&m->in_flight, RELAXED));
+    render_one(out, "mockllm_in_flight_peak", "gauge", "Most requests in flight at once.",
+               atomic_load_explicit(&m->in_flight_peak, RELAXED));
+    render_one(out, "mockllm_connections_open", "gauge", "Open client connections.", open);
+    render_one(out, "mockllm_connections_total", "counter", "Connections accepted.",
+               (long long)SUM(conn_total));
+    render_one(out, "mockllm_bytes_received_total", "counter", "Bytes read from clients.",
+               (long long)SUM(bytes_in));
+    render_one(out, "mockllm_bytes_sent_total", "counter", "Bytes written to clients.",
+               (long long)SUM(bytes_out));
+    mock_buf_adds(out, "# HELP mockllm_faults_total Injected faults by kind.\n"
+                       "# TYPE mockllm_faults_total counter\n");
+    for (int k = 1; k < MOCK_FAULT_KINDS; k++) {
+        const char *name = k == MOCK_FAULT_KIND_SPLIT ? "split" : mock_fault_name(k);
+        unsigned long long v = 0;
+        for (int l = 0; l < m->nloops; l++) {
+            v += atomic_load_explicit(&m->loops[l].faults[k], RELAXED);
+        }
+        mock_buf_printf(out, "mockllm_faults_total{kind=\"%s\"} %llu\n", name, v);
+    }
+    render_one(out, "mockllm_rate_limited_total", "counter", "Requests refused by --rpm/--tpm.",
+               (long long)SUM(rate_limited));
+}
+
+void mock_metrics_reset(struct mock_metrics *m)
+{
+    size_t n = (size_t)(m->nmodels + 1) * MOCK_ST__COUNT;
+    for (int l = 0; l < m->nloops; l++) {
+        struct mock_loop_counters *c = &m->loops[l];
+        for (size_t i = 0; i < n; i++) {
+            atomic_store_explicit(&c->requests[i], 0, RELAXED);
+        }
+        for (int k = 0; k < MOCK_FAULT_KINDS; k++) {
+            atomic_store_explicit(&c->faults[k], 0, RELAXED);
+        }
+        atomic_store_explicit(&c->conn_total, 0, RELAXED);
+        atomic_store_explicit(&c->bytes_in, 0, RELAXED);
+        atomic_store_explicit(&c->bytes_out, 0, RELAXED);
+        atomic_store_explicit(&c->rate_limited, 0, RELAXED);
+    }
+    atomic_store_explicit(&m->in_flight_peak, atomic_load_explicit(&m->in_flight, RELAXED),
+                          RELAXED);
+}
+
+void mock_metrics_summary(struct mock_metrics *m, FILE *f)
+{
+    unsigned long long by[MOCK_ST__COUNT] = {0}, total = 0;
+    for (int model = 0; model <= m->nmodels; model++) {
+        for (int st = 0; st < MOCK_ST__COUNT; st++) {
+            unsigned long long v = sum_requests(m, model, st);
+            by[st] += v;
+            total += v;
+        }
+    }
+    char line[512];
+    int used = snprintf(line, sizeof(line), "mockllm: %llu requests (", total);
+    const char *sep = "";
+    for (int st = 0; st < MOCK_ST__COUNT && used < (int)sizeof(line) - 40; st++) {
+        if (by[st] != 0) {
+            used += st == MOCK_ST_OTHER
+                        ? snprintf(line + used, sizeof(line) - used, "%sother %llu", sep, by[st])
+                        : snprintf(line + used, sizeof(line) - used, "%s%d %llu", sep,
+                                   status_codes[st], by[st]);
+            sep = ", ";
+        }
+    }
+    fprintf(f, "%s%s, peak in flight %lld, %llu connections\n",
+            total ? line : "mockllm: 0 requests", total ? ")" : "",
+            (long long)atomic_load_explicit(&m->in_flight_peak, RELAXED),
+            (unsigned long long)SUM(conn_total));
+}

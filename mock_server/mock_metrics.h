@@ -1,0 +1,75 @@
+/* mock_metrics.h - the server's counters, rendered as Prometheus text on GET /metrics.
+ *
+ * Each loop owns one slot of counters (its own cache lines, relaxed C11 atomics so a scrape from
+ * another loop's thread is race-free); a scrape sums the slots. Only the in-flight gauge and
+ * its peak are shared by all loops. Every function may be called from any loop thread. */
+#ifndef MOCK_METRICS_H
+#define MOCK_METRICS_H
+
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "mock_buf.h"
+#include "mock_config.h"
+#include "mock_fault.h"
+
+/* Statuses counted by value; anything else counts as "other". */
+enum mock_status_slot {
+    MOCK_ST_200,
+    MOCK_ST_400,
+    MOCK_ST_401,
+    MOCK_ST_404,
+    MOCK_ST_405,
+    MOCK_ST_413,
+    MOCK_ST_429,
+    MOCK_ST_431,
+    MOCK_ST_500,
+    MOCK_ST_503,
+    MOCK_ST_OTHER,
+    MOCK_ST__COUNT
+};
+
+#define MOCK_FAULT_KIND_SPLIT MOCK_FAULT__COUNT /* faults_total{kind="split"} */
+#define MOCK_FAULT_KINDS      (MOCK_FAULT__COUNT + 1)
+
+struct mock_loop_counters {
+    _Alignas(64) atomic_ullong conn_total;
+    atomic_llong conn_open;
+    atomic_ullong bytes_in, bytes_out, rate_limited;
+    atomic_ullong faults[MOCK_FAULT_KINDS];
+    atomic_ullong *requests; /* [(nmodels + 1) * MOCK_ST__COUNT]; last row: model unknown */
+};
+
+struct mock_metrics {
+    const struct mock_config *cfg;
+    int nloops, nmodels;
+    struct mock_loop_counters *loops;
+    _Alignas(64) atomic_llong in_flight;
+    atomic_llong in_flight_peak;
+};
+
+/* 0 or -1 (no memory). Model index i < cfg->nprofiles is profile i; nprofiles is "none". */
+int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int nloops);
+void mock_metrics_free(struct mock_metrics *m);
+
+void mock_metrics_request(struct mock_metrics *m, int loop, int model, int status);
+void mock_metrics_in_flight(struct mock_metrics *m, int delta);
+void mock_metrics_fault(struct mock_metrics *m, int loop, int kind);
+
+static inline struct mock_loop_counters *mock_metrics_loop(struct mock_metrics *m, int loop)
+{
+    return &m->loops[loop];
+}
+static inline void mock_metrics_add(atomic_ullong *c, unsigned long long n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Prometheus text exposition format 0.0.4. */
+void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out);
+/* Zero every counter and set the peak to the current in-flight (gauges keep their value). */
+void mock_metrics_reset(struct mock_metrics *m);
+/* One line: requests by status, peak in flight, connections. */
+void mock_metrics_summary(struct mock_metrics *m, FILE *f);
+
+#endif

@@ -1,0 +1,533 @@
+/* mock_openai.c - routes, request validation (cJSON), OpenAI-shaped errors, accounting. */
+#include "mock_openai.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mock_http.h"
+#include "mock_latency.h"
+#include "mock_server.h"
+#include "mock_text.h"
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+void mock__head(struct mock_req *r, struct mock_buf *o, int status, const char *ctype)
+{
+    mock_buf_printf(o, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", status, reason(status), ctype);
+    if (mock_req_closes(r)) {
+        mock_buf_adds(o, "Connection: close\r\n");
+    } else if (r->http10) {
+        mock_buf_adds(o, "Connection: keep-alive\r\n");
+    }
+}
+
+static void duration(char *buf, size_t len, long long ms)
+{
+    if (ms < 1000) {
+        snprintf(buf, len, "%lldms", ms);
+    } else if (ms < 60000) {
+        snprintf(buf, len, "%gs", (double)ms / 1000.0);
+    } else {
+        snprintf(buf, len, "%lldm%gs", ms / 60000, (double)(ms % 60000) / 1000.0);
+    }
+}
+
+void mock__rl_headers(struct mock_req *r, struct mock_buf *o)
+{
+    const struct mock_rl_info *i = &r->job.rl;
+    char reset[32];
+    if (!r->job.rl_headers) {
+        return;
+    }
+    if (i->limit_requests >= 0) {
+        duration(reset, sizeof(reset), (long long)i->reset_requests_ms);
+        mock_buf_printf(o,
+                        "x-ratelimit-limit-requests: %ld\r\nx-ratelimit-remaining-requests: "
+                        "%ld\r\nx-ratelimit-reset-requests: %s\r\n",
+                        i->limit_requests, i->remaining_requests, reset);
+    }
+    if (i->limit_tokens >= 0) {
+        duration(reset, sizeof(reset), (long long)i->reset_tokens_ms);
+        mock_buf_printf(o,
+                        "x-ratelimit-limit-tokens: %ld\r\nx-ratelimit-remaining-tokens: "
+                        "%ld\r\nx-ratelimit-reset-tokens: %s\r\n",
+                        i->limit_tokens, i->remaining_tokens, reset);
+    }
+}
+
+void mock__respond(struct mock_req *r, int status, const char *ctype, const char *body, size_t len,
+                   const char *extra)
+{
+    struct mock_conn *c = r->conn;
+    mock__head(r, &c->out, status, ctype);
+    mock__rl_headers(r, &c->out);
+    mock_buf_printf(&c->out, "Content-Length: %zu\r\n%s\r\n", len, extra ? extra : "");
+    if (r->method != HTTP_HEAD) {
+        mock_buf_add(&c->out, body, len);
+    }
+    mock_conn_flush(c, false);
+    mock__finish(r, status);
+}
+
+static const char *error_type(int status)
+{
+    switch (status) {
+    case 401:
+        return "invalid_request_error";
+    case 403:
+        return "permission_error";
+    case 429:
+        return "rate_limit_error";
+    default:
+        return status >= 500 ? "server_error" : "invalid_request_error";
+    }
+}
+
+void mock__error(struct mock_req *r, int status, const char *msg, const char *param,
+                 const char *code, const char *extra)
+{
+    struct mock_buf *b = &r->conn->body;
+    mock_buf_clear(b);
+    mock_buf_adds(b, "{\"error\":{\"message\":");
+    mock_buf_json_str(b, msg, strlen(msg));
+    mock_buf_printf(b, ",\"type\":\"%s\",\"param\":", error_type(status));
+    if (param != NULL) {
+        mock_buf_json_str(b, param, strlen(param));
+    } else {
+        mock_buf_adds(b, "null");
+    }
+    mock_buf_adds(b, ",\"code\":");
+    if (code != NULL) {
+        mock_buf_json_str(b, code, strlen(code));
+    } else {
+        mock_buf_adds(b, "null");
+    }
+    mock_buf_adds(b, "}}\n");
+    if (b->oom) {
+        mock_conn_close(r->conn);
+        return;
+    }
+    mock__respond(r, status, "application/json", b->p, b->len, extra);
+}
+
+void mock__account(struct mock_req *r, int status)
+{
+    struct mock_job *j = &r->job;
+    struct mock_loop *lp = r->conn->lp;
+    if (j->accounted) {
+        return;
+    }
+    j->accounted = true;
+    r->status = status;
+    if (j->waiting) {
+        mock__wait_remove(r);
+    }
+    if (j->has_slot) {
+        mock__slot_release(r);
+    }
+    if (j->is_chat) {
+        mock_metrics_request(&lp->srv->metrics, lp->index, j->model_idx, status);
+    }
+    if (j->in_flight) {
+        mock_metrics_in_flight(&lp->srv->metrics, -1);
+        j->in_flight = false;
+    }
+    if (lp->srv->cfg->verbose) {
+        double ms = (double)((int64_t)uv_hrtime() - r->t_start_ns) / 1e6;
+        fprintf(stderr, "mockllm[%d]: %s %s %d %.1f ms%s%s\n", lp->index,
+                http_method_str((enum http_method)r->method), r->url, status, ms,
+                j->model[0] ? " model=" : "", j->model);
+    }
+}
+
+void mock__finish(struct mock_req *r, int status)
+{
+    mock__account(r, status);
+    mock_conn_done(r);
+}
+
+void mock_openai_abort(struct mock_req *r)
+{
+    mock__account(r, r->status);
+}
+
+/* ---- validation ---- */
+
+/* Optional positive integer field: 0 ok (*out = -1 when absent or null), -1 bad. */
+static int opt_count(const cJSON *root, const char *name, int max, int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+    *out = -1;
+    if (v == NULL || cJSON_IsNull(v)) {
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 ||
+        v->valuedouble > max) {
+        return -1;
+    }
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+static int bad(char *msg, size_t len, const char **param, const char *p, const char *text)
+{
+    snprintf(msg, len, "%s", text);
+    *param = p;
+    return 400;
+}
+
+/* messages: a non-empty array of {role: string, content: string | array | null}. Counts the
+ * prompt tokens on the way. */
+static int check_messages(struct mock_req *r, const cJSON *msgs, char *msg, size_t len,
+                          const char **param)
+{
+    int i = 0, tokens = 0;
+    if (msgs == NULL) {
+        return bad(msg, len, param, "messages", "Missing required parameter: 'messages'.");
+    }
+    if (!cJSON_IsArray(msgs) || msgs->child == NULL) {
+        return bad(msg, len, param, "messages",
+                   "Invalid 'messages': expected a non-empty array of message objects.");
+    }
+    for (const cJSON *m = msgs->child; m != NULL; m = m->next, i++) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        const char *field = !cJSON_IsObject(m)      ? ""
+                            : !cJSON_IsString(role) ? ".role"
+                            : content != NULL && !cJSON_IsString(content) &&
+                                    !cJSON_IsArray(content) && !cJSON_IsNull(content)
+                                ? ".content"
+                                : NULL;
+        if (field != NULL) {
+            snprintf(msg, len, "Invalid 'messages[%d]%s': expected %s.", i, field,
+                     field[0] == '\0'  ? "an object"
+                     : field[1] == 'r' ? "a string"
+                                       : "a string, an array of content parts or null");
+            *param = "messages";
+            return 400;
+        }
+        if (cJSON_IsString(content)) {
+            tokens += mock_text_count_tokens(content->valuestring, strlen(content->valuestring));
+        }
+        for (const cJSON *part = cJSON_IsArray(content) ? content->child : NULL; part;
+             part = part->next) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+            if (cJSON_IsString(t)) {
+                tokens += mock_text_count_tokens(t->valuestring, strlen(t->valuestring));
+            }
+        }
+    }
+    r->job.prompt_tokens = tokens > 0 ? tokens : 1;
+    return 0;
+}
+
+static int check_scalars(struct mock_req *r, const cJSON *root, char *msg, size_t len,
+                         const char **param)
+{
+    struct mock_job *j = &r->job;
+    int mt, mct, n;
+    if (opt_count(root, "max_tokens", MOCK_MAX_TOKENS_CAP, &mt) != 0) {
+        return bad(msg, len, param, "max_tokens",
+                   "Invalid 'max_tokens': expected an integer from 1 to 65536.");
+    }
+    if (opt_count(root, "max_completion_tokens", MOCK_MAX_TOKENS_CAP, &mct) != 0) {
+        return bad(msg, len, param, "max_completion_tokens",
+                   "Invalid 'max_completion_tokens': expected an integer from 1 to 65536.");
+    }
+    j->max_tokens = mct > 0 && (mt < 0 || mct < mt) ? mct : mt;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (v != NULL && !cJSON_IsBool(v) && !cJSON_IsNull(v)) {
+        return bad(msg, len, param, "stream", "Invalid 'stream': expected a boolean.");
+    }
+    j->stream = cJSON_IsTrue(v);
+    v = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (v != NULL && !cJSON_IsObject(v) && !cJSON_IsNull(v)) {
+        return bad(msg, len, param, "stream_options",
+                   "Invalid 'stream_options': expected an object.");
+    }
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(v, "include_usage");
+    if (u != NULL && !cJSON_IsBool(u) && !cJSON_IsNull(u)) {
+        return bad(msg, len, param, "stream_options.include_usage",
+                   "Invalid 'stream_options.include_usage': expected a boolean.");
+    }
+    j->include_usage = cJSON_IsTrue(u);
+    if (opt_count(root, "n", 128, &n) != 0 || n > 1) {
+        return bad(msg, len, param, "n",
+                   "Invalid 'n': expected the integer 1 (mockllm answers "
+                   "one choice).");
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "temperature");
+    if (v != NULL && !cJSON_IsNull(v) &&
+        (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 2)) {
+        return bad(msg, len, param, "temperature",
+                   "Invalid 'temperature': expected a number from 0 to 2.");
+    }
+    return 0;
+}
+
+static uint64_t hash_json(const cJSON *it, uint64_t h)
+{
+    for (; it != NULL; it = it->next) {
+        int t = it->type & 0xff;
+        h = mock_hash64(&t, sizeof(t), h);
+        if (it->string != NULL) {
+            h = mock_hash64(it->string, strlen(it->string), h);
+        }
+        if (cJSON_IsString(it)) {
+            h = mock_hash64(it->valuestring, strlen(it->valuestring), h);
+        } else if (cJSON_IsNumber(it)) {
+            h = mock_hash64(&it->valuedouble, sizeof(it->valuedouble), h);
+        }
+        h = hash_json(it->child, h);
+    }
+    return h;
+}
+
+/* 0, or the status to answer (400/404) with msg and param set. */
+static int check_request(struct mock_req *r, const cJSON *root, char *msg, size_t len,
+                         const char **param)
+{
+    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    struct mock_job *j = &r->job;
+    if (!cJSON_IsObject(root)) {
+        return bad(msg, len, param, NULL, "The request body must be a JSON object.");
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model == NULL) {
+        return bad(msg, len, param, "model", "Missing required parameter: 'model'.");
+    }
+    if (!cJSON_IsString(model) || model->valuestring[0] == '\0' ||
+        strlen(model->valuestring) > MOCK_MODEL_ECHO_MAX) {
+        return bad(msg, len, param, "model",
+                   "Invalid 'model': expected a non-empty string of at most 256 bytes.");
+    }
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    int rc = check_messages(r, msgs, msg, len, param);
+    if (rc == 0) {
+        rc = check_scalars(r, root, msg, len, param);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    snprintf(j->model, sizeof(j->model), "%s", model->valuestring);
+    int idx = mock_config_find_profile(cfg, j->model);
+    if (idx < 0 && cfg->strict_models) {
+        snprintf(msg, len, "The model '%.200s' does not exist.", j->model);
+        *param = "model";
+        return 404;
+    }
+    j->model_idx = idx < 0 ? 0 : idx;
+    j->prof = &cfg->profiles[j->model_idx];
+    /* The key excludes "stream", so streamed and plain answers to one request match. */
+    uint64_t h = mock_hash64(j->model, strlen(j->model), cfg->seed);
+    h = hash_json(msgs->child, h);
+    j->key = mock_hash64(&j->max_tokens, sizeof(j->max_tokens), h);
+    return 0;
+}
+
+/* ---- routes ---- */
+
+static bool auth_ok(const struct mock_req *r, const char *key)
+{
+    return strncmp(r->auth, "Bearer ", 7) == 0 && strcmp(r->auth + 7, key) == 0;
+}
+
+static void route_chat(struct mock_req *r)
+{
+    struct mock_server *srv = r->conn->lp->srv;
+    struct mock_job *j = &r->job;
+    char msg[256];
+    const char *param = NULL;
+    j->is_chat = j->in_flight = true;
+    j->model_idx = -1;
+    j->max_tokens = -1;
+    mock_metrics_in_flight(&srv->metrics, 1);
+    if (srv->cfg->api_key[0] != '\0' && !auth_ok(r, srv->cfg->api_key)) {
+        mock__error(r, 401,
+                    r->auth[0] ? "Incorrect API key provided."
+                               : "You didn't provide an API key (Authorization: Bearer KEY).",
+                    NULL, "invalid_api_key", NULL);
+        return;
+    }
+    cJSON *root = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
+    if (root == NULL) {
+        mock__error(r, 400,
+                    "We could not parse the JSON body of your request. (The body must be valid "
+                    "JSON.)",
+                    NULL, NULL, NULL);
+        return;
+    }
+    int rc = check_request(r, root, msg, sizeof(msg), &param);
+    cJSON_Delete(root);
+    if (rc != 0) {
+        mock__error(r, rc, msg, param, rc == 404 ? "model_not_found" : NULL, NULL);
+        return;
+    }
+    mock__chat_run(r);
+}
+
+static void route_metrics(struct mock_req *r)
+{
+    struct mock_buf *b = &r->conn->body;
+    mock_buf_clear(b);
+    mock_metrics_render(&r->conn->lp->srv->metrics, b);
+    mock__respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b->p, b->len, NULL);
+}
+
+static void json_ok(struct mock_req *r, const char *body)
+{
+    mock__respond(r, 200, "application/json", body, strlen(body), NULL);
+}
+
+struct route {
+    const char *path;
+    enum http_method method;
+    void (*fn)(struct mock_req *r);
+};
+
+static void route_models(struct mock_req *r)
+{
+    struct mock_server *srv = r->conn->lp->srv;
+    mock__respond(r, 200, "application/json", srv->models_json, srv->models_len, NULL);
+}
+
+static void route_health(struct mock_req *r)
+{
+    json_ok(r, "{\"status\":\"ok\"}\n");
+}
+
+static void route_reset(struct mock_req *r)
+{
+    mock_metrics_reset(&r->conn->lp->srv->metrics);
+    json_ok(r, "{\"status\":\"reset\"}\n");
+}
+
+static const struct route routes[] = {
+    {"/v1/chat/completions", HTTP_POST, route_chat},
+    {"/chat/completions", HTTP_POST, route_chat},
+    {"/v1/models", HTTP_GET, route_models},
+    {"/models", HTTP_GET, route_models},
+    {"/health", HTTP_GET, route_health},
+    {"/metrics", HTTP_GET, route_metrics},
+    {"/metrics/reset", HTTP_POST, route_reset},
+};
+
+static void pre_error(struct mock_req *r)
+{
+    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    char msg[160];
+    if (r->pre_status == 413) {
+        snprintf(msg, sizeof(msg), "Request body larger than the limit of %zu bytes.",
+                 cfg->max_body_bytes);
+    } else if (r->pre_status == 431) {
+        snprintf(msg, sizeof(msg), "Request line and headers larger than the limit of %zu bytes.",
+                 cfg->max_header_bytes);
+    } else {
+        snprintf(msg, sizeof(msg), "Malformed HTTP request: %s.",
+                 r->pre_msg ? r->pre_msg : "bad request");
+    }
+    mock__error(r, r->pre_status, msg, NULL, NULL, NULL);
+}
+
+void mock_openai_handle(struct mock_req *r)
+{
+    char msg[MOCK_URL_MAX + 64];
+    if (r->pre_status != 0) {
+        pre_error(r);
+        return;
+    }
+    size_t plen = strcspn(r->url, "?");
+    const struct route *match = NULL;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strlen(routes[i].path) == plen && memcmp(routes[i].path, r->url, plen) == 0) {
+            match = &routes[i];
+            if (routes[i].method == r->method ||
+                (routes[i].method == HTTP_GET && r->method == HTTP_HEAD)) {
+                routes[i].fn(r);
+                return;
+            }
+        }
+    }
+    const char *method = http_method_str((enum http_method)r->method);
+    if (match != NULL) {
+        char allow[64];
+        snprintf(msg, sizeof(msg), "Method %s is not allowed on %.*s.", method, (int)plen, r->url);
+        snprintf(allow, sizeof(allow), "Allow: %s\r\n",
+                 match->method == HTTP_GET ? "GET, HEAD" : http_method_str(match->method));
+        mock__error(r, 405, msg, NULL, NULL, allow);
+        return;
+    }
+    snprintf(msg, sizeof(msg), "Invalid URL (%s %.*s)", method, (int)plen, r->url);
+    mock__error(r, 404, msg, NULL, NULL, NULL);
+}
+
+int mock_openai_prepare(struct mock_server *srv)
+{
+    const struct mock_config *cfg = srv->cfg;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *data = cJSON_AddArrayToObject(root, "data");
+    cJSON_AddStringToObject(root, "object", "list");
+    for (int i = 0; i < cfg->nprofiles && data != NULL; i++) {
+        const struct mock_profile *p = &cfg->profiles[i];
+        char ttft[96], itl[96];
+        mock_dist_format(&p->ttft, ttft, sizeof(ttft));
+        mock_dist_format(&p->itl, itl, sizeof(itl));
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddItemToArray(data, m);
+        cJSON_AddStringToObject(m, "id", p->name);
+        cJSON_AddStringToObject(m, "object", "model");
+        cJSON_AddNumberToObject(m, "created", 0);
+        cJSON_AddStringToObject(m, "owned_by", "mockllm");
+        cJSON_AddStringToObject(m, "ttft", ttft);
+        cJSON_AddStringToObject(m, "itl", itl);
+        cJSON_AddNumberToObject(m, "tokens", p->tokens);
+        cJSON_AddBoolToObject(m, "default", i == 0);
+    }
+    srv->models_json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (srv->models_json == NULL) {
+        return -1;
+    }
+    srv->models_len = strlen(srv->models_json);
+    return 0;
+}

@@ -1,0 +1,9 @@
+# mockllm's server proper, end to end: spawn it on port 0 (ll_mockproc) and talk to it with
+# libcurl and raw sockets.
+ll_add_test(test_mock_server
+  SOURCES test_mock_server.c
+  LIBS ll_common PkgConfig::CURL PkgConfig::CJSON
+  LABELS integration)
+if(TARGET mockllm)
+  add_dependencies(test_mock_server mockllm)
+endif()

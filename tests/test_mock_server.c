@@ -1,0 +1,553 @@
+/* test_mock_server.c - mockllm end to end: answers, streams, routes, metrics, HTTP edge cases,
+ * scripted faults, rate limits, authentication and timeouts. Each test starts its own mockllm
+ * on a free port (ll_mockproc) and stops it by PID; clients are libcurl and raw sockets. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "ll_clock.h"
+#include "ll_mockproc.h"
+
+#define CHAT "/v1/chat/completions"
+#define BODY(extra)                                                                                \
+    "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]" extra "}"
+
+static struct ll_mockproc mp;
+
+static void start(const char *const *args)
+{
+    assert_int_equal(ll_mockproc_start(&mp, NULL, args, 5000), 0);
+}
+
+static int teardown(void **state)
+{
+    assert_int_equal(ll_mockproc_stop(&mp, 5000), 0); /* exit 0: clean shutdown */
+    return 0;
+}
+
+/* ---- libcurl client ---- */
+
+struct resp {
+    long status;
+    char body[65536];
+    size_t len;
+    char headers[8192];
+    size_t hlen;
+    CURLcode rc;
+    long connects;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    struct resp *r = arg;
+    size_t len = sz * n, room = sizeof(r->body) - 1 - r->len;
+    memcpy(r->body + r->len, p, len < room ? len : room);
+    r->len += len < room ? len : room;
+    r->body[r->len] = '\0';
+    return len;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *arg)
+{
+    struct resp *r = arg;
+    size_t len = sz * n, room = sizeof(r->headers) - 1 - r->hlen;
+    memcpy(r->headers + r->hlen, p, len < room ? len : room);
+    r->hlen += len < room ? len : room;
+    r->headers[r->hlen] = '\0';
+    return len;
+}
+
+/* One request on `easy` (NULL: a fresh handle). headers: NULL-terminated or NULL. */
+static void http(CURL *easy, const char *path, const char *body, const char *const *headers,
+                 struct resp *r)
+{
+    char url[256];
+    CURL *e = easy ? easy : curl_easy_init();
+    struct curl_slist *hl = NULL;
+    memset(r, 0, sizeof(*r));
+    snprintf(url, sizeof(url), "http://%s:%d%s", mp.host, mp.port, path);
+    hl = curl_slist_append(hl, "Content-Type: application/json");
+    hl = curl_slist_append(hl, "Expect:");
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+        hl = curl_slist_append(hl, headers[i]);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    if (body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    r->rc = curl_easy_perform(e);
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &r->connects);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hl);
+    if (easy == NULL) {
+        curl_easy_cleanup(e);
+    }
+}
+
+static void expect_ok_chat(void)
+{
+    struct resp r;
+    http(NULL, CHAT, BODY(), NULL, &r);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+}
+
+/* The error body must be OpenAI's shape; param (if not NULL) must name the field. */
+static void expect_error(const struct resp *r, long status, const char *param)
+{
+    assert_int_equal(r->status, status);
+    cJSON *root = cJSON_Parse(r->body);
+    assert_non_null(root);
+    cJSON *err = cJSON_GetObjectItem(root, "error");
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(err, "message")));
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(err, "type")));
+    assert_non_null(cJSON_GetObjectItem(err, "code"));
+    if (param != NULL) {
+        cJSON *p = cJSON_GetObjectItem(err, "param");
+        assert_true(cJSON_IsString(p));
+        assert_string_equal(p->valuestring, param);
+        assert_non_null(strstr(cJSON_GetObjectItem(err, "message")->valuestring, param));
+    }
+    cJSON_Delete(root);
+}
+
+/* ---- raw sockets ---- */
+
+/* Send `req`, read until EOF or timeout_ms of silence. Returns bytes read; *eof set on EOF. */
+static size_t raw(const char *req, size_t len, char *out, size_t cap, int timeout_ms, bool *eof)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)mp.port)};
+    inet_pton(AF_INET, mp.host, &a.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    if (len > 0) {
+        assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+    }
+    size_t used = 0;
+    *eof = false;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0) {
+            break;
+        }
+        ssize_t n = recv(fd, out + used, cap - 1 - used, 0);
+        if (n <= 0) {
+            *eof = true;
+            break;
+        }
+        used += (size_t)n;
+    }
+    out[used] = '\0';
+    close(fd);
+    return used;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* ---- answers ---- */
+
+static const char *const base_args[] = {
+    "--seed",           "7",    "--tokens", "12", "--max-header-bytes", "2048",
+    "--max-body-bytes", "4096", NULL};
+
+static char *nonstream_content(const char *body, const char **finish)
+{
+    cJSON *root = cJSON_Parse(body);
+    assert_non_null(root);
+    assert_string_equal(cJSON_GetObjectItem(root, "object")->valuestring, "chat.completion");
+    assert_non_null(strstr(cJSON_GetObjectItem(root, "id")->valuestring, "chatcmpl-"));
+    cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "choices"), 0);
+    cJSON *msg = cJSON_GetObjectItem(choice, "message");
+    assert_string_equal(cJSON_GetObjectItem(msg, "role")->valuestring, "assistant");
+    char *content = strdup(cJSON_GetObjectItem(msg, "content")->valuestring);
+    *finish = strcmp(cJSON_GetObjectItem(choice, "finish_reason")->valuestring, "length") == 0
+                  ? "length"
+                  : "stop";
+    cJSON *usage = cJSON_GetObjectItem(root, "usage");
+    assert_int_equal(cJSON_GetObjectItem(usage, "completion_tokens")->valueint, 5);
+    cJSON_Delete(root);
+    return content;
+}
+
+/* Join the content deltas of an SSE body; checks the chunk sequence on the way. */
+static void join_stream(char *body, char *out, size_t cap, const char **finish, bool *usage)
+{
+    int events = 0;
+    bool done = false;
+    out[0] = '\0';
+    for (char *line = strtok(body, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        assert_true(strncmp(line, "data: ", 6) == 0);
+        assert_false(done);
+        if (strcmp(line + 6, "[DONE]") == 0) {
+            done = true;
+            continue;
+        }
+        cJSON *c = cJSON_Parse(line + 6);
+        assert_non_null(c);
+        assert_string_equal(cJSON_GetObjectItem(c, "object")->valuestring, "chat.completion.chunk");
+        cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "choices"), 0);
+        cJSON *delta = cJSON_GetObjectItem(choice, "delta");
+        cJSON *fr = cJSON_GetObjectItem(choice, "finish_reason");
+        if (events++ == 0) {
+            assert_string_equal(cJSON_GetObjectItem(delta, "role")->valuestring, "assistant");
+        } else if (choice == NULL) {
+            *usage = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "usage"), "total_tokens") != NULL;
+        } else if (cJSON_IsString(fr)) {
+            *finish = strcmp(fr->valuestring, "length") == 0 ? "length" : "stop";
+        } else {
+            strncat(out, cJSON_GetObjectItem(delta, "content")->valuestring, cap - strlen(out) - 1);
+        }
+        cJSON_Delete(c);
+    }
+    assert_true(done);
+}
+
+static void test_mock_server_stream_matches(void **state)
+{
+    struct resp r;
+    char joined[4096];
+    const char *f1 = NULL, *f2 = NULL;
+    bool usage = false;
+    start(base_args);
+    http(NULL, CHAT, BODY(",\"max_tokens\":5"), NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "Content-Length:"));
+    assert_non_null(strstr(r.headers, "application/json"));
+    char *content = nonstream_content(r.body, &f1);
+    assert_string_equal(f1, "length"); /* 5 < the profile's 12 */
+    http(NULL, CHAT,
+         BODY(",\"max_tokens\":5,\"stream\":true,\"stream_options\":{\"include_usage\":true}"),
+         NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "text/event-stream"));
+    join_stream(r.body, joined, sizeof(joined), &f2, &usage);
+    assert_string_equal(joined, content);
+    assert_string_equal(f2, "length");
+    assert_true(usage);
+    assert_true(strlen(content) > 10 && strchr(content, ' ') != NULL); /* words, not a char */
+    free(content);
+}
+
+static void test_mock_server_routes(void **state)
+{
+    struct resp r;
+    start(base_args);
+    http(NULL, "/v1/models", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    cJSON *root = cJSON_Parse(r.body);
+    assert_string_equal(cJSON_GetObjectItem(root, "object")->valuestring, "list");
+    cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "data"), 0);
+    assert_string_equal(cJSON_GetObjectItem(m, "id")->valuestring, "mock");
+    cJSON_Delete(root);
+    http(NULL, "/health", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    http(NULL, "/v1/nope", NULL, NULL, &r);
+    expect_error(&r, 404, NULL);
+    http(NULL, "/v1/models", "{}", NULL, &r);
+    expect_error(&r, 405, NULL);
+    assert_non_null(strstr(r.headers, "Allow: GET"));
+    http(NULL, CHAT, NULL, NULL, &r);
+    expect_error(&r, 405, NULL);
+    assert_non_null(strstr(r.headers, "Allow: POST"));
+    expect_ok_chat();
+}
+
+static void test_mock_server_metrics(void **state)
+{
+    struct resp r;
+    start(base_args);
+    expect_ok_chat();
+    http(NULL, "/metrics/reset", "", NULL, &r);
+    assert_int_equal(r.status, 200);
+    expect_ok_chat();
+    expect_ok_chat();
+    http(NULL, CHAT, "{", NULL, &r);
+    http(NULL, "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "mockllm_requests_total{model=\"mock\",status=\"200\"} 2\n"));
+    assert_non_null(strstr(r.body, "mockllm_requests_total{model=\"none\",status=\"400\"} 1\n"));
+    assert_non_null(strstr(r.body, "mockllm_connections_total 4\n"));
+    assert_non_null(strstr(r.body, "mockllm_in_flight_peak 1\n"));
+    assert_non_null(strstr(r.body, "mockllm_faults_total{kind=\"close\"} 0\n"));
+    assert_non_null(strstr(r.body, "mockllm_bytes_sent_total "));
+}
+
+static void test_mock_server_keepalive(void **state)
+{
+    struct resp r;
+    start(base_args);
+    CURL *e = curl_easy_init();
+    http(e, CHAT, BODY(), NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.connects, 1);
+    http(e, CHAT, BODY(",\"stream\":true"), NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.connects, 0); /* reused */
+    http(e, "/health", NULL, NULL, &r);
+    assert_int_equal(r.connects, 0);
+    curl_easy_cleanup(e);
+}
+
+static void test_mock_server_pipelining(void **state)
+{
+    char req[2048], out[65536];
+    bool eof;
+    const char *b2 = BODY(",\"max_tokens\":2"), *b3 = BODY(",\"max_tokens\":3");
+    start(base_args);
+    int n = snprintf(req, sizeof(req),
+                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\nx-mock-latency-ms: 50\r\n"
+                     "Content-Length: %zu\r\n\r\n%s"
+                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(b2), b2, strlen(b3), b3);
+    raw(req, (size_t)n, out, sizeof(out), 3000, &eof);
+    assert_true(eof);
+    assert_int_equal(count(out, "HTTP/1.1 200 OK"), 2);
+    char *first = strstr(out, "\"completion_tokens\":2");
+    char *second = strstr(out, "\"completion_tokens\":3");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_true(first < second); /* in order, although the first one waited 50 ms */
+}
+
+/* ---- bad input: a clear answer, and the next client is served ---- */
+
+static void raw_expect(const char *req, const char *status_line, bool closes)
+{
+    char out[16384];
+    bool eof;
+    raw(req, strlen(req), out, sizeof(out), closes ? 3000 : 300, &eof);
+    if (strstr(out, status_line) == NULL) {
+        print_error("sent %.60s...; wanted %s; got '%.200s'\n", req, status_line, out);
+    }
+    assert_non_null(strstr(out, status_line));
+    if (closes) {
+        assert_true(eof);
+    }
+    expect_ok_chat();
+}
+
+static void test_mock_server_bad_http(void **state)
+{
+    char big[8192];
+    start(base_args);
+    raw_expect("BLAH / HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ", true);
+    raw_expect("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", "HTTP/1.1 400 ", true);
+    snprintf(big, sizeof(big), "GET /health HTTP/1.1\r\nX-Big: %03000d\r\n\r\n", 1);
+    raw_expect(big, "HTTP/1.1 431 ", true);
+    raw_expect("POST " CHAT " HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", "HTTP/1.1 413 ", true);
+    snprintf(big, sizeof(big),
+             "POST " CHAT " HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1001\r\n%04097d\r\n", 0);
+    raw_expect(big, "HTTP/1.1 413 ", true);
+    const char *b = BODY();
+    snprintf(big, sizeof(big),
+             "POST " CHAT " HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+             "%zx\r\n%s\r\n0\r\n\r\n",
+             strlen(b), b);
+    raw_expect(big, "HTTP/1.1 200 ", true);
+    snprintf(big, sizeof(big),
+             "POST " CHAT " HTTP/1.1\r\nExpect: 100-continue\r\nConnection: close\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             strlen(b), b);
+    raw_expect(big, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK", true);
+    raw_expect("GET /health HTTP/1.0\r\n\r\n", "HTTP/1.1 200 ", true);
+}
+
+static void test_mock_server_bad_json(void **state)
+{
+    static const struct {
+        const char *body, *param;
+    } cases[] = {
+        {"{not json", NULL},
+        {"[1,2]", NULL},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "model"},
+        {"{\"model\":7,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "model"},
+        {"{\"model\":\"mock\"}", "messages"},
+        {"{\"model\":\"mock\",\"messages\":[]}", "messages"},
+        {"{\"model\":\"mock\",\"messages\":[{\"content\":\"x\"}]}", "messages"},
+        {"{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":5}]}", "messages"},
+        {BODY(",\"max_tokens\":\"5\""), "max_tokens"},
+        {BODY(",\"max_tokens\":0"), "max_tokens"},
+        {BODY(",\"max_completion_tokens\":1.5"), "max_completion_tokens"},
+        {BODY(",\"stream\":\"yes\""), "stream"},
+        {BODY(",\"stream_options\":true"), "stream_options"},
+        {BODY(",\"n\":\"1\""), "n"},
+        {BODY(",\"temperature\":\"hot\""), "temperature"},
+    };
+    struct resp r;
+    start(base_args);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        http(NULL, CHAT, cases[i].body, NULL, &r);
+        expect_error(&r, 400, cases[i].param);
+        expect_ok_chat();
+    }
+    http(NULL, CHAT, BODY(",\"max_tokens\":null,\"temperature\":0.5,\"n\":1"), NULL, &r);
+    assert_int_equal(r.status, 200);
+}
+
+/* ---- faults, scripts, limits ---- */
+
+static void test_mock_server_scripted(void **state)
+{
+    struct resp r;
+    const char *h[] = {"x-mock-key: job-1", "x-mock-fail-first: 2", NULL};
+    const char *h429[] = {"x-mock-key: job-2", "x-mock-fail-first: 1", "x-mock-fail-status: 429",
+                          NULL};
+    start(base_args);
+    for (int i = 0; i < 2; i++) {
+        http(NULL, CHAT, BODY(), h, &r);
+        expect_error(&r, 503, NULL);
+        assert_non_null(strstr(r.headers, "Retry-After: 1"));
+    }
+    http(NULL, CHAT, BODY(), h, &r);
+    assert_int_equal(r.status, 200);
+    http(NULL, CHAT, BODY(), h429, &r);
+    expect_error(&r, 429, NULL);
+    http(NULL, CHAT, BODY(), h429, &r);
+    assert_int_equal(r.status, 200);
+}
+
+static void test_mock_server_forced(void **state)
+{
+    struct resp r;
+    const char *h429[] = {"x-mock-status: 429", "x-mock-retry-after: 3", NULL};
+    const char *h500[] = {"x-mock-status: 500", NULL};
+    start(base_args);
+    http(NULL, CHAT, BODY(), h429, &r);
+    expect_error(&r, 429, NULL);
+    assert_non_null(strstr(r.headers, "Retry-After: 3"));
+    http(NULL, CHAT, BODY(), h500, &r);
+    expect_error(&r, 500, NULL);
+    expect_ok_chat();
+}
+
+static void test_mock_server_ratelimit(void **state)
+{
+    static const char *const args[] = {"--rpm", "2", NULL};
+    struct resp r;
+    start(args);
+    for (int i = 0; i < 2; i++) {
+        http(NULL, CHAT, BODY(), NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_non_null(strstr(r.headers, "x-ratelimit-limit-requests: 2"));
+    }
+    http(NULL, CHAT, BODY(), NULL, &r);
+    expect_error(&r, 429, NULL);
+    assert_non_null(strstr(r.headers, "Retry-After: "));
+    assert_non_null(strstr(r.headers, "x-ratelimit-remaining-requests: 0"));
+    assert_non_null(strstr(r.headers, "x-ratelimit-reset-requests: "));
+}
+
+static void test_mock_server_auth(void **state)
+{
+    static const char *const args[] = {"--api-key", "sk-right", NULL};
+    const char *wrong[] = {"Authorization: Bearer sk-wrong", NULL};
+    const char *right[] = {"Authorization: Bearer sk-right", NULL};
+    struct resp r;
+    start(args);
+    http(NULL, CHAT, BODY(), NULL, &r);
+    expect_error(&r, 401, NULL);
+    http(NULL, CHAT, BODY(), wrong, &r);
+    expect_error(&r, 401, NULL);
+    assert_non_null(strstr(r.body, "invalid_api_key"));
+    http(NULL, CHAT, BODY(), right, &r);
+    assert_int_equal(r.status, 200);
+}
+
+static void test_mock_server_close_fault(void **state)
+{
+    const char *h[] = {"x-mock-fault: close", NULL};
+    struct resp r;
+    start(base_args);
+    http(NULL, CHAT, BODY(",\"stream\":true"), h, &r);
+    assert_int_not_equal(r.rc, CURLE_OK); /* cut before the end of the chunked body */
+    assert_int_equal(count(r.body, "\"content\":\""), 1 + 3); /* role chunk + close_after 3 */
+    assert_null(strstr(r.body, "[DONE]"));
+    http(NULL, CHAT, BODY(), h, &r);
+    assert_int_not_equal(r.rc, CURLE_OK); /* short of its Content-Length */
+    expect_ok_chat();
+}
+
+static void test_mock_server_timing(void **state)
+{
+    const char *h[] = {"x-mock-latency-ms: 150", "x-mock-itl-ms: 10", NULL};
+    struct resp r;
+    start(base_args);
+    int64_t t0 = ll_now_ns();
+    http(NULL, CHAT, BODY(",\"max_tokens\":6"), h, &r); /* 150 + 5 * 10 ms */
+    int64_t ms = (ll_now_ns() - t0) / LL_NS_PER_MS;
+    assert_int_equal(r.status, 200);
+    assert_true(ms >= 199 && ms < 1000);
+}
+
+static void test_mock_server_idle_timeout(void **state)
+{
+    static const char *const args[] = {"--idle-timeout-ms", "200", NULL};
+    char out[64];
+    bool eof;
+    start(args);
+    int64_t t0 = ll_now_ns();
+    raw("", 0, out, sizeof(out), 3000, &eof); /* silent client */
+    int64_t ms = (ll_now_ns() - t0) / LL_NS_PER_MS;
+    assert_true(eof);
+    assert_true(ms >= 150 && ms < 2000);
+    raw("GET /hea", 8, out, sizeof(out), 3000, &eof); /* a request that never completes */
+    assert_true(eof);
+    expect_ok_chat();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_mock_server_stream_matches, teardown),
+        cmocka_unit_test_teardown(test_mock_server_routes, teardown),
+        cmocka_unit_test_teardown(test_mock_server_metrics, teardown),
+        cmocka_unit_test_teardown(test_mock_server_keepalive, teardown),
+        cmocka_unit_test_teardown(test_mock_server_pipelining, teardown),
+        cmocka_unit_test_teardown(test_mock_server_bad_http, teardown),
+        cmocka_unit_test_teardown(test_mock_server_bad_json, teardown),
+        cmocka_unit_test_teardown(test_mock_server_scripted, teardown),
+        cmocka_unit_test_teardown(test_mock_server_forced, teardown),
+        cmocka_unit_test_teardown(test_mock_server_ratelimit, teardown),
+        cmocka_unit_test_teardown(test_mock_server_auth, teardown),
+        cmocka_unit_test_teardown(test_mock_server_close_fault, teardown),
+        cmocka_unit_test_teardown(test_mock_server_timing, teardown),
+        cmocka_unit_test_teardown(test_mock_server_idle_timeout, teardown),
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int failed = cmocka_run_group_tests_name("mock_server", tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed;
+}
