@@ -14,7 +14,7 @@
 
 #define MOCK_MAX_LISTEN     8
 #define MOCK_MAX_PROFILES   64
-#define MOCK_DEFAULT_MODEL  "mock"
+#define MOCK_DEFAULT_MODEL  "gpt-mock"
 #define MOCK_MAX_TOKENS_CAP 65536 /* larger max_tokens is refused with 400 */
 
 struct mock_config {

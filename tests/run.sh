@@ -2,7 +2,7 @@
 # tests/run.sh - install what is missing, build, run every test with ctest.
 #
 #   tests/run.sh            normal build (build/), all tests
-#   tests/run.sh --asan     ASan+UBSan build (build-asan/), all tests
+#   tests/run.sh --asan     ASan+UBSan build (build-asan/), all tests but valgrind's
 #   tests/run.sh --tsan     TSan build (build-tsan/), the tests labelled "threads"
 #   tests/run.sh -R REGEX   only tests whose name matches (passed to ctest)
 set -euo pipefail
@@ -12,8 +12,8 @@ LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 build=build sanitize="" ctest_args=()
 while [ $# -gt 0 ]; do
     case $1 in
-    --asan) build=build-asan sanitize=asan ;;
-    --tsan) build=build-tsan sanitize=tsan ctest_args+=(-L threads) ;;
+    --asan) build=build-asan sanitize=asan ctest_args+=(-LE valgrind) ;;
+    --tsan) build=build-tsan sanitize=tsan ctest_args+=(-L threads -LE valgrind) ;;
     -R) ctest_args+=(-R "$2"); shift ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;

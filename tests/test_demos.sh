@@ -81,7 +81,7 @@ for be in backends:
         if g / o < 1.5:
             fails.append("%s no overlap: %.3f vs %.3f" % (be, g, o))
     elif scenario == "io-vs-cpu":
-        io, cpu = row(be, "io-only"), row(be, "cpu-inline")
+        io, cpu = row(be, "io-only"), row(be, "cpu-step")
         if cpu["cpu_s"] < 5 * io["cpu_s"] or cpu["wall_s"] <= io["wall_s"]:
             fails.append("%s CPU step not visible: %s vs %s" % (be, cpu, io))
 for f in fails:
