@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-ll_deps $LL_BUILD_DEPS
+ll_deps $LL_BUILD_DEPS valgrind python3 curl
 ll_build "$LL_TOP/$build" -DLL_BUILD_TESTS=ON -DLL_SANITIZE="$sanitize"
 cd "$LL_TOP/$build"
 ctest --output-on-failure -j 2 --timeout 300 "${ctest_args[@]}"

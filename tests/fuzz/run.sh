@@ -13,7 +13,8 @@ secs=${1:-60}
 case $secs in '' | *[!0-9]*) echo "usage: tests/fuzz/run.sh [SECONDS]" >&2; exit 2 ;; esac
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$top/build-fuzz
-command -v clang >/dev/null || { echo "run.sh: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
+. "$top/scripts/deps.sh"
+ll_deps $LL_BUILD_DEPS clang libclang-rt-14-dev || exit 2
 
 CC=clang cmake -S "$top" -B "$build" -DLL_BUILD_TESTS=ON -DLL_FUZZ=ON -DLL_SANITIZE=asan \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
