@@ -15,7 +15,7 @@ struct ll_cmd {
     const char *summary; /* one line for `llmload --help` */
 };
 
-int ll_cmd_run(int argc, char **argv); /* bench/ll_run.c */
+int ll_cmd_run(int argc, char **argv);   /* bench/ll_run.c */
 int ll_cmd_demo(int argc, char **argv);  /* bench/ll_demo.c */
 int ll_cmd_batch(int argc, char **argv); /* bench/ll_batch.c */
 int ll_cmd_ab(int argc, char **argv);    /* bench/ll_ab.c */

@@ -62,6 +62,13 @@ struct ll_demo_figs {
  * line on failure. 0 or LL_E*. */
 int ll_demo_open(const struct ll_demo *d, struct ll_endpoint *ep, const char *const *args);
 
+/* The shape of a scenario: one endpoint (mockllm started with `args`, or --url) for the whole
+ * run, then `run` once per selected backend, stopping at the first error. Returns 0, or 1 when
+ * the endpoint could not be opened, or run's non-zero value. */
+typedef int (*ll_demo_backend_fn)(struct ll_demo *d, const struct ll_endpoint *ep,
+                                  const struct ll_backend *be);
+int ll_demo_each_backend(struct ll_demo *d, const char *const *args, ll_demo_backend_fn run);
+
 /* A latency in ms for the mock's scale-1 figure `ms`, as the mock will apply it. */
 double ll_demo_ms(const struct ll_demo *d, double ms);
 

@@ -107,15 +107,7 @@ static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const st
 
 int ll_demo_basics(struct ll_demo *d)
 {
-    struct ll_endpoint ep;
-    if (ll_demo_open(d, &ep, NULL) != 0) {
-        return 1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
-        rc = run_backend(d, &ep, d->be[i]);
-    }
-    ll_endpoint_close(&ep);
+    int rc = ll_demo_each_backend(d, NULL, run_backend);
     printf("Waiting is what these calls do: with one call in flight the waits add up (3 x 2 s);\n"
            "with all three in flight they overlap (about 2 s). The pitfall has the concurrency\n"
            "but makes each call with a blocking function inside the event loop, so the loop\n"

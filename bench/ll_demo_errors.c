@@ -114,15 +114,7 @@ static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const st
 
 int ll_demo_errors(struct ll_demo *d)
 {
-    struct ll_endpoint ep;
-    if (ll_demo_open(d, &ep, NULL) != 0) {
-        return 1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
-        rc = run_backend(d, &ep, d->be[i]);
-    }
-    ll_endpoint_close(&ep);
+    int rc = ll_demo_each_backend(d, NULL, run_backend);
     printf("Collect is gather(return_exceptions=True): one failure does not throw the other\n"
            "results away; every slot says what happened to its request. Fail-fast is a plain\n"
            "gather: the first error (here an instant 500) ends the wait and the requests still\n"

@@ -133,15 +133,7 @@ static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const st
 
 int ll_demo_patterns(struct ll_demo *d)
 {
-    struct ll_endpoint ep;
-    if (ll_demo_open(d, &ep, NULL) != 0) {
-        return 1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
-        rc = run_backend(d, &ep, d->be[i]);
-    }
-    ll_endpoint_close(&ep);
+    int rc = ll_demo_each_backend(d, NULL, run_backend);
     printf("gather waits for everything before going on, so the other work starts only after\n"
            "the slowest request (latency + work). Submitting first and collecting later lets\n"
            "the requests run while the caller does something else (about max(latency, work)).\n"

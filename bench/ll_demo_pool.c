@@ -59,15 +59,7 @@ static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const st
 
 int ll_demo_pool(struct ll_demo *d)
 {
-    struct ll_endpoint ep;
-    if (ll_demo_open(d, &ep, NULL) != 0) {
-        return 1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
-        rc = run_backend(d, &ep, d->be[i]);
-    }
-    ll_endpoint_close(&ep);
+    int rc = ll_demo_each_backend(d, NULL, run_backend);
     printf("Opening a connection is itself I/O (a TCP handshake, and TLS on a real API). One\n"
            "client holding one pool opens about as many connections as requests in flight (%d)\n"
            "and reuses them; a client per request pays the opening every time: more\n"

@@ -129,15 +129,7 @@ static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const st
 
 int ll_demo_retry(struct ll_demo *d)
 {
-    struct ll_endpoint ep;
-    if (ll_demo_open(d, &ep, NULL) != 0) {
-        return 1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
-        rc = run_backend(d, &ep, d->be[i]);
-    }
-    ll_endpoint_close(&ep);
+    int rc = ll_demo_each_backend(d, NULL, run_backend);
     printf("429 and 5xx are worth another try: the policy waits base x 2^k (%.0f ms, %.0f ms,\n"
            "%.0f ms; jitter off here so the timeline reads cleanly) or the server's Retry-After\n"
            "when it sends one, for at most %d attempts. 400 and 401 would fail the same way\n"

@@ -78,15 +78,7 @@ static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const st
 
 int ll_demo_semaphore(struct ll_demo *d)
 {
-    struct ll_endpoint ep;
-    if (ll_demo_open(d, &ep, NULL) != 0) {
-        return 1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
-        rc = run_backend(d, &ep, d->be[i]);
-    }
-    ll_endpoint_close(&ep);
+    int rc = ll_demo_each_backend(d, NULL, run_backend);
     printf("The in-flight limit is the seed's Semaphore(n): %d requests go out in waves of at\n"
            "most n, so wall time is about ceil(%d/n) latencies, and the server never sees more\n"
            "than n at once (the peak above comes from mockllm's own /metrics). This is how a\n"

@@ -151,3 +151,17 @@ const char *ll_demo_fmt_s(char *buf, size_t len, double s)
     }
     return buf;
 }
+
+int ll_demo_each_backend(struct ll_demo *d, const char *const *args, ll_demo_backend_fn run)
+{
+    struct ll_endpoint ep;
+    if (ll_demo_open(d, &ep, args) != 0) {
+        return 1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
+        rc = run(d, &ep, d->be[i]);
+    }
+    ll_endpoint_close(&ep);
+    return rc;
+}

@@ -296,7 +296,8 @@ static void test_mock_server_metrics(void **state)
     http(NULL, CHAT, "{", NULL, &r);
     http(NULL, "/metrics", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "mockllm_requests_total{model=\"gpt-mock\",status=\"200\"} 2\n"));
+    assert_non_null(
+        strstr(r.body, "mockllm_requests_total{model=\"gpt-mock\",status=\"200\"} 2\n"));
     assert_non_null(strstr(r.body, "mockllm_requests_total{model=\"none\",status=\"400\"} 1\n"));
     assert_non_null(strstr(r.body, "mockllm_connections_total 4\n"));
     assert_non_null(strstr(r.body, "mockllm_in_flight_peak 1\n"));
