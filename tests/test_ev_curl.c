@@ -2,8 +2,11 @@
  *
  * The glue tests drive ev_curl on a loop of their own with plain easy handles, count callbacks
  * and end by closing the loop and asserting it closed cleanly. The backend tests go through
- * ll_client like the workload does. Each test starts its own mockllm (port 0, readiness by its
- * "listening" line), so the server's counters belong to that test alone.
+ * ll_client like the workload does and cover what only the evented backend has (no hidden 1 ms,
+ * socket records under --no-reuse, the blocking pitfall and its loop lag, the loop closing on
+ * destroy); the behaviour both backends share is tested once for both in test_conformance.c.
+ * Each test starts its own mockllm (port 0, readiness by its "listening" line), so the server's
+ * counters belong to that test alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,45 +316,6 @@ static struct ll_call *submit(struct fixture *f, const char *h0, const char *h1,
     return call;
 }
 
-/* N requests at concurrency 4: every one succeeds once, exactly one result each, in the
- * submission sequence; the backend reports loop figures and no threads. */
-static void test_ev_backend_counts(void **state)
-{
-    struct fixture *f = *state;
-    enum { N = 40 };
-    struct ll_call *calls[N];
-    int seen = 0;
-
-    client_start(f);
-    for (int i = 0; i < N; i++) {
-        calls[i] = submit(f, NULL, NULL, NULL);
-    }
-    for (struct ll_call *c; (c = ll_client_next(f->client, 10 * LL_NS_PER_S)) != NULL;) {
-        assert_int_equal(c->res.cls, LL_CLASS_NONE);
-        assert_int_equal(c->res.status, 200);
-        assert_int_equal(c->res.attempts, 1);
-        assert_true(c->res.t_end >= c->res.t_dispatch && c->res.t_dispatch >= c->res.t_queued);
-        seen++;
-    }
-    assert_int_equal(seen, N);
-    assert_int_equal(ll_client_outstanding(f->client), 0);
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(calls[i]->seq, (uint64_t)i);
-        assert_non_null(calls[i]->res.content);
-        ll_call_free(calls[i]);
-    }
-    struct ll_be_stats st;
-    ll_client_sample(f->client, &st);
-    assert_int_equal(st.threads, 0);
-    assert_true(st.loop_idle_ns >= 0);
-    assert_non_null(st.loop_lag);
-    assert_int_equal(st.backoff_waits, 0);
-    /* Nothing outstanding: poll returns at once instead of running the loop. */
-    int64_t t0 = ll_now_ns();
-    assert_null(ll_client_next(f->client, -1));
-    assert_true(ms_since(t0) < 50);
-}
-
 /* The same no-hidden-1-ms proof through the whole stack (client, ll_xfer, backend): 200
  * sequential requests at concurrency 1. */
 static void test_ev_backend_no_hidden_ms(void **state)
@@ -404,166 +368,6 @@ static void test_ev_backend_no_reuse(void **state)
     assert_true(ev_last_destroy.polls_opened >= N);
     assert_int_equal(ev_last_destroy.polls_opened, ev_last_destroy.polls_freed);
     assert_int_equal(ev_last_destroy.stale_polls, 0);
-}
-
-/* The number of easy handles is the in-flight limit: mockllm never sees more than 3 at once,
- * and 12 requests of 60 ms take at least 4 rounds. */
-static void test_ev_backend_bounds_concurrency(void **state)
-{
-    struct fixture *f = *state;
-    enum { N = 12, C = 3, LAT_MS = 60 };
-    struct ll_call *calls[N];
-
-    f->cfg.concurrency = C;
-    client_start(f);
-    int64_t t0 = ll_now_ns();
-    for (int i = 0; i < N; i++) {
-        calls[i] = submit(f, "x-mock-latency-ms: 60", NULL, NULL);
-    }
-    assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_COLLECT), 0);
-    double wall = ms_since(t0);
-    long long peak = metric(f, "mockllm_in_flight_peak");
-    print_message("%d handles, %d x %d ms: wall %.0f ms, server in-flight peak %lld\n", C, N,
-                  LAT_MS, wall, peak);
-    assert_true(peak >= 1 && peak <= C);
-    assert_true(wall >= (double)(N / C) * LAT_MS * 0.95);
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(calls[i]->res.cls, LL_CLASS_NONE);
-        ll_call_free(calls[i]);
-    }
-}
-
-/* One handle: a queued call ends CANCELLED at once without a wire attempt; an in-flight one
- * (even a stalled one) is taken out of the multi at once; the call behind it still succeeds. */
-static void test_ev_backend_cancel_queued_and_inflight(void **state)
-{
-    struct fixture *f = *state;
-
-    f->cfg.concurrency = 1;
-    client_start(f);
-    struct ll_call *a = submit(f, "x-mock-fault: stall", NULL, NULL);
-    struct ll_call *b = submit(f, NULL, NULL, NULL);
-    struct ll_call *c = submit(f, NULL, NULL, NULL);
-
-    int64_t t0 = ll_now_ns();
-    ll_client_cancel(f->client, c);
-    assert_int_equal(ll_client_wait(f->client, c), 0);
-    double queued_ms = ms_since(t0);
-    assert_int_equal(c->res.cls, LL_CLASS_CANCELLED);
-    assert_int_equal(c->res.attempts, 0);
-    assert_true(queued_ms < 50);
-
-    ll_client_progress(f->client, 50 * LL_NS_PER_MS); /* let a reach the server */
-    t0 = ll_now_ns();
-    ll_client_cancel(f->client, a);
-    assert_int_equal(ll_client_wait(f->client, a), 0);
-    double inflight_ms = ms_since(t0);
-    assert_int_equal(a->res.cls, LL_CLASS_CANCELLED);
-    assert_int_equal(a->res.attempts, 1);
-    assert_true(inflight_ms < 100);
-    assert_int_equal(ll_client_wait(f->client, b), 0);
-    assert_int_equal(b->res.cls, LL_CLASS_NONE);
-    print_message("cancel latency: queued %.2f ms, stalled in flight %.2f ms\n", queued_ms,
-                  inflight_ms);
-    ll_call_free(a);
-    ll_call_free(b);
-    ll_call_free(c);
-}
-
-/* Retries: fail-first 2 then succeed takes 3 attempts; a 400 is never retried; a 503 every time
- * uses up all attempts. The waits are uv timers: 4 of them. */
-static void test_ev_backend_retries(void **state)
-{
-    struct fixture *f = *state;
-
-    f->cfg.concurrency = 2;
-    f->cfg.retry.max_attempts = 3;
-    f->cfg.retry.base_ms = 5;
-    f->cfg.retry.cap_ms = 20;
-    client_start(f);
-    struct ll_call *calls[3] = {
-        submit(f, "x-mock-key: ev-retry-1", "x-mock-fail-first: 2", NULL),
-        submit(f, "x-mock-status: 400", NULL, NULL),
-        submit(f, "x-mock-status: 503", NULL, NULL),
-    };
-    assert_int_equal(ll_client_gather(f->client, calls, 3, LL_GATHER_COLLECT), 2);
-
-    assert_int_equal(calls[0]->res.cls, LL_CLASS_NONE);
-    assert_int_equal(calls[0]->res.attempts, 3);
-    assert_int_not_equal(calls[0]->res.attempt[0].cls, LL_CLASS_NONE);
-    assert_int_equal(calls[0]->res.attempt[2].cls, LL_CLASS_NONE);
-    assert_int_equal(calls[1]->res.cls, LL_CLASS_HTTP_4XX);
-    assert_int_equal(calls[1]->res.attempts, 1);
-    assert_int_equal(calls[2]->res.cls, LL_CLASS_HTTP_5XX);
-    assert_int_equal(calls[2]->res.attempts, 3);
-
-    struct ll_be_stats st;
-    ll_client_sample(f->client, &st);
-    assert_int_equal(st.backoff_waits, 4);
-    assert_true(st.backoff_ns > 0);
-    for (int i = 0; i < 3; i++) {
-        ll_call_free(calls[i]);
-    }
-}
-
-/* A call waiting on its retry timer is cancelled at once, and the slot it held goes to the call
- * queued behind it. */
-static void test_ev_backend_cancel_backoff(void **state)
-{
-    struct fixture *f = *state;
-    struct ll_be_stats st;
-
-    f->cfg.concurrency = 1;
-    f->cfg.retry.max_attempts = 3;
-    f->cfg.retry.base_ms = 5000;
-    f->cfg.retry.cap_ms = 5000;
-    f->cfg.retry.jitter = false;
-    client_start(f);
-    struct ll_call *a = submit(f, "x-mock-status: 503", NULL, NULL);
-    struct ll_call *b = submit(f, NULL, NULL, NULL);
-    int64_t until = ll_now_ns() + 5 * LL_NS_PER_S;
-    do {
-        ll_client_progress(f->client, 5 * LL_NS_PER_MS);
-        ll_client_sample(f->client, &st);
-    } while (st.backoff_waits == 0 && ll_now_ns() < until);
-    assert_int_equal(st.backoff_waits, 1);
-    assert_int_equal(b->res.attempts, 0); /* the slot is held across the wait */
-
-    int64_t t0 = ll_now_ns();
-    ll_client_cancel(f->client, a);
-    assert_int_equal(ll_client_wait(f->client, a), 0);
-    double ms = ms_since(t0);
-    assert_int_equal(ll_client_wait(f->client, b), 0);
-    print_message("cancel during a 5 s backoff: %.2f ms\n", ms);
-    assert_int_equal(a->res.cls, LL_CLASS_CANCELLED);
-    assert_int_equal(a->res.attempts, 1);
-    assert_true(ms < 50);
-    assert_int_equal(b->res.cls, LL_CLASS_NONE);
-    ll_call_free(a);
-    ll_call_free(b);
-}
-
-/* Fail-fast gather: the 400 cancels the rest, queued and in flight. */
-static void test_ev_backend_gather_fail_fast(void **state)
-{
-    struct fixture *f = *state;
-    enum { N = 6 };
-    struct ll_call *calls[N];
-
-    f->cfg.concurrency = 2;
-    client_start(f);
-    calls[0] = submit(f, "x-mock-status: 400", NULL, NULL);
-    for (int i = 1; i < N; i++) {
-        calls[i] = submit(f, "x-mock-latency-ms: 300", NULL, NULL);
-    }
-    assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_FAIL_FAST), N);
-    assert_int_equal(calls[0]->res.cls, LL_CLASS_HTTP_4XX);
-    for (int i = 1; i < N; i++) {
-        assert_int_equal(calls[i]->res.cls, LL_CLASS_CANCELLED);
-    }
-    for (int i = 0; i < N; i++) {
-        ll_call_free(calls[i]);
-    }
 }
 
 /* 3 requests of 100 ms at concurrency 3, with and without the blocking pitfall. */
@@ -694,15 +498,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ev_curl_no_hidden_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ev_curl_fd_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ev_curl_close_in_flight, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ev_backend_no_hidden_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ev_backend_no_reuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_bounds_concurrency, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_cancel_queued_and_inflight, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_retries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_cancel_backoff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_gather_fail_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ev_backend_blocking_serializes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ev_backend_blocking_lag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ev_backend_destroy_outstanding, setup, teardown),
