@@ -295,7 +295,7 @@ do_slo() {
 # Ceiling: raise concurrency until a run fails or efficiency < min_efficiency; the report says
 # what stopped it (from the run's JSON and log: threads, memory, descriptors, ports).
 do_ceiling() {
-    local b c n eff nc
+    local b c n eff nc lim
     nc=$(wc -w <<<"$concurrency")
     for b in "${BACKENDS[@]}"; do
         local i=0
@@ -305,7 +305,11 @@ do_ceiling() {
             run_llmload "$1" "$b" "$c" "" "$n" || true
             eff=$($REPORT get "$LAST_JSON" results.requests.wall_s)
             eff=$($PY -c "w=$eff; print(0 if w <= 0 else $rounds * $ideal_ms / 1000 / w)")
-            if [ "$LAST_RC" != 0 ] || $PY -c "import sys; sys.exit(0 if $eff < $min_efficiency else 1)"; then
+            # a local limit met (results.limits.met; "0.0" when null) ends the ramp too: failed
+            # requests end fast and need not pull the efficiency down
+            lim=$($REPORT get "$LAST_JSON" results.limits.met)
+            if [ "$LAST_RC" != 0 ] || [ "$lim" != 0.0 ] ||
+                $PY -c "import sys; sys.exit(0 if $eff < $min_efficiency else 1)"; then
                 cells_done=$((cells_done + nc - i))
                 break
             fi

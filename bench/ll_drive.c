@@ -131,6 +131,7 @@ static void submit_failed(struct drive *d, int err, int64_t now, int64_t t_inten
     struct ll_result res;
     memset(&res, 0, sizeof(res));
     res.cls = LL_CLASS_RESOURCE;
+    res.limit = err == LL_ENOMEM ? LL_LIMIT_MEMORY : LL_LIMIT_NONE;
     res.t_intended = t_intended > 0 ? t_intended : now;
     res.t_queued = res.t_end = now;
     res.prompt_tokens = res.completion_tokens = res.total_tokens = -1;

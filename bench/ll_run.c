@@ -10,6 +10,7 @@
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_drive.h"
+#include "ll_limits.h"
 #include "ll_mockproc.h"
 #include "ll_opts.h"
 #include "ll_report.h"
@@ -41,6 +42,7 @@ struct run {
     const char *base_url;
     struct ll_message msg;
     struct ll_request req;
+    struct ll_nofile nofile; /* RLIMIT_NOFILE, raised at start */
 };
 
 static void run_defaults(struct run *r)
@@ -344,6 +346,25 @@ static int preflight(struct run *r)
     return rc;
 }
 
+static const char *rlim_str(char *buf, size_t n, int64_t v)
+{
+    snprintf(buf, n, "%lld", (long long)v);
+    return v < 0 ? "unlimited" : buf;
+}
+
+/* "limits: RLIMIT_NOFILE soft 1024 -> 20000 (hard 20000)": what the run may open. */
+static void run_header_limits(const struct run *r)
+{
+    char a[24], b[24], c[24];
+    const struct ll_nofile *nf = &r->nofile;
+    printf("limits: RLIMIT_NOFILE soft %s", rlim_str(a, sizeof(a), nf->soft_before));
+    if (nf->soft != nf->soft_before) {
+        printf(" -> %s", rlim_str(b, sizeof(b), nf->soft));
+    }
+    printf(" (hard %s)%s%s\n", rlim_str(c, sizeof(c), nf->hard), nf->err ? ", raise refused: " : "",
+           nf->err ? strerror(nf->err) : "");
+}
+
 static void run_header(const struct run *r, struct ll_client *c)
 {
     const struct ll_backend *be = ll_client_backend(c);
@@ -364,6 +385,7 @@ static void run_header(const struct run *r, struct ll_client *c)
     printf(" requests=%lld retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
            (long long)r->requests, (long long)r->retries, r->timeout_s, r->connect_timeout_s,
            r->no_reuse ? "off" : "on", (long long)r->seed);
+    run_header_limits(r);
     printf("\n");
     fflush(stdout);
 }
@@ -389,6 +411,10 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(w, "retries", (double)r->retries);
     cJSON_AddItemToObject(w, "headers", ll_report_headers_json(r->headers.v, r->headers.n));
     cJSON_AddItemToObject(w, "client", ll_report_config_json(&r->cfg));
+    cJSON *nf = cJSON_AddObjectToObject(w, "rlimit_nofile"); /* -1 = unlimited */
+    cJSON_AddNumberToObject(nf, "soft_before", (double)r->nofile.soft_before);
+    cJSON_AddNumberToObject(nf, "soft", (double)r->nofile.soft);
+    cJSON_AddNumberToObject(nf, "hard", (double)r->nofile.hard);
     cJSON *m = cJSON_AddObjectToObject(w, "mock");
     cJSON_AddBoolToObject(m, "embedded", r->mock_started);
     cJSON *margs = cJSON_AddArrayToObject(m, "args");
@@ -452,6 +478,19 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
     return rc;
 }
 
+/* The backend could not start its threads. It starts all of them or none (tp_pool.h): a run
+ * with fewer would measure another in-flight limit than the one asked for, so the run stops
+ * here and says which wall it met and what was measured. */
+static void run_thread_limit(const struct run *r, int err)
+{
+    char why[400];
+    ll_limits_threads_describe(why, sizeof(why), r->cfg.stack_size, r->cfg.concurrency);
+    fprintf(stderr,
+            "%s: local limit met: threads (cannot start the %s backend with %lld threads, all "
+            "or none: %s; %s)\n",
+            WHO, r->be->name, (long long)r->concurrency, ll_strerror(err), why);
+}
+
 static int run_load(struct run *r)
 {
     struct ll_client *c = NULL;
@@ -465,6 +504,10 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     err = ll_client_create(r->be, &r->cfg, &c);
+    if (err == LL_ELIMIT) {
+        run_thread_limit(r, err);
+        goto out;
+    }
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, r->be->name,
                 ll_strerror(err));
@@ -537,6 +580,7 @@ int ll_cmd_run(int argc, char **argv)
     if ((rc = run_validate(&r)) != 0 || (rc = run_endpoint(&r)) != 0) {
         goto out;
     }
+    ll_limits_raise_nofile(&r.nofile); /* before the mock: it inherits the raised limit */
     if (r.base_url == NULL && (rc = mock_start(&r)) != 0) {
         goto out;
     }

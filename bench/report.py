@@ -137,7 +137,9 @@ def figures(row, conf, outdir):
         "ctx_switches": res.get("ctx_switches_voluntary", 0) +
         res.get("ctx_switches_involuntary", 0),
         "loop_lag_p99_ms": dig(r, "backend.loop_lag.p99_ms"),
-        "limit_hit": dig(r, "backend.limit_hit", "") or "",
+        # the run's own verdict first (results.limits, per request), else the backend's flag
+        "limit_hit": dig(r, "limits.met", "") or dig(r, "backend.limit_hit", "") or "",
+        "limit_line": dig(r, "limits.line", "") or "",
         "goodput_share": dig(r, "goodput.share"),
         "l_measured": dig(r, "littles_law.l_measured"),
         "littles_flagged": bool(dig(r, "littles_law.flagged", False)),
@@ -166,6 +168,12 @@ def stop_reason(c, outdir, min_eff):
     lim = c.get("limit_hit") or ""
     if c["status"] == "timeout":
         return "time limit of the cell (timeout)"
+    # llmload's own line says which limit and what the machine allowed:
+    # "local limit met: descriptors (412 requests failed; RLIMIT_NOFILE soft 1024 hard 20000)"
+    # on stdout, or "local limit met: threads (cannot start ...)" on stderr when create failed.
+    m = re.search(r"local limit met: (\w+) \((.*)\)", c.get("limit_line") or text)
+    if m:
+        return "%s (%s)" % (m.group(1), m.group(2))
     # The run header names the backend ("pthread pool"): match error lines only.
     checks = [
         ("threads", r"cannot start the threaded backend.*|pthread_create.*"),

@@ -33,7 +33,7 @@ struct ll_be_stats {
     uint64_t backoff_waits;   /* retry waits started */
     int64_t backoff_ns;       /* total time spent waiting to retry */
     const char *limit_hit;    /* NULL, or which local limit failed requests met:
-                                 "descriptors", "threads", "memory" */
+                                 ll_limit_name(): "descriptors", "memory", "ports" */
 };
 
 struct ll_backend {

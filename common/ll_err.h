@@ -50,7 +50,7 @@ const char *ll_strerror(int err);
     X(TIMEOUT, "timeout", "connect or total timeout")                                              \
     X(CONNECT, "connect", "connection refused, reset or closed early")                             \
     X(PROTOCOL, "protocol", "malformed HTTP, JSON or SSE answer")                                  \
-    X(RESOURCE, "resource", "a local limit was met (descriptors, threads, memory)")                \
+    X(RESOURCE, "resource", "a local limit was met (descriptors, threads, memory, ports)")         \
     X(CANCELLED, "cancelled", "cancelled before it finished")
 
 enum ll_class {
@@ -64,5 +64,27 @@ const char *ll_class_name(enum ll_class c);  /* "ok", "429", "timeout", ... */
 const char *ll_class_descr(enum ll_class c); /* one line for reports */
 /* Parse a short name back; returns 0 and sets *out, or LL_EINVAL. */
 int ll_class_parse(const char *name, enum ll_class *out);
+
+/* Which local limit a RESOURCE failure met (ll_result.limit). The errno table that decides it
+ * is in ll_err.c (ll_limit_from_errno), next to this one. */
+#define LL_LIMIT_MAP(X)                                                                            \
+    X(NONE, "none", "no local limit")                                                              \
+    X(DESCRIPTORS, "descriptors", "file descriptors (RLIMIT_NOFILE or the system file table)")     \
+    X(THREADS, "threads", "threads (RLIMIT_NPROC, threads-max, pid_max or stack memory)")          \
+    X(MEMORY, "memory", "memory (an allocation failed)")                                           \
+    X(PORTS, "ports", "local ephemeral ports (EADDRNOTAVAIL)")
+
+enum ll_limit {
+#define LL_LIMIT_ENUM_(name, short_, msg) LL_LIMIT_##name,
+    LL_LIMIT_MAP(LL_LIMIT_ENUM_)
+#undef LL_LIMIT_ENUM_
+        LL_LIMIT__COUNT
+};
+
+const char *ll_limit_name(enum ll_limit l);  /* "descriptors", ...; "none" for LL_LIMIT_NONE */
+const char *ll_limit_descr(enum ll_limit l); /* one line for reports */
+/* EMFILE/ENFILE -> DESCRIPTORS, ENOMEM/ENOBUFS -> MEMORY, EADDRNOTAVAIL -> PORTS,
+ * anything else (0 included) -> NONE. */
+enum ll_limit ll_limit_from_errno(int e);
 
 #endif

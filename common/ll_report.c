@@ -23,6 +23,8 @@ static double per(double a, double b)
 
 /* ---- table ---- */
 
+static void table_limits(FILE *out, const struct ll_stats *s);
+
 #define LABEL_W 28
 
 static void line_u(FILE *out, const char *label, uint64_t v)
@@ -59,6 +61,7 @@ static void table_requests(FILE *out, const struct ll_stats *s)
         snprintf(label, sizeof(label), "  failed %s", ll_class_name((enum ll_class)c));
         line_u(out, label, s->by_class[c]);
     }
+    table_limits(out, s);
     line_u(out, "requests cancelled", s->by_class[LL_CLASS_CANCELLED]);
     line_u(out, "retries", s->retries);
     line_u(out, "wire requests", s->wire_requests);
@@ -141,8 +144,40 @@ static void table_resources(FILE *out, const struct ll_stats *s)
         line_f(out, "loop idle share",
                100.0 * per((double)s->be.loop_idle_ns, (double)(s->t_stop - s->t_start)), "%");
     }
-    if (s->be.limit_hit != NULL) {
-        fprintf(out, "%-*s %14s\n", LABEL_W, "local limit hit", s->be.limit_hit);
+}
+
+int ll_report_limit_line(char *buf, size_t n, const struct ll_stats *s, enum ll_limit l)
+{
+    const struct ll_resources *r = &s->res;
+    char ctx[96] = "";
+    if (l == LL_LIMIT_DESCRIPTORS && r->nofile_soft != 0) {
+        char soft[24], hard[24];
+        snprintf(soft, sizeof(soft), "%lld", (long long)r->nofile_soft);
+        snprintf(hard, sizeof(hard), "%lld", (long long)r->nofile_hard);
+        snprintf(ctx, sizeof(ctx), "; RLIMIT_NOFILE soft %s hard %s",
+                 r->nofile_soft < 0 ? "unlimited" : soft, r->nofile_hard < 0 ? "unlimited" : hard);
+    } else if (l == LL_LIMIT_PORTS && r->ports_lo > 0) {
+        snprintf(ctx, sizeof(ctx), "; ephemeral ports %d-%d per destination", r->ports_lo,
+                 r->ports_hi);
+    }
+    if (s->by_limit[l] > 0) {
+        return snprintf(buf, n, "local limit met: %s (%llu requests failed%s)", ll_limit_name(l),
+                        (unsigned long long)s->by_limit[l], ctx);
+    }
+    return snprintf(buf, n, "local limit met: %s (reported by the backend%s)", ll_limit_name(l),
+                    ctx);
+}
+
+/* One line per limit met, right under the failures it explains; nothing when none was. */
+static void table_limits(FILE *out, const struct ll_stats *s)
+{
+    char line[256];
+    enum ll_limit first = ll_stats_limit_met(s);
+    for (int l = LL_LIMIT_NONE + 1; first != LL_LIMIT_NONE && l < LL_LIMIT__COUNT; l++) {
+        if (s->by_limit[l] > 0 || l == (int)first) {
+            ll_report_limit_line(line, sizeof(line), s, (enum ll_limit)l);
+            fprintf(out, "%s\n", line);
+        }
     }
 }
 
@@ -316,6 +351,44 @@ static cJSON *json_resources(const struct ll_stats *s)
     return o;
 }
 
+/* What local limits the run met: "met" (the first, or null), failures by limit ("unknown": a
+ * RESOURCE failure with no known limit), and the walls as the run found them. */
+static cJSON *json_limits(const struct ll_stats *s)
+{
+    const struct ll_resources *r = &s->res;
+    cJSON *o = cJSON_CreateObject();
+    enum ll_limit met = ll_stats_limit_met(s);
+    if (met != LL_LIMIT_NONE) {
+        char line[256];
+        cJSON_AddStringToObject(o, "met", ll_limit_name(met));
+        ll_report_limit_line(line, sizeof(line), s, met);
+        cJSON_AddStringToObject(o, "line", line);
+    } else {
+        cJSON_AddNullToObject(o, "met");
+        cJSON_AddNullToObject(o, "line");
+    }
+    cJSON *f = cJSON_AddObjectToObject(o, "failed");
+    for (int l = 0; l < LL_LIMIT__COUNT; l++) {
+        cJSON_AddNumberToObject(f, l == LL_LIMIT_NONE ? "unknown" : ll_limit_name((enum ll_limit)l),
+                                (double)s->by_limit[l]);
+    }
+    cJSON *nf = cJSON_AddObjectToObject(o, "rlimit_nofile");
+    if (r->nofile_soft != 0) { /* read; -1 = unlimited, written as null */
+        cJSON_AddItemToObject(nf, "soft",
+                              r->nofile_soft < 0 ? cJSON_CreateNull()
+                                                 : cJSON_CreateNumber((double)r->nofile_soft));
+        cJSON_AddItemToObject(nf, "hard",
+                              r->nofile_hard < 0 ? cJSON_CreateNull()
+                                                 : cJSON_CreateNumber((double)r->nofile_hard));
+    }
+    if (r->ports_lo > 0) {
+        cJSON *p = cJSON_AddArrayToObject(o, "ephemeral_ports");
+        cJSON_AddItemToArray(p, cJSON_CreateNumber(r->ports_lo));
+        cJSON_AddItemToArray(p, cJSON_CreateNumber(r->ports_hi));
+    }
+    return o;
+}
+
 static cJSON *json_backend(const struct ll_stats *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -360,6 +433,7 @@ cJSON *ll_report_stats_json(const struct ll_stats *s)
     cJSON_AddItemToObject(o, "schedule", json_schedule(s));
     cJSON_AddItemToObject(o, "resources", json_resources(s));
     cJSON_AddItemToObject(o, "backend", json_backend(s));
+    cJSON_AddItemToObject(o, "limits", json_limits(s));
     cJSON *acct = cJSON_AddObjectToObject(o, "accounting");
     cJSON_AddBoolToObject(acct, "ok", ll_stats_accounting_ok(s));
     cJSON_AddNumberToObject(acct, "duplicates", (double)s->acct_duplicates);

@@ -30,6 +30,11 @@ void ll_report_table(FILE *out, const struct ll_stats *s);
 /* One line for the end of a run: "accounting OK: ..." or "accounting FAILED: ...". */
 void ll_report_accounting(FILE *out, const struct ll_stats *s);
 
+/* "local limit met: descriptors (412 requests failed; RLIMIT_NOFILE soft 1024 hard 20000)" for
+ * limit l into buf (snprintf's contract and return). The table prints one per limit the run met
+ * (under the failures by class); the JSON carries the first as results.limits.line. */
+int ll_report_limit_line(char *buf, size_t n, const struct ll_stats *s, enum ll_limit l);
+
 /* Every figure as a new cJSON object (NULL on allocation failure); the caller owns it. */
 cJSON *ll_report_stats_json(const struct ll_stats *s);
 

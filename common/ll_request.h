@@ -49,6 +49,10 @@ struct ll_result {
     int status;        /* last HTTP status, 0 when none */
     int curl_code;     /* last CURLcode, 0 = CURLE_OK */
     char errmsg[160];  /* one line when cls != NONE */
+    /* Which local limit the last attempt met when cls is RESOURCE (EMFILE -> DESCRIPTORS, ...;
+     * see ll_limit_from_errno); LL_LIMIT_NONE otherwise, and for RESOURCE failures whose cause
+     * is not a known limit. */
+    enum ll_limit limit;
 
     char *content; /* assistant text (joined deltas when streaming); malloc'd, may be NULL */
     size_t content_len;

@@ -51,6 +51,7 @@ int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo)
     s->be.loop_idle_ns = -1;
     s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = -1;
     s->res.threads_start = s->res.threads_peak = -1;
+    s->res.ports_lo = s->res.ports_hi = -1; /* nofile_*: 0 until res_begin reads them */
     return 0;
 }
 
@@ -159,6 +160,9 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     little_event(s, now > 0 ? now : r->t_end, -1);
     s->completed++;
     s->by_class[cls]++;
+    if (cls == LL_CLASS_RESOURCE) {
+        s->by_limit[(unsigned)r->limit < LL_LIMIT__COUNT ? r->limit : LL_LIMIT_NONE]++;
+    }
     if (r->attempts > 0) {
         s->wire_requests += (uint64_t)r->attempts;
         s->retries += (uint64_t)(r->attempts - 1);
@@ -203,6 +207,9 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     }
     for (int c = 0; c < LL_CLASS__COUNT; c++) {
         dst->by_class[c] += src->by_class[c];
+    }
+    for (int l = 0; l < LL_LIMIT__COUNT; l++) {
+        dst->by_limit[l] += src->by_limit[l];
     }
 #define SUM_(f) dst->f += src->f
     SUM_(submitted);
@@ -360,6 +367,24 @@ static double tv_s(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+static void res_limits(struct ll_resources *r)
+{
+    struct rlimit rl;
+    r->nofile_soft = r->nofile_hard = 0;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        r->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur;
+        r->nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_max;
+    }
+    r->ports_lo = r->ports_hi = -1;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", &r->ports_lo, &r->ports_hi) != 2) {
+            r->ports_lo = r->ports_hi = -1;
+        }
+        fclose(f);
+    }
+}
+
 void ll_stats_res_begin(struct ll_stats *s)
 {
     struct rusage ru;
@@ -371,6 +396,22 @@ void ll_stats_res_begin(struct ll_stats *s)
     s->res.rss_start_kb = ll_proc_rss_kb();
     s->res.threads_start = ll_proc_threads();
     ll_stats_res_sample(s);
+    res_limits(&s->res);
+}
+
+enum ll_limit ll_stats_limit_met(const struct ll_stats *s)
+{
+    for (int l = LL_LIMIT_NONE + 1; l < LL_LIMIT__COUNT; l++) {
+        if (s->by_limit[l] > 0) {
+            return (enum ll_limit)l;
+        }
+    }
+    for (int l = LL_LIMIT_NONE + 1; s->be.limit_hit != NULL && l < LL_LIMIT__COUNT; l++) {
+        if (strcmp(s->be.limit_hit, ll_limit_name((enum ll_limit)l)) == 0) {
+            return (enum ll_limit)l;
+        }
+    }
+    return LL_LIMIT_NONE;
 }
 
 void ll_stats_res_sample(struct ll_stats *s)

@@ -58,7 +58,12 @@ struct ll_resources {
     double rss_sum_kb;            /* for the mean */
     uint64_t rss_samples;
     int threads_start, threads_peak; /* /proc/self/status Threads: */
-    double ru_user0, ru_sys0;        /* getrusage at res_begin, for the deltas */
+    /* The walls a RESOURCE failure names (ll_report's "local limit met" line), read at
+     * res_begin: RLIMIT_NOFILE (-1 = unlimited, 0 = not read) and the ephemeral port range
+     * (/proc/sys/net/ipv4/ip_local_port_range; -1 when unknown). */
+    int64_t nofile_soft, nofile_hard;
+    int ports_lo, ports_hi;
+    double ru_user0, ru_sys0; /* getrusage at res_begin, for the deltas */
     long ru_nvcsw0, ru_nivcsw0;
 };
 
@@ -85,10 +90,12 @@ struct ll_stats {
     struct ll_hist *hist[LL_H__COUNT]; /* heap-allocated: a histogram is ~40 KB */
 
     uint64_t by_class[LL_CLASS__COUNT];
-    uint64_t submitted;     /* ll_stats_note_submit calls */
-    uint64_t completed;     /* results folded (every class, cancelled included) */
-    uint64_t retries;       /* sum of attempts - 1 */
-    uint64_t wire_requests; /* sum of attempts */
+    uint64_t by_limit[LL_LIMIT__COUNT]; /* RESOURCE failures by the local limit they met
+                                           (ll_result.limit; [LL_LIMIT_NONE]: cause unknown) */
+    uint64_t submitted;                 /* ll_stats_note_submit calls */
+    uint64_t completed;                 /* results folded (every class, cancelled included) */
+    uint64_t retries;                   /* sum of attempts - 1 */
+    uint64_t wire_requests;             /* sum of attempts */
     uint64_t connects;
     uint64_t bytes_rx, bytes_tx;
     uint64_t prompt_tokens, completion_tokens;
@@ -148,6 +155,10 @@ int ll_stats_set_backend(struct ll_stats *s, const struct ll_be_stats *be);
 void ll_stats_res_begin(struct ll_stats *s);
 void ll_stats_res_sample(struct ll_stats *s);
 void ll_stats_res_end(struct ll_stats *s);
+
+/* The first local limit met, in ll_limit order (by_limit, else the backend's be.limit_hit), or
+ * LL_LIMIT_NONE when the run met none. */
+enum ll_limit ll_stats_limit_met(const struct ll_stats *s);
 
 /* submitted = succeeded + failed by class + cancelled, nothing duplicated or missing. */
 bool ll_stats_accounting_ok(const struct ll_stats *s);

@@ -4,10 +4,12 @@
 #include "ll_xfer.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "ll_clock.h"
@@ -65,6 +67,38 @@ enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error)
         return LL_CLASS_HTTP_5XX;
     }
     return LL_CLASS_PROTOCOL; /* 1xx/3xx as final answer, or no status at all */
+}
+
+enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long os_errno)
+{
+    if (rc == CURLE_OK || proto_error) {
+        return LL_LIMIT_NONE;
+    }
+    if (sock_errno != 0) {
+        return ll_limit_from_errno(sock_errno);
+    }
+    if (rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR) {
+        return LL_LIMIT_MEMORY;
+    }
+    if (rc == CURLE_COULDNT_CONNECT) {
+        return ll_limit_from_errno((int)os_errno);
+    }
+    return LL_LIMIT_NONE;
+}
+
+curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr *a)
+{
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd == CURL_SOCKET_BAD) {
+        x->sock_errno = errno;
+    }
+    return fd;
+}
+
+curl_socket_t ll_xfer_open_socket_cb(void *x, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    return ll_xfer_open_socket(x, a);
 }
 
 static void set_proto_error(struct ll_xfer *x, const char *why)
@@ -299,6 +333,8 @@ static void reset_attempt(struct ll_xfer *x)
     x->status = 0;
     x->errbuf[0] = '\0';
     x->t_first_byte = 0;
+    x->sock_errno = 0;
+    res->limit = LL_LIMIT_NONE;
     /* The content buffer belongs to the call; its capacity is unknown to this xfer, which may
      * have served other calls since, so start a fresh one. */
     free(res->content);
@@ -410,6 +446,14 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
     struct ll_result *res = &x->call->res;
     if (x->proto_error) {
         snprintf(res->errmsg, sizeof(res->errmsg), "%s", x->proto_why);
+    } else if (x->sock_errno != 0) {
+        /* curl's own text would say "Couldn't connect to server" */
+        snprintf(res->errmsg, sizeof(res->errmsg), "cannot open a socket: %s%s%s%s",
+                 strerror(x->sock_errno), res->limit ? " (local limit: " : "",
+                 res->limit ? ll_limit_name(res->limit) : "", res->limit ? ")" : "");
+    } else if (rc != CURLE_OK && res->limit != LL_LIMIT_NONE) {
+        snprintf(res->errmsg, sizeof(res->errmsg), "%.120s (local limit: %s)",
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), ll_limit_name(res->limit));
     } else if (rc != CURLE_OK) {
         /* curl's error buffer is the more specific ("Failed to connect to ... refused") */
         snprintf(res->errmsg, sizeof(res->errmsg), "%.159s",
@@ -470,6 +514,15 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     }
     enum ll_class cls = ll_xfer_classify(rc, status, x->proto_error);
     bool cancelled = atomic_load(&call->cancel);
+    long os_errno = 0;
+    if (rc == CURLE_COULDNT_CONNECT) {
+        curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+    }
+    res->limit =
+        cancelled ? LL_LIMIT_NONE : ll_xfer_limit(rc, x->proto_error, x->sock_errno, os_errno);
+    if (res->limit != LL_LIMIT_NONE) {
+        cls = LL_CLASS_RESOURCE; /* never retried: another attempt would meet the same wall */
+    }
     if (cancelled) {
         cls = LL_CLASS_CANCELLED;
     }

@@ -36,6 +36,11 @@ struct ll_xfer {
     bool proto_error;       /* the answer could not be understood */
     char proto_why[96];
     void *owner; /* backend private (e.g. the worker or the ev request) */
+    /* errno of this attempt's failed socket(2), 0 when none failed: set by
+     * ll_xfer_open_socket(), reset by ll_xfer_begin(). curl 7.88 reports a failed socket() as
+     * CURLE_COULDNT_CONNECT with CURLINFO_OS_ERRNO untouched (stale from an earlier transfer),
+     * so without this an EMFILE would look like a refused connection. */
+    int sock_errno;
 
     /* Private to ll_xfer.c (per-attempt state). */
     int64_t t_start, t_first_byte;
@@ -65,5 +70,22 @@ void ll_xfer_cleanup(struct ll_xfer *x);
 
 /* Map a CURLcode and HTTP status to an outcome class (the classification table). */
 enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);
+
+/* Which local limit a failed attempt met, LL_LIMIT_NONE when it met none. In order: the errno of
+ * a failed socket(2) (sock_errno), CURLE_OUT_OF_MEMORY and CURLE_WRITE_ERROR (our callbacks fail
+ * only to store, when proto_error is false) -> MEMORY, and for CURLE_COULDNT_CONNECT the
+ * CURLINFO_OS_ERRNO of the connect (os_errno; EADDRNOTAVAIL -> PORTS). os_errno is read for
+ * COULDNT_CONNECT only: curl leaves it stale across transfers, and a connect failure is the one
+ * place it is always set afresh. ll_xfer_end() turns a limit into LL_CLASS_RESOURCE. */
+enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long os_errno);
+
+/* Open a socket for curl, for a backend's CURLOPT_OPENSOCKETFUNCTION: socket(2) with
+ * SOCK_CLOEXEC; on failure records errno in x->sock_errno and returns CURL_SOCKET_BAD. Any
+ * thread (the one running x's transfer). */
+curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr *a);
+
+/* A ready-made CURLOPT_OPENSOCKETFUNCTION for backends with no socket bookkeeping of their own:
+ * CURLOPT_OPENSOCKETDATA must be the struct ll_xfer. */
+curl_socket_t ll_xfer_open_socket_cb(void *x, curlsocktype purpose, struct curl_sockaddr *a);
 
 #endif

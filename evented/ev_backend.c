@@ -184,7 +184,8 @@ static bool ev__attempt(struct ev_be *be, struct ev_slot *sl)
     }
     if (err != 0) {
         if (err == LL_ENOMEM) {
-            be->limit_hit = "memory";
+            be->limit_hit = ll_limit_name(LL_LIMIT_MEMORY);
+            call->res.limit = LL_LIMIT_MEMORY;
         }
         ev__finish(be, call, LL_CLASS_RESOURCE, ll_strerror(err));
         return false;
@@ -228,17 +229,15 @@ static void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
 {
     struct ev_be *be = arg;
     char *priv = NULL;
-    long oserr = 0;
 
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
     struct ll_xfer *x = (struct ll_xfer *)priv;
     struct ev_slot *sl = (struct ev_slot *)((char *)x - offsetof(struct ev_slot, x));
     sl->in_multi = false;
-    if (rc != CURLE_OK && curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
-        (oserr == EMFILE || oserr == ENFILE)) {
-        be->limit_hit = "descriptors";
-    }
     int64_t wait = ll_xfer_end(x, rc, &be->rng);
+    if (sl->call->res.limit != LL_LIMIT_NONE) { /* ll_xfer_end judged it (EMFILE, ...) */
+        be->limit_hit = ll_limit_name(sl->call->res.limit);
+    }
     if (wait < 0) {
         ev__done_push(be, sl->call);
         ev__release(be, sl);
@@ -454,9 +453,13 @@ static int ev__slots_init(struct ev_be *be)
         sl->backoff.data = sl;
         sl->easy = curl_easy_init();
         if (sl->easy == NULL) {
-            be->limit_hit = "memory";
+            be->limit_hit = ll_limit_name(LL_LIMIT_MEMORY);
             return LL_ENOMEM;
         }
+        /* socket(2) through ll_xfer, which keeps its errno: curl alone would report an EMFILE
+         * as a refused connection. Set once: ll_xfer_begin never resets the handle. */
+        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ll_xfer_open_socket_cb);
+        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)&sl->x);
         sl->next_free = be->free_slots;
         be->free_slots = sl;
     }

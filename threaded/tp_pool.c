@@ -278,7 +278,7 @@ static int tp__worker_init(struct tp_pool *p, int i)
 static curl_socket_t tp__open_sock_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
     struct tp_worker *w = arg;
-    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    curl_socket_t fd = ll_xfer_open_socket(&w->xfer, a); /* keeps errno: EMFILE is a limit */
     if (fd != CURL_SOCKET_BAD && purpose == CURLSOCKTYPE_IPCXN) {
         pthread_mutex_lock(&w->pool->mu);
         if (w->n_socks < TP_MAX_SOCKS) {

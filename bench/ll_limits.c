@@ -1,0 +1,111 @@
+/* ll_limits.c - RLIMIT_NOFILE raise and the thread-limit line (ll_limits.h). */
+#include "ll_limits.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "ll_stats.h"
+
+static int64_t rlim64(rlim_t v)
+{
+    return v == RLIM_INFINITY ? -1 : (int64_t)v;
+}
+
+void ll_limits_raise_nofile(struct ll_nofile *out)
+{
+    struct rlimit rl;
+    memset(out, 0, sizeof(*out));
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        out->err = errno;
+        out->soft_before = out->soft = out->hard = 0;
+        return;
+    }
+    out->soft_before = rlim64(rl.rlim_cur);
+    if (rl.rlim_cur != rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            out->err = errno; /* e.g. an unlimited hard limit above fs.nr_open */
+            rl.rlim_cur = was;
+        }
+    }
+    out->soft = rlim64(rl.rlim_cur);
+    out->hard = rlim64(rl.rlim_max);
+}
+
+/* First number in a /proc file, or -1. */
+static long long proc_num(const char *path, const char *key)
+{
+    char line[256];
+    long long v = -1;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (key == NULL) {
+            sscanf(line, "%lld", &v);
+            break;
+        }
+        if (strncmp(line, key, strlen(key)) == 0) {
+            sscanf(line + strlen(key), "%lld", &v);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+static const char *num(char *buf, size_t n, long long v)
+{
+    if (v == -2) {
+        snprintf(buf, n, "unlimited");
+    } else if (v < 0) {
+        snprintf(buf, n, "?");
+    } else {
+        snprintf(buf, n, "%lld", v);
+    }
+    return buf;
+}
+
+int ll_limits_threads_describe(char *buf, size_t n, size_t stack_size, int wanted)
+{
+    struct rlimit rl;
+    long long soft = -1, hard = -1;
+    char a[24], b[24], c[24], d[24], e[24];
+    size_t stack = stack_size;
+    pthread_attr_t attr;
+
+    if (getrlimit(RLIMIT_NPROC, &rl) == 0) {
+        soft = rl.rlim_cur == RLIM_INFINITY ? -2 : (long long)rl.rlim_cur;
+        hard = rl.rlim_max == RLIM_INFINITY ? -2 : (long long)rl.rlim_max;
+    }
+    /* glibc's default stack for new threads (RLIMIT_STACK at start-up, or 8 MiB/2 MiB) */
+    if (stack == 0 && pthread_getattr_default_np(&attr) == 0) {
+        pthread_attr_getstacksize(&attr, &stack);
+        pthread_attr_destroy(&attr);
+    }
+    long long avail = proc_num("/proc/meminfo", "MemAvailable:");
+    int threads = ll_proc_threads();
+    /* Stacks are address space: a finite RLIMIT_AS is often the wall that is met first. */
+    char as[48] = "";
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        snprintf(as, sizeof(as), ", RLIMIT_AS %llu MiB", (unsigned long long)(rl.rlim_cur >> 20));
+    }
+    return snprintf(buf, n,
+                    "RLIMIT_NPROC soft %s hard %s%s, threads-max %s, pid_max %s, %d thread%s in "
+                    "this process, stack %zu KiB per thread (%s), %zu MiB of stacks for %d, "
+                    "MemAvailable %s MiB%s",
+                    num(a, sizeof(a), soft), num(b, sizeof(b), hard),
+                    geteuid() == 0 ? " (not enforced for root)" : "",
+                    num(c, sizeof(c), proc_num("/proc/sys/kernel/threads-max", NULL)),
+                    num(d, sizeof(d), proc_num("/proc/sys/kernel/pid_max", NULL)), threads,
+                    threads == 1 ? "" : "s", stack / 1024,
+                    stack_size != 0 ? "--stack-size" : "default",
+                    (stack >> 20) * (size_t)(wanted > 0 ? wanted : 0), wanted,
+                    num(e, sizeof(e), avail < 0 ? -1 : avail / 1024), as);
+}

@@ -1,0 +1,16 @@
+# Local limits (issue 5): descriptors, threads and memory are reported, not suffered — per
+# request as RESOURCE with the limit named, and by `llmload run` in one line.
+ll_add_test(test_limits
+  SOURCES test_limits.c
+  LIBS ll_reltest ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
+  LABELS "integration;threads;reliability"
+  TIMEOUT 120)
+if(TARGET mockllm)
+  add_dependencies(test_limits mockllm)
+endif()
+
+if(TARGET llmload AND TARGET mockllm)
+  add_test(NAME test_limits_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_limits_cli.sh)
+  set_tests_properties(test_limits_cli PROPERTIES TIMEOUT 120 LABELS "integration;reliability"
+    ENVIRONMENT "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>")
+endif()

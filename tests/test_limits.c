@@ -1,0 +1,307 @@
+/* test_limits.c - local limits are reported, not suffered (issue 5), on both backends.
+ *
+ *   - the errno -> limit table and ll_xfer_limit(): EMFILE/ENFILE -> descriptors,
+ *     ENOMEM/ENOBUFS -> memory, EADDRNOTAVAIL -> ports; a stale CURLINFO_OS_ERRNO on a
+ *     non-connect failure is not taken for a limit;
+ *   - descriptors, per backend: mockllm (started first, so it keeps its own limit) answers after
+ *     300 ms; this process lowers RLIMIT_NOFILE's soft limit to 64 and runs 200 requests at
+ *     concurrency 200. Every request comes back exactly once; each one either succeeded or is
+ *     RESOURCE with limit "descriptors", in one attempt (never retried); at least one of each;
+ *     the run's stats count them by limit and the report line names the limit and RLIMIT_NOFILE;
+ *     after the client is gone the descriptors are back to their start;
+ *   - threads: the threaded backend with a stack no mapping can hold, and in a child with
+ *     RLIMIT_NPROC lowered (not binding for root: then reported, not asserted) and with
+ *     RLIMIT_AS lowered (skipped under sanitizers), fails create() with LL_ELIMIT and leaves no
+ *     thread behind.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "ll_backend.h"
+#include "ll_client.h"
+#include "ll_clock.h"
+#include "ll_mockproc.h"
+#include "ll_report.h"
+#include "ll_stats.h"
+#include "ll_xfer.h"
+#include "rel_util.h"
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define LIM_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define LIM_SANITIZED 1
+#endif
+#endif
+#ifndef LIM_SANITIZED
+#define LIM_SANITIZED 0
+#endif
+
+#define N_REQ   200
+#define NOFILE  64
+#define WAIT_NS (30 * 1000000000LL)
+#define LATENCY "--latency-ms=300"
+
+static const struct ll_message hello[] = {{"user", "Write a haiku about limits."}};
+
+static void test_limits_table(void **state)
+{
+    (void)state;
+    assert_int_equal(ll_limit_from_errno(EMFILE), LL_LIMIT_DESCRIPTORS);
+    assert_int_equal(ll_limit_from_errno(ENFILE), LL_LIMIT_DESCRIPTORS);
+    assert_int_equal(ll_limit_from_errno(ENOMEM), LL_LIMIT_MEMORY);
+    assert_int_equal(ll_limit_from_errno(ENOBUFS), LL_LIMIT_MEMORY);
+    assert_int_equal(ll_limit_from_errno(EADDRNOTAVAIL), LL_LIMIT_PORTS);
+    assert_int_equal(ll_limit_from_errno(ECONNREFUSED), LL_LIMIT_NONE);
+    assert_int_equal(ll_limit_from_errno(0), LL_LIMIT_NONE);
+    assert_string_equal(ll_limit_name(LL_LIMIT_DESCRIPTORS), "descriptors");
+    assert_string_equal(ll_limit_name(LL_LIMIT_THREADS), "threads");
+    assert_string_equal(ll_limit_name(LL_LIMIT_PORTS), "ports");
+
+    /* a failed socket() decides, whatever curl's (stale) os errno says */
+    assert_int_equal(ll_xfer_limit(CURLE_COULDNT_CONNECT, false, EMFILE, ECONNREFUSED),
+                     LL_LIMIT_DESCRIPTORS);
+    assert_int_equal(ll_xfer_limit(CURLE_COULDNT_CONNECT, false, 0, EADDRNOTAVAIL), LL_LIMIT_PORTS);
+    assert_int_equal(ll_xfer_limit(CURLE_COULDNT_CONNECT, false, 0, ECONNREFUSED), LL_LIMIT_NONE);
+    assert_int_equal(ll_xfer_limit(CURLE_OUT_OF_MEMORY, false, 0, 0), LL_LIMIT_MEMORY);
+    assert_int_equal(ll_xfer_limit(CURLE_WRITE_ERROR, false, 0, 0), LL_LIMIT_MEMORY);
+    assert_int_equal(ll_xfer_limit(CURLE_WRITE_ERROR, true, 0, 0), LL_LIMIT_NONE);
+    /* curl leaves os errno stale across transfers: a timeout is never read as a limit */
+    assert_int_equal(ll_xfer_limit(CURLE_OPERATION_TIMEDOUT, false, 0, EMFILE), LL_LIMIT_NONE);
+    assert_int_equal(ll_xfer_limit(CURLE_OK, false, 0, EMFILE), LL_LIMIT_NONE);
+}
+
+struct tally {
+    long done, ok, resource, other;
+    unsigned char seen[N_REQ];
+    char first_resource_msg[160];
+};
+
+static void collect(struct tally *t, struct ll_stats *s, struct ll_call *call)
+{
+    long id = (long)(intptr_t)call->res.user;
+    assert_true(id >= 0 && id < N_REQ);
+    assert_int_equal(t->seen[id], 0); /* exactly one final result per request */
+    t->seen[id]++;
+    t->done++;
+    ll_stats_add_result(s, &call->res, 0);
+    if (call->res.cls == LL_CLASS_NONE) {
+        t->ok++;
+        assert_int_equal(call->res.limit, LL_LIMIT_NONE);
+    } else if (call->res.cls == LL_CLASS_RESOURCE) {
+        t->resource++;
+        assert_int_equal(call->res.limit, LL_LIMIT_DESCRIPTORS);
+        assert_int_equal(call->res.attempts, 1); /* a limit is not retried */
+        if (t->first_resource_msg[0] == '\0') {
+            snprintf(t->first_resource_msg, sizeof(t->first_resource_msg), "%s", call->res.errmsg);
+        }
+    } else {
+        t->other++;
+        print_message("  unexpected %s: %s\n", ll_class_name(call->res.cls), call->res.errmsg);
+    }
+    ll_call_free(call);
+}
+
+static void test_limits_descriptors(void **state)
+{
+    const char *name = *state;
+    const struct ll_backend *be = ll_backend_find(name);
+    const char *args[] = {LATENCY, NULL};
+    struct ll_mockproc m;
+    struct ll_client *c = NULL;
+    struct ll_config cfg;
+    struct ll_stats s;
+    struct rlimit saved, low;
+    static struct tally t;
+    char line[256];
+
+    memset(&t, 0, sizeof(t));
+    assert_non_null(be);
+    assert_int_equal(ll_stats_init(&s, NULL), 0);
+    assert_int_equal(ll_mockproc_start(&m, NULL, args, 10000), 0); /* before the limit drops */
+    const char *urls[1] = {m.base_url};
+    ll_config_defaults(&cfg);
+    cfg.base_urls = urls;
+    cfg.n_base_urls = 1;
+    cfg.concurrency = N_REQ;
+    cfg.timeout_ms = 10000;
+    cfg.retry.max_attempts = 4; /* retries on: a limit must still end in one attempt */
+    cfg.retry.base_ms = 1;
+    cfg.retry.cap_ms = 5;
+
+    int fds0 = rel_fd_count(0);
+    assert_true(fds0 > 0 && fds0 < NOFILE - 16);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = NOFILE;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    ll_stats_res_begin(&s); /* reads the lowered limit for the report line */
+
+    assert_int_equal(ll_client_create(be, &cfg, &c), 0);
+    for (long i = 0; i < N_REQ; i++) {
+        struct ll_request req = {
+            .messages = hello, .n_messages = 1, .max_tokens = 8, .user = (void *)(intptr_t)i};
+        struct ll_call *call = NULL;
+        assert_int_equal(ll_client_submit(c, &req, &call), 0);
+        ll_stats_note_submit(&s, ll_now_ns(), 0);
+    }
+    while (t.done < N_REQ) {
+        struct ll_call *call = ll_client_next(c, WAIT_NS);
+        assert_non_null(call); /* no hang */
+        collect(&t, &s, call);
+    }
+    assert_null(ll_client_next(c, 0));
+    struct ll_be_stats bs;
+    memset(&bs, 0, sizeof(bs));
+    ll_client_sample(c, &bs);
+    ll_stats_set_backend(&s, &bs);
+    ll_client_destroy(c);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    int fds1 = rel_fd_count(0);
+
+    ll_report_limit_line(line, sizeof(line), &s, LL_LIMIT_DESCRIPTORS);
+    print_message("  %s: %ld ok, %ld resource, %ld other; fds %d -> %d\n  %s\n  first: %s\n", name,
+                  t.ok, t.resource, t.other, fds0, fds1, line, t.first_resource_msg);
+    assert_int_equal(ll_mockproc_stop(&m, 5000), 0);
+
+    assert_int_equal(t.done, N_REQ);
+    assert_int_equal(t.ok + t.resource, N_REQ);
+    assert_true(t.ok > 0);
+    assert_true(t.resource > 0);
+    assert_non_null(strstr(t.first_resource_msg, "Too many open files"));
+    assert_int_equal(s.by_class[LL_CLASS_RESOURCE], (uint64_t)t.resource);
+    assert_int_equal(s.by_limit[LL_LIMIT_DESCRIPTORS], (uint64_t)t.resource);
+    assert_int_equal(ll_stats_limit_met(&s), LL_LIMIT_DESCRIPTORS);
+    assert_true(ll_stats_accounting_ok(&s));
+    char want[96];
+    snprintf(want, sizeof(want),
+             "local limit met: descriptors (%ld requests failed; "
+             "RLIMIT_NOFILE soft %d hard ",
+             t.resource, NOFILE);
+    assert_non_null(strstr(line, want));
+    assert_int_equal(fds1, fds0);
+    ll_stats_free(&s);
+}
+
+static int threads_now(void)
+{
+    return ll_proc_threads();
+}
+
+/* In a child: lower `res` to `lim`, create the threaded backend with n threads of `stack` bytes.
+ * Exit 0: LL_ELIMIT and no thread left; 4: the limit did not bind; 3, 5: failure. */
+static int child_create(int res, rlim_t lim, int n, size_t stack)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {lim, lim};
+        struct ll_config cfg;
+        struct ll_be *b = NULL;
+        static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
+        ll_config_defaults(&cfg);
+        cfg.base_urls = urls;
+        cfg.n_base_urls = 1;
+        cfg.concurrency = n;
+        cfg.stack_size = stack;
+        int before = threads_now();
+        if (setrlimit(res, &rl) != 0) {
+            _exit(3);
+        }
+        int err = ll_backend_find("threaded")->create(&cfg, &b);
+        if (err == 0) {
+            ll_backend_find("threaded")->destroy(b);
+            _exit(4);
+        }
+        _exit(err == LL_ELIMIT && threads_now() == before ? 0 : 5);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static void test_limits_threads(void **state)
+{
+    (void)state;
+    const struct ll_backend *be = ll_backend_find("threaded");
+    struct ll_config cfg;
+    struct ll_be *b = NULL;
+    static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
+    ll_config_defaults(&cfg);
+    cfg.base_urls = urls;
+    cfg.n_base_urls = 1;
+    cfg.concurrency = 4;
+    cfg.stack_size = (size_t)1 << 46; /* 64 TiB per thread: no mapping that large can succeed */
+    int before = threads_now();
+    assert_int_equal(be->create(&cfg, &b), LL_ELIMIT);
+    assert_null(b);
+    assert_int_equal(threads_now(), before);
+
+    /* RLIMIT_NPROC counts every thread of this user; root is exempt (CAP_SYS_RESOURCE). */
+    int rc = child_create(RLIMIT_NPROC, 1, 8, 0);
+    print_message("  RLIMIT_NPROC=1, 8 threads: %s\n", rc == 0   ? "LL_ELIMIT"
+                                                       : rc == 4 ? "not binding here (root)"
+                                                                 : "FAILED");
+    assert_true(rc == 0 || (rc == 4 && geteuid() == 0));
+
+    if (!LIM_SANITIZED) { /* shadow memory needs the address space */
+        long vm = -1;
+        FILE *f = fopen("/proc/self/status", "r");
+        char l[256];
+        while (f != NULL && fgets(l, sizeof(l), f) != NULL && sscanf(l, "VmSize: %ld", &vm) != 1) {
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+        assert_true(vm > 0);
+        /* room for a few 16 MiB stacks of the 64 asked: the pool fails partway */
+        rlim_t lim = (rlim_t)vm * 1024 + ((rlim_t)56 << 20);
+        assert_int_equal(child_create(RLIMIT_AS, lim, 64, (size_t)16 << 20), 0);
+    }
+}
+
+/* One-time process state (libuv's signal pipe, curl's) is opened before descriptors are
+ * counted. */
+static void warm_up(void)
+{
+    static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
+    struct ll_config cfg;
+    ll_config_defaults(&cfg);
+    cfg.base_urls = urls;
+    cfg.n_base_urls = 1;
+    for (const struct ll_backend *const *be = ll_backend_list(); *be != NULL; be++) {
+        struct ll_client *c = NULL;
+        if (ll_client_create(*be, &cfg, &c) == 0) {
+            ll_client_destroy(c);
+        }
+    }
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    warm_up();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_limits_table),
+        cmocka_unit_test_prestate(test_limits_descriptors, (void *)"threaded"),
+        cmocka_unit_test_prestate(test_limits_descriptors, (void *)"evented"),
+        cmocka_unit_test(test_limits_threads),
+    };
+    int failed = cmocka_run_group_tests_name("limits", tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed != 0;
+}

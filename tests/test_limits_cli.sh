@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# test_limits_cli.sh - `llmload run` says which local limit it met:
+#   - descriptors: under `ulimit -n 64` (soft and hard, so the raise to the hard limit cannot
+#     help), 200 in flight against a mockllm started outside the limit: exit 0, the table has
+#     "local limit met: descriptors (N requests failed; RLIMIT_NOFILE soft 64 hard 64)", the
+#     JSON has results.limits.met = "descriptors" and the same count, accounting OK;
+#   - the soft limit is raised to the hard one and the header says so;
+#   - threads: under `ulimit -v` the threaded backend cannot map its stacks: exit 1 and one
+#     line "local limit met: threads (...)" naming what was measured (skipped under ASan,
+#     whose shadow memory needs the address space).
+# Needs LL_LLMLOAD and LL_MOCKLLM.
+set -u
+LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
+MOCKLLM=${LL_MOCKLLM:?set LL_MOCKLLM to the mockllm binary}
+tmp=$(mktemp -d)
+mock_pid=
+cleanup() {
+    if [ -n "$mock_pid" ]; then
+        kill "$mock_pid" 2>/dev/null
+        wait "$mock_pid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# mockllm with its own (unlowered) limit; readiness is its "listening HOST PORT" line.
+mkfifo "$tmp/ready"
+"$MOCKLLM" --port 0 --latency-ms 300 >"$tmp/ready" 2>"$tmp/mock.err" &
+mock_pid=$!
+read -r _ host port <"$tmp/ready" || { echo "FAIL: mockllm did not start"; exit 1; }
+url="http://$host:$port/v1"
+
+for be in threaded evented; do
+    (
+        ulimit -n 64
+        exec "$LLMLOAD" run --backend "$be" --url "$url" --requests 300 --concurrency 200 \
+            --json "$tmp/$be.json"
+    ) >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "$be: exit $rc: $(cat "$tmp/err")"
+    line=$(grep '^local limit met: ' "$tmp/out")
+    echo "$be: $line"
+    n=$(sed -n 's/^local limit met: descriptors (\([0-9]*\) requests failed; RLIMIT_NOFILE soft 64 hard 64)$/\1/p' "$tmp/out")
+    if [ -z "$n" ] || [ "$n" -eq 0 ]; then fail "$be: no descriptors limit line: $(cat "$tmp/out")"; fi
+    grep -q '^limits: RLIMIT_NOFILE soft 64 (hard 64)$' "$tmp/out" || fail "$be: header lacks limits"
+    grep -q '^accounting OK: submitted 300 ' "$tmp/out" || fail "$be: accounting"
+    python3 - "$tmp/$be.json" "${n:-0}" <<'PY' || fail "$be: JSON limits"
+import json, sys
+d = json.load(open(sys.argv[1]))
+lim = d["results"]["limits"]
+assert lim["met"] == "descriptors", lim
+assert lim["failed"]["descriptors"] == int(sys.argv[2]), lim
+assert lim["failed"]["descriptors"] == d["results"]["requests"]["by_class"]["resource"], lim
+assert lim["rlimit_nofile"] == {"soft": 64, "hard": 64}, lim
+assert d["config"]["rlimit_nofile"]["soft"] == 64, d["config"]
+PY
+done
+
+# The soft limit is raised to the hard one (when they differ).
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -gt 64 ]; then
+    (ulimit -Sn 64; exec "$LLMLOAD" run --backend evented --url "$url" --requests 20 \
+        --concurrency 10) >"$tmp/out" 2>"$tmp/err" || fail "raise: exit $?: $(cat "$tmp/err")"
+    grep -q "^limits: RLIMIT_NOFILE soft 64 -> $hard (hard $hard)$" "$tmp/out" ||
+        fail "soft limit not raised: $(grep '^limits' "$tmp/out")"
+    grep -q '^local limit met' "$tmp/out" && fail "raised run still met a limit"
+fi
+
+# Threads: stacks cannot be mapped under a small address-space limit.
+if nm -D "$LLMLOAD" 2>/dev/null | grep -q __asan_init || ldd "$LLMLOAD" | grep -q libasan; then
+    echo "threads: skipped under ASan"
+else
+    (ulimit -v 1000000; exec "$LLMLOAD" run --backend threaded --url "$url" --requests 10 \
+        --concurrency 2000 --no-preflight) >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    echo "threads: $(cat "$tmp/err")"
+    [ "$rc" -eq 1 ] || fail "threads: exit $rc, want 1"
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "threads: stderr is not one line"
+    grep -q '^llmload run: local limit met: threads (cannot start the threaded backend with 2000 threads, all or none: .*RLIMIT_NPROC .*threads-max .*pid_max .*stack .*RLIMIT_AS ' "$tmp/err" ||
+        fail "threads: no limit line"
+fi
+
+[ "$fails" -eq 0 ] && echo "test_limits_cli: OK" || echo "test_limits_cli: $fails failure(s)"
+[ "$fails" -eq 0 ]
