@@ -27,9 +27,9 @@ int mock_buf_reserve(struct mock_buf *b, size_t extra)
     return 0;
 }
 
-void mock_buf_add(struct mock_buf *b, const void *s, size_t n)
+void mock_buf__add_grow(struct mock_buf *b, const void *s, size_t n)
 {
-    if (mock_buf_reserve(b, n) == 0) {
+    if (n != 0 && mock_buf_reserve(b, n) == 0) {
         memcpy(b->p + b->len, s, n);
         b->len += n;
     }
@@ -38,6 +38,42 @@ void mock_buf_add(struct mock_buf *b, const void *s, size_t n)
 void mock_buf_adds(struct mock_buf *b, const char *s)
 {
     mock_buf_add(b, s, strlen(s));
+}
+
+void mock_buf_u64(struct mock_buf *b, unsigned long long v)
+{
+    char tmp[20]; /* 2^64 - 1 has 20 digits */
+    char *e = tmp + sizeof(tmp), *p = e;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    mock_buf_add(b, p, (size_t)(e - p));
+}
+
+void mock_buf_i64(struct mock_buf *b, long long v)
+{
+    if (v < 0) {
+        mock_buf_add(b, "-", 1);
+        mock_buf_u64(b, 0ULL - (unsigned long long)v); /* also right for LLONG_MIN */
+        return;
+    }
+    mock_buf_u64(b, (unsigned long long)v);
+}
+
+void mock_buf_hex(struct mock_buf *b, unsigned long long v, int width)
+{
+    static const char hex[] = "0123456789abcdef";
+    char tmp[16];
+    char *e = tmp + sizeof(tmp), *p = e;
+    do {
+        *--p = hex[v & 15];
+        v >>= 4;
+    } while (v != 0);
+    while (e - p < width && p > tmp) {
+        *--p = '0';
+    }
+    mock_buf_add(b, p, (size_t)(e - p));
 }
 
 void mock_buf_printf(struct mock_buf *b, const char *fmt, ...)
@@ -71,29 +107,41 @@ void mock_buf_json_str(struct mock_buf *b, const char *s, size_t n)
     mock_buf_add(b, "\"", 1);
 }
 
+/* Bytes JSON requires escaped: controls, '"' and '\\'. */
+static bool json_special(unsigned char ch)
+{
+    return ch < 0x20 || ch == '"' || ch == '\\';
+}
+
 void mock_buf_json_raw(struct mock_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    /* Worst case every byte becomes \u00XX. */
-    if (mock_buf_reserve(b, n * 6) != 0) {
+    size_t i = 0;
+    /* Most strings (model names) need no escape at all: find the first byte that does, copy
+     * everything before it at once. */
+    while (i < n && !json_special((unsigned char)s[i])) {
+        i++;
+    }
+    mock_buf_add(b, s, i);
+    if (i == n || mock_buf_reserve(b, (n - i) * 6) != 0) { /* worst case: all \u00XX */
         return;
     }
     char *o = b->p + b->len;
-    for (size_t i = 0; i < n; i++) {
+    for (; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
+        if (!json_special(ch)) {
+            *o++ = (char)ch;
+        } else if (ch == '"' || ch == '\\') {
             *o++ = '\\';
             *o++ = (char)ch;
         } else if (ch == '\n') {
             *o++ = '\\';
             *o++ = 'n';
-        } else if (ch < 0x20) {
+        } else {
             memcpy(o, "\\u00", 4);
             o[4] = hex[ch >> 4];
             o[5] = hex[ch & 15];
             o += 6;
-        } else {
-            *o++ = (char)ch;
         }
     }
     b->len = (size_t)(o - b->p);

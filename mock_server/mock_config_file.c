@@ -211,7 +211,7 @@ void mock_config_usage(FILE *f)
         "  --max-header-bytes N   request line + headers limit, else 431 (default 16384)\n"
         "  --max-body-bytes N     request body limit, else 413 (default 1048576)\n"
         "  --grace-ms N           on stop, time in-flight requests get to finish (default 2000)\n"
-        "Model and latency (the default profile 'mock' answers any unknown model):\n"
+        "Model and latency (the default profile 'gpt-mock' answers any unknown model):\n"
         "  --latency-ms N         default profile: fixed time to first token N ms, 0 per token\n"
         "  --ttft DIST            default profile time to first token (default 0)\n"
         "  --itl DIST             default profile time per further token (default 0)\n"

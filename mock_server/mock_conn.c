@@ -16,6 +16,19 @@ struct mock_wreq {
 };
 
 static void idle_cb(uv_timer_t *t);
+static void keepalive_cb(uv_timer_t *t);
+
+/* The connection is idle from now: it closes after the idle timeout unless a request is being
+ * answered by then. The timer is lazy: it is armed once and, when it fires early (the
+ * connection was busy in between), re-armed for the remainder, rather than stopped and
+ * restarted around every request, which cost two timer-heap updates per answer. */
+static void idle_touch(struct mock_conn *c)
+{
+    c->idle_since = uv_now(&c->lp->loop);
+    if (!uv_is_active((uv_handle_t *)&c->idle)) {
+        uv_timer_start(&c->idle, keepalive_cb, (uint64_t)c->lp->srv->cfg->idle_timeout_ms, 0);
+    }
+}
 
 bool mock_req_closes(const struct mock_req *r)
 {
@@ -69,7 +82,7 @@ void mock_conn_done(struct mock_req *r)
         conn_shutdown(c);
     } else {
         if (c->head == NULL) {
-            uv_timer_start(&c->idle, idle_cb, (uint64_t)c->lp->srv->cfg->idle_timeout_ms, 0);
+            idle_touch(c);
         }
         mock__conn_kick(c);
     }
@@ -86,6 +99,7 @@ static void close_cb(uv_handle_t *h)
     struct mock_loop *lp = c->lp;
     mock_buf_free(&c->out);
     mock_buf_free(&c->body);
+    mock_buf_free(&c->pre);
     free(c);
     if (lp->stopping) {
         mock_server__conn_gone(lp);
@@ -132,6 +146,21 @@ void mock_conn_close(struct mock_conn *c)
 static void idle_cb(uv_timer_t *t)
 {
     mock_conn_close(t->data);
+}
+
+static void keepalive_cb(uv_timer_t *t)
+{
+    struct mock_conn *c = t->data;
+    if (c->active) {
+        return; /* being answered: mock_conn_done re-arms when the connection is idle again */
+    }
+    uint64_t due = c->idle_since + (uint64_t)c->lp->srv->cfg->idle_timeout_ms;
+    uint64_t now = uv_now(&c->lp->loop);
+    if (now < due) {
+        uv_timer_start(t, keepalive_cb, due - now, 0);
+        return;
+    }
+    mock_conn_close(c);
 }
 
 void mock_conn_hold(struct mock_conn *c)
@@ -260,7 +289,7 @@ void mock_conn_accept(struct mock_loop *lp, uv_stream_t *server)
     mock_metrics_add(&mock__counters(c)->conn_total, 1);
     atomic_fetch_add_explicit(&mock__counters(c)->conn_open, 1, memory_order_relaxed);
     mock__read_start(c);
-    uv_timer_start(&c->idle, idle_cb, (uint64_t)lp->srv->cfg->idle_timeout_ms, 0);
+    idle_touch(c);
 }
 
 void mock_conn_stop_all(struct mock_loop *lp)

@@ -58,6 +58,13 @@ static double draw_itl_ms(struct mock_req *r)
     return ms * load_factor(r);
 }
 
+/* draw_itl_ms gives one value for the whole request and takes no random draw: a header sets
+ * it, or the profile's distribution is fixed (the load factor does not change within a call). */
+static bool itl_constant(struct mock_req *r)
+{
+    return r->x_itl_ms >= 0 || r->x_latency_ms >= 0 || r->job.prof->itl.kind == MOCK_DIST_FIXED;
+}
+
 /* Run the next step now when it is due, else arm the connection's timer for it. */
 static void step(struct mock_req *r);
 
@@ -80,27 +87,71 @@ static void tick_cb(uv_timer_t *t)
 
 /* ---- rendering ---- */
 
+/* Rendering is by pieces (mock_buf_lit and friends), not printf: an answer is a fixed template
+ * around a few numbers, and vfprintf used to be the largest cost of answering. */
+
+/* {"id":"chatcmpl-<16 hex>","object":"<object>","created":N,"model":"<model>" */
+static void render_id(struct mock_req *r, struct mock_buf *b, const char *object)
+{
+    const struct mock_job *j = &r->job;
+    mock_buf_lit(b, "{\"id\":\"chatcmpl-");
+    mock_buf_hex(b, j->id, 16);
+    mock_buf_lit(b, "\",\"object\":\"");
+    mock_buf_adds(b, object);
+    mock_buf_lit(b, "\",\"created\":");
+    mock_buf_i64(b, j->created);
+    mock_buf_lit(b, ",\"model\":");
+    mock_buf_json_str(b, j->model, strlen(j->model));
+}
+
+/* Every event of a stream starts the same way (id, created and model do not change): render
+ * it once per request into c->pre. */
+static void render_prefix(struct mock_req *r)
+{
+    struct mock_buf *pre = &r->conn->pre;
+    mock_buf_clear(pre);
+    mock_buf_lit(pre, "data: ");
+    render_id(r, pre, "chat.completion.chunk");
+    mock_buf_lit(pre, ",\"choices\":[");
+}
+
 static void chunk_prefix(struct mock_req *r, struct mock_buf *b)
 {
-    mock_buf_printf(b,
-                    "data: {\"id\":\"chatcmpl-%016llx\",\"object\":\"chat.completion.chunk\","
-                    "\"created\":%lld,\"model\":",
-                    (unsigned long long)mock_hash64(&r->job.occ, 8, r->job.key), r->job.created);
-    mock_buf_json_str(b, r->job.model, strlen(r->job.model));
-    mock_buf_adds(b, ",\"choices\":[");
+    const struct mock_buf *pre = &r->conn->pre;
+    if (pre->oom) {
+        b->oom = true;
+        return;
+    }
+    mock_buf_add(b, pre->p, pre->len);
+}
+
+/* The chunk-size line of an event of len bytes, then (frame_end) the CRLF after it. HTTP/1.0
+ * has no chunked encoding: the events go out bare. */
+static void frame_begin(struct mock_req *r, size_t len)
+{
+    if (!r->http10) {
+        mock_buf_hex(&r->conn->out, len, 0);
+        mock_buf_lit(&r->conn->out, "\r\n");
+    }
+}
+
+static void frame_end(struct mock_req *r)
+{
+    if (!r->http10) {
+        mock_buf_lit(&r->conn->out, "\r\n");
+    }
 }
 
 /* Frame the event in c->body as one chunk of the chunked body, into c->out. */
 static void emit_event(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
-    if (!r->http10) {
-        mock_buf_printf(&c->out, "%zx\r\n", c->body.len);
+    if (c->body.oom) {
+        c->out.oom = true; /* never send a truncated event: the flush drops the connection */
     }
+    frame_begin(r, c->body.len);
     mock_buf_add(&c->out, c->body.p, c->body.len);
-    if (!r->http10) {
-        mock_buf_add(&c->out, "\r\n", 2);
-    }
+    frame_end(r);
     mock_buf_clear(&c->body);
 }
 
@@ -108,31 +159,42 @@ static void emit_delta(struct mock_req *r, const char *delta, const char *finish
 {
     struct mock_buf *b = &r->conn->body;
     chunk_prefix(r, b);
-    mock_buf_printf(b, "{\"index\":0,\"delta\":%s,\"logprobs\":null,\"finish_reason\":%s}]}\n\n",
-                    delta, finish);
+    mock_buf_lit(b, "{\"index\":0,\"delta\":");
+    mock_buf_adds(b, delta);
+    mock_buf_lit(b, ",\"logprobs\":null,\"finish_reason\":");
+    mock_buf_adds(b, finish);
+    mock_buf_lit(b, "}]}\n\n");
     emit_event(r);
 }
 
+/* The most frequent event, straight into c->out: its length is known before it is rendered,
+ * so it needs no staging in c->body. Tokens never need JSON escaping (mock_text.h). */
 static void emit_token(struct mock_req *r)
 {
-    struct mock_buf *b = &r->conn->body;
+    static const char mid[] = "{\"index\":0,\"delta\":{\"content\":\"";
+    static const char end[] = "\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    struct mock_conn *c = r->conn;
     char tok[MOCK_TEXT_TOKEN_MAX];
     size_t n = mock_text_token(&r->job.text_rng, (size_t)r->job.sent, tok);
-    chunk_prefix(r, b);
-    mock_buf_adds(b, "{\"index\":0,\"delta\":{\"content\":");
-    mock_buf_json_str(b, tok, n);
-    mock_buf_adds(b, "},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-    emit_event(r);
+    frame_begin(r, c->pre.len + sizeof(mid) - 1 + n + sizeof(end) - 1);
+    chunk_prefix(r, &c->out);
+    mock_buf_add(&c->out, mid, sizeof(mid) - 1);
+    mock_buf_add(&c->out, tok, n);
+    mock_buf_add(&c->out, end, sizeof(end) - 1);
+    frame_end(r);
     r->job.sent++;
 }
 
 static void usage_json(struct mock_req *r, struct mock_buf *b)
 {
     const struct mock_job *j = &r->job;
-    mock_buf_printf(b,
-                    "\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,"
-                    "\"total_tokens\":%d}",
-                    j->prompt_tokens, j->n_tokens, j->prompt_tokens + j->n_tokens);
+    mock_buf_lit(b, "\"usage\":{\"prompt_tokens\":");
+    mock_buf_i64(b, j->prompt_tokens);
+    mock_buf_lit(b, ",\"completion_tokens\":");
+    mock_buf_i64(b, j->n_tokens);
+    mock_buf_lit(b, ",\"total_tokens\":");
+    mock_buf_i64(b, (long long)j->prompt_tokens + j->n_tokens);
+    mock_buf_lit(b, "}");
 }
 
 static void emit_tail(struct mock_req *r)
@@ -141,16 +203,18 @@ static void emit_tail(struct mock_req *r)
     emit_delta(r, "{}", r->job.length_cut ? "\"length\"" : "\"stop\"");
     if (r->job.include_usage) {
         chunk_prefix(r, &c->body);
-        c->body.len--; /* ,"choices":[ -> ,"choices":[], */
-        mock_buf_adds(&c->body, "[],");
+        if (c->body.len > 0) {
+            c->body.len--; /* ,"choices":[ -> ,"choices":[], */
+        }
+        mock_buf_lit(&c->body, "[],");
         usage_json(r, &c->body);
-        mock_buf_adds(&c->body, "}\n\n");
+        mock_buf_lit(&c->body, "}\n\n");
         emit_event(r);
     }
-    mock_buf_adds(&c->body, "data: [DONE]\n\n");
+    mock_buf_lit(&c->body, "data: [DONE]\n\n");
     emit_event(r);
     if (!r->http10) {
-        mock_buf_adds(&c->out, "0\r\n\r\n");
+        mock_buf_lit(&c->out, "0\r\n\r\n");
     }
 }
 
@@ -160,6 +224,7 @@ static void stream_head(struct mock_req *r)
     if (r->http10) {
         r->keep_alive = false; /* no chunked encoding in HTTP/1.0: the close ends the body */
     }
+    render_prefix(r);
     mock__head(r, &c->out, 200, "text/event-stream; charset=utf-8");
     mock__rl_headers(r, &c->out);
     mock_buf_adds(&c->out, r->http10
@@ -207,28 +272,33 @@ static void stream_step(struct mock_req *r)
     }
 }
 
+/* The content: tokens rendered in place (they need no escaping, see mock_text.h). */
+static void render_content(struct mock_req *r, struct mock_buf *b)
+{
+    struct mock_job *j = &r->job;
+    for (int i = 0; i < j->n_tokens; i++) {
+        if (mock_buf_reserve(b, MOCK_TEXT_TOKEN_MAX) != 0) {
+            return;
+        }
+        b->len += mock_text_token(&j->text_rng, (size_t)i, b->p + b->len);
+    }
+}
+
 static void full_answer(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     struct mock_conn *c = r->conn;
     struct mock_buf *b = &c->body;
-    char tok[MOCK_TEXT_TOKEN_MAX];
     mock_buf_clear(b);
-    mock_buf_printf(b,
-                    "{\"id\":\"chatcmpl-%016llx\",\"object\":\"chat.completion\",\"created\":%lld,"
-                    "\"model\":",
-                    (unsigned long long)mock_hash64(&j->occ, 8, j->key), j->created);
-    mock_buf_json_str(b, j->model, strlen(j->model));
-    mock_buf_adds(b,
-                  ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
-    for (int i = 0; i < j->n_tokens; i++) {
-        size_t n = mock_text_token(&j->text_rng, (size_t)i, tok);
-        mock_buf_json_raw(b, tok, n);
-    }
-    mock_buf_printf(b, "\"},\"logprobs\":null,\"finish_reason\":\"%s\"}],",
-                    j->length_cut ? "length" : "stop");
+    render_id(r, b, "chat.completion");
+    mock_buf_lit(b,
+                 ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
+    render_content(r, b);
+    mock_buf_lit(b, "\"},\"logprobs\":null,\"finish_reason\":\"");
+    mock_buf_adds(b, j->length_cut ? "length" : "stop");
+    mock_buf_lit(b, "\"}],");
     usage_json(r, b);
-    mock_buf_adds(b, "}\n");
+    mock_buf_lit(b, "}\n");
     if (b->oom) {
         mock_conn_close(c);
         return;
@@ -238,7 +308,9 @@ static void full_answer(struct mock_req *r)
         return;
     }
     mock__head(r, &c->out, 200, "application/json");
-    mock_buf_printf(&c->out, "Content-Length: %zu\r\n\r\n", b->len);
+    mock_buf_lit(&c->out, "Content-Length: ");
+    mock_buf_u64(&c->out, b->len);
+    mock_buf_lit(&c->out, "\r\n\r\n");
     mock_buf_add(&c->out, b->p, b->len / 2);
     close_fault(r);
 }
@@ -259,7 +331,13 @@ static void gen_start(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     double total = draw_ttft_ms(r);
-    if (!j->stream) {
+    if (!j->stream && itl_constant(r)) {
+        /* the same sum as below, in the same order, without n - 1 draws that cannot differ */
+        double itl = draw_itl_ms(r);
+        for (int i = 1; i < j->n_tokens; i++) {
+            total += itl;
+        }
+    } else if (!j->stream) {
         /* one timer for the whole answer: the sum of the draws a stream would have waited */
         for (int i = 1; i < j->n_tokens; i++) {
             total += draw_itl_ms(r);
@@ -467,7 +545,8 @@ void mock__chat_run(struct mock_req *r)
     j->occ = atomic_fetch_add_explicit(&srv->occ[j->key & (MOCK_OCC_SLOTS - 1)], 1,
                                        memory_order_relaxed);
     mock_rng_seed(&j->text_rng, j->key);
-    mock_rng_seed(&j->draw_rng, mock_hash64(&j->occ, sizeof(j->occ), j->key));
+    j->id = mock_hash64(&j->occ, sizeof(j->occ), j->key);
+    mock_rng_seed(&j->draw_rng, j->id);
     j->created = (long long)time(NULL);
     plan_tokens(r);
     mock_fault_decide(p->has_faults ? &p->faults : &srv->cfg->faults, &j->draw_rng, &fd);

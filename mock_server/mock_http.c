@@ -6,6 +6,7 @@
  * accepting are in mock_conn.c. */
 #include "mock_http.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,7 +29,8 @@ static struct mock_req *req_new(struct mock_conn *c)
     } else if ((r = malloc(sizeof(*r))) == NULL) {
         return NULL;
     }
-    memset(r, 0, sizeof(*r));
+    memset(r, 0, offsetof(struct mock_req, url));
+    r->url[0] = r->auth[0] = r->mock_key[0] = '\0';
     r->body = body;
     r->body_cap = cap;
     r->conn = c;
@@ -141,43 +143,52 @@ static void copy_value(char *dst, size_t cap, const char *v, size_t len)
     dst[len] = '\0';
 }
 
-/* One header (name and value complete) seen: keep it when the application wants it. */
-static void header_done(struct mock_conn *c)
+/* An x-mock-* header: n is the name after the prefix, v the value. */
+static void mock_header(struct mock_req *r, const char *n, const char *v, size_t vlen)
 {
-    struct mock_req *r = c->cur;
-    const char *n = c->hname, *v = c->hval;
-    c->hname[c->hname_len < sizeof(c->hname) ? c->hname_len : sizeof(c->hname) - 1] = '\0';
-    c->hval[c->hval_len] = '\0';
-    c->in_value = false;
-    if (c->hname_len >= sizeof(c->hname)) {
-        return; /* a name this long is none of ours */
-    } else if (strcasecmp(n, "authorization") == 0) {
-        copy_value(r->auth, sizeof(r->auth), v, c->hval_trunc ? 0 : c->hval_len);
-    } else if (strcasecmp(n, "expect") == 0) {
-        r->expect_continue = strcasecmp(v, "100-continue") == 0;
-    } else if (strncasecmp(n, "x-mock-", 7) != 0) {
-        return;
-    } else if (strcasecmp(n + 7, "key") == 0) {
-        copy_value(r->mock_key, sizeof(r->mock_key), v, c->hval_len);
-    } else if (strcasecmp(n + 7, "latency-ms") == 0) {
+    if (strcasecmp(n, "key") == 0) {
+        copy_value(r->mock_key, sizeof(r->mock_key), v, vlen);
+    } else if (strcasecmp(n, "latency-ms") == 0) {
         r->x_latency_ms = header_int(v, 0, 3600 * 1000);
-    } else if (strcasecmp(n + 7, "itl-ms") == 0) {
+    } else if (strcasecmp(n, "itl-ms") == 0) {
         r->x_itl_ms = header_int(v, 0, 3600 * 1000);
-    } else if (strcasecmp(n + 7, "tokens") == 0) {
+    } else if (strcasecmp(n, "tokens") == 0) {
         r->x_tokens = header_int(v, 1, MOCK_MAX_TOKENS_CAP);
-    } else if (strcasecmp(n + 7, "status") == 0) {
+    } else if (strcasecmp(n, "status") == 0) {
         r->x_status = header_int(v, 200, 599);
-    } else if (strcasecmp(n + 7, "retry-after") == 0) {
+    } else if (strcasecmp(n, "retry-after") == 0) {
         r->x_retry_after = header_int(v, 0, 86400);
-    } else if (strcasecmp(n + 7, "fail-first") == 0) {
+    } else if (strcasecmp(n, "fail-first") == 0) {
         r->x_fail_first = header_int(v, 0, 1 << 30);
-    } else if (strcasecmp(n + 7, "fail-status") == 0) {
+    } else if (strcasecmp(n, "fail-status") == 0) {
         r->x_fail_status = header_int(v, 400, 599);
-    } else if (strcasecmp(n + 7, "fault") == 0) {
+    } else if (strcasecmp(n, "fault") == 0) {
         r->x_fault = strcasecmp(v, "close") == 0   ? MOCK_XF_CLOSE
                      : strcasecmp(v, "stall") == 0 ? MOCK_XF_STALL
                      : strcasecmp(v, "split") == 0 ? MOCK_XF_SPLIT
                                                    : MOCK_XF_NONE;
+    }
+}
+
+/* One header (name and value complete) seen: keep it when the application wants it. Names are
+ * told apart by length first: the usual headers (Host, Content-Type, Content-Length...) then
+ * cost no string comparison at all. */
+static void header_done(struct mock_conn *c)
+{
+    struct mock_req *r = c->cur;
+    const char *n = c->hname, *v = c->hval;
+    size_t len = c->hname_len;
+    c->hname[len < sizeof(c->hname) ? len : sizeof(c->hname) - 1] = '\0';
+    c->hval[c->hval_len] = '\0';
+    c->in_value = false;
+    if (len >= sizeof(c->hname)) {
+        return; /* a name this long is none of ours */
+    } else if (len == 13 && strcasecmp(n, "authorization") == 0) {
+        copy_value(r->auth, sizeof(r->auth), v, c->hval_trunc ? 0 : c->hval_len);
+    } else if (len == 6 && strcasecmp(n, "expect") == 0) {
+        r->expect_continue = strcasecmp(v, "100-continue") == 0;
+    } else if (len > 7 && strncasecmp(n, "x-mock-", 7) == 0) {
+        mock_header(r, n + 7, v, c->hval_len);
     }
 }
 
@@ -408,8 +419,7 @@ void mock__conn_kick(struct mock_conn *c)
     c->in_kick = true;
     for (;;) {
         while (c->head != NULL && !c->active && !c->closing && !c->shutting && !c->failed) {
-            c->active = true;
-            uv_timer_stop(&c->idle);
+            c->active = true; /* the keep-alive timer, if it fires now, lets the answer be */
             mock_openai_handle(c->head);
         }
         if (c->closing || c->shutting || c->failed || !c->paused || c->nq >= MOCK_PIPELINE_MAX) {

@@ -34,23 +34,26 @@ struct mock_req {
     bool keep_alive, http10, expect_continue, url_trunc;
     int status; /* of the answer, for metrics and --verbose */
     int64_t t_start_ns;
-    char url[MOCK_URL_MAX];
     size_t url_len;
     char *body;
     size_t body_len, body_cap;
-    /* headers the application cares about (others are only counted against the limit) */
-    char auth[MOCK_AUTH_MAX];
-    char mock_key[MOCK_KEY_MAX];
     int x_latency_ms, x_itl_ms, x_tokens, x_status, x_retry_after, x_fail_first,
         x_fail_status; /* -1 when absent */
     enum mock_xfault x_fault;
     struct mock_job job;
+    /* Text last: a new request clears everything before `url` but only the first byte of each
+     * of these (they are always written NUL-terminated), not 1.5 KiB per request. */
+    char url[MOCK_URL_MAX];
+    /* headers the application cares about (others are only counted against the limit) */
+    char auth[MOCK_AUTH_MAX];
+    char mock_key[MOCK_KEY_MAX];
 };
 
 struct mock_conn {
     uv_tcp_t tcp;
-    uv_timer_t idle; /* idle keep-alive, trickling request, stall, drain after shutdown */
-    uv_timer_t work; /* the head request's latency timer */
+    uv_timer_t idle;     /* idle keep-alive, trickling request, stall, drain after shutdown */
+    uint64_t idle_since; /* loop time (ms) the connection last became idle (mock_conn.c) */
+    uv_timer_t work;     /* the head request's latency timer */
     uv_shutdown_t shut;
     struct mock_loop *lp;
     struct mock_conn *prev, *next;
@@ -67,6 +70,7 @@ struct mock_conn {
     char *pending;  /* bytes read but not parsed while the parser is paused */
     size_t pending_len;
     struct mock_buf out, body; /* reused for every response */
+    struct mock_buf pre;       /* the head request's SSE chunk prefix, rendered once */
     size_t write_queued;
     int open_handles;
     bool active, closing, shutting, broken, reading, paused, in_kick, eof;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mock_http.h"
+#include "mock_json.h"
 #include "mock_latency.h"
 #include "mock_server.h"
 #include "mock_text.h"
@@ -53,11 +54,18 @@ static const char *reason(int status)
 
 void mock__head(struct mock_req *r, struct mock_buf *o, int status, const char *ctype)
 {
-    mock_buf_printf(o, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", status, reason(status), ctype);
+    /* Pieces, not printf: this runs for every answer. */
+    mock_buf_lit(o, "HTTP/1.1 ");
+    mock_buf_i64(o, status);
+    mock_buf_lit(o, " ");
+    mock_buf_adds(o, reason(status));
+    mock_buf_lit(o, "\r\nContent-Type: ");
+    mock_buf_adds(o, ctype);
+    mock_buf_lit(o, "\r\n");
     if (mock_req_closes(r)) {
-        mock_buf_adds(o, "Connection: close\r\n");
+        mock_buf_lit(o, "Connection: close\r\n");
     } else if (r->http10) {
-        mock_buf_adds(o, "Connection: keep-alive\r\n");
+        mock_buf_lit(o, "Connection: keep-alive\r\n");
     }
 }
 
@@ -101,7 +109,13 @@ void mock__respond(struct mock_req *r, int status, const char *ctype, const char
     struct mock_conn *c = r->conn;
     mock__head(r, &c->out, status, ctype);
     mock__rl_headers(r, &c->out);
-    mock_buf_printf(&c->out, "Content-Length: %zu\r\n%s\r\n", len, extra ? extra : "");
+    mock_buf_lit(&c->out, "Content-Length: ");
+    mock_buf_u64(&c->out, len);
+    mock_buf_lit(&c->out, "\r\n");
+    if (extra != NULL) {
+        mock_buf_adds(&c->out, extra);
+    }
+    mock_buf_lit(&c->out, "\r\n");
     if (r->method != HTTP_HEAD) {
         mock_buf_add(&c->out, body, len);
     }
@@ -130,7 +144,9 @@ void mock__error(struct mock_req *r, int status, const char *msg, const char *pa
     mock_buf_clear(b);
     mock_buf_adds(b, "{\"error\":{\"message\":");
     mock_buf_json_str(b, msg, strlen(msg));
-    mock_buf_printf(b, ",\"type\":\"%s\",\"param\":", error_type(status));
+    mock_buf_lit(b, ",\"type\":\"");
+    mock_buf_adds(b, error_type(status));
+    mock_buf_lit(b, "\",\"param\":");
     if (param != NULL) {
         mock_buf_json_str(b, param, strlen(param));
     } else {
@@ -349,7 +365,7 @@ static int check_request(struct mock_req *r, const cJSON *root, char *msg, size_
     if (rc != 0) {
         return rc;
     }
-    snprintf(j->model, sizeof(j->model), "%s", model->valuestring);
+    memcpy(j->model, model->valuestring, strlen(model->valuestring) + 1); /* length checked */
     int idx = mock_config_find_profile(cfg, j->model);
     if (idx < 0 && cfg->strict_models) {
         snprintf(msg, len, "The model '%.200s' does not exist.", j->model);
@@ -389,7 +405,7 @@ static void route_chat(struct mock_req *r)
                     NULL, "invalid_api_key", NULL);
         return;
     }
-    cJSON *root = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
+    cJSON *root = mock_json_parse(r->body ? r->body : "", r->body_len);
     if (root == NULL) {
         mock__error(r, 400,
                     "We could not parse the JSON body of your request. (The body must be valid "
@@ -398,7 +414,7 @@ static void route_chat(struct mock_req *r)
         return;
     }
     int rc = check_request(r, root, msg, sizeof(msg), &param);
-    cJSON_Delete(root);
+    mock_json_free(root);
     if (rc != 0) {
         mock__error(r, rc, msg, param, rc == 404 ? "model_not_found" : NULL, NULL);
         return;
@@ -504,6 +520,7 @@ void mock_openai_handle(struct mock_req *r)
 int mock_openai_prepare(struct mock_server *srv)
 {
     const struct mock_config *cfg = srv->cfg;
+    mock_json_init();
     cJSON *root = cJSON_CreateObject();
     cJSON *data = cJSON_AddArrayToObject(root, "data");
     cJSON_AddStringToObject(root, "object", "list");

@@ -38,6 +38,7 @@ struct mock_job {
     bool stream, include_usage, length_cut, split, rl_headers;
     int64_t next_due_ns; /* pacing: when the next token is due (uv_hrtime clock) */
     uint64_t key, occ;
+    uint64_t id; /* hash of (key, occ): the answer's id, and the seed of draw_rng */
     struct mock_rng text_rng, draw_rng;
     struct mock_rl_info rl;
     long long created;

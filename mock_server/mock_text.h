@@ -12,6 +12,8 @@
  * buf must hold MOCK_TEXT_TOKEN_MAX bytes. Token 0 starts with a capital and no space; every
  * other token is a space then a word, capitalised when it starts a sentence, maybe followed by
  * ',' or '.'. Call with i = 0, 1, 2 ... on the reply's rng: each token takes exactly one draw.
+ * A token is only ASCII letters, ' ', ',' and '.': never anything JSON must escape, so the
+ * answers copy tokens into JSON strings as they are (keep it so when changing the word lists).
  * Pure apart from r: any thread. */
 #define MOCK_TEXT_TOKEN_MAX 32
 size_t mock_text_token(struct mock_rng *r, size_t i, char *buf);
