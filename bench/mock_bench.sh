@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 ll_deps $LL_BUILD_DEPS wrk nginx-light
-ll_build "$LL_TOP/build" -DLL_BUILD_TESTS=OFF
+ll_build "$LL_TOP/build"
 mockllm=$LL_TOP/build/mock_server/mockllm
 out=${out:-$LL_TOP/bench/results/mock-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -348,25 +349,20 @@ static void reset_attempt(struct ll_xfer *x)
     res->t_first_token = 0;
 }
 
-int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg)
+/* No *_proxy variable in the environment: then CURLOPT_PROXY "" spares curl a scan of the
+ * environment (several getenv calls) on every transfer; otherwise curl honours them as usual. */
+static pthread_once_t proxy_once = PTHREAD_ONCE_INIT;
+static bool proxy_env_set;
+
+static void proxy_env_check(void)
 {
-    char url[2048];
-    CURLcode rc = CURLE_OK;
-
-    x->call = call;
-    x->cfg = cfg;
-    x->easy = easy;
-    reset_attempt(x);
-
-    size_t blen = strlen(call->base_url);
-    while (blen > 0 && call->base_url[blen - 1] == '/') {
-        blen--;
+    static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+        proxy_env_set |= v != NULL && *v != '\0';
     }
-    if (blen + sizeof("/chat/completions") > sizeof(url)) {
-        return LL_ERANGE;
-    }
-    memcpy(url, call->base_url, blen);
-    memcpy(url + blen, "/chat/completions", sizeof("/chat/completions"));
+}
 
 #define SET(opt, val)                                                                              \
     do {                                                                                           \
@@ -374,10 +370,13 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
             rc = curl_easy_setopt(easy, opt, val);                                                 \
         }                                                                                          \
     } while (0)
-    SET(CURLOPT_URL, url);
-    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-    SET(CURLOPT_POSTFIELDS, call->body); /* not copied: the call outlives the transfer */
-    SET(CURLOPT_HTTPHEADER, call->headers);
+
+/* Options that stay the same for every attempt on one handle with one config: set once per
+ * handle (an easy handle keeps its options across transfers). */
+static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct ll_config *cfg)
+{
+    CURLcode rc = CURLE_OK;
+    pthread_once(&proxy_once, proxy_env_check);
     SET(CURLOPT_PRIVATE, (void *)x);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_TCP_NODELAY, 1L);
@@ -387,19 +386,68 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
     SET(CURLOPT_WRITEDATA, (void *)x);
     SET(CURLOPT_HEADERFUNCTION, header_cb);
     SET(CURLOPT_HEADERDATA, (void *)x);
-    SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-    SET(CURLOPT_XFERINFODATA, (void *)x);
-    SET(CURLOPT_NOPROGRESS, 0L);
+    if (!x->no_progress_cb) {
+        SET(CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+        SET(CURLOPT_XFERINFODATA, (void *)x);
+        SET(CURLOPT_NOPROGRESS, 0L);
+    }
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     /* HTTP/1.1 on both backends: a multi handle would otherwise multiplex HTTP/2 over TLS while
      * the threaded workers each hold one connection, and the two would not be compared fairly. */
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    /* Set both ways every time: the easy handle is reused across calls. */
     SET(CURLOPT_FRESH_CONNECT, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_FORBID_REUSE, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
-#undef SET
+    if (!proxy_env_set) {
+        SET(CURLOPT_PROXY, "");
+    }
+    return rc;
+}
+
+static CURLcode set_url(CURL *easy, const char *base_url)
+{
+    char url[2048];
+    size_t blen = strlen(base_url);
+    while (blen > 0 && base_url[blen - 1] == '/') {
+        blen--;
+    }
+    if (blen + sizeof("/chat/completions") > sizeof(url)) {
+        return CURLE_URL_MALFORMAT;
+    }
+    memcpy(url, base_url, blen);
+    memcpy(url + blen, "/chat/completions", sizeof("/chat/completions"));
+    return curl_easy_setopt(easy, CURLOPT_URL, url);
+}
+
+int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg)
+{
+    CURLcode rc = CURLE_OK;
+
+    if (x->set_easy != easy || x->cfg != cfg) {
+        x->set_base_url = NULL;
+        if (set_handle_options(x, easy, cfg) != CURLE_OK) {
+            x->set_easy = NULL;
+            return LL_ECURL;
+        }
+        x->set_easy = easy;
+    }
+    x->call = call;
+    x->cfg = cfg;
+    x->easy = easy;
+    reset_attempt(x);
+
+    /* curl parses the URL again whenever it is set: skip it while calls share a base URL. */
+    if (x->set_base_url != call->base_url) {
+        if (set_url(easy, call->base_url) != CURLE_OK) {
+            x->set_base_url = NULL;
+            return LL_ERANGE;
+        }
+        x->set_base_url = call->base_url;
+    }
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+    SET(CURLOPT_POSTFIELDS, call->body); /* not copied: the call outlives the transfer */
+    SET(CURLOPT_HTTPHEADER, call->headers);
     if (rc != CURLE_OK) {
         return LL_ECURL;
     }
@@ -410,6 +458,7 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
     }
     return 0;
 }
+#undef SET
 
 /* A 2xx non-streaming answer: must be a chat completion. */
 static void parse_completion(struct ll_xfer *x)

@@ -41,8 +41,13 @@ struct ll_xfer {
      * CURLE_COULDNT_CONNECT with CURLINFO_OS_ERRNO untouched (stale from an earlier transfer),
      * so without this an EMFILE would look like a refused connection. */
     int sock_errno;
+    /* Set by a backend that cancels by removing the handle itself (evented): no progress
+     * callback is then installed, which spares curl its per-chunk progress bookkeeping. */
+    bool no_progress_cb;
 
     /* Private to ll_xfer.c (per-attempt state). */
+    CURL *set_easy;           /* the handle the per-handle options were set on */
+    const char *set_base_url; /* the base URL CURLOPT_URL was last set from */
     int64_t t_start, t_first_byte;
     int status;                   /* from the last status line seen */
     size_t content_cap;           /* capacity of call->res.content */

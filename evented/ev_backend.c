@@ -460,6 +460,7 @@ static int ev__slots_init(struct ev_be *be)
          * as a refused connection. Set once: ll_xfer_begin never resets the handle. */
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ll_xfer_open_socket_cb);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)&sl->x);
+        sl->x.no_progress_cb = true; /* cancel removes the handle from the multi itself */
         sl->next_free = be->free_slots;
         be->free_slots = sl;
     }
