@@ -195,11 +195,18 @@ def stop_reason(c, outdir, min_eff):
     if c.get("failed"):
         return "%d requests failed" % c["failed"]
     if c.get("efficiency", 1) < min_eff:
+        # In a closed loop every round's C requests finish together, so each round costs the
+        # CPU to turn C completions around on top of the latency: that, not threads, memory or
+        # descriptors, is the wall when nothing failed.
         wall = c.get("wall_s") or 1
-        return ("efficiency %.2f < %.2f: CPU busy %.2f (client) + %.2f (mock) of %s cores, "
-                "%.0f client threads" % (c["efficiency"], min_eff, c["cpu_s"] / wall,
-                                         c.get("mock_cpu_s", 0) / wall, os.cpu_count(),
-                                         c.get("threads_peak", 0)))
+        rounds = max(1, math.ceil(c.get("requests", 0) / max(1, c.get("concurrency", 1))))
+        cpu = c["cpu_s"] + c.get("mock_cpu_s", 0)
+        ideal = wall * c["efficiency"]
+        return ("efficiency %.2f < %.2f: %.0f ms lost per round against %.0f ms of CPU per round "
+                "(client %.0f + mock %.0f) to turn C completions around; %.0f client threads"
+                % (c["efficiency"], min_eff, (wall - ideal) / rounds * 1e3, cpu / rounds * 1e3,
+                   c["cpu_s"] / rounds * 1e3, c.get("mock_cpu_s", 0) / rounds * 1e3,
+                   c.get("threads_peak", 0)))
     return ""
 
 
