@@ -236,7 +236,8 @@ def md_table(head, rows):
 
 CLOSED_METRICS = [
     ("req/s", "rps", "num", True), ("efficiency vs ideal", "efficiency", "ratio", True),
-    ("p50 ms", "e2e_p50_ms", "ms", True), ("p99 ms", "e2e_p99_ms", "ms", True),
+    ("p50 ms", "e2e_p50_ms", "ms", True), ("p90 ms", "e2e_p90_ms", "ms", True),
+    ("p99 ms", "e2e_p99_ms", "ms", True),
     ("p99.9 ms", "e2e_p999_ms", "ms", True), ("max ms", "e2e_max_ms", "ms", True),
     ("failed", "failed", "int", False), ("CPU s / 1000 req", "cpu_per_1000", "num", True),
     ("RSS peak MiB", "rss_peak_kb", "mib", True),
