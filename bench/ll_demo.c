@@ -16,7 +16,7 @@ static const struct ll_demo_scenario scenarios[] = {
     {"io-vs-cpu", "a CPU step per response: concurrency helps the I/O, not the CPU", ll_demo_iocpu},
     {"patterns", "gather vs submit-now-collect-later with other work in between", ll_demo_patterns},
     {"errors", "collect every outcome vs fail-fast: what fail-fast loses", ll_demo_errors},
-    {"retry", "429 + Retry-After, 503, 500 retried with backoff; 400/401 not retried",
+    {"retry", "429, 503, 500 then success, retried with backoff and Retry-After; 400/401 not",
      ll_demo_retry},
     {"pool", "one shared connection pool vs a new connection per request", ll_demo_pool},
     {"semaphore", "100 requests under in-flight limits 1, 3, 10, 100", ll_demo_semaphore},

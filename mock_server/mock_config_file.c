@@ -241,6 +241,7 @@ void mock_config_usage(FILE *f)
         "  --help                 this text\n"
         "Per-request headers (for tests): x-mock-latency-ms, x-mock-itl-ms, x-mock-tokens,\n"
         "  x-mock-status, x-mock-retry-after, x-mock-fault: close|stall|split,\n"
-        "  x-mock-key + x-mock-fail-first N [+ x-mock-fail-status CODE]: first N attempts fail.\n",
+        "  x-mock-key + x-mock-fail-first N [+ x-mock-fail-status CODE[,CODE...]]: the first N\n"
+        "  attempts fail (with the listed statuses in turn, the last repeating; default 503).\n",
         f);
 }

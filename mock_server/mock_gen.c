@@ -481,7 +481,8 @@ static bool forced(struct mock_req *r)
     if (r->mock_key[0] != '\0' && r->x_fail_first > 0) {
         unsigned a = mock_script_attempt(srv->script, r->mock_key, strlen(r->mock_key));
         if (a <= (unsigned)r->x_fail_first) {
-            status = r->x_fail_status > 0 ? r->x_fail_status : 503;
+            int i = (int)a - 1 < r->n_fail_status ? (int)a - 1 : r->n_fail_status - 1;
+            status = i >= 0 ? r->x_fail_status[i] : 503;
         }
     }
     if (status == 0 && r->x_status > 0 && r->x_status != 200) {

@@ -35,7 +35,8 @@ static struct mock_req *req_new(struct mock_conn *c)
     r->body_cap = cap;
     r->conn = c;
     r->x_latency_ms = r->x_itl_ms = r->x_tokens = r->x_status = r->x_retry_after = -1;
-    r->x_fail_first = r->x_fail_status = -1;
+    r->x_fail_first = -1;
+    r->n_fail_status = 0;
     r->t_start_ns = (int64_t)uv_hrtime();
     return r;
 }
@@ -136,6 +137,27 @@ static int header_int(const char *v, int lo, int hi)
     return (end == v || *end != '\0' || n < lo || n > hi) ? -1 : (int)n;
 }
 
+/* "429,503,500": statuses in [400, 599], at most MOCK_FAIL_STATUS_MAX; a bad list is ignored
+ * whole (the default 503 then applies), as a bad value of any x-mock header is. */
+static void fail_statuses(struct mock_req *r, const char *v)
+{
+    int n = 0;
+    for (const char *p = v; n < MOCK_FAIL_STATUS_MAX;) {
+        char *end;
+        long st = strtol(p, &end, 10);
+        if (end == p || st < 400 || st > 599 || (*end != ',' && *end != '\0')) {
+            n = 0;
+            break;
+        }
+        r->x_fail_status[n++] = (short)st;
+        if (*end == '\0') {
+            break;
+        }
+        p = end + 1;
+    }
+    r->n_fail_status = n;
+}
+
 static void copy_value(char *dst, size_t cap, const char *v, size_t len)
 {
     len = len < cap - 1 ? len : cap - 1;
@@ -161,7 +183,7 @@ static void mock_header(struct mock_req *r, const char *n, const char *v, size_t
     } else if (strcasecmp(n, "fail-first") == 0) {
         r->x_fail_first = header_int(v, 0, 1 << 30);
     } else if (strcasecmp(n, "fail-status") == 0) {
-        r->x_fail_status = header_int(v, 400, 599);
+        fail_statuses(r, v);
     } else if (strcasecmp(n, "fault") == 0) {
         r->x_fault = strcasecmp(v, "close") == 0   ? MOCK_XF_CLOSE
                      : strcasecmp(v, "stall") == 0 ? MOCK_XF_STALL

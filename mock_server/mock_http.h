@@ -25,6 +25,8 @@
 
 enum mock_xfault { MOCK_XF_NONE, MOCK_XF_CLOSE, MOCK_XF_STALL, MOCK_XF_SPLIT };
 
+#define MOCK_FAIL_STATUS_MAX 8
+
 struct mock_req {
     struct mock_req *next;
     struct mock_conn *conn;
@@ -37,8 +39,12 @@ struct mock_req {
     size_t url_len;
     char *body;
     size_t body_len, body_cap;
-    int x_latency_ms, x_itl_ms, x_tokens, x_status, x_retry_after, x_fail_first,
-        x_fail_status; /* -1 when absent */
+    int x_latency_ms, x_itl_ms, x_tokens, x_status, x_retry_after,
+        x_fail_first; /* -1 when absent */
+    /* x-mock-fail-status: one status, or a list ("429,503,500") read one per failed attempt,
+     * the last repeating; none given means 503. */
+    short x_fail_status[MOCK_FAIL_STATUS_MAX];
+    int n_fail_status;
     enum mock_xfault x_fault;
     struct mock_job job;
     /* Text last: a new request clears everything before `url` but only the first byte of each

@@ -64,7 +64,7 @@ for be in backends:
         if f["ok"] + f["failed"] + f["cancelled"] != 10 or f["ok"] >= c["ok"]:
             fails.append("%s fail-fast counts %s" % (be, f))
     elif scenario == "retry":
-        want = {"429+Retry-After": 3, "503 once": 2, "500 twice": 3, "500 always": 4,
+        want = {"429,503,500,ok": 4, "429+Retry-After": 3, "503 once": 2, "500 twice": 3, "500 always": 4,
                 "400": 1, "401": 1}
         for case, n in want.items():
             r = row(be, case)

@@ -438,6 +438,20 @@ static void test_mock_server_scripted(void **state)
     expect_error(&r, 429, NULL);
     http(NULL, CHAT, BODY(), h429, &r);
     assert_int_equal(r.status, 200);
+
+    /* A list of statuses is read one per failed attempt, the last repeating. */
+    const char *hseq[] = {"x-mock-key: job-3", "x-mock-fail-first: 4",
+                          "x-mock-fail-status: 429,503,500", NULL};
+    static const int want[] = {429, 503, 500, 500, 200};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        http(NULL, CHAT, BODY(), hseq, &r);
+        assert_int_equal(r.status, want[i]);
+    }
+    /* A malformed list is ignored whole: the default 503 applies. */
+    const char *hbad[] = {"x-mock-key: job-4", "x-mock-fail-first: 1",
+                          "x-mock-fail-status: 429,abc", NULL};
+    http(NULL, CHAT, BODY(), hbad, &r);
+    expect_error(&r, 503, NULL);
 }
 
 static void test_mock_server_forced(void **state)
