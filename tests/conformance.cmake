@@ -3,7 +3,7 @@
 # The "threads" label also runs it under TSan (tests/run.sh --tsan).
 ll_add_test(test_conformance
   SOURCES test_conformance.c
-  LIBS ll_backends ll_common PkgConfig::CURL PkgConfig::CJSON
+  LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::CJSON
   LABELS "integration;threads")
 if(TARGET mockllm)
   add_dependencies(test_conformance mockllm)

@@ -2,7 +2,7 @@
 # request as RESOURCE with the limit named, and by `llmload run` in one line.
 ll_add_test(test_limits
   SOURCES test_limits.c
-  LIBS ll_reltest ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
+  LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
   TIMEOUT 120)
 if(TARGET mockllm)

@@ -1,11 +1,8 @@
 # Reliability (issue 5): clients against a hostile server, soak under injected faults, mockllm
 # against hostile clients, the fuzz corpus replayed, and valgrind over a short integration run.
-add_library(ll_reltest STATIC rel_util.c hostile_server.c)
-target_link_libraries(ll_reltest PUBLIC PkgConfig::CURL Threads::Threads)
-
 ll_add_test(test_hostile
   SOURCES test_hostile.c
-  LIBS ll_reltest ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
+  LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
   TIMEOUT 180)
 if(TARGET mockllm)
@@ -15,7 +12,7 @@ endif()
 # Soak under injected faults, both backends (CI size; --soak-requests N for the full run).
 ll_add_test(test_soak
   SOURCES test_soak.c
-  LIBS ll_reltest ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
+  LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
   TIMEOUT 180)
 if(TARGET mockllm)
@@ -25,7 +22,7 @@ endif()
 # mockllm against hostile clients: slowloris, idle, limits, resets (raw loopback sockets).
 ll_add_test(test_mock_hostile
   SOURCES test_mock_hostile.c
-  LIBS ll_reltest ll_common PkgConfig::CURL
+  LIBS ll_testutil ll_common PkgConfig::CURL
   LABELS "integration;reliability"
   TIMEOUT 180)
 if(TARGET mockllm)

@@ -26,6 +26,7 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_mockproc.h"
+#include "ll_testutil.h"
 
 /* What is allowed to differ between the backends. */
 struct expect {
@@ -79,13 +80,7 @@ static int setup(void **state)
         return -1;
     }
     f->s = s;
-    f->urls[0] = s->mock.base_url;
-    ll_config_defaults(&f->cfg);
-    f->cfg.base_urls = f->urls;
-    f->cfg.n_base_urls = 1;
-    f->cfg.concurrency = 4;
-    f->cfg.timeout_ms = 10000;
-    f->cfg.retry.max_attempts = 1;
+    ll_test_config_mock(&f->cfg, f->urls, s->mock.base_url);
     *state = f;
     return 0;
 }
@@ -131,57 +126,6 @@ static const char *key_hdr(struct fixture *f, char *buf, size_t len, const char 
     return buf;
 }
 
-/* GET (post == false) or POST an admin path of the group's mockllm; the body, malloc'd, or
- * NULL when the request failed. */
-static char *mock_admin(const struct ll_mockproc *m, const char *path, bool post)
-{
-    char url[160], *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    CURL *easy = curl_easy_init();
-
-    snprintf(url, sizeof(url), "http://%s:%d%s", m->host, m->port, path);
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, mem);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    if (post) {
-        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
-    }
-    CURLcode rc = curl_easy_perform(easy);
-    curl_easy_cleanup(easy);
-    fclose(mem);
-    if (rc != CURLE_OK) {
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
-/* One figure from mockllm's Prometheus text (the first sample of that metric), or -1. */
-static long long metric(const struct ll_mockproc *m, const char *name)
-{
-    char *text = mock_admin(m, "/metrics", false);
-    size_t nl = strlen(name);
-    long long v = -1;
-
-    for (char *line = text; line != NULL && *line != '\0';) {
-        if (strncmp(line, name, nl) == 0 && (line[nl] == ' ' || line[nl] == '{')) {
-            char *sp = strchr(line, ' ');
-            v = sp != NULL ? (long long)strtod(sp + 1, NULL) : -1;
-            break;
-        }
-        line = strchr(line, '\n');
-        line = line != NULL ? line + 1 : NULL;
-    }
-    free(text);
-    return v;
-}
-
-static double ms_since(int64_t t0)
-{
-    return (double)(ll_now_ns() - t0) / LL_NS_PER_MS;
-}
-
 /* N requests at concurrency 4: every one succeeds once, exactly one result each, in the
  * submission sequence; the backend's own figures are what its expect row says. */
 static void test_conformance_counts(void **state)
@@ -223,7 +167,7 @@ static void test_conformance_counts(void **state)
     /* Nothing outstanding: next returns at once instead of waiting. */
     int64_t t0 = ll_now_ns();
     assert_null(ll_client_next(f->client, -1));
-    assert_true(ms_since(t0) < 50);
+    assert_true(ll_test_ms_since(t0) < 50);
 }
 
 /* The in-flight limit (pool size / easy handles): mockllm never sees more than 3 at once, and
@@ -234,8 +178,9 @@ static void test_conformance_bounds_concurrency(void **state)
     enum { N = 12, C = 3, LAT_MS = 60 };
     struct ll_call *calls[N];
 
-    free(mock_admin(&f->s->mock, "/metrics/reset", true));
-    long long base = metric(&f->s->mock, "mockllm_in_flight"); /* another test's stall, if any */
+    free(ll_test_http(f->s->mock.host, f->s->mock.port, "/metrics/reset", true));
+    long long base =
+        ll_test_mock_metric(&f->s->mock, "mockllm_in_flight"); /* another test's stall, if any */
     assert_true(base >= 0);
     f->cfg.concurrency = C;
     client_start(f);
@@ -244,8 +189,8 @@ static void test_conformance_bounds_concurrency(void **state)
         calls[i] = submit(f, false, HDRS("x-mock-latency-ms: 60"));
     }
     assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_COLLECT), 0);
-    double wall = ms_since(t0);
-    long long peak = metric(&f->s->mock, "mockllm_in_flight_peak") - base;
+    double wall = ll_test_ms_since(t0);
+    long long peak = ll_test_mock_metric(&f->s->mock, "mockllm_in_flight_peak") - base;
     print_message("limit %d, %d x %d ms: wall %.0f ms, server in-flight peak %lld\n", C, N, LAT_MS,
                   wall, peak);
     assert_true(peak >= 1 && peak <= C);
@@ -271,7 +216,7 @@ static void test_conformance_cancel_queued_and_inflight(void **state)
     int64_t t0 = ll_now_ns();
     ll_client_cancel(f->client, c);
     assert_int_equal(ll_client_wait(f->client, c), 0);
-    double queued_ms = ms_since(t0);
+    double queued_ms = ll_test_ms_since(t0);
     assert_int_equal(c->res.cls, LL_CLASS_CANCELLED);
     assert_int_equal(c->res.attempts, 0);
     assert_true(queued_ms < 50);
@@ -280,7 +225,7 @@ static void test_conformance_cancel_queued_and_inflight(void **state)
     t0 = ll_now_ns();
     ll_client_cancel(f->client, a);
     assert_int_equal(ll_client_wait(f->client, a), 0);
-    double inflight_ms = ms_since(t0);
+    double inflight_ms = ll_test_ms_since(t0);
     assert_int_equal(a->res.cls, LL_CLASS_CANCELLED);
     assert_int_equal(a->res.attempts, 1);
     assert_true(inflight_ms < 100);
@@ -305,7 +250,7 @@ static void test_conformance_cancel_stalled(void **state)
     int64_t t0 = ll_now_ns();
     ll_client_cancel(f->client, a);
     assert_int_equal(ll_client_wait(f->client, a), 0);
-    double ms = ms_since(t0);
+    double ms = ll_test_ms_since(t0);
     print_message("cancel of a stalled transfer: %.2f ms\n", ms);
     assert_int_equal(a->res.cls, LL_CLASS_CANCELLED);
     assert_int_equal(a->res.attempts, 1);
@@ -383,7 +328,7 @@ static void test_conformance_cancel_backoff(void **state)
     int64_t t0 = ll_now_ns();
     ll_client_cancel(f->client, a);
     assert_int_equal(ll_client_wait(f->client, a), 0);
-    double ms = ms_since(t0);
+    double ms = ll_test_ms_since(t0);
     assert_int_equal(ll_client_wait(f->client, b), 0);
     print_message("cancel during a 5 s backoff: %.2f ms\n", ms);
     assert_int_equal(a->res.cls, LL_CLASS_CANCELLED);
@@ -409,7 +354,7 @@ static void test_conformance_gather_fail_fast(void **state)
     }
     int64_t t0 = ll_now_ns();
     int failed = ll_client_gather(f->client, calls, N, LL_GATHER_FAIL_FAST);
-    print_message("fail-fast gather: %d failed in %.0f ms\n", failed, ms_since(t0));
+    print_message("fail-fast gather: %d failed in %.0f ms\n", failed, ll_test_ms_since(t0));
     assert_int_equal(failed, N);
     assert_int_equal(calls[0]->res.cls, LL_CLASS_HTTP_4XX);
     for (int i = 1; i < N; i++) {
@@ -445,7 +390,7 @@ static void test_conformance_destroy_outstanding(void **state)
     int64_t t0 = ll_now_ns();
     ll_client_destroy(f->client);
     f->client = NULL;
-    double ms = ms_since(t0);
+    double ms = ll_test_ms_since(t0);
     print_message("destroy with 12 outstanding: %.1f ms\n", ms);
     assert_true(ms < 3000);
 }
@@ -544,7 +489,7 @@ static void test_conformance_equivalence_run(void **state)
     for (struct ll_call *c; n < EQ_N && (c = ll_client_next(f->client, 10 * LL_NS_PER_S));) {
         r->order[n++] = (int)c->seq;
     }
-    double wall = ms_since(t0);
+    double wall = ll_test_ms_since(t0);
     for (int i = 0; i < EQ_N; i++) {
         r->status[i] = calls[i]->res.status;
         r->cls[i] = calls[i]->res.cls;

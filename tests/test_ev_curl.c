@@ -27,6 +27,7 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_mockproc.h"
+#include "ll_testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EV_TEST_SANITIZED 1
@@ -43,83 +44,9 @@
  * the 1 ms that a 0 ms timeout rounded up would add to every request. */
 #define EV_TEST_MEAN_MS_MAX (EV_TEST_SANITIZED ? 0.9 : 0.5)
 
-struct fixture {
-    struct ll_mockproc mock;
-    const char *urls[1];
-    struct ll_config cfg;
-    struct ll_client *client;
-};
-
 static const struct ll_message hello[] = {{"user", "Say hello."}};
 static const char body[] = "{\"model\":\"mock\",\"max_tokens\":8,"
                            "\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]}";
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (f == NULL || ll_mockproc_start(&f->mock, NULL, NULL, 10000) != 0) {
-        fprintf(stderr, "cannot start mockllm at %s\n", ll_mockproc_path());
-        free(f);
-        return -1;
-    }
-    f->urls[0] = f->mock.base_url;
-    ll_config_defaults(&f->cfg);
-    f->cfg.base_urls = f->urls;
-    f->cfg.n_base_urls = 1;
-    f->cfg.concurrency = 4;
-    f->cfg.timeout_ms = 10000;
-    f->cfg.retry.max_attempts = 1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    if (f->client != NULL) {
-        ll_client_destroy(f->client);
-    }
-    int rc = ll_mockproc_stop(&f->mock, 5000);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static double ms_since(int64_t t0)
-{
-    return (double)(ll_now_ns() - t0) / LL_NS_PER_MS;
-}
-
-/* One figure from mockllm's Prometheus text (the first sample of that metric), or -1. */
-static long long metric(struct fixture *f, const char *name)
-{
-    char url[160], *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    CURL *easy = curl_easy_init();
-    long long v = -1;
-
-    snprintf(url, sizeof(url), "http://%s:%d/metrics", f->mock.host, f->mock.port);
-    curl_easy_setopt(easy, CURLOPT_URL, url);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, mem);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(easy);
-    curl_easy_cleanup(easy);
-    fclose(mem);
-    if (rc == CURLE_OK) {
-        size_t nl = strlen(name);
-        for (char *line = text; line != NULL && *line != '\0';) {
-            if (strncmp(line, name, nl) == 0 && (line[nl] == ' ' || line[nl] == '{')) {
-                char *sp = strchr(line, ' ');
-                v = sp != NULL ? (long long)strtod(sp + 1, NULL) : -1;
-                break;
-            }
-            line = strchr(line, '\n');
-            line = line != NULL ? line + 1 : NULL;
-        }
-    }
-    free(text);
-    return v;
-}
 
 /* --- the glue, on a loop of the test's own ----------------------------------------------- */
 
@@ -172,7 +99,7 @@ static void glue_done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
     }
 }
 
-static void glue_open(struct glue *g, struct fixture *f)
+static void glue_open(struct glue *g, struct ll_test_fixture *f)
 {
     memset(g, 0, sizeof(*g));
     assert_int_equal(uv_loop_init(&g->loop), 0);
@@ -196,7 +123,7 @@ static void glue_close(struct glue *g)
  * every request. curl asks for 0 ms timeouts here: they run from the idle handle. */
 static void test_ev_curl_no_hidden_ms(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     enum { N = 200 };
     struct glue g;
 
@@ -214,7 +141,7 @@ static void test_ev_curl_no_hidden_ms(void **state)
     int64_t t0 = ll_now_ns();
     assert_int_equal(ev_curl_add(&g.ec, easy), 0);
     uv_run(&g.loop, UV_RUN_DEFAULT); /* returns when nothing is left to watch */
-    double ms = ms_since(t0);
+    double ms = ll_test_ms_since(t0);
     print_message("glue: %d sequential requests in %.1f ms, mean %.3f ms; 0 ms timeouts %llu, "
                   "sockets %llu\n",
                   N, ms, ms / N, (unsigned long long)(g.ec.counts.kicks - kicks0),
@@ -235,7 +162,7 @@ static void test_ev_curl_no_hidden_ms(void **state)
  * never two polls on one fd, and every record is freed. */
 static void test_ev_curl_fd_reuse(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     enum { N = 50 };
     struct glue g;
 
@@ -265,7 +192,7 @@ static void test_ev_curl_fd_reuse(void **state)
  * still closes cleanly with every record freed. */
 static void test_ev_curl_close_in_flight(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     struct glue g;
     CURL *easy[3];
     struct curl_slist *slow;
@@ -295,51 +222,30 @@ static void test_ev_curl_close_in_flight(void **state)
 
 /* --- the backend, through ll_client ------------------------------------------------------- */
 
-static void client_start(struct fixture *f)
-{
-    assert_int_equal(ll_client_create(&ev_backend, &f->cfg, &f->client), 0);
-}
-
-/* Submit one request with up to three extra headers (NULL ends the list). */
-static struct ll_call *submit(struct fixture *f, const char *h0, const char *h1, const char *h2)
-{
-    const char *hdrs[3] = {h0, h1, h2};
-    size_t n = 0;
-    while (n < 3 && hdrs[n] != NULL) {
-        n++;
-    }
-    struct ll_request req = {
-        .messages = hello, .n_messages = 1, .max_tokens = 8, .headers = hdrs, .n_headers = n};
-    struct ll_call *call = NULL;
-    assert_int_equal(ll_client_submit(f->client, &req, &call), 0);
-    assert_non_null(call);
-    return call;
-}
-
 /* The same no-hidden-1-ms proof through the whole stack (client, ll_xfer, backend): 200
  * sequential requests at concurrency 1. */
 static void test_ev_backend_no_hidden_ms(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     enum { N = 200 };
 
     f->cfg.concurrency = 1;
-    client_start(f);
-    struct ll_call *warm = submit(f, NULL, NULL, NULL);
+    ll_test_client_start(f, &ev_backend);
+    struct ll_call *warm = ll_test_submit(f, NULL, NULL, NULL);
     assert_int_equal(ll_client_wait(f->client, warm), 0);
     ll_call_free(warm);
     int64_t t0 = ll_now_ns();
     for (int i = 0; i < N; i++) {
-        struct ll_call *c = submit(f, NULL, NULL, NULL);
+        struct ll_call *c = ll_test_submit(f, NULL, NULL, NULL);
         assert_int_equal(ll_client_wait(f->client, c), 0);
         assert_int_equal(c->res.cls, LL_CLASS_NONE);
         ll_call_free(c);
     }
-    double ms = ms_since(t0);
+    double ms = ll_test_ms_since(t0);
     print_message("backend: %d sequential requests in %.1f ms, mean %.3f ms\n", N, ms, ms / N);
     assert_true(ms / N < EV_TEST_MEAN_MS_MAX);
     /* one connection for all of them (plus the one that asks for the metric) */
-    long long conns = metric(f, "mockllm_connections_total");
+    long long conns = ll_test_mock_metric(&f->mock, "mockllm_connections_total");
     assert_true(conns >= 1 && conns <= 2);
 }
 
@@ -347,18 +253,18 @@ static void test_ev_backend_no_hidden_ms(void **state)
  * (the close-socket hook) and the run still ends with every call final. */
 static void test_ev_backend_no_reuse(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     enum { N = 20 };
     struct ll_call *calls[N];
 
     f->cfg.concurrency = 2;
     f->cfg.no_reuse = true;
-    client_start(f);
+    ll_test_client_start(f, &ev_backend);
     for (int i = 0; i < N; i++) {
-        calls[i] = submit(f, NULL, NULL, NULL);
+        calls[i] = ll_test_submit(f, NULL, NULL, NULL);
     }
     assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_COLLECT), 0);
-    assert_true(metric(f, "mockllm_connections_total") >= N);
+    assert_true(ll_test_mock_metric(&f->mock, "mockllm_connections_total") >= N);
     for (int i = 0; i < N; i++) {
         ll_call_free(calls[i]);
     }
@@ -371,20 +277,20 @@ static void test_ev_backend_no_reuse(void **state)
 }
 
 /* 3 requests of 100 ms at concurrency 3, with and without the blocking pitfall. */
-static double three_slow(struct fixture *f, bool blocking, double *lag_p99_ms)
+static double three_slow(struct ll_test_fixture *f, bool blocking, double *lag_p99_ms)
 {
     struct ll_call *calls[3];
     struct ll_be_stats st;
 
     f->cfg.concurrency = 3;
     f->cfg.blocking = blocking;
-    client_start(f);
+    ll_test_client_start(f, &ev_backend);
     int64_t t0 = ll_now_ns();
     for (int i = 0; i < 3; i++) {
-        calls[i] = submit(f, "x-mock-latency-ms: 100", NULL, NULL);
+        calls[i] = ll_test_submit(f, "x-mock-latency-ms: 100", NULL, NULL);
     }
     assert_int_equal(ll_client_gather(f->client, calls, 3, LL_GATHER_COLLECT), 0);
-    double wall = ms_since(t0);
+    double wall = ll_test_ms_since(t0);
     ll_client_sample(f->client, &st);
     *lag_p99_ms = (double)ll_hist_percentile(st.loop_lag, 99) / LL_NS_PER_MS; /* dies with it */
     for (int i = 0; i < 3; i++) {
@@ -399,7 +305,7 @@ static double three_slow(struct fixture *f, bool blocking, double *lag_p99_ms)
  * lag probe sees the loop stall for a whole request. */
 static void test_ev_backend_blocking_serializes(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     double lag_ok, lag_blocking;
 
     double evented = three_slow(f, false, &lag_ok);
@@ -415,14 +321,14 @@ static void test_ev_backend_blocking_serializes(void **state)
 /* Blocking: the probe sees every stall, the last one too (it is read as the probe stops). */
 static void test_ev_backend_blocking_lag(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     struct ll_call *calls[3];
 
     f->cfg.concurrency = 3;
     f->cfg.blocking = true;
-    client_start(f);
+    ll_test_client_start(f, &ev_backend);
     for (int i = 0; i < 3; i++) {
-        calls[i] = submit(f, "x-mock-latency-ms: 100", NULL, NULL);
+        calls[i] = ll_test_submit(f, "x-mock-latency-ms: 100", NULL, NULL);
     }
     assert_int_equal(ll_client_gather(f->client, calls, 3, LL_GATHER_COLLECT), 0);
     struct ll_be_stats st;
@@ -443,7 +349,7 @@ static void test_ev_backend_blocking_lag(void **state)
  * record is freed. */
 static void test_ev_backend_destroy_outstanding(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     struct ll_be *be = NULL;
     const char *hdr[] = {"x-mock-fault: stall", "x-mock-status: 503", "x-mock-latency-ms: 200"};
     enum { N = 8 };
@@ -453,7 +359,7 @@ static void test_ev_backend_destroy_outstanding(void **state)
     f->cfg.retry.base_ms = 10000;
     f->cfg.retry.cap_ms = 10000;
     assert_int_equal(ev_backend.create(&f->cfg, &be), 0);
-    client_start(f); /* only to render calls */
+    ll_test_client_start(f, &ev_backend); /* only to render calls */
     for (int i = 0; i < N; i++) {
         struct ll_request req = {
             .messages = hello, .n_messages = 1, .headers = &hdr[i < 2 ? i : 2], .n_headers = 1};
@@ -471,7 +377,7 @@ static void test_ev_backend_destroy_outstanding(void **state)
     }
     struct ll_call *done = NULL;
     int64_t t0 = ll_now_ns();
-    while (ms_since(t0) < 100) {
+    while (ll_test_ms_since(t0) < 100) {
         assert_int_equal(ev_backend.poll(be, 20 * LL_NS_PER_MS, &done), 0);
     }
     assert_null(done); /* nothing can be final yet */
@@ -480,7 +386,7 @@ static void test_ev_backend_destroy_outstanding(void **state)
     assert_int_equal(st.backoff_waits, 1); /* the 503 waits 10 s to retry */
     t0 = ll_now_ns();
     ev_backend.destroy(be);
-    double ms = ms_since(t0);
+    double ms = ll_test_ms_since(t0);
     print_message("destroy with %d outstanding: %.2f ms, loop passes %d, sockets %llu/%llu\n", N,
                   ms, ev_last_destroy.loop_runs, (unsigned long long)ev_last_destroy.polls_freed,
                   (unsigned long long)ev_last_destroy.polls_opened);
@@ -495,14 +401,14 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ev_curl_no_hidden_ms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_curl_fd_reuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_curl_close_in_flight, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_no_hidden_ms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_no_reuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_blocking_serializes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_blocking_lag, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ev_backend_destroy_outstanding, setup, teardown),
+        LL_TEST_FIXTURE_TEST(test_ev_curl_no_hidden_ms),
+        LL_TEST_FIXTURE_TEST(test_ev_curl_fd_reuse),
+        LL_TEST_FIXTURE_TEST(test_ev_curl_close_in_flight),
+        LL_TEST_FIXTURE_TEST(test_ev_backend_no_hidden_ms),
+        LL_TEST_FIXTURE_TEST(test_ev_backend_no_reuse),
+        LL_TEST_FIXTURE_TEST(test_ev_backend_blocking_serializes),
+        LL_TEST_FIXTURE_TEST(test_ev_backend_blocking_lag),
+        LL_TEST_FIXTURE_TEST(test_ev_backend_destroy_outstanding),
     };
     int failed = cmocka_run_group_tests_name("ev_curl", tests, NULL, NULL);
     curl_global_cleanup();

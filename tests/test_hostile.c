@@ -24,7 +24,7 @@
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_mockproc.h"
-#include "rel_util.h"
+#include "ll_testutil.h"
 
 #define CASE_TIMEOUT_MS 1000
 #define SLACK_MS        2000 /* sanitizers, valgrind and a busy 2-core machine */
@@ -61,7 +61,7 @@ static struct ll_call *run_one(struct ll_client *c, bool stream)
 
 static void run_case(const struct ll_backend *be, const struct hcase *hc, bool stream)
 {
-    int fds0 = rel_fd_count(0);
+    int fds0 = ll_test_fd_count(0);
     struct hs_server *hs = NULL;
     struct ll_client *c = NULL;
     struct ll_config cfg;
@@ -101,7 +101,7 @@ static void run_case(const struct ll_backend *be, const struct hcase *hc, bool s
 
     ll_client_destroy(c);
     hs_stop(hs);
-    assert_int_equal(rel_fd_count(0), fds0);
+    assert_int_equal(ll_test_fd_count(0), fds0);
 }
 
 struct variant {

@@ -36,18 +36,7 @@
 #include "ll_report.h"
 #include "ll_stats.h"
 #include "ll_xfer.h"
-#include "rel_util.h"
-
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define LIM_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define LIM_SANITIZED 1
-#endif
-#endif
-#ifndef LIM_SANITIZED
-#define LIM_SANITIZED 0
-#endif
+#include "ll_testutil.h"
 
 #define N_REQ   200
 #define NOFILE  64
@@ -131,17 +120,14 @@ static void test_limits_descriptors(void **state)
     assert_non_null(be);
     assert_int_equal(ll_stats_init(&s, NULL), 0);
     assert_int_equal(ll_mockproc_start(&m, NULL, args, 10000), 0); /* before the limit drops */
-    const char *urls[1] = {m.base_url};
-    ll_config_defaults(&cfg);
-    cfg.base_urls = urls;
-    cfg.n_base_urls = 1;
+    const char *urls[1];
+    ll_test_config_mock(&cfg, urls, m.base_url); /* 10 s timeout */
     cfg.concurrency = N_REQ;
-    cfg.timeout_ms = 10000;
     cfg.retry.max_attempts = 4; /* retries on: a limit must still end in one attempt */
     cfg.retry.base_ms = 1;
     cfg.retry.cap_ms = 5;
 
-    int fds0 = rel_fd_count(0);
+    int fds0 = ll_test_fd_count(0);
     assert_true(fds0 > 0 && fds0 < NOFILE - 16);
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
     low = saved;
@@ -169,7 +155,7 @@ static void test_limits_descriptors(void **state)
     ll_stats_set_backend(&s, &bs);
     ll_client_destroy(c);
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
-    int fds1 = rel_fd_count(0);
+    int fds1 = ll_test_fd_count(0);
 
     ll_report_limit_line(line, sizeof(line), &s, LL_LIMIT_DESCRIPTORS);
     print_message("  %s: %ld ok, %ld resource, %ld other; fds %d -> %d\n  %s\n  first: %s\n", name,
@@ -211,10 +197,7 @@ static int child_create(int res, rlim_t lim, int n, size_t stack)
         struct rlimit rl = {lim, lim};
         struct ll_config cfg;
         struct ll_be *b = NULL;
-        static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
-        ll_config_defaults(&cfg);
-        cfg.base_urls = urls;
-        cfg.n_base_urls = 1;
+        ll_test_config_closed(&cfg);
         cfg.concurrency = n;
         cfg.stack_size = stack;
         int before = threads_now();
@@ -240,10 +223,7 @@ static void test_limits_threads(void **state)
     const struct ll_backend *be = ll_backend_find("threaded");
     struct ll_config cfg;
     struct ll_be *b = NULL;
-    static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
-    ll_config_defaults(&cfg);
-    cfg.base_urls = urls;
-    cfg.n_base_urls = 1;
+    ll_test_config_closed(&cfg);
     cfg.concurrency = 4;
     cfg.stack_size = (size_t)1 << 46; /* 64 TiB per thread: no mapping that large can succeed */
     int before = threads_now();
@@ -258,7 +238,7 @@ static void test_limits_threads(void **state)
                                                                  : "FAILED");
     assert_true(rc == 0 || (rc == 4 && geteuid() == 0));
 
-    if (!LIM_SANITIZED) { /* shadow memory needs the address space */
+    if (!LL_TEST_SANITIZED) { /* shadow memory needs the address space */
         long vm = -1;
         FILE *f = fopen("/proc/self/status", "r");
         char l[256];
@@ -274,27 +254,10 @@ static void test_limits_threads(void **state)
     }
 }
 
-/* One-time process state (libuv's signal pipe, curl's) is opened before descriptors are
- * counted. */
-static void warm_up(void)
-{
-    static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
-    struct ll_config cfg;
-    ll_config_defaults(&cfg);
-    cfg.base_urls = urls;
-    cfg.n_base_urls = 1;
-    for (const struct ll_backend *const *be = ll_backend_list(); *be != NULL; be++) {
-        struct ll_client *c = NULL;
-        if (ll_client_create(*be, &cfg, &c) == 0) {
-            ll_client_destroy(c);
-        }
-    }
-}
-
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
-    warm_up();
+    ll_test_warm_up(); /* before any descriptor count is taken */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limits_table),
         cmocka_unit_test_prestate(test_limits_descriptors, (void *)"threaded"),

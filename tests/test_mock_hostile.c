@@ -33,7 +33,7 @@
 
 #include "ll_clock.h"
 #include "ll_mockproc.h"
-#include "rel_util.h"
+#include "ll_testutil.h"
 
 #define RSS_SLACK_KB (16 * 1024)
 #define CHAT_BODY                                                                                  \
@@ -53,8 +53,8 @@ static struct fixture *start(void **state, const char *a0, const char *a1)
     const char *args[] = {a0, a1, NULL};
     assert_non_null(f);
     assert_int_equal(ll_mockproc_start(&f->m, NULL, args, 10000), 0);
-    f->fds0 = rel_fd_count(f->m.pid);
-    f->rss0 = rel_rss_kb(f->m.pid);
+    f->fds0 = ll_test_fd_count(f->m.pid);
+    f->rss0 = ll_test_rss_kb(f->m.pid);
     *state = f;
     return f;
 }
@@ -78,18 +78,18 @@ static void settle_and_check(struct fixture *f)
     long long open = -1, in_flight = -1;
     int fds = -1;
     for (int i = 0; i < 400; i++) {
-        char *text = rel_metrics_get(f->m.host, f->m.port);
+        char *text = ll_test_metrics_get(f->m.host, f->m.port);
         assert_non_null(text);
-        open = rel_metric_sum(text, "mockllm_connections_open", NULL);
-        in_flight = rel_metric_sum(text, "mockllm_in_flight", NULL);
+        open = ll_test_metric_sum(text, "mockllm_connections_open", NULL);
+        in_flight = ll_test_metric_sum(text, "mockllm_in_flight", NULL);
         free(text);
-        fds = rel_fd_count(f->m.pid);
+        fds = ll_test_fd_count(f->m.pid);
         if (open <= 1 && in_flight == 0 && fds <= f->fds0 + 1) {
             break;
         }
         usleep(25 * 1000);
     }
-    long rss = rel_rss_kb(f->m.pid);
+    long rss = ll_test_rss_kb(f->m.pid);
     print_message("  mockllm after: fds %d (baseline %d), open connections %lld, in flight %lld, "
                   "RSS %ld KiB (baseline %ld)\n",
                   fds, f->fds0, open, in_flight, rss, f->rss0);
@@ -222,8 +222,8 @@ static void test_mock_hostile_slowloris(void **state)
                   "trickling connections\n",
                   (long long)base, (long long)worst);
     assert_true(worst <= 20 * base + 20000); /* normal latency: 20x and 20 ms of slack */
-    char *text = rel_metrics_get(f->m.host, f->m.port);
-    assert_true(rel_metric_sum(text, "mockllm_connections_open", NULL) >= 1000);
+    char *text = ll_test_metrics_get(f->m.host, f->m.port);
+    assert_true(ll_test_metric_sum(text, "mockllm_connections_open", NULL) >= 1000);
     free(text);
     close_socks(f);
     settle_and_check(f);
@@ -238,8 +238,8 @@ static void test_mock_hostile_idle(void **state)
     open_many(f, n);
     int64_t t_open = ll_now_ns();
     /* Before the timeout they are all open (when opening them took well under the timeout). */
-    char *text = rel_metrics_get(f->m.host, f->m.port);
-    long long open_now = rel_metric_sum(text, "mockllm_connections_open", NULL);
+    char *text = ll_test_metrics_get(f->m.host, f->m.port);
+    long long open_now = ll_test_metric_sum(text, "mockllm_connections_open", NULL);
     free(text);
     if (t_open - t0 < 500 * 1000000LL) {
         assert_true(open_now >= n);

@@ -35,23 +35,12 @@
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_mockproc.h"
-#include "rel_util.h"
+#include "ll_testutil.h"
 
 #define SOAK_DEFAULT 2000
 #define SOAK_WINDOW  256 /* submitted, not yet final: bounds memory at any size */
 #define SOAK_FAULTS  "--faults=429=0.05,500=0.04,503=0.04,close=0.04,stall=0.03,retry_after=0"
 #define RSS_SLACK_KB (24 * 1024)
-
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define SOAK_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define SOAK_SANITIZED 1
-#endif
-#endif
-#ifndef SOAK_SANITIZED
-#define SOAK_SANITIZED 0
-#endif
 
 static long g_requests = SOAK_DEFAULT;
 static const struct ll_message hello[] = {{"user", "Write a haiku about soak tests."}};
@@ -105,11 +94,11 @@ static char *settled_metrics(struct ll_mockproc *m, int fds_base)
     char *text = NULL;
     for (int i = 0; i < 200; i++) {
         free(text);
-        text = rel_metrics_get(m->host, m->port);
+        text = ll_test_metrics_get(m->host, m->port);
         assert_non_null(text);
-        if (rel_metric_sum(text, "mockllm_in_flight", NULL) == 0 &&
-            rel_metric_sum(text, "mockllm_connections_open", NULL) <= 1 &&
-            rel_fd_count(m->pid) <= fds_base) {
+        if (ll_test_metric_sum(text, "mockllm_in_flight", NULL) == 0 &&
+            ll_test_metric_sum(text, "mockllm_connections_open", NULL) <= 1 &&
+            ll_test_fd_count(m->pid) <= fds_base) {
             break;
         }
         usleep(25 * 1000);
@@ -130,10 +119,8 @@ static void test_soak_backend(void **state)
     assert_non_null(t.seen);
     assert_int_equal(ll_mockproc_start(&m, NULL, args, 10000), 0);
 
-    const char *urls[1] = {m.base_url};
-    ll_config_defaults(&cfg);
-    cfg.base_urls = urls;
-    cfg.n_base_urls = 1;
+    const char *urls[1];
+    ll_test_config_mock(&cfg, urls, m.base_url);
     cfg.concurrency = 32;
     cfg.timeout_ms = 1000;
     cfg.connect_timeout_ms = 1000;
@@ -142,24 +129,24 @@ static void test_soak_backend(void **state)
     cfg.retry.cap_ms = 10;
     cfg.retry.max_retry_after_ms = 10;
 
-    int mock_fds0 = rel_fd_count(m.pid) + 1; /* + the /metrics connection being served */
-    long mock_rss0 = rel_rss_kb(m.pid);
-    int fds0 = rel_fd_count(0);
-    long rss0 = rel_rss_kb(0);
+    int mock_fds0 = ll_test_fd_count(m.pid) + 1; /* + the /metrics connection being served */
+    long mock_rss0 = ll_test_rss_kb(m.pid);
+    int fds0 = ll_test_fd_count(0);
+    long rss0 = ll_test_rss_kb(0);
     int64_t t0 = ll_now_ns();
     assert_int_equal(ll_client_create(be, &cfg, &c), 0);
     drive(c, &t);
     ll_client_destroy(c);
     double secs = (double)(ll_now_ns() - t0) / 1e9;
-    int fds1 = rel_fd_count(0);
-    long rss1 = rel_rss_kb(0);
+    int fds1 = ll_test_fd_count(0);
+    long rss1 = ll_test_rss_kb(0);
 
     char *text = settled_metrics(&m, mock_fds0);
-    long long served = rel_metric_sum(text, "mockllm_requests_total", NULL);
-    long long faults = rel_metric_sum(text, "mockllm_faults_total", NULL);
-    long long mock_open = rel_metric_sum(text, "mockllm_connections_open", NULL);
-    int mock_fds1 = rel_fd_count(m.pid);
-    long mock_rss1 = rel_rss_kb(m.pid);
+    long long served = ll_test_metric_sum(text, "mockllm_requests_total", NULL);
+    long long faults = ll_test_metric_sum(text, "mockllm_faults_total", NULL);
+    long long mock_open = ll_test_metric_sum(text, "mockllm_connections_open", NULL);
+    int mock_fds1 = ll_test_fd_count(m.pid);
+    long mock_rss1 = ll_test_rss_kb(m.pid);
     free(text);
 
     print_message("  %s: %ld requests in %.1f s, %lld attempts (mockllm counted %lld), "
@@ -186,28 +173,11 @@ static void test_soak_backend(void **state)
     assert_int_equal(fds1, fds0);
     assert_true(mock_fds1 <= mock_fds0);
     assert_true(mock_open <= 1);
-    if (!SOAK_SANITIZED) { /* ASan's quarantine keeps freed memory resident on purpose */
+    if (!LL_TEST_SANITIZED) { /* ASan's quarantine keeps freed memory resident on purpose */
         assert_true(rss1 - rss0 < RSS_SLACK_KB);
         assert_true(mock_rss1 - mock_rss0 < RSS_SLACK_KB);
     }
     free(t.seen);
-}
-
-/* Process-wide one-time state (libuv's signal pipe, curl's) is opened by the first client of
- * each backend and kept: open it before any descriptor count is taken. */
-static void warm_up(void)
-{
-    static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
-    struct ll_config cfg;
-    ll_config_defaults(&cfg);
-    cfg.base_urls = urls;
-    cfg.n_base_urls = 1;
-    for (const struct ll_backend *const *be = ll_backend_list(); *be != NULL; be++) {
-        struct ll_client *c = NULL;
-        if (ll_client_create(*be, &cfg, &c) == 0) {
-            ll_client_destroy(c);
-        }
-    }
 }
 
 int main(int argc, char **argv)
@@ -228,7 +198,7 @@ int main(int argc, char **argv)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_ALL);
-    warm_up();
+    ll_test_warm_up(); /* before any descriptor count is taken */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_soak_backend, (void *)"threaded"),
         cmocka_unit_test_prestate(test_soak_backend, (void *)"evented"),

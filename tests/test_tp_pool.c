@@ -24,100 +24,25 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_mockproc.h"
+#include "ll_testutil.h"
 
 extern const struct ll_backend tp_backend;
-
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define TP_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define TP_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef TP_TEST_SANITIZED
-#define TP_TEST_SANITIZED 0
-#endif
-
-struct fixture {
-    struct ll_mockproc mock;
-    const char *urls[1];
-    struct ll_config cfg;
-    struct ll_client *client;
-};
-
-static const struct ll_message hello[] = {{"user", "Say hello."}};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (f == NULL || ll_mockproc_start(&f->mock, NULL, NULL, 10000) != 0) {
-        fprintf(stderr, "cannot start mockllm at %s\n", ll_mockproc_path());
-        free(f);
-        return -1;
-    }
-    f->urls[0] = f->mock.base_url;
-    ll_config_defaults(&f->cfg);
-    f->cfg.base_urls = f->urls;
-    f->cfg.n_base_urls = 1;
-    f->cfg.concurrency = 4;
-    f->cfg.timeout_ms = 10000;
-    f->cfg.retry.max_attempts = 1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    if (f->client != NULL) {
-        ll_client_destroy(f->client);
-    }
-    int rc = ll_mockproc_stop(&f->mock, 5000);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static void client_start(struct fixture *f)
-{
-    assert_int_equal(ll_client_create(&tp_backend, &f->cfg, &f->client), 0);
-}
-
-/* Submit one request with up to three extra headers (NULL ends the list). */
-static struct ll_call *submit(struct fixture *f, const char *h0, const char *h1, const char *h2)
-{
-    const char *hdrs[3] = {h0, h1, h2};
-    size_t n = 0;
-    while (n < 3 && hdrs[n] != NULL) {
-        n++;
-    }
-    struct ll_request req = {
-        .messages = hello, .n_messages = 1, .max_tokens = 8, .headers = hdrs, .n_headers = n};
-    struct ll_call *call = NULL;
-    assert_int_equal(ll_client_submit(f->client, &req, &call), 0);
-    assert_non_null(call);
-    return call;
-}
-
-static double ms_since(int64_t t0)
-{
-    return (double)(ll_now_ns() - t0) / LL_NS_PER_MS;
-}
 
 /* The same through the raw backend operations: destroy frees the calls poll never returned,
  * queued and in flight. The calls are rendered by a client (pool of 1, blocked by a stall),
  * cancelled there while still queued, and handed to a second backend instance. */
 static void test_tp_pool_backend_destroy_frees(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     struct ll_config cfg2 = f->cfg;
     struct ll_call *calls[5], *done = NULL;
     struct ll_be *be = NULL;
 
     f->cfg.concurrency = 1;
-    client_start(f);
-    struct ll_call *blocker = submit(f, "x-mock-fault: stall", NULL, NULL);
+    ll_test_client_start(f, &tp_backend);
+    struct ll_call *blocker = ll_test_submit(f, "x-mock-fault: stall", NULL, NULL);
     for (int i = 0; i < 5; i++) {
-        calls[i] = submit(f, "x-mock-latency-ms: 3000", NULL, NULL);
+        calls[i] = ll_test_submit(f, "x-mock-latency-ms: 3000", NULL, NULL);
         ll_client_cancel(f->client, calls[i]);
         assert_int_equal(ll_client_wait(f->client, calls[i]), 0);
         assert_int_equal(calls[i]->res.attempts, 0);
@@ -133,7 +58,7 @@ static void test_tp_pool_backend_destroy_frees(void **state)
     int n = tp_backend.poll(be, 100 * LL_NS_PER_MS, &done);
     int64_t t0 = ll_now_ns();
     tp_backend.destroy(be); /* 2 in flight, 3 queued: all freed here */
-    print_message("backend destroy with 2 in flight, 3 queued: %.0f ms\n", ms_since(t0));
+    print_message("backend destroy with 2 in flight, 3 queued: %.0f ms\n", ll_test_ms_since(t0));
     assert_int_equal(n, 0); /* 3 s answers: none could be final */
     assert_null(done);
     ll_client_cancel(f->client, blocker);
@@ -146,7 +71,7 @@ static void test_tp_pool_backend_destroy_frees(void **state)
  * cannot be mapped fails create() with LL_ELIMIT and leaves no thread behind. */
 static void test_tp_pool_stack_size(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
     struct ll_be *be = NULL;
 
     f->cfg.stack_size = 1;
@@ -158,10 +83,10 @@ static void test_tp_pool_stack_size(void **state)
 
     f->cfg.stack_size = 256 * 1024;
     f->cfg.concurrency = 2;
-    client_start(f);
+    ll_test_client_start(f, &tp_backend);
     struct ll_call *calls[4];
     for (int i = 0; i < 4; i++) {
-        calls[i] = submit(f, NULL, NULL, NULL);
+        calls[i] = ll_test_submit(f, NULL, NULL, NULL);
     }
     assert_int_equal(ll_client_gather(f->client, calls, 4, LL_GATHER_COLLECT), 0);
     for (int i = 0; i < 4; i++) {
@@ -206,9 +131,9 @@ static long vm_size_kb(void)
  * lowers RLIMIT_AS; skipped under sanitizers, whose shadow memory needs the address space. */
 static void test_tp_pool_thread_limit_partway(void **state)
 {
-    struct fixture *f = *state;
+    struct ll_test_fixture *f = *state;
 
-    if (TP_TEST_SANITIZED) {
+    if (LL_TEST_SANITIZED) {
         skip();
     }
     f->cfg.concurrency = 64;
@@ -241,9 +166,9 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread starts */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_tp_pool_backend_destroy_frees, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tp_pool_stack_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tp_pool_thread_limit_partway, setup, teardown),
+        LL_TEST_FIXTURE_TEST(test_tp_pool_backend_destroy_frees),
+        LL_TEST_FIXTURE_TEST(test_tp_pool_stack_size),
+        LL_TEST_FIXTURE_TEST(test_tp_pool_thread_limit_partway),
     };
     int failed = cmocka_run_group_tests_name("tp_pool", tests, NULL, NULL);
     curl_global_cleanup();

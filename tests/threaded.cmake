@@ -2,7 +2,7 @@
 # them under TSan: tests/run.sh --tsan).
 ll_add_test(test_tp_pool
   SOURCES test_tp_pool.c
-  LIBS tp_backend ll_common PkgConfig::CURL Threads::Threads
+  LIBS ll_testutil tp_backend ll_common PkgConfig::CURL Threads::Threads
   LABELS "integration;threads")
 if(TARGET mockllm)
   add_dependencies(test_tp_pool mockllm)

@@ -1,0 +1,222 @@
+/* ll_testutil.c - see ll_testutil.h. */
+#include "ll_testutil.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "ll_clock.h"
+
+static const struct ll_message hello[] = {{"user", "Say hello."}};
+
+double ll_test_ms_since(int64_t t0)
+{
+    return (double)(ll_now_ns() - t0) / LL_NS_PER_MS;
+}
+
+void ll_test_config_mock(struct ll_config *cfg, const char **urls, const char *base_url)
+{
+    urls[0] = base_url;
+    ll_config_defaults(cfg);
+    cfg->base_urls = urls;
+    cfg->n_base_urls = 1;
+    cfg->concurrency = 4;
+    cfg->timeout_ms = 10000;
+    cfg->retry.max_attempts = 1;
+}
+
+void ll_test_config_closed(struct ll_config *cfg)
+{
+    static const char *const urls[1] = {"http://127.0.0.1:9/v1"};
+    ll_config_defaults(cfg);
+    cfg->base_urls = urls;
+    cfg->n_base_urls = 1;
+}
+
+int ll_test_fixture_setup(void **state)
+{
+    struct ll_test_fixture *f = calloc(1, sizeof(*f));
+    if (f == NULL || ll_mockproc_start(&f->mock, NULL, NULL, 10000) != 0) {
+        fprintf(stderr, "cannot start mockllm at %s\n", ll_mockproc_path());
+        free(f);
+        return -1;
+    }
+    ll_test_config_mock(&f->cfg, f->urls, f->mock.base_url);
+    *state = f;
+    return 0;
+}
+
+int ll_test_fixture_teardown(void **state)
+{
+    struct ll_test_fixture *f = *state;
+    if (f->client != NULL) {
+        ll_client_destroy(f->client);
+    }
+    int rc = ll_mockproc_stop(&f->mock, 5000);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+void ll_test_client_start(struct ll_test_fixture *f, const struct ll_backend *be)
+{
+    assert_int_equal(ll_client_create(be, &f->cfg, &f->client), 0);
+}
+
+struct ll_call *ll_test_submit(struct ll_test_fixture *f, const char *h0, const char *h1,
+                               const char *h2)
+{
+    const char *hdrs[3] = {h0, h1, h2};
+    size_t n = 0;
+    while (n < 3 && hdrs[n] != NULL) {
+        n++;
+    }
+    struct ll_request req = {
+        .messages = hello, .n_messages = 1, .max_tokens = 8, .headers = hdrs, .n_headers = n};
+    struct ll_call *call = NULL;
+    assert_int_equal(ll_client_submit(f->client, &req, &call), 0);
+    assert_non_null(call);
+    return call;
+}
+
+int ll_test_fd_count(pid_t pid)
+{
+    char path[64];
+    if (pid == 0) {
+        snprintf(path, sizeof(path), "/proc/self/fd");
+    } else {
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    }
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return -1;
+    }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    closedir(d);
+    return pid == 0 ? n - 1 : n; /* our own listing holds one descriptor: the directory's */
+}
+
+long ll_test_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    if (pid == 0) {
+        snprintf(path, sizeof(path), "/proc/self/status");
+    } else {
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return kb;
+}
+
+char *ll_test_http(const char *host, int port, const char *path, bool post)
+{
+    char url[160], *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    CURL *easy = curl_easy_init();
+    if (mem == NULL || easy == NULL) {
+        if (mem != NULL) {
+            fclose(mem);
+        }
+        free(text);
+        curl_easy_cleanup(easy);
+        return NULL;
+    }
+    snprintf(url, sizeof(url), "http://%s:%d%s", host, port, path);
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, mem);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
+    if (post) {
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+    }
+    CURLcode rc = curl_easy_perform(easy);
+    curl_easy_cleanup(easy);
+    fclose(mem);
+    if (rc != CURLE_OK) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+char *ll_test_metrics_get(const char *host, int port)
+{
+    return ll_test_http(host, port, "/metrics", false);
+}
+
+long long ll_test_metric_sum(const char *text, const char *name, const char *label_filter)
+{
+    size_t nl = strlen(name);
+    long long sum = 0;
+    int found = 0;
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (strncmp(line, name, nl) == 0 && (line[nl] == ' ' || line[nl] == '{')) {
+            const char *v = line + nl;
+            const char *close = line[nl] == '{' ? memchr(line, '}', len) : NULL;
+            if (close != NULL) {
+                size_t ll = (size_t)(close - v);
+                v = close + 1;
+                if (label_filter != NULL) {
+                    char labels[512];
+                    snprintf(labels, sizeof(labels), "%.*s", (int)ll, line + nl);
+                    if (strstr(labels, label_filter) == NULL) {
+                        line = eol ? eol + 1 : NULL;
+                        continue;
+                    }
+                }
+            } else if (label_filter != NULL) {
+                line = eol ? eol + 1 : NULL;
+                continue;
+            }
+            sum += strtoll(v, NULL, 10);
+            found = 1;
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return found ? sum : -1;
+}
+
+long long ll_test_metric_first(const char *text, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        if (strncmp(line, name, nl) == 0 && (line[nl] == ' ' || line[nl] == '{')) {
+            const char *sp = strchr(line, ' ');
+            return sp != NULL ? (long long)strtod(sp + 1, NULL) : -1;
+        }
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    return -1;
+}
+
+long long ll_test_mock_metric(const struct ll_mockproc *m, const char *name)
+{
+    char *text = ll_test_metrics_get(m->host, m->port);
+    long long v = ll_test_metric_first(text, name);
+    free(text);
+    return v;
+}

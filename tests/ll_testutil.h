@@ -1,0 +1,107 @@
+/* ll_testutil.h - helpers shared by the cmocka tests (library ll_testutil, tests/CMakeLists.txt):
+ * the per-test mockllm fixture, the client config that points at one mock base URL, timing,
+ * descriptor and RSS counts from /proc, and figures read from mockllm's /metrics.
+ *
+ * Link: ll_testutil brings ll_common, libcurl and cmocka. ll_test_warm_up() alone also needs
+ * ll_backends (it sits in its own object file, so tests that never call it need not link it).
+ */
+#ifndef LL_TESTUTIL_H
+#define LL_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ll_backend.h"
+#include "ll_client.h"
+#include "ll_mockproc.h"
+
+/* 1 when built with ASan or TSan (GCC's __SANITIZE_* or clang's __has_feature), else 0. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define LL_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define LL_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef LL_TEST_SANITIZED
+#define LL_TEST_SANITIZED 0
+#endif
+
+/* --- timing ------------------------------------------------------------------------------ */
+
+/* Milliseconds from t0 (an ll_now_ns() reading) to now. */
+double ll_test_ms_since(int64_t t0);
+
+/* --- client config and the per-test mockllm fixture -------------------------------------- */
+
+/* ll_config_defaults(cfg), then one base URL (urls[0] = base_url, kept by pointer: urls must
+ * outlive the config), concurrency 4, a 10 s timeout and no retry (max_attempts 1). */
+void ll_test_config_mock(struct ll_config *cfg, const char **urls, const char *base_url);
+
+/* ll_config_defaults(cfg) and one base URL nothing listens on (http://127.0.0.1:9/v1), for
+ * clients that are created but never reach a server. */
+void ll_test_config_closed(struct ll_config *cfg);
+
+/* A mockllm of the test's own and a client config pointing at it. */
+struct ll_test_fixture {
+    struct ll_mockproc mock;
+    const char *urls[1];
+    struct ll_config cfg;     /* ll_test_config_mock() on mock.base_url; tests may change it */
+    struct ll_client *client; /* NULL until ll_test_client_start(); destroyed by teardown */
+};
+
+/* cmocka setup: calloc a fixture into *state, start mockllm (no extra args, 10 s to listen) and
+ * fill cfg. -1 (nothing left running) when mockllm cannot be started. */
+int ll_test_fixture_setup(void **state);
+
+/* cmocka teardown: destroy the client if any, stop mockllm (5 s), free the fixture. 0 when
+ * mockllm exited cleanly, else -1. */
+int ll_test_fixture_teardown(void **state);
+
+/* A cmocka test entry that runs fn between ll_test_fixture_setup and ll_test_fixture_teardown. */
+#define LL_TEST_FIXTURE_TEST(fn)                                                                   \
+    cmocka_unit_test_setup_teardown(fn, ll_test_fixture_setup, ll_test_fixture_teardown)
+
+/* Create f->client on backend `be` with f->cfg (asserted). */
+void ll_test_client_start(struct ll_test_fixture *f, const struct ll_backend *be);
+
+/* Submit one non-streaming "Say hello." request (max_tokens 8) with up to three extra headers
+ * (the first NULL ends the list). The call is asserted submitted and non-NULL. */
+struct ll_call *ll_test_submit(struct ll_test_fixture *f, const char *h0, const char *h1,
+                               const char *h2);
+
+/* Open and destroy one client of every backend (pointed at a closed port), so that one-time
+ * process state (libuv's signal pipe, curl's) is opened before any descriptor count is taken.
+ * Needs ll_backends. */
+void ll_test_warm_up(void);
+
+/* --- this process and mockllm's, from /proc ---------------------------------------------- */
+
+/* Open descriptors of `pid` (0: this process), or -1. */
+int ll_test_fd_count(pid_t pid);
+
+/* Resident set size in KiB (VmRSS of /proc/PID/status; pid 0: this process), or -1. */
+long ll_test_rss_kb(pid_t pid);
+
+/* --- mockllm's admin endpoints and /metrics ---------------------------------------------- */
+
+/* GET (post == false) or POST (empty body) http://host:port<path> with a fresh easy handle and
+ * a 10 s timeout. Returns the malloc'd body, or NULL when the request failed. */
+char *ll_test_http(const char *host, int port, const char *path, bool post);
+
+/* ll_test_http(host, port, "/metrics", false). */
+char *ll_test_metrics_get(const char *host, int port);
+
+/* Sum of every sample of metric `name` (any labels) in Prometheus text, or -1 when none.
+ * label_filter, when not NULL, must appear inside the sample's {...}. */
+long long ll_test_metric_sum(const char *text, const char *name, const char *label_filter);
+
+/* The first sample of metric `name` in Prometheus text (its value read as a double, then
+ * truncated), or -1 when none (or text is NULL). */
+long long ll_test_metric_first(const char *text, const char *name);
+
+/* ll_test_metric_first() on a fresh scrape of mockllm m's /metrics; -1 when the scrape fails. */
+long long ll_test_mock_metric(const struct ll_mockproc *m, const char *name);
+
+#endif
