@@ -71,7 +71,13 @@ for be in threaded evented; do
     "$LLMLOAD" batch --backend "$be" --in "$tmp/q.jsonl" --out "$out" --concurrency 3 \
         --mock-arg=--latency-ms=150 >"$tmp/o" 2>"$tmp/e" &
     pid=$!
-    sleep 0.6
+    # A random moment inside the run (30 requests, 3 at a time, 150 ms each: about 1.5 s), so
+    # the interrupt lands at a different point of submit/collect/write each time; printed so
+    # a failure can be replayed.
+    ms=$((350 + RANDOM % 800))
+    delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
+    echo "$be: SIGINT after ${delay}s"
+    sleep "$delay"
     kill -INT "$pid"
     wait "$pid"
     rc=$?
