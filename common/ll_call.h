@@ -16,13 +16,12 @@
 #include <curl/curl.h>
 
 #include "ll_request.h"
+#include "ll_wire.h"
 
 struct ll_call {
     uint64_t seq; /* submission order, from 0 */
-    char *body;   /* rendered request JSON */
-    size_t body_len;
-    struct curl_slist *headers; /* Content-Type, Authorization, extra headers */
-    const char *base_url;       /* chosen at submit (rotation over cfg->base_urls) */
+    struct ll_wire *wire; /* rendered body and headers, shared by equal requests (ll_wire.h) */
+    const char *base_url; /* chosen at submit (rotation over cfg->base_urls) */
     bool stream;
     struct ll_result res;
     atomic_bool cancel;                /* set by the submitting thread; read by the backend */

@@ -7,12 +7,13 @@
  * once. */
 #include "ll_client.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ll_clock.h"
+#include "ll_json.h"
+#include "ll_wire.h"
 
 struct ll_list {
     struct ll_call *head, *tail;
@@ -26,6 +27,7 @@ struct ll_client {
     size_t next_url; /* round-robin over cfg->base_urls */
     size_t outstanding;
     struct ll_list live, ready;
+    struct ll_wire_cache wires; /* the last request's body and headers, reused while equal */
 };
 
 static void list_push(struct ll_list *l, struct ll_call *c)
@@ -68,6 +70,7 @@ int ll_client_create(const struct ll_backend *be, const struct ll_config *cfg,
     }
     c->be = be;
     c->cfg = cfg;
+    ll_json_init(); /* cJSON's hooks are process-wide: set them before any worker parses */
     int err = be->create(cfg, &c->inst);
     if (err != 0) {
         free(c);
@@ -87,99 +90,16 @@ size_t ll_client_outstanding(const struct ll_client *c)
     return c->outstanding;
 }
 
-/* The request JSON: model, messages, max_tokens, stream with usage. NULL on allocation failure. */
-static char *render_body(const struct ll_config *cfg, const struct ll_request *req)
-{
-    char *out = NULL;
-    cJSON *root = cJSON_CreateObject();
-    cJSON *msgs = cJSON_AddArrayToObject(root, "messages");
-    const char *model = req->model ? req->model : cfg->default_model;
-    if (msgs == NULL || cJSON_AddStringToObject(root, "model", model ? model : "") == NULL) {
-        goto out;
-    }
-    for (size_t i = 0; i < req->n_messages; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddItemToArray(msgs, m);
-        if (m == NULL ||
-            cJSON_AddStringToObject(
-                m, "role", req->messages[i].role ? req->messages[i].role : "user") == NULL ||
-            cJSON_AddStringToObject(
-                m, "content", req->messages[i].content ? req->messages[i].content : "") == NULL) {
-            goto out;
-        }
-    }
-    if (req->max_tokens > 0 &&
-        cJSON_AddNumberToObject(root, "max_tokens", req->max_tokens) == NULL) {
-        goto out;
-    }
-    if (req->stream) {
-        cJSON *so = cJSON_CreateObject();
-        if (cJSON_AddTrueToObject(root, "stream") == NULL || so == NULL ||
-            !cJSON_AddItemToObject(root, "stream_options", so)) {
-            cJSON_Delete(so);
-            goto out;
-        }
-        if (cJSON_AddTrueToObject(so, "include_usage") == NULL) {
-            goto out;
-        }
-    }
-    out = cJSON_PrintUnformatted(root);
-out:
-    cJSON_Delete(root);
-    return out;
-}
-
-/* Content-Type, Authorization, "Expect:" (no 100-continue round trip for a small POST), extras. */
-static struct curl_slist *render_headers(const struct ll_config *cfg, const struct ll_request *req)
-{
-    struct curl_slist *h = NULL, *t;
-#define ADD(s)                                                                                     \
-    do {                                                                                           \
-        if ((t = curl_slist_append(h, (s))) == NULL) {                                             \
-            goto error;                                                                            \
-        }                                                                                          \
-        h = t;                                                                                     \
-    } while (0)
-    ADD("Content-Type: application/json");
-    if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
-        size_t n = strlen(cfg->api_key) + sizeof("Authorization: Bearer ");
-        char *line = malloc(n);
-        if (line == NULL) {
-            goto error;
-        }
-        snprintf(line, n, "Authorization: Bearer %s", cfg->api_key);
-        t = curl_slist_append(h, line);
-        memset(line, 0, n); /* the key should not linger in freed memory */
-        free(line);
-        if (t == NULL) {
-            goto error;
-        }
-        h = t;
-    }
-    ADD("Expect:");
-    for (size_t i = 0; i < req->n_headers; i++) {
-        ADD(req->headers[i]);
-    }
-#undef ADD
-    return h;
-error:
-    curl_slist_free_all(h);
-    return NULL;
-}
-
 int ll_client_submit(struct ll_client *c, const struct ll_request *req, struct ll_call **out)
 {
     struct ll_call *call = calloc(1, sizeof(*call));
     if (call == NULL) {
         return LL_ENOMEM;
     }
-    call->body = req->body_json ? strdup(req->body_json) : render_body(c->cfg, req);
-    call->headers = render_headers(c->cfg, req);
-    if (call->body == NULL || call->headers == NULL) {
+    if (ll_wire_get(&c->wires, c->cfg, req, &call->wire) != 0) {
         ll_call_free(call);
         return LL_ENOMEM;
     }
-    call->body_len = strlen(call->body);
     call->base_url = c->cfg->base_urls[c->next_url];
     c->next_url = (c->next_url + 1) % c->cfg->n_base_urls;
     call->stream = req->stream;
@@ -392,7 +312,8 @@ void ll_client_destroy(struct ll_client *c)
         list_unlink(&c->ready, call);
         ll_call_free(call);
     }
-    c->be->destroy(c->inst); /* frees whatever a failed poll left with the backend */
+    c->be->destroy(c->inst);        /* frees whatever a failed poll left with the backend */
+    ll_wire_cache_clear(&c->wires); /* calls the caller still holds keep their own references */
     free(c);
 }
 
@@ -401,8 +322,7 @@ void ll_call_free(struct ll_call *call)
     if (call == NULL) {
         return;
     }
-    free(call->body);
-    curl_slist_free_all(call->headers);
+    ll_wire_put(call->wire);
     ll_result_free(&call->res);
     free(call);
 }

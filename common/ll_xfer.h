@@ -47,7 +47,8 @@ struct ll_xfer {
 
     /* Private to ll_xfer.c (per-attempt state). */
     CURL *set_easy;           /* the handle the per-handle options were set on */
-    const char *set_base_url; /* the base URL CURLOPT_URL was last set from */
+    const char *set_base_url; /* the base URL CURLOPT_CURLU was last set from */
+    CURLU *url;               /* the parsed URL given to curl (CURLOPT_CURLU) */
     int64_t t_start, t_first_byte;
     int status;                   /* from the last status line seen */
     size_t content_cap;           /* capacity of call->res.content */
@@ -70,7 +71,8 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
  * (res.cls and res.t_end set). A set call->cancel makes the call final as CANCELLED. */
 int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng);
 
-/* Free what the xfer allocated (buffers). The easy handle stays the backend's. */
+/* Free what the xfer allocated (buffers, the parsed URL the handle points to): after
+ * curl_easy_cleanup() of the handle it was used with. The easy handle stays the backend's. */
 void ll_xfer_cleanup(struct ll_xfer *x);
 
 /* Map a CURLcode and HTTP status to an outcome class (the classification table). */

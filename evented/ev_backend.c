@@ -481,8 +481,8 @@ static void ev__teardown(struct ev_be *be)
 
     memset(r, 0, sizeof(*r));
     for (int i = 0; be->slots != NULL && i < be->n_slots; i++) {
-        ll_xfer_cleanup(&be->slots[i].x);
         curl_easy_cleanup(be->slots[i].easy); /* NULL is fine */
+        ll_xfer_cleanup(&be->slots[i].x);
     }
     if (be->ec_ready) {
         ev_curl_close(&be->ec); /* pooled connections close here; the loop is still alive */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "mock_http.h"
-#include "mock_json.h"
+#include "ll_json.h"
 #include "mock_latency.h"
 #include "mock_server.h"
 #include "mock_text.h"
@@ -405,7 +405,7 @@ static void route_chat(struct mock_req *r)
                     NULL, "invalid_api_key", NULL);
         return;
     }
-    cJSON *root = mock_json_parse(r->body ? r->body : "", r->body_len);
+    cJSON *root = ll_json_parse(r->body ? r->body : "", r->body_len);
     if (root == NULL) {
         mock__error(r, 400,
                     "We could not parse the JSON body of your request. (The body must be valid "
@@ -414,7 +414,7 @@ static void route_chat(struct mock_req *r)
         return;
     }
     int rc = check_request(r, root, msg, sizeof(msg), &param);
-    mock_json_free(root);
+    ll_json_free(root);
     if (rc != 0) {
         mock__error(r, rc, msg, param, rc == 404 ? "model_not_found" : NULL, NULL);
         return;
@@ -520,7 +520,7 @@ void mock_openai_handle(struct mock_req *r)
 int mock_openai_prepare(struct mock_server *srv)
 {
     const struct mock_config *cfg = srv->cfg;
-    mock_json_init();
+    ll_json_init();
     cJSON *root = cJSON_CreateObject();
     cJSON *data = cJSON_AddArrayToObject(root, "data");
     cJSON_AddStringToObject(root, "object", "list");

@@ -179,17 +179,20 @@ static void run_call(struct ll_call *call, const struct ll_config *cfg)
             break;
         }
     }
-    ll_xfer_cleanup(&x);
     curl_easy_cleanup(easy);
+    ll_xfer_cleanup(&x);
 }
 
 static struct ll_call *new_call(const char *body, bool stream)
 {
     struct ll_call *c = calloc(1, sizeof(*c));
     assert_non_null(c);
-    c->body = strdup(body);
-    c->body_len = strlen(body);
-    c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    c->wire = calloc(1, sizeof(*c->wire));
+    assert_non_null(c->wire);
+    atomic_init(&c->wire->refs, 1);
+    c->wire->body = strdup(body);
+    c->wire->body_len = strlen(body);
+    c->wire->headers = curl_slist_append(NULL, "Content-Type: application/json");
     c->base_url = base_url;
     c->stream = stream;
     c->res.t_queued = c->res.t_intended = ll_now_ns();
@@ -482,7 +485,7 @@ static void test_client_render_and_collect(void **state)
     assert_int_equal(h[2]->seq, 2);
     assert_ptr_equal(h[0]->res.user, &tag);
     assert_true(h[0]->res.t_intended == h[0]->res.t_queued);
-    assert_string_equal(h[0]->body,
+    assert_string_equal(h[0]->wire->body,
                         "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":"
                         "\"user\",\"content\":\"hi \\\"there\\\"\"}],\"model\":\"gpt-mock\","
                         "\"max_tokens\":16,\"stream\":true,\"stream_options\":{\"include_usage\":"

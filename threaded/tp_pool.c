@@ -417,8 +417,8 @@ static void tp__free(struct tp_pool *p, bool sync_ok)
     for (int i = 0; i < p->n_workers; i++) {
         struct tp_worker *w = &p->workers[i];
         if (w->easy != NULL) {
-            ll_xfer_cleanup(&w->xfer);
             curl_easy_cleanup(w->easy);
+            ll_xfer_cleanup(&w->xfer);
         }
     }
     if (p->share != NULL) {
