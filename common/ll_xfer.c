@@ -97,12 +97,6 @@ curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr 
     return fd;
 }
 
-curl_socket_t ll_xfer_open_socket_cb(void *x, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    (void)purpose;
-    return ll_xfer_open_socket(x, a);
-}
-
 static void set_proto_error(struct ll_xfer *x, const char *why)
 {
     if (!x->proto_error) {

@@ -91,8 +91,4 @@ enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long 
  * thread (the one running x's transfer). */
 curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr *a);
 
-/* A ready-made CURLOPT_OPENSOCKETFUNCTION for backends with no socket bookkeeping of their own:
- * CURLOPT_OPENSOCKETDATA must be the struct ll_xfer. */
-curl_socket_t ll_xfer_open_socket_cb(void *x, curlsocktype purpose, struct curl_sockaddr *a);
-
 #endif

@@ -440,6 +440,18 @@ static void ev__sample(struct ll_be *b, struct ll_be_stats *out)
 
 /* --- life cycle ---------------------------------------------------------------------------- */
 
+/* socket(2) through ll_xfer, which keeps its errno (curl alone would report an EMFILE as a
+ * refused connection), and known to ev_curl as a connection socket (ev_curl_own_socket). */
+static curl_socket_t ev__open_sock_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct ev_slot *sl = arg;
+    curl_socket_t fd = ll_xfer_open_socket(&sl->x, a);
+    if (fd != CURL_SOCKET_BAD) {
+        ev_curl_own_socket(&sl->be->ec, fd);
+    }
+    return fd;
+}
+
 static int ev__slots_init(struct ev_be *be)
 {
     be->slots = calloc((size_t)be->n_slots, sizeof(*be->slots));
@@ -456,10 +468,9 @@ static int ev__slots_init(struct ev_be *be)
             be->limit_hit = ll_limit_name(LL_LIMIT_MEMORY);
             return LL_ENOMEM;
         }
-        /* socket(2) through ll_xfer, which keeps its errno: curl alone would report an EMFILE
-         * as a refused connection. Set once: ll_xfer_begin never resets the handle. */
-        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ll_xfer_open_socket_cb);
-        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)&sl->x);
+        /* Set once: ll_xfer_begin never resets the handle. */
+        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ev__open_sock_cb);
+        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)sl);
         sl->x.no_progress_cb = true; /* cancel removes the handle from the multi itself */
         sl->next_free = be->free_slots;
         be->free_slots = sl;

@@ -1,6 +1,7 @@
 /* ev_curl.c - libuv <-> libcurl multi-socket glue (see ev_curl.h for the rules it keeps). */
 #include "ev_curl.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,9 @@ struct ev_sock {
     uv_poll_t poll; /* first, so the handle's address is the record's */
     struct ev_curl *ec;
     curl_socket_t fd;
+    int events;  /* UV_READABLE|UV_WRITABLE the poll watches; 0 when stopped */
+    bool owned;  /* a connection socket opened for curl: closed through ev__closesocket_fn */
+    bool parked; /* curl said REMOVE; an owned socket's poll stays in epoll meanwhile */
 };
 
 static void ev__drain(struct ev_curl *ec);
@@ -78,12 +82,18 @@ static void ev__sock_close_cb(uv_handle_t *h)
 
 /* The socket is closing (or we are): stop and close the poll. uv_poll_stop takes the fd out of
  * epoll at once, so the fd may be closed right after this. */
+static void ev__sock_stop(struct ev_sock *s)
+{
+    uv_poll_stop(&s->poll);
+    s->events = 0;
+}
+
 static void ev__sock_retire(struct ev_curl *ec, struct ev_sock *s)
 {
     if (ev__lookup(ec, s->fd) == s) {
         ec->by_fd[s->fd] = NULL;
     }
-    uv_poll_stop(&s->poll);
+    ev__sock_stop(s);
     uv_close((uv_handle_t *)&s->poll, ev__sock_close_cb);
 }
 
@@ -92,6 +102,14 @@ static void ev__poll_cb(uv_poll_t *h, int status, int events)
     struct ev_sock *s = (struct ev_sock *)h;
     int flags = 0;
 
+    if (s->parked) {
+        /* An idle pooled connection became readable: the server closed it (or sent junk).
+         * Level-triggered, it would fire on every pass; curl is not watching it and finds it
+         * dead by itself when it next tries to reuse it. */
+        ev__sock_stop(s);
+        s->ec->counts.parked_wakeups++;
+        return;
+    }
     if (status < 0) {
         flags = CURL_CSELECT_ERR;
     } else {
@@ -108,9 +126,9 @@ static struct ev_sock *ev__sock_get(struct ev_curl *ec, curl_socket_t fd)
 {
     struct ev_sock *s = ev__lookup(ec, fd);
     if (s != NULL) {
-        if (uv_is_active((uv_handle_t *)&s->poll)) {
+        if (uv_is_active((uv_handle_t *)&s->poll) && !s->parked) {
             ec->counts.stale_polls++; /* curl never said REMOVE: one poll per fd all the same */
-            uv_poll_stop(&s->poll);
+            ev__sock_stop(s);
         }
         ec->counts.polls_reused++;
         return s;
@@ -129,9 +147,13 @@ static struct ev_sock *ev__sock_get(struct ev_curl *ec, curl_socket_t fd)
     return s;
 }
 
-/* CURL_POLL_REMOVE parks the record (poll stopped, handle kept): curl says REMOVE for a pooled
- * connection after every request, and a new uv_poll per request would cost a malloc and three
- * syscalls. The record is closed when curl closes the socket (ev__closesocket_fn). */
+/* CURL_POLL_REMOVE parks the record (handle kept): curl says REMOVE for a pooled connection
+ * after every request and asks for the same fd again with the next one. An owned socket's poll
+ * even stays in epoll while parked, because uv_poll_stop and uv_poll_start each cost an
+ * epoll_ctl (three per request in all); the next request's POLL_IN then costs no syscall. A
+ * socket we did not open (curl's resolver socketpair) may be closed without telling us, and its
+ * number reused, so its poll is stopped at once. The record is closed when curl closes the
+ * socket (ev__closesocket_fn). */
 static int ev__socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     struct ev_curl *ec = userp;
@@ -140,7 +162,10 @@ static int ev__socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, vo
 
     if (what == CURL_POLL_REMOVE) {
         if (s != NULL) {
-            uv_poll_stop(&s->poll);
+            s->parked = true;
+            if (!s->owned) {
+                ev__sock_stop(s);
+            }
             curl_multi_assign(ec->multi, fd, NULL);
         }
         return 0;
@@ -152,9 +177,29 @@ static int ev__socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, vo
         }
         curl_multi_assign(ec->multi, fd, s);
     }
+    s->parked = false;
     events |= (what & CURL_POLL_IN) ? UV_READABLE : 0;
     events |= (what & CURL_POLL_OUT) ? UV_WRITABLE : 0;
-    return uv_poll_start(&s->poll, events, ev__poll_cb) == 0 ? 0 : -1;
+    if (events == s->events && uv_is_active((uv_handle_t *)&s->poll)) {
+        return 0; /* already watching exactly this */
+    }
+    ec->counts.polls_started++;
+    if (uv_poll_start(&s->poll, events, ev__poll_cb) != 0) {
+        s->events = 0;
+        return -1;
+    }
+    s->events = events;
+    return 0;
+}
+
+void ev_curl_own_socket(struct ev_curl *ec, curl_socket_t fd)
+{
+    struct ev_sock *s = ev__sock_get(ec, fd);
+    if (s != NULL) {
+        ev__sock_stop(s); /* a record left on this number belonged to a socket now gone */
+        s->owned = true;
+        s->parked = false;
+    }
 }
 
 /* curl closes a socket: close its record first, so that epoll never holds a closed (and soon
@@ -164,7 +209,7 @@ static int ev__closesocket_fn(void *clientp, curl_socket_t fd)
     struct ev_curl *ec = clientp;
     struct ev_sock *s = ev__lookup(ec, fd);
     if (s != NULL) {
-        if (uv_is_active((uv_handle_t *)&s->poll)) {
+        if (uv_is_active((uv_handle_t *)&s->poll) && !s->parked) {
             ec->counts.stale_polls++;
             if (!ec->closing) {
                 curl_multi_assign(ec->multi, fd, NULL); /* no dangling socketp in curl's hash */

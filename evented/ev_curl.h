@@ -13,10 +13,13 @@
  *   - A negative poll status goes to curl as CURL_CSELECT_ERR.
  *   - curl_multi_info_read() is drained completely after every curl_multi_socket_action().
  *   - Never two active polls on one fd, never an fd closed under an active poll. Records live in
- *     an fd -> record table, so there is at most one per fd. CURL_POLL_REMOVE only stops the
- *     poll (libuv takes the fd out of epoll inside uv_poll_stop) and parks the record: curl says
- *     REMOVE for a pooled connection after every request and re-adds the same fd for the next,
- *     so a parked record is taken up again instead of paying malloc + uv_poll_init each time.
+ *     an fd -> record table, so there is at most one per fd. CURL_POLL_REMOVE parks the record:
+ *     curl says REMOVE for a pooled connection after every request and re-adds the same fd for
+ *     the next, so a parked record is taken up again instead of paying malloc + uv_poll_init
+ *     each time. For a socket opened for a connection (ev_curl_own_socket) the parked poll even
+ *     stays in epoll, since stopping and restarting it cost three epoll_ctl per request; if such
+ *     an idle socket turns readable (the server closed it) its poll is stopped then. Any other
+ *     socket's poll is stopped at REMOVE (libuv takes the fd out of epoll inside uv_poll_stop).
  *     The record is closed when curl closes the socket: every easy handle gets a
  *     CURLOPT_CLOSESOCKETFUNCTION (ev_curl_prepare_easy) that stops and closes the poll before
  *     close(2). The poll's close callback frees the record and touches nothing else, because
@@ -51,6 +54,8 @@ struct ev_curl_counts {
     uint64_t polls_reused;   /* parked records taken up again (pooled connection reused) */
     uint64_t polls_freed;    /* socket records freed (in the close callback) */
     uint64_t stale_polls;    /* active polls found where curl had not said REMOVE (expect 0) */
+    uint64_t polls_started;  /* uv_poll_start calls: one or two epoll_ctl each */
+    uint64_t parked_wakeups; /* parked pooled connections that became readable (server closed) */
     uint64_t done;           /* transfers reported through the done callback */
 };
 
@@ -79,6 +84,11 @@ void ev_curl_prepare_easy(struct ev_curl *ec, CURL *easy);
 /* Add / remove a transfer. I/O happens only when the loop runs. ev_curl_remove() is for
  * abandoning a transfer (cancel); finished transfers are removed before the done callback.
  * Must not be called from inside a curl callback. 0 or LL_ECURL. */
+/* fd was just opened for a connection (the backend's CURLOPT_OPENSOCKETFUNCTION calls this):
+ * curl will close it through ev_curl's CURLOPT_CLOSESOCKETFUNCTION, never behind our back, so
+ * its poll may stay in epoll between requests. */
+void ev_curl_own_socket(struct ev_curl *ec, curl_socket_t fd);
+
 int ev_curl_add(struct ev_curl *ec, CURL *easy);
 int ev_curl_remove(struct ev_curl *ec, CURL *easy);
 

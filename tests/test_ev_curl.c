@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -58,7 +59,19 @@ struct glue {
     int done, failed, remaining; /* transfers finished, finished with an error, still to start */
     long last_status;
     bool chain_now; /* re-add from the done callback and run curl's timeouts at once */
+    bool own;       /* open sockets through glue_open_sock_cb: ev_curl_own_socket */
 };
+
+/* What ev_backend does: connection sockets are announced to ev_curl as owned. */
+static curl_socket_t glue_open_sock_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct glue *g = arg;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd != CURL_SOCKET_BAD) {
+        ev_curl_own_socket(&g->ec, fd);
+    }
+    return fd;
+}
 
 static size_t glue_discard_cb(char *p, size_t size, size_t n, void *arg)
 {
@@ -75,6 +88,10 @@ static void glue_setup_easy(struct glue *g, CURL *easy, bool fresh)
     curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    if (g->own) {
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, glue_open_sock_cb);
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, (void *)g);
+    }
     ev_curl_prepare_easy(&g->ec, easy);
 }
 
@@ -186,6 +203,92 @@ static void test_ev_curl_fd_reuse(void **state)
         curl_easy_cleanup(easy[i]);
     }
     glue_close(&g);
+}
+
+static void glue_stop_timer_cb(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Run the loop until `done` transfers finished (an owned parked poll keeps the loop alive, so
+ * UV_RUN_DEFAULT would not return) or 5 s passed. */
+static void glue_run_until(struct glue *g, int done)
+{
+    int64_t until = ll_now_ns() + 5 * LL_NS_PER_S;
+    while (g->done < done && ll_now_ns() < until) {
+        uv_run(&g->loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(g->done, done);
+}
+
+/* Owned connection sockets stay in epoll between requests: after the connect (POLL_OUT, then
+ * POLL_IN) a pooled connection needs no further uv_poll_start (no epoll_ctl) however many
+ * requests it carries, and every request still completes. */
+static void test_ev_curl_owned_stays_watched(void **state)
+{
+    struct ll_test_fixture *f = *state;
+    enum { N = 100 };
+    struct glue g;
+
+    glue_open(&g, f);
+    g.own = true;
+    CURL *easy = curl_easy_init();
+    glue_setup_easy(&g, easy, false);
+    g.remaining = N - 1;
+    assert_int_equal(ev_curl_add(&g.ec, easy), 0);
+    glue_run_until(&g, N);
+    print_message("owned: %d requests, %llu records, %llu uv_poll_start\n", g.done,
+                  (unsigned long long)g.ec.counts.polls_opened,
+                  (unsigned long long)g.ec.counts.polls_started);
+    assert_int_equal(g.failed, 0);
+    assert_int_equal(g.ec.counts.polls_opened, 1);
+    assert_int_equal(g.ec.counts.stale_polls, 0);
+    assert_true(g.ec.counts.polls_started <= 2); /* the connect's OUT, then IN */
+    curl_easy_cleanup(easy);
+    glue_close(&g);
+}
+
+/* The server closes an idle pooled connection while its poll is parked in epoll: the poll fires
+ * once, is stopped (no level-triggered spin), and the next request gets a new connection. */
+static void test_ev_curl_owned_server_closes(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--idle-timeout-ms", "100", NULL};
+    struct ll_test_fixture f2;
+    struct glue g;
+
+    memset(&f2, 0, sizeof(f2));
+    assert_int_equal(ll_mockproc_start(&f2.mock, NULL, args, 10000), 0);
+    glue_open(&g, &f2);
+    g.own = true;
+    CURL *easy = curl_easy_init();
+    glue_setup_easy(&g, easy, false);
+    assert_int_equal(ev_curl_add(&g.ec, easy), 0);
+    glue_run_until(&g, 1);
+
+    uint64_t actions = g.ec.counts.socket_actions;
+    int64_t until = ll_now_ns() + 400 * LL_NS_PER_MS; /* the server closes after 100 ms idle */
+    while (g.ec.counts.parked_wakeups == 0 && ll_now_ns() < until) {
+        uv_run(&g.loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(g.ec.counts.parked_wakeups, 1);
+    /* Stopped: another 100 ms of loop passes see no more wake-ups and tell curl nothing. */
+    uv_timer_t t;
+    uv_timer_init(&g.loop, &t);
+    uv_timer_start(&t, glue_stop_timer_cb, 100, 0);
+    uv_run(&g.loop, UV_RUN_DEFAULT); /* nothing else is watched: returns after the timer */
+    uv_close((uv_handle_t *)&t, NULL);
+    assert_int_equal(g.ec.counts.parked_wakeups, 1);
+    assert_int_equal(g.ec.counts.socket_actions, actions);
+
+    assert_int_equal(ev_curl_add(&g.ec, easy), 0);
+    glue_run_until(&g, 2);
+    assert_int_equal(g.failed, 0);
+    assert_int_equal(g.ec.counts.polls_opened, 2); /* a new connection for the second request */
+    assert_int_equal(g.ec.counts.stale_polls, 0);
+    curl_easy_cleanup(easy);
+    glue_close(&g);
+    assert_int_equal(ll_mockproc_stop(&f2.mock, 5000), 0);
 }
 
 /* Close with transfers in flight (the server holds them): remove them, close, and the loop
@@ -404,6 +507,8 @@ int main(void)
         LL_TEST_FIXTURE_TEST(test_ev_curl_no_hidden_ms),
         LL_TEST_FIXTURE_TEST(test_ev_curl_fd_reuse),
         LL_TEST_FIXTURE_TEST(test_ev_curl_close_in_flight),
+        LL_TEST_FIXTURE_TEST(test_ev_curl_owned_stays_watched),
+        cmocka_unit_test(test_ev_curl_owned_server_closes),
         LL_TEST_FIXTURE_TEST(test_ev_backend_no_hidden_ms),
         LL_TEST_FIXTURE_TEST(test_ev_backend_no_reuse),
         LL_TEST_FIXTURE_TEST(test_ev_backend_blocking_serializes),
