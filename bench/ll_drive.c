@@ -265,6 +265,8 @@ static int drive_loop(struct drive *d)
     const struct ll_drive_opts *o = d->o;
     bool open = o->rate > 0;
     double sched_ns = (double)d->s->t_start; /* open loop: the next intended send */
+    uint64_t closed_window =
+        (uint64_t)o->concurrency + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
     bool stopping = false;
 
     for (;;) {
@@ -276,9 +278,8 @@ static int drive_loop(struct drive *d)
         }
         /* Behind schedule, sends come in bursts of at most SEND_BURST so results are still
          * collected (and their times stay honest) while the client catches up. */
-        for (int burst = 0;
-             burst < SEND_BURST && !stopping && d->n_sent < o->requests &&
-             (open ? (int64_t)sched_ns <= now : d->in_flight < (uint64_t)o->concurrency);
+        for (int burst = 0; burst < SEND_BURST && !stopping && d->n_sent < o->requests &&
+                            (open ? (int64_t)sched_ns <= now : d->in_flight < closed_window);
              burst++) {
             int err = submit_one(d, open ? (int64_t)sched_ns : 0);
             if (err != 0) {
@@ -296,7 +297,7 @@ static int drive_loop(struct drive *d)
         if (!stopping && d->n_sent < o->requests) {
             if (open && (int64_t)sched_ns < until) {
                 until = (int64_t)sched_ns;
-            } else if (!open && d->in_flight < (uint64_t)o->concurrency) {
+            } else if (!open && d->in_flight < closed_window) {
                 until = now; /* the burst ended with slots still free: only collect */
             }
         }

@@ -22,8 +22,12 @@ enum ll_arrivals {
 
 struct ll_drive_opts {
     uint64_t requests; /* total to send */
-    int concurrency;   /* closed loop: requests kept submitted */
-    double rate;       /* > 0: open loop, requests per second */
+    int concurrency;   /* closed loop: requests kept in flight (the client's limit) */
+    /* Closed loop: requests kept submitted beyond `concurrency`, queued in the backend, so that
+     * a slot freed by a response starts the next request at once, as a wrk connection sends
+     * its next request, instead of waiting for this thread to collect and submit. */
+    int lookahead;
+    double rate; /* > 0: open loop, requests per second */
     enum ll_arrivals arrivals;
     uint64_t seed;                /* Poisson RNG */
     const struct ll_request *req; /* template; t_intended and user are set per send */

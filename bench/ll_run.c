@@ -17,6 +17,7 @@
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
+#define LOOKAHEAD_DEFAULT_MAX   64 /* enough to hide the driver's turn-around; bounded memory */
 #define MOCK_START_TIMEOUT_MS   10000
 #define MOCK_STOP_TIMEOUT_MS    5000
 #define SLIP_WARN_MAX_NS        (10 * LL_NS_PER_MS)
@@ -25,10 +26,10 @@
 struct run {
     /* flags */
     const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path;
-    int64_t requests, concurrency, max_tokens, retries, stack_size, seed;
+    int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
     bool stream, no_reuse, blocking, insecure, no_preflight;
-    bool concurrency_seen, latency_seen, fault_seen, seed_seen, retries_seen;
+    bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
 
     /* derived */
@@ -84,6 +85,10 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {"concurrency", LL_OPT_INT, &r->concurrency, 1, 1e6, "C",
          "closed loop: requests kept in flight; with --rate: the in-flight limit",
          "10; 100 with --rate", &r->concurrency_seen},
+        {"lookahead", LL_OPT_INT, &r->lookahead, 0, 1e6, "N",
+         "closed loop: requests queued beyond the C in flight, so a freed slot starts the next at "
+         "once as a wrk connection does (0: exactly C submitted; wire concurrency is C either way)",
+         "min(C, 64)", &r->lookahead_seen},
         OPTD("rate", LL_OPT_DOUBLE, &r->rate, 1e-3, 1e7, "R",
              "open loop: requests per second, latency from each intended start", "closed loop"),
         OPT("arrivals", LL_OPT_STR, &r->arrivals, 0, 0, "KIND",
@@ -198,6 +203,13 @@ static int run_validate(struct run *r)
     }
     if (r->rate > 0 && !r->concurrency_seen) {
         r->concurrency = OPEN_LOOP_DEFAULT_LIMIT;
+    }
+    if (r->rate > 0 && r->lookahead_seen) {
+        return usage("--lookahead is for the closed loop", "(drop it, or drop --rate)");
+    }
+    if (!r->lookahead_seen) {
+        r->lookahead =
+            r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
     }
     return 0;
 }
@@ -380,7 +392,8 @@ static void run_header(const struct run *r, struct ll_client *c)
         printf("mode=open rate=%g/s arrivals=%s in_flight_limit=%lld", r->rate, r->arrivals,
                (long long)r->concurrency);
     } else {
-        printf("mode=closed concurrency=%lld", (long long)r->concurrency);
+        printf("mode=closed concurrency=%lld lookahead=%lld", (long long)r->concurrency,
+               (long long)r->lookahead);
     }
     printf(" requests=%lld retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
            (long long)r->requests, (long long)r->retries, r->timeout_s, r->connect_timeout_s,
@@ -406,6 +419,7 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(w, "requests", (double)r->requests);
     cJSON_AddStringToObject(w, "mode", r->rate > 0 ? "open" : "closed");
     cJSON_AddNumberToObject(w, "concurrency", (double)r->concurrency);
+    cJSON_AddNumberToObject(w, "lookahead", r->rate > 0 ? 0.0 : (double)r->lookahead);
     cJSON_AddNumberToObject(w, "rate", r->rate);
     cJSON_AddStringToObject(w, "arrivals", r->arrivals);
     cJSON_AddNumberToObject(w, "retries", (double)r->retries);
@@ -503,6 +517,7 @@ static int run_load(struct run *r)
         fprintf(stderr, "%s: out of memory\n", WHO);
         return LL_EXIT_FAIL;
     }
+    s.in_flight_limit = (uint64_t)r->cfg.concurrency;
     err = ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
         run_thread_limit(r, err);
@@ -517,6 +532,7 @@ static int run_load(struct run *r)
     struct ll_drive_opts d = {
         .requests = (uint64_t)r->requests,
         .concurrency = (int)r->concurrency,
+        .lookahead = r->rate > 0 ? 0 : (int)r->lookahead,
         .rate = r->rate,
         .arrivals = r->arr,
         .seed = (uint64_t)r->seed,

@@ -97,13 +97,14 @@ static void table_little(FILE *out, const struct ll_stats *s)
 {
     struct ll_little l;
     ll_stats_little(s, &l);
-    line_f(out, "in flight, measured (L)", l.l_measured, "");
-    line_f(out, "in flight, lambda x W", l.l_predicted, "");
+    line_f(out, "outstanding, measured (L)", l.l_measured, "");
+    line_f(out, "outstanding, lambda x W", l.l_predicted, "");
     fprintf(out, "%-*s %14.3f %% %s\n", LABEL_W, "little's law difference", 100.0 * l.diff,
             !l.judged   ? "run too short to judge"
             : l.flagged ? "FLAGGED (> 5%)"
                         : "ok");
-    line_u(out, "in flight peak", s->outstanding_peak);
+    line_u(out, "outstanding peak", s->outstanding_peak);
+    line_u(out, "in flight peak", ll_stats_in_flight_peak(s));
 }
 
 static void table_schedule(FILE *out, const struct ll_stats *s)
@@ -133,7 +134,8 @@ static void table_resources(FILE *out, const struct ll_stats *s)
     line_kb(out, "rss peak (ru_maxrss)", r->maxrss_kb);
     if (r->rss_peak_kb >= 0 && r->rss_start_kb >= 0) {
         line_f(out, "rss per request in flight",
-               per((double)(r->rss_peak_kb - r->rss_start_kb), (double)s->outstanding_peak), "KiB");
+               per((double)(r->rss_peak_kb - r->rss_start_kb), (double)ll_stats_in_flight_peak(s)),
+               "KiB");
     }
     line_u(out, "threads peak", (uint64_t)(r->threads_peak > 0 ? r->threads_peak : 0));
     line_u(out, "backend threads", (uint64_t)(s->be.threads > 0 ? s->be.threads : 0));
@@ -314,7 +316,8 @@ static cJSON *json_little(const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "tolerance", LL_LITTLE_TOLERANCE);
     cJSON_AddBoolToObject(o, "judged", l.judged);
     cJSON_AddBoolToObject(o, "flagged", l.flagged);
-    cJSON_AddNumberToObject(o, "in_flight_peak", (double)s->outstanding_peak);
+    cJSON_AddNumberToObject(o, "outstanding_peak", (double)s->outstanding_peak);
+    cJSON_AddNumberToObject(o, "in_flight_peak", (double)ll_stats_in_flight_peak(s));
     return o;
 }
 
@@ -345,7 +348,7 @@ static cJSON *json_resources(const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "maxrss_kb", (double)r->maxrss_kb);
     cJSON_AddNumberToObject(
         o, "rss_per_in_flight_kb",
-        per((double)(r->rss_peak_kb - r->rss_start_kb), (double)s->outstanding_peak));
+        per((double)(r->rss_peak_kb - r->rss_start_kb), (double)ll_stats_in_flight_peak(s)));
     cJSON_AddNumberToObject(o, "threads_start", r->threads_start);
     cJSON_AddNumberToObject(o, "threads_peak", r->threads_peak);
     return o;

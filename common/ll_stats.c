@@ -298,6 +298,14 @@ bool ll_stats_accounting_ok(const struct ll_stats *s)
            s->acct_missing == 0 && s->outstanding == 0;
 }
 
+uint64_t ll_stats_in_flight_peak(const struct ll_stats *s)
+{
+    if (s->in_flight_limit > 0 && s->outstanding_peak > s->in_flight_limit) {
+        return s->in_flight_limit;
+    }
+    return s->outstanding_peak;
+}
+
 double ll_stats_wall_s(const struct ll_stats *s)
 {
     if (s->t_stop <= s->t_start) {

@@ -110,6 +110,11 @@ struct ll_stats {
     int64_t ev_last_ns;   /* time of the last submit/collect event */
     uint64_t outstanding; /* submitted, not yet collected */
     uint64_t outstanding_peak;
+    /* The client's in-flight limit (cfg.concurrency), set by the runner; 0 = unknown. A closed
+     * loop may keep requests queued beyond it (ll_drive's lookahead), so the in-flight peak is
+     * min(outstanding_peak, in_flight_limit): a backend starts a queued call whenever a slot
+     * is free. */
+    uint64_t in_flight_limit;
     double area_ns;      /* integral of outstanding dt */
     double residence_ns; /* sum of (t_end - t_queued) */
 
@@ -179,6 +184,8 @@ struct ll_little {
 #define LL_LITTLE_TOLERANCE 0.05
 /* Below this the fixed costs of submitting and collecting dominate the residence times. */
 #define LL_LITTLE_MIN_WALL_NS (100 * 1000 * 1000LL)
+/* Requests on the wire at the peak: see in_flight_limit. */
+uint64_t ll_stats_in_flight_peak(const struct ll_stats *s);
 void ll_stats_little(const struct ll_stats *s, struct ll_little *out);
 
 /* Current RSS from /proc/self/statm in KiB, and threads from /proc/self/status; -1 if unknown. */

@@ -27,6 +27,8 @@ bad_flags=(
     "run --backend threaded --stream=yes"
     "run --backend threaded --url ftp://example.com"
     "run --backend threaded --url http://127.0.0.1:1/v1 --latency-ms 5"
+    "run --backend threaded --rate 10 --lookahead 4"
+    "run --backend threaded --lookahead -1"
     "nosuchcommand"
 )
 for args in "${bad_flags[@]}"; do
@@ -39,7 +41,7 @@ for args in "${bad_flags[@]}"; do
 done
 
 "$LLMLOAD" run --help >"$tmp/help" || fail "run --help: exit $?"
-for flag in backend requests concurrency rate arrivals model stream max-tokens retries timeout \
+for flag in backend requests concurrency lookahead rate arrivals model stream max-tokens retries timeout \
     connect-timeout no-reuse blocking stack-size slo url json seed header latency-ms \
     fault-rate mock-arg; do
     grep -q -- "--$flag.*default" "$tmp/help" ||
@@ -75,9 +77,25 @@ for k in ("e2e", "corrected", "last_attempt", "queue_wait", "ttft", "itl"):
 for k in ("cpu_user_s", "rss_peak_kb", "threads_peak", "cpu_s_per_1000_requests"):
     assert k in r["resources"], k
 assert "l_measured" in r["littles_law"] and "good" in r["goodput"]
+# Closed loop: 4 on the wire, up to 4 more queued (the default lookahead min(C, 64)).
+ll = r["littles_law"]
+if d["config"]["mode"] == "closed":
+    assert d["config"]["lookahead"] == 4, d["config"]
+    assert ll["in_flight_peak"] == 4 and 4 < ll["outstanding_peak"] <= 8, ll
+else:
+    assert d["config"]["lookahead"] == 0 and ll["in_flight_peak"] <= 8, (d["config"], ll)
 PY
     done
 done
+
+# --lookahead 0: exactly C submitted, as many outstanding as in flight
+"$LLMLOAD" run --backend threaded --requests 30 --concurrency 3 --lookahead 0 \
+    --json "$tmp/la0.json" >"$tmp/out" 2>"$tmp/err" || fail "lookahead 0: exit $?: $(cat "$tmp/err")"
+python3 - "$tmp/la0.json" <<'PY' || fail "lookahead 0: JSON check"
+import json, sys
+ll = json.load(open(sys.argv[1]))["results"]["littles_law"]
+assert ll["outstanding_peak"] == 3 and ll["in_flight_peak"] == 3, ll
+PY
 
 # an unreachable endpoint: one line, exit 1
 "$LLMLOAD" run --backend evented --requests 5 --url http://127.0.0.1:1/v1 >"$tmp/out" 2>"$tmp/err"
