@@ -190,6 +190,15 @@ struct ll_call *ll_client_next(struct ll_client *c, int64_t timeout_ns)
     return call;
 }
 
+struct ll_call *ll_client_next_ready(struct ll_client *c)
+{
+    struct ll_call *call = c->ready.head;
+    if (call != NULL) {
+        collect(c, call);
+    }
+    return call;
+}
+
 static int cmp_ptr(const void *a, const void *b)
 {
     uintptr_t x = (uintptr_t) * (struct ll_call *const *)a;

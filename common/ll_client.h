@@ -47,6 +47,12 @@ int ll_client_wait(struct ll_client *c, struct ll_call *call);
  * (timeout_ns < 0: no limit; NULL at once when nothing is outstanding). */
 struct ll_call *ll_client_next(struct ll_client *c, int64_t timeout_ns);
 
+/* The next call already final, without letting requests progress: NULL when none is ready.
+ * Drains what one ll_client_next() brought in, so that a driver can refill the in-flight window
+ * before it runs the backend again (draining with ll_client_next(c, 0) would keep running it
+ * for as long as calls keep finishing). */
+struct ll_call *ll_client_next_ready(struct ll_client *c);
+
 /* Wait for every call in calls[0..n). FAIL_FAST: on the first call that ends with a class other
  * than NONE, cancel the others; they end CANCELLED unless they finished first. Returns 0 when
  * every call succeeded, otherwise the number of failed calls (> 0), or LL_E*. Results stay in

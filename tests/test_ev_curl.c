@@ -379,6 +379,40 @@ static void test_ev_backend_no_reuse(void **state)
     assert_int_equal(ev_last_destroy.stale_polls, 0);
 }
 
+/* More slots than one multi handle takes (EV_SLOTS_PER_MULTI is 128): 300 slots on three multi
+ * handles, three rounds of 300 requests held 50 ms each. Every request succeeds, the server never
+ * sees more than 300 at once yet sees 300 at once (every multi is used), and the later rounds
+ * reuse the first round's connections: each multi keeps its own pool. */
+static void test_ev_backend_many_multis(void **state)
+{
+    struct ll_test_fixture *f = *state;
+    enum { C = 300, N = 3 * C };
+    struct ll_call **calls = calloc(N, sizeof(*calls));
+
+    assert_non_null(calls);
+    f->cfg.concurrency = C;
+    ll_test_client_start(f, &ev_backend);
+    for (int i = 0; i < N; i++) {
+        calls[i] = ll_test_submit(f, "x-mock-latency-ms: 50", NULL, NULL);
+    }
+    assert_int_equal(ll_client_gather(f->client, calls, N, LL_GATHER_COLLECT), 0);
+    long long peak = ll_test_mock_metric(&f->mock, "mockllm_in_flight_peak");
+    long long conns = ll_test_mock_metric(&f->mock, "mockllm_connections_total");
+    print_message("%d slots: %d requests, server peak in flight %lld, connections %lld\n", C, N,
+                  peak, conns);
+    assert_int_equal(peak, C);
+    assert_true(conns >= C && conns <= C + 10); /* a connection per slot, then reused */
+    for (int i = 0; i < N; i++) {
+        ll_call_free(calls[i]);
+    }
+    free(calls);
+    ll_client_destroy(f->client);
+    f->client = NULL;
+    assert_int_equal(ev_last_destroy.loop_close_rc, 0);
+    assert_int_equal(ev_last_destroy.polls_opened, ev_last_destroy.polls_freed);
+    assert_int_equal(ev_last_destroy.stale_polls, 0);
+}
+
 /* 3 requests of 100 ms at concurrency 3, with and without the blocking pitfall. */
 static double three_slow(struct ll_test_fixture *f, bool blocking, double *lag_p99_ms)
 {
@@ -511,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_ev_curl_owned_server_closes),
         LL_TEST_FIXTURE_TEST(test_ev_backend_no_hidden_ms),
         LL_TEST_FIXTURE_TEST(test_ev_backend_no_reuse),
+        LL_TEST_FIXTURE_TEST(test_ev_backend_many_multis),
         LL_TEST_FIXTURE_TEST(test_ev_backend_blocking_serializes),
         LL_TEST_FIXTURE_TEST(test_ev_backend_blocking_lag),
         LL_TEST_FIXTURE_TEST(test_ev_backend_destroy_outstanding),
