@@ -19,11 +19,23 @@ struct ev_sock {
 
 static void ev__drain(struct ev_curl *ec);
 
+/* 0 ms timeouts run in a row after one socket action before the rest wait for the next loop
+ * pass: bounded so that a curl asking for 0 ms again and again cannot starve the loop. */
+#define EV_ZERO_INLINE_MAX 4
+
 static void ev__action(struct ev_curl *ec, curl_socket_t fd, int flags)
 {
     ec->counts.socket_actions++;
     curl_multi_socket_action(ec->multi, fd, flags, &ec->running);
     ev__drain(ec);
+    for (int i = 0; i < EV_ZERO_INLINE_MAX && ec->zero_due; i++) {
+        ec->zero_due = false;
+        uv_idle_stop(&ec->kick);
+        ec->counts.zero_inline++;
+        ec->counts.socket_actions++;
+        curl_multi_socket_action(ec->multi, CURL_SOCKET_TIMEOUT, 0, &ec->running);
+        ev__drain(ec);
+    }
 }
 
 /* Hand every finished transfer to the owner. The message is copied out before the removal
@@ -234,6 +246,7 @@ static void ev__kick_cb(uv_idle_t *i)
 {
     struct ev_curl *ec = i->data;
     uv_idle_stop(i);
+    ec->zero_due = false;
     ec->counts.kicks++;
     ev__action(ec, CURL_SOCKET_TIMEOUT, 0);
 }
@@ -242,11 +255,14 @@ static int ev__timer_fn(CURLM *multi, long timeout_ms, void *userp)
 {
     struct ev_curl *ec = userp;
 
+    ec->zero_due = timeout_ms == 0;
     if (timeout_ms < 0) {
         uv_timer_stop(&ec->timer);
         uv_idle_stop(&ec->kick);
     } else if (timeout_ms == 0) {
-        /* "as soon as possible, but not from inside this callback": never round up to 1 ms. */
+        /* "as soon as possible, but not from inside this callback": never round up to 1 ms.
+         * Right after the current socket action if there is one (ev__action), else on the
+         * next loop pass (the idle handle). */
         uv_timer_stop(&ec->timer);
         uv_idle_start(&ec->kick, ev__kick_cb);
     } else {

@@ -9,7 +9,10 @@
  *     every request). curl forbids calling curl_multi_socket_action() from inside its timer
  *     callback, and libuv 1.44 runs a 0 ms timer started inside a timer callback in the same
  *     pass, so a 0 ms timeout starts the idle handle instead: it runs on the next loop pass and
- *     makes that pass's poll non-blocking.
+ *     makes that pass's poll non-blocking. A 0 ms timeout asked for during a socket action is
+ *     run right after that action returns (curl is then no longer on the stack), a few times
+ *     at most: a request finished there usually starts the next one, and waiting for the next
+ *     loop pass would cost an epoll_wait(0) and the loop's bookkeeping every time.
  *   - A negative poll status goes to curl as CURL_CSELECT_ERR.
  *   - curl_multi_info_read() is drained completely after every curl_multi_socket_action().
  *   - Never two active polls on one fd, never an fd closed under an active poll. Records live in
@@ -32,6 +35,7 @@
 #ifndef EV_CURL_H
 #define EV_CURL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +54,7 @@ struct ev_curl_counts {
     uint64_t socket_actions; /* curl_multi_socket_action calls */
     uint64_t timer_fires;    /* curl's uv_timer fired (timeouts > 0 ms) */
     uint64_t kicks;          /* deferred 0 ms timeouts run from the idle handle */
+    uint64_t zero_inline;    /* 0 ms timeouts run right after the socket action that set them */
     uint64_t polls_opened;   /* socket records created (uv_poll_init) */
     uint64_t polls_reused;   /* parked records taken up again (pooled connection reused) */
     uint64_t polls_freed;    /* socket records freed (in the close callback) */
@@ -68,9 +73,10 @@ struct ev_curl {
     void *done_arg;
     struct ev_sock **by_fd; /* the record whose poll is active on each fd, or NULL */
     size_t by_fd_cap;
-    int running; /* running handles, as curl last reported */
-    int handles; /* easy handles currently in the multi */
-    int closing; /* ev_curl_close() has begun */
+    int running;   /* running handles, as curl last reported */
+    int handles;   /* easy handles currently in the multi */
+    int closing;   /* ev_curl_close() has begun */
+    bool zero_due; /* curl asked for a 0 ms timeout that has not run yet */
     struct ev_curl_counts counts;
 };
 

@@ -137,7 +137,8 @@ static void glue_close(struct glue *g)
 
 /* 200 sequential requests on one handle and one connection, zero server latency: the mean must
  * stay far below 1 ms, which a 0 ms timeout rounded up to 1 ms (curl issue 17144) would add to
- * every request. curl asks for 0 ms timeouts here: they run from the idle handle. */
+ * every request. curl asks for 0 ms timeouts here: they run from the idle handle or right after
+ * the socket action that asked for them. */
 static void test_ev_curl_no_hidden_ms(void **state)
 {
     struct ll_test_fixture *f = *state;
@@ -152,7 +153,7 @@ static void test_ev_curl_no_hidden_ms(void **state)
     uv_run(&g.loop, UV_RUN_DEFAULT);
     assert_int_equal(g.done, 5);
 
-    uint64_t kicks0 = g.ec.counts.kicks;
+    uint64_t kicks0 = g.ec.counts.kicks + g.ec.counts.zero_inline;
     g.done = 0;
     g.remaining = N - 1;
     int64_t t0 = ll_now_ns();
@@ -161,11 +162,12 @@ static void test_ev_curl_no_hidden_ms(void **state)
     double ms = ll_test_ms_since(t0);
     print_message("glue: %d sequential requests in %.1f ms, mean %.3f ms; 0 ms timeouts %llu, "
                   "sockets %llu\n",
-                  N, ms, ms / N, (unsigned long long)(g.ec.counts.kicks - kicks0),
+                  N, ms, ms / N,
+                  (unsigned long long)(g.ec.counts.kicks + g.ec.counts.zero_inline - kicks0),
                   (unsigned long long)g.ec.counts.polls_opened);
     assert_int_equal(g.done, N);
     assert_int_equal(g.failed, 0);
-    assert_true(g.ec.counts.kicks > kicks0);
+    assert_true(g.ec.counts.kicks + g.ec.counts.zero_inline > kicks0);
     /* One connection, one record (parked between requests when curl says REMOVE). */
     assert_int_equal(g.ec.counts.polls_opened, 1);
     assert_int_equal(g.ec.counts.stale_polls, 0);
