@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # bench/mock_bench.sh - mockllm alone under wrk, beside nginx serving the same bytes, same run.
 #
-#   bench/mock_bench.sh [--duration S] [--out DIR]
+#   bench/mock_bench.sh [--duration S] [--reps N] [--out DIR]
 #
-# Cells: wrk at 1, 10, 100, 1000 connections against mockllm (one loop), nginx (one worker),
-# mockllm --threads 2 and nginx with two workers; zero latency. Then 10,000 connections each
-# waiting 1 s on mockllm: every request answered, p99, peak RSS. Prints a Markdown table.
+# Cells: wrk at 1, 10, 100, 1000 connections against mockllm (one loop) and nginx (one worker),
+# then mockllm --threads 2 and nginx with two workers; zero latency. The two servers of a pair
+# run side by side and wrk alternates between them, N times per connection count (default 3):
+# a figure is the median of its N runs and a ratio the median of the N back-to-back ratios, so
+# a noisy moment of the machine hits both sides. Then 10,000 connections each waiting 1 s on
+# mockllm: every request answered, p99, peak RSS. Prints a Markdown table.
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
-duration=5 out=""
+duration=5 reps=3 out=""
 while [ $# -gt 0 ]; do
     case $1 in
     --duration) duration=$2; shift ;;
+    --reps) reps=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "mock_bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -82,24 +86,40 @@ run_wrk() {
 }
 
 conns=(1 10 100 1000)
-declare -A rps p99 errs
-cell() { # NAME PORT
+declare -A rps p99 errs ratio
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# pair A PORT_A B PORT_B: for each connection count, REPS alternating runs of A then B.
+pair() {
     for c in "${conns[@]}"; do
-        read -r r _ q e < <(run_wrk "$2" "$c")
-        rps[$1,$c]=$r p99[$1,$c]=$q errs[$1,$c]=$e
-        printf '  %-14s c=%-5s %8s req/s  p99 %7s ms  errors %s\n' "$1" "$c" "$r" "$q" "$e" >&2
+        local ra=() rb=() qa=() qb=() rr=() ea=0 eb=0
+        for _ in $(seq "$reps"); do
+            read -r r1 _ q1 e1 < <(run_wrk "$2" "$c")
+            read -r r2 _ q2 e2 < <(run_wrk "$4" "$c")
+            ra+=("$r1") rb+=("$r2") qa+=("$q1") qb+=("$q2") ea=$((ea + e1)) eb=$((eb + e2))
+            rr+=("$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')")
+            printf '  c=%-5s %-7s %8s req/s   %-7s %8s req/s   ratio %s\n' "$c" "$1" "$r1" "$3" "$r2" \
+                "${rr[-1]}" >&2
+        done
+        rps[$1,$c]=$(echo "${ra[*]}" | median) rps[$3,$c]=$(echo "${rb[*]}" | median)
+        p99[$1,$c]=$(echo "${qa[*]}" | median) p99[$3,$c]=$(echo "${qb[*]}" | median)
+        errs[$1,$c]=$ea errs[$3,$c]=$eb ratio[$1,$c]=$(echo "${rr[*]}" | median)
+        ratios_all[$1,$c]="${rr[*]}"
     done
 }
+declare -A ratios_all
 
-echo "mockllm against nginx, wrk ${duration}s per cell" >&2
+echo "mockllm against nginx, wrk ${duration}s per run, $reps alternating runs per cell" >&2
 start_mock --seed 1
 curl -s -X POST -H 'Content-Type: application/json' \
     -d '{"model":"gpt-mock","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' \
     "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" >"$work/body.json"
-cell mock1 "$MOCK_PORT"; stop_pid "$MOCK_PID"
-start_nginx 1 "$work/body.json"; cell nginx1 "$NGINX_PORT"; stop_pid "$NGINX_PID"
-start_mock --seed 1 --threads 2; cell mock2 "$MOCK_PORT"; stop_pid "$MOCK_PID"
-start_nginx 2 "$work/body.json"; cell nginx2 "$NGINX_PORT"; stop_pid "$NGINX_PID"
+start_nginx 1 "$work/body.json"
+pair mock1 "$MOCK_PORT" nginx1 "$NGINX_PORT"
+stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+start_mock --seed 1 --threads 2
+start_nginx 2 "$work/body.json"
+pair mock2 "$MOCK_PORT" nginx2 "$NGINX_PORT"
+stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
 
 # 10,000 connections, each request waiting 1 s on a uv timer.
 start_mock --seed 1 --latency-ms 1000
@@ -109,20 +129,25 @@ rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$MOCK_PID/status")
 stop_pid "$MOCK_PID"
 
 {
-    echo "### mockllm against nginx (wrk, zero latency, ${duration} s per cell, $(nproc) cores)"
+    echo "### mockllm against nginx (wrk, zero latency, median of $reps alternating ${duration} s runs, $(nproc) cores)"
     echo
-    echo "Command: \`bench/mock_bench.sh --duration $duration\`"
+    echo "Command: \`bench/mock_bench.sh --duration $duration --reps $reps\`"
     echo
     echo "| connections | mockllm 1 loop | nginx 1 worker | ratio | mockllm --threads 2 | nginx 2 workers | ratio |"
     echo "|---:|---:|---:|---:|---:|---:|---:|"
     for c in "${conns[@]}"; do
         awk -v c="$c" -v a="${rps[mock1,$c]}" -v b="${rps[nginx1,$c]}" -v d="${rps[mock2,$c]}" -v e="${rps[nginx2,$c]}" \
-            'BEGIN { printf "| %s | %d | %d | %.2f | %d | %d | %.2f |\n", c, a, b, a/b, d, e, d/e }'
+            -v r1="${ratio[mock1,$c]}" -v r2="${ratio[mock2,$c]}" \
+            'BEGIN { printf "| %s | %d | %d | %.2f | %d | %d | %.2f |\n", c, a, b, r1, d, e, r2 }'
     done
     echo
     echo "p99 latency (ms) at the same cells: mockllm 1 loop ${p99[mock1,1]} / ${p99[mock1,10]} / ${p99[mock1,100]} / ${p99[mock1,1000]};" \
          "nginx 1 worker ${p99[nginx1,1]} / ${p99[nginx1,10]} / ${p99[nginx1,100]} / ${p99[nginx1,1000]}. Errors: mockllm" \
          "$(( ${errs[mock1,1]} + ${errs[mock1,10]} + ${errs[mock1,100]} + ${errs[mock1,1000]} + ${errs[mock2,1]} + ${errs[mock2,10]} + ${errs[mock2,100]} + ${errs[mock2,1000]} ))."
+    echo
+    echo "Each run's ratio, mockllm 1 loop / nginx 1 worker: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock1,$c]}"; done)"
+    echo
+    echo "Each run's ratio, mockllm --threads 2 / nginx 2 workers: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock2,$c]}"; done)"
     echo
     echo "### 10,000 connections, each request waiting 1 s (\`--latency-ms 1000\`, wrk -c10000 -d10s)"
     echo
