@@ -19,7 +19,7 @@
 #include "ll_wire.h"
 
 struct ll_call {
-    uint64_t seq; /* submission order, from 0 */
+    uint64_t seq;         /* submission order, from 0 */
     struct ll_wire *wire; /* rendered body and headers, shared by equal requests (ll_wire.h) */
     const char *base_url; /* chosen at submit (rotation over cfg->base_urls) */
     bool stream;
