@@ -199,7 +199,8 @@ void mock_config_usage(FILE *f)
     fputs(
         "usage: mockllm [options]\n"
         "An OpenAI-compatible mock LLM server for benchmarking clients: POST /v1/chat/completions\n"
-        "(JSON or SSE stream), GET /v1/models, GET /health, GET /metrics, POST /metrics/reset.\n"
+        "(JSON or SSE stream), GET /v1/models, GET /v1/models/{id}, GET /health, GET /metrics,\n"
+        "POST /metrics/reset.\n"
         "Prints 'listening HOST PORT' on stdout once ready. SIGINT/SIGTERM: graceful stop.\n"
         "\n"
         "Network:\n"

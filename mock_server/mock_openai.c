@@ -458,6 +458,54 @@ static void route_reset(struct mock_req *r)
     json_ok(r, "{\"status\":\"reset\"}\n");
 }
 
+/* One entry of /v1/models: OpenAI's fields, then the profile's latency model. NULL on ENOMEM. */
+static cJSON *model_object(const struct mock_config *cfg, int i)
+{
+    const struct mock_profile *p = &cfg->profiles[i];
+    char ttft[96], itl[96];
+    mock_dist_format(&p->ttft, ttft, sizeof(ttft));
+    mock_dist_format(&p->itl, itl, sizeof(itl));
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "id", p->name);
+    cJSON_AddStringToObject(m, "object", "model");
+    cJSON_AddNumberToObject(m, "created", 0);
+    cJSON_AddStringToObject(m, "owned_by", "mockllm");
+    cJSON_AddStringToObject(m, "ttft", ttft);
+    cJSON_AddStringToObject(m, "itl", itl);
+    cJSON_AddNumberToObject(m, "tokens", p->tokens);
+    cJSON_AddBoolToObject(m, "default", i == 0);
+    return m;
+}
+
+/* GET /v1/models/{id}: the id is the rest of the path, taken as sent (not percent-decoded), so
+ * ids with slashes ("org/model") work as they do on OpenAI-compatible servers. */
+static void route_model(struct mock_req *r, const char *id, size_t len)
+{
+    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    char name[MOCK_MODEL_ECHO_MAX + 1], msg[MOCK_MODEL_ECHO_MAX + 64];
+    int i = -1;
+    if (len <= MOCK_MODEL_ECHO_MAX) {
+        memcpy(name, id, len);
+        name[len] = '\0';
+        i = mock_config_find_profile(cfg, name);
+    }
+    if (i < 0) {
+        snprintf(msg, sizeof(msg), "The model '%.*s' does not exist", (int)(len < 200 ? len : 200),
+                 id);
+        mock__error(r, 404, msg, "model", "model_not_found", NULL);
+        return;
+    }
+    cJSON *m = model_object(cfg, i);
+    char *body = m ? cJSON_PrintUnformatted(m) : NULL;
+    cJSON_Delete(m);
+    if (body == NULL) {
+        mock__error(r, 500, "Out of memory rendering the model.", NULL, NULL, NULL);
+        return;
+    }
+    mock__respond(r, 200, "application/json", body, strlen(body), NULL);
+    cJSON_free(body);
+}
+
 static const struct route routes[] = {
     {"/v1/chat/completions", HTTP_POST, route_chat},
     {"/chat/completions", HTTP_POST, route_chat},
@@ -494,6 +542,20 @@ void mock_openai_handle(struct mock_req *r)
     }
     size_t plen = strcspn(r->url, "?");
     const struct route *match = NULL;
+    static const char *const model_prefixes[] = {"/v1/models/", "/models/"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(model_prefixes[i]);
+        if (plen > n && memcmp(r->url, model_prefixes[i], n) == 0) {
+            if (r->method == HTTP_GET || r->method == HTTP_HEAD) {
+                route_model(r, r->url + n, plen - n);
+            } else {
+                snprintf(msg, sizeof(msg), "Method %s is not allowed on %.*s.",
+                         http_method_str((enum http_method)r->method), (int)plen, r->url);
+                mock__error(r, 405, msg, NULL, NULL, "Allow: GET, HEAD\r\n");
+            }
+            return;
+        }
+    }
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strlen(routes[i].path) == plen && memcmp(routes[i].path, r->url, plen) == 0) {
             match = &routes[i];
@@ -525,20 +587,7 @@ int mock_openai_prepare(struct mock_server *srv)
     cJSON *data = cJSON_AddArrayToObject(root, "data");
     cJSON_AddStringToObject(root, "object", "list");
     for (int i = 0; i < cfg->nprofiles && data != NULL; i++) {
-        const struct mock_profile *p = &cfg->profiles[i];
-        char ttft[96], itl[96];
-        mock_dist_format(&p->ttft, ttft, sizeof(ttft));
-        mock_dist_format(&p->itl, itl, sizeof(itl));
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddItemToArray(data, m);
-        cJSON_AddStringToObject(m, "id", p->name);
-        cJSON_AddStringToObject(m, "object", "model");
-        cJSON_AddNumberToObject(m, "created", 0);
-        cJSON_AddStringToObject(m, "owned_by", "mockllm");
-        cJSON_AddStringToObject(m, "ttft", ttft);
-        cJSON_AddStringToObject(m, "itl", itl);
-        cJSON_AddNumberToObject(m, "tokens", p->tokens);
-        cJSON_AddBoolToObject(m, "default", i == 0);
+        cJSON_AddItemToArray(data, model_object(cfg, i));
     }
     srv->models_json = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -271,6 +271,21 @@ static void test_mock_server_routes(void **state)
     cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "data"), 0);
     assert_string_equal(cJSON_GetObjectItem(m, "id")->valuestring, "gpt-mock");
     cJSON_Delete(root);
+    /* One model by id, as the OpenAI clients' models.retrieve() asks for it. */
+    http(NULL, "/v1/models/gpt-mock", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    root = cJSON_Parse(r.body);
+    assert_string_equal(cJSON_GetObjectItem(root, "id")->valuestring, "gpt-mock");
+    assert_string_equal(cJSON_GetObjectItem(root, "object")->valuestring, "model");
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(root, "owned_by")));
+    cJSON_Delete(root);
+    http(NULL, "/v1/models/gpt-nosuch", NULL, NULL, &r);
+    expect_error(&r, 404, "model");
+    assert_non_null(strstr(r.body, "\"model_not_found\""));
+    assert_non_null(strstr(r.body, "gpt-nosuch"));
+    http(NULL, "/v1/models/gpt-mock", "{}", NULL, &r);
+    expect_error(&r, 405, NULL);
+    assert_non_null(strstr(r.headers, "Allow: GET"));
     http(NULL, "/health", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     http(NULL, "/v1/nope", NULL, NULL, &r);

@@ -33,6 +33,14 @@ if (!finish) fail("stream without finish_reason");
 
 const models = await client.models.list();
 if (!models.data.some((m) => m.id === "gpt-mock")) fail("gpt-mock not listed");
+const one = await client.models.retrieve("gpt-mock");
+if (one.id !== "gpt-mock" || one.object !== "model") fail(`models.retrieve: ${JSON.stringify(one)}`);
+try {
+  await client.models.retrieve("gpt-nosuch");
+  fail("unknown model retrieved");
+} catch (e) {
+  if (!(e instanceof OpenAI.NotFoundError)) fail(`expected NotFoundError, got ${e}`);
+}
 
 try {
   await client.chat.completions.create({ model: "gpt-mock", messages: "not an array" });
