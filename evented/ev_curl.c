@@ -92,14 +92,15 @@ static void ev__sock_close_cb(uv_handle_t *h)
     free(s);
 }
 
-/* The socket is closing (or we are): stop and close the poll. uv_poll_stop takes the fd out of
- * epoll at once, so the fd may be closed right after this. */
+/* uv_poll_stop takes the fd out of epoll at once (an epoll_ctl), so the fd may be closed right
+ * after this. */
 static void ev__sock_stop(struct ev_sock *s)
 {
     uv_poll_stop(&s->poll);
     s->events = 0;
 }
 
+/* The socket is closing (or we are): stop and close the poll. */
 static void ev__sock_retire(struct ev_curl *ec, struct ev_sock *s)
 {
     if (ev__lookup(ec, s->fd) == s) {
