@@ -1,4 +1,4 @@
-/* ev_backend.h - the evented backend: one thread, one libuv loop, one curl multi handle.
+/* ev_backend.h - the evented backend: one thread, one libuv loop, curl multi handles on it.
  *
  * The instance is `ev_backend` (ll_backend.h); this header only states how it keeps the
  * contract and what tests may look at.
@@ -10,8 +10,10 @@
  *   uv_run(UV_RUN_ONCE) until a call is final or the timeout (a uv_timer, so whole ms, rounded
  *   up) passes.
  * - In-flight limit: cfg->concurrency easy handles ("slots") are created up front and reused
- *   call after call, so their connections stay in the multi's pool (CURLMOPT_MAXCONNECTS =
- *   concurrency, no per-host limit). Calls beyond the limit wait in a FIFO.
+ *   call after call, so their connections stay in the pool (no per-host limit). Up to 128
+ *   slots share one multi handle and its pool; more slots get more multi handles on the same
+ *   loop, 128 each (curl 7.88's search for an idle connection walks the whole pool; see
+ *   EV_SLOTS_PER_MULTI). Calls beyond the limit wait in a FIFO.
  * - Retry: a call keeps its slot while it waits to retry, like the seed's semaphore held across
  *   asyncio.sleep and like a threaded worker sleeping: at most `concurrency` logical requests
  *   are started-but-unfinished, and the server never sees more than `concurrency` in flight.

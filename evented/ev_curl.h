@@ -1,4 +1,4 @@
-/* ev_curl.h - libuv <-> libcurl multi-socket glue: one loop drives one multi handle.
+/* ev_curl.h - libuv <-> libcurl multi-socket glue: one context per multi handle on a loop.
  *
  * One context owns the CURLM, one uv_timer for curl's timeout and one uv_idle that stands in for
  * a 0 ms timeout. Every socket curl wants watched gets one record holding a uv_poll_t, attached
