@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mock_http.h"
 #include "ll_json.h"
@@ -52,6 +53,23 @@ static const char *reason(int status)
     }
 }
 
+/* The loop's cached Date line, re-rendered when the loop's clock enters a new second. */
+static void date_line(struct mock_loop *lp, struct mock_buf *o)
+{
+    uint64_t sec = uv_now(&lp->loop) / 1000 + 1; /* + 1: 0 means never rendered */
+    if (sec != lp->date_sec) {
+        time_t now = time(NULL);
+        struct tm tm;
+        size_t n =
+            gmtime_r(&now, &tm) != NULL
+                ? strftime(lp->date, sizeof(lp->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm)
+                : 0;
+        lp->date_len = n;
+        lp->date_sec = sec;
+    }
+    mock_buf_add(o, lp->date, lp->date_len);
+}
+
 void mock__head(struct mock_req *r, struct mock_buf *o, int status, const char *ctype)
 {
     /* Pieces, not printf: this runs for every answer. */
@@ -59,7 +77,9 @@ void mock__head(struct mock_req *r, struct mock_buf *o, int status, const char *
     mock_buf_i64(o, status);
     mock_buf_lit(o, " ");
     mock_buf_adds(o, reason(status));
-    mock_buf_lit(o, "\r\nContent-Type: ");
+    mock_buf_lit(o, "\r\n");
+    date_line(r->conn->lp, o);
+    mock_buf_lit(o, "Content-Type: ");
     mock_buf_adds(o, ctype);
     mock_buf_lit(o, "\r\n");
     if (mock_req_closes(r)) {

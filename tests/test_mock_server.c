@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -288,6 +289,16 @@ static void test_mock_server_routes(void **state)
     assert_non_null(strstr(r.headers, "Allow: GET"));
     http(NULL, "/health", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
+    /* Every answer carries a Date in the IMF-fixdate form, close to our own clock. */
+    const char *d = strstr(r.headers, "Date: ");
+    assert_non_null(d);
+    char date[64];
+    size_t dn = strcspn(d + 6, "\r\n");
+    assert_true(dn < sizeof(date) && dn == 29); /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    memcpy(date, d + 6, dn);
+    date[dn] = '\0';
+    time_t t = curl_getdate(date, NULL), now = time(NULL);
+    assert_true(t > 0 && t >= now - 5 && t <= now + 5);
     http(NULL, "/v1/nope", NULL, NULL, &r);
     expect_error(&r, 404, NULL);
     http(NULL, "/v1/models", "{}", NULL, &r);
