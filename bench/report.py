@@ -547,7 +547,9 @@ def report(outdir, wdir, level):
                       if c.get("littles_flagged")})
     if flagged:
         md.append("Little's-law self-check (llmload's) off by more than 5%% in some cells of: "
-                  "%s (short cells and ramp-up/drain; see cells.csv)." % ", ".join(flagged))
+                  "%s (zero-latency and overloaded cells: a result waits to be collected about as long "
+                  "as the request took, so the driver's count runs ahead of throughput x latency; "
+                  "see cells.csv)." % ", ".join(flagged))
         md.append("")
 
     summary["gate"] = gate_metrics(cells)
