@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/bench.sh - both backends on the same workloads against mockllm, beside wrk and the seed's
-# Python stack (asyncio + httpx), and a report a person can read in a minute.
+# bench/bench.sh - both backends on the same workloads against mockllm, beside wrk, a bare libcurl
+# multi loop (bench/peers/curl_multi_peer.c) and the seed's Python stack (asyncio + httpx), and a
+# report a person can read in a minute.
 #
 #   bench/bench.sh [--quick | --full] [--only W[,W...]] [--backends threaded,evented]
 #                  [--out DIR] [--check BASELINE.json] [--update-baseline [FILE]]
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
         update=${check:-$LL_TOP/bench/baseline.json}
         if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then update=$2; shift; fi ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -52,10 +53,11 @@ ll_deps python3-httpx || notes+=("python3-httpx missing: the httpx peer is skipp
 if [ $build = 1 ]; then
     ll_deps $LL_BUILD_DEPS
     cmake -S "$LL_TOP" -B "$LL_TOP/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-        cmake --build "$LL_TOP/build" -j "$(nproc)" --target llmload mockllm >"$LL_TOP/build/bench-build.log" 2>&1 ||
+        cmake --build "$LL_TOP/build" -j "$(nproc)" --target llmload mockllm curl_multi_peer >"$LL_TOP/build/bench-build.log" 2>&1 ||
         { tail -20 "$LL_TOP/build/bench-build.log" >&2; echo "bench.sh: build failed" >&2; exit 1; }
 fi
 LLMLOAD=$LL_TOP/build/bench/llmload
+CURLPEER=$LL_TOP/build/bench/curl_multi_peer
 MOCKLLM=$LL_TOP/build/mock_server/mockllm
 REPORT="$PY $LL_TOP/bench/report.py"
 [ -x "$LLMLOAD" ] && [ -x "$MOCKLLM" ] || { echo "bench.sh: no $LLMLOAD or $MOCKLLM" >&2; exit 1; }
@@ -218,6 +220,16 @@ run_httpx() { # WORKLOAD CONC REQUESTS
     record "$w" httpx "$c" "" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
 }
 
+run_libcurl() { # WORKLOAD CONC REQUESTS
+    local w=$1 c=$2 n=$3 tag=$1-libcurl-c$2 rc=0
+    progress "$w" libcurl "c=$c"
+    mock_start 1 $mock_args
+    bounded "$CURLPEER" --url "${URLS[0]}" --concurrency "$c" --requests "$n" \
+        --json "$out/raw/$tag.json" >"$out/logs/$tag.log" 2>&1 || rc=$?
+    mock_stop
+    record "$w" libcurl "$c" "" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+}
+
 cell_requests() { # CONC -> requests for a closed-loop cell
     if [ "$requests" -gt 0 ]; then echo "$requests"; return; fi
     local n=$(($1 * rounds)); [ $n -lt "$min_requests" ] && n=$min_requests
@@ -233,6 +245,7 @@ do_closed() { # WORKLOAD
             case $p in
             wrk)
                 if [ $have_wrk = 1 ]; then run_wrk "$1" "$c"; else record "$1" wrk "$c" "" "" skipped "" ""; fi ;;
+            libcurl) run_libcurl "$1" "$c" "$n" ;;
             httpx)
                 if [ $have_httpx = 1 ] && [ "$c" -le "$httpx_max_concurrency" ]; then
                     run_httpx "$1" "$c" "$n"

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 BACKENDS = ("threaded", "evented")
-PEERS = ("wrk", "httpx")
+PEERS = ("wrk", "libcurl", "httpx")
 CLIENTS = BACKENDS + PEERS
 
 
@@ -149,7 +149,7 @@ def figures(row, conf, outdir):
     c["efficiency"] = 0.0
     if c["rate"] > 0 and c["rate"] and c["requests"]:
         c["efficiency"] = c["rps"] / c["rate"]  # achieved / offered
-    elif ideal_ms > 0 and c["wall_s"] > 0 and c["concurrency"] and client in BACKENDS + ("httpx",):
+    elif ideal_ms > 0 and c["wall_s"] > 0 and c["concurrency"] and client in BACKENDS + ("libcurl", "httpx"):
         ideal = math.ceil(c["requests"] / c["concurrency"]) * ideal_ms / 1000.0
         c["efficiency"] = ideal / c["wall_s"]
     elif ideal_ms > 0 and c["concurrency"]:  # wrk runs for a time: achieved / ideal rate
@@ -490,8 +490,10 @@ def report(outdir, wdir, level):
     md.append("")
     md.append("Every cell ran against a fresh mockllm (a separate process: its CPU is not the "
               "client's). `evented / threaded` is the ratio of the two backends' figures in this "
-              "run. Peers: wrk at the same connection count (its duration, not a request count), "
-              "and the seed's stack (Python asyncio + one shared httpx.AsyncClient + Semaphore).")
+              "run. Peers: wrk at the same connection count (its duration, not a request count); "
+              "libcurl, a bare curl_multi_perform + curl_multi_poll loop with no parsing "
+              "(bench/peers/curl_multi_peer.c: what libcurl alone costs); and the seed's stack "
+              "(Python asyncio + one shared httpx.AsyncClient + Semaphore).")
     for n in notes:
         md.append("")
         md.append("Note: " + n)

@@ -11,3 +11,11 @@ if(EXISTS /usr/bin/python3)
 else()
   message(STATUS "no /usr/bin/python3: the bench gate tests are skipped")
 endif()
+
+# The libcurl reference peer bench.sh runs beside wrk.
+if(EXISTS /usr/bin/python3)
+  add_test(NAME test_curl_peer
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_curl_peer.sh $<TARGET_FILE:curl_multi_peer>
+            $<TARGET_FILE:mockllm>)
+  set_tests_properties(test_curl_peer PROPERTIES TIMEOUT 60 LABELS "integration")
+endif()
