@@ -20,6 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ll_clock.h"
+#include "ll_hist.h"
+#include "ll_stats.h"
+
 static const char body[] =
     "{\"model\":\"gpt-mock\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
     "\"max_tokens\":16}";
@@ -29,46 +33,11 @@ struct slot {
     int64_t t0;
 };
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
     (void)p;
     (void)arg;
     return size * n;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct_ms(const int64_t *v, size_t n, double p)
-{
-    if (n == 0) {
-        return 0.0;
-    }
-    size_t i = (size_t)((p / 100.0) * (double)(n - 1) + 0.5);
-    return (double)v[i < n ? i : n - 1] / 1e6;
-}
-
-static long rss_kb(void)
-{
-    long pages = -1, resident = -1;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) {
-            resident = -1;
-        }
-        fclose(f);
-    }
-    return resident < 0 ? 0 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static int usage(const char *why)
@@ -93,18 +62,13 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 }
 
 static int write_json(const char *path, const char *url, long c, long n, double wall, size_t done,
-                      size_t ok, int64_t *lat, const struct rusage *r0, const struct rusage *r1,
-                      long rss0)
+                      size_t ok, const struct ll_hist *lat, const struct rusage *r0,
+                      const struct rusage *r1, long rss0)
 {
     double user = (double)(r1->ru_utime.tv_sec - r0->ru_utime.tv_sec) +
                   (double)(r1->ru_utime.tv_usec - r0->ru_utime.tv_usec) / 1e6;
     double sys = (double)(r1->ru_stime.tv_sec - r0->ru_stime.tv_sec) +
                  (double)(r1->ru_stime.tv_usec - r0->ru_stime.tv_usec) / 1e6;
-    qsort(lat, done, sizeof(*lat), cmp_i64);
-    double sum = 0;
-    for (size_t i = 0; i < done; i++) {
-        sum += (double)lat[i] / 1e6;
-    }
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "tool", "curl_multi_peer");
     cJSON *cfg = cJSON_AddObjectToObject(doc, "config");
@@ -125,12 +89,12 @@ static int write_json(const char *path, const char *url, long c, long n, double 
     cJSON_AddNumberToObject(rq, "retries", 0);
     cJSON *e2e = cJSON_AddObjectToObject(cJSON_AddObjectToObject(res, "latency"), "e2e");
     cJSON_AddNumberToObject(e2e, "count", (double)done);
-    cJSON_AddNumberToObject(e2e, "mean_ms", done ? sum / (double)done : 0.0);
-    cJSON_AddNumberToObject(e2e, "p50_ms", pct_ms(lat, done, 50));
-    cJSON_AddNumberToObject(e2e, "p90_ms", pct_ms(lat, done, 90));
-    cJSON_AddNumberToObject(e2e, "p99_ms", pct_ms(lat, done, 99));
-    cJSON_AddNumberToObject(e2e, "p999_ms", pct_ms(lat, done, 99.9));
-    cJSON_AddNumberToObject(e2e, "max_ms", done ? (double)lat[done - 1] / 1e6 : 0.0);
+    cJSON_AddNumberToObject(e2e, "mean_ms", ll_hist_mean(lat) / 1e6);
+    cJSON_AddNumberToObject(e2e, "p50_ms", (double)ll_hist_percentile(lat, 50) / 1e6);
+    cJSON_AddNumberToObject(e2e, "p90_ms", (double)ll_hist_percentile(lat, 90) / 1e6);
+    cJSON_AddNumberToObject(e2e, "p99_ms", (double)ll_hist_percentile(lat, 99) / 1e6);
+    cJSON_AddNumberToObject(e2e, "p999_ms", (double)ll_hist_percentile(lat, 99.9) / 1e6);
+    cJSON_AddNumberToObject(e2e, "max_ms", (double)ll_hist_percentile(lat, 100) / 1e6);
     cJSON *rs = cJSON_AddObjectToObject(res, "resources");
     cJSON_AddNumberToObject(rs, "cpu_user_s", user);
     cJSON_AddNumberToObject(rs, "cpu_sys_s", sys);
@@ -193,15 +157,16 @@ int main(int argc, char **argv)
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");
     struct slot *slots = calloc((size_t)c, sizeof(*slots));
-    int64_t *lat = calloc((size_t)n, sizeof(*lat));
+    struct ll_hist *lat = malloc(sizeof(*lat)); /* the project's histogram: constant memory */
     if (multi == NULL || hdrs == NULL || slots == NULL || lat == NULL) {
         fprintf(stderr, "curl_multi_peer: out of memory\n");
         return 1;
     }
-    long rss0 = rss_kb();
+    ll_hist_init(lat);
+    long rss0 = ll_proc_rss_kb();
     struct rusage r0, r1;
     getrusage(RUSAGE_SELF, &r0);
-    int64_t t_start = now_ns();
+    int64_t t_start = ll_now_ns();
     long started = 0;
     size_t done = 0, ok = 0;
     for (long i = 0; i < c; i++) {
@@ -217,7 +182,7 @@ int main(int argc, char **argv)
         curl_easy_setopt(e, CURLOPT_PROXY, "");
         curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
         curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)&slots[i]);
-        slots[i].t0 = now_ns();
+        slots[i].t0 = ll_now_ns();
         curl_multi_add_handle(multi, e);
         started++;
     }
@@ -236,11 +201,12 @@ int main(int argc, char **argv)
             long status = 0;
             curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&s);
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-            lat[done++] = now_ns() - s->t0;
+            ll_hist_record(lat, ll_now_ns() - s->t0);
+            done++;
             ok += rc == CURLE_OK && status == 200;
             curl_multi_remove_handle(multi, e);
             if (started < n) {
-                s->t0 = now_ns();
+                s->t0 = ll_now_ns();
                 curl_multi_add_handle(multi, e);
                 started++;
             }
@@ -249,7 +215,7 @@ int main(int argc, char **argv)
             break;
         }
     }
-    double wall = (double)(now_ns() - t_start) / 1e9;
+    double wall = (double)(ll_now_ns() - t_start) / 1e9;
     getrusage(RUSAGE_SELF, &r1);
     int rc = write_json(json, base, c, n, wall, done, ok, lat, &r0, &r1, rss0);
     for (long i = 0; i < c; i++) {
