@@ -169,6 +169,15 @@ int ll_client_wait(struct ll_client *c, struct ll_call *call)
     return 0;
 }
 
+struct ll_call *ll_client_next_ready(struct ll_client *c)
+{
+    struct ll_call *call = c->ready.head;
+    if (call != NULL) {
+        collect(c, call);
+    }
+    return call;
+}
+
 struct ll_call *ll_client_next(struct ll_client *c, int64_t timeout_ns)
 {
     int64_t deadline = timeout_ns >= 0 ? ll_now_ns() + timeout_ns : 0;
@@ -183,20 +192,7 @@ struct ll_call *ll_client_next(struct ll_client *c, int64_t timeout_ns)
             break;
         }
     }
-    struct ll_call *call = c->ready.head;
-    if (call != NULL) {
-        collect(c, call);
-    }
-    return call;
-}
-
-struct ll_call *ll_client_next_ready(struct ll_client *c)
-{
-    struct ll_call *call = c->ready.head;
-    if (call != NULL) {
-        collect(c, call);
-    }
-    return call;
+    return ll_client_next_ready(c);
 }
 
 static int cmp_ptr(const void *a, const void *b)
