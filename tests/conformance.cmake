@@ -4,7 +4,5 @@
 ll_add_test(test_conformance
   SOURCES test_conformance.c
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::CJSON
-  LABELS "integration;threads")
-if(TARGET mockllm)
-  add_dependencies(test_conformance mockllm)
-endif()
+  LABELS "integration;threads"
+  NEEDS_MOCK)

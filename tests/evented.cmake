@@ -2,7 +2,5 @@
 ll_add_test(test_ev_curl
   SOURCES test_ev_curl.c
   LIBS ll_testutil ev_backend ll_common PkgConfig::UV PkgConfig::CURL
-  LABELS integration)
-if(TARGET mockllm)
-  add_dependencies(test_ev_curl mockllm)
-endif()
+  LABELS integration
+  NEEDS_MOCK)

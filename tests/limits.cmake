@@ -4,10 +4,8 @@ ll_add_test(test_limits
   SOURCES test_limits.c
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
-  TIMEOUT 120)
-if(TARGET mockllm)
-  add_dependencies(test_limits mockllm)
-endif()
+  TIMEOUT 120
+  NEEDS_MOCK)
 
 if(TARGET llmload AND TARGET mockllm)
   add_test(NAME test_limits_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_limits_cli.sh)

@@ -3,7 +3,5 @@
 ll_add_test(test_mock_server
   SOURCES test_mock_server.c
   LIBS ll_common PkgConfig::CURL PkgConfig::CJSON
-  LABELS integration)
-if(TARGET mockllm)
-  add_dependencies(test_mock_server mockllm)
-endif()
+  LABELS integration
+  NEEDS_MOCK)

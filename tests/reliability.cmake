@@ -4,30 +4,24 @@ ll_add_test(test_hostile
   SOURCES test_hostile.c
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
-  TIMEOUT 180)
-if(TARGET mockllm)
-  add_dependencies(test_hostile mockllm)
-endif()
+  TIMEOUT 180
+  NEEDS_MOCK)
 
 # Soak under injected faults, both backends (CI size; --soak-requests N for the full run).
 ll_add_test(test_soak
   SOURCES test_soak.c
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
-  TIMEOUT 180)
-if(TARGET mockllm)
-  add_dependencies(test_soak mockllm)
-endif()
+  TIMEOUT 180
+  NEEDS_MOCK)
 
 # mockllm against hostile clients: slowloris, idle, limits, resets (raw loopback sockets).
 ll_add_test(test_mock_hostile
   SOURCES test_mock_hostile.c
   LIBS ll_testutil ll_common PkgConfig::CURL
   LABELS "integration;reliability"
-  TIMEOUT 180)
-if(TARGET mockllm)
-  add_dependencies(test_mock_hostile mockllm)
-endif()
+  TIMEOUT 180
+  NEEDS_MOCK)
 
 # valgrind memcheck over a short integration run (both backends, llmload and its mockllm).
 if(TARGET llmload AND TARGET mockllm)

@@ -3,7 +3,5 @@
 ll_add_test(test_tp_pool
   SOURCES test_tp_pool.c
   LIBS ll_testutil tp_backend ll_common PkgConfig::CURL Threads::Threads
-  LABELS "integration;threads")
-if(TARGET mockllm)
-  add_dependencies(test_tp_pool mockllm)
-endif()
+  LABELS "integration;threads"
+  NEEDS_MOCK)
