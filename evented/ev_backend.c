@@ -187,7 +187,6 @@ static bool ev__attempt(struct ev_be *be, struct ev_slot *sl)
     }
     int err = ll_xfer_begin(&sl->x, sl->easy, call, be->cfg);
     if (err == 0) {
-        ev_curl_prepare_easy(sl->ec, sl->easy);
         err = ev_curl_add(sl->ec, sl->easy);
     }
     if (err != 0) {
@@ -499,6 +498,7 @@ static int ev__slots_init(struct ev_be *be)
             return LL_ENOMEM;
         }
         /* Set once: ll_xfer_begin never resets the handle. */
+        ev_curl_prepare_easy(sl->ec, sl->easy);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ev__open_sock_cb);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)sl);
         sl->x.no_progress_cb = true; /* cancel removes the handle from the multi itself */

@@ -83,8 +83,9 @@ struct ev_curl {
 /* Set up on `loop` (not running it). 0 or LL_ENOMEM; on failure nothing is left to close. */
 int ev_curl_init(struct ev_curl *ec, uv_loop_t *loop, ev_curl_done_cb cb, void *arg);
 
-/* Options every easy handle driven by this context needs (the close-socket guard). Call after
- * anything that may reset the handle's options (ll_xfer_begin). Never fails. */
+/* Options every easy handle driven by this context needs (the close-socket guard). Once per
+ * handle: curl keeps them across transfers, and only curl_easy_reset would drop them (nothing
+ * here calls it; ll_xfer_begin does not). Never fails. */
 void ev_curl_prepare_easy(struct ev_curl *ec, CURL *easy);
 
 /* Add / remove a transfer. I/O happens only when the loop runs. ev_curl_remove() is for
