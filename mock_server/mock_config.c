@@ -266,6 +266,7 @@ static const struct option long_opts[] = {
     {"grace-ms", required_argument, 0, 0},
     {"backlog", required_argument, 0, 0},
     {"strict-models", no_argument, 0, 's'},
+    {"no-memo", no_argument, 0, 'm'},
     {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -289,6 +290,8 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
             c->verbose = true;
         } else if (ch == 's') {
             c->strict_models = true;
+        } else if (ch == 'm') {
+            c->no_memo = true;
         } else if (ch == 0) {
             if (mock__config_apply(c, long_opts[idx].name, optarg, err, errlen) != 0) {
                 return -1;

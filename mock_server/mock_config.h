@@ -37,6 +37,7 @@ struct mock_config {
     int idle_timeout_ms;
     int grace_ms; /* on SIGINT/SIGTERM, how long in-flight requests may still finish */
     bool verbose, strict_models;
+    bool no_memo; /* recompute every answer (mock_memo.h): to measure or test what it saves */
 };
 
 /* Defaults, then the command line (and any --config file, applied where it appears so later

@@ -113,12 +113,16 @@ static int apply_key(struct mock_config *c, const char *path, const cJSON *it, c
         }
         return 0;
     }
-    if (strcmp(name, "verbose") == 0 || strcmp(name, "strict-models") == 0) {
+    bool *flag = strcmp(name, "verbose") == 0         ? &c->verbose
+                 : strcmp(name, "strict-models") == 0 ? &c->strict_models
+                 : strcmp(name, "no-memo") == 0       ? &c->no_memo
+                                                      : NULL;
+    if (flag != NULL) {
         if (!cJSON_IsBool(it)) {
             snprintf(err, errlen, "%s: \"%s\" must be true or false", path, it->string);
             return -1;
         }
-        *(name[0] == 'v' ? &c->verbose : &c->strict_models) = cJSON_IsTrue(it);
+        *flag = cJSON_IsTrue(it);
         return 0;
     }
     if (strcmp(name, "config") == 0) {
@@ -238,6 +242,8 @@ void mock_config_usage(FILE *f)
         "  --config FILE          JSON file: any flag as a key (\"max_running\": 8), plus\n"
         "                         \"profiles\": "
         "[{\"name\",\"ttft\",\"itl\",\"tokens\",\"faults\"}]\n"
+        "  --no-memo              recompute every answer: no memo of repeated request bodies\n"
+        "                         and texts (default: kept per loop; same bytes either way)\n"
         "  --verbose              one line per request on stderr\n"
         "  --help                 this text\n"
         "Per-request headers (for tests): x-mock-latency-ms, x-mock-itl-ms, x-mock-tokens,\n"

@@ -272,16 +272,25 @@ static void stream_step(struct mock_req *r)
     }
 }
 
-/* The content: tokens rendered in place (they need no escaping, see mock_text.h). */
+/* The content: tokens rendered in place (they need no escaping, see mock_text.h), or the same
+ * bytes from the loop's memo when this request's text was generated before. */
 static void render_content(struct mock_req *r, struct mock_buf *b)
 {
     struct mock_job *j = &r->job;
+    struct mock_memo *memo = &r->conn->lp->memo;
+    size_t len, start = b->len;
+    const char *seen = mock_memo_text_get(memo, j->key, j->n_tokens, &len);
+    if (seen != NULL) {
+        mock_buf_add(b, seen, len);
+        return;
+    }
     for (int i = 0; i < j->n_tokens; i++) {
         if (mock_buf_reserve(b, MOCK_TEXT_TOKEN_MAX) != 0) {
             return;
         }
         b->len += mock_text_token(&j->text_rng, (size_t)i, b->p + b->len);
     }
+    mock_memo_text_put(memo, j->key, j->n_tokens, b->p + start, b->len - start);
 }
 
 static void full_answer(struct mock_req *r)

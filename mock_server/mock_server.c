@@ -168,6 +168,7 @@ static int loop_init(struct mock_server *srv, struct mock_loop *lp, int index)
     lp->stop_async.data = lp;
     uv_timer_init(&lp->loop, &lp->grace_timer);
     lp->grace_timer.data = lp;
+    mock_memo_init(&lp->memo, !srv->cfg->no_memo);
     int max = srv->cfg->max_running;
     if (max > 0) {
         int n = srv->nloops;
@@ -194,6 +195,7 @@ static int loop_fini(struct mock_loop *lp)
 {
     uv_walk(&lp->loop, walk_close_cb, NULL);
     uv_run(&lp->loop, UV_RUN_DEFAULT);
+    mock_memo_free(&lp->memo);
     return uv_loop_close(&lp->loop);
 }
 

@@ -5,3 +5,5 @@ ll_add_test(test_mock_server
   LIBS ll_common PkgConfig::CURL PkgConfig::CJSON
   LABELS integration
   NEEDS_MOCK)
+# mockllm's memos (mock_server/mock_memo.c), alone.
+ll_add_test(test_mock_memo SOURCES test_mock_memo.c LIBS mock_core LABELS unit)

@@ -261,6 +261,66 @@ static void test_mock_server_stream_matches(void **state)
     free(content);
 }
 
+/* choices[0].message.content, usage and model of a chat answer, as one comparable string. */
+static void answer_digest(const char *body, char *out, size_t cap)
+{
+    cJSON *root = cJSON_Parse(body);
+    assert_non_null(root);
+    cJSON *msg =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "choices"), 0), "message");
+    cJSON *usage = cJSON_GetObjectItem(root, "usage");
+    snprintf(out, cap, "%s|%s|%d/%d", cJSON_GetObjectItem(root, "model")->valuestring,
+             cJSON_GetObjectItem(msg, "content")->valuestring,
+             cJSON_GetObjectItem(usage, "prompt_tokens")->valueint,
+             cJSON_GetObjectItem(usage, "completion_tokens")->valueint);
+    cJSON_Delete(root);
+}
+
+/* The memo of repeated bodies and texts (mock_memo.h) changes nothing a client can see: a
+ * sequence of requests, repeats among them, gets the same answers from a server with memos and
+ * one without (--no-memo), same seed. */
+static void test_mock_server_memo_same_answers(void **state)
+{
+    static const char *const bodies[] = {
+        BODY(""),
+        BODY(",\"max_tokens\":3"),
+        BODY(""),
+        "{\"model\":\"other\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}",
+        BODY(",\"max_tokens\":3"),
+        BODY(""),
+        BODY(""), /* with x-mock-tokens: same body, fewer tokens (another text) */
+        BODY(""),
+    };
+    static const char *const fewer[] = {"x-mock-tokens: 4", NULL};
+    static const char *const plain_args[] = {"--seed", "7", "--tokens", "12", "--no-memo", NULL};
+    char with[sizeof(bodies) / sizeof(bodies[0])][1024], without[1024];
+    struct ll_mockproc plain;
+    struct resp r;
+    start(base_args);
+    assert_int_equal(ll_mockproc_start(&plain, NULL, plain_args, 5000), 0);
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        http(NULL, CHAT, bodies[i], i == 6 ? fewer : NULL, &r);
+        assert_int_equal(r.status, 200);
+        answer_digest(r.body, with[i], sizeof(with[i]));
+    }
+    struct ll_mockproc keep = mp;
+    mp = plain; /* http() talks to mp */
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        http(NULL, CHAT, bodies[i], i == 6 ? fewer : NULL, &r);
+        assert_int_equal(r.status, 200);
+        answer_digest(r.body, without, sizeof(without));
+        assert_string_equal(with[i], without);
+    }
+    mp = keep;
+    assert_int_equal(ll_mockproc_stop(&plain, 5000), 0);
+    assert_string_equal(with[0], with[2]);
+    assert_string_equal(with[1], with[4]);
+    assert_string_not_equal(with[0], with[1]);
+    assert_string_not_equal(with[0], with[3]);
+    assert_string_not_equal(with[0], with[6]);
+    assert_string_equal(with[6] + strlen(with[6]) - 2, "/4"); /* 4 tokens, of the same text */
+}
+
 static void test_mock_server_routes(void **state)
 {
     struct resp r;
@@ -573,6 +633,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_mock_server_stream_matches, teardown),
+        cmocka_unit_test_teardown(test_mock_server_memo_same_answers, teardown),
         cmocka_unit_test_teardown(test_mock_server_routes, teardown),
         cmocka_unit_test_teardown(test_mock_server_metrics, teardown),
         cmocka_unit_test_teardown(test_mock_server_keepalive, teardown),
