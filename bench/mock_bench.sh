@@ -5,20 +5,24 @@
 #
 # Cells: wrk at 1, 10, 100, 1000 connections against mockllm (one loop) and nginx (one worker),
 # then mockllm --threads 2 and nginx with two workers; zero latency. The two servers of a pair
-# run side by side and wrk alternates between them, N times per connection count (default 3):
+# run side by side and wrk alternates between them, N times per connection count (default 5):
 # a figure is the median of its N runs and a ratio the median of the N back-to-back ratios, so
-# a noisy moment of the machine hits both sides. Then 10,000 connections each waiting 1 s on
+# a noisy moment of the machine hits both sides. Beside throughput, each server's own CPU time
+# per request (utime + stime of its threads over the run, /proc): on 2 cores wrk and the server
+# share the CPUs, and how the scheduler splits them moves single runs by +-10%, while CPU per
+# request is what the server itself costs. One more pair: mockllm --no-memo (every body parsed,
+# every text generated) at 100 connections. Then 10,000 connections each waiting 1 s on
 # mockllm: every request answered, p99, peak RSS. Prints a Markdown table.
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
-duration=5 reps=3 out=""
+duration=5 reps=5 out=""
 while [ $# -gt 0 ]; do
     case $1 in
     --duration) duration=$2; shift ;;
     --reps) reps=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "mock_bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -72,40 +76,62 @@ NGX
     echo "nginx did not start" >&2; return 1
 }
 
-# run_wrk PORT CONNS -> "rps p50_ms p99_ms errors"
+# ticks PID... -> utime + stime of every thread of the PIDs, in clock ticks
+ticks() {
+    local p t s=0
+    for p in "$@"; do
+        for t in /proc/"$p"/task/*/stat; do
+            s=$((s + $(awk '{ print $14 + $15 }' "$t" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$s"
+}
+hz=$(getconf CLK_TCK)
+
+# run_wrk PORT CONNS PIDS -> "rps p50_ms p99_ms errors cpu_us_per_request"
 run_wrk() {
-    local t=2; [ "$2" -lt 2 ] && t=1
+    local t=2 c0 c1; [ "$2" -lt 2 ] && t=1
+    c0=$(ticks $3)
     wrk -t"$t" -c"$2" -d"${duration}s" --timeout 10s --latency -s "$LL_TOP/bench/lib/post.lua" \
         "http://127.0.0.1:$1/v1/chat/completions" >"$work/wrk.out" 2>&1
-    awk -v out="$work/wrk.out" '
+    c1=$(ticks $3)
+    awk -v out="$work/wrk.out" -v dt=$((c1 - c0)) -v hz="$hz" '
         function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
         /Requests\/sec/ { rps = $2 }
         /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
         /Non-2xx/ { err += $NF } /Socket errors/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
-        END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, err }' "$work/wrk.out"
+        / requests in / { n = $1 }
+        END { printf "%.0f %.3f %.3f %d %.2f\n", rps, p50, p99, err, (n > 0 ? dt * 1e6 / hz / n : 0) }' "$work/wrk.out"
 }
 
 conns=(1 10 100 1000)
-declare -A rps p99 errs ratio
+declare -A rps p99 errs ratio cpu
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# pair A PORT_A B PORT_B: for each connection count, REPS alternating runs of A then B.
+# pair A PORT_A "PIDS_A" B PORT_B "PIDS_B" [CONNS...]: for each connection count (default all),
+# REPS alternating runs of A then B.
 pair() {
-    for c in "${conns[@]}"; do
-        local ra=() rb=() qa=() qb=() rr=() ea=0 eb=0
+    local a=$1 pa=$2 ia=$3 b=$4 pb=$5 ib=$6 c cs; shift 6
+    cs=("$@"); [ ${#cs[@]} -gt 0 ] || cs=("${conns[@]}")
+    for c in "${cs[@]}"; do
+        local ra=() rb=() qa=() qb=() ua=() ub=() rr=() ea=0 eb=0
         for _ in $(seq "$reps"); do
-            read -r r1 _ q1 e1 < <(run_wrk "$2" "$c")
-            read -r r2 _ q2 e2 < <(run_wrk "$4" "$c")
-            ra+=("$r1") rb+=("$r2") qa+=("$q1") qb+=("$q2") ea=$((ea + e1)) eb=$((eb + e2))
+            read -r r1 _ q1 e1 u1 < <(run_wrk "$pa" "$c" "$ia")
+            read -r r2 _ q2 e2 u2 < <(run_wrk "$pb" "$c" "$ib")
+            ra+=("$r1") rb+=("$r2") qa+=("$q1") qb+=("$q2") ua+=("$u1") ub+=("$u2")
+            ea=$((ea + e1)) eb=$((eb + e2))
             rr+=("$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')")
-            printf '  c=%-5s %-7s %8s req/s   %-7s %8s req/s   ratio %s\n' "$c" "$1" "$r1" "$3" "$r2" \
-                "${rr[-1]}" >&2
+            printf '  c=%-5s %-7s %8s req/s %6s us/req   %-7s %8s req/s %6s us/req   ratio %s\n' \
+                "$c" "$a" "$r1" "$u1" "$b" "$r2" "$u2" "${rr[-1]}" >&2
         done
-        rps[$1,$c]=$(echo "${ra[*]}" | median) rps[$3,$c]=$(echo "${rb[*]}" | median)
-        p99[$1,$c]=$(echo "${qa[*]}" | median) p99[$3,$c]=$(echo "${qb[*]}" | median)
-        errs[$1,$c]=$ea errs[$3,$c]=$eb ratio[$1,$c]=$(echo "${rr[*]}" | median)
-        ratios_all[$1,$c]="${rr[*]}"
+        rps[$a,$c]=$(echo "${ra[*]}" | median) rps[$b,$c]=$(echo "${rb[*]}" | median)
+        p99[$a,$c]=$(echo "${qa[*]}" | median) p99[$b,$c]=$(echo "${qb[*]}" | median)
+        cpu[$a,$c]=$(echo "${ua[*]}" | median) cpu[$b,$c]=$(echo "${ub[*]}" | median)
+        errs[$a,$c]=$ea errs[$b,$c]=$eb ratio[$a,$c]=$(echo "${rr[*]}" | median)
+        ratios_all[$a,$c]="${rr[*]}"
     done
 }
+# The master and its workers (the kernel lists a process's children in /proc).
+nginx_pids() { echo "$NGINX_PID" $(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null); }
 declare -A ratios_all
 
 echo "mockllm against nginx, wrk ${duration}s per run, $reps alternating runs per cell" >&2
@@ -114,11 +140,15 @@ curl -s -X POST -H 'Content-Type: application/json' \
     -d '{"model":"gpt-mock","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' \
     "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" >"$work/body.json"
 start_nginx 1 "$work/body.json"
-pair mock1 "$MOCK_PORT" nginx1 "$NGINX_PORT"
+pair mock1 "$MOCK_PORT" "$MOCK_PID" nginx1 "$NGINX_PORT" "$(nginx_pids)"
+stop_pid "$MOCK_PID"
+# The same cell with every body parsed and every text generated: what the memos save.
+start_mock --seed 1 --no-memo
+pair nomemo "$MOCK_PORT" "$MOCK_PID" nginx1 "$NGINX_PORT" "$(nginx_pids)" 100
 stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
 start_mock --seed 1 --threads 2
 start_nginx 2 "$work/body.json"
-pair mock2 "$MOCK_PORT" nginx2 "$NGINX_PORT"
+pair mock2 "$MOCK_PORT" "$MOCK_PID" nginx2 "$NGINX_PORT" "$(nginx_pids)"
 stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
 
 # 10,000 connections, each request waiting 1 s on a uv timer.
@@ -133,17 +163,23 @@ stop_pid "$MOCK_PID"
     echo
     echo "Command: \`bench/mock_bench.sh --duration $duration --reps $reps\`"
     echo
-    echo "| connections | mockllm 1 loop | nginx 1 worker | ratio | mockllm --threads 2 | nginx 2 workers | ratio |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| connections | mockllm 1 loop | nginx 1 worker | ratio | CPU µs/req | mockllm --threads 2 | nginx 2 workers | ratio | CPU µs/req |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for c in "${conns[@]}"; do
         awk -v c="$c" -v a="${rps[mock1,$c]}" -v b="${rps[nginx1,$c]}" -v d="${rps[mock2,$c]}" -v e="${rps[nginx2,$c]}" \
             -v r1="${ratio[mock1,$c]}" -v r2="${ratio[mock2,$c]}" \
-            'BEGIN { printf "| %s | %d | %d | %.2f | %d | %d | %.2f |\n", c, a, b, r1, d, e, r2 }'
+            -v u1="${cpu[mock1,$c]}" -v v1="${cpu[nginx1,$c]}" -v u2="${cpu[mock2,$c]}" -v v2="${cpu[nginx2,$c]}" \
+            'BEGIN { printf "| %s | %d | %d | %.2f | %.1f / %.1f | %d | %d | %.2f | %.1f / %.1f |\n", c, a, b, r1, u1, v1, d, e, r2, u2, v2 }'
     done
+    echo
+    echo "CPU µs/req: the server's own CPU time (all its threads, user + system) per answered request, mockllm / nginx."
+    echo
+    awk -v a="${rps[nomemo,100]}" -v b="${rps[nginx1,100]}" -v r="${ratio[nomemo,100]}" -v u="${cpu[nomemo,100]}" -v v="${cpu[nginx1,100]}" \
+        'BEGIN { printf "mockllm --no-memo (every body parsed, every text generated), 1 loop, 100 connections: %d req/s against nginx %d, ratio %.2f; CPU %.1f / %.1f µs/req.\n", a, b, r, u, v }'
     echo
     echo "p99 latency (ms) at the same cells: mockllm 1 loop ${p99[mock1,1]} / ${p99[mock1,10]} / ${p99[mock1,100]} / ${p99[mock1,1000]};" \
          "nginx 1 worker ${p99[nginx1,1]} / ${p99[nginx1,10]} / ${p99[nginx1,100]} / ${p99[nginx1,1000]}. Errors: mockllm" \
-         "$(( ${errs[mock1,1]} + ${errs[mock1,10]} + ${errs[mock1,100]} + ${errs[mock1,1000]} + ${errs[mock2,1]} + ${errs[mock2,10]} + ${errs[mock2,100]} + ${errs[mock2,1000]} ))."
+         "$(( ${errs[mock1,1]} + ${errs[mock1,10]} + ${errs[mock1,100]} + ${errs[mock1,1000]} + ${errs[mock2,1]} + ${errs[mock2,10]} + ${errs[mock2,100]} + ${errs[mock2,1000]} + ${errs[nomemo,100]} ))."
     echo
     echo "Each run's ratio, mockllm 1 loop / nginx 1 worker: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock1,$c]}"; done)"
     echo

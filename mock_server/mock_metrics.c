@@ -30,12 +30,14 @@ int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int
     }
     memset(m->loops, 0, sizeof(*m->loops) * (size_t)nloops);
     size_t n = (size_t)(m->nmodels + 1) * MOCK_ST__COUNT;
+    size_t bytes = (n * sizeof(atomic_ullong) + 63) / 64 * 64; /* no line shared by two loops */
     for (int i = 0; i < nloops; i++) {
-        m->loops[i].requests = calloc(n, sizeof(atomic_ullong));
+        m->loops[i].requests = aligned_alloc(64, bytes);
         if (m->loops[i].requests == NULL) {
             mock_metrics_free(m);
             return -1;
         }
+        memset(m->loops[i].requests, 0, bytes);
     }
     return 0;
 }
@@ -57,13 +59,43 @@ void mock_metrics_request(struct mock_metrics *m, int loop, int model, int statu
     mock_metrics_add(&m->loops[loop].requests[model * MOCK_ST__COUNT + status_slot(status)], 1);
 }
 
-void mock_metrics_in_flight(struct mock_metrics *m, int delta)
+void mock_metrics_in_flight(struct mock_metrics *m, int loop, int delta)
 {
-    long long now = atomic_fetch_add_explicit(&m->in_flight, delta, RELAXED) + delta;
+    struct mock_loop_counters *me = &m->loops[loop];
+    long long mine = atomic_load_explicit(&me->in_flight, RELAXED) + delta;
+    atomic_store_explicit(&me->in_flight, mine, RELAXED); /* only this loop writes it */
+    if (delta <= 0) {
+        return;
+    }
+    if (mine > atomic_load_explicit(&me->in_flight_peak, RELAXED)) {
+        atomic_store_explicit(&me->in_flight_peak, mine, RELAXED);
+    }
+    /* The sum can only pass the peak if this count plus the other loops' peaks does. Those
+     * peaks and the global one rarely change, so their lines stay shared in every core's cache
+     * and this test costs no transfer; the other loops' live counts are read only past it. */
+    long long bound = mine, now = mine;
+    for (int l = 0; l < m->nloops; l++) {
+        bound += l == loop ? 0 : atomic_load_explicit(&m->loops[l].in_flight_peak, RELAXED);
+    }
     long long peak = atomic_load_explicit(&m->in_flight_peak, RELAXED);
+    if (bound <= peak) {
+        return;
+    }
+    for (int l = 0; l < m->nloops; l++) {
+        now += l == loop ? 0 : atomic_load_explicit(&m->loops[l].in_flight, RELAXED);
+    }
     while (now > peak && !atomic_compare_exchange_weak_explicit(&m->in_flight_peak, &peak, now,
                                                                 RELAXED, RELAXED)) {
     }
+}
+
+long long mock_metrics_in_flight_now(struct mock_metrics *m)
+{
+    long long now = 0;
+    for (int l = 0; l < m->nloops; l++) {
+        now += atomic_load_explicit(&m->loops[l].in_flight, RELAXED);
+    }
+    return now;
 }
 
 void mock_metrics_fault(struct mock_metrics *m, int loop, int kind)
@@ -127,7 +159,7 @@ void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
     }
     render_requests(m, out);
     render_one(out, "mockllm_in_flight", "gauge", "Requests being answered now.",
-               atomic_load_explicit(&m->in_flight, RELAXED));
+               mock_metrics_in_flight_now(m));
     render_one(out, "mockllm_in_flight_peak", "gauge", "Most requests in flight at once.",
                atomic_load_explicit(&m->in_flight_peak, RELAXED));
     render_one(out, "mockllm_connections_open", "gauge", "Open client connections.", open);
@@ -167,8 +199,9 @@ void mock_metrics_reset(struct mock_metrics *m)
         atomic_store_explicit(&c->bytes_out, 0, RELAXED);
         atomic_store_explicit(&c->rate_limited, 0, RELAXED);
     }
-    atomic_store_explicit(&m->in_flight_peak, atomic_load_explicit(&m->in_flight, RELAXED),
-                          RELAXED);
+    /* The loops' own peaks are left alone: they bound the sum from above (a lower value
+     * could hide a new peak), and only their loops write them. */
+    atomic_store_explicit(&m->in_flight_peak, mock_metrics_in_flight_now(m), RELAXED);
 }
 
 void mock_metrics_summary(struct mock_metrics *m, FILE *f)

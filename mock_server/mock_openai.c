@@ -205,7 +205,7 @@ void mock__account(struct mock_req *r, int status)
         mock_metrics_request(&lp->srv->metrics, lp->index, j->model_idx, status);
     }
     if (j->in_flight) {
-        mock_metrics_in_flight(&lp->srv->metrics, -1);
+        mock_metrics_in_flight(&lp->srv->metrics, lp->index, -1);
         j->in_flight = false;
     }
     if (lp->srv->cfg->verbose) {
@@ -430,7 +430,7 @@ static void route_chat(struct mock_req *r)
     j->is_chat = j->in_flight = true;
     j->model_idx = -1;
     j->max_tokens = -1;
-    mock_metrics_in_flight(&srv->metrics, 1);
+    mock_metrics_in_flight(&srv->metrics, r->conn->lp->index, 1);
     if (srv->cfg->api_key[0] != '\0' && !auth_ok(r, srv->cfg->api_key)) {
         mock__error(r, 401,
                     r->auth[0] ? "Incorrect API key provided."

@@ -7,3 +7,5 @@ ll_add_test(test_mock_server
   NEEDS_MOCK)
 # mockllm's memos (mock_server/mock_memo.c), alone.
 ll_add_test(test_mock_memo SOURCES test_mock_memo.c LIBS mock_core LABELS unit)
+# mockllm's counters: the in-flight peak over loops.
+ll_add_test(test_mock_metrics SOURCES test_mock_metrics.c LIBS mock_core LABELS unit)
