@@ -202,9 +202,11 @@ def stop_reason(c, outdir, min_eff):
         rounds = max(1, math.ceil(c.get("requests", 0) / max(1, c.get("concurrency", 1))))
         cpu = c["cpu_s"] + c.get("mock_cpu_s", 0)
         ideal = wall * c["efficiency"]
-        return ("efficiency %.2f < %.2f: %.0f ms lost per round against %.0f ms of CPU per round "
+        # Three decimals when two would round up to the limit ("0.90 < 0.90").
+        digits = 2 if round(c["efficiency"], 2) < min_eff else 3
+        return ("efficiency %.*f < %.2f: %.0f ms lost per round against %.0f ms of CPU per round "
                 "(client %.0f + mock %.0f) to turn C completions around; %.0f client threads"
-                % (c["efficiency"], min_eff, (wall - ideal) / rounds * 1e3, cpu / rounds * 1e3,
+                % (digits, c["efficiency"], min_eff, (wall - ideal) / rounds * 1e3, cpu / rounds * 1e3,
                    c["cpu_s"] / rounds * 1e3, c.get("mock_cpu_s", 0) / rounds * 1e3,
                    c.get("threads_peak", 0)))
     return ""
@@ -610,7 +612,7 @@ def ceiling_section(outdir, cells, conf, wsum, machine):
         for x in mine:
             reason = stop_reason(x, outdir, min_eff)
             rows.append([b, fmt(x["concurrency"], "int"), fmt(x.get("wall_s", 0), "num"),
-                         fmt(x.get("efficiency", 0), "ratio"), fmt(x.get("failed", 0), "int"),
+                         "%.3f" % x.get("efficiency", 0), fmt(x.get("failed", 0), "int"),
                          fmt(x.get("rss_peak_kb", 0), "mib"), fmt(x.get("threads_peak", 0), "int"),
                          fmt(x.get("cpu_s", 0), "num"), fmt(x["mock_cpu_s"], "num"),
                          reason or "-"])
