@@ -158,6 +158,7 @@ static void emit_event(struct mock_req *r)
 static void emit_delta(struct mock_req *r, const char *delta, const char *finish)
 {
     struct mock_buf *b = &r->conn->body;
+    mock_buf_clear(b); /* the last answer on this connection may have left its JSON here */
     chunk_prefix(r, b);
     mock_buf_lit(b, "{\"index\":0,\"delta\":");
     mock_buf_adds(b, delta);

@@ -429,6 +429,45 @@ static void test_mock_server_pipelining(void **state)
     assert_true(first < second); /* in order, although the first one waited 50 ms */
 }
 
+/* A stream answered on a connection that has just carried a plain answer: its chunked body is
+ * SSE events and nothing else (the plain answer's JSON once leaked into the first chunk). */
+static void test_mock_server_stream_after_plain(void **state)
+{
+    char req[2048], out[65536];
+    bool eof;
+    const char *b1 = BODY(",\"max_tokens\":2"), *b2 = BODY(",\"max_tokens\":2,\"stream\":true");
+    start(base_args);
+    int n = snprintf(req, sizeof(req),
+                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: %zu\r\n\r\n%s"
+                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     strlen(b1), b1, strlen(b2), b2);
+    raw(req, (size_t)n, out, sizeof(out), 3000, &eof);
+    assert_true(eof);
+    char *stream = strstr(out, "text/event-stream");
+    assert_non_null(stream);
+    char *p = strstr(stream, "\r\n\r\n");
+    assert_non_null(p);
+    /* Each chunk: hex size CRLF, then exactly that many bytes of events, CRLF. */
+    int chunks = 0;
+    for (p += 4;;) {
+        char *end;
+        unsigned long len = strtoul(p, &end, 16);
+        assert_true(end > p && end[0] == '\r' && end[1] == '\n');
+        if (len == 0) {
+            break;
+        }
+        p = end + 2;
+        assert_true(strncmp(p, "data: ", 6) == 0);
+        assert_true(strlen(p) >= len + 2 && p[len] == '\r' && p[len + 1] == '\n');
+        assert_true(strncmp(p + len - 2, "\n\n", 2) == 0);
+        p += len + 2;
+        chunks++;
+    }
+    assert_true(chunks >= 4); /* role, 2 tokens, finish, [DONE] */
+}
+
 /* ---- bad input: a clear answer, and the next client is served ---- */
 
 static void raw_expect(const char *req, const char *status_line, bool closes)
@@ -638,6 +677,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_server_metrics, teardown),
         cmocka_unit_test_teardown(test_mock_server_keepalive, teardown),
         cmocka_unit_test_teardown(test_mock_server_pipelining, teardown),
+        cmocka_unit_test_teardown(test_mock_server_stream_after_plain, teardown),
         cmocka_unit_test_teardown(test_mock_server_bad_http, teardown),
         cmocka_unit_test_teardown(test_mock_server_bad_json, teardown),
         cmocka_unit_test_teardown(test_mock_server_scripted, teardown),
