@@ -97,8 +97,6 @@ static void close_cb(uv_handle_t *h)
         return;
     }
     struct mock_loop *lp = c->lp;
-    mock_buf_free(&c->out);
-    mock_buf_free(&c->body);
     mock_buf_free(&c->pre);
     free(c);
     if (lp->stopping) {
@@ -120,11 +118,6 @@ void mock_conn_close(struct mock_conn *c)
     if (c->head != NULL) {
         mock__req_free(c, c->head);
         c->head = c->tail = NULL;
-    }
-    if (c->spare != NULL) {
-        free(c->spare->body);
-        free(c->spare);
-        c->spare = NULL;
     }
     free(c->pending);
     c->pending = NULL;
@@ -241,16 +234,16 @@ void mock_conn_send(struct mock_conn *c, const char *p, size_t n)
 
 void mock_conn_flush(struct mock_conn *c, bool split)
 {
-    if (c->out.oom) {
+    if (c->out->oom) {
         fail_later(c);
-    } else if (split && c->out.len > 1) {
-        size_t half = c->out.len / 2;
-        mock_conn_send(c, c->out.p, half);
-        mock_conn_send(c, c->out.p + half, c->out.len - half);
+    } else if (split && c->out->len > 1) {
+        size_t half = c->out->len / 2;
+        mock_conn_send(c, c->out->p, half);
+        mock_conn_send(c, c->out->p + half, c->out->len - half);
     } else {
-        mock_conn_send(c, c->out.p, c->out.len);
+        mock_conn_send(c, c->out->p, c->out->len);
     }
-    mock_buf_clear(&c->out);
+    mock_buf_clear(c->out);
 }
 
 /* ---- accepting, stopping ---- */
@@ -278,6 +271,8 @@ void mock_conn_accept(struct mock_loop *lp, uv_stream_t *server)
     c->idle.data = c->work.data = c;
     c->open_handles = 3;
     c->lp = lp;
+    c->out = &lp->out;
+    c->body = &lp->body;
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     c->next = lp->conns;

@@ -130,34 +130,34 @@ static void chunk_prefix(struct mock_req *r, struct mock_buf *b)
 static void frame_begin(struct mock_req *r, size_t len)
 {
     if (!r->http10) {
-        mock_buf_hex(&r->conn->out, len, 0);
-        mock_buf_lit(&r->conn->out, "\r\n");
+        mock_buf_hex(r->conn->out, len, 0);
+        mock_buf_lit(r->conn->out, "\r\n");
     }
 }
 
 static void frame_end(struct mock_req *r)
 {
     if (!r->http10) {
-        mock_buf_lit(&r->conn->out, "\r\n");
+        mock_buf_lit(r->conn->out, "\r\n");
     }
 }
 
-/* Frame the event in c->body as one chunk of the chunked body, into c->out. */
+/* Frame the event in c->body as one chunk of the chunked body, into c->out-> */
 static void emit_event(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
-    if (c->body.oom) {
-        c->out.oom = true; /* never send a truncated event: the flush drops the connection */
+    if (c->body->oom) {
+        c->out->oom = true; /* never send a truncated event: the flush drops the connection */
     }
-    frame_begin(r, c->body.len);
-    mock_buf_add(&c->out, c->body.p, c->body.len);
+    frame_begin(r, c->body->len);
+    mock_buf_add(c->out, c->body->p, c->body->len);
     frame_end(r);
-    mock_buf_clear(&c->body);
+    mock_buf_clear(c->body);
 }
 
 static void emit_delta(struct mock_req *r, const char *delta, const char *finish)
 {
-    struct mock_buf *b = &r->conn->body;
+    struct mock_buf *b = r->conn->body;
     mock_buf_clear(b); /* the last answer on this connection may have left its JSON here */
     chunk_prefix(r, b);
     mock_buf_lit(b, "{\"index\":0,\"delta\":");
@@ -169,7 +169,7 @@ static void emit_delta(struct mock_req *r, const char *delta, const char *finish
 }
 
 /* The most frequent event, straight into c->out: its length is known before it is rendered,
- * so it needs no staging in c->body. Tokens never need JSON escaping (mock_text.h). */
+ * so it needs no staging in c->body-> Tokens never need JSON escaping (mock_text.h). */
 static void emit_token(struct mock_req *r)
 {
     static const char mid[] = "{\"index\":0,\"delta\":{\"content\":\"";
@@ -178,10 +178,10 @@ static void emit_token(struct mock_req *r)
     char tok[MOCK_TEXT_TOKEN_MAX];
     size_t n = mock_text_token(&r->job.text_rng, (size_t)r->job.sent, tok);
     frame_begin(r, c->pre.len + sizeof(mid) - 1 + n + sizeof(end) - 1);
-    chunk_prefix(r, &c->out);
-    mock_buf_add(&c->out, mid, sizeof(mid) - 1);
-    mock_buf_add(&c->out, tok, n);
-    mock_buf_add(&c->out, end, sizeof(end) - 1);
+    chunk_prefix(r, c->out);
+    mock_buf_add(c->out, mid, sizeof(mid) - 1);
+    mock_buf_add(c->out, tok, n);
+    mock_buf_add(c->out, end, sizeof(end) - 1);
     frame_end(r);
     r->job.sent++;
 }
@@ -203,19 +203,19 @@ static void emit_tail(struct mock_req *r)
     struct mock_conn *c = r->conn;
     emit_delta(r, "{}", r->job.length_cut ? "\"length\"" : "\"stop\"");
     if (r->job.include_usage) {
-        chunk_prefix(r, &c->body);
-        if (c->body.len > 0) {
-            c->body.len--; /* ,"choices":[ -> ,"choices":[], */
+        chunk_prefix(r, c->body);
+        if (c->body->len > 0) {
+            c->body->len--; /* ,"choices":[ -> ,"choices":[], */
         }
-        mock_buf_lit(&c->body, "[],");
-        usage_json(r, &c->body);
-        mock_buf_lit(&c->body, "}\n\n");
+        mock_buf_lit(c->body, "[],");
+        usage_json(r, c->body);
+        mock_buf_lit(c->body, "}\n\n");
         emit_event(r);
     }
-    mock_buf_lit(&c->body, "data: [DONE]\n\n");
+    mock_buf_lit(c->body, "data: [DONE]\n\n");
     emit_event(r);
     if (!r->http10) {
-        mock_buf_lit(&c->out, "0\r\n\r\n");
+        mock_buf_lit(c->out, "0\r\n\r\n");
     }
 }
 
@@ -226,11 +226,11 @@ static void stream_head(struct mock_req *r)
         r->keep_alive = false; /* no chunked encoding in HTTP/1.0: the close ends the body */
     }
     render_prefix(r);
-    mock__head(r, &c->out, 200, "text/event-stream; charset=utf-8");
-    mock__rl_headers(r, &c->out);
-    mock_buf_adds(&c->out, r->http10
-                               ? "Cache-Control: no-cache\r\n\r\n"
-                               : "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n");
+    mock__head(r, c->out, 200, "text/event-stream; charset=utf-8");
+    mock__rl_headers(r, c->out);
+    mock_buf_adds(c->out, r->http10
+                              ? "Cache-Control: no-cache\r\n\r\n"
+                              : "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n");
     emit_delta(r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
     r->job.headers_sent = true;
 }
@@ -298,7 +298,7 @@ static void full_answer(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     struct mock_conn *c = r->conn;
-    struct mock_buf *b = &c->body;
+    struct mock_buf *b = c->body;
     mock_buf_clear(b);
     render_id(r, b, "chat.completion");
     mock_buf_lit(b,
@@ -317,11 +317,11 @@ static void full_answer(struct mock_req *r)
         mock__respond(r, 200, "application/json", b->p, b->len, NULL);
         return;
     }
-    mock__head(r, &c->out, 200, "application/json");
-    mock_buf_lit(&c->out, "Content-Length: ");
-    mock_buf_u64(&c->out, b->len);
-    mock_buf_lit(&c->out, "\r\n\r\n");
-    mock_buf_add(&c->out, b->p, b->len / 2);
+    mock__head(r, c->out, 200, "application/json");
+    mock_buf_lit(c->out, "Content-Length: ");
+    mock_buf_u64(c->out, b->len);
+    mock_buf_lit(c->out, "\r\n\r\n");
+    mock_buf_add(c->out, b->p, b->len / 2);
     close_fault(r);
 }
 

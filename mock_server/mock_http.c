@@ -11,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define MOCK_SPARE_BODY_MAX (64 * 1024)
+#define MOCK_SPARE_BODY_MAX (64 * 1024) /* a request body buffer larger than this is not kept */
+#define MOCK_SPARE_MAX      64          /* freed requests a loop keeps for reuse */
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
@@ -19,11 +20,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static struct mock_req *req_new(struct mock_conn *c)
 {
-    struct mock_req *r = c->spare;
+    struct mock_loop *lp = c->lp;
+    struct mock_req *r = lp->spare;
     char *body = NULL;
     size_t cap = 0;
     if (r != NULL) {
-        c->spare = NULL;
+        lp->spare = r->next;
+        lp->nspare--;
         body = r->body;
         cap = r->body_cap;
     } else if ((r = malloc(sizeof(*r))) == NULL) {
@@ -41,14 +44,30 @@ static struct mock_req *req_new(struct mock_conn *c)
     return r;
 }
 
+/* Freed requests go to the loop's spares, last in first out: the next request of any
+ * connection then reuses memory that is still in cache. */
 void mock__req_free(struct mock_conn *c, struct mock_req *r)
 {
-    if (c->spare == NULL && r->body_cap <= MOCK_SPARE_BODY_MAX) {
-        c->spare = r;
+    struct mock_loop *lp = c->lp;
+    if (lp->nspare < MOCK_SPARE_MAX && r->body_cap <= MOCK_SPARE_BODY_MAX) {
+        r->next = lp->spare;
+        lp->spare = r;
+        lp->nspare++;
         return;
     }
     free(r->body);
     free(r);
+}
+
+void mock_loop_free_spares(struct mock_loop *lp)
+{
+    while (lp->spare != NULL) {
+        struct mock_req *r = lp->spare;
+        lp->spare = r->next;
+        free(r->body);
+        free(r);
+    }
+    lp->nspare = 0;
 }
 
 static void req_enqueue(struct mock_conn *c, struct mock_req *r)

@@ -127,17 +127,17 @@ void mock__respond(struct mock_req *r, int status, const char *ctype, const char
                    const char *extra)
 {
     struct mock_conn *c = r->conn;
-    mock__head(r, &c->out, status, ctype);
-    mock__rl_headers(r, &c->out);
-    mock_buf_lit(&c->out, "Content-Length: ");
-    mock_buf_u64(&c->out, len);
-    mock_buf_lit(&c->out, "\r\n");
+    mock__head(r, c->out, status, ctype);
+    mock__rl_headers(r, c->out);
+    mock_buf_lit(c->out, "Content-Length: ");
+    mock_buf_u64(c->out, len);
+    mock_buf_lit(c->out, "\r\n");
     if (extra != NULL) {
-        mock_buf_adds(&c->out, extra);
+        mock_buf_adds(c->out, extra);
     }
-    mock_buf_lit(&c->out, "\r\n");
+    mock_buf_lit(c->out, "\r\n");
     if (r->method != HTTP_HEAD) {
-        mock_buf_add(&c->out, body, len);
+        mock_buf_add(c->out, body, len);
     }
     mock_conn_flush(c, false);
     mock__finish(r, status);
@@ -160,7 +160,7 @@ static const char *error_type(int status)
 void mock__error(struct mock_req *r, int status, const char *msg, const char *param,
                  const char *code, const char *extra)
 {
-    struct mock_buf *b = &r->conn->body;
+    struct mock_buf *b = r->conn->body;
     mock_buf_clear(b);
     mock_buf_adds(b, "{\"error\":{\"message\":");
     mock_buf_json_str(b, msg, strlen(msg));
@@ -475,7 +475,7 @@ static void route_chat(struct mock_req *r)
 
 static void route_metrics(struct mock_req *r)
 {
-    struct mock_buf *b = &r->conn->body;
+    struct mock_buf *b = r->conn->body;
     mock_buf_clear(b);
     mock_metrics_render(&r->conn->lp->srv->metrics, b);
     mock__respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b->p, b->len, NULL);

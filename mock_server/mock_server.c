@@ -196,6 +196,9 @@ static int loop_fini(struct mock_loop *lp)
     uv_walk(&lp->loop, walk_close_cb, NULL);
     uv_run(&lp->loop, UV_RUN_DEFAULT);
     mock_memo_free(&lp->memo);
+    mock_buf_free(&lp->out);
+    mock_buf_free(&lp->body);
+    mock_loop_free_spares(lp);
     return uv_loop_close(&lp->loop);
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "mock_buf.h"
 #include "mock_config.h"
 #include "mock_fault.h"
 #include "mock_memo.h"
@@ -41,7 +42,10 @@ struct mock_loop {
     /* capacity (--max-running): slots of this loop, running now, FIFO of requests waiting */
     int slots, running;
     struct mock_req *wait_head, *wait_tail;
-    struct mock_memo memo;    /* repeated bodies and texts, computed once (mock_memo.h) */
+    struct mock_memo memo;     /* repeated bodies and texts, computed once (mock_memo.h) */
+    struct mock_buf out, body; /* every connection's rendering buffers (mock_http.h) */
+    struct mock_req *spare;    /* freed requests kept for reuse (mock_http.c) */
+    int nspare;
     char rbuf[MOCK_READ_BUF]; /* reads are consumed synchronously, so one buffer per loop */
     /* "Date: <IMF-fixdate>\r\n" for every answer (RFC 9110 6.6.1: an origin server with a clock
      * sends one), rendered at most once per second of the loop's clock, as nginx does. */
