@@ -279,9 +279,10 @@ do_open() {
 }
 
 # SLO search: double the rate until goodput under the SLO fails, then bisect (bounded probes).
-# A rate fails only when a second probe at it fails too: on two shared cores one stall of a
-# few tens of ms (another process, the scheduler) sinks a 3 s probe, and the search would then
-# report the stall instead of the backend (it once halved a backend's figure).
+# A near miss (goodput share >= 0.8) counts as a failure only when a second probe at the rate
+# fails too: on two shared cores one stall of a few tens of ms (another process, the
+# scheduler) sinks a 3 s probe, and the search would then report the stall instead of the
+# backend (it once cut a backend's figure from 31,000 to 19,000 req/s).
 slo_probe() { # WORKLOAD BACKEND RATE -> sets ok
     run_llmload "$1" "$2" "" "$3" "$($PY -c "print(max(50, int($3 * $duration)))")" \
         --slo "$slo" || true
@@ -295,7 +296,9 @@ do_slo() {
         while [ $probes -lt "$max_probes" ]; do
             probes=$((probes + 1))
             slo_probe "$1" "$b" "$rate"
-            if [ "$ok" = 0 ] && [ $probes -lt "$max_probes" ]; then
+            # Only a near miss is probed again; far below the share is no stall.
+            if [ "$ok" = 0 ] && [ $probes -lt "$max_probes" ] &&
+                [ "$($PY -c "print(int($LAST_RC == 0 and $share >= 0.8))")" = 1 ]; then
                 probes=$((probes + 1))
                 tag_suffix=-again
                 slo_probe "$1" "$b" "$rate"

@@ -588,8 +588,8 @@ def slo_section(outdir, cells, conf, wsum):
         wsum[b + "_slo_rps"] = float(lo)
         md_slo = slo
     if res:
-        md.append("SLO `%s`, goodput share >= %s; rate doubled from %s, then bisected; a rate "
-                  "fails only when a second probe at it fails too. The "
+        md.append("SLO `%s`, goodput share >= %s; rate doubled from %s, then bisected; a near miss "
+                  "(share >= 0.8) fails only when a second probe at the rate fails too. The "
                   "concurrency a backend needs at that rate is Little's L." % (
                       md_slo, conf.get("slo_share"), conf.get("start_rate")))
         md.append("")
