@@ -407,19 +407,27 @@ static void test_mock_server_keepalive(void **state)
     curl_easy_cleanup(e);
 }
 
+/* Two chat requests pipelined on one connection, the second closing it; headers1 ("Name: v\r\n"
+ * lines, or "") go with the first. Returns the length written to req. */
+static size_t two_posts(char *req, size_t cap, const char *headers1, const char *b1, const char *b2)
+{
+    int n = snprintf(req, cap,
+                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s"
+                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     headers1, strlen(b1), b1, strlen(b2), b2);
+    assert_true(n > 0 && (size_t)n < cap);
+    return (size_t)n;
+}
+
 static void test_mock_server_pipelining(void **state)
 {
     char req[2048], out[65536];
     bool eof;
     const char *b2 = BODY(",\"max_tokens\":2"), *b3 = BODY(",\"max_tokens\":3");
     start(base_args);
-    int n = snprintf(req, sizeof(req),
-                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\nx-mock-latency-ms: 50\r\n"
-                     "Content-Length: %zu\r\n\r\n%s"
-                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     strlen(b2), b2, strlen(b3), b3);
-    raw(req, (size_t)n, out, sizeof(out), 3000, &eof);
+    size_t n = two_posts(req, sizeof(req), "x-mock-latency-ms: 50\r\n", b2, b3);
+    raw(req, n, out, sizeof(out), 3000, &eof);
     assert_true(eof);
     assert_int_equal(count(out, "HTTP/1.1 200 OK"), 2);
     char *first = strstr(out, "\"completion_tokens\":2");
@@ -437,13 +445,8 @@ static void test_mock_server_stream_after_plain(void **state)
     bool eof;
     const char *b1 = BODY(",\"max_tokens\":2"), *b2 = BODY(",\"max_tokens\":2,\"stream\":true");
     start(base_args);
-    int n = snprintf(req, sizeof(req),
-                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\n"
-                     "Content-Length: %zu\r\n\r\n%s"
-                     "POST " CHAT " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     strlen(b1), b1, strlen(b2), b2);
-    raw(req, (size_t)n, out, sizeof(out), 3000, &eof);
+    size_t n = two_posts(req, sizeof(req), "", b1, b2);
+    raw(req, n, out, sizeof(out), 3000, &eof);
     assert_true(eof);
     char *stream = strstr(out, "text/event-stream");
     assert_non_null(stream);

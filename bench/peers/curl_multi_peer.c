@@ -11,7 +11,6 @@
  * fields as the httpx peer's). */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 
 #include "ll_clock.h"
 #include "ll_hist.h"
+#include "ll_opts.h"
 #include "ll_stats.h"
 
 static const char body[] =
@@ -47,18 +47,6 @@ static int usage(const char *why)
             "--requests N [--json FILE]\n",
             why);
     return 2;
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static int write_json(const char *path, const char *url, long c, long n, double wall, size_t done,
@@ -121,7 +109,7 @@ static int write_json(const char *path, const char *url, long c, long n, double 
 int main(int argc, char **argv)
 {
     const char *base = NULL, *json = "-";
-    long c = 0, n = 0;
+    int64_t c = 0, n = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc) {
             return usage("every option takes a value");
@@ -131,11 +119,11 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--json") == 0) {
             json = argv[++i];
         } else if (strcmp(argv[i], "--concurrency") == 0) {
-            if (parse_long(argv[++i], 1, 100000, &c) != 0) {
+            if (ll_parse_int(argv[++i], 1, 100000, &c) != 0) {
                 return usage("--concurrency wants an integer in [1, 100000]");
             }
         } else if (strcmp(argv[i], "--requests") == 0) {
-            if (parse_long(argv[++i], 1, 100000000, &n) != 0) {
+            if (ll_parse_int(argv[++i], 1, 100000000, &n) != 0) {
                 return usage("--requests wants an integer in [1, 1e8]");
             }
         } else {
