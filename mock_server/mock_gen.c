@@ -142,7 +142,7 @@ static void frame_end(struct mock_req *r)
     }
 }
 
-/* Frame the event in c->body as one chunk of the chunked body, into c->out-> */
+/* Frame the event in c->body as one chunk of the chunked body, into c->out. */
 static void emit_event(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
@@ -157,8 +157,7 @@ static void emit_event(struct mock_req *r)
 
 static void emit_delta(struct mock_req *r, const char *delta, const char *finish)
 {
-    struct mock_buf *b = r->conn->body;
-    mock_buf_clear(b); /* the last answer on this connection may have left its JSON here */
+    struct mock_buf *b = mock_conn_scratch(r->conn);
     chunk_prefix(r, b);
     mock_buf_lit(b, "{\"index\":0,\"delta\":");
     mock_buf_adds(b, delta);
@@ -169,7 +168,7 @@ static void emit_delta(struct mock_req *r, const char *delta, const char *finish
 }
 
 /* The most frequent event, straight into c->out: its length is known before it is rendered,
- * so it needs no staging in c->body-> Tokens never need JSON escaping (mock_text.h). */
+ * so it needs no staging in c->body. Tokens never need JSON escaping (mock_text.h). */
 static void emit_token(struct mock_req *r)
 {
     static const char mid[] = "{\"index\":0,\"delta\":{\"content\":\"";
@@ -298,8 +297,7 @@ static void full_answer(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     struct mock_conn *c = r->conn;
-    struct mock_buf *b = c->body;
-    mock_buf_clear(b);
+    struct mock_buf *b = mock_conn_scratch(c);
     render_id(r, b, "chat.completion");
     mock_buf_lit(b,
                  ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");

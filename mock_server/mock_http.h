@@ -77,7 +77,8 @@ struct mock_conn {
     /* The loop's two rendering buffers (struct mock_loop): an answer is rendered and flushed
      * before control returns to the loop, so every connection of a loop can share them, and
      * they stay in cache where one pair per connection did not (1,000 connections, 1,000
-     * cold pairs). Whoever renders into body clears it first; out is cleared by the flush. */
+     * cold pairs). body is scratch: take it with mock_conn_scratch(), which empties it (an
+     * earlier answer may have left bytes there); out is emptied by every flush. */
     struct mock_buf *out, *body;
     struct mock_buf pre; /* the head request's SSE chunk prefix, rendered once */
     size_t write_queued;
@@ -93,6 +94,12 @@ void mock_conn_accept(struct mock_loop *lp, uv_stream_t *server);
 /* Write bytes: uv_try_write first, the rest queued (copied). On error the connection is marked
  * failed and closed from a timer, never under the caller's feet. */
 void mock_conn_send(struct mock_conn *c, const char *p, size_t n);
+/* The loop's scratch buffer for rendering a body, empty. */
+static inline struct mock_buf *mock_conn_scratch(struct mock_conn *c)
+{
+    mock_buf_clear(c->body);
+    return c->body;
+}
 /* Write c->out and clear it; with split, in two writes cut in the middle. */
 void mock_conn_flush(struct mock_conn *c, bool split);
 /* The answer to the head request `r` is complete: free it, go on with the next request, or shut

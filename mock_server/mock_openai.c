@@ -160,8 +160,7 @@ static const char *error_type(int status)
 void mock__error(struct mock_req *r, int status, const char *msg, const char *param,
                  const char *code, const char *extra)
 {
-    struct mock_buf *b = r->conn->body;
-    mock_buf_clear(b);
+    struct mock_buf *b = mock_conn_scratch(r->conn);
     mock_buf_adds(b, "{\"error\":{\"message\":");
     mock_buf_json_str(b, msg, strlen(msg));
     mock_buf_lit(b, ",\"type\":\"");
@@ -408,7 +407,20 @@ static bool auth_ok(const struct mock_req *r, const char *key)
     return strncmp(r->auth, "Bearer ", 7) == 0 && strcmp(r->auth + 7, key) == 0;
 }
 
-/* A body seen before: what check_request derived from it then (mock_memo.h). */
+/* What check_request derived from a body, kept for the next time it comes (mock_memo.h), and
+ * given back to a job then. */
+static void memo_of_job(struct mock_memo_req *m, const struct mock_job *j)
+{
+    m->key = j->key;
+    m->prof = j->prof;
+    m->model_idx = j->model_idx;
+    m->max_tokens = j->max_tokens;
+    m->prompt_tokens = j->prompt_tokens;
+    m->stream = j->stream;
+    m->include_usage = j->include_usage;
+    memcpy(m->model, j->model, strlen(j->model) + 1);
+}
+
 static void job_from_memo(struct mock_job *j, const struct mock_memo_req *m)
 {
     j->key = m->key;
@@ -461,22 +473,15 @@ static void route_chat(struct mock_req *r)
         mock__error(r, rc, msg, param, rc == 404 ? "model_not_found" : NULL, NULL);
         return;
     }
-    struct mock_memo_req m = {.key = j->key,
-                              .prof = j->prof,
-                              .model_idx = j->model_idx,
-                              .max_tokens = j->max_tokens,
-                              .prompt_tokens = j->prompt_tokens,
-                              .stream = j->stream,
-                              .include_usage = j->include_usage};
-    memcpy(m.model, j->model, strlen(j->model) + 1);
+    struct mock_memo_req m;
+    memo_of_job(&m, j);
     mock_memo_req_put(memo, hash, body, r->body_len, &m);
     mock__chat_run(r);
 }
 
 static void route_metrics(struct mock_req *r)
 {
-    struct mock_buf *b = r->conn->body;
-    mock_buf_clear(b);
+    struct mock_buf *b = mock_conn_scratch(r->conn);
     mock_metrics_render(&r->conn->lp->srv->metrics, b);
     mock__respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b->p, b->len, NULL);
 }
