@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ll_err.h"
+#include "ll_grow.h"
 
 #define LL_SSE_DEFAULT_MAX ((size_t)1 << 20)
 #define LL_SSE_LINE_SLACK  64 /* a line may hold "data: " and the like on top of the event */
@@ -38,21 +39,7 @@ static size_t max_event(const struct ll_sse *s)
 /* Make room for `more` bytes plus a NUL in a growable buffer. */
 static int reserve(char **buf, size_t *cap, size_t len, size_t more)
 {
-    size_t need = len + more + 1;
-    if (need <= *cap) {
-        return 0;
-    }
-    size_t ncap = *cap ? *cap : 256;
-    while (ncap < need) {
-        ncap *= 2;
-    }
-    char *p = realloc(*buf, ncap);
-    if (p == NULL) {
-        return LL_ENOMEM;
-    }
-    *buf = p;
-    *cap = ncap;
-    return 0;
+    return ll_grow(buf, cap, len + more + 1, 256);
 }
 
 static int dispatch(struct ll_sse *s, ll_sse_event_cb cb, void *arg)

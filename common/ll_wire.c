@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ll_grow.h"
+
 /* The request JSON: model, messages, max_tokens, stream with usage. NULL on allocation failure. */
 static char *render_body(const struct ll_config *cfg, const struct ll_request *req)
 {
@@ -93,17 +95,8 @@ error:
  * the client's and constant, so it is not part of the key. */
 static bool key_put(struct ll_wire_key *k, const void *p, size_t n)
 {
-    if (n > k->cap - k->len) {
-        size_t cap = k->cap ? k->cap : 256;
-        while (cap - k->len < n) {
-            cap *= 2;
-        }
-        char *b = realloc(k->buf, cap);
-        if (b == NULL) {
-            return false;
-        }
-        k->buf = b;
-        k->cap = cap;
+    if (ll_grow(&k->buf, &k->cap, k->len + n, 256) != 0) {
+        return false;
     }
     memcpy(k->buf + k->len, p, n);
     k->len += n;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ll_clock.h"
+#include "ll_grow.h"
 #include "ll_json.h"
 #include "ll_retry.h"
 
@@ -108,17 +109,8 @@ static void set_proto_error(struct ll_xfer *x, const char *why)
 static int append_content(struct ll_xfer *x, const char *s, size_t n)
 {
     struct ll_result *res = &x->call->res;
-    if (res->content_len + n + 1 > x->content_cap) {
-        size_t cap = x->content_cap ? x->content_cap : 256;
-        while (cap < res->content_len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(res->content, cap);
-        if (p == NULL) {
-            return LL_ENOMEM;
-        }
-        res->content = p;
-        x->content_cap = cap;
+    if (ll_grow(&res->content, &x->content_cap, res->content_len + n + 1, 256) != 0) {
+        return LL_ENOMEM;
     }
     memcpy(res->content + res->content_len, s, n);
     res->content_len += n;
@@ -239,16 +231,9 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
             set_proto_error(x, "answer larger than 64 MiB");
             return 0;
         }
-        size_t cap = x->cap ? x->cap : 4096;
-        while (cap < x->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(x->buf, cap);
-        if (p == NULL) {
+        if (ll_grow(&x->buf, &x->cap, x->len + n + 1, 4096) != 0) {
             return 0;
         }
-        x->buf = p;
-        x->cap = cap;
     }
     memcpy(x->buf + x->len, ptr, n);
     x->len += n;
