@@ -101,13 +101,17 @@ static void serve_conn(int fd)
         pthread_mutex_lock(&srv.mu);
         memcpy(srv.last_req, buf, total);
         srv.last_req[total] = '\0';
-        const char *resp = srv.served < srv.n_script ? srv.script[srv.served] : NULL;
+        /* A copy: the client can finish, and the test free the script, while write() is
+         * still returning (ASan checks the buffer after the call). */
+        char *resp =
+            strdup(srv.served < srv.n_script ? srv.script[srv.served]
+                                             : "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n");
         srv.served++;
         pthread_mutex_unlock(&srv.mu);
-        if (resp == NULL) {
-            resp = "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
-        }
-        if (write(fd, resp, strlen(resp)) < 0 || strstr(resp, "Connection: close")) {
+        int done = resp == NULL || write(fd, resp, strlen(resp)) < 0 ||
+                   strstr(resp, "Connection: close") != NULL;
+        free(resp);
+        if (done) {
             return;
         }
         memmove(buf, buf + total, len - total);
