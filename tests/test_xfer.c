@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static struct {
     char *script[MAX_SCRIPT];
     int n_script, served;
     char last_req[8192];
-    volatile int stop;
+    atomic_int stop; /* set by the test thread, polled by the server thread */
 } srv;
 
 static char *response(int status, const char *ctype, const char *extra, const char *body)
