@@ -19,6 +19,7 @@
 #define IO_LIMIT      4
 #define IO_LATENCY_MS 200.0
 #define IO_CPU_MS     200.0 /* per response, at scale 1 */
+#define IO_MORE_CORES 1.2   /* "used more cores": at least this many times the other */
 
 static double ns_per_byte; /* hashing cost, calibrated once per run */
 
@@ -182,13 +183,22 @@ int ll_demo_iocpu(struct ll_demo *d)
     }
     ll_endpoint_close(&ep);
     if (rc == 0 && d->n_be == 2) {
-        /* Whichever backend spread its steps over more cores must finish sooner. */
-        double c0 = step[0].cpu_s / step[0].wall_s, c1 = step[1].cpu_s / step[1].wall_s;
-        size_t more = c0 > c1 ? 0 : 1;
-        ll_demo_claim(d, "more_cores_finish_sooner", step[more].wall_s < step[1 - more].wall_s,
-                      "cpu-step: %s used %.2f cores and took %.2f s; %s used %.2f and took %.2f s",
-                      d->be[more]->name, more ? c1 : c0, step[more].wall_s, d->be[1 - more]->name,
-                      more ? c0 : c1, step[1 - more].wall_s);
+        /* Whichever backend spread its steps over more cores must finish sooner. Only asked
+         * when one of them did: on a machine whose other cores are busy both use about one,
+         * and which finishes first is then a coin toss, not a lesson. */
+        double c[2] = {step[0].cpu_s / step[0].wall_s, step[1].cpu_s / step[1].wall_s};
+        size_t more = c[0] > c[1] ? 0 : 1;
+        if (c[more] >= IO_MORE_CORES * c[1 - more]) {
+            ll_demo_claim(d, "more_cores_finish_sooner", step[more].wall_s < step[1 - more].wall_s,
+                          "cpu-step: %s used %.2f cores and took %.2f s; %s used %.2f and took "
+                          "%.2f s",
+                          d->be[more]->name, c[more], step[more].wall_s, d->be[1 - more]->name,
+                          c[1 - more], step[1 - more].wall_s);
+        } else {
+            printf("  cpu-step: %s used %.2f cores, %s %.2f: no spare core here, so no claim "
+                   "on which finishes sooner\n",
+                   d->be[0]->name, c[0], d->be[1]->name, c[1]);
+        }
     }
     printf("Concurrency overlaps waiting, not computing. The io-only rows wait in parallel.\n"
            "With a CPU step per response (cpu-step), a thread pool runs the steps on its\n"
