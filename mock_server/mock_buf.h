@@ -1,5 +1,6 @@
-/* mock_buf.h - a growable byte buffer for building responses. Each connection owns two and
- * reuses them for every response, so answering costs no allocation once they have grown.
+/* mock_buf.h - a growable byte buffer for building responses. Each loop owns two (struct
+ * mock_loop: out and body) and every connection of the loop renders into them, so answering
+ * costs no allocation once they have grown.
  *
  * Allocation failure does not abort: the buffer remembers it (oom) and ignores further appends;
  * the connection layer checks oom before sending and drops the connection instead. Not

@@ -59,9 +59,10 @@ int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int
 void mock_metrics_free(struct mock_metrics *m);
 
 void mock_metrics_request(struct mock_metrics *m, int loop, int model, int status);
-/* A request of `loop` started (+1) or ended (-1). The peak is exact for one loop, and for two
- * (the other loop's count is read while this one's cannot change); with more loops it is the
- * sum of counts read one after the other. */
+/* A request of `loop` started (+1) or ended (-1). The peak is exact for one loop. With more,
+ * it is the largest sum a loop saw when its own count rose (plain loads, no fences): a sum that
+ * lasted only the nanoseconds between another loop's increment and its reads can be missed,
+ * so under contention the peak can be slightly low. */
 void mock_metrics_in_flight(struct mock_metrics *m, int loop, int delta);
 /* Requests in flight now, over all loops. */
 long long mock_metrics_in_flight_now(struct mock_metrics *m);

@@ -55,7 +55,7 @@ int mock_openai_prepare(struct mock_server *srv);
 
 /* ---- internal, shared by mock_openai.c and mock_gen.c ---- */
 
-/* Status line and the headers every answer has (Content-Type, Connection). */
+/* Status line and the headers every answer has (Date, Content-Type, Connection). */
 void mock__head(struct mock_req *r, struct mock_buf *o, int status, const char *ctype);
 /* x-ratelimit-* headers when r carries rate-limit info. */
 void mock__rl_headers(struct mock_req *r, struct mock_buf *o);

@@ -48,10 +48,10 @@ struct mock_loop {
     int nspare;
     char rbuf[MOCK_READ_BUF]; /* reads are consumed synchronously, so one buffer per loop */
     /* "Date: <IMF-fixdate>\r\n" for every answer (RFC 9110 6.6.1: an origin server with a clock
-     * sends one), rendered at most once per second of the loop's clock, as nginx does. */
+     * sends one), rendered at most once per wall-clock second. */
     char date[48];
     size_t date_len;
-    uint64_t date_sec; /* uv_now() / 1000 when `date` was rendered; 0 = never */
+    uint64_t date_sec; /* time() + 1 when `date` was rendered; 0 = never */
 };
 
 struct mock_server {
