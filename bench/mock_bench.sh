@@ -5,11 +5,12 @@
 #
 # Cells: wrk at 1, 10, 100, 1000 connections against mockllm (one loop) and nginx (one worker),
 # then mockllm --threads 2 and nginx with two workers; zero latency. The two servers of a pair
-# run side by side and wrk alternates between them, N times per connection count (default 5):
+# run side by side and wrk alternates between them, N times per connection count (default 5;
+# A then B, then B then A):
 # a figure is the median of its N runs and a ratio the median of the N back-to-back ratios, so
 # a noisy moment of the machine hits both sides. Beside throughput, each server's own CPU time
 # per request (utime + stime of its threads over the run, /proc): on 2 cores wrk and the server
-# share the CPUs, and how the scheduler splits them moves single runs by +-10%, while CPU per
+# share the CPUs, and how the scheduler splits them moves single runs by +-15%, while CPU per
 # request is what the server itself costs. One more pair: mockllm --no-memo (every body parsed,
 # every text generated) at 100 connections. Then 10,000 connections each waiting 1 s on
 # mockllm: every request answered, p99, peak RSS. Prints a Markdown table.
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift ;;
     --reps) reps=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "mock_bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -108,15 +109,22 @@ conns=(1 10 100 1000)
 declare -A rps p99 errs ratio cpu
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # pair A PORT_A "PIDS_A" B PORT_B "PIDS_B" [CONNS...]: for each connection count (default all),
-# REPS alternating runs of A then B.
+# REPS pairs of runs, A first in odd pairs and B first in even ones.
 pair() {
     local a=$1 pa=$2 ia=$3 b=$4 pb=$5 ib=$6 c cs; shift 6
     cs=("$@"); [ ${#cs[@]} -gt 0 ] || cs=("${conns[@]}")
     for c in "${cs[@]}"; do
         local ra=() rb=() qa=() qb=() ua=() ub=() rr=() ea=0 eb=0
-        for _ in $(seq "$reps"); do
-            read -r r1 _ q1 e1 u1 < <(run_wrk "$pa" "$c" "$ia")
-            read -r r2 _ q2 e2 u2 < <(run_wrk "$pb" "$c" "$ib")
+        for i in $(seq "$reps"); do
+            # A then B, then B then A: whatever the order itself does (a warm cache, a
+            # frequency step) falls on both sides alike.
+            if [ $((i % 2)) -eq 1 ]; then
+                read -r r1 _ q1 e1 u1 < <(run_wrk "$pa" "$c" "$ia")
+                read -r r2 _ q2 e2 u2 < <(run_wrk "$pb" "$c" "$ib")
+            else
+                read -r r2 _ q2 e2 u2 < <(run_wrk "$pb" "$c" "$ib")
+                read -r r1 _ q1 e1 u1 < <(run_wrk "$pa" "$c" "$ia")
+            fi
             ra+=("$r1") rb+=("$r2") qa+=("$q1") qb+=("$q2") ua+=("$u1") ub+=("$u2")
             ea=$((ea + e1)) eb=$((eb + e2))
             rr+=("$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')")
