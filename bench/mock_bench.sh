@@ -6,14 +6,16 @@
 # Cells: wrk at 1, 10, 100, 1000 connections against mockllm (one loop) and nginx (one worker),
 # then mockllm --threads 2 and nginx with two workers; zero latency. The two servers of a pair
 # run side by side and wrk alternates between them, N times per connection count (default 5;
-# A then B, then B then A):
-# a figure is the median of its N runs and a ratio the median of the N back-to-back ratios, so
-# a noisy moment of the machine hits both sides. Beside throughput, each server's own CPU time
-# per request (utime + stime of its threads over the run, /proc): on 2 cores wrk and the server
-# share the CPUs, and how the scheduler splits them moves single runs by +-15%, while CPU per
-# request is what the server itself costs. One more pair: mockllm --no-memo (every body parsed,
-# every text generated) at 100 connections. Then 10,000 connections each waiting 1 s on
-# mockllm: every request answered, p99, peak RSS. Prints a Markdown table.
+# A then B, then B then A): a figure is the median of its N runs and a ratio the median of the
+# N back-to-back ratios, so a noisy moment of the machine hits both sides. Single runs here
+# differ by +-15%, so each cell also gets the geometric mean of its N ratios with a 95%
+# confidence interval: it says whether a cell's difference is larger than the noise. Beside
+# throughput, each server's own CPU time per request (utime + stime of its threads over the
+# run, /proc): on 2 cores wrk and the server share the CPUs, and how the scheduler splits them
+# moves throughput, while CPU per request is what the server itself costs. One more pair:
+# mockllm --no-memo (every body parsed, every text generated) at 100 connections. Then 10,000
+# connections each waiting 1 s on mockllm: every request answered, p99, peak RSS. Prints
+# Markdown tables.
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
@@ -23,7 +25,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift ;;
     --reps) reps=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "mock_bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -108,13 +110,25 @@ run_wrk() {
 conns=(1 10 100 1000)
 declare -A rps p99 errs ratio cpu
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# gci: ratios on stdin (one per paired run) -> "GEOMEAN LO HI", the geometric mean and its 95%
+# confidence interval (Student's t over the log ratios; the pairs are independent runs). A cell
+# whose interval lies wholly above 1 is faster beyond this machine's noise, wholly below slower.
+gci() {
+    tr ' ' '\n' | awk 'NF { n++; l = log($1); s += l; q += l * l }
+        END {
+            split("12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131 2.120 2.110 2.101 2.093 2.086", t, " ")
+            m = s / n; sd = n > 1 ? sqrt((q - n * m * m) / (n - 1)) : 0
+            tq = n - 1 < 1 ? 0 : (n - 1 <= 20 ? t[n - 1] : 2.0)
+            h = n > 1 ? tq * sd / sqrt(n) : 0
+            printf "%.3f %.3f %.3f\n", exp(m), exp(m - h), exp(m + h) }'
+}
 # pair A PORT_A "PIDS_A" B PORT_B "PIDS_B" [CONNS...]: for each connection count (default all),
 # REPS pairs of runs, A first in odd pairs and B first in even ones.
 pair() {
     local a=$1 pa=$2 ia=$3 b=$4 pb=$5 ib=$6 c cs; shift 6
     cs=("$@"); [ ${#cs[@]} -gt 0 ] || cs=("${conns[@]}")
     for c in "${cs[@]}"; do
-        local ra=() rb=() qa=() qb=() ua=() ub=() rr=() ea=0 eb=0
+        local ra=() rb=() qa=() qb=() ua=() ub=() rr=() cr=() ea=0 eb=0
         for i in $(seq "$reps"); do
             # A then B, then B then A: whatever the order itself does (a warm cache, a
             # frequency step) falls on both sides alike.
@@ -128,6 +142,7 @@ pair() {
             ra+=("$r1") rb+=("$r2") qa+=("$q1") qb+=("$q2") ua+=("$u1") ub+=("$u2")
             ea=$((ea + e1)) eb=$((eb + e2))
             rr+=("$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')")
+            cr+=("$(awk -v a="$u1" -v b="$u2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')")
             printf '  c=%-5s %-7s %8s req/s %6s us/req   %-7s %8s req/s %6s us/req   ratio %s\n' \
                 "$c" "$a" "$r1" "$u1" "$b" "$r2" "$u2" "${rr[-1]}" >&2
         done
@@ -136,11 +151,12 @@ pair() {
         cpu[$a,$c]=$(echo "${ua[*]}" | median) cpu[$b,$c]=$(echo "${ub[*]}" | median)
         errs[$a,$c]=$ea errs[$b,$c]=$eb ratio[$a,$c]=$(echo "${rr[*]}" | median)
         ratios_all[$a,$c]="${rr[*]}"
+        rci[$a,$c]=$(echo "${rr[*]}" | gci) cci[$a,$c]=$(echo "${cr[*]}" | gci)
     done
 }
 # The master and its workers (the kernel lists a process's children in /proc).
 nginx_pids() { echo "$NGINX_PID" $(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null); }
-declare -A ratios_all
+declare -A ratios_all rci cci
 
 echo "mockllm against nginx, wrk ${duration}s per run, $reps alternating runs per cell" >&2
 start_mock --seed 1
@@ -197,6 +213,19 @@ stop_pid "$MOCK_PID"
             END { printf "All %d runs of %s, every connection count: geometric mean of the ratios %.3f, mockllm ahead in %d.\n\n",
                   n, (k == "mock1" ? "1 loop / 1 worker" : "--threads 2 / 2 workers"), exp(s / n), w }'
     done
+    echo "Per cell, over its $reps paired runs: the geometric mean of mockllm / nginx with its 95% confidence interval (Student's t over the log ratios), for throughput (above 1: mockllm serves more) and for CPU per request (below 1: mockllm costs less)."
+    echo
+    echo "| server pair | connections | throughput ratio [95% CI] | CPU per request ratio [95% CI] |"
+    echo "|---|---:|---|---|"
+    for k in mock1 mock2; do
+        for c in "${conns[@]}"; do
+            read -r g lo hi <<<"${rci[$k,$c]}"; read -r cg clo chi <<<"${cci[$k,$c]}"
+            printf '| %s | %s | %s [%s, %s] | %s [%s, %s] |\n' \
+                "$([ $k = mock1 ] && echo "1 loop / 1 worker" || echo "--threads 2 / 2 workers")" \
+                "$c" "$g" "$lo" "$hi" "$cg" "$clo" "$chi"
+        done
+    done
+    echo
     echo "Each run's ratio, mockllm 1 loop / nginx 1 worker: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock1,$c]}"; done)"
     echo
     echo "Each run's ratio, mockllm --threads 2 / nginx 2 workers: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock2,$c]}"; done)"
