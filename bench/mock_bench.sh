@@ -14,8 +14,8 @@
 # run, /proc): on 2 cores wrk and the server share the CPUs, and how the scheduler splits them
 # moves throughput, while CPU per request is what the server itself costs. One more pair:
 # mockllm --no-memo (every body parsed, every text generated) at 100 connections. Then 10,000
-# connections each waiting 1 s on mockllm: every request answered, p99, peak RSS. Prints
-# Markdown tables.
+# connections each waiting 1 s on mockllm: every request answered, p99, peak RSS, and how late
+# mockllm itself wrote the answers (its /metrics). Prints Markdown tables.
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
@@ -180,6 +180,8 @@ start_mock --seed 1 --latency-ms 1000
 wrk -t2 -c10000 -d10s --timeout 5s --latency -s "$LL_TOP/bench/lib/post.lua" \
     "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" >"$work/wrk10k.out" 2>&1 || true
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$MOCK_PID/status")
+# mockllm's own share of the tail: how late it wrote each answer against its due time.
+curl -s "http://127.0.0.1:$MOCK_PORT/metrics" >"$work/metrics10k.txt" || true
 stop_pid "$MOCK_PID"
 
 {
@@ -235,5 +237,12 @@ stop_pid "$MOCK_PID"
     echo '```'
     grep -E 'Latency|Req/Sec|50%|90%|99%|requests in|Socket errors|Non-2xx|Requests/sec' "$work/wrk10k.out" || true
     echo "mockllm peak RSS: $((rss_kb / 1024)) MiB"
+    awk '/^mockllm_send_lateness_seconds_bucket/ { split($1, q, "\""); le[++n] = q[2]; c[n] = $2 }
+         /^mockllm_send_lateness_seconds_count/ { total = $2 }
+         /^mockllm_send_lateness_max_seconds/ { mx = $2 }
+         END { if (total == 0) exit
+               printf "mockllm lateness (answers written after their due time), share within:"
+               for (i = 1; i < n; i++) if (le[i] >= 0.001 && le[i] <= 0.1) printf " %g ms %.1f%%", le[i] * 1000, 100 * c[i] / total
+               printf "; latest %.1f ms\n", mx * 1000 }' "$work/metrics10k.txt"
     echo '```'
 } | tee "$out/mock_report.md"

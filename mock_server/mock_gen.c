@@ -72,6 +72,7 @@ static void schedule(struct mock_req *r)
 {
     int64_t wait = r->job.next_due_ns - (int64_t)uv_hrtime();
     if (wait <= DUE_SLACK_NS) {
+        mock_metrics_late(&srv_of(r)->metrics, r->conn->lp->index, -wait);
         step(r);
         return;
     }

@@ -18,6 +18,9 @@ static int status_slot(int status)
 
 #define RELAXED memory_order_relaxed
 
+const unsigned mock_late_le_us[MOCK_LATE_BOUNDS] = {100,   500,   1000,   2000,   5000,   10000,
+                                                    20000, 50000, 100000, 250000, 1000000};
+
 int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int nloops)
 {
     memset(m, 0, sizeof(*m));
@@ -105,6 +108,23 @@ void mock_metrics_fault(struct mock_metrics *m, int loop, int kind)
     }
 }
 
+void mock_metrics_late(struct mock_metrics *m, int loop, long long late_ns)
+{
+    struct mock_loop_counters *me = &m->loops[loop];
+    unsigned long long ns = late_ns > 0 ? (unsigned long long)late_ns : 0;
+    int b = 0;
+    while (b < MOCK_LATE_BOUNDS && ns > mock_late_le_us[b] * 1000ULL) {
+        b++;
+    }
+    /* Only this loop writes these: load and store, no locked instruction on the hot path. */
+    atomic_store_explicit(&me->late[b], atomic_load_explicit(&me->late[b], RELAXED) + 1, RELAXED);
+    atomic_store_explicit(&me->late_sum_ns, atomic_load_explicit(&me->late_sum_ns, RELAXED) + ns,
+                          RELAXED);
+    if (ns > atomic_load_explicit(&me->late_max_ns, RELAXED)) {
+        atomic_store_explicit(&me->late_max_ns, ns, RELAXED);
+    }
+}
+
 static unsigned long long sum_requests(struct mock_metrics *m, int model, int st)
 {
     unsigned long long s = 0;
@@ -151,6 +171,49 @@ static void render_one(struct mock_buf *out, const char *name, const char *type,
     mock_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name, v);
 }
 
+/* Per bucket, summed over loops; returns the count and sets *sum_ns and *max_ns. */
+static unsigned long long late_totals(struct mock_metrics *m, unsigned long long *per,
+                                      unsigned long long *sum_ns, unsigned long long *max_ns)
+{
+    unsigned long long n = 0;
+    *sum_ns = *max_ns = 0;
+    for (int b = 0; b <= MOCK_LATE_BOUNDS; b++) {
+        per[b] = 0;
+        for (int l = 0; l < m->nloops; l++) {
+            per[b] += atomic_load_explicit(&m->loops[l].late[b], RELAXED);
+        }
+        n += per[b];
+    }
+    for (int l = 0; l < m->nloops; l++) {
+        unsigned long long mx = atomic_load_explicit(&m->loops[l].late_max_ns, RELAXED);
+        *sum_ns += atomic_load_explicit(&m->loops[l].late_sum_ns, RELAXED);
+        *max_ns = mx > *max_ns ? mx : *max_ns;
+    }
+    return n;
+}
+
+static void render_late(struct mock_metrics *m, struct mock_buf *out)
+{
+    unsigned long long per[MOCK_LATE_BOUNDS + 1], sum_ns, max_ns, cum = 0;
+    unsigned long long n = late_totals(m, per, &sum_ns, &max_ns);
+    mock_buf_adds(out, "# HELP mockllm_send_lateness_seconds How long after its scheduled time "
+                       "an answer, or a stream's next tokens, was written.\n"
+                       "# TYPE mockllm_send_lateness_seconds histogram\n");
+    for (int b = 0; b < MOCK_LATE_BOUNDS; b++) {
+        cum += per[b];
+        mock_buf_printf(out, "mockllm_send_lateness_seconds_bucket{le=\"%g\"} %llu\n",
+                        mock_late_le_us[b] / 1e6, cum);
+    }
+    mock_buf_printf(out,
+                    "mockllm_send_lateness_seconds_bucket{le=\"+Inf\"} %llu\n"
+                    "mockllm_send_lateness_seconds_sum %.9f\n"
+                    "mockllm_send_lateness_seconds_count %llu\n"
+                    "# HELP mockllm_send_lateness_max_seconds The latest send.\n"
+                    "# TYPE mockllm_send_lateness_max_seconds gauge\n"
+                    "mockllm_send_lateness_max_seconds %.9f\n",
+                    n, sum_ns / 1e9, n, max_ns / 1e9);
+}
+
 void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
 {
     long long open = 0;
@@ -181,6 +244,7 @@ void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
     }
     render_one(out, "mockllm_rate_limited_total", "counter", "Requests refused by --rpm/--tpm.",
                (long long)SUM(rate_limited));
+    render_late(m, out);
 }
 
 void mock_metrics_reset(struct mock_metrics *m)
@@ -198,6 +262,13 @@ void mock_metrics_reset(struct mock_metrics *m)
         atomic_store_explicit(&c->bytes_in, 0, RELAXED);
         atomic_store_explicit(&c->bytes_out, 0, RELAXED);
         atomic_store_explicit(&c->rate_limited, 0, RELAXED);
+        /* Written by the loop without a locked instruction: a send finishing during the reset
+         * may survive it. A scrape is not exact to the request anyway. */
+        for (int b = 0; b <= MOCK_LATE_BOUNDS; b++) {
+            atomic_store_explicit(&c->late[b], 0, RELAXED);
+        }
+        atomic_store_explicit(&c->late_sum_ns, 0, RELAXED);
+        atomic_store_explicit(&c->late_max_ns, 0, RELAXED);
     }
     /* The loops' own peaks are left alone: they bound the sum from above (a lower value
      * could hide a new peak), and only their loops write them. */
@@ -230,4 +301,13 @@ void mock_metrics_summary(struct mock_metrics *m, FILE *f)
             total ? line : "mockllm: 0 requests", total ? ")" : "",
             (long long)atomic_load_explicit(&m->in_flight_peak, RELAXED),
             (unsigned long long)SUM(conn_total));
+    unsigned long long per[MOCK_LATE_BOUNDS + 1], sum_ns, max_ns, over = 0;
+    unsigned long long n = late_totals(m, per, &sum_ns, &max_ns);
+    for (int b = 0; b <= MOCK_LATE_BOUNDS; b++) {
+        over += b > 2 ? per[b] : 0; /* bucket 2 ends at 1 ms */
+    }
+    if (n > 0) {
+        fprintf(f, "mockllm: %llu timed sends, %llu more than 1 ms late, latest %.1f ms late\n", n,
+                over, max_ns / 1e6);
+    }
 }

@@ -35,12 +35,21 @@ enum mock_status_slot {
 #define MOCK_FAULT_KIND_SPLIT MOCK_FAULT__COUNT /* faults_total{kind="split"} */
 #define MOCK_FAULT_KINDS      (MOCK_FAULT__COUNT + 1)
 
+/* Send lateness: how long after its scheduled time an answer, or a stream's next tokens, went
+ * out. A client's latency figure holds the network, the client and the server; this is the
+ * server's own share of any excess, so a tail can be placed on the right side. Buckets of a
+ * Prometheus histogram, upper bounds in µs; one more bucket, +Inf, follows them. */
+#define MOCK_LATE_BOUNDS 11
+extern const unsigned mock_late_le_us[MOCK_LATE_BOUNDS];
+
 struct mock_loop_counters {
     _Alignas(64) atomic_ullong conn_total;
     atomic_llong conn_open;
     atomic_llong in_flight; /* this loop's, written by this loop only */
     atomic_ullong bytes_in, bytes_out, rate_limited;
     atomic_ullong faults[MOCK_FAULT_KINDS];
+    atomic_ullong late[MOCK_LATE_BOUNDS + 1]; /* per bucket, not cumulative */
+    atomic_ullong late_sum_ns, late_max_ns;
     atomic_ullong *requests; /* [(nmodels + 1) * MOCK_ST__COUNT]; last row: model unknown */
     /* This loop's peak in flight: read by the other loops on every request, so on a line of
      * its own that changes only with a new peak. */
@@ -67,6 +76,8 @@ void mock_metrics_in_flight(struct mock_metrics *m, int loop, int delta);
 /* Requests in flight now, over all loops. */
 long long mock_metrics_in_flight_now(struct mock_metrics *m);
 void mock_metrics_fault(struct mock_metrics *m, int loop, int kind);
+/* A timed send of `loop` went out late_ns after it was due (0 when on time). Only that loop. */
+void mock_metrics_late(struct mock_metrics *m, int loop, long long late_ns);
 
 static inline struct mock_loop_counters *mock_metrics_loop(struct mock_metrics *m, int loop)
 {
@@ -81,7 +92,8 @@ static inline void mock_metrics_add(atomic_ullong *c, unsigned long long n)
 void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out);
 /* Zero every counter and set the peak to the current in-flight (gauges keep their value). */
 void mock_metrics_reset(struct mock_metrics *m);
-/* One line: requests by status, peak in flight, connections. */
+/* One line: requests by status, peak in flight, connections; a second one on timed sends,
+ * when there were any: how many were more than 1 ms late, and the latest. */
 void mock_metrics_summary(struct mock_metrics *m, FILE *f);
 
 #endif

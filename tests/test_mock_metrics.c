@@ -1,10 +1,12 @@
 /* test_mock_metrics.c - mockllm's counters (mock_server/mock_metrics.h): the peak of requests in
  * flight over several loops, kept without a counter shared on every request, is still the peak
- * of the sum; the gauge is the sum; a reset brings the peak down to what is in flight. */
+ * of the sum; the gauge is the sum; a reset brings the peak down to what is in flight. The send
+ * lateness histogram's buckets, sum, count and maximum. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -69,11 +71,56 @@ static void test_metrics_in_flight_loops(void **state)
     mock_metrics_free(&m);
 }
 
+/* Send lateness: each value lands in the first bucket whose bound it does not pass, the
+ * rendered buckets are cumulative, and sum, count and max follow; two loops are summed; a
+ * reset empties them. */
+static void test_metrics_late_histogram(void **state)
+{
+    (void)state;
+    static struct mock_config cfg = {.nprofiles = 1};
+    struct mock_metrics m;
+    struct mock_buf b = {0};
+    assert_int_equal(mock_metrics_init(&m, &cfg, 2), 0);
+    mock_metrics_late(&m, 0, -300000);      /* early (within the slack): on time */
+    mock_metrics_late(&m, 0, 100000);       /* exactly 100 µs: the first bucket */
+    mock_metrics_late(&m, 1, 100001);       /* just past it */
+    mock_metrics_late(&m, 1, 3000000);      /* 3 ms */
+    mock_metrics_late(&m, 0, 2000000000LL); /* 2 s: past every bound */
+    mock_metrics_render(&m, &b);
+    mock_buf_add(&b, "", 1);
+    assert_false(b.oom);
+    const char *want[] = {
+        "mockllm_send_lateness_seconds_bucket{le=\"0.0001\"} 2\n",
+        "mockllm_send_lateness_seconds_bucket{le=\"0.0005\"} 3\n",
+        "mockllm_send_lateness_seconds_bucket{le=\"0.002\"} 3\n",
+        "mockllm_send_lateness_seconds_bucket{le=\"0.005\"} 4\n",
+        "mockllm_send_lateness_seconds_bucket{le=\"1\"} 4\n",
+        "mockllm_send_lateness_seconds_bucket{le=\"+Inf\"} 5\n",
+        "mockllm_send_lateness_seconds_sum 2.003200001\n",
+        "mockllm_send_lateness_seconds_count 5\n",
+        "mockllm_send_lateness_max_seconds 2.000000000\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(b.p, want[i]) == NULL) {
+            fail_msg("missing %s in:\n%s", want[i], b.p);
+        }
+    }
+    mock_metrics_reset(&m);
+    mock_buf_clear(&b);
+    mock_metrics_render(&m, &b);
+    mock_buf_add(&b, "", 1);
+    assert_non_null(strstr(b.p, "mockllm_send_lateness_seconds_bucket{le=\"+Inf\"} 0\n"));
+    assert_non_null(strstr(b.p, "mockllm_send_lateness_max_seconds 0.000000000\n"));
+    free(b.p);
+    mock_metrics_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_in_flight_one_loop),
         cmocka_unit_test(test_metrics_in_flight_loops),
+        cmocka_unit_test(test_metrics_late_histogram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

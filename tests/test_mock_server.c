@@ -1,9 +1,11 @@
 /* test_mock_server.c - mockllm end to end: answers, streams, routes, metrics, HTTP edge cases,
- * scripted faults, rate limits, authentication and timeouts. Each test starts its own mockllm
- * on a free port (ll_mockproc) and stops it by PID; clients are libcurl and raw sockets. */
+ * scripted faults, rate limits, authentication, timeouts and the server's own lateness. Each
+ * test starts its own mockllm on a free port (ll_mockproc) and stops it by PID; clients are
+ * libcurl and raw sockets. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -138,8 +140,8 @@ static void expect_error(const struct resp *r, long status, const char *param)
 
 /* ---- raw sockets ---- */
 
-/* Send `req`, read until EOF or timeout_ms of silence. Returns bytes read; *eof set on EOF. */
-static size_t raw(const char *req, size_t len, char *out, size_t cap, int timeout_ms, bool *eof)
+/* Connect to mockllm and send `req` (len may be 0). Returns the socket. */
+static int raw_dial(const char *req, size_t len)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)mp.port)};
     inet_pton(AF_INET, mp.host, &a.sin_addr);
@@ -149,6 +151,13 @@ static size_t raw(const char *req, size_t len, char *out, size_t cap, int timeou
     if (len > 0) {
         assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
     }
+    return fd;
+}
+
+/* Send `req`, read until EOF or timeout_ms of silence. Returns bytes read; *eof set on EOF. */
+static size_t raw(const char *req, size_t len, char *out, size_t cap, int timeout_ms, bool *eof)
+{
+    int fd = raw_dial(req, len);
     size_t used = 0;
     *eof = false;
     for (;;) {
@@ -655,6 +664,48 @@ static void test_mock_server_timing(void **state)
     assert_true(ms >= 199 && ms < 1000);
 }
 
+/* The server's own share of a late answer. A request due 200 ms after mockllm read it; once
+ * mockllm holds it (in flight 1), the process is stopped for 400 ms, so the answer goes out at
+ * least 200 ms late. /metrics tells it apart from an answer sent on time, and the client gets
+ * its answer. */
+static void test_mock_server_lateness(void **state)
+{
+    static const char body[] = BODY(",\"max_tokens\":2");
+    char req[512], out[4096];
+    struct resp r;
+    start(base_args);
+    expect_ok_chat(); /* zero latency: on time */
+    int n = snprintf(req, sizeof(req),
+                     "POST " CHAT " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                     "x-mock-latency-ms: 200\r\nContent-Length: %zu\r\n\r\n%s",
+                     strlen(body), body);
+    int fd = raw_dial(req, (size_t)n);
+    bool held = false;
+    for (int i = 0; i < 1000 && !held; i++) {
+        http(NULL, "/metrics", NULL, NULL, &r);
+        held = strstr(r.body, "\nmockllm_in_flight 1\n") != NULL;
+    }
+    assert_true(held);
+    assert_int_equal(kill(mp.pid, SIGSTOP), 0);
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 400 * 1000000L};
+    nanosleep(&pause, NULL);
+    assert_int_equal(kill(mp.pid, SIGCONT), 0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    ssize_t got = recv(fd, out, sizeof(out) - 1, 0);
+    close(fd);
+    assert_true(got > 0);
+    out[got] = '\0';
+    assert_non_null(strstr(out, "HTTP/1.1 200 OK\r\n"));
+    http(NULL, "/metrics", NULL, NULL, &r);
+    assert_non_null(strstr(r.body, "mockllm_send_lateness_seconds_bucket{le=\"0.1\"} 1\n"));
+    assert_non_null(strstr(r.body, "mockllm_send_lateness_seconds_count 2\n"));
+    const char *mx = strstr(r.body, "\nmockllm_send_lateness_max_seconds ");
+    assert_non_null(mx);
+    double late = strtod(mx + strlen("\nmockllm_send_lateness_max_seconds "), NULL);
+    assert_true(late >= 0.19 && late < 5.0);
+}
+
 static void test_mock_server_idle_timeout(void **state)
 {
     static const char *const args[] = {"--idle-timeout-ms", "200", NULL};
@@ -689,6 +740,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_server_auth, teardown),
         cmocka_unit_test_teardown(test_mock_server_close_fault, teardown),
         cmocka_unit_test_teardown(test_mock_server_timing, teardown),
+        cmocka_unit_test_teardown(test_mock_server_lateness, teardown),
         cmocka_unit_test_teardown(test_mock_server_idle_timeout, teardown),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
