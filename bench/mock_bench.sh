@@ -110,6 +110,8 @@ run_wrk() {
 conns=(1 10 100 1000)
 declare -A rps p99 errs ratio cpu
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# ratio A B -> A / B with four decimals (0 when B is 0)
+ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }'; }
 # gci: ratios on stdin (one per paired run) -> "GEOMEAN LO HI", the geometric mean and its 95%
 # confidence interval (Student's t over the log ratios; the pairs are independent runs). A cell
 # whose interval lies wholly above 1 is faster beyond this machine's noise, wholly below slower.
@@ -141,8 +143,7 @@ pair() {
             fi
             ra+=("$r1") rb+=("$r2") qa+=("$q1") qb+=("$q2") ua+=("$u1") ub+=("$u2")
             ea=$((ea + e1)) eb=$((eb + e2))
-            rr+=("$(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')")
-            cr+=("$(awk -v a="$u1" -v b="$u2" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')")
+            rr+=("$(ratio_of "$r1" "$r2")") cr+=("$(ratio_of "$u1" "$u2")")
             printf '  c=%-5s %-7s %8s req/s %6s us/req   %-7s %8s req/s %6s us/req   ratio %s\n' \
                 "$c" "$a" "$r1" "$u1" "$b" "$r2" "$u2" "${rr[-1]}" >&2
         done

@@ -303,8 +303,8 @@ void mock_metrics_summary(struct mock_metrics *m, FILE *f)
             (unsigned long long)SUM(conn_total));
     unsigned long long per[MOCK_LATE_BOUNDS + 1], sum_ns, max_ns, over = 0;
     unsigned long long n = late_totals(m, per, &sum_ns, &max_ns);
-    for (int b = 0; b <= MOCK_LATE_BOUNDS; b++) {
-        over += b > 2 ? per[b] : 0; /* bucket 2 ends at 1 ms */
+    for (int b = 1; b <= MOCK_LATE_BOUNDS; b++) {
+        over += mock_late_le_us[b - 1] >= 1000 ? per[b] : 0; /* buckets that start at 1 ms+ */
     }
     if (n > 0) {
         fprintf(f, "mockllm: %llu timed sends, %llu more than 1 ms late, latest %.1f ms late\n", n,
