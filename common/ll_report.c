@@ -66,6 +66,7 @@ static void table_requests(FILE *out, const struct ll_stats *s)
     line_u(out, "retries", s->retries);
     line_u(out, "wire requests", s->wire_requests);
     line_u(out, "connections opened", s->connects);
+    line_u(out, "connection re-sends", s->resends);
     line_u(out, "bytes received", s->bytes_rx);
     line_u(out, "bytes sent", s->bytes_tx);
     line_u(out, "prompt tokens", s->prompt_tokens);
@@ -275,6 +276,7 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "retries", (double)s->retries);
     cJSON_AddNumberToObject(o, "wire_requests", (double)s->wire_requests);
     cJSON_AddNumberToObject(o, "connects", (double)s->connects);
+    cJSON_AddNumberToObject(o, "resends", (double)s->resends);
     cJSON_AddNumberToObject(o, "bytes_rx", (double)s->bytes_rx);
     cJSON_AddNumberToObject(o, "bytes_tx", (double)s->bytes_tx);
     cJSON_AddNumberToObject(o, "prompt_tokens", (double)s->prompt_tokens);

@@ -75,6 +75,11 @@ struct ll_result {
     double t_connect_s, t_ttfb_s, t_total_s;
     uint64_t bytes_rx, bytes_tx;
     int connects; /* new connections opened over all attempts (CURLINFO_NUM_CONNECTS) */
+    /* Connection re-sends: the request went out again at once on a new connection because a
+     * reused one had died before any byte of an answer (by curl within a transfer, or by
+     * ll_xfer after one; see ll_xfer_end). Not attempts, not retries: no backoff, and the
+     * server never processed the request that died. */
+    int resends;
     void *user;
 };
 

@@ -167,6 +167,8 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
         s->wire_requests += (uint64_t)r->attempts;
         s->retries += (uint64_t)(r->attempts - 1);
     }
+    s->resends += r->resends > 0 ? (uint64_t)r->resends : 0;
+    s->wire_requests += r->resends > 0 ? (uint64_t)r->resends : 0;
     s->connects += r->connects > 0 ? (uint64_t)r->connects : 0;
     s->bytes_rx += r->bytes_rx;
     s->bytes_tx += r->bytes_tx;
@@ -217,6 +219,7 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(retries);
     SUM_(wire_requests);
     SUM_(connects);
+    SUM_(resends);
     SUM_(bytes_rx);
     SUM_(bytes_tx);
     SUM_(prompt_tokens);

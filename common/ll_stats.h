@@ -95,8 +95,9 @@ struct ll_stats {
     uint64_t submitted;                 /* ll_stats_note_submit calls */
     uint64_t completed;                 /* results folded (every class, cancelled included) */
     uint64_t retries;                   /* sum of attempts - 1 */
-    uint64_t wire_requests;             /* sum of attempts */
+    uint64_t wire_requests;             /* sum of attempts and connection re-sends */
     uint64_t connects;
+    uint64_t resends; /* connection re-sends (ll_result.resends): not retries */
     uint64_t bytes_rx, bytes_tx;
     uint64_t prompt_tokens, completion_tokens;
     uint64_t usage_missing; /* successes that carried no usage block */

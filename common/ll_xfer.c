@@ -19,6 +19,9 @@
 #include "ll_retry.h"
 
 #define LL_XFER_MAX_BODY ((size_t)64 << 20) /* a larger answer is not a chat completion */
+/* Re-sends ll_xfer makes for one call (curl makes up to 5 more within each transfer): a server
+ * that kills every reused connection costs a new connection each time, never a loop. */
+#define LL_XFER_MAX_RESENDS 5
 
 /* The classification table: a curl error decides the class by itself; CURLE_OK defers to the
  * HTTP status (ll_xfer_classify). Anything not listed is a protocol error. */
@@ -94,8 +97,23 @@ curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr 
     curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
     if (fd == CURL_SOCKET_BAD) {
         x->sock_errno = errno;
+    } else {
+        x->socks_since_send++;
     }
     return fd;
+}
+
+/* CURLOPT_PREREQFUNCTION: curl is about to send the request, on a connection it just opened or
+ * one it reused (no socket opened since the last send). Called again for each re-send curl
+ * makes within the transfer after a reused connection died. */
+static int prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+                     int conn_primary_port, int conn_local_port)
+{
+    struct ll_xfer *x = clientp;
+    x->sends++;
+    x->send_reused = x->socks_since_send == 0;
+    x->socks_since_send = 0;
+    return CURL_PREREQFUNC_OK;
 }
 
 static void set_proto_error(struct ll_xfer *x, const char *why)
@@ -372,6 +390,8 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
         SET(CURLOPT_NOPROGRESS, 0L);
     }
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+    SET(CURLOPT_PREREQDATA, (void *)x);
     /* HTTP/1.1 on both backends: a multi handle would otherwise multiplex HTTP/2 over TLS while
      * the threaded workers each hold one connection, and the two would not be compared fairly. */
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -421,10 +441,18 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
         }
         x->set_easy = easy;
     }
+    bool resend = x->resend && x->call == call;
+    if (!resend && call->res.attempts == 0) {
+        x->call_resends = 0; /* a new call (a retry of this one keeps the count) */
+    }
+    x->resend = false;
     x->call = call;
     x->cfg = cfg;
     x->easy = easy;
     reset_attempt(x);
+    x->sends = 0;
+    x->socks_since_send = 0;
+    x->send_reused = false;
 
     /* Parse the URL only when the base changes: calls rotate over cfg->base_urls. */
     if (x->set_base_url != call->base_url) {
@@ -441,6 +469,9 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
         return LL_ECURL;
     }
 
+    if (resend) {
+        return 0; /* the same attempt goes on: its start and the dispatch time stay */
+    }
     x->t_start = ll_now_ns();
     if (call->res.attempts == 0) {
         call->res.t_dispatch = x->t_start;
@@ -521,12 +552,24 @@ static void read_info(struct ll_xfer *x, long *status)
     if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK) {
         res->connects += (int)conns;
     }
+    if (x->sends > 1) {
+        res->resends += x->sends - 1; /* curl sent it again after a reused connection died */
+    }
     curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req_size);
     curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hdr_size);
     curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);
     curl_easy_getinfo(e, CURLINFO_SIZE_UPLOAD_T, &up);
     res->bytes_rx += (uint64_t)hdr_size + (uint64_t)down;
     res->bytes_tx += (uint64_t)req_size; /* headers and the POST body (checked with curl 7.88) */
+}
+
+/* The request died on a connection curl reused, before any byte of an answer: the server
+ * never processed it (see ll_xfer_end in ll_xfer.h). */
+static bool died_unanswered(const struct ll_xfer *x, CURLcode rc)
+{
+    bool died = rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
+    return died && x->sends > 0 && x->send_reused && x->t_first_byte == 0 && !x->proto_error &&
+           x->sock_errno == 0;
 }
 
 int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
@@ -536,7 +579,15 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     int64_t now = ll_now_ns();
     long status;
 
+    x->resend = false;
     read_info(x, &status);
+    if (died_unanswered(x, rc) && x->call_resends < LL_XFER_MAX_RESENDS &&
+        !atomic_load(&call->cancel)) {
+        x->call_resends++;
+        res->resends++;
+        x->resend = true;
+        return 0;
+    }
     bool ok_2xx = rc == CURLE_OK && status >= 200 && status < 300;
     if (ok_2xx) {
         if (call->stream && x->is_event_stream) {

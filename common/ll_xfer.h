@@ -44,6 +44,16 @@ struct ll_xfer {
     /* Set by a backend that cancels by removing the handle itself (evented): no progress
      * callback is then installed, which spares curl its per-chunk progress bookkeeping. */
     bool no_progress_cb;
+    /* Set by ll_xfer_end when its 0 means "send the request again at once on a new
+     * connection": the attempt died on a reused connection before any byte of an answer
+     * (ll_xfer_resending). The backend begins again without a backoff; it is not a retry. */
+    bool resend;
+
+    /* Private to ll_xfer.c (per-transfer connection bookkeeping). */
+    int sends;            /* requests curl sent in this transfer (CURLOPT_PREREQFUNCTION) */
+    int socks_since_send; /* sockets opened since the last send (ll_xfer_open_socket) */
+    bool send_reused;     /* the last send went out on a connection opened before it */
+    int call_resends;     /* this call's re-sends made by ll_xfer (bounded) */
 
     /* Private to ll_xfer.c (per-attempt state). */
     CURL *set_easy;           /* the handle the per-handle options were set on */
@@ -68,12 +78,28 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
  * timings, classifies the attempt, parses the answer into call->res (content, usage,
  * finish_reason, token times; streaming deltas were parsed as they arrived) and records the
  * attempt. Returns the wait in ns before the next attempt (>= 0), or -1 when the call is final
- * (res.cls and res.t_end set). A set call->cancel makes the call final as CANCELLED. */
+ * (res.cls and res.t_end set). A set call->cancel makes the call final as CANCELLED.
+ *
+ * Connection re-sends: a request that died (send or receive error, or nothing at all) on a
+ * connection curl reused, before any byte of an answer, never reached the application. curl
+ * itself sends such a request again on a new connection within the transfer, but 7.88 counts
+ * those re-sends per easy handle, not per request, and gives up at its sixth over the handle's
+ * life ("Connection died, tried 5 times before giving up"); nor does it re-send when the error
+ * met the upload of a large body. ll_xfer_end re-sends those: it returns 0 with x->resend set
+ * (ll_xfer_resending), the attempt count unchanged. res.resends counts both kinds. */
 int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng);
 
 /* Free what the xfer allocated (buffers, the parsed URL the handle points to): after
  * curl_easy_cleanup() of the handle it was used with. The easy handle stays the backend's. */
 void ll_xfer_cleanup(struct ll_xfer *x);
+
+/* After ll_xfer_end returned 0: true when that 0 is a connection re-send (the request died on
+ * a reused connection before any byte of an answer, so the server never processed it), to be
+ * begun again at once and not counted as a retry or a backoff wait. */
+static inline bool ll_xfer_resending(const struct ll_xfer *x)
+{
+    return x->resend;
+}
 
 /* Map a CURLcode and HTTP status to an outcome class (the classification table). */
 enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);

@@ -250,6 +250,14 @@ static void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
         ev__release(be, sl);
         return;
     }
+    if (ll_xfer_resending(x)) {
+        /* A reused connection had died before any answer: again at once, not a retry (the
+         * handle is out of the multi already, so it may go straight back in). */
+        if (!ev__attempt(be, sl)) {
+            ev__release(be, sl);
+        }
+        return;
+    }
     /* Hold the slot across the wait (the semaphore is held across the sleep). Rounded up:
      * libuv timers count whole ms and a retry must never come early. */
     be->backoff_waits++;
@@ -277,6 +285,9 @@ static void ev__run_blocking(struct ev_be *be, struct ev_slot *sl, struct ll_cal
         int64_t wait = ll_xfer_end(&sl->x, curl_easy_perform(sl->easy), &be->rng);
         if (wait < 0) {
             return;
+        }
+        if (ll_xfer_resending(&sl->x)) {
+            continue;
         }
         be->backoff_waits++;
         be->backoff_ns += wait;

@@ -123,13 +123,29 @@ static void ev__poll_cb(uv_poll_t *h, int status, int events)
         s->ec->counts.parked_wakeups++;
         return;
     }
+    struct ev_curl *ec = s->ec;
+    curl_socket_t fd = s->fd;
+    int watched = s->events;
     if (status < 0) {
-        flags = CURL_CSELECT_ERR;
-    } else {
-        flags |= (events & UV_READABLE) ? CURL_CSELECT_IN : 0;
-        flags |= (events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0;
+        /* A socket error (libuv saw EPOLLERR and stopped the poll). Not CURL_CSELECT_ERR:
+         * curl would fail the transfer without reading the socket (ev_curl.h). The socket is
+         * readable and writable in the sense that a read or write returns the error now. */
+        ec->counts.poll_errors++;
+        s->events = 0;
+        events = watched;
     }
-    ev__action(s->ec, s->fd, flags);
+    flags |= (events & UV_READABLE) ? CURL_CSELECT_IN : 0;
+    flags |= (events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0;
+    ev__action(ec, fd, flags);
+    if (status < 0 && ev__lookup(ec, fd) == s && !s->parked && s->events == 0 &&
+        !uv_is_closing((uv_handle_t *)&s->poll) && !uv_is_active((uv_handle_t *)&s->poll)) {
+        /* curl still holds the socket and did not ask again: watch what it watched, so the
+         * transfer is not left without a poll (it would then end only at its timeout). */
+        if (uv_poll_start(&s->poll, watched, ev__poll_cb) == 0) {
+            s->events = watched;
+            ec->counts.polls_started++;
+        }
+    }
 }
 
 /* The record for a socket curl starts to watch. A record parked on this fd (a pooled connection

@@ -13,7 +13,14 @@
  *     run right after that action returns (curl is then no longer on the stack), a few times
  *     at most: a request finished there usually starts the next one, and waiting for the next
  *     loop pass would cost an epoll_wait(0) and the loop's bookkeeping every time.
- *   - A negative poll status goes to curl as CURL_CSELECT_ERR.
+ *   - A negative poll status (libuv reports EPOLLERR as UV_EBADF and stops the poll) goes to
+ *     curl as the events the poll was watching, not as CURL_CSELECT_ERR: curl 7.88 answers
+ *     CSELECT_ERR with "select/poll returned error" (CURLE_SEND_ERROR) without touching the
+ *     socket, so a request that met a connection the server had reset failed, where
+ *     curl_easy_perform (whose own poll maps POLLERR to readable) reads the socket, sees
+ *     ECONNRESET and sends the request again on a new connection. Handing curl the watched
+ *     events makes it read or write the socket and meet the error itself, as it does there.
+ *     The poll is started again if curl still wants the socket afterwards.
  *   - curl_multi_info_read() is drained completely after every curl_multi_socket_action().
  *   - Never two active polls on one fd, never an fd closed under an active poll. Records live in
  *     an fd -> record table, so there is at most one per fd. CURL_POLL_REMOVE parks the record:
@@ -61,6 +68,7 @@ struct ev_curl_counts {
     uint64_t stale_polls;    /* active polls found where curl had not said REMOVE (expect 0) */
     uint64_t polls_started;  /* uv_poll_start calls: one or two epoll_ctl each */
     uint64_t parked_wakeups; /* parked pooled connections that became readable (server closed) */
+    uint64_t poll_errors;    /* poll callbacks with a negative status (socket error, e.g. RST) */
     uint64_t done;           /* transfers reported through the done callback */
 };
 

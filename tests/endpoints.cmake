@@ -1,0 +1,7 @@
+# Real endpoints (issue 12): both backends against a scripted server that closes connections,
+# sends retry hints, streams for long, compresses, and reports errors inside a 200.
+ll_add_test(test_endpoints
+  SOURCES test_endpoints.c
+  LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
+  LABELS "integration;threads;reliability"
+  TIMEOUT 300)

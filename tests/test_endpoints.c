@@ -1,0 +1,230 @@
+/* test_endpoints.c - both backends against what real endpoints, proxies and load balancers do
+ * (issue 12), through a scripted server (tests/hostile_server.h: hs_start_handler) whose own
+ * request log is the independent truth: how often a request arrived, when, with which path and
+ * headers.
+ *
+ * Conformance style: every case runs once per backend (a cmocka group each, the backend name as
+ * prestate), with the same right value. The cases:
+ *   closed_*   a kept-alive connection the server closed (FIN after the answer, the 2nd request
+ *              on a connection read and dropped, the same with RST, idle connections closed
+ *              after 30 ms): every request succeeds with no retry and no backoff, the re-sends
+ *              counted as connection re-sends and matching what the server saw.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "hostile_server.h"
+#include "ll_backend.h"
+#include "ll_client.h"
+#include "ll_clock.h"
+
+static const struct ll_message hello[] = {{"user", "Say hello."}};
+
+/* What one batch of calls came to. */
+struct tally {
+    int ok, failed, attempts_max, resends;
+    enum ll_class first_cls;
+    char first_err[160];
+    int64_t backoff_waits;
+};
+
+static const struct ll_backend *backend(void **state)
+{
+    const struct ll_backend *be = ll_backend_find((const char *)*state);
+    assert_non_null(be);
+    return be;
+}
+
+static void config(struct ll_config *cfg, const char **urls, struct hs_server *hs)
+{
+    ll_config_defaults(cfg);
+    urls[0] = hs_url(hs);
+    cfg->base_urls = urls;
+    cfg->n_base_urls = 1;
+    cfg->concurrency = 1;
+    cfg->timeout_ms = 10000;
+}
+
+static void tally_add(struct tally *t, const struct ll_call *call)
+{
+    const struct ll_result *r = &call->res;
+    if (r->cls == LL_CLASS_NONE) {
+        t->ok++;
+    } else if (t->failed++ == 0) {
+        t->first_cls = r->cls;
+        snprintf(t->first_err, sizeof(t->first_err), "%s", r->errmsg);
+    }
+    t->attempts_max = r->attempts > t->attempts_max ? r->attempts : t->attempts_max;
+    t->resends += r->resends;
+}
+
+/* n requests one after another (gap_ms apart), each waited for. */
+static struct tally run_serial(const struct ll_backend *be, const struct ll_config *cfg, int n,
+                               int gap_ms, bool stream)
+{
+    struct tally t = {0};
+    struct ll_client *c = NULL;
+    struct ll_be_stats bs;
+    assert_int_equal(ll_client_create(be, cfg, &c), 0);
+    for (int i = 0; i < n; i++) {
+        struct ll_request req = {
+            .messages = hello, .n_messages = 1, .max_tokens = 4, .stream = stream};
+        struct ll_call *call = NULL;
+        assert_int_equal(ll_client_submit(c, &req, &call), 0);
+        assert_int_equal(ll_client_wait(c, call), 0);
+        tally_add(&t, call);
+        ll_call_free(call);
+        if (gap_ms > 0) {
+            struct timespec ts = {0, gap_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    ll_client_sample(c, &bs);
+    t.backoff_waits = (int64_t)bs.backoff_waits;
+    ll_client_destroy(c);
+    return t;
+}
+
+/* --- closed connections (item 1) ------------------------------------------------------------ */
+
+enum closed_kind { FIN_AFTER, DROP_SECOND, RST_SECOND, IDLE_CLOSE };
+
+static enum hs_after closed_handler(void *arg, const struct hs_req *req, int fd)
+{
+    enum closed_kind k = *(const enum closed_kind *)arg;
+    if ((k == DROP_SECOND || k == RST_SECOND) && req->conn_n >= 2) {
+        return k == DROP_SECOND ? HS_FIN : HS_RST; /* read it, never answer */
+    }
+    hs_completion(fd, "hello");
+    return k == FIN_AFTER ? HS_FIN : HS_KEEP;
+}
+
+#define CLOSED_N 100
+
+static void closed_case(void **state, enum closed_kind k)
+{
+    const struct ll_backend *be = backend(state);
+    struct hs_server *hs = NULL;
+    const char *urls[1];
+    struct ll_config cfg;
+    int n = k == IDLE_CLOSE ? 20 : CLOSED_N;
+
+    for (int retries = 0; retries <= 1; retries++) {
+        assert_int_equal(hs_start_handler(closed_handler, &k, k == IDLE_CLOSE ? 30 : 0, &hs), 0);
+        config(&cfg, urls, hs);
+        /* No retry at all, then the default policy: neither may need a retry or a backoff. */
+        if (retries == 0) {
+            cfg.retry.max_attempts = 1;
+        }
+        struct tally t = run_serial(be, &cfg, n, k == IDLE_CLOSE ? 50 : 0, false);
+        int seen = hs_requests(hs), conns = hs_accepted(hs);
+        hs_stop(hs);
+        print_message("  %-8s kind %d max_attempts %d: ok %d/%d, re-sends %d, server saw %d "
+                      "requests on %d connections%s%s\n",
+                      be->name, (int)k, cfg.retry.max_attempts, t.ok, n, t.resends, seen, conns,
+                      t.failed ? ", first error: " : "", t.first_err);
+        assert_int_equal(t.ok, n);
+        assert_int_equal(t.attempts_max, 1); /* no request was retried */
+        assert_int_equal(t.backoff_waits, 0);
+        switch (k) {
+        case DROP_SECOND:
+        case RST_SECOND:
+            /* Every request after the first met a dead reused connection: re-sent once each,
+             * and the server read each of those before dropping it. */
+            assert_int_equal(t.resends, n - 1);
+            assert_int_equal(seen, n + (n - 1));
+            assert_int_equal(conns, n);
+            break;
+        case FIN_AFTER:
+            /* The server reads only answered requests; a re-send went to a closing one. */
+            assert_int_equal(seen, n);
+            assert_int_equal(conns, n);
+            break;
+        case IDLE_CLOSE:
+            /* Closed long before the next request: curl sees it dead and never sends on it. */
+            assert_int_equal(seen, n);
+            assert_int_equal(t.resends, 0);
+            break;
+        }
+    }
+}
+
+static void test_endpoints_closed_fin_after(void **state)
+{
+    closed_case(state, FIN_AFTER);
+}
+
+static void test_endpoints_closed_drop_second(void **state)
+{
+    closed_case(state, DROP_SECOND);
+}
+
+static void test_endpoints_closed_rst_second(void **state)
+{
+    closed_case(state, RST_SECOND);
+}
+
+static void test_endpoints_closed_idle(void **state)
+{
+    closed_case(state, IDLE_CLOSE);
+}
+
+/* A stream the server resets after its first delta: both backends read the reset from the
+ * socket and say so (the evented glue once handed curl CURL_CSELECT_ERR for it, which curl
+ * reports as "select/poll returned error" without reading the socket). */
+static enum hs_after rst_mid_handler(void *arg, const struct hs_req *req, int fd)
+{
+    static const char ev[] =
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n";
+    hs_sse_head(fd, NULL);
+    hs_chunk(fd, ev, sizeof(ev) - 1);
+    hs_sleep(req->srv, 50); /* the client has read the delta and waits in its poll */
+    return HS_RST;
+}
+
+static void test_endpoints_closed_rst_mid_stream(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    struct hs_server *hs = NULL;
+    const char *urls[1];
+    struct ll_config cfg;
+    assert_int_equal(hs_start_handler(rst_mid_handler, NULL, 0, &hs), 0);
+    config(&cfg, urls, hs);
+    cfg.retry.max_attempts = 1;
+    struct tally t = run_serial(be, &cfg, 3, 0, true);
+    hs_stop(hs);
+    print_message("  %-8s reset mid-stream: failed %d (%s): %s\n", be->name, t.failed,
+                  ll_class_name(t.first_cls), t.first_err);
+    assert_int_equal(t.failed, 3);
+    assert_non_null(strstr(t.first_err, "reset by peer"));
+}
+
+/* ------------------------------------------------------------------------------------------- */
+
+#define CASES(be)                                                                                  \
+    const struct CMUnitTest be##_tests[] = {                                                       \
+        cmocka_unit_test_prestate(test_endpoints_closed_fin_after, (void *)#be),                   \
+        cmocka_unit_test_prestate(test_endpoints_closed_drop_second, (void *)#be),                 \
+        cmocka_unit_test_prestate(test_endpoints_closed_rst_second, (void *)#be),                  \
+        cmocka_unit_test_prestate(test_endpoints_closed_idle, (void *)#be),                        \
+        cmocka_unit_test_prestate(test_endpoints_closed_rst_mid_stream, (void *)#be),              \
+    }
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    CASES(threaded);
+    CASES(evented);
+    int failed = cmocka_run_group_tests_name("endpoints/threaded", threaded_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("endpoints/evented", evented_tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed != 0;
+}
