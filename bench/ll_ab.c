@@ -9,6 +9,7 @@
 #include "ll_client.h"
 #include "ll_cmd.h"
 #include "ll_endpoint.h"
+#include "ll_netopts.h"
 #include "ll_opts.h"
 #include "ll_report.h"
 
@@ -22,7 +23,10 @@ struct ab {
     char *names[AB_MAX];
     size_t n;
     char prof[AB_MAX][160];
+    struct ll_netopts net; /* real-endpoint flags (ll_netopts.h) */
 };
+
+#define AB_FLAGS_MAX 16
 
 static int split_models(struct ab *a)
 {
@@ -140,6 +144,7 @@ static int ab_main(struct ab *a)
     }
     ll_endpoint_config(&ep, &cfg, (int)a->n); /* every model at once */
     cfg.retry.max_attempts = (int)a->retries + 1;
+    ll_netopts_apply(&a->net, &cfg);
     cJSON *doc = cJSON_CreateObject();
     int rc = LL_EXIT_FAIL;
     printf("%s: %zu models at once on %s (%s)\nprompt: %s\n\n", WHO, a->n, ep.base_url, ep.source,
@@ -163,7 +168,10 @@ int ll_cmd_ab(int argc, char **argv)
                    .backend = "evented",
                    .retries = 2};
     bool help;
-    const struct ll_opt opts[] = {
+    struct ll_config defaults;
+    ll_config_defaults(&defaults);
+    ll_netopts_defaults(&a.net, &defaults);
+    struct ll_opt opts[AB_FLAGS_MAX] = {
         {"models", LL_OPT_STR, &a.models, 0, 0, "a,b,c", "models to compare", "required", NULL},
         {"prompt", LL_OPT_STR, &a.prompt, 0, 0, "TEXT", "the one prompt", NULL, NULL},
         {"max-tokens", LL_OPT_INT, &a.max_tokens, 1, 1e7, "N", "max_tokens", "not sent", NULL},
@@ -174,7 +182,8 @@ int ll_cmd_ab(int argc, char **argv)
         {"json", LL_OPT_STR, &a.json_path, 0, 0, "FILE", "write the table as JSON", "none", NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
     };
-    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0) {
+    ll_netopts_append(&a.net, opts, AB_FLAGS_MAX);
+    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0 || ll_netopts_check(&a.net, WHO) != 0) {
         return LL_EXIT_USAGE;
     }
     if (help) {

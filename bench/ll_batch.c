@@ -18,6 +18,7 @@
 #include "ll_clock.h"
 #include "ll_cmd.h"
 #include "ll_endpoint.h"
+#include "ll_netopts.h"
 #include "ll_opts.h"
 #include "ll_ratelimit_client.h"
 
@@ -38,6 +39,7 @@ struct batch {
     int64_t concurrency, retries, max_tokens;
     double rpm, tpm, timeout_s;
     struct ll_strv mock_args;
+    struct ll_netopts net; /* real-endpoint flags (ll_netopts.h) */
     /* run */
     const struct ll_backend *be;
     struct ll_endpoint ep;
@@ -333,8 +335,8 @@ static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)
         {"model", LL_OPT_STR, &b->model, 0, 0, "M", "model for lines that name none", NULL, NULL},
         {"max-tokens", LL_OPT_INT, &b->max_tokens, 1, 1e7, "N",
          "max_tokens for lines that set none", "not sent", NULL},
-        {"timeout", LL_OPT_DOUBLE, &b->timeout_s, 0, 86400, "S", "total timeout per attempt, s",
-         NULL, NULL},
+        {"timeout", LL_OPT_DOUBLE, &b->timeout_s, 0, 86400, "S",
+         "total timeout per attempt, s, 0 = none (see --ttfb-timeout, --idle-timeout)", NULL, NULL},
         {"url", LL_OPT_STR, &b->url, 0, 0, "URL", "OpenAI-compatible base URL",
          "$OPENAI_BASE_URL, else the embedded mockllm", NULL},
         {"mock-arg", LL_OPT_LIST, &b->mock_args, 0, 0, "ARG",
@@ -342,7 +344,10 @@ static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
     };
     memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    ll_netopts_append(&b->net, t, cap);
 }
+
+#define BATCH_FLAGS_MAX 28
 
 static void batch_defaults(struct batch *b)
 {
@@ -351,15 +356,18 @@ static void batch_defaults(struct batch *b)
     b->model = "gpt-4o-mini";
     b->concurrency = 8;
     b->retries = 3;
-    b->timeout_s = 120;
+    b->timeout_s = 0; /* a long generation is not cut: the ttfb and idle limits catch stalls */
     b->fd = -1;
+    struct ll_config cfg;
+    ll_config_defaults(&cfg);
+    ll_netopts_defaults(&b->net, &cfg);
 }
 
 static void batch_help(struct batch *b)
 {
-    struct ll_opt t[20];
+    struct ll_opt t[BATCH_FLAGS_MAX];
     batch_defaults(b);
-    batch_table(b, t, 20);
+    batch_table(b, t, BATCH_FLAGS_MAX);
     printf(
         "usage: llmload batch --in prompts.jsonl --out results.jsonl [flags]\n\n"
         "Input lines: {\"id\", \"model\"?, \"messages\" | \"prompt\", \"max_tokens\"?, ...};\n"
@@ -381,6 +389,9 @@ static int batch_setup(struct batch *b)
     struct ll_batch_resume r;
     if (b->in_path == NULL || b->out_path == NULL) {
         fprintf(stderr, "%s: --in and --out are required (see --help)\n", WHO);
+        return LL_EXIT_USAGE;
+    }
+    if (ll_netopts_check(&b->net, WHO) != 0) {
         return LL_EXIT_USAGE;
     }
     if ((b->be = ll_backend_find(b->backend)) == NULL) {
@@ -423,6 +434,7 @@ static int batch_client(struct batch *b)
     b->cfg.default_model = b->model;
     b->cfg.retry.max_attempts = (int)b->retries + 1;
     b->cfg.timeout_ms = (int64_t)(b->timeout_s * 1000.0);
+    ll_netopts_apply(&b->net, &b->cfg);
     int err = ll_client_create(b->be, &b->cfg, &b->c);
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, b->be->name,
@@ -490,10 +502,10 @@ static int batch_run(struct batch *b)
 int ll_cmd_batch(int argc, char **argv)
 {
     struct batch b;
-    struct ll_opt t[20];
+    struct ll_opt t[BATCH_FLAGS_MAX];
     bool help;
     batch_defaults(&b);
-    batch_table(&b, t, 20);
+    batch_table(&b, t, BATCH_FLAGS_MAX);
     int rc = ll_opts_parse(WHO, t, argc, argv, &help) != 0 ? LL_EXIT_USAGE : 0;
     if (rc == 0 && help) {
         ll_strv_free(&b.mock_args);

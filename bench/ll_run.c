@@ -12,6 +12,7 @@
 #include "ll_drive.h"
 #include "ll_limits.h"
 #include "ll_mockproc.h"
+#include "ll_netopts.h"
 #include "ll_opts.h"
 #include "ll_report.h"
 
@@ -31,6 +32,7 @@ struct run {
     bool stream, no_reuse, blocking, insecure, no_preflight;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
+    struct ll_netopts net;                   /* real-endpoint flags (ll_netopts.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -60,6 +62,7 @@ static void run_defaults(struct run *r)
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
     r->mock.pid = -1;
+    ll_netopts_defaults(&r->net, &r->cfg);
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
@@ -103,7 +106,8 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "retries after the first attempt (429, 5xx, timeouts, connection errors)",
              &r->retries_seen),
         OPT("timeout", LL_OPT_DOUBLE, &r->timeout_s, 0, 86400, "S",
-            "total timeout per attempt in seconds, 0 = none"),
+            "total timeout per attempt in seconds, 0 = none (--ttfb-timeout and --idle-timeout "
+            "catch a stalled answer without cutting a long, live stream)"),
         OPT("connect-timeout", LL_OPT_DOUBLE, &r->connect_timeout_s, 0, 3600, "S",
             "connect timeout per attempt in seconds, 0 = curl's"),
         OPT("no-reuse", LL_OPT_BOOL, &r->no_reuse, 0, 0, NULL,
@@ -138,12 +142,15 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
     };
     memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    ll_netopts_append(&r->net, t, cap);
 }
+
+#define RUN_FLAGS_MAX 48
 
 static void run_help(struct run *r)
 {
-    struct ll_opt t[40];
-    run_table(r, t, 40);
+    struct ll_opt t[RUN_FLAGS_MAX];
+    run_table(r, t, RUN_FLAGS_MAX);
     printf("usage: llmload run --backend threaded|evented --requests N\n"
            "                   (--concurrency C | --rate R [--arrivals constant|poisson]) ...\n\n"
            "Runs N chat-completion requests on one backend and prints a summary table.\n\n");
@@ -194,6 +201,9 @@ static int run_validate(struct run *r)
         if (colon == NULL || colon == r->headers.v[i] || strchr(r->headers.v[i], '\n')) {
             return usage("--header: want 'Name: value', got", r->headers.v[i]);
         }
+    }
+    if (ll_netopts_check(&r->net, WHO) != 0) {
+        return LL_EXIT_USAGE;
     }
     if (r->blocking && !(r->be->caps & LL_CAP_BLOCKING)) {
         return usage("--blocking is not supported by backend", r->be->name);
@@ -300,6 +310,7 @@ static void run_config(struct run *r)
     cfg->blocking = r->blocking;
     cfg->stack_size = (size_t)r->stack_size;
     cfg->seed = (uint64_t)r->seed;
+    ll_netopts_apply(&r->net, cfg);
 
     r->msg = (struct ll_message){"user", r->prompt};
     r->req = (struct ll_request){
@@ -395,8 +406,10 @@ static void run_header(const struct run *r, struct ll_client *c)
         printf("mode=closed concurrency=%lld lookahead=%lld", (long long)r->concurrency,
                (long long)r->lookahead);
     }
-    printf(" requests=%lld retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
-           (long long)r->requests, (long long)r->retries, r->timeout_s, r->connect_timeout_s,
+    printf(" requests=%lld retries=%lld%s timeout=%gs connect_timeout=%gs ttfb_timeout=%gs "
+           "idle_timeout=%gs reuse=%s seed=%lld\n",
+           (long long)r->requests, (long long)r->retries, r->net.retry_partial ? "+partial" : "",
+           r->timeout_s, r->connect_timeout_s, r->net.ttfb_s, r->net.idle_s,
            r->no_reuse ? "off" : "on", (long long)r->seed);
     run_header_limits(r);
     printf("\n");
@@ -574,12 +587,12 @@ out:
 int ll_cmd_run(int argc, char **argv)
 {
     struct run r;
-    struct ll_opt table[40];
+    struct ll_opt table[RUN_FLAGS_MAX];
     bool help;
     int rc;
 
     run_defaults(&r);
-    run_table(&r, table, 40);
+    run_table(&r, table, RUN_FLAGS_MAX);
     if (ll_opts_parse(WHO, table, argc, argv, &help) != 0) {
         rc = LL_EXIT_USAGE;
         goto out;

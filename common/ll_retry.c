@@ -75,7 +75,8 @@ int64_t ll_retry_backoff_ns(const struct ll_retry_policy *p, int failed, uint64_
 int64_t ll_retry_next_delay_ns(const struct ll_retry_policy *p, int attempts_made,
                                enum ll_class cls, int status, int64_t retry_after_ms, uint64_t *rng)
 {
-    if (!ll_retry_retryable(cls, status) || attempts_made >= p->max_attempts) {
+    bool partial_ok = cls == LL_CLASS_PARTIAL && p->retry_partial;
+    if ((!ll_retry_retryable(cls, status) && !partial_ok) || attempts_made >= p->max_attempts) {
         return -1;
     }
     if (p->honor_retry_after && retry_after_ms >= 0) {

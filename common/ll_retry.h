@@ -17,12 +17,16 @@ struct ll_retry_policy {
     bool jitter;                /* full jitter: uniform in [0, backoff] (AWS architecture blog) */
     bool honor_retry_after;     /* a server's Retry-After overrides backoff */
     int64_t max_retry_after_ms; /* a Retry-After longer than this is capped */
+    /* Retry PARTIAL (an answer that had begun, then was cut): off by default, because the
+     * endpoint may already have generated, and billed, the answer (--retry-partial). */
+    bool retry_partial;
 };
 
 void ll_retry_defaults(struct ll_retry_policy *p);
 
 /* May an attempt that ended with this class/status be retried at all? 429, 5xx, timeouts and
- * connection errors: yes; 400, 401, 403, 404, 422 (any other 4xx), protocol, cancelled: no. */
+ * connection errors: yes; 400, 401, 403, 404, 422 (any other 4xx), protocol, cancelled: no;
+ * partial: only when the policy says so (retry_partial, ll_retry_next_delay_ns). */
 bool ll_retry_retryable(enum ll_class cls, int status);
 
 /* Backoff before attempt `failed + 1`, after `failed` (>= 1) failed attempts, in ns.
@@ -30,7 +34,8 @@ bool ll_retry_retryable(enum ll_class cls, int status);
 int64_t ll_retry_backoff_ns(const struct ll_retry_policy *p, int failed, uint64_t *rng);
 
 /* Decide after a failed attempt: returns the wait in ns before the next attempt, or -1 when the
- * outcome is final (not retryable, or attempts used up). retry_after_ms < 0 means "no header". */
+ * outcome is final (not retryable, or attempts used up; PARTIAL only with p->retry_partial).
+ * retry_after_ms < 0 means "no header". */
 int64_t ll_retry_next_delay_ns(const struct ll_retry_policy *p, int attempts_made,
                                enum ll_class cls, int status, int64_t retry_after_ms,
                                uint64_t *rng);

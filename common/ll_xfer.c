@@ -234,8 +234,10 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct ll_xfer *x = userdata;
     size_t n = size * nmemb;
+    x->t_last_byte = ll_now_ns();
+    x->rx_bytes += n;
     if (x->t_first_byte == 0) {
-        x->t_first_byte = ll_now_ns();
+        x->t_first_byte = x->t_last_byte;
     }
     if (x->call->stream && x->is_event_stream && x->status / 100 == 2) {
         int rc = ll_sse_feed(&x->sse, ptr, n, sse_event_cb, x);
@@ -285,8 +287,10 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     size_t n = size * nmemb;
     char val[128];
 
+    x->t_last_byte = ll_now_ns();
+    x->rx_bytes += n;
     if (x->t_first_byte == 0) {
-        x->t_first_byte = ll_now_ns();
+        x->t_first_byte = x->t_last_byte;
     }
     if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0) {
         /* A new status line (after a 100 Continue, say): earlier headers no longer apply. */
@@ -309,11 +313,40 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+int64_t ll_xfer_watch(struct ll_xfer *x, int64_t now)
+{
+    int64_t ttfb = x->cfg->ttfb_timeout_ms * LL_NS_PER_MS;
+    int64_t idle = x->cfg->idle_timeout_ms * LL_NS_PER_MS;
+    int64_t next = 0;
+    if (x->t_first_byte == 0) {
+        if (ttfb > 0 && now - x->t_xfer_start >= ttfb) {
+            x->timed_out = LL_XFER_LIM_TTFB;
+            return -1;
+        }
+        next = ttfb > 0 ? x->t_xfer_start + ttfb : 0;
+        if (idle > 0 && (next == 0 || now + idle < next)) {
+            next = now + idle; /* the first byte may come at any moment: idle counts from it */
+        }
+    } else if (idle > 0) {
+        if (now - x->t_last_byte >= idle) {
+            x->timed_out = LL_XFER_LIM_IDLE;
+            return -1;
+        }
+        next = x->t_last_byte + idle;
+    }
+    return next;
+}
+
+/* curl calls this at least once a second during a transfer (and after each chunk): cancel,
+ * and the limits curl does not know. Non-zero aborts (CURLE_ABORTED_BY_CALLBACK). */
 static int xferinfo_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    const struct ll_xfer *x = clientp;
-    return atomic_load_explicit(&x->call->cancel, memory_order_relaxed) ? 1 : 0;
+    struct ll_xfer *x = clientp;
+    if (atomic_load_explicit(&x->call->cancel, memory_order_relaxed)) {
+        return 1;
+    }
+    return ll_xfer_watch(x, ll_now_ns()) < 0 ? 1 : 0;
 }
 
 /* Reset what one attempt produces, so that a retry starts clean. */
@@ -332,6 +365,9 @@ static void reset_attempt(struct ll_xfer *x)
     x->status = 0;
     x->errbuf[0] = '\0';
     x->t_first_byte = 0;
+    x->t_last_byte = 0;
+    x->rx_bytes = 0;
+    x->timed_out = LL_XFER_LIM_NONE;
     x->sock_errno = 0;
     res->limit = LL_LIMIT_NONE;
     /* The content buffer belongs to the call; its capacity is unknown to this xfer, which may
@@ -469,6 +505,7 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
         return LL_ECURL;
     }
 
+    x->t_xfer_start = ll_now_ns();
     if (resend) {
         return 0; /* the same attempt goes on: its start and the dispatch time stay */
     }
@@ -520,6 +557,12 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
         snprintf(res->errmsg, sizeof(res->errmsg), "cannot open a socket: %s%s%s%s",
                  strerror(x->sock_errno), res->limit ? " (local limit: " : "",
                  res->limit ? ll_limit_name(res->limit) : "", res->limit ? ")" : "");
+    } else if (x->timed_out != LL_XFER_LIM_NONE && rc != CURLE_OK) {
+        bool ttfb = x->timed_out == LL_XFER_LIM_TTFB;
+        snprintf(res->errmsg, sizeof(res->errmsg), "%s %g s (%s timeout)",
+                 ttfb ? "no byte of an answer within" : "no byte for",
+                 (double)(ttfb ? x->cfg->ttfb_timeout_ms : x->cfg->idle_timeout_ms) / 1000.0,
+                 ttfb ? "ttfb" : "idle");
     } else if (rc != CURLE_OK && res->limit != LL_LIMIT_NONE) {
         snprintf(res->errmsg, sizeof(res->errmsg), "%.120s (local limit: %s)",
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), ll_limit_name(res->limit));
@@ -534,7 +577,13 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
                  emsg ? emsg : "");
         ll_json_free(root);
     }
-    (void)cls;
+    if (cls == LL_CLASS_PARTIAL) {
+        /* Say that it had begun: it is why it was not sent again. */
+        char cause[sizeof(res->errmsg)];
+        memcpy(cause, res->errmsg, sizeof(cause));
+        snprintf(res->errmsg, sizeof(res->errmsg), "answer cut after %zu bytes%s: %.100s",
+                 x->rx_bytes, x->call->stream ? " of a stream" : "", cause);
+    }
 }
 
 static void read_info(struct ll_xfer *x, long *status)
@@ -580,6 +629,9 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     long status;
 
     x->resend = false;
+    if (x->timed_out != LL_XFER_LIM_NONE && rc != CURLE_OK) {
+        rc = CURLE_OPERATION_TIMEDOUT; /* whatever curl said after we ended it */
+    }
     read_info(x, &status);
     if (died_unanswered(x, rc) && x->call_resends < LL_XFER_MAX_RESENDS &&
         !atomic_load(&call->cancel)) {
@@ -602,6 +654,10 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
         }
     }
     enum ll_class cls = ll_xfer_classify(rc, status, x->proto_error);
+    if ((cls == LL_CLASS_TIMEOUT || cls == LL_CLASS_CONNECT) && x->t_first_byte != 0 &&
+        (status == 0 || status / 100 == 2)) {
+        cls = LL_CLASS_PARTIAL; /* the answer had begun: the endpoint may have billed it */
+    }
     bool cancelled = atomic_load(&call->cancel);
     long os_errno = 0;
     if (rc == CURLE_COULDNT_CONNECT) {

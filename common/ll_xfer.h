@@ -49,6 +49,9 @@ struct ll_xfer {
      * (ll_xfer_resending). The backend begins again without a backoff; it is not a retry. */
     bool resend;
 
+    /* Which limit of cfg ended this transfer (ll_xfer_watch), LL_XFER_LIM_NONE when none. */
+    int timed_out;
+
     /* Private to ll_xfer.c (per-transfer connection bookkeeping). */
     int sends;            /* requests curl sent in this transfer (CURLOPT_PREREQFUNCTION) */
     int socks_since_send; /* sockets opened since the last send (ll_xfer_open_socket) */
@@ -60,8 +63,11 @@ struct ll_xfer {
     const char *set_base_url; /* the base URL CURLOPT_CURLU was last set from */
     CURLU *url;               /* the parsed URL given to curl (CURLOPT_CURLU) */
     int64_t t_start, t_first_byte;
-    int status;                   /* from the last status line seen */
-    size_t content_cap;           /* capacity of call->res.content */
+    int64_t t_xfer_start; /* this transfer (a re-send starts a new one within the attempt) */
+    int64_t t_last_byte;  /* the answer's latest byte, for the idle limit */
+    size_t rx_bytes;      /* answer bytes of this transfer (headers and body) */
+    int status;           /* from the last status line seen */
+    size_t content_cap;   /* capacity of call->res.content */
     char errbuf[CURL_ERROR_SIZE]; /* CURLOPT_ERRORBUFFER: curl's detail for errmsg */
 };
 
@@ -100,6 +106,18 @@ static inline bool ll_xfer_resending(const struct ll_xfer *x)
 {
     return x->resend;
 }
+
+/* The limits of cfg that ll_xfer watches itself (curl knows only connect and total ones). */
+enum { LL_XFER_LIM_NONE, LL_XFER_LIM_TTFB, LL_XFER_LIM_IDLE };
+
+/* Watch the running transfer's time-to-first-byte and idle limits (cfg->ttfb_timeout_ms,
+ * idle_timeout_ms) at `now` (ll_now_ns). Returns -1 when one has run out (x->timed_out says
+ * which; the backend then ends the transfer, and ll_xfer_end reports it as a timeout whatever
+ * curl code it ended with), 0 when neither limit is set, else the time (ns) at which to look
+ * again: no limit can run out before it. Threaded: ll_xfer's own progress callback calls it,
+ * which curl_easy_perform runs at least once a second; evented: a timer per transfer. The
+ * thread running the transfer. */
+int64_t ll_xfer_watch(struct ll_xfer *x, int64_t now);
 
 /* Map a CURLcode and HTTP status to an outcome class (the classification table). */
 enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);

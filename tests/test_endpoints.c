@@ -204,7 +204,165 @@ static void test_endpoints_closed_rst_mid_stream(void **state)
     print_message("  %-8s reset mid-stream: failed %d (%s): %s\n", be->name, t.failed,
                   ll_class_name(t.first_cls), t.first_err);
     assert_int_equal(t.failed, 3);
+    assert_int_equal(t.first_cls, LL_CLASS_PARTIAL); /* the answer had begun */
     assert_non_null(strstr(t.first_err, "reset by peer"));
+}
+
+/* --- streams that outlive a timeout (item 3) ------------------------------------------------ */
+
+/* A scripted stream: `n` content deltas `gap_ms` apart, silent for `stall_ms` after the first,
+ * then usage and [DONE]; or, with json, the whole answer after `stall_ms` (a non-streamed
+ * answer), or a 200 whose Content-Length promises more than it sends (truncate). */
+struct stream_plan {
+    int n, gap_ms, stall_ms;
+    bool json, truncate;
+};
+
+static void send_event(int fd, const char *json)
+{
+    char ev[512];
+    int k = snprintf(ev, sizeof(ev), "data: %s\n\n", json);
+    hs_chunk(fd, ev, (size_t)k);
+}
+
+static enum hs_after stream_handler(void *arg, const struct hs_req *req, int fd)
+{
+    const struct stream_plan *p = arg;
+    if (p->truncate) {
+        static const char part[] = "{\"id\":\"c1\",\"choices\":[{\"mes";
+        hs_write(fd,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000"
+                 "\r\n\r\n",
+                 83);
+        hs_write(fd, part, sizeof(part) - 1);
+        return HS_FIN;
+    }
+    if (p->json) {
+        if (hs_sleep(req->srv, p->stall_ms)) {
+            hs_completion(fd, "late");
+        }
+        return HS_KEEP;
+    }
+    hs_sse_head(fd, NULL);
+    send_event(fd,
+               "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}");
+    for (int i = 0; i < p->n; i++) {
+        if (!hs_sleep(req->srv, i == 1 ? p->stall_ms : p->gap_ms)) {
+            return HS_FIN;
+        }
+        send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" w\"}}]}");
+    }
+    send_event(fd, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+    send_event(fd, "{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":20,"
+                   "\"total_tokens\":23}}");
+    send_event(fd, "[DONE]");
+    hs_chunk(fd, "", 0);
+    return HS_KEEP;
+}
+
+/* One request against the plan under cfg (changed by the caller); returns what the server saw.
+ * *ms is the request's wall time. */
+static int stream_case(const struct ll_backend *be, struct stream_plan *p, struct ll_config *cfg,
+                       struct tally *t, double *ms)
+{
+    struct hs_server *hs = NULL;
+    const char *urls[1];
+    assert_int_equal(hs_start_handler(stream_handler, p, 0, &hs), 0);
+    urls[0] = hs_url(hs);
+    cfg->base_urls = urls;
+    int64_t t0 = ll_now_ns();
+    *t = run_serial(be, cfg, 1, 0, !p->json && !p->truncate);
+    *ms = (double)(ll_now_ns() - t0) / 1e6;
+    int seen = hs_requests(hs);
+    hs_stop(hs);
+    print_message("  %-8s n=%d gap=%d stall=%d json=%d trunc=%d: ok %d, %s, %.0f ms, server saw "
+                  "%d: %s\n",
+                  be->name, p->n, p->gap_ms, p->stall_ms, p->json, p->truncate, t->ok,
+                  t->failed ? ll_class_name(t->first_cls) : "ok", *ms, seen, t->first_err);
+    return seen;
+}
+
+static void stream_config(struct ll_config *cfg, struct hs_server *unused)
+{
+    (void)unused;
+    ll_config_defaults(cfg);
+    cfg->n_base_urls = 1;
+    cfg->concurrency = 1;
+    cfg->retry.max_attempts = 3; /* --retries 2 */
+    cfg->retry.jitter = false;
+    cfg->retry.base_ms = 10;
+}
+
+/* A live stream (a delta every 50 ms for 1 s) outlasts a 0.5 s total timeout: the server is asked
+ * once, never again (the answer had begun: class partial); with the defaults, which have no
+ * total timeout, the same stream succeeds. */
+static void test_endpoints_stream_outlives_total(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    struct stream_plan p = {.n = 20, .gap_ms = 50, .stall_ms = 50};
+    struct ll_config cfg;
+    struct tally t;
+    double ms;
+    stream_config(&cfg, NULL);
+    cfg.timeout_ms = 500;
+    assert_int_equal(stream_case(be, &p, &cfg, &t, &ms), 1);
+    assert_int_equal(t.failed, 1);
+    assert_int_equal(t.first_cls, LL_CLASS_PARTIAL);
+    assert_int_equal(t.attempts_max, 1);
+    assert_non_null(strstr(t.first_err, "answer cut after"));
+
+    stream_config(&cfg, NULL);
+    cfg.idle_timeout_ms = 300; /* a stream that keeps sending is never cut by it */
+    assert_int_equal(stream_case(be, &p, &cfg, &t, &ms), 1);
+    assert_int_equal(t.ok, 1);
+    assert_true(ms >= 900); /* the whole stream: 20 deltas 50 ms apart */
+}
+
+/* A stream that falls silent after its first delta: the idle limit ends it (0.3 s; the threaded
+ * backend looks at least once a second), as partial, not sent again; with --retry-partial it is
+ * sent again, each attempt cut the same way. */
+static void test_endpoints_stream_idle(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    struct stream_plan p = {.n = 3, .gap_ms = 10, .stall_ms = 2500};
+    struct ll_config cfg;
+    struct tally t;
+    double ms;
+    stream_config(&cfg, NULL);
+    cfg.idle_timeout_ms = 300;
+    assert_int_equal(stream_case(be, &p, &cfg, &t, &ms), 1);
+    assert_int_equal(t.first_cls, LL_CLASS_PARTIAL);
+    assert_non_null(strstr(t.first_err, "idle timeout"));
+    assert_true(ms >= 300 && ms < 2400); /* cut by the idle limit, not the end of the stall */
+
+    cfg.retry.retry_partial = true;
+    assert_int_equal(stream_case(be, &p, &cfg, &t, &ms), 3);
+    assert_int_equal(t.first_cls, LL_CLASS_PARTIAL);
+    assert_int_equal(t.attempts_max, 3);
+}
+
+/* A non-streamed answer that takes 2.5 s: the ttfb limit (0.3 s) ends each attempt before any
+ * byte, a timeout that is retried (nothing had begun); a truncated 200 is partial, not retried. */
+static void test_endpoints_ttfb_and_truncated(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    struct stream_plan slow = {.json = true, .stall_ms = 2500};
+    struct stream_plan cut = {.truncate = true};
+    struct ll_config cfg;
+    struct tally t;
+    double ms;
+    stream_config(&cfg, NULL);
+    cfg.ttfb_timeout_ms = 300;
+    cfg.retry.max_attempts = 2;
+    assert_int_equal(stream_case(be, &slow, &cfg, &t, &ms), 2);
+    assert_int_equal(t.first_cls, LL_CLASS_TIMEOUT);
+    assert_non_null(strstr(t.first_err, "ttfb timeout"));
+    assert_true(ms >= 600 && ms < 4800);
+
+    stream_config(&cfg, NULL);
+    assert_int_equal(stream_case(be, &cut, &cfg, &t, &ms), 1);
+    assert_int_equal(t.first_cls, LL_CLASS_PARTIAL);
+    assert_int_equal(t.attempts_max, 1);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -216,6 +374,9 @@ static void test_endpoints_closed_rst_mid_stream(void **state)
         cmocka_unit_test_prestate(test_endpoints_closed_rst_second, (void *)#be),                  \
         cmocka_unit_test_prestate(test_endpoints_closed_idle, (void *)#be),                        \
         cmocka_unit_test_prestate(test_endpoints_closed_rst_mid_stream, (void *)#be),              \
+        cmocka_unit_test_prestate(test_endpoints_stream_outlives_total, (void *)#be),              \
+        cmocka_unit_test_prestate(test_endpoints_stream_idle, (void *)#be),                        \
+        cmocka_unit_test_prestate(test_endpoints_ttfb_and_truncated, (void *)#be),                 \
     }
 
 int main(void)
