@@ -11,7 +11,7 @@ void ll_netopts_defaults(struct ll_netopts *n, const struct ll_config *cfg)
     memset(n, 0, sizeof(*n));
     n->ttfb_s = (double)cfg->ttfb_timeout_ms / 1000.0;
     n->idle_s = (double)cfg->idle_timeout_ms / 1000.0;
-    n->max_retry_wait_s = (double)cfg->retry.max_retry_after_ms / 1000.0;
+    n->max_retry_wait_s = (double)cfg->retry.max_retry_wait_ms / 1000.0;
     n->retry_partial = cfg->retry.retry_partial;
     n->compressed = cfg->compressed;
     n->key_header = cfg->api_key_header;
@@ -77,7 +77,9 @@ void ll_netopts_apply(const struct ll_netopts *n, struct ll_config *cfg)
 {
     cfg->ttfb_timeout_ms = (int64_t)(n->ttfb_s * 1000.0);
     cfg->idle_timeout_ms = (int64_t)(n->idle_s * 1000.0);
-    cfg->retry.max_retry_after_ms = (int64_t)(n->max_retry_wait_s * 1000.0);
+    /* A hint up to the limit is waited in full; a longer one ends the request (ll_xfer). */
+    cfg->retry.max_retry_wait_ms = (int64_t)(n->max_retry_wait_s * 1000.0);
+    cfg->retry.max_retry_after_ms = cfg->retry.max_retry_wait_ms;
     cfg->retry.retry_partial = n->retry_partial;
     cfg->compressed = n->compressed;
     cfg->api_key_header = n->key_header;

@@ -18,7 +18,7 @@
 
 struct ll_netopts {
     double ttfb_s, idle_s;   /* cfg ttfb_timeout_ms / idle_timeout_ms, in s; 0 = none */
-    double max_retry_wait_s; /* cfg retry.max_retry_after_ms, in s */
+    double max_retry_wait_s; /* cfg retry.max_retry_wait_ms (and the clamp), in s */
     bool retry_partial;      /* cfg retry.retry_partial */
     bool compressed;         /* cfg compressed */
     const char *key_header;  /* cfg api_key_header; NULL: Authorization: Bearer */

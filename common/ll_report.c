@@ -469,6 +469,7 @@ cJSON *ll_report_config_json(const struct ll_config *cfg)
     cJSON_AddBoolToObject(r, "jitter", cfg->retry.jitter);
     cJSON_AddBoolToObject(r, "honor_retry_after", cfg->retry.honor_retry_after);
     cJSON_AddNumberToObject(r, "max_retry_after_ms", (double)cfg->retry.max_retry_after_ms);
+    cJSON_AddNumberToObject(r, "max_retry_wait_ms", (double)cfg->retry.max_retry_wait_ms);
     cJSON_AddNumberToObject(o, "connect_timeout_ms", (double)cfg->connect_timeout_ms);
     cJSON_AddNumberToObject(o, "ttfb_timeout_ms", (double)cfg->ttfb_timeout_ms);
     cJSON_AddNumberToObject(o, "idle_timeout_ms", (double)cfg->idle_timeout_ms);

@@ -281,6 +281,30 @@ static bool header_value(const char *line, size_t n, const char *name, char *out
     return true;
 }
 
+/* A retry hint among the headers (ll_retry_hints); other headers are left alone. */
+static void take_hint(struct ll_xfer *x, const char *line, size_t n)
+{
+    struct ll_retry_hints *h = &x->hints;
+    char val[128], *end;
+    double v;
+    if (header_value(line, n, "retry-after-ms", val, sizeof(val))) {
+        v = strtod(val, &end);
+        if (end != val && *end == '\0' && v >= 0 && v < 1e12) {
+            h->after_ms = (int64_t)(v + 0.999); /* a wait is never shortened */
+        }
+    } else if (header_value(line, n, "Retry-After", val, sizeof(val))) {
+        ll_retry_after_parse(val, time(NULL), &h->retry_after);
+    } else if (header_value(line, n, "x-ratelimit-reset-requests", val, sizeof(val))) {
+        ll_retry_duration_parse(val, &h->reset_requests);
+    } else if (header_value(line, n, "x-ratelimit-reset-tokens", val, sizeof(val))) {
+        ll_retry_duration_parse(val, &h->reset_tokens);
+    } else if (header_value(line, n, "x-ratelimit-remaining-requests", val, sizeof(val))) {
+        h->remaining_requests = strtoll(val, NULL, 10);
+    } else if (header_value(line, n, "x-ratelimit-remaining-tokens", val, sizeof(val))) {
+        h->remaining_tokens = strtoll(val, NULL, 10);
+    }
+}
+
 static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct ll_xfer *x = userdata;
@@ -301,12 +325,9 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         }
         x->status = status;
         x->is_event_stream = false;
-        x->retry_after_ms = -1;
-    } else if (header_value(ptr, n, "Retry-After", val, sizeof(val))) {
-        int64_t ms;
-        if (ll_retry_after_parse(val, time(NULL), &ms) == 0) {
-            x->retry_after_ms = ms;
-        }
+        ll_retry_hints_clear(&x->hints);
+    } else if ((ptr[0] | 0x20) == 'r' || (ptr[0] | 0x20) == 'x') {
+        take_hint(x, ptr, n);
     } else if (header_value(ptr, n, "Content-Type", val, sizeof(val))) {
         x->is_event_stream = strncasecmp(val, "text/event-stream", 17) == 0;
     }
@@ -358,7 +379,7 @@ static void reset_attempt(struct ll_xfer *x)
         x->buf[0] = '\0';
     }
     ll_sse_reset(&x->sse);
-    x->retry_after_ms = -1;
+    ll_retry_hints_clear(&x->hints);
     x->is_event_stream = false;
     x->proto_error = false;
     x->proto_why[0] = '\0';
@@ -695,8 +716,20 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     }
 
     if (cls != LL_CLASS_NONE && !cancelled) {
-        int64_t wait = ll_retry_next_delay_ns(&x->cfg->retry, res->attempts, cls, (int)status,
-                                              x->retry_after_ms, rng);
+        const struct ll_retry_policy *p = &x->cfg->retry;
+        const char *src;
+        int64_t hint = ll_retry_hint_pick(&x->hints, (int)status, &src);
+        int64_t wait = ll_retry_next_delay_ns(p, res->attempts, cls, (int)status, hint, rng);
+        if (wait >= 0 && p->honor_retry_after && hint >= 0 && p->max_retry_wait_ms >= 0 &&
+            hint > p->max_retry_wait_ms) {
+            /* Asked for a longer wait than allowed: end now, and say why, rather than sleep. */
+            size_t len = strlen(res->errmsg);
+            snprintf(res->errmsg + len, sizeof(res->errmsg) - len,
+                     "; the server asked to wait %g s (%s), longer than the %g s allowed "
+                     "(--max-retry-wait)",
+                     (double)hint / 1000.0, src, (double)p->max_retry_wait_ms / 1000.0);
+            wait = -1;
+        }
         if (wait >= 0) {
             if (i < LL_ATTEMPTS_KEPT) {
                 res->attempt[i].wait_ns = wait;

@@ -30,10 +30,10 @@ struct ll_xfer {
     CURL *easy;
     char *buf; /* response body (non-stream, or any error body), NUL-terminated */
     size_t len, cap;
-    struct ll_sse sse;      /* streaming: SSE framing state */
-    int64_t retry_after_ms; /* parsed Retry-After of this attempt, -1 when none */
-    bool is_event_stream;   /* Content-Type: text/event-stream */
-    bool proto_error;       /* the answer could not be understood */
+    struct ll_sse sse;           /* streaming: SSE framing state */
+    struct ll_retry_hints hints; /* this attempt's retry-after-ms, Retry-After, rate headers */
+    bool is_event_stream;        /* Content-Type: text/event-stream */
+    bool proto_error;            /* the answer could not be understood */
     char proto_why[96];
     void *owner; /* backend private (e.g. the worker or the ev request) */
     /* errno of this attempt's failed socket(2), 0 when none failed: set by

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -365,6 +366,102 @@ static void test_endpoints_ttfb_and_truncated(void **state)
     assert_int_equal(t.attempts_max, 1);
 }
 
+/* --- retry hints (item 2) ------------------------------------------------------------------ */
+
+/* The first request gets `status` with the hint headers, every later one a completion. */
+struct hint_plan {
+    int status;
+    char hdrs[256];
+};
+
+static enum hs_after hint_handler(void *arg, const struct hs_req *req, int fd)
+{
+    const struct hint_plan *p = arg;
+    if (req->n == 1) {
+        static const char body[] =
+            "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}";
+        hs_answer(fd, p->status, NULL, p->hdrs, body, sizeof(body) - 1);
+    } else {
+        hs_completion(fd, "ok");
+    }
+    return HS_KEEP;
+}
+
+struct hint_case {
+    int status;
+    const char *hdrs;    /* "%s" is replaced by an HTTP-date 2 s ahead */
+    double lo_ms, hi_ms; /* the gap the server must see between the two attempts */
+};
+
+/* Each hint waited as asked (the gap measured at the server), the preferred one when several
+ * are sent; a 503's rate headers ignored (the backoff, 10 ms here, applies). */
+static void test_endpoints_retry_hints(void **state)
+{
+    static const struct hint_case cases[] = {
+        {429, "retry-after-ms: 700\r\n", 690, 1400},
+        {429, "Retry-After: 1\r\n", 990, 1700},
+        {429, "Retry-After: %s\r\n", 1000, 2800},
+        {429, "retry-after-ms: 300\r\nRetry-After: 2\r\n", 290, 1000},
+        {429,
+         "x-ratelimit-remaining-requests: 0\r\nx-ratelimit-reset-requests: 400ms\r\n"
+         "x-ratelimit-remaining-tokens: 9000\r\nx-ratelimit-reset-tokens: 6m0s\r\n",
+         390, 1100},
+        {429, "x-ratelimit-reset-tokens: 0.6s\r\n", 590, 1300},
+        {503, "x-ratelimit-reset-requests: 5s\r\n", 0, 900},
+    };
+    const struct ll_backend *be = backend(state);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hint_plan p = {.status = cases[i].status};
+        char date[64];
+        time_t when = time(NULL) + 2;
+        struct tm tm;
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&when, &tm));
+        snprintf(p.hdrs, sizeof(p.hdrs), cases[i].hdrs, date);
+        struct hs_server *hs = NULL;
+        const char *urls[1];
+        struct ll_config cfg;
+        assert_int_equal(hs_start_handler(hint_handler, &p, 0, &hs), 0);
+        config(&cfg, urls, hs);
+        cfg.retry.base_ms = 10;
+        cfg.retry.jitter = false;
+        struct tally t = run_serial(be, &cfg, 1, 0, false);
+        int seen = hs_requests(hs);
+        double gap = seen >= 2 ? (double)(hs_req_time(hs, 1) - hs_req_time(hs, 0)) / 1e6 : -1;
+        hs_stop(hs);
+        print_message("  %-8s hint case %zu: ok %d, server saw %d, gap %.0f ms (want %.0f..%.0f)\n",
+                      be->name, i, t.ok, seen, gap, cases[i].lo_ms, cases[i].hi_ms);
+        assert_int_equal(t.ok, 1);
+        assert_int_equal(seen, 2);
+        assert_true(gap >= cases[i].lo_ms && gap <= cases[i].hi_ms);
+    }
+}
+
+/* An hour asked for, 60 s allowed: the request ends now, and the message says why. */
+static void test_endpoints_retry_hint_too_long(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    struct hint_plan p = {.status = 429};
+    snprintf(p.hdrs, sizeof(p.hdrs), "Retry-After: 3600\r\n");
+    struct hs_server *hs = NULL;
+    const char *urls[1];
+    struct ll_config cfg;
+    assert_int_equal(hs_start_handler(hint_handler, &p, 0, &hs), 0);
+    config(&cfg, urls, hs);
+    int64_t t0 = ll_now_ns();
+    struct tally t = run_serial(be, &cfg, 1, 0, false);
+    double ms = (double)(ll_now_ns() - t0) / 1e6;
+    int seen = hs_requests(hs);
+    hs_stop(hs);
+    print_message("  %-8s an hour asked: %s after %.0f ms: %s\n", be->name,
+                  ll_class_name(t.first_cls), ms, t.first_err);
+    assert_int_equal(t.failed, 1);
+    assert_int_equal(t.first_cls, LL_CLASS_HTTP_429);
+    assert_int_equal(seen, 1);
+    assert_true(ms < 2000);
+    assert_non_null(strstr(t.first_err, "asked to wait 3600 s (Retry-After)"));
+    assert_non_null(strstr(t.first_err, "Rate limit reached"));
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 #define CASES(be)                                                                                  \
@@ -377,6 +474,8 @@ static void test_endpoints_ttfb_and_truncated(void **state)
         cmocka_unit_test_prestate(test_endpoints_stream_outlives_total, (void *)#be),              \
         cmocka_unit_test_prestate(test_endpoints_stream_idle, (void *)#be),                        \
         cmocka_unit_test_prestate(test_endpoints_ttfb_and_truncated, (void *)#be),                 \
+        cmocka_unit_test_prestate(test_endpoints_retry_hints, (void *)#be),                        \
+        cmocka_unit_test_prestate(test_endpoints_retry_hint_too_long, (void *)#be),                \
     }
 
 int main(void)
