@@ -190,11 +190,25 @@ static const char *error_message(const cJSON *root)
 }
 
 /* One chat.completion.chunk. Returns 0, or non-zero to abort the transfer. */
-static int sse_event_cb(void *arg, const char *data, size_t len)
+/* Only blanks: an event with an empty data field (WHATWG dispatches it) carries no chunk. */
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int sse_event_cb(void *arg, const char *type, const char *data, size_t len)
 {
     struct ll_xfer *x = arg;
     struct ll_result *res = &x->call->res;
     int64_t now = ll_now_ns();
+    if (blank(data, len)) {
+        return 0;
+    }
     cJSON *root = ll_json_parse(data, len);
     int rc = 0;
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -26,6 +27,7 @@
 #include "ll_backend.h"
 #include "ll_client.h"
 #include "ll_clock.h"
+#include "sse_rules.h"
 
 static const struct ll_message hello[] = {{"user", "Say hello."}};
 
@@ -462,6 +464,95 @@ static void test_endpoints_retry_hint_too_long(void **state)
     assert_non_null(strstr(t.first_err, "Rate limit reached"));
 }
 
+/* --- the SSE rules over the wire (item 6) ------------------------------------------------------
+ */
+
+/* The value of request header `name` as a number, or -1. */
+static long head_num(const char *head, const char *name)
+{
+    const char *h = strcasestr(head, name);
+    return h != NULL ? strtol(h + strlen(name), NULL, 10) : -1;
+}
+
+/* Rule x-rule's stream, in two chunks cut at byte x-split, 2 ms apart: the client reads the
+ * two pieces separately. */
+static enum hs_after rule_handler(void *arg, const struct hs_req *req, int fd)
+{
+    long k = head_num(req->head, "\r\nx-rule: "), cut = head_num(req->head, "\r\nx-split: ");
+    if (k < 0 || k >= (long)SSE_N_RULES || cut < 0 || cut > (long)sse_rules[k].len) {
+        hs_answer(fd, 400, NULL, NULL, "{}", 2);
+        return HS_KEEP;
+    }
+    const struct sse_rule *r = &sse_rules[k];
+    hs_sse_head(fd, NULL);
+    if (cut > 0) {
+        hs_chunk(fd, r->bytes, (size_t)cut);
+        hs_sleep(req->srv, 2);
+    }
+    if ((size_t)cut < r->len) {
+        hs_chunk(fd, r->bytes + cut, r->len - (size_t)cut);
+    }
+    hs_chunk(fd, "", 0);
+    return HS_KEEP;
+}
+
+/* Every rule of tests/sse_rules.h, cut at every byte, through the backend: the content the
+ * deltas join to, and success exactly when the stream ended with a dispatched [DONE]. */
+static void test_endpoints_sse_rules(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    struct hs_server *hs = NULL;
+    const char *urls[1];
+    struct ll_config cfg;
+    struct ll_client *c = NULL;
+    assert_int_equal(hs_start_handler(rule_handler, NULL, 0, &hs), 0);
+    config(&cfg, urls, hs);
+    cfg.concurrency = 8;
+    cfg.retry.max_attempts = 1;
+    assert_int_equal(ll_client_create(be, &cfg, &c), 0);
+    size_t total = 0, bad = 0;
+    for (size_t k = 0; k < SSE_N_RULES; k++) {
+        const struct sse_rule *r = &sse_rules[k];
+        for (size_t cut = 0; cut <= r->len; cut++) {
+            char h[2][48];
+            const char *hdrs[2] = {h[0], h[1]};
+            snprintf(h[0], sizeof(h[0]), "x-rule: %zu", k);
+            snprintf(h[1], sizeof(h[1]), "x-split: %zu", cut);
+            struct ll_request req = {.messages = hello,
+                                     .n_messages = 1,
+                                     .stream = true,
+                                     .headers = hdrs,
+                                     .n_headers = 2,
+                                     .user = (void *)r};
+            struct ll_call *call = NULL;
+            assert_int_equal(ll_client_submit(c, &req, &call), 0);
+            total++;
+        }
+    }
+    for (size_t n = 0; n < total; n++) {
+        struct ll_call *call = ll_client_next(c, 30 * LL_NS_PER_S);
+        assert_non_null(call);
+        const struct sse_rule *r = call->res.user;
+        const char *got = call->res.content ? call->res.content : "";
+        enum ll_class want = r->done ? LL_CLASS_NONE : LL_CLASS_PROTOCOL;
+        if (call->res.cls != want || strcmp(got, r->content) != 0) {
+            if (bad++ < 5) {
+                print_message("  %-8s rule '%s': %s '%s' (%s), want %s '%s'\n", be->name, r->name,
+                              ll_class_name(call->res.cls), got, call->res.errmsg,
+                              ll_class_name(want), r->content);
+            }
+        }
+        ll_call_free(call);
+    }
+    ll_client_destroy(c);
+    int seen = hs_requests(hs);
+    hs_stop(hs);
+    print_message("  %-8s %zu rules, %zu streams (every cut), %zu wrong; server saw %d\n", be->name,
+                  SSE_N_RULES, total, bad, seen);
+    assert_int_equal(bad, 0);
+    assert_int_equal(seen, (int)total);
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 #define CASES(be)                                                                                  \
@@ -476,6 +567,7 @@ static void test_endpoints_retry_hint_too_long(void **state)
         cmocka_unit_test_prestate(test_endpoints_ttfb_and_truncated, (void *)#be),                 \
         cmocka_unit_test_prestate(test_endpoints_retry_hints, (void *)#be),                        \
         cmocka_unit_test_prestate(test_endpoints_retry_hint_too_long, (void *)#be),                \
+        cmocka_unit_test_prestate(test_endpoints_sse_rules, (void *)#be),                          \
     }
 
 int main(void)
