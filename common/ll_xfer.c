@@ -124,6 +124,23 @@ static void set_proto_error(struct ll_xfer *x, const char *why)
     }
 }
 
+/* The answer is a 200 that reports an error (ll_inband.h): a failure carrying its message,
+ * classed by what it says (ll_xfer_end). */
+static void set_inband_error(struct ll_xfer *x, const struct ll_inband *ib)
+{
+    char why[sizeof(x->proto_why)];
+    char code[16] = "";
+    if (ib->code != 0) {
+        snprintf(code, sizeof(code), " (code %d)", ib->code);
+    }
+    snprintf(why, sizeof(why), "error inside a 200 answer%s: %s", code, ib->msg);
+    if (!x->proto_error) {
+        x->inband_seen = true;
+        x->inband = *ib;
+    }
+    set_proto_error(x, why);
+}
+
 static int append_content(struct ll_xfer *x, const char *s, size_t n)
 {
     struct ll_result *res = &x->call->res;
@@ -211,17 +228,15 @@ static int sse_event_cb(void *arg, const char *type, const char *data, size_t le
     }
     cJSON *root = ll_json_parse(data, len);
     int rc = 0;
+    struct ll_inband ib;
 
-    if (!cJSON_IsObject(root)) {
-        set_proto_error(x, "SSE event is not a JSON object");
+    if (ll_inband_error(root, type, data, len, &ib)) {
+        set_inband_error(x, &ib);
         rc = LL_EPROTO;
         goto out;
     }
-    const char *emsg = error_message(root);
-    if (emsg != NULL) {
-        char why[sizeof(x->proto_why)];
-        snprintf(why, sizeof(why), "error event in stream: %s", emsg);
-        set_proto_error(x, why);
+    if (!cJSON_IsObject(root)) {
+        set_proto_error(x, "SSE event is not a JSON object");
         rc = LL_EPROTO;
         goto out;
     }
@@ -397,6 +412,7 @@ static void reset_attempt(struct ll_xfer *x)
     x->is_event_stream = false;
     x->proto_error = false;
     x->proto_why[0] = '\0';
+    x->inband_seen = false;
     x->status = 0;
     x->errbuf[0] = '\0';
     x->t_first_byte = 0;
@@ -557,6 +573,11 @@ static void parse_completion(struct ll_xfer *x)
 {
     struct ll_result *res = &x->call->res;
     cJSON *root = ll_json_parse(x->buf ? x->buf : "", x->len);
+    struct ll_inband ib;
+    if (ll_inband_error(root, NULL, NULL, 0, &ib)) {
+        set_inband_error(x, &ib);
+        goto out;
+    }
     if (!cJSON_IsObject(root)) {
         set_proto_error(x, "2xx answer is not JSON");
         goto out;
@@ -689,6 +710,10 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
         }
     }
     enum ll_class cls = ll_xfer_classify(rc, status, x->proto_error);
+    if (x->inband_seen && status / 100 == 2) {
+        /* Said inside a 200: classed by what it says; cut short if tokens had come. */
+        cls = call->stream && res->n_tokens > 0 ? LL_CLASS_PARTIAL : x->inband.cls;
+    }
     if ((cls == LL_CLASS_TIMEOUT || cls == LL_CLASS_CONNECT) && x->t_first_byte != 0 &&
         (status == 0 || status / 100 == 2)) {
         cls = LL_CLASS_PARTIAL; /* the answer had begun: the endpoint may have billed it */

@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "ll_call.h"
+#include "ll_inband.h"
 #include "ll_request.h"
 #include "ll_sse.h"
 
@@ -34,8 +35,10 @@ struct ll_xfer {
     struct ll_retry_hints hints; /* this attempt's retry-after-ms, Retry-After, rate headers */
     bool is_event_stream;        /* Content-Type: text/event-stream */
     bool proto_error;            /* the answer could not be understood */
-    char proto_why[96];
-    void *owner; /* backend private (e.g. the worker or the ev request) */
+    char proto_why[160];
+    bool inband_seen;        /* the answer reported an error inside a 200 (ll_inband.h) */
+    struct ll_inband inband; /* which, when inband_seen */
+    void *owner;             /* backend private (e.g. the worker or the ev request) */
     /* errno of this attempt's failed socket(2), 0 when none failed: set by
      * ll_xfer_open_socket(), reset by ll_xfer_begin(). curl 7.88 reports a failed socket() as
      * CURLE_COULDNT_CONNECT with CURLINFO_OS_ERRNO untouched (stale from an earlier transfer),

@@ -5,3 +5,5 @@ ll_add_test(test_endpoints
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
   TIMEOUT 300)
+# The in-band error shapes (tests/inband_shapes.h) against ll_inband alone.
+ll_add_test(test_inband SOURCES test_inband.c LIBS ll_common LABELS unit)

@@ -27,6 +27,7 @@
 #include "ll_backend.h"
 #include "ll_client.h"
 #include "ll_clock.h"
+#include "inband_shapes.h"
 #include "sse_rules.h"
 
 static const struct ll_message hello[] = {{"user", "Say hello."}};
@@ -553,6 +554,65 @@ static void test_endpoints_sse_rules(void **state)
     assert_int_equal(seen, (int)total);
 }
 
+/* --- errors inside a 200 (item 7) ----------------------------------------------------------- */
+
+static enum hs_after inband_handler(void *arg, const struct hs_req *req, int fd)
+{
+    const struct inband_shape *s = arg;
+    if (!s->stream) {
+        hs_answer(fd, 200, NULL, NULL, s->body, strlen(s->body));
+        return HS_KEEP;
+    }
+    hs_sse_head(fd, NULL);
+    hs_chunk(fd, s->body, strlen(s->body));
+    hs_chunk(fd, "data: [DONE]\n\n", 14); /* servers end the stream as usual after an error */
+    hs_chunk(fd, "", 0);
+    return HS_KEEP;
+}
+
+/* Every shape of tests/inband_shapes.h from a server, with one retry allowed: the class, the
+ * server's message in the request's, and a retry exactly when the class is retryable (the
+ * server's count); the look-alikes succeed with their content. */
+static void test_endpoints_inband_errors(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    for (size_t i = 0; i < INBAND_N; i++) {
+        const struct inband_shape *s = &inband_shapes[i];
+        struct hs_server *hs = NULL;
+        const char *urls[1];
+        struct ll_config cfg;
+        struct ll_client *c = NULL;
+        assert_int_equal(hs_start_handler(inband_handler, (void *)s, 0, &hs), 0);
+        config(&cfg, urls, hs);
+        cfg.retry.max_attempts = 2;
+        cfg.retry.base_ms = 5;
+        cfg.retry.jitter = false;
+        assert_int_equal(ll_client_create(be, &cfg, &c), 0);
+        struct ll_request req = {
+            .messages = hello, .n_messages = 1, .max_tokens = 4, .stream = s->stream};
+        struct ll_call *call = NULL;
+        assert_int_equal(ll_client_submit(c, &req, &call), 0);
+        assert_int_equal(ll_client_wait(c, call), 0);
+        const struct ll_result *r = &call->res;
+        bool retried = s->cls == LL_CLASS_HTTP_429 || s->cls == LL_CLASS_HTTP_5XX;
+        int seen = hs_requests(hs);
+        print_message("  %-8s %-45s %-8s x%d %s\n", be->name, s->who, ll_class_name(r->cls), seen,
+                      r->cls != LL_CLASS_NONE ? r->errmsg : r->content);
+        if (r->cls != s->cls) {
+            fail_msg("%s: class %s, want %s", s->who, ll_class_name(r->cls), ll_class_name(s->cls));
+        }
+        const char *text = s->cls == LL_CLASS_NONE ? (r->content ? r->content : "") : r->errmsg;
+        if (strstr(text, s->msg) == NULL) {
+            fail_msg("%s: '%s' lacks '%s'", s->who, text, s->msg);
+        }
+        assert_int_equal(seen, retried ? 2 : 1);
+        assert_int_equal(r->attempts, seen);
+        ll_call_free(call);
+        ll_client_destroy(c);
+        hs_stop(hs);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 #define CASES(be)                                                                                  \
@@ -568,6 +628,7 @@ static void test_endpoints_sse_rules(void **state)
         cmocka_unit_test_prestate(test_endpoints_retry_hints, (void *)#be),                        \
         cmocka_unit_test_prestate(test_endpoints_retry_hint_too_long, (void *)#be),                \
         cmocka_unit_test_prestate(test_endpoints_sse_rules, (void *)#be),                          \
+        cmocka_unit_test_prestate(test_endpoints_inband_errors, (void *)#be),                      \
     }
 
 int main(void)
