@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ll_grow.h"
 
@@ -52,7 +53,22 @@ out:
     return out;
 }
 
-/* Content-Type, Authorization, "Expect:" (no 100-continue round trip for a small POST), extras. */
+/* Whether one of the request's extra headers is `name` (case-insensitive). */
+static bool has_header(const struct ll_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (strncasecmp(req->headers[i], name, n) == 0 && req->headers[i][n] == ':') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Content-Type, Authorization, "Expect:" (no 100-continue round trip for a small POST), extras.
+ * ll_xfer has curl decode any Content-Encoding (CURLOPT_ACCEPT_ENCODING), which also makes curl
+ * send its own Accept-Encoding: an empty "Accept-Encoding:" removes that unless compression was
+ * asked for (cfg->compressed, or an Accept-Encoding among the extras, which then goes as is). */
 static struct curl_slist *render_headers(const struct ll_config *cfg, const struct ll_request *req)
 {
     struct curl_slist *h = NULL, *t;
@@ -80,6 +96,9 @@ static struct curl_slist *render_headers(const struct ll_config *cfg, const stru
         h = t;
     }
     ADD("Expect:");
+    if (!cfg->compressed && !has_header(req, "Accept-Encoding")) {
+        ADD("Accept-Encoding:");
+    }
     for (size_t i = 0; i < req->n_headers; i++) {
         ADD(req->headers[i]);
     }

@@ -354,9 +354,13 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         }
         x->status = status;
         x->is_event_stream = false;
+        x->content_encoding[0] = '\0';
         ll_retry_hints_clear(&x->hints);
     } else if ((ptr[0] | 0x20) == 'r' || (ptr[0] | 0x20) == 'x') {
         take_hint(x, ptr, n);
+    } else if (header_value(ptr, n, "Content-Encoding", x->content_encoding,
+                            sizeof(x->content_encoding))) {
+        /* kept for the message if it cannot be decoded */
     } else if (header_value(ptr, n, "Content-Type", val, sizeof(val))) {
         x->is_event_stream = strncasecmp(val, "text/event-stream", 17) == 0;
     }
@@ -413,6 +417,7 @@ static void reset_attempt(struct ll_xfer *x)
     x->proto_error = false;
     x->proto_why[0] = '\0';
     x->inband_seen = false;
+    x->content_encoding[0] = '\0';
     x->status = 0;
     x->errbuf[0] = '\0';
     x->t_first_byte = 0;
@@ -482,6 +487,9 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
     /* HTTP/1.1 on both backends: a multi handle would otherwise multiplex HTTP/2 over TLS while
      * the threaded workers each hold one connection, and the two would not be compared fairly. */
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* Decode whatever Content-Encoding arrives (gzip, deflate, br, zstd as this libcurl
+     * supports); whether one is asked for is the header list's business (ll_wire). */
+    SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_FRESH_CONNECT, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_FORBID_REUSE, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
@@ -619,6 +627,11 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
                  ttfb ? "no byte of an answer within" : "no byte for",
                  (double)(ttfb ? x->cfg->ttfb_timeout_ms : x->cfg->idle_timeout_ms) / 1000.0,
                  ttfb ? "ttfb" : "idle");
+    } else if (rc == CURLE_BAD_CONTENT_ENCODING) {
+        snprintf(res->errmsg, sizeof(res->errmsg),
+                 "cannot decode the answer's Content-Encoding: %.40s (%.70s)",
+                 x->content_encoding[0] ? x->content_encoding : "?",
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     } else if (rc != CURLE_OK && res->limit != LL_LIMIT_NONE) {
         snprintf(res->errmsg, sizeof(res->errmsg), "%.120s (local limit: %s)",
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), ll_limit_name(res->limit));

@@ -34,6 +34,7 @@ struct ll_xfer {
     struct ll_sse sse;           /* streaming: SSE framing state */
     struct ll_retry_hints hints; /* this attempt's retry-after-ms, Retry-After, rate headers */
     bool is_event_stream;        /* Content-Type: text/event-stream */
+    char content_encoding[48];   /* the answer's Content-Encoding, "" when none */
     bool proto_error;            /* the answer could not be understood */
     char proto_why[160];
     bool inband_seen;        /* the answer reported an error inside a 200 (ll_inband.h) */

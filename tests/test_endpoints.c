@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <zlib.h>
 
 #include "hostile_server.h"
 #include "ll_backend.h"
@@ -613,6 +614,120 @@ static void test_endpoints_inband_errors(void **state)
     }
 }
 
+/* --- Content-Encoding (item 4) -------------------------------------------------------------- */
+
+enum enc { ENC_GZIP, ENC_DEFLATE, ENC_BAD, ENC_UNKNOWN };
+
+struct enc_plan {
+    enum enc enc;
+    bool stream;
+};
+
+/* Compress `in` into out (gzip or zlib wrapper) with a sync flush, or finish the stream. */
+static size_t squeeze(z_stream *z, const char *in, size_t n, char *out, size_t cap, int flush)
+{
+    z->next_in = (Bytef *)in;
+    z->avail_in = (uInt)n;
+    z->next_out = (Bytef *)out;
+    z->avail_out = (uInt)cap;
+    assert_int_not_equal(deflate(z, flush), Z_STREAM_ERROR);
+    return cap - z->avail_out;
+}
+
+/* A completion (or a stream of three deltas, each event flushed as nginx and CDNs do) in the
+ * plan's encoding; "bad" claims gzip and sends plain bytes, "unknown" names an encoding no
+ * libcurl decodes. */
+static enum hs_after enc_handler(void *arg, const struct hs_req *req, int fd)
+{
+    const struct enc_plan *p = arg;
+    static const char *const names[] = {"gzip", "deflate", "gzip", "snappy"};
+    static const char body[] = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                               "\"content\":\"packed\"},\"finish_reason\":\"stop\"}]}";
+    static const char *const evs[] = {"data: " SSE_CH("p") "\n\n", "data: " SSE_CH("a") "\n\n",
+                                      "data: " SSE_CH("k") "\n\n", "data: [DONE]\n\n"};
+    char out[4096], hdr[128];
+    z_stream z = {0};
+    bool squeeze_it = p->enc == ENC_GZIP || p->enc == ENC_DEFLATE;
+    if (squeeze_it) {
+        assert_int_equal(
+            deflateInit2(&z, 6, Z_DEFLATED, p->enc == ENC_GZIP ? 31 : 15, 8, Z_DEFAULT_STRATEGY),
+            Z_OK);
+    }
+    snprintf(hdr, sizeof(hdr), "Content-Encoding: %s\r\n", names[p->enc]);
+    if (!p->stream) {
+        size_t n = squeeze_it ? squeeze(&z, body, sizeof(body) - 1, out, sizeof(out), Z_FINISH)
+                              : (size_t)snprintf(out, sizeof(out), "%s", body);
+        hs_answer(fd, 200, NULL, hdr, out, n);
+    } else {
+        hs_sse_head(fd, hdr);
+        for (size_t i = 0; i < 4; i++) {
+            size_t n = squeeze_it ? squeeze(&z, evs[i], strlen(evs[i]), out, sizeof(out),
+                                            i == 3 ? Z_FINISH : Z_SYNC_FLUSH)
+                                  : (size_t)snprintf(out, sizeof(out), "%s", evs[i]);
+            hs_chunk(fd, out, n);
+        }
+        hs_chunk(fd, "", 0);
+    }
+    if (squeeze_it) {
+        deflateEnd(&z);
+    }
+    return HS_KEEP;
+}
+
+/* Asked for (a header, or cfg.compressed) or not, a gzip or deflate answer is decoded, JSON and
+ * SSE; the Accept-Encoding the server saw is the one asked for, or none; an answer that cannot
+ * be decoded fails with a message naming its Content-Encoding. */
+static void test_endpoints_content_encoding(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    for (int k = 0; k < 16; k++) {
+        struct enc_plan p = {.enc = (enum enc)(k % 4), .stream = (k / 4) % 2 == 1};
+        int ask = k / 8; /* 0: not asked, 1: --header Accept-Encoding: gzip, then compressed */
+        for (int how = ask; how <= (ask ? 2 : 0); how++) {
+            struct hs_server *hs = NULL;
+            const char *urls[1];
+            struct ll_config cfg;
+            struct ll_client *c = NULL;
+            const char *hdrs[1] = {"Accept-Encoding: gzip"};
+            assert_int_equal(hs_start_handler(enc_handler, &p, 0, &hs), 0);
+            config(&cfg, urls, hs);
+            cfg.retry.max_attempts = 1;
+            cfg.compressed = how == 2;
+            assert_int_equal(ll_client_create(be, &cfg, &c), 0);
+            struct ll_request req = {.messages = hello,
+                                     .n_messages = 1,
+                                     .stream = p.stream,
+                                     .headers = hdrs,
+                                     .n_headers = how == 1 ? 1 : 0};
+            struct ll_call *call = NULL;
+            assert_int_equal(ll_client_submit(c, &req, &call), 0);
+            assert_int_equal(ll_client_wait(c, call), 0);
+            char ae[128] = "";
+            bool sent_ae = hs_req_header(hs, 0, "Accept-Encoding", ae, sizeof(ae));
+            const struct ll_result *r = &call->res;
+            print_message("  %-8s enc %d stream %d asked %d: %s '%s' (Accept-Encoding %s)\n",
+                          be->name, p.enc, p.stream, how, ll_class_name(r->cls),
+                          r->cls ? r->errmsg : r->content, sent_ae ? ae : "none");
+            if (how == 0) {
+                assert_false(sent_ae); /* nothing asked: nothing said */
+            } else {
+                assert_non_null(strstr(ae, "gzip"));
+            }
+            if (p.enc == ENC_GZIP || p.enc == ENC_DEFLATE) {
+                assert_int_equal(r->cls, LL_CLASS_NONE);
+                assert_string_equal(r->content, p.stream ? "pak" : "packed");
+            } else {
+                assert_int_equal(r->cls, LL_CLASS_PROTOCOL);
+                assert_non_null(strstr(r->errmsg, p.enc == ENC_BAD ? "Content-Encoding: gzip"
+                                                                   : "Content-Encoding: snappy"));
+            }
+            ll_call_free(call);
+            ll_client_destroy(c);
+            hs_stop(hs);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 #define CASES(be)                                                                                  \
@@ -629,6 +744,7 @@ static void test_endpoints_inband_errors(void **state)
         cmocka_unit_test_prestate(test_endpoints_retry_hint_too_long, (void *)#be),                \
         cmocka_unit_test_prestate(test_endpoints_sse_rules, (void *)#be),                          \
         cmocka_unit_test_prestate(test_endpoints_inband_errors, (void *)#be),                      \
+        cmocka_unit_test_prestate(test_endpoints_content_encoding, (void *)#be),                   \
     }
 
 int main(void)
