@@ -459,6 +459,9 @@ cJSON *ll_report_config_json(const struct ll_config *cfg)
         cJSON_AddItemToArray(urls, cJSON_CreateString(cfg->base_urls[i]));
     }
     cJSON_AddBoolToObject(o, "api_key_set", cfg->api_key != NULL && cfg->api_key[0] != '\0');
+    cJSON_AddStringToObject(o, "api_key_header", /* the header's name, never the key */
+                            cfg->api_key_header ? cfg->api_key_header : "Authorization: Bearer");
+    cJSON_AddBoolToObject(o, "compressed", cfg->compressed);
     cJSON_AddStringToObject(o, "default_model", cfg->default_model ? cfg->default_model : "");
     cJSON_AddNumberToObject(o, "concurrency", cfg->concurrency);
     cJSON *r = cJSON_AddObjectToObject(o, "retry");

@@ -81,12 +81,15 @@ static struct curl_slist *render_headers(const struct ll_config *cfg, const stru
     } while (0)
     ADD("Content-Type: application/json");
     if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
-        size_t n = strlen(cfg->api_key) + sizeof("Authorization: Bearer ");
+        /* "Authorization: Bearer KEY", or "NAME: KEY" (Azure OpenAI's api-key) */
+        const char *name = cfg->api_key_header ? cfg->api_key_header : "Authorization";
+        const char *bearer = cfg->api_key_header ? "" : "Bearer ";
+        size_t n = strlen(name) + strlen(bearer) + strlen(cfg->api_key) + sizeof(": ");
         char *line = malloc(n);
         if (line == NULL) {
             goto error;
         }
-        snprintf(line, n, "Authorization: Bearer %s", cfg->api_key);
+        snprintf(line, n, "%s: %s%s", name, bearer, cfg->api_key);
         t = curl_slist_append(h, line);
         memset(line, 0, n); /* the key should not linger in freed memory */
         free(line);

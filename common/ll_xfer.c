@@ -503,22 +503,58 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
 /* The URL goes to curl parsed, as a CURLU handle: curl 7.88 then copies it for each transfer
  * instead of parsing and re-normalising the URL string again (with CURLOPT_URL that was ~5% of
  * the client's instructions at zero latency). */
+int ll_xfer_url_set(CURLU *u, const char *base, char *why, size_t whylen)
+{
+    char *scheme = NULL, *port = NULL, *path = NULL, *host = NULL;
+    char joined[2048];
+    int err = LL_EINVAL;
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, base, 0);
+    if (uc != CURLUE_OK) {
+        snprintf(why, whylen, "%s", curl_url_strerror(uc));
+        return LL_EINVAL;
+    }
+    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    long pn = port != NULL ? strtol(port, NULL, 10) : 0;
+    if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        snprintf(why, whylen, "the scheme must be http or https, not '%s'", scheme ? scheme : "");
+    } else if (host == NULL || host[0] == '\0') {
+        snprintf(why, whylen, "no host");
+    } else if (pn < 1 || pn > 65535) {
+        snprintf(why, whylen, "port %s is not in 1-65535", port ? port : "?");
+    } else {
+        /* The path gets /chat/completions; a query (Azure's ?api-version=) stays a query. */
+        size_t len = path ? strlen(path) : 0;
+        while (len > 0 && path[len - 1] == '/') {
+            len--;
+        }
+        if (len + sizeof("/chat/completions") > sizeof(joined)) {
+            snprintf(why, whylen, "path too long");
+        } else {
+            snprintf(joined, sizeof(joined), "%.*s/chat/completions", (int)len, path ? path : "");
+            uc = curl_url_set(u, CURLUPART_PATH, joined, 0);
+            err = uc == CURLUE_OK ? 0 : LL_EINVAL;
+            if (uc != CURLUE_OK) {
+                snprintf(why, whylen, "%s", curl_url_strerror(uc));
+            }
+        }
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    return err;
+}
+
 static CURLcode set_url(struct ll_xfer *x, CURL *easy, const char *base_url)
 {
-    char url[2048];
-    size_t blen = strlen(base_url);
-    while (blen > 0 && base_url[blen - 1] == '/') {
-        blen--;
-    }
-    if (blen + sizeof("/chat/completions") > sizeof(url)) {
-        return CURLE_URL_MALFORMAT;
-    }
-    memcpy(url, base_url, blen);
-    memcpy(url + blen, "/chat/completions", sizeof("/chat/completions"));
+    char why[128];
     if (x->url == NULL && (x->url = curl_url()) == NULL) {
         return CURLE_OUT_OF_MEMORY;
     }
-    if (curl_url_set(x->url, CURLUPART_URL, url, 0) != CURLUE_OK) {
+    if (ll_xfer_url_set(x->url, base_url, why, sizeof(why)) != 0) {
         return CURLE_URL_MALFORMAT;
     }
     return curl_easy_setopt(easy, CURLOPT_CURLU, x->url);

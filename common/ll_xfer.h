@@ -123,6 +123,13 @@ enum { LL_XFER_LIM_NONE, LL_XFER_LIM_TTFB, LL_XFER_LIM_IDLE };
  * thread running the transfer. */
 int64_t ll_xfer_watch(struct ll_xfer *x, int64_t now);
 
+/* Make u the chat-completions URL of the base URL `base`: its path + "/chat/completions" (the
+ * path's trailing slashes dropped), its query kept a query, so an Azure deployment URL
+ * ".../deployments/d?api-version=2024-06-01" becomes ".../deployments/d/chat/completions?api-
+ * version=2024-06-01". 0, or LL_EINVAL with a reason in why when base is not an http(s) URL
+ * with a host and a port in 1-65535 that curl accepts. Any thread; u is the caller's. */
+int ll_xfer_url_set(CURLU *u, const char *base, char *why, size_t whylen);
+
 /* Map a CURLcode and HTTP status to an outcome class (the classification table). */
 enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);
 

@@ -728,6 +728,61 @@ static void test_endpoints_content_encoding(void **state)
     }
 }
 
+/* --- base URLs with a query, and the key's header (item 5) ---------------------------------- */
+
+static enum hs_after ok_handler(void *arg, const struct hs_req *req, int fd)
+{
+    hs_completion(fd, "ok");
+    return HS_KEEP;
+}
+
+/* The request line the server saw for each base URL shape (Azure's deployment URL with its
+ * api-version query, with a trailing slash, a plain /v1), and the key sent as a bearer token or
+ * under the header named (Azure's api-key), the other never sent. */
+static void test_endpoints_base_url_and_key(void **state)
+{
+    static const struct {
+        const char *path, *want;
+    } urls[] = {
+        {"/openai/deployments/gpt4o?api-version=2024-06-01",
+         "POST /openai/deployments/gpt4o/chat/completions?api-version=2024-06-01 HTTP/1.1"},
+        {"/openai/deployments/gpt4o/?api-version=2024-06-01&x=1",
+         "POST /openai/deployments/gpt4o/chat/completions?api-version=2024-06-01&x=1 HTTP/1.1"},
+        {"/v1", "POST /v1/chat/completions HTTP/1.1"},
+        {"/v1/", "POST /v1/chat/completions HTTP/1.1"},
+        {"", "POST /chat/completions HTTP/1.1"},
+    };
+    const struct ll_backend *be = backend(state);
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        struct hs_server *hs = NULL;
+        struct ll_config cfg;
+        char base[256], line[256], v[128];
+        const char *bases[1] = {base};
+        assert_int_equal(hs_start_handler(ok_handler, NULL, 0, &hs), 0);
+        const char *u = hs_url(hs);
+        snprintf(base, sizeof(base), "%.*s%s", (int)(strrchr(u, '/') - u), u, urls[i].path);
+        config(&cfg, bases, hs);
+        bases[0] = base;
+        cfg.api_key = "sk-SECRET";
+        cfg.api_key_header = i % 2 == 0 ? "api-key" : NULL;
+        struct tally t = run_serial(be, &cfg, 1, 0, false);
+        assert_true(hs_req_header(hs, 0, "", line, sizeof(line)));
+        print_message("  %-8s %s -> %s\n", be->name, base, line);
+        assert_int_equal(t.ok, 1);
+        assert_string_equal(line, urls[i].want);
+        if (cfg.api_key_header != NULL) {
+            assert_true(hs_req_header(hs, 0, "api-key", v, sizeof(v)));
+            assert_string_equal(v, "sk-SECRET");
+            assert_false(hs_req_header(hs, 0, "Authorization", v, sizeof(v)));
+        } else {
+            assert_true(hs_req_header(hs, 0, "Authorization", v, sizeof(v)));
+            assert_string_equal(v, "Bearer sk-SECRET");
+            assert_false(hs_req_header(hs, 0, "api-key", v, sizeof(v)));
+        }
+        hs_stop(hs);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 #define CASES(be)                                                                                  \
@@ -745,6 +800,7 @@ static void test_endpoints_content_encoding(void **state)
         cmocka_unit_test_prestate(test_endpoints_sse_rules, (void *)#be),                          \
         cmocka_unit_test_prestate(test_endpoints_inband_errors, (void *)#be),                      \
         cmocka_unit_test_prestate(test_endpoints_content_encoding, (void *)#be),                   \
+        cmocka_unit_test_prestate(test_endpoints_base_url_and_key, (void *)#be),                   \
     }
 
 int main(void)
