@@ -139,8 +139,9 @@ static int ab_main(struct ab *a)
         return LL_EXIT_USAGE;
     }
     mock_args(a, args);
-    if (ll_endpoint_open(&ep, WHO, a->url, true, args) != 0) {
-        return LL_EXIT_FAIL;
+    int err = ll_endpoint_open(&ep, WHO, a->url, true, args);
+    if (err != 0) {
+        return err == LL_EINVAL ? LL_EXIT_USAGE : LL_EXIT_FAIL;
     }
     ll_endpoint_config(&ep, &cfg, (int)a->n); /* every model at once */
     cfg.retry.max_attempts = (int)a->retries + 1;

@@ -391,7 +391,11 @@ static int batch_setup(struct batch *b)
         fprintf(stderr, "%s: --in and --out are required (see --help)\n", WHO);
         return LL_EXIT_USAGE;
     }
-    if (ll_netopts_check(&b->net, WHO) != 0) {
+    const char *env = getenv("OPENAI_BASE_URL"); /* batch may call the environment's API */
+    if (ll_netopts_check(&b->net, WHO) != 0 ||
+        (b->url != NULL && ll_netopts_check_url(WHO, "--url", b->url) != 0) ||
+        (b->url == NULL && env != NULL && *env != '\0' &&
+         ll_netopts_check_url(WHO, "OPENAI_BASE_URL", env) != 0)) {
         return LL_EXIT_USAGE;
     }
     if ((b->be = ll_backend_find(b->backend)) == NULL) {
@@ -427,15 +431,16 @@ static int batch_client(struct batch *b)
         args[n++] = b->mock_args.v[i];
     }
     args[n] = NULL;
-    if (ll_endpoint_open(&b->ep, WHO, b->url, true, args) != 0) {
-        return LL_EXIT_FAIL;
+    int err = ll_endpoint_open(&b->ep, WHO, b->url, true, args);
+    if (err != 0) {
+        return err == LL_EINVAL ? LL_EXIT_USAGE : LL_EXIT_FAIL; /* $OPENAI_BASE_URL unusable */
     }
     ll_endpoint_config(&b->ep, &b->cfg, (int)b->concurrency);
     b->cfg.default_model = b->model;
     b->cfg.retry.max_attempts = (int)b->retries + 1;
     b->cfg.timeout_ms = (int64_t)(b->timeout_s * 1000.0);
     ll_netopts_apply(&b->net, &b->cfg);
-    int err = ll_client_create(b->be, &b->cfg, &b->c);
+    err = ll_client_create(b->be, &b->cfg, &b->c);
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, b->be->name,
                 ll_strerror(err));

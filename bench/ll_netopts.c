@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ll_err.h"
+#include "ll_xfer.h"
 
 void ll_netopts_defaults(struct ll_netopts *n, const struct ll_config *cfg)
 {
@@ -83,4 +84,17 @@ void ll_netopts_apply(const struct ll_netopts *n, struct ll_config *cfg)
     cfg->retry.retry_partial = n->retry_partial;
     cfg->compressed = n->compressed;
     cfg->api_key_header = n->key_header;
+}
+
+int ll_netopts_check_url(const char *who, const char *what, const char *url)
+{
+    char why[128] = "out of memory";
+    CURLU *u = curl_url();
+    int err = u != NULL ? ll_xfer_url_set(u, url, why, sizeof(why)) : LL_ENOMEM;
+    curl_url_cleanup(u);
+    if (err != 0) {
+        fprintf(stderr, "%s: %s '%s' is not a usable endpoint URL: %s\n", who, what, url, why);
+        return LL_EINVAL;
+    }
+    return 0;
 }

@@ -38,6 +38,11 @@ size_t ll_netopts_append(struct ll_netopts *n, struct ll_opt *t, size_t cap);
  * line printed on stderr. 0 or LL_EINVAL. */
 int ll_netopts_check(const struct ll_netopts *n, const char *who);
 
+/* An endpoint URL that cannot work (not http(s), no host, a port outside 1-65535, what curl's
+ * URL parser refuses: ll_xfer_url_set) is a usage error found before anything runs: one line
+ * "WHO: WHAT 'URL': why" on stderr and LL_EINVAL; else 0. */
+int ll_netopts_check_url(const char *who, const char *what, const char *url);
+
 /* Copy the values into cfg. n must outlive cfg (key_header is kept by pointer). */
 void ll_netopts_apply(const struct ll_netopts *n, struct ll_config *cfg);
 

@@ -29,7 +29,7 @@ struct run {
     const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path;
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
-    bool stream, no_reuse, blocking, insecure, no_preflight;
+    bool stream, no_reuse, blocking, insecure, no_preflight, url_from_env;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
     struct ll_netopts net;                   /* real-endpoint flags (ll_netopts.h) */
@@ -121,7 +121,10 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPTD("url", LL_OPT_LIST, &r->urls, 0, 0, "URL",
              "OpenAI-compatible base URL, e.g. https://api.openai.com/v1; repeatable: requests "
              "rotate over them (e.g. one mock on several 127.0.0.x, to spread ports)",
-             "$OPENAI_BASE_URL, else the embedded mockllm"),
+             "the embedded mockllm"),
+        OPT("url-from-env", LL_OPT_BOOL, &r->url_from_env, 0, 0, NULL,
+            "send the load to $OPENAI_BASE_URL (without this or --url the load goes to the "
+            "embedded mock, whatever the environment says: no paid endpoint by accident)"),
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
         OPTD("json", LL_OPT_STR, &r->json_path, 0, 0, "FILE",
@@ -161,8 +164,7 @@ static void run_help(struct run *r)
     }
     printf("\nenvironment:\n"
            "  OPENAI_API_KEY   bearer token sent with every request (never printed)\n"
-           "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
-           "started\n"
+           "  OPENAI_BASE_URL  endpoint with --url-from-env (never used without it)\n"
            "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
            "\nexit: 0 ok, 1 run failed (accounting, unreachable endpoint, I/O), 2 usage\n");
 }
@@ -224,25 +226,32 @@ static int run_validate(struct run *r)
     return 0;
 }
 
-/* --url, else $OPENAI_BASE_URL, else the embedded mock (started later). */
+/* --url, else $OPENAI_BASE_URL with --url-from-env, else the embedded mock (started later):
+ * a load goes to an endpoint only when it was named for this run. */
 static int run_endpoint(struct run *r)
 {
     const char *env = getenv("OPENAI_BASE_URL");
     bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0;
+    if (r->url_from_env && r->urls.n > 0) {
+        return usage("--url-from-env and --url name two endpoints: give one of them", NULL);
+    }
     if (r->urls.n > 0) {
         r->url = r->urls.v[0];
         r->url_source = "--url";
-    } else if (env != NULL && *env != '\0') {
+    } else if (r->url_from_env) {
+        if (env == NULL || *env == '\0') {
+            return usage("--url-from-env: OPENAI_BASE_URL is not set", NULL);
+        }
         r->url = env;
-        r->url_source = "OPENAI_BASE_URL";
+        r->url_source = "OPENAI_BASE_URL, --url-from-env";
     } else {
         r->url_source = "embedded mockllm";
         return 0;
     }
     for (size_t i = 0; i < (r->urls.n > 0 ? r->urls.n : 1); i++) {
         const char *u = r->urls.n > 0 ? r->urls.v[i] : r->url;
-        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-            return usage("the endpoint URL must start with http:// or https://, got", u);
+        if (ll_netopts_check_url(WHO, r->urls.n > 0 ? "--url" : "OPENAI_BASE_URL", u) != 0) {
+            return LL_EXIT_USAGE;
         }
     }
     if (mock_flags) {
@@ -388,10 +397,25 @@ static void run_header_limits(const struct run *r)
            nf->err ? strerror(nf->err) : "");
 }
 
+/* The first line, before any request (the preflight's too): where the load goes. */
+static void run_target(const struct run *r)
+{
+    const char *env = getenv("OPENAI_BASE_URL");
+    printf("llmload run: load goes to %s", r->base_url);
+    if (r->cfg.n_base_urls > 1) {
+        printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
+    }
+    printf(" (%s)%s\n", r->url_source,
+           r->mock_started && env != NULL && *env != '\0'
+               ? "; OPENAI_BASE_URL is set but not used (--url-from-env would use it)"
+               : "");
+    fflush(stdout);
+}
+
 static void run_header(const struct run *r, struct ll_client *c)
 {
     const struct ll_backend *be = ll_client_backend(c);
-    printf("llmload run: backend=%s (%s)\n", be->name, be->descr);
+    printf("backend=%s (%s)\n", be->name, be->descr);
     printf("endpoint=%s", r->base_url);
     if (r->cfg.n_base_urls > 1) {
         printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
@@ -614,6 +638,7 @@ int ll_cmd_run(int argc, char **argv)
         goto out;
     }
     run_config(&r);
+    run_target(&r);
     if (!r.mock_started && !r.no_preflight && (rc = preflight(&r)) != 0) {
         goto out;
     }

@@ -8,3 +8,11 @@ ll_add_test(test_endpoints
   TIMEOUT 300)
 # The in-band error shapes (tests/inband_shapes.h) against ll_inband alone.
 ll_add_test(test_inband SOURCES test_inband.c LIBS ll_common LABELS unit)
+# The CLI's endpoint rules: unusable URLs are usage errors, no load to an endpoint not named for
+# the run (a second mockllm stands for a paid one), the key never printed.
+if(TARGET llmload AND TARGET mockllm)
+  add_test(NAME test_endpoints_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_endpoints_cli.sh)
+  set_tests_properties(test_endpoints_cli PROPERTIES TIMEOUT 240 SKIP_RETURN_CODE 77
+    LABELS "integration"
+    ENVIRONMENT "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>")
+endif()
