@@ -203,8 +203,11 @@ static void table_latency(FILE *out, const struct ll_stats *s)
     }
     fprintf(out, " %10s\n", "max");
     for (int i = 0; i < LL_H__COUNT; i++) {
-        /* TTFT and ITL only mean something when the run streamed or saw a first token. */
-        if ((i == LL_H_TTFT || i == LL_H_ITL) && s->hist[i]->n == 0) {
+        /* TTFT and ITL only mean something when the run streamed or saw a first token; the
+         * connection phases when connections were opened (tls: over HTTPS). */
+        bool optional = i == LL_H_TTFT || i == LL_H_ITL || i == LL_H_DNS || i == LL_H_CONNECT ||
+                        i == LL_H_TLS || i == LL_H_TTFB;
+        if (optional && s->hist[i]->n == 0) {
             continue;
         }
         hist_row(out, ll_stats_hist_name((enum ll_stats_hist)i), s->hist[i]);

@@ -188,6 +188,14 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     } else {
         s->usage_missing++;
     }
+    /* The wire's phases, from curl (-1: the phase did not happen on the last attempt). */
+    const int64_t ph[] = {r->ph_dns_ns, r->ph_connect_ns, r->ph_tls_ns, r->ph_ttfb_ns};
+    const enum ll_stats_hist ph_h[] = {LL_H_DNS, LL_H_CONNECT, LL_H_TLS, LL_H_TTFB};
+    for (size_t i = 0; i < sizeof(ph) / sizeof(ph[0]); i++) {
+        if (ph[i] >= 0) {
+            ll_hist_record(s->hist[ph_h[i]], ph[i]);
+        }
+    }
     if (r->t_dispatch > 0) {
         ll_hist_record(s->hist[LL_H_E2E], r->t_end - r->t_dispatch);
         if (r->t_first_token > 0 && r->n_tokens > 0) { /* streamed: a real first token */

@@ -14,6 +14,9 @@
  *   queue_wait   t_dispatch - t_queued     time spent waiting for an in-flight slot
  *   ttft         t_first_token - t_dispatch   (streamed results only: n_tokens > 0)
  *   itl          every gap between consecutive token_t entries (streaming)
+ *   dns, connect, tls   curl's phases of the last attempt, when it opened a connection (a reused
+ *                connection has none; tls only over HTTPS): ll_result.ph_*
+ *   ttfb         the last attempt's request sent (curl's pretransfer) to its first answer byte
  *
  * Goodput: a request is good when it succeeded and met every bound of the SLO that is set:
  *   ttft  t_first_token - t_intended <= ttft  (a request with no first token fails this bound)
@@ -74,7 +77,11 @@ struct ll_resources {
     X(LAST_ATTEMPT, "last_attempt", "the last wire attempt alone")                                 \
     X(QUEUE_WAIT, "queue_wait", "submit to dispatch (waiting for an in-flight slot)")              \
     X(TTFT, "ttft", "dispatch to first token")                                                     \
-    X(ITL, "itl", "gap between consecutive tokens")
+    X(ITL, "itl", "gap between consecutive tokens")                                                \
+    X(DNS, "dns", "name resolution, attempts that opened a connection (curl)")                     \
+    X(CONNECT, "connect", "TCP connect, attempts that opened a connection (curl)")                 \
+    X(TLS, "tls", "TLS handshake, attempts that opened an HTTPS connection (curl)")                \
+    X(TTFB, "ttfb", "request sent to the answer's first byte, last attempt (curl)")
 
 enum ll_stats_hist {
 #define LL_STATS_HIST_ENUM_(name, short_, descr) LL_H_##name,

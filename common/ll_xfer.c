@@ -691,6 +691,24 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
     }
 }
 
+/* curl's phase times of this transfer (microseconds from its start) as durations. */
+static void read_phases(struct ll_xfer *x, bool opened)
+{
+    struct ll_result *res = &x->call->res;
+    curl_off_t dns = 0, conn = 0, tls = 0, pre = 0, start = 0;
+    CURL *e = x->easy;
+    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
+    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &tls);
+    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &start);
+    bool connected = opened && conn > 0;
+    res->ph_dns_ns = connected ? (int64_t)dns * 1000 : -1;
+    res->ph_connect_ns = connected && conn >= dns ? (int64_t)(conn - dns) * 1000 : -1;
+    res->ph_tls_ns = connected && tls >= conn && tls > 0 ? (int64_t)(tls - conn) * 1000 : -1;
+    res->ph_ttfb_ns = start > 0 && start >= pre ? (int64_t)(start - pre) * 1000 : -1;
+}
+
 static void read_info(struct ll_xfer *x, long *status)
 {
     struct ll_result *res = &x->call->res;
@@ -709,6 +727,7 @@ static void read_info(struct ll_xfer *x, long *status)
     if (x->sends > 1) {
         res->resends += x->sends - 1; /* curl sent it again after a reused connection died */
     }
+    read_phases(x, conns > 0);
     curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req_size);
     curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hdr_size);
     curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);

@@ -216,14 +216,15 @@ bool hs_sleep(struct hs_server *s, int ms)
     struct pollfd p = {.fd = s->wake[0], .events = POLLIN};
     int64_t end = ll_now_ns() + (int64_t)ms * LL_NS_PER_MS;
     for (;;) {
-        int64_t left = (end - ll_now_ns()) / LL_NS_PER_MS;
+        int64_t left = end - ll_now_ns();
         if (atomic_load(&s->stopping)) {
             return false;
         }
         if (left <= 0) {
-            return true;
+            return true; /* never early: the cases measure from these sleeps */
         }
-        poll(&p, 1, (int)left); /* the wake pipe stays readable once stop wrote to it */
+        /* rounded up; the wake pipe stays readable once stop wrote to it */
+        poll(&p, 1, (int)((left + LL_NS_PER_MS - 1) / LL_NS_PER_MS));
     }
 }
 

@@ -28,6 +28,7 @@
 #include "ll_backend.h"
 #include "ll_client.h"
 #include "ll_clock.h"
+#include "ll_stats.h"
 #include "inband_shapes.h"
 #include "sse_rules.h"
 
@@ -35,7 +36,7 @@ static const struct ll_message hello[] = {{"user", "Say hello."}};
 
 /* What one batch of calls came to. */
 struct tally {
-    int ok, failed, attempts_max, resends;
+    int ok, failed, attempts_max, resends, connects;
     enum ll_class first_cls;
     char first_err[160];
     int64_t backoff_waits;
@@ -69,6 +70,7 @@ static void tally_add(struct tally *t, const struct ll_call *call)
     }
     t->attempts_max = r->attempts > t->attempts_max ? r->attempts : t->attempts_max;
     t->resends += r->resends;
+    t->connects += r->connects;
 }
 
 /* n requests one after another (gap_ms apart), each waited for. */
@@ -137,6 +139,7 @@ static void closed_case(void **state, enum closed_kind k)
                       be->name, (int)k, cfg.retry.max_attempts, t.ok, n, t.resends, seen, conns,
                       t.failed ? ", first error: " : "", t.first_err);
         assert_int_equal(t.ok, n);
+        assert_int_equal(t.connects, conns); /* connections opened, counted as the server did */
         assert_int_equal(t.attempts_max, 1); /* no request was retried */
         assert_int_equal(t.backoff_waits, 0);
         switch (k) {
@@ -783,6 +786,71 @@ static void test_endpoints_base_url_and_key(void **state)
     }
 }
 
+/* --- the wire's phases (item 10) ------------------------------------------------------------ */
+
+static enum hs_after slow_handler(void *arg, const struct hs_req *req, int fd)
+{
+    if (hs_sleep(req->srv, 40)) { /* the server's time: request read to answer */
+        hs_completion(fd, "ok");
+    }
+    return HS_KEEP;
+}
+
+/* 10 requests, reusing one connection and then a new one each: dns and connect recorded once
+ * per connection the server accepted (and never for a reused one), no tls over plain HTTP, ttfb
+ * for every request, at least the server's 40 ms and at most the request's e2e; the run's
+ * figures (ll_stats) count the same. */
+static void test_endpoints_phases(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    for (int no_reuse = 0; no_reuse <= 1; no_reuse++) {
+        struct hs_server *hs = NULL;
+        const char *urls[1];
+        struct ll_config cfg;
+        struct ll_client *c = NULL;
+        struct ll_stats st;
+        assert_int_equal(ll_stats_init(&st, NULL), 0);
+        assert_int_equal(hs_start_handler(slow_handler, NULL, 0, &hs), 0);
+        config(&cfg, urls, hs);
+        cfg.no_reuse = no_reuse;
+        assert_int_equal(ll_client_create(be, &cfg, &c), 0);
+        int connected = 0;
+        for (int i = 0; i < 10; i++) {
+            struct ll_request req = {.messages = hello, .n_messages = 1};
+            struct ll_call *call = NULL;
+            assert_int_equal(ll_client_submit(c, &req, &call), 0);
+            assert_int_equal(ll_client_wait(c, call), 0);
+            const struct ll_result *r = &call->res;
+            assert_int_equal(r->cls, LL_CLASS_NONE);
+            assert_true((r->ph_connect_ns >= 0) == (r->connects > 0));
+            assert_true((r->ph_dns_ns >= 0) == (r->connects > 0));
+            connected += r->ph_connect_ns >= 0;
+            assert_int_equal(r->ph_tls_ns, -1);
+            assert_true(r->ph_ttfb_ns >= 40 * LL_NS_PER_MS);
+            assert_true(r->ph_ttfb_ns <= r->t_end - r->t_dispatch);
+            ll_stats_add_result(&st, r, 0);
+            ll_call_free(call);
+        }
+        ll_client_destroy(c);
+        int accepted = hs_accepted(hs);
+        hs_stop(hs);
+        print_message(
+            "  %-8s no_reuse %d: %d connections (server: %d); stats: dns %llu connect "
+            "%llu tls %llu ttfb %llu, connects %llu\n",
+            be->name, no_reuse, connected, accepted, (unsigned long long)st.hist[LL_H_DNS]->n,
+            (unsigned long long)st.hist[LL_H_CONNECT]->n, (unsigned long long)st.hist[LL_H_TLS]->n,
+            (unsigned long long)st.hist[LL_H_TTFB]->n, (unsigned long long)st.connects);
+        assert_int_equal(connected, accepted);
+        assert_int_equal(accepted, no_reuse ? 10 : 1);
+        assert_int_equal(st.hist[LL_H_CONNECT]->n, (uint64_t)accepted);
+        assert_int_equal(st.hist[LL_H_DNS]->n, (uint64_t)accepted);
+        assert_int_equal(st.connects, (uint64_t)accepted);
+        assert_int_equal(st.hist[LL_H_TLS]->n, 0);
+        assert_int_equal(st.hist[LL_H_TTFB]->n, 10);
+        ll_stats_free(&st);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 #define CASES(be)                                                                                  \
@@ -801,6 +869,7 @@ static void test_endpoints_base_url_and_key(void **state)
         cmocka_unit_test_prestate(test_endpoints_inband_errors, (void *)#be),                      \
         cmocka_unit_test_prestate(test_endpoints_content_encoding, (void *)#be),                   \
         cmocka_unit_test_prestate(test_endpoints_base_url_and_key, (void *)#be),                   \
+        cmocka_unit_test_prestate(test_endpoints_phases, (void *)#be),                             \
     }
 
 int main(void)
