@@ -76,6 +76,9 @@ static void schedule(struct mock_req *r)
         step(r);
         return;
     }
+    if (r->conn->out->len > 0) {
+        mock_conn_flush(r->conn, false); /* a stream's headers, sent before its first token */
+    }
     uv_update_time(&r->conn->lp->loop);
     mock_conn_timer(r->conn, (uint64_t)((wait + DUE_SLACK_NS) / 1000000), tick_cb);
 }
@@ -219,6 +222,12 @@ static void emit_tail(struct mock_req *r)
     }
 }
 
+/* The status line and headers of a stream, rendered into c->out when the request is admitted
+ * (past every gate that could answer with another status: scripts, forced statuses, rate
+ * limits, faults), as vLLM, TGI and OpenAI send them before the first token: a client then sees
+ * its time to first byte apart from its time to first token. They go out with the first token
+ * when that is due at once, else on their own (schedule, admit). The role chunk waits for the
+ * first token, as vLLM sends it with the engine's first output. */
 static void stream_head(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
@@ -231,8 +240,6 @@ static void stream_head(struct mock_req *r)
     mock_buf_adds(c->out, r->http10
                               ? "Cache-Control: no-cache\r\n\r\n"
                               : "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n");
-    emit_delta(r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
-    r->job.headers_sent = true;
 }
 
 /* The injected close fault: what was rendered goes out, then the connection drops. */
@@ -249,8 +256,9 @@ static void stream_step(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     struct mock_conn *c = r->conn;
-    if (!j->headers_sent) {
-        stream_head(r);
+    if (!j->role_sent) {
+        emit_delta(r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
+        j->role_sent = true;
     }
     for (;;) {
         if (j->fault == MOCK_FAULT_CLOSE && j->sent >= j->close_after) {
@@ -404,10 +412,18 @@ void mock__wait_remove(struct mock_req *r)
     r->job.waiting = false;
 }
 
+/* Admitted: a stream's headers go now, even when it must wait for a capacity slot (a real
+ * server queues it with its headers already sent). */
 static void admit(struct mock_req *r)
 {
     struct mock_loop *lp = r->conn->lp;
+    if (r->job.stream) {
+        stream_head(r);
+    }
     if (lp->slots > 0 && (lp->running >= lp->slots || lp->wait_head != NULL)) {
+        if (r->job.stream) {
+            mock_conn_flush(r->conn, false);
+        }
         r->job.waiting = true;
         r->job.wait_next = NULL;
         if (lp->wait_tail != NULL) {

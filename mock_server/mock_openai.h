@@ -34,7 +34,7 @@ struct mock_job {
     int max_tokens; /* -1 when the request gave none */
     int n_tokens, sent, prompt_tokens, close_after;
     enum mock_fault_kind fault;
-    bool is_chat, in_flight, accounted, has_slot, waiting, headers_sent;
+    bool is_chat, in_flight, accounted, has_slot, waiting, role_sent;
     bool stream, include_usage, length_cut, split, rl_headers;
     int64_t next_due_ns; /* pacing: when the next token is due (uv_hrtime clock) */
     uint64_t key, occ;
