@@ -58,6 +58,23 @@ static double draw_itl_ms(struct mock_req *r)
     return ms * load_factor(r);
 }
 
+/* Reasoning text is its own sequence of words, from the request key like the content's. */
+static uint64_t reason_key(const struct mock_job *j)
+{
+    return mock_hash64("reasoning", 9, j->key);
+}
+
+/* Tokens in the next chunk (mock_shape_next): x-mock-chunk-tokens or the profile's count. One
+ * token a chunk, the usual case, needs neither: an answer not yet done has one token left. */
+static inline int draw_chunk(struct mock_req *r)
+{
+    struct mock_job *j = &r->job;
+    if (j->chunk_fixed == 1) {
+        return 1;
+    }
+    return mock_shape_next(&j->shape, &j->prof->chunk, j->chunk_fixed, &j->shape_rng);
+}
+
 /* draw_itl_ms gives one value for the whole request and takes no random draw: a header sets
  * it, or the profile's distribution is fixed (the load factor does not change within a call). */
 static bool itl_constant(struct mock_req *r)
@@ -172,21 +189,49 @@ static void emit_delta(struct mock_req *r, const char *delta, const char *finish
 }
 
 /* The most frequent event, straight into c->out: its length is known before it is rendered,
- * so it needs no staging in c->body. Tokens never need JSON escaping (mock_text.h). */
-static void emit_token(struct mock_req *r)
+ * so it needs no staging there. Tokens never need JSON escaping (mock_text.h). k tokens, the
+ * next ones of the phase: reasoning (delta.reasoning_content) until every reasoning token is
+ * sent, then content; one token is rendered on the stack, more into the scratch buffer. */
+static void emit_chunk(struct mock_req *r, int k)
 {
     static const char mid[] = "{\"index\":0,\"delta\":{\"content\":\"";
+    static const char mid_r[] = "{\"index\":0,\"delta\":{\"reasoning_content\":\"";
     static const char end[] = "\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
     struct mock_conn *c = r->conn;
+    struct mock_job *j = &r->job;
+    struct mock_rng *rng = &j->text_rng;
+    size_t first = (size_t)j->shape.content_sent, mlen = sizeof(mid) - 1;
+    const char *m = mid;
+    if (mock_shape_reasoning(&j->shape)) {
+        rng = &j->reason_rng;
+        first = (size_t)j->shape.reason_sent;
+        m = mid_r;
+        mlen = sizeof(mid_r) - 1;
+    }
     char tok[MOCK_TEXT_TOKEN_MAX];
-    size_t n = mock_text_token(&r->job.text_rng, (size_t)r->job.sent, tok);
-    frame_begin(r, c->pre.len + sizeof(mid) - 1 + n + sizeof(end) - 1);
+    const char *text = tok;
+    size_t n;
+    if (k == 1) {
+        n = mock_text_token(rng, first, tok);
+    } else {
+        struct mock_buf *b = mock_conn_scratch(c);
+        for (int i = 0; i < k && mock_buf_reserve(b, MOCK_TEXT_TOKEN_MAX) == 0; i++) {
+            b->len += mock_text_token(rng, first + (size_t)i, b->p + b->len);
+        }
+        if (b->oom) {
+            c->out->oom = true; /* never send a truncated event: the flush drops the connection */
+        }
+        text = b->oom ? "" : b->p;
+        n = b->oom ? 0 : b->len;
+    }
+    mock_shape_take(&j->shape, k);
+    j->chunks++;
+    frame_begin(r, c->pre.len + mlen + n + sizeof(end) - 1);
     chunk_prefix(r, c->out);
-    mock_buf_add(c->out, mid, sizeof(mid) - 1);
-    mock_buf_add(c->out, tok, n);
+    mock_buf_add(c->out, m, mlen);
+    mock_buf_add(c->out, text, n);
     mock_buf_add(c->out, end, sizeof(end) - 1);
     frame_end(r);
-    r->job.sent++;
 }
 
 static void usage_json(struct mock_req *r, struct mock_buf *b)
@@ -195,16 +240,21 @@ static void usage_json(struct mock_req *r, struct mock_buf *b)
     mock_buf_lit(b, "\"usage\":{\"prompt_tokens\":");
     mock_buf_i64(b, j->prompt_tokens);
     mock_buf_lit(b, ",\"completion_tokens\":");
-    mock_buf_i64(b, j->n_tokens);
+    mock_buf_i64(b, mock_shape_completion(&j->shape));
     mock_buf_lit(b, ",\"total_tokens\":");
-    mock_buf_i64(b, (long long)j->prompt_tokens + j->n_tokens);
+    mock_buf_i64(b, j->prompt_tokens + mock_shape_completion(&j->shape));
+    if (j->shape.reasoning_on) { /* completion_tokens counts them too, as OpenAI's does */
+        mock_buf_lit(b, ",\"completion_tokens_details\":{\"reasoning_tokens\":");
+        mock_buf_i64(b, j->shape.n_reason);
+        mock_buf_lit(b, "}");
+    }
     mock_buf_lit(b, "}");
 }
 
 static void emit_tail(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
-    emit_delta(r, "{}", r->job.length_cut ? "\"length\"" : "\"stop\"");
+    emit_delta(r, "{}", r->job.shape.length_cut ? "\"length\"" : "\"stop\"");
     if (r->job.include_usage) {
         chunk_prefix(r, c->body);
         if (c->body->len > 0) {
@@ -261,18 +311,23 @@ static void stream_step(struct mock_req *r)
         j->role_sent = true;
     }
     for (;;) {
-        if (j->fault == MOCK_FAULT_CLOSE && j->sent >= j->close_after) {
+        if (j->fault == MOCK_FAULT_CLOSE && j->chunks >= j->close_after) {
             close_fault(r);
             return;
         }
-        emit_token(r);
-        if (j->sent >= j->n_tokens) {
+        emit_chunk(r, j->next_chunk);
+        if (mock_shape_done(&j->shape)) {
             emit_tail(r);
             mock_conn_flush(c, j->split);
             mock__finish(r, 200);
             return;
         }
+        /* the next chunk goes when its last token is due: one ITL per token */
+        j->next_chunk = draw_chunk(r);
         j->next_due_ns += (int64_t)(draw_itl_ms(r) * 1e6);
+        for (int i = 1; i < j->next_chunk; i++) {
+            j->next_due_ns += (int64_t)(draw_itl_ms(r) * 1e6);
+        }
         if (j->next_due_ns - (int64_t)uv_hrtime() > DUE_SLACK_NS) {
             mock_conn_flush(c, j->split);
             schedule(r);
@@ -281,25 +336,29 @@ static void stream_step(struct mock_req *r)
     }
 }
 
-/* The content: tokens rendered in place (they need no escaping, see mock_text.h), or the same
- * bytes from the loop's memo when this request's text was generated before. */
-static void render_content(struct mock_req *r, struct mock_buf *b)
+/* n tokens of a text (the content, or the reasoning) rendered in place (they need no escaping,
+ * see mock_text.h), or the same bytes from the loop's memo when this text was generated
+ * before. */
+static inline void render_text(struct mock_req *r, struct mock_buf *b, uint64_t key,
+                               struct mock_rng *rng, int n)
 {
-    struct mock_job *j = &r->job;
     struct mock_memo *memo = &r->conn->lp->memo;
     size_t len, start = b->len;
-    const char *seen = mock_memo_text_get(memo, j->key, j->n_tokens, &len);
+    if (n < 1) {
+        return; /* cut while reasoning: no content */
+    }
+    const char *seen = mock_memo_text_get(memo, key, n, &len);
     if (seen != NULL) {
         mock_buf_add(b, seen, len);
         return;
     }
-    for (int i = 0; i < j->n_tokens; i++) {
+    for (int i = 0; i < n; i++) {
         if (mock_buf_reserve(b, MOCK_TEXT_TOKEN_MAX) != 0) {
             return;
         }
-        b->len += mock_text_token(&j->text_rng, (size_t)i, b->p + b->len);
+        b->len += mock_text_token(rng, (size_t)i, b->p + b->len);
     }
-    mock_memo_text_put(memo, j->key, j->n_tokens, b->p + start, b->len - start);
+    mock_memo_text_put(memo, key, n, b->p + start, b->len - start);
 }
 
 static void full_answer(struct mock_req *r)
@@ -310,9 +369,13 @@ static void full_answer(struct mock_req *r)
     render_id(r, b, "chat.completion");
     mock_buf_lit(b,
                  ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
-    render_content(r, b);
+    render_text(r, b, j->key, &j->text_rng, j->shape.n_content);
+    if (j->shape.reasoning_on) {
+        mock_buf_lit(b, "\",\"reasoning_content\":\"");
+        render_text(r, b, reason_key(j), &j->reason_rng, j->shape.n_reason);
+    }
     mock_buf_lit(b, "\"},\"logprobs\":null,\"finish_reason\":\"");
-    mock_buf_adds(b, j->length_cut ? "length" : "stop");
+    mock_buf_adds(b, j->shape.length_cut ? "length" : "stop");
     mock_buf_lit(b, "\"}],");
     usage_json(r, b);
     mock_buf_lit(b, "}\n");
@@ -343,20 +406,23 @@ static void step(struct mock_req *r)
 
 /* ---- capacity ---- */
 
-/* Start generating: the first token (or the whole answer) after the time to first token. */
+/* Start generating: the first chunk (or the whole answer) after the time to first token. */
 static void gen_start(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     double total = draw_ttft_ms(r);
+    j->next_chunk = draw_chunk(r);
+    long later = mock_shape_completion(&j->shape) - j->next_chunk; /* after the first chunk */
     if (!j->stream && itl_constant(r)) {
-        /* the same sum as below, in the same order, without n - 1 draws that cannot differ */
+        /* the same sum as below, in the same order, without draws that cannot differ */
         double itl = draw_itl_ms(r);
-        for (int i = 1; i < j->n_tokens; i++) {
+        for (long i = 0; i < later; i++) {
             total += itl;
         }
     } else if (!j->stream) {
-        /* one timer for the whole answer: the sum of the draws a stream would have waited */
-        for (int i = 1; i < j->n_tokens; i++) {
+        /* one timer for the whole answer: the sum of the draws a stream would have waited (the
+         * chunk sizes come from their own rng, so the same ITL draws in the same order) */
+        for (long i = 0; i < later; i++) {
             total += draw_itl_ms(r);
         }
     }
@@ -530,7 +596,7 @@ static bool rate_limited(struct mock_req *r)
     if (!srv->rl_on) {
         return false;
     }
-    long tokens = j->prompt_tokens + j->n_tokens;
+    long tokens = j->prompt_tokens + mock_shape_completion(&j->shape);
     j->rl_headers = true;
     if (mock_ratelimit_take(&srv->rl, (int64_t)uv_hrtime(), tokens, &j->rl)) {
         return false;
@@ -547,18 +613,22 @@ static bool rate_limited(struct mock_req *r)
     return true;
 }
 
+/* The answer's shape (mock_shape.h): its own rng, seeded only when a count is drawn, and the
+ * reasoning text's, only when there is some. */
 static void plan_tokens(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
-    int natural = r->x_tokens > 0 ? r->x_tokens : j->prof->tokens;
-    if (j->max_tokens > 0 && (r->x_tokens > 0 ? j->max_tokens < natural : true)) {
-        j->n_tokens = j->max_tokens;
-    } else {
-        j->n_tokens = natural;
+    const struct mock_profile *p = j->prof;
+    struct mock_shape_ask ask = {r->x_tokens, r->x_reasoning1 - 1, j->max_tokens};
+    if (p->reasoning.kind != MOCK_DIST_FIXED || p->chunk.kind != MOCK_DIST_FIXED) {
+        mock_rng_seed(&j->shape_rng, mock_hash64("shape", 5, j->id));
     }
-    j->length_cut = j->max_tokens > 0 && j->max_tokens < natural;
-    if (j->n_tokens < 1) {
-        j->n_tokens = 1;
+    mock_shape_plan(&j->shape, p, &ask, &j->shape_rng);
+    j->chunk_fixed = r->x_chunk1 > 0                    ? r->x_chunk1 - 1
+                     : p->chunk.kind == MOCK_DIST_FIXED ? (int)p->chunk.a
+                                                        : 0;
+    if (j->shape.n_reason > 0) {
+        mock_rng_seed(&j->reason_rng, reason_key(j));
     }
 }
 

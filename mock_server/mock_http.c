@@ -195,6 +195,10 @@ static void mock_header(struct mock_req *r, const char *n, const char *v, size_t
         r->x_itl_ms = header_int(v, 0, 3600 * 1000);
     } else if (strcasecmp(n, "tokens") == 0) {
         r->x_tokens = header_int(v, 1, MOCK_MAX_TOKENS_CAP);
+    } else if (strcasecmp(n, "reasoning-tokens") == 0) {
+        r->x_reasoning1 = header_int(v, 0, MOCK_MAX_TOKENS_CAP) + 1;
+    } else if (strcasecmp(n, "chunk-tokens") == 0) {
+        r->x_chunk1 = header_int(v, 1, MOCK_MAX_TOKENS_CAP) + 1;
     } else if (strcasecmp(n, "status") == 0) {
         r->x_status = header_int(v, 200, 599);
     } else if (strcasecmp(n, "retry-after") == 0) {

@@ -41,6 +41,9 @@ struct mock_req {
     size_t body_len, body_cap;
     int x_latency_ms, x_itl_ms, x_tokens, x_status, x_retry_after,
         x_fail_first; /* -1 when absent */
+    /* x-mock-reasoning-tokens, x-mock-chunk-tokens: absent when 0 (cleared with the request,
+     * no store of their own), else the header's value + 1. */
+    int x_reasoning1, x_chunk1;
     /* x-mock-fail-status: one status, or a list ("429,503,500") read one per failed attempt,
      * the last repeating; none given means 503. */
     short x_fail_status[MOCK_FAIL_STATUS_MAX];

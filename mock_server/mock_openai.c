@@ -520,9 +520,11 @@ static void route_reset(struct mock_req *r)
 static cJSON *model_object(const struct mock_config *cfg, int i)
 {
     const struct mock_profile *p = &cfg->profiles[i];
-    char ttft[96], itl[96];
+    char ttft[96], itl[96], reasoning[96], chunk[96];
     mock_dist_format(&p->ttft, ttft, sizeof(ttft));
     mock_dist_format(&p->itl, itl, sizeof(itl));
+    mock_dist_format(&p->reasoning, reasoning, sizeof(reasoning));
+    mock_dist_format(&p->chunk, chunk, sizeof(chunk));
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "id", p->name);
     cJSON_AddStringToObject(m, "object", "model");
@@ -531,6 +533,8 @@ static cJSON *model_object(const struct mock_config *cfg, int i)
     cJSON_AddStringToObject(m, "ttft", ttft);
     cJSON_AddStringToObject(m, "itl", itl);
     cJSON_AddNumberToObject(m, "tokens", p->tokens);
+    cJSON_AddStringToObject(m, "reasoning_tokens", reasoning);
+    cJSON_AddStringToObject(m, "chunk_tokens", chunk);
     cJSON_AddBoolToObject(m, "default", i == 0);
     return m;
 }

@@ -19,6 +19,7 @@
 #include "mock_fault.h"
 #include "mock_ratelimit.h"
 #include "mock_rng.h"
+#include "mock_shape.h"
 
 #define MOCK_MODEL_ECHO_MAX 256
 
@@ -32,14 +33,20 @@ struct mock_job {
     const struct mock_profile *prof;
     int model_idx;  /* metrics label; -1 until known */
     int max_tokens; /* -1 when the request gave none */
-    int n_tokens, sent, prompt_tokens, close_after;
+    int prompt_tokens, close_after;
+    struct mock_shape shape; /* reasoning and content tokens: planned, sent */
+    int next_chunk, chunks;  /* tokens in the next SSE chunk; chunks sent (for close_after) */
+    int chunk_fixed;         /* tokens per chunk when not drawn (header, fixed count), else 0 */
     enum mock_fault_kind fault;
     bool is_chat, in_flight, accounted, has_slot, waiting, role_sent;
-    bool stream, include_usage, length_cut, split, rl_headers;
+    bool stream, include_usage, split, rl_headers;
     int64_t next_due_ns; /* pacing: when the next token is due (uv_hrtime clock) */
     uint64_t key, occ;
     uint64_t id; /* hash of (key, occ): the answer's id, and the seed of draw_rng */
     struct mock_rng text_rng, draw_rng;
+    /* reasoning count and chunk sizes (shape), reasoning text: apart from draw_rng, so turning
+     * them on shifts no latency or fault draw; seeded only when used */
+    struct mock_rng shape_rng, reason_rng;
     struct mock_rl_info rl;
     long long created;
     char model[MOCK_MODEL_ECHO_MAX + 1];

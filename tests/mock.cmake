@@ -13,6 +13,6 @@ ll_add_test(test_mock_metrics SOURCES test_mock_metrics.c LIBS mock_core LABELS 
 # chunks, pacing by a slow reader (raw sockets, each test its own mockllm).
 ll_add_test(test_mock_stream
   SOURCES test_mock_stream.c
-  LIBS ll_testutil
+  LIBS ll_testutil PkgConfig::CJSON
   LABELS integration
   NEEDS_MOCK)
