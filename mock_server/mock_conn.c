@@ -169,11 +169,19 @@ void mock_conn_timer(struct mock_conn *c, uint64_t ms, uv_timer_cb cb)
 
 /* ---- writing ---- */
 
+void mock_conn_on_drain(struct mock_conn *c, void (*cb)(struct mock_conn *c))
+{
+    c->drain_cb = cb;
+}
+
 static void write_cb(uv_write_t *w, int status)
 {
     struct mock_wreq *wr = (struct mock_wreq *)w;
     struct mock_conn *c = w->data;
     c->write_queued -= wr->len;
+    if (status == 0) {
+        mock_metrics_add(&mock__counters(c)->bytes_out, wr->len); /* written now, not queued */
+    }
     free(wr);
     if (c->closing) {
         return;
@@ -181,6 +189,14 @@ static void write_cb(uv_write_t *w, int status)
     if (status < 0) {
         mock_conn_close(c); /* callbacks run from the loop, never under an answer's feet */
         return;
+    }
+    if (c->drain_cb != NULL && mock_conn_backlog(c) <= MOCK_STREAM_LOW) {
+        void (*cb)(struct mock_conn *) = c->drain_cb;
+        c->drain_cb = NULL;
+        cb(c);
+        if (c->closing) {
+            return;
+        }
     }
     if (c->write_queued < MOCK_WRITE_HIGH / 2 && !c->shutting) {
         mock__conn_kick(c);
@@ -198,7 +214,6 @@ void mock_conn_send(struct mock_conn *c, const char *p, size_t n)
     if (c->closing || c->failed || n == 0) {
         return;
     }
-    mock_metrics_add(&mock__counters(c)->bytes_out, n);
     size_t off = 0;
     if (c->write_queued == 0) {
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
@@ -208,6 +223,7 @@ void mock_conn_send(struct mock_conn *c, const char *p, size_t n)
             return;
         }
         off = rc > 0 ? (size_t)rc : 0;
+        mock_metrics_add(&mock__counters(c)->bytes_out, off);
         if (off == n) {
             return;
         }

@@ -17,7 +17,8 @@
 #include "mock_server.h"
 #include "mock_text.h"
 
-#define DUE_SLACK_NS 500000 /* a token due within half a millisecond goes now */
+#define DUE_SLACK_NS      500000      /* a token due within half a millisecond goes now */
+#define MOCK_STREAM_BATCH (16 * 1024) /* a stream's tokens due at once go in writes this big */
 
 static void tick_cb(uv_timer_t *t);
 
@@ -302,10 +303,42 @@ static void close_fault(struct mock_req *r)
     mock_conn_close(c);
 }
 
+/* A stream's connection is drained enough (mock_conn_on_drain): generation resumes. The time
+ * it waited was the client's, so the schedule restarts from now, not from when the next tokens
+ * were due (which would burst them out and count the wait as the server's lateness). */
+static void drain_cb(struct mock_conn *c)
+{
+    struct mock_req *r = c->head;
+    int64_t now = (int64_t)uv_hrtime();
+    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->lp->index)->paced, -1);
+    r->job.paced = false;
+    if (r->job.next_due_ns < now) {
+        r->job.next_due_ns = now;
+    }
+    schedule(r);
+}
+
+/* The client reads slower than the stream is generated: wait until it has read (TCP
+ * backpressure, as a real server feels it), rather than queue the stream in memory. */
+static bool paced(struct mock_req *r)
+{
+    struct mock_conn *c = r->conn;
+    if (mock_conn_backlog(c) <= MOCK_STREAM_HIGH) {
+        return false;
+    }
+    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->lp->index)->paced, 1);
+    r->job.paced = true;
+    mock_conn_on_drain(c, drain_cb);
+    return true;
+}
+
 static void stream_step(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     struct mock_conn *c = r->conn;
+    if (paced(r)) {
+        return;
+    }
     if (!j->role_sent) {
         emit_delta(r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
         j->role_sent = true;
@@ -332,6 +365,12 @@ static void stream_step(struct mock_req *r)
             mock_conn_flush(c, j->split);
             schedule(r);
             return;
+        }
+        if (c->out->len >= MOCK_STREAM_BATCH) { /* due at once: write in batches, paced */
+            mock_conn_flush(c, j->split);
+            if (paced(r)) {
+                return;
+            }
         }
     }
 }

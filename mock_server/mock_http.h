@@ -22,6 +22,12 @@
 #define MOCK_KEY_MAX      128
 #define MOCK_PIPELINE_MAX 64 /* complete requests queued per connection before reads pause */
 #define MOCK_WRITE_HIGH   (4u << 20) /* queued output above which reads pause */
+/* A stream generates only while its connection's write queue (bytes the kernel has not taken)
+ * is at most MOCK_STREAM_HIGH, and resumes once it has fallen to MOCK_STREAM_LOW: a client
+ * that reads slowly paces the stream, as TCP backpressure paces a real server (asyncio's
+ * default water marks, which uvicorn and so vLLM use). */
+#define MOCK_STREAM_HIGH (64u * 1024)
+#define MOCK_STREAM_LOW  (16u * 1024)
 
 enum mock_xfault { MOCK_XF_NONE, MOCK_XF_CLOSE, MOCK_XF_STALL, MOCK_XF_SPLIT };
 
@@ -85,6 +91,7 @@ struct mock_conn {
     struct mock_buf *out, *body;
     struct mock_buf pre; /* the head request's SSE chunk prefix, rendered once */
     size_t write_queued;
+    void (*drain_cb)(struct mock_conn *c); /* mock_conn_on_drain's waiter, or NULL */
     int open_handles;
     bool active, closing, shutting, broken, reading, paused, in_kick, eof;
     bool failed; /* a write failed: the connection closes as soon as the stack unwinds */
@@ -95,7 +102,8 @@ struct mock_conn {
 void mock_conn_accept(struct mock_loop *lp, uv_stream_t *server);
 
 /* Write bytes: uv_try_write first, the rest queued (copied). On error the connection is marked
- * failed and closed from a timer, never under the caller's feet. */
+ * failed and closed from a timer, never under the caller's feet. /metrics counts the bytes when
+ * the kernel takes them. */
 void mock_conn_send(struct mock_conn *c, const char *p, size_t n);
 /* The loop's scratch buffer for rendering a body, empty. */
 static inline struct mock_buf *mock_conn_scratch(struct mock_conn *c)
@@ -103,6 +111,15 @@ static inline struct mock_buf *mock_conn_scratch(struct mock_conn *c)
     mock_buf_clear(c->body);
     return c->body;
 }
+/* Bytes handed to mock_conn_send that the kernel has not taken yet (libuv's write queue). */
+static inline size_t mock_conn_backlog(struct mock_conn *c)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+/* Call cb(c) once, from a write callback, when the backlog has fallen to MOCK_STREAM_LOW or
+ * below (replacing any earlier waiter). Never called once the connection closes: the closing
+ * request is aborted instead (mock_openai_abort). */
+void mock_conn_on_drain(struct mock_conn *c, void (*cb)(struct mock_conn *c));
 /* Write c->out and clear it; with split, in two writes cut in the middle. */
 void mock_conn_flush(struct mock_conn *c, bool split);
 /* The answer to the head request `r` is complete: free it, go on with the next request, or shut

@@ -209,6 +209,10 @@ void mock__account(struct mock_req *r, int status)
         mock_metrics_in_flight(&lp->srv->metrics, lp->index, -1);
         j->in_flight = false;
     }
+    if (j->paced) { /* its connection closed while it waited for the client */
+        mock_metrics_add_gauge(&mock_metrics_loop(&lp->srv->metrics, lp->index)->paced, -1);
+        j->paced = false;
+    }
     if (lp->srv->cfg->verbose) {
         double ms = (double)((int64_t)uv_hrtime() - r->t_start_ns) / 1e6;
         fprintf(stderr, "mockllm[%d]: %s %s %d %.1f ms%s%s\n", lp->index,

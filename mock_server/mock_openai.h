@@ -39,6 +39,7 @@ struct mock_job {
     int chunk_fixed;         /* tokens per chunk when not drawn (header, fixed count), else 0 */
     enum mock_fault_kind fault;
     bool is_chat, in_flight, accounted, has_slot, waiting, role_sent;
+    bool paced; /* waiting for its client to read (counted in the streams_paced gauge) */
     bool stream, include_usage, split, rl_headers;
     int64_t next_due_ns; /* pacing: when the next token is due (uv_hrtime clock) */
     uint64_t key, occ;
