@@ -199,7 +199,7 @@ static void test_mock_shape_chunks_add_up(void **state)
 {
     struct mock_profile p = profile("name=t,tokens=13,reasoning_tokens=uniform:0,9,"
                                     "chunk_tokens=uniform:1,4");
-    int sizes[64], total = 0, reasoned = 0, cut = 0;
+    int sizes[64], reasoned = 0, cut = 0;
     for (uint64_t seed = 0; seed < 500; seed++) {
         struct mock_rng r;
         struct mock_shape s;
@@ -210,7 +210,6 @@ static void test_mock_shape_chunks_add_up(void **state)
         assert_int_equal(mock_shape_completion(&s), ask.max_tokens > 0 ? 11 : s.n_reason + 13);
         int n = walk(&s, &p.chunk, 0, &r, 1, 4, sizes, 64);
         assert_true(n >= (mock_shape_completion(&s) + 3) / 4);
-        total += n;
         reasoned += s.n_reason > 0;
         cut += s.length_cut;
     }
