@@ -178,8 +178,8 @@ static int set_num(struct mock_config *c, const struct num_opt *o, const char *v
         *(uint64_t *)(void *)base = u;
         return 0;
     }
-    double d;
-    long l;
+    double d = 0; /* set by whichever parser runs; gcc -O2 cannot see that the type */
+    long l = 0;   /* follows o->integer (maybe-uninitialized in Release builds) */
     if (o->integer ? parse_long(v, (long)o->lo, (long)o->hi, &l) != 0
                    : parse_double(v, o->lo, o->hi, &d) != 0) {
         return fail(err, errlen, "--%s '%s': want %s in [%g, %g]", o->name, v,
