@@ -9,6 +9,7 @@
  *                   before content and never in one chunk with it, the same seed the same
  *                   streams; max_tokens bounds reasoning + content.
  *   chunk_timing    a chunk of k tokens k x ITL after the one before, the first at TTFT.
+ * (A slow reader pacing its stream: test_mock_pace.c.)
  *
  * Bounds are orderings and wide fractions of configured latencies, never tight figures.
  */
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -71,8 +71,8 @@ struct watch {
 #define WATCH_EVENTS 64
 
 /* Send a POST of body to CHAT with extra header lines ("Name: v\r\n" or "") on a new
- * connection. rcvbuf > 0 sets SO_RCVBUF first (a small window for a slow reader). */
-static void watch_open(struct watch *w, const char *headers, const char *body, int rcvbuf)
+ * connection. */
+static void watch_open(struct watch *w, const char *headers, const char *body)
 {
     char req[4096];
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)mp.port)};
@@ -84,9 +84,6 @@ static void watch_open(struct watch *w, const char *headers, const char *body, i
     inet_pton(AF_INET, mp.host, &a.sin_addr);
     w->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(w->fd >= 0);
-    if (rcvbuf > 0) {
-        setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    }
     assert_int_equal(connect(w->fd, (struct sockaddr *)&a, sizeof(a)), 0);
     int n = snprintf(req, sizeof(req),
                      "POST " CHAT " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
@@ -211,7 +208,7 @@ static void test_mock_stream_headers_first(void **state)
     static const char *const args[] = {"--seed", "1", "--tokens", "4", NULL};
     struct watch w;
     start(args);
-    watch_open(&w, "x-mock-latency-ms: 1000\r\n", STREAM_BODY, 0);
+    watch_open(&w, "x-mock-latency-ms: 1000\r\n", STREAM_BODY);
     watch_read(&w, 5000, 0);
     assert_true(w.t_head != 0);
     assert_non_null(strstr(w.buf, "HTTP/1.1 200 OK\r\n"));
@@ -226,7 +223,7 @@ static void test_mock_stream_headers_first(void **state)
     assert_non_null(strstr(w.buf, "data: [DONE]"));
     watch_close(&w);
 
-    watch_open(&w, "x-mock-latency-ms: 1000\r\n", BODY(""), 0);
+    watch_open(&w, "x-mock-latency-ms: 1000\r\n", BODY(""));
     watch_until_token(&w, 5000);
     print_message("  plain: headers at %.1f ms, body at %.1f ms\n", ms_of(&w, w.t_head),
                   ms_of(&w, w.t_token));
@@ -242,10 +239,10 @@ static void test_mock_stream_headers_while_queued(void **state)
     static const char *const args[] = {"--seed", "1", "--tokens", "4", "--max-running", "1", NULL};
     struct watch a, b;
     start(args);
-    watch_open(&a, "x-mock-latency-ms: 800\r\n", STREAM_BODY, 0);
+    watch_open(&a, "x-mock-latency-ms: 800\r\n", STREAM_BODY);
     watch_read(&a, 5000, 0);
     assert_true(a.t_head != 0 && a.t_token == 0);
-    watch_open(&b, "x-mock-latency-ms: 0\r\n", STREAM_BODY, 0);
+    watch_open(&b, "x-mock-latency-ms: 0\r\n", STREAM_BODY);
     watch_read(&b, 5000, 0);
     assert_true(b.t_head != 0);
     assert_int_equal(b.t_token, 0); /* no slot yet: headers only */
@@ -359,7 +356,7 @@ static void plain_seen(const char *buf, struct seen *s)
 static void ask(const char *headers, const char *body, bool stream, struct seen *s)
 {
     struct watch w;
-    watch_open(&w, headers, body, 0);
+    watch_open(&w, headers, body);
     if (stream) {
         watch_until_end(&w, 5000);
         stream_seen(w.buf, s);
@@ -481,7 +478,7 @@ static void test_mock_stream_chunk_timing(void **state)
                                        "--chunk-tokens", "4", "--tokens", "12",  NULL};
     struct watch w;
     start(args);
-    watch_open(&w, "", STREAM_BODY, 0);
+    watch_open(&w, "", STREAM_BODY);
     watch_until_end(&w, 5000);
     assert_int_equal(w.nev, 3);
     double last = ms_of(&w, w.t_ev[2]);
@@ -492,173 +489,11 @@ static void test_mock_stream_chunk_timing(void **state)
         assert_true(ms_of(&w, w.t_ev[i]) - ms_of(&w, w.t_ev[i - 1]) >= 300);
     }
     watch_close(&w);
-    watch_open(&w, "", BODY(""), 0);
+    watch_open(&w, "", BODY(""));
     watch_until_token(&w, 5000);
     print_message("  plain answer at %.1f ms\n", ms_of(&w, w.t_token));
     assert_true(ms_of(&w, w.t_token) >= 880 && ms_of(&w, w.t_token) < last + 200);
     watch_close(&w);
-}
-
-/* ---- a slow reader paces its stream ---- */
-
-#define NSLOW     20
-#define SLOW_TOK  "65536"
-#define RSS_BOUND (32 * 1024) /* KiB: 20 streams of 13 MB each would queue ~180 MB */
-
-/* GET /metrics on a connection of its own, whole answer read; returns its size in bytes (all
- * of them count in mockllm_bytes_sent_total from the next scrape on) and the value of `name`. */
-static size_t scrape(const char *name, long long *value)
-{
-    static const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    char out[16384], key[96];
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)mp.port)};
-    inet_pton(AF_INET, mp.host, &a.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
-    size_t len = 0;
-    for (ssize_t n; (n = recv(fd, out + len, sizeof(out) - 1 - len, 0)) > 0;) {
-        len += (size_t)n;
-    }
-    close(fd);
-    out[len] = '\0';
-    snprintf(key, sizeof(key), "\n%s ", name);
-    const char *v = strstr(out, key);
-    assert_non_null(v);
-    *value = strtoll(v + strlen(key), NULL, 10);
-    return len;
-}
-
-/* Bytes in the kernel between mockllm and the client on local port `port`: the client's receive
- * queue (FIONREAD) plus the unacknowledged send queue of mockllm's end (/proc/net/tcp). */
-static long long in_kernel(int fd, int port)
-{
-    int rcvq = 0;
-    unsigned lport, rport, st;
-    unsigned long txq, rxq;
-    char line[512];
-    long long txq_server = -1;
-    assert_int_equal(ioctl(fd, FIONREAD, &rcvq), 0);
-    FILE *f = fopen("/proc/net/tcp", "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, " %*d: %*x:%x %*x:%x %x %lx:%lx", &lport, &rport, &st, &txq, &rxq) == 5 &&
-            (int)lport == mp.port && (int)rport == port) {
-            txq_server = (long long)txq;
-        }
-    }
-    fclose(f);
-    assert_true(txq_server >= 0);
-    return rcvq + txq_server;
-}
-
-/* Read every stream to its end, keeping each one's last bytes; returns the bytes read. */
-static long long read_all(int *fds, char (*tail)[4096], int n)
-{
-    long long total = 0;
-    size_t tlen[NSLOW] = {0};
-    int open = n;
-    int64_t t0 = ll_now_ns();
-    while (open > 0 && ll_now_ns() - t0 < 120 * LL_NS_PER_S) {
-        struct pollfd p[NSLOW];
-        for (int i = 0; i < n; i++) {
-            p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-        }
-        assert_true(poll(p, (nfds_t)n, 10000) > 0);
-        for (int i = 0; i < n; i++) {
-            char buf[65536];
-            ssize_t got =
-                (p[i].revents & (POLLIN | POLLHUP)) ? recv(fds[i], buf, sizeof(buf), 0) : 0;
-            if (got <= 0) {
-                continue;
-            }
-            total += got;
-            size_t keep = (size_t)got < sizeof(tail[i]) - 1 ? (size_t)got : sizeof(tail[i]) - 1;
-            size_t shift =
-                tlen[i] + keep > sizeof(tail[i]) - 1 ? tlen[i] + keep - (sizeof(tail[i]) - 1) : 0;
-            memmove(tail[i], tail[i] + shift, tlen[i] - shift);
-            tlen[i] -= shift;
-            memcpy(tail[i] + tlen[i], buf + (size_t)got - keep, keep);
-            tlen[i] += keep;
-            tail[i][tlen[i]] = '\0';
-            if (tlen[i] >= 7 && strcmp(tail[i] + tlen[i] - 7, "\r\n0\r\n\r\n") == 0) {
-                shutdown(fds[i], SHUT_RD);
-                fds[i] = -fds[i] - 1; /* done: poll ignores negative descriptors */
-                open--;
-            }
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        fds[i] = fds[i] < 0 ? -fds[i] - 1 : fds[i];
-    }
-    assert_int_equal(open, 0);
-    return total;
-}
-
-/* NSLOW clients ask for 65,536-token streams and do not read. mockllm's generation waits for
- * them: all NSLOW streams show as paced, its RSS stays within RSS_BOUND of where it started
- * (without pacing it queues each stream past the kernel's buffers: ~200 MB), and
- * mockllm_bytes_sent_total counts what the kernel took, which the kernel's own queues show
- * (the clients' receive queues plus mockllm's send queues), not what mockllm queued. Then the
- * clients read: every stream resumes and ends with its usage, and the count equals the bytes
- * the clients received. */
-static void test_mock_stream_slow_readers(void **state)
-{
-    static const char *const args[] = {"--seed", "1", NULL};
-    static char tail[NSLOW][4096];
-    int fds[NSLOW], ports[NSLOW];
-    long long paced = -1, sent = -1, scraped = 0, kernel = 0;
-    start(args);
-    long rss0 = ll_test_rss_kb(mp.pid);
-    for (int i = 0; i < NSLOW; i++) {
-        struct watch w;
-        struct sockaddr_in me;
-        socklen_t ml = sizeof(me);
-        watch_open(&w, "x-mock-tokens: " SLOW_TOK "\r\n", STREAM_BODY, 0);
-        fds[i] = w.fd;
-        w.fd = -1;
-        watch_close(&w);
-        assert_int_equal(getsockname(fds[i], (struct sockaddr *)&me, &ml), 0);
-        ports[i] = ntohs(me.sin_port);
-    }
-    for (int i = 0; i < 1000 && paced < NSLOW; i++) { /* the server's own signal, bounded */
-        scraped += (long long)scrape("mockllm_streams_paced", &paced);
-        usleep(10 * 1000);
-    }
-    long rss = ll_test_rss_kb(mp.pid);
-    /* the kernel's queues, once they stopped moving (the last stream may have just paused) */
-    for (int tries = 0; tries < 100; tries++) {
-        long long before = kernel;
-        kernel = 0;
-        for (int i = 0; i < NSLOW; i++) {
-            kernel += in_kernel(fds[i], ports[i]);
-        }
-        if (kernel == before) {
-            break;
-        }
-        usleep(20 * 1000);
-    }
-    size_t last = scrape("mockllm_bytes_sent_total", &sent);
-    print_message("  %d streams paced %lld; RSS %ld -> %ld KiB; bytes sent %lld = in the kernel "
-                  "%lld + earlier scrapes %lld?\n",
-                  NSLOW, paced, rss0, rss, sent, kernel, scraped);
-    assert_true(rss - rss0 < RSS_BOUND);
-    assert_int_equal(paced, NSLOW);
-    assert_int_equal(sent, kernel + scraped);
-    scraped += (long long)last;
-
-    long long got = read_all(fds, tail, NSLOW);
-    for (int i = 0; i < NSLOW; i++) {
-        assert_non_null(strstr(tail[i], "\"completion_tokens\":" SLOW_TOK));
-        assert_non_null(strstr(tail[i], "data: [DONE]"));
-        close(fds[i]);
-    }
-    scraped += (long long)scrape("mockllm_streams_paced", &paced);
-    scrape("mockllm_bytes_sent_total", &sent);
-    print_message("  all read: %lld bytes; sent %lld = %lld + scrapes %lld?\n", got, sent, got,
-                  scraped);
-    assert_int_equal(paced, 0);
-    assert_int_equal(sent, got + scraped);
 }
 
 int main(void)
@@ -669,7 +504,6 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_stream_reasoning_usage, teardown),
         cmocka_unit_test_teardown(test_mock_stream_reasoning_headers, teardown),
         cmocka_unit_test_teardown(test_mock_stream_chunk_timing, teardown),
-        cmocka_unit_test_teardown(test_mock_stream_slow_readers, teardown),
     };
     return cmocka_run_group_tests_name("mock_stream", tests, NULL, NULL);
 }
