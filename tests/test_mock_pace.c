@@ -2,7 +2,8 @@
  * (ll_mockproc, stopped by PID) over raw loopback sockets: generation waits while the
  * connection's write queue is over its limit, RSS stays bounded, the stream resumes when the
  * client reads, and mockllm_bytes_sent_total counts what the kernel took, checked against the
- * kernel's own queues (FIONREAD on the clients, mockllm's send queues in /proc/net/tcp). */
+ * kernel's own queues (FIONREAD on the clients, mockllm's send queues in /proc/net/tcp);
+ * clients that leave while paced end their requests and the paced gauge. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -216,10 +217,39 @@ static void test_mock_pace_slow_readers(void **state)
     assert_int_equal(sent, got + scraped);
 }
 
+/* Clients that leave while their streams wait: each request ends (in flight back to 0) and
+ * the paced gauge with it. */
+static void test_mock_pace_leavers(void **state)
+{
+    static const char *const args[] = {"--seed", "1", NULL};
+    int fds[3], port;
+    long long paced = -1, in_flight = -1;
+    assert_int_equal(ll_mockproc_start(&mp, NULL, args, 10000), 0);
+    for (int i = 0; i < 3; i++) {
+        fds[i] = ask_stream(&port);
+    }
+    for (int i = 0; i < 1000 && paced < 3; i++) {
+        scrape("mockllm_streams_paced", &paced);
+        usleep(10 * 1000);
+    }
+    assert_int_equal(paced, 3);
+    for (int i = 0; i < 3; i++) {
+        close(fds[i]);
+    }
+    for (int i = 0; i < 1000 && in_flight != 0; i++) {
+        scrape("mockllm_in_flight", &in_flight);
+        usleep(10 * 1000);
+    }
+    scrape("mockllm_streams_paced", &paced);
+    assert_int_equal(in_flight, 0);
+    assert_int_equal(paced, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_mock_pace_slow_readers, teardown),
+        cmocka_unit_test_teardown(test_mock_pace_leavers, teardown),
     };
     return cmocka_run_group_tests_name("mock_pace", tests, NULL, NULL);
 }
