@@ -114,23 +114,93 @@ static int64_t last_attempt_ns(const struct ll_result *r)
     return r->t_total_s > 0 ? (int64_t)(r->t_total_s * (double)LL_NS_PER_S) : -1;
 }
 
-/* Record inter-token gaps; returns the largest, or -1 with fewer than two tokens. */
-static int64_t fold_tokens(struct ll_stats *s, const struct ll_result *r)
+bool ll_stats_usage_per_chunk(const struct ll_result *r)
 {
-    int64_t max_gap = -1;
-    s->stream_tokens += r->n_tokens;
-    for (size_t i = 1; i < r->n_tokens && r->token_t != NULL; i++) {
-        int64_t gap = r->token_t[i] - r->token_t[i - 1];
-        ll_hist_record(s->hist[LL_H_ITL], gap);
-        if (gap > max_gap) {
-            max_gap = gap;
+    int32_t prev = 0;
+    for (size_t i = 0; i < r->n_chunks; i++) {
+        if (r->chunk[i].usage_tokens < prev) { /* none (-1), or a count that went back */
+            return false;
+        }
+        prev = r->chunk[i].usage_tokens;
+    }
+    return r->n_chunks > 0;
+}
+
+int64_t ll_stats_chunk_tokens(const struct ll_result *r, size_t i, bool per_chunk)
+{
+    if (per_chunk) {
+        return r->chunk[i].usage_tokens - (i > 0 ? r->chunk[i - 1].usage_tokens : 0);
+    }
+    if (r->completion_tokens < 0) {
+        return 1; /* no usage: a chunk stands for one token */
+    }
+    /* The usage total spread evenly: chunk i gets floor((i+1)N/C) - floor(iN/C), so that the
+     * chunks add up to N exactly. */
+    int64_t n = r->completion_tokens, c = (int64_t)r->n_chunks;
+    return (int64_t)(i + 1) * n / c - (int64_t)i * n / c;
+}
+
+/* The per-token figures of one successful stream: chunk gaps, per-token gaps (ITL), TPOT and
+ * the tokens of its reasoning chunks. Sets *max_itl to the request's largest per-token gap
+ * (-1 when it has none) and *tpot (-1 with fewer than two output tokens). */
+static void fold_chunks(struct ll_stats *s, const struct ll_result *r, int64_t *max_itl,
+                        int64_t *tpot, uint64_t *reasoning)
+{
+    bool per_chunk = ll_stats_usage_per_chunk(r);
+    int64_t t_prev = r->chunk[0].t, out_tokens = 0;
+    *max_itl = -1;
+    *reasoning = 0;
+    for (size_t i = 0; i < r->n_chunks; i++) {
+        int64_t k = ll_stats_chunk_tokens(r, i, per_chunk), t = r->chunk[i].t;
+        out_tokens += k;
+        *reasoning += (r->chunk[i].out & LL_OUT_REASONING) ? (uint64_t)k : 0;
+        if (i == 0) {
+            continue; /* the first chunk's tokens arrive with the first token: TTFT */
+        }
+        ll_hist_record(s->hist[LL_H_CHUNK_GAP], t - r->chunk[i - 1].t);
+        if (k > 0) { /* a chunk that carried no token merges its gap into the next one's */
+            int64_t per_tok = (t - t_prev) / k;
+            ll_hist_record_n(s->hist[LL_H_ITL], per_tok, (uint64_t)k);
+            *max_itl = per_tok > *max_itl ? per_tok : *max_itl;
+            t_prev = t;
         }
     }
-    return max_gap;
+    if (r->completion_tokens >= 0) {
+        out_tokens = r->completion_tokens; /* the server's count, the finish's tokens too */
+    }
+    *tpot = out_tokens >= 2 ? (r->t_end - r->t_first_token) / (out_tokens - 1) : -1;
+    if (*tpot >= 0) {
+        ll_hist_record(s->hist[LL_H_TPOT], *tpot);
+    }
+}
+
+/* Tokens of one success: usage where sent, else its chunks; reasoning likewise. */
+static void fold_tokens(struct ll_stats *s, const struct ll_result *r, uint64_t reasoning)
+{
+    if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
+        s->prompt_tokens += (uint64_t)r->prompt_tokens;
+        s->completion_tokens += (uint64_t)r->completion_tokens;
+        s->stream_tokens += r->n_chunks > 0 ? (uint64_t)r->completion_tokens : 0;
+    } else {
+        s->usage_missing++;
+        if (r->n_chunks > 0) {
+            s->chunk_counted++;
+            s->chunk_tokens += r->n_chunks;
+            s->stream_tokens += r->n_chunks;
+        }
+    }
+    s->output_chunks += r->n_chunks;
+    if (r->reasoning_tokens >= 0) {
+        s->reasoning_tokens += (uint64_t)r->reasoning_tokens;
+        s->reasoning_usage++;
+    } else if (reasoning > 0) {
+        s->reasoning_tokens += reasoning;
+        s->reasoning_chunked++;
+    }
 }
 
 static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t t_from,
-                         int64_t max_gap)
+                         int64_t max_itl, int64_t tpot)
 {
     const struct ll_slo *slo = &s->slo;
     bool good = true;
@@ -139,8 +209,12 @@ static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t 
         s->slo_miss_ttft++;
         good = false;
     }
-    if (slo->itl_ms > 0 && max_gap > slo->itl_ms * LL_NS_PER_MS) {
+    if (slo->itl_ms > 0 && max_itl > slo->itl_ms * LL_NS_PER_MS) {
         s->slo_miss_itl++;
+        good = false;
+    }
+    if (slo->tpot_ms > 0 && tpot > slo->tpot_ms * LL_NS_PER_MS) {
+        s->slo_miss_tpot++;
         good = false;
     }
     if (slo->e2e_ms > 0 && r->t_end - t_from > slo->e2e_ms * LL_NS_PER_MS) {
@@ -173,22 +247,21 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     if (r->t_queued > 0 && r->t_end >= r->t_queued) {
         s->residence_ns += (double)(r->t_end - r->t_queued);
     }
+    if (cls != LL_CLASS_NONE) {
+        return; /* latency and token figures describe successful requests only */
+    }
     if (r->t_dispatch > 0 && r->t_queued > 0) {
         ll_hist_record(s->hist[LL_H_QUEUE_WAIT], r->t_dispatch - r->t_queued);
     }
-    int64_t max_gap = fold_tokens(s, r);
-    if (cls != LL_CLASS_NONE) {
-        return; /* latency figures describe successful requests only */
+    int64_t max_itl = -1, tpot = -1;
+    uint64_t reasoning = 0;
+    if (r->n_chunks > 0 && r->chunk != NULL) { /* streamed output */
+        fold_chunks(s, r, &max_itl, &tpot, &reasoning);
     }
-    if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
-        s->prompt_tokens += (uint64_t)r->prompt_tokens;
-        s->completion_tokens += (uint64_t)r->completion_tokens;
-    } else {
-        s->usage_missing++;
-    }
+    fold_tokens(s, r, reasoning);
     if (r->t_dispatch > 0) {
         ll_hist_record(s->hist[LL_H_E2E], r->t_end - r->t_dispatch);
-        if (r->t_first_token > 0 && r->n_tokens > 0) { /* streamed: a real first token */
+        if (r->t_first_token > 0 && r->n_chunks > 0) { /* streamed: a real first token */
             ll_hist_record(s->hist[LL_H_TTFT], r->t_first_token - r->t_dispatch);
         }
     }
@@ -197,7 +270,7 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     if (la >= 0) {
         ll_hist_record(s->hist[LL_H_LAST_ATTEMPT], la);
     }
-    fold_goodput(s, r, t_intended, max_gap);
+    fold_goodput(s, r, t_intended, max_itl, tpot);
 }
 
 int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
@@ -222,10 +295,17 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(prompt_tokens);
     SUM_(completion_tokens);
     SUM_(usage_missing);
+    SUM_(chunk_counted);
+    SUM_(chunk_tokens);
+    SUM_(output_chunks);
     SUM_(stream_tokens);
+    SUM_(reasoning_tokens);
+    SUM_(reasoning_usage);
+    SUM_(reasoning_chunked);
     SUM_(good);
     SUM_(slo_miss_ttft);
     SUM_(slo_miss_itl);
+    SUM_(slo_miss_tpot);
     SUM_(slo_miss_e2e);
     SUM_(outstanding);
     SUM_(outstanding_peak); /* an upper bound: the peaks need not coincide */
@@ -286,6 +366,47 @@ uint64_t ll_stats_succeeded(const struct ll_stats *s)
 uint64_t ll_stats_failed(const struct ll_stats *s)
 {
     return s->completed - s->by_class[LL_CLASS_NONE] - s->by_class[LL_CLASS_CANCELLED];
+}
+
+uint64_t ll_stats_output_tokens(const struct ll_stats *s)
+{
+    return s->completion_tokens + s->chunk_tokens;
+}
+
+uint64_t ll_stats_tokens_uncounted(const struct ll_stats *s)
+{
+    return s->usage_missing - s->chunk_counted;
+}
+
+const char *ll_stats_tokens_source(const struct ll_stats *s)
+{
+    bool usage = ll_stats_succeeded(s) > s->usage_missing, chunks = s->chunk_counted > 0;
+    return usage && chunks ? "usage+chunks" : usage ? "usage" : chunks ? "chunks" : NULL;
+}
+
+int ll_stats_tokens_note(char *buf, size_t n, const struct ll_stats *s)
+{
+    unsigned long long ok = ll_stats_succeeded(s), miss = s->usage_missing;
+    unsigned long long counted = s->chunk_counted, uncounted = ll_stats_tokens_uncounted(s);
+    if (miss == 0) {
+        return snprintf(buf, n, "%s", "");
+    }
+    if (miss == ok && uncounted == 0) {
+        return snprintf(buf, n, "no usage from server; tokens counted from chunks");
+    }
+    if (miss == ok && counted == 0) {
+        return snprintf(buf, n, "no usage from server; tokens not counted (nothing streamed)");
+    }
+    if (uncounted == 0) {
+        return snprintf(buf, n,
+                        "no usage from server for %llu of %llu answers; their tokens counted "
+                        "from chunks",
+                        miss, ok);
+    }
+    return snprintf(buf, n,
+                    "no usage from server for %llu of %llu answers; tokens counted from chunks "
+                    "for %llu, not counted for %llu (nothing streamed)",
+                    miss, ok, counted, uncounted);
 }
 
 bool ll_stats_accounting_ok(const struct ll_stats *s)
@@ -454,7 +575,7 @@ void ll_stats_res_end(struct ll_stats *s)
 
 bool ll_slo_is_set(const struct ll_slo *slo)
 {
-    return slo->ttft_ms > 0 || slo->itl_ms > 0 || slo->e2e_ms > 0;
+    return slo->ttft_ms > 0 || slo->itl_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
 }
 
 static int parse_ms(const char *v, size_t len, int64_t *out)
@@ -476,7 +597,7 @@ static int parse_ms(const char *v, size_t len, int64_t *out)
 
 int ll_slo_parse(const char *spec, struct ll_slo *out)
 {
-    struct ll_slo slo = {0, 0, 0};
+    struct ll_slo slo = {0, 0, 0, 0};
     const char *p = spec;
     while (p != NULL) { /* every element, an empty one too ("ttft=1," is an error) */
         const char *comma = strchr(p, ',');
@@ -491,6 +612,8 @@ int ll_slo_parse(const char *spec, struct ll_slo *out)
             dst = &slo.ttft_ms;
         } else if (klen == 3 && strncmp(p, "itl", 3) == 0) {
             dst = &slo.itl_ms;
+        } else if (klen == 4 && strncmp(p, "tpot", 4) == 0) {
+            dst = &slo.tpot_ms;
         } else if (klen == 3 && strncmp(p, "e2e", 3) == 0) {
             dst = &slo.e2e_ms;
         } else {
