@@ -215,6 +215,16 @@ static double jnum(const cJSON *doc, const char *path)
     return v->valuedouble;
 }
 
+/* A string at path; fails the test when it is missing or not a string. */
+static const char *jstr(const cJSON *doc, const char *path)
+{
+    const cJSON *v = jget(doc, path);
+    if (!cJSON_IsString(v)) {
+        fail_msg("%s is not a string", path);
+    }
+    return v->valuestring;
+}
+
 static void assert_between(double v, double lo, double hi, const char *what)
 {
     if (!(v >= lo && v <= hi)) {
@@ -266,8 +276,7 @@ static void check_ttft(const char *be, const struct ss_script *sc, const char *r
     /* truth 50 ms; counting content only would give ~460 ms (tool calls: none at all) */
     assert_between(jnum(doc, "results.latency.ttft.p50_ms"), 45, 150, "ttft p50");
     if (rsn_source != NULL) {
-        assert_string_equal(jget(doc, "results.requests.reasoning_tokens_source")->valuestring,
-                            rsn_source);
+        assert_string_equal(jstr(doc, "results.requests.reasoning_tokens_source"), rsn_source);
         assert_int_equal((int)jnum(doc, "results.requests.reasoning_tokens"), (int)rsn_tokens);
         assert_non_null(strstr(text, "reasoning tokens"));
     } else {
@@ -309,7 +318,7 @@ static void test_tokens_chunk_of_four(void **state)
     cJSON *doc = run(*state, &spec, pick_one, 4, 4, "itl=20,tpot=20", true, &text);
     assert_int_equal((int)jnum(doc, "results.requests.succeeded"), 4);
     assert_int_equal((int)jnum(doc, "results.requests.completion_tokens"), 80);
-    assert_string_equal(jget(doc, "results.requests.tokens_source")->valuestring, "usage");
+    assert_string_equal(jstr(doc, "results.requests.tokens_source"), "usage");
     assert_int_equal((int)jnum(doc, "results.requests.stream_tokens"), 80);
     assert_int_equal((int)jnum(doc, "results.requests.output_chunks"), 20);
     /* per token: 4 chunks after the first x 4 tokens x 4 requests, ~10 ms (the chunk gap / 4) */
@@ -374,8 +383,8 @@ static void test_tokens_no_usage(void **state)
     assert_int_equal((int)jnum(doc, "results.requests.succeeded"), 3);
     assert_int_equal((int)jnum(doc, "results.requests.completion_tokens"), 9);
     assert_true(jnum(doc, "results.requests.completion_tokens_per_s") > 0);
-    assert_string_equal(jget(doc, "results.requests.tokens_source")->valuestring, "chunks");
-    assert_non_null(strstr(jget(doc, "results.requests.tokens_note")->valuestring,
+    assert_string_equal(jstr(doc, "results.requests.tokens_source"), "chunks");
+    assert_non_null(strstr(jstr(doc, "results.requests.tokens_note"),
                            "no usage from server; tokens counted from chunks"));
     assert_true(cJSON_IsNull(jget(doc, "results.requests.prompt_tokens")));
     assert_int_equal((int)jnum(doc, "results.requests.usage_missing"), 3);
