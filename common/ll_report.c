@@ -107,6 +107,9 @@ static void table_tokens(FILE *out, const struct ll_stats *s)
     if (s->output_chunks > 0) {
         line_u(out, "output chunks", s->output_chunks);
     }
+    if (s->stream_tokens > 0) {
+        line_u(out, "stream tokens, all outcomes", s->stream_tokens);
+    }
     if (note[0] != '\0') {
         fprintf(out, "%s\n", note);
     }

@@ -180,13 +180,11 @@ static void fold_tokens(struct ll_stats *s, const struct ll_result *r, uint64_t 
     if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
         s->prompt_tokens += (uint64_t)r->prompt_tokens;
         s->completion_tokens += (uint64_t)r->completion_tokens;
-        s->stream_tokens += r->n_chunks > 0 ? (uint64_t)r->completion_tokens : 0;
     } else {
         s->usage_missing++;
         if (r->n_chunks > 0) {
             s->chunk_counted++;
             s->chunk_tokens += r->n_chunks;
-            s->stream_tokens += r->n_chunks;
         }
     }
     s->output_chunks += r->n_chunks;
@@ -246,6 +244,10 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     s->bytes_tx += r->bytes_tx;
     if (r->t_queued > 0 && r->t_end >= r->t_queued) {
         s->residence_ns += (double)(r->t_end - r->t_queued);
+    }
+    if (r->n_chunks > 0) { /* what arrived, whatever became of the request */
+        s->stream_tokens +=
+            r->completion_tokens >= 0 ? (uint64_t)r->completion_tokens : r->n_chunks;
     }
     if (cls != LL_CLASS_NONE) {
         return; /* latency and token figures describe successful requests only */

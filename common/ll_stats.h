@@ -25,8 +25,9 @@
  * sent -- its running count per chunk when every chunk carries one (vLLM's
  * continuous_usage_stats), else the request's usage total spread evenly over its output chunks;
  * without usage, one token per chunk (reported as counted from chunks).
- * Every latency figure describes successful requests only: a failed request's timings (a cut
- * stream's gaps, its first token) are not folded in.
+ * Every latency and token figure describes successful requests only: a failed request's
+ * timings (a cut stream's gaps, its first token) are not folded in, nor its tokens -- except
+ * stream_tokens, which counts what arrived whatever the outcome.
  *
  * Goodput: a request is good when it succeeded and met every bound of the SLO that is set:
  *   ttft  t_first_token - t_intended <= ttft  (a request with no first token fails this bound)
@@ -121,7 +122,9 @@ struct ll_stats {
     uint64_t prompt_tokens, completion_tokens;
     uint64_t usage_missing, chunk_counted, chunk_tokens;
     uint64_t output_chunks; /* chunks that carried output (ll_result.n_chunks), streamed */
-    uint64_t stream_tokens; /* output tokens of the successes that streamed output, as above */
+    /* A receipt count, the one token figure of every outcome: tokens that arrived in streams,
+     * failed ones included (usage where sent, else one per output chunk). */
+    uint64_t stream_tokens;
     /* Reasoning tokens: usage.completion_tokens_details.reasoning_tokens where sent (counted in
      * reasoning_usage), else the tokens of the reasoning chunks (reasoning_chunked). */
     uint64_t reasoning_tokens, reasoning_usage, reasoning_chunked;

@@ -359,6 +359,8 @@ static void test_tokens_failed_streams_excluded(void **state)
     assert_int_equal((int)jnum(doc, "results.latency.e2e.count"), 3);
     assert_int_equal((int)jnum(doc, "results.requests.output_chunks"), 30);
     assert_int_equal((int)jnum(doc, "results.requests.completion_tokens"), 30);
+    /* the one receipt count of every outcome: 30 by usage + 30 chunks of the cut streams */
+    assert_int_equal((int)jnum(doc, "results.requests.stream_tokens"), 60);
     cJSON_Delete(doc);
     free(text);
 }
