@@ -5,9 +5,10 @@ gnuplot charts, tables on the terminal. Python 3 standard library only.
     report.py report OUTDIR WORKLOADS_DIR LEVEL   the whole report of one bench.sh run
     report.py get FILE KEY.PATH...                print figures from a JSON (0 when absent)
     report.py wrk2json WRK_OUT TIME_OUT CONNS     wrk's text + /usr/bin/time -> run-like JSON
+    report.py gatereps OUTDIR LEVEL               the gate's rounds so far, as bench/gate.py reads them
 
-summary.json holds every cell's figures plus "gate": the machine-independent ratios that
-bench/gate.py compares with bench/baseline.json (see gate_metrics() for their definitions).
+summary.json holds every cell's figures plus the gate's rounds ("gate_reps": the ratios of
+bench/gate.py's METRICS, one object per round) and "gate", their geometric means.
 """
 import csv
 import json
@@ -17,6 +18,10 @@ import re
 import shlex
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gate  # noqa: E402  (bench/gate.py: the gated metrics' names)
 
 BACKENDS = ("threaded", "evented")
 PEERS = ("wrk", "libcurl", "httpx")
@@ -104,7 +109,8 @@ def figures(row, conf, outdir):
     doc = load_json(os.path.join(outdir, jpath)) if jpath else None
     c = {"workload": wl, "client": client, "concurrency": int(conc) if conc else 0,
          "rate": float(rate) if rate else 0.0, "rc": rc, "json": jpath, "log": log,
-         "mock_cpu_s": float(row[8]) if len(row) > 8 and row[8] else 0.0}
+         "mock_cpu_s": float(row[8]) if len(row) > 8 and row[8] else 0.0,
+         "rep": row[9] if len(row) > 9 else ""}
     if rc == "skipped":
         c["status"] = "skipped"
         return c
@@ -418,62 +424,89 @@ def pick(cells, wl, client, conc=None):
 
 
 def gate_metrics(cells):
-    """Ratios that hold from machine to machine, from one run (names are the baseline's keys):
-    - throughput.evented_over_threaded_rps@c: evented req/s / threaded req/s, zero latency
-    - throughput.<b>_cpu_vs_wrk@c: the backend's CPU per request / wrk's, same run, same C
-    - latency-bound.<b>_efficiency@c: ideal wall / measured wall, 100 ms mock latency
-    - latency-bound.<b>_rss_kb_per_inflight@c: RSS growth per request in flight
-    The points are the largest C both levels (--quick and --full) run."""
+    """The gated ratios (bench/gate.py's METRICS names them) from one round's cells."""
     g = {}
-    c_tp, c_lb = 100, 1000
-    th, ev, wrk = (pick(cells, "throughput", b, c_tp) for b in ("threaded", "evented", "wrk"))
-    if th and ev and th["rps"]:
-        g["throughput.evented_over_threaded_rps@%d" % c_tp] = ev["rps"] / th["rps"]
+    th, ev, wrk = (pick(cells, "throughput", b, 100) for b in ("threaded", "evented", "wrk"))
+    if th and ev and th.get("rps"):
+        g["throughput.evented_over_threaded_rps@100"] = ev["rps"] / th["rps"]
     for b, x in (("threaded", th), ("evented", ev)):
-        if x and wrk and wrk.get("cpu_per_1000"):
-            g["throughput.%s_cpu_vs_wrk@%d" % (b, c_tp)] = x["cpu_per_1000"] / wrk["cpu_per_1000"]
+        if x and wrk and wrk.get("cpu_per_1000") and x.get("cpu_per_1000"):
+            g["throughput.%s_cpu_vs_wrk@100" % b] = x["cpu_per_1000"] / wrk["cpu_per_1000"]
     for b in BACKENDS:
-        x = pick(cells, "latency-bound", b, c_lb)
-        if x:
-            g["latency-bound.%s_efficiency@%d" % (b, c_lb)] = x["efficiency"]
-            g["latency-bound.%s_rss_kb_per_inflight@%d" % (b, c_lb)] = x["rss_per_inflight_kb"]
-    return g
+        x = pick(cells, "latency-bound", b, 1000)
+        if x and x.get("efficiency"):
+            g["latency-bound.%s_efficiency@1000" % b] = x["efficiency"]
+        if x and x.get("rss_per_inflight_kb"):
+            g["latency-bound.%s_rss_kb_per_inflight@1000" % b] = x["rss_per_inflight_kb"]
+    return {k: v for k, v in g.items() if k in gate.METRICS}
 
 
-# --- the report --------------------------------------------------------------------------------
-def report(outdir, wdir, level):
+def gate_rounds(cells, machine, level):
+    """bench/gate.py's input: one dict of ratios per round of the gate's cells."""
+    # bench.sh names a round's cells "gate:WORKLOAD" (their conf is the gate's variant)
+    gc = [dict(c, workload=c["workload"].split(":", 1)[-1]) for c in cells if c.get("rep")]
+    reps = sorted({c["rep"] for c in gc}, key=int)
+    rounds = [gate_metrics([c for c in gc if c["rep"] == r]) for r in reps]
+    failed = ["round %s: %s %s C=%s %s (exit %s, log %s)" % (
+        c["rep"], c["workload"], c["client"], c["concurrency"], c["status"], c["rc"], c["log"])
+        for c in gc if c["status"] not in ("ok", "skipped")]
+    return {"level": level, "machine": machine, "gate_reps": rounds, "failed_cells": failed,
+            "measured": sorted({c["workload"] for c in gc}),
+            "clients": sorted({c["client"] for c in gc if c["status"] != "skipped"})}
+
+
+def gate_mean(rounds):
+    """Per metric, the geometric mean over the rounds (what a reader of summary.json wants)."""
+    names = sorted({k for r in rounds for k in r})
+    return {k: math.exp(sum(math.log(r[k]) for r in rounds if k in r) /
+                        len([r for r in rounds if k in r])) for k in names}
+
+
+def read_cells(outdir):
     rows = []
     if os.path.exists(os.path.join(outdir, "cells.tsv")):
         with open(os.path.join(outdir, "cells.tsv")) as f:
             rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
-    confs = {}
-    cells = []
+    confs, cells = {}, []
     for row in rows:
         wl = row[0]
         if wl not in confs:
             p = os.path.join(outdir, "conf", wl + ".env")
             confs[wl] = read_env(p) if os.path.exists(p) else {}
         cells.append(figures(row, confs[wl], outdir))
+    return cells, confs
+
+
+def read_machine(outdir):
+    machine = {}
+    p = os.path.join(outdir, "machine.txt")
+    if os.path.exists(p):
+        for line in open(p):
+            k, _, v = line.strip().partition("=")
+            machine[k] = v
+    return machine
+
+
+# --- the report --------------------------------------------------------------------------------
+def report(outdir, wdir, level):
+    every, confs = read_cells(outdir)
+    # The gate's rounds (cells with a round number) are kept apart from the tables: a table
+    # shows one run of each cell, the gate judges the rounds together (bench/gate.py).
+    cells = [c for c in every if not c.get("rep")]
     by_wl = {}
     for c in cells:
         by_wl.setdefault(c["workload"], []).append(c)
 
     keys = []
-    for c in cells:
+    for c in every:
         keys += [k for k in c if k not in keys]
     with open(os.path.join(outdir, "cells.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
-        for c in cells:
+        for c in every:
             w.writerow(c)
 
-    machine = {}
-    try:
-        for line in open(os.path.join(outdir, "machine.txt")):
-            k, _, v = line.strip().partition("=")
-            machine[k] = v
-    except OSError:
-        pass
+    machine = read_machine(outdir)
     notes = [n.strip() for n in open(os.path.join(outdir, "notes.txt"))] \
         if os.path.exists(os.path.join(outdir, "notes.txt")) else []
     notes = [n for n in notes if n]
@@ -556,8 +589,10 @@ def report(outdir, wdir, level):
                   "see cells.csv)." % ", ".join(flagged))
         md.append("")
 
-    summary["gate"] = gate_metrics(cells)
-    summary["cells"] = cells
+    rounds = gate_rounds(every, machine, level)
+    summary.update({k: rounds[k] for k in ("gate_reps", "failed_cells", "measured", "clients")})
+    summary["gate"] = gate_mean(rounds["gate_reps"])
+    summary["cells"] = every
     with open(os.path.join(outdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     text = "\n".join(md) + "\n"
@@ -645,6 +680,9 @@ def main(argv):
         return 0
     if len(argv) == 5 and argv[1] == "wrk2json":
         wrk2json(argv[2], argv[3], int(argv[4]))
+        return 0
+    if len(argv) == 4 and argv[1] == "gatereps":
+        print(json.dumps(gate_rounds(read_cells(argv[2])[0], read_machine(argv[2]), argv[3])))
         return 0
     if len(argv) == 5 and argv[1] == "report":
         report(argv[2], argv[3], argv[4])
