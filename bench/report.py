@@ -21,6 +21,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import charts  # noqa: E402  (bench/charts.py)
 import gate  # noqa: E402  (bench/gate.py: the gated metrics' names)
 
 BACKENDS = ("threaded", "evented")
@@ -358,62 +359,79 @@ def knee(cells, backend):
     return best
 
 
-# --- charts ------------------------------------------------------------------------------------
-def charts(outdir, by_wl):
-    if subprocess.call(["sh", "-c", "command -v gnuplot >/dev/null"]) != 0:
-        return []
-    made = []
-    ddir = os.path.join(outdir, "charts")
-    os.makedirs(ddir, exist_ok=True)
+# --- the verdict: five lines at the top of report.md ---------------------------------------
+def clean(c):
+    return c is not None and c["status"] == "ok" and not c.get("failed")
 
-    def series(cells, client, xkey, ykey, scale=1.0):
-        pts = sorted((x[xkey], x[ykey] * scale) for x in cells
-                     if x["client"] == client and x.get(ykey) is not None and ykey in x
-                     and x["status"] == "ok")
-        return pts
 
-    def plot(name, title, xlabel, ylabel, lines, logx=True, logy=False):
-        lines = [(lab, pts) for lab, pts in lines if pts]
-        if not lines:
-            return
-        dat = os.path.join(ddir, name + ".dat")
-        with open(dat, "w") as f:
-            for lab, pts in lines:
-                f.write("# %s\n" % lab)
-                for x, y in pts:
-                    f.write("%g %g\n" % (x, y))
-                f.write("\n\n")
-        gp = ["set terminal pngcairo size 900,560 noenhanced", "set output '%s.png'" % name,
-              "set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
-              "set grid", "set key top left"]
-        if logx:
-            gp.append("set logscale x")
-        if logy:
-            gp.append("set logscale y")
-        gp.append("plot " + ", ".join("'%s.dat' index %d with linespoints lw 2 title '%s'"
-                                       % (name, i, lab) for i, (lab, _) in enumerate(lines)))
-        with open(os.path.join(ddir, name + ".gp"), "w") as f:
-            f.write("\n".join(gp) + "\n")
-        if subprocess.call(["gnuplot", name + ".gp"], cwd=ddir) == 0:
-            made.append((title, "charts/%s.png" % name))
+def at(cells, client, conc):
+    xs = [x for x in cells if x["client"] == client and x["concurrency"] == conc]
+    return xs[-1] if xs else None
 
+
+def tag(c):
+    """' (N of M failed)' for a cell whose requests partly failed, '' for a clean one."""
+    if c is None or clean(c):
+        return ""
+    if c["status"] != "ok":
+        return " (cell %s)" % c["status"]
+    return " (%s of %s failed)" % (fmt(c["failed"], "int"), fmt(c.get("requests", 0), "int"))
+
+
+def verdict(by_wl, summary):
+    """Where each backend wins and where each meets its wall, with the figures: one line each
+    for throughput, waiting, resources, walls and the SLO, from this run's cells."""
+    out = []
     tp = by_wl.get("throughput", [])
-    plot("throughput", "Throughput vs concurrency (zero mock latency)", "concurrency", "req/s",
-         [(c, series(tp, c, "concurrency", "rps")) for c in CLIENTS])
+    wins = {b: [] for b in BACKENDS}
+    for conc in sorted({x["concurrency"] for x in tp}):
+        th, ev = at(tp, "threaded", conc), at(tp, "evented", conc)
+        if clean(th) and clean(ev):
+            w, l = (ev, th) if ev["rps"] >= th["rps"] else (th, ev)
+            wins[w["client"]].append("%s in flight (%s against %s req/s)" % (
+                fmt(conc, "int"), fmt(w["rps"], "int"), fmt(l["rps"], "int")))
+    if any(wins.values()):
+        out.append("- **Throughput, zero latency:** " + "; ".join(
+            "%s is faster at %s" % (b, ", ".join(v)) for b, v in wins.items() if v) + ".")
     lb = by_wl.get("latency-bound", [])
-    plot("rss", "Peak RSS vs concurrency (latency-bound, 100 ms)", "concurrency", "MiB",
-         [(c, series(lb, c, "concurrency", "rss_peak_kb", 1 / 1024.0)) for c in CLIENTS],
-         logy=True)
-    plot("p99", "p99 latency vs concurrency (latency-bound, 100 ms)", "concurrency", "ms",
-         [(c, series(lb, c, "concurrency", "e2e_p99_ms")) for c in CLIENTS], logy=True)
-    ol = by_wl.get("open-loop", [])
-    plot("open_loop", "Latency vs offered load (Poisson, corrected p99)", "offered req/s",
-         "p99 ms", [(c, series(ol, c, "rate", "corrected_p99_ms")) for c in BACKENDS], logy=True)
-    ce = by_wl.get("ceiling", [])
-    plot("ceiling", "Ceiling ramp: efficiency vs concurrency (1 s mock latency)", "concurrency",
-         "ideal wall / measured wall", [(c, series(ce, c, "concurrency", "efficiency"))
-                                        for c in BACKENDS])
-    return made
+    both = sorted(c for c in {x["concurrency"] for x in lb}
+                  if at(lb, "threaded", c) and at(lb, "evented", c))
+    if both:
+        top = max(c for c in both if c <= 1000) if any(c <= 1000 for c in both) else both[0]
+        th, ev = at(lb, "threaded", top), at(lb, "evented", top)
+        out.append("- **Waiting (latency-bound) at %s in flight:** efficiency %s threaded%s, %s "
+                   "evented%s; p99 %s against %s ms; peak RSS %s against %s MiB." % (
+                       fmt(top, "int"), fmt(th.get("efficiency"), "ratio"), tag(th),
+                       fmt(ev.get("efficiency"), "ratio"), tag(ev), fmt(th.get("e2e_p99_ms"), "ms"),
+                       fmt(ev.get("e2e_p99_ms"), "ms"), fmt(th.get("rss_peak_kb"), "mib"),
+                       fmt(ev.get("rss_peak_kb"), "mib")))
+    th, ev = at(tp, "threaded", 100), at(tp, "evented", 100)
+    if th and ev and th.get("cpu_per_1000") and ev.get("cpu_per_1000"):
+        out.append("- **CPU per request at 100 in flight, zero latency:** %s µs threaded, %s µs "
+                   "evented (%s)." % (fmt(th["cpu_per_1000"] * 1000, "num"),
+                                      fmt(ev["cpu_per_1000"] * 1000, "num"),
+                                      fmt(ev["cpu_per_1000"] / th["cpu_per_1000"], "ratio") + "x"))
+    walls = []
+    ce = summary["workloads"].get("ceiling", {})
+    for b in BACKENDS:
+        if b + "_ceiling" in ce:
+            walls.append("%s holds %s in flight%s" % (
+                b, fmt(ce[b + "_ceiling"], "int"),
+                ", then " + ce[b + "_stop"] if ce.get(b + "_stop") else ""))
+    for x in lb:
+        if x["client"] in BACKENDS and x.get("failed"):
+            walls.append("at %s in flight %s failed %s of %s requests%s" % (
+                fmt(x["concurrency"], "int"), x["client"], fmt(x["failed"], "int"),
+                fmt(x.get("requests", 0), "int"),
+                " (" + x["limit_hit"] + ")" if x.get("limit_hit") else ""))
+    if walls:
+        out.append("- **Walls:** " + "; ".join(walls) + ".")
+    sl = summary["workloads"].get("slo-search", {})
+    if any(b + "_slo_rps" in sl for b in BACKENDS):
+        out.append("- **Under the SLO (%s):** %s." % (sl.get("slo", "?"), ", ".join(
+            "%s holds it to %s req/s" % (b, fmt(sl[b + "_slo_rps"], "int"))
+            for b in BACKENDS if b + "_slo_rps" in sl)))
+    return out
 
 
 # --- the gate's figures ------------------------------------------------------------------------
@@ -533,6 +551,7 @@ def report(outdir, wdir, level):
         md.append("")
         md.append("Note: " + n)
     md.append("")
+    verdict_at = len(md)
 
     summary = {"level": level, "machine": machine, "notes": notes, "workloads": {}}
     for wl, wcells in by_wl.items():
@@ -545,6 +564,7 @@ def report(outdir, wdir, level):
                 if c.get("requests"):
                     c["ok_share"] = c["succeeded"] / c["requests"]
                     c["final_errs"] = "%d / %d" % (c.get("err_429", 0), c.get("err_5xx", 0))
+                    c["retries_per_req"] = c.get("retries", 0) / c["requests"]
             md.append(closed_table(wcells, conf))
             skipped = sorted({x["concurrency"] for x in wcells if x["status"] == "skipped"})
             if skipped:
@@ -568,7 +588,14 @@ def report(outdir, wdir, level):
         md.append("")
         summary["workloads"][wl] = wsum
 
-    made = charts(outdir, by_wl)
+    v = verdict(by_wl, summary)
+    if v:
+        md[verdict_at:verdict_at] = ["## Verdict", ""] + v + [""]
+    stamp = "llmload %s, %s, %s (%s cores), bench %s" % (
+        machine.get("git", "?"), machine.get("date", "?"), machine.get("cpu", "?"),
+        machine.get("cores", "?"), level)
+    slo_rows = [(r[0], r[1]) for r in read_tsv(os.path.join(outdir, "slo.tsv"))]
+    made = charts.charts(outdir, by_wl, confs, stamp, slo_rows)
     if made:
         md += ["## Charts", ""]
         for title, png in made:
@@ -602,12 +629,15 @@ def report(outdir, wdir, level):
     print("\n".join(line for line in md if not line.startswith("![")))
 
 
+def read_tsv(path):
+    if not os.path.exists(path):
+        return []
+    return [line.rstrip("\n").split("\t") for line in open(path) if line.strip()]
+
+
 def slo_section(outdir, cells, conf, wsum):
     md = []
-    res = []
-    p = os.path.join(outdir, "slo.tsv")
-    if os.path.exists(p):
-        res = [line.rstrip("\n").split("\t") for line in open(p) if line.strip()]
+    res = read_tsv(os.path.join(outdir, "slo.tsv"))
     head = ["backend", "highest rate meeting SLO (req/s)", "first failing rate",
             "in flight at knee (L)", "p99 ms at knee", "goodput share at knee", "probes"]
     rows = []
@@ -621,7 +651,7 @@ def slo_section(outdir, cells, conf, wsum):
                      fmt(k["corrected_p99_ms"], "ms") if k else "-",
                      fmt(k["goodput_share"], "pct") if k else "-", str(probes)])
         wsum[b + "_slo_rps"] = float(lo)
-        md_slo = slo
+        wsum["slo"] = md_slo = slo
     if res:
         md.append("SLO `%s`, goodput share >= %s; rate doubled from %s, then bisected; a near miss "
                   "(share >= 0.8) fails only when a second probe at the rate fails too. The "
@@ -658,6 +688,8 @@ def ceiling_section(outdir, cells, conf, wsum, machine):
             best = x
         top = best["concurrency"] if best else 0
         wsum[b + "_ceiling"] = top
+        if why:
+            wsum[b + "_stop"] = "at %s: %s" % (fmt(at, "int"), why.split(":")[0])
         summ.append("- **%s**: ceiling %s in flight; %s" % (
             b, fmt(top, "int") if top else "below the first step",
             "stopped at C=%s by %s" % (fmt(at, "int"), why) if why else
