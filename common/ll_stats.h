@@ -213,6 +213,16 @@ const char *ll_stats_tokens_source(const struct ll_stats *s);
  * from chunks", into buf (snprintf's contract); "" when every success sent usage. */
 int ll_stats_tokens_note(char *buf, size_t n, const struct ll_stats *s);
 
+/* Internal to ll_stats*.c (ll_stats_add_result folds a success with them). fold_chunks: the
+ * per-token figures of one successful stream with output (n_chunks > 0): chunk gaps, per-token
+ * gaps (ITL), TPOT and the tokens of its reasoning chunks; sets *max_itl to the request's
+ * largest per-token gap (-1 when none) and *tpot (-1 with fewer than two output tokens).
+ * fold_tokens: the tokens of one success, usage where sent, else its chunks; its reasoning
+ * tokens likewise (`reasoning`: fold_chunks' count of them). */
+void ll_stats__fold_chunks(struct ll_stats *s, const struct ll_result *r, int64_t *max_itl,
+                           int64_t *tpot, uint64_t *reasoning);
+void ll_stats__fold_tokens(struct ll_stats *s, const struct ll_result *r, uint64_t reasoning);
+
 /* Derived figures. */
 uint64_t ll_stats_succeeded(const struct ll_stats *s);
 uint64_t ll_stats_failed(const struct ll_stats *s); /* not ok, not cancelled */
