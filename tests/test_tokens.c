@@ -550,6 +550,19 @@ static void test_tokens_split_edges(void **state)
     ll_stats_free(&s);
 }
 
+/* --slo tpot=MS parses beside the others; a key it does not know is still refused. */
+static void test_tokens_slo_tpot(void **state)
+{
+    struct ll_slo slo;
+    assert_int_equal(ll_slo_parse("itl=20,tpot=8.5,ttft=100", &slo), 0);
+    assert_int_equal(slo.tpot_ms, 9);
+    assert_int_equal(slo.itl_ms, 20);
+    assert_int_equal(slo.ttft_ms, 100);
+    assert_true(ll_slo_is_set(&(struct ll_slo){.tpot_ms = 1}));
+    assert_int_equal(ll_slo_parse("tpot=0", &slo), LL_EINVAL);
+    assert_int_equal(ll_slo_parse("tpots=5", &slo), LL_EINVAL);
+}
+
 /* ---- groups ------------------------------------------------------------------------------- */
 
 static int setup_dir(void **state)
@@ -584,6 +597,7 @@ int main(void)
     const struct CMUnitTest unit[] = {
         cmocka_unit_test(test_tokens_split_by_running_usage),
         cmocka_unit_test(test_tokens_split_edges),
+        cmocka_unit_test(test_tokens_slo_tpot),
     };
     const struct CMUnitTest threaded[] = BACKEND_TESTS("threaded");
     const struct CMUnitTest evented[] = BACKEND_TESTS("evented");
