@@ -129,12 +129,13 @@ def figures(row, conf, outdir):
     })
     for cls in ("429", "5xx", "4xx", "timeout", "connect", "protocol", "resource", "cancelled"):
         c["err_" + cls] = int(dig(req, "by_class." + cls))
-    for h in ("e2e", "corrected", "last_attempt", "ttft", "itl"):
+    for h in ("e2e", "corrected", "last_attempt", "ttft", "tpot", "itl", "chunk_gap"):
         for p in ("p50", "p90", "p99", "p999", "max"):
             c["%s_%s_ms" % (h, p)] = dig(r, "latency.%s.%s_ms" % (h, p))
-    stream = bool(dig(doc, "config.stream", False))
-    toks = req.get("stream_tokens", 0) if stream else req.get("completion_tokens", 0)
-    c["tokens_per_s"] = toks / c["wall_s"] if c["wall_s"] else 0.0
+    # completion_tokens: the server's usage, or counted from chunks (tokens_source); null
+    # when nothing counted them: then tokens/s is not known either, never 0
+    toks = req.get("completion_tokens")
+    c["tokens_per_s"] = toks / c["wall_s"] if toks is not None and c["wall_s"] else None
     res = r.get("resources", {})
     c.update({
         "cpu_s": res.get("cpu_user_s", 0.0) + res.get("cpu_sys_s", 0.0),
@@ -256,7 +257,9 @@ CLOSED_METRICS = [
 ]
 STREAM_METRICS = [
     ("TTFT p50 ms", "ttft_p50_ms", "ms", True), ("TTFT p99 ms", "ttft_p99_ms", "ms", True),
+    ("TPOT p50 ms", "tpot_p50_ms", "ms", True),
     ("ITL p50 ms", "itl_p50_ms", "ms", True), ("ITL p99 ms", "itl_p99_ms", "ms", True),
+    ("chunk gap p50 ms", "chunk_gap_p50_ms", "ms", True),
     ("tokens/s", "tokens_per_s", "num", True),
 ]
 ERROR_METRICS = [
