@@ -95,7 +95,7 @@ struct ll_resources {
     X(TTFT, "ttft", "dispatch to the first output token, any channel")                             \
     X(TPOT, "tpot", "per request: (e2e - ttft) / (output tokens - 1)")                             \
     X(ITL, "itl", "per token: a chunk's gap / the tokens it carried")                              \
-    X(CHUNK_GAP, "chunk_gap", "gap between consecutive output chunks")                                 \
+    X(CHUNK_GAP, "chunk_gap", "gap between consecutive output chunks")                             \
     X(DNS, "dns", "name resolution, attempts that opened a connection (curl)")                     \
     X(CONNECT, "connect", "TCP connect, attempts that opened a connection (curl)")                 \
     X(TLS, "tls", "TLS handshake, attempts that opened an HTTPS connection (curl)")                \

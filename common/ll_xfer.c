@@ -2,6 +2,7 @@
  * stream), classification and the retry decision. Both backends call exactly this code, so they
  * send the same bytes and judge answers the same way. */
 #include "ll_xfer.h"
+#include "ll_xfer_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -90,30 +91,6 @@ enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long 
         return ll_limit_from_errno((int)os_errno);
     }
     return LL_LIMIT_NONE;
-}
-
-curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr *a)
-{
-    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd == CURL_SOCKET_BAD) {
-        x->sock_errno = errno;
-    } else {
-        x->socks_since_send++;
-    }
-    return fd;
-}
-
-/* CURLOPT_PREREQFUNCTION: curl is about to send the request, on a connection it just opened or
- * one it reused (no socket opened since the last send). Called again for each re-send curl
- * makes within the transfer after a reused connection died. */
-static int prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
-                     int conn_primary_port, int conn_local_port)
-{
-    struct ll_xfer *x = clientp;
-    x->sends++;
-    x->send_reused = x->socks_since_send == 0;
-    x->socks_since_send = 0;
-    return CURL_PREREQFUNC_OK;
 }
 
 static void set_proto_error(struct ll_xfer *x, const char *why)
@@ -332,50 +309,6 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* Header value after "Name:", trimmed, copied into out. false when the name does not match. */
-static bool header_value(const char *line, size_t n, const char *name, char *out, size_t outsz)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') {
-        return false;
-    }
-    const char *v = line + nl + 1, *end = line + n;
-    while (v < end && (*v == ' ' || *v == '\t')) {
-        v++;
-    }
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
-    }
-    size_t len = (size_t)(end - v) < outsz - 1 ? (size_t)(end - v) : outsz - 1;
-    memcpy(out, v, len);
-    out[len] = '\0';
-    return true;
-}
-
-/* A retry hint among the headers (ll_retry_hints); other headers are left alone. */
-static void take_hint(struct ll_xfer *x, const char *line, size_t n)
-{
-    struct ll_retry_hints *h = &x->hints;
-    char val[128], *end;
-    double v;
-    if (header_value(line, n, "retry-after-ms", val, sizeof(val))) {
-        v = strtod(val, &end);
-        if (end != val && *end == '\0' && v >= 0 && v < 1e12) {
-            h->after_ms = (int64_t)(v + 0.999); /* a wait is never shortened */
-        }
-    } else if (header_value(line, n, "Retry-After", val, sizeof(val))) {
-        ll_retry_after_parse(val, time(NULL), &h->retry_after);
-    } else if (header_value(line, n, "x-ratelimit-reset-requests", val, sizeof(val))) {
-        ll_retry_duration_parse(val, &h->reset_requests);
-    } else if (header_value(line, n, "x-ratelimit-reset-tokens", val, sizeof(val))) {
-        ll_retry_duration_parse(val, &h->reset_tokens);
-    } else if (header_value(line, n, "x-ratelimit-remaining-requests", val, sizeof(val))) {
-        h->remaining_requests = strtoll(val, NULL, 10);
-    } else if (header_value(line, n, "x-ratelimit-remaining-tokens", val, sizeof(val))) {
-        h->remaining_tokens = strtoll(val, NULL, 10);
-    }
-}
-
 static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct ll_xfer *x = userdata;
@@ -399,38 +332,14 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         x->content_encoding[0] = '\0';
         ll_retry_hints_clear(&x->hints);
     } else if ((ptr[0] | 0x20) == 'r' || (ptr[0] | 0x20) == 'x') {
-        take_hint(x, ptr, n);
-    } else if (header_value(ptr, n, "Content-Encoding", x->content_encoding,
-                            sizeof(x->content_encoding))) {
+        ll_xfer__take_hint(x, ptr, n);
+    } else if (ll_xfer__header_value(ptr, n, "Content-Encoding", x->content_encoding,
+                                     sizeof(x->content_encoding))) {
         /* kept for the message if it cannot be decoded */
-    } else if (header_value(ptr, n, "Content-Type", val, sizeof(val))) {
+    } else if (ll_xfer__header_value(ptr, n, "Content-Type", val, sizeof(val))) {
         x->is_event_stream = strncasecmp(val, "text/event-stream", 17) == 0;
     }
     return n;
-}
-
-int64_t ll_xfer_watch(struct ll_xfer *x, int64_t now)
-{
-    int64_t ttfb = x->cfg->ttfb_timeout_ms * LL_NS_PER_MS;
-    int64_t idle = x->cfg->idle_timeout_ms * LL_NS_PER_MS;
-    int64_t next = 0;
-    if (x->t_first_byte == 0) {
-        if (ttfb > 0 && now - x->t_xfer_start >= ttfb) {
-            x->timed_out = LL_XFER_LIM_TTFB;
-            return -1;
-        }
-        next = ttfb > 0 ? x->t_xfer_start + ttfb : 0;
-        if (idle > 0 && (next == 0 || now + idle < next)) {
-            next = now + idle; /* the first byte may come at any moment: idle counts from it */
-        }
-    } else if (idle > 0) {
-        if (now - x->t_last_byte >= idle) {
-            x->timed_out = LL_XFER_LIM_IDLE;
-            return -1;
-        }
-        next = x->t_last_byte + idle;
-    }
-    return next;
 }
 
 /* curl calls this at least once a second during a transfer (and after each chunk): cancel,
@@ -525,7 +434,7 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
         SET(CURLOPT_NOPROGRESS, 0L);
     }
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
-    SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+    SET(CURLOPT_PREREQFUNCTION, ll_xfer__prereq_cb);
     SET(CURLOPT_PREREQDATA, (void *)x);
     /* HTTP/1.1 on both backends: a multi handle would otherwise multiplex HTTP/2 over TLS while
      * the threaded workers each hold one connection, and the two would not be compared fairly. */
@@ -546,50 +455,6 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
 /* The URL goes to curl parsed, as a CURLU handle: curl 7.88 then copies it for each transfer
  * instead of parsing and re-normalising the URL string again (with CURLOPT_URL that was ~5% of
  * the client's instructions at zero latency). */
-int ll_xfer_url_set(CURLU *u, const char *base, char *why, size_t whylen)
-{
-    char *scheme = NULL, *port = NULL, *path = NULL, *host = NULL;
-    char joined[2048];
-    int err = LL_EINVAL;
-    CURLUcode uc = curl_url_set(u, CURLUPART_URL, base, 0);
-    if (uc != CURLUE_OK) {
-        snprintf(why, whylen, "%s", curl_url_strerror(uc));
-        return LL_EINVAL;
-    }
-    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-    curl_url_get(u, CURLUPART_HOST, &host, 0);
-    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-    curl_url_get(u, CURLUPART_PATH, &path, 0);
-    long pn = port != NULL ? strtol(port, NULL, 10) : 0;
-    if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-        snprintf(why, whylen, "the scheme must be http or https, not '%s'", scheme ? scheme : "");
-    } else if (host == NULL || host[0] == '\0') {
-        snprintf(why, whylen, "no host");
-    } else if (pn < 1 || pn > 65535) {
-        snprintf(why, whylen, "port %s is not in 1-65535", port ? port : "?");
-    } else {
-        /* The path gets /chat/completions; a query (Azure's ?api-version=) stays a query. */
-        size_t len = path ? strlen(path) : 0;
-        while (len > 0 && path[len - 1] == '/') {
-            len--;
-        }
-        if (len + sizeof("/chat/completions") > sizeof(joined)) {
-            snprintf(why, whylen, "path too long");
-        } else {
-            snprintf(joined, sizeof(joined), "%.*s/chat/completions", (int)len, path ? path : "");
-            uc = curl_url_set(u, CURLUPART_PATH, joined, 0);
-            err = uc == CURLUE_OK ? 0 : LL_EINVAL;
-            if (uc != CURLUE_OK) {
-                snprintf(why, whylen, "%s", curl_url_strerror(uc));
-            }
-        }
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    return err;
-}
 
 static CURLcode set_url(struct ll_xfer *x, CURL *easy, const char *base_url)
 {
@@ -734,24 +599,6 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
     }
 }
 
-/* curl's phase times of this transfer (microseconds from its start) as durations. */
-static void read_phases(struct ll_xfer *x, bool opened)
-{
-    struct ll_result *res = &x->call->res;
-    curl_off_t dns = 0, conn = 0, tls = 0, pre = 0, start = 0;
-    CURL *e = x->easy;
-    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
-    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
-    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &tls);
-    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
-    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &start);
-    bool connected = opened && conn > 0;
-    res->ph_dns_ns = connected ? (int64_t)dns * 1000 : -1;
-    res->ph_connect_ns = connected && conn >= dns ? (int64_t)(conn - dns) * 1000 : -1;
-    res->ph_tls_ns = connected && tls >= conn && tls > 0 ? (int64_t)(tls - conn) * 1000 : -1;
-    res->ph_ttfb_ns = start > 0 && start >= pre ? (int64_t)(start - pre) * 1000 : -1;
-}
-
 static void read_info(struct ll_xfer *x, long *status)
 {
     struct ll_result *res = &x->call->res;
@@ -770,7 +617,7 @@ static void read_info(struct ll_xfer *x, long *status)
     if (x->sends > 1) {
         res->resends += x->sends - 1; /* curl sent it again after a reused connection died */
     }
-    read_phases(x, conns > 0);
+    ll_xfer__read_phases(x, conns > 0);
     curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req_size);
     curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hdr_size);
     curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);
@@ -779,13 +626,50 @@ static void read_info(struct ll_xfer *x, long *status)
     res->bytes_tx += (uint64_t)req_size; /* headers and the POST body (checked with curl 7.88) */
 }
 
-/* The request died on a connection curl reused, before any byte of an answer: the server
- * never processed it (see ll_xfer_end in ll_xfer.h). */
-static bool died_unanswered(const struct ll_xfer *x, CURLcode rc)
+/* A complete 2xx answer: a stream must have ended with [DONE]; anything else is parsed as
+ * one chat completion (also a server that answers a stream request in one piece). */
+static void finish_answer(struct ll_xfer *x, CURLcode rc, long status, int64_t now)
 {
-    bool died = rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
-    return died && x->sends > 0 && x->send_reused && x->t_first_byte == 0 && !x->proto_error &&
-           x->sock_errno == 0;
+    struct ll_result *res = &x->call->res;
+    if (rc != CURLE_OK || status < 200 || status >= 300) {
+        return;
+    }
+    if (x->call->stream && x->is_event_stream) {
+        if (!x->sse.done) {
+            set_proto_error(x, "event stream ended without data: [DONE]");
+        }
+        return;
+    }
+    parse_completion(x);
+    if (res->t_first_token == 0) {
+        res->t_first_token = now;
+    }
+}
+
+/* The attempt's class: the table, then what an answer said inside a 200, an answer cut after
+ * it began (partial), a local limit (resource) and cancel, in that order of precedence. */
+static enum ll_class attempt_class(struct ll_xfer *x, CURLcode rc, long status, bool cancelled)
+{
+    struct ll_result *res = &x->call->res;
+    enum ll_class cls = ll_xfer_classify(rc, status, x->proto_error);
+    if (x->inband_seen && status / 100 == 2) {
+        /* Said inside a 200: classed by what it says; cut short if tokens had come. */
+        cls = x->call->stream && res->n_chunks > 0 ? LL_CLASS_PARTIAL : x->inband.cls;
+    }
+    if ((cls == LL_CLASS_TIMEOUT || cls == LL_CLASS_CONNECT) && x->t_first_byte != 0 &&
+        (status == 0 || status / 100 == 2)) {
+        cls = LL_CLASS_PARTIAL; /* the answer had begun: the endpoint may have billed it */
+    }
+    long os_errno = 0;
+    if (rc == CURLE_COULDNT_CONNECT) {
+        curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+    }
+    res->limit =
+        cancelled ? LL_LIMIT_NONE : ll_xfer_limit(rc, x->proto_error, x->sock_errno, os_errno);
+    if (res->limit != LL_LIMIT_NONE) {
+        cls = LL_CLASS_RESOURCE; /* never retried: another attempt would meet the same wall */
+    }
+    return cancelled ? LL_CLASS_CANCELLED : cls;
 }
 
 int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
@@ -800,48 +684,16 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
         rc = CURLE_OPERATION_TIMEDOUT; /* whatever curl said after we ended it */
     }
     read_info(x, &status);
-    if (died_unanswered(x, rc) && x->call_resends < LL_XFER_MAX_RESENDS &&
+    if (ll_xfer__died_unanswered(x, rc) && x->call_resends < LL_XFER_MAX_RESENDS &&
         !atomic_load(&call->cancel)) {
         x->call_resends++;
         res->resends++;
         x->resend = true;
         return 0;
     }
-    bool ok_2xx = rc == CURLE_OK && status >= 200 && status < 300;
-    if (ok_2xx) {
-        if (call->stream && x->is_event_stream) {
-            if (!x->sse.done) {
-                set_proto_error(x, "event stream ended without data: [DONE]");
-            }
-        } else {
-            parse_completion(x); /* also a server that answers a stream request in one piece */
-            if (res->t_first_token == 0) {
-                res->t_first_token = now;
-            }
-        }
-    }
-    enum ll_class cls = ll_xfer_classify(rc, status, x->proto_error);
-    if (x->inband_seen && status / 100 == 2) {
-        /* Said inside a 200: classed by what it says; cut short if tokens had come. */
-        cls = call->stream && res->n_chunks > 0 ? LL_CLASS_PARTIAL : x->inband.cls;
-    }
-    if ((cls == LL_CLASS_TIMEOUT || cls == LL_CLASS_CONNECT) && x->t_first_byte != 0 &&
-        (status == 0 || status / 100 == 2)) {
-        cls = LL_CLASS_PARTIAL; /* the answer had begun: the endpoint may have billed it */
-    }
+    finish_answer(x, rc, status, now);
     bool cancelled = atomic_load(&call->cancel);
-    long os_errno = 0;
-    if (rc == CURLE_COULDNT_CONNECT) {
-        curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
-    }
-    res->limit =
-        cancelled ? LL_LIMIT_NONE : ll_xfer_limit(rc, x->proto_error, x->sock_errno, os_errno);
-    if (res->limit != LL_LIMIT_NONE) {
-        cls = LL_CLASS_RESOURCE; /* never retried: another attempt would meet the same wall */
-    }
-    if (cancelled) {
-        cls = LL_CLASS_CANCELLED;
-    }
+    enum ll_class cls = attempt_class(x, rc, status, cancelled);
 
     int i = res->attempts++;
     if (i < LL_ATTEMPTS_KEPT) {
@@ -866,20 +718,7 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     }
 
     if (cls != LL_CLASS_NONE && !cancelled) {
-        const struct ll_retry_policy *p = &x->cfg->retry;
-        const char *src;
-        int64_t hint = ll_retry_hint_pick(&x->hints, (int)status, &src);
-        int64_t wait = ll_retry_next_delay_ns(p, res->attempts, cls, (int)status, hint, rng);
-        if (wait >= 0 && p->honor_retry_after && hint >= 0 && p->max_retry_wait_ms >= 0 &&
-            hint > p->max_retry_wait_ms) {
-            /* Asked for a longer wait than allowed: end now, and say why, rather than sleep. */
-            size_t len = strlen(res->errmsg);
-            snprintf(res->errmsg + len, sizeof(res->errmsg) - len,
-                     "; the server asked to wait %g s (%s), longer than the %g s allowed "
-                     "(--max-retry-wait)",
-                     (double)hint / 1000.0, src, (double)p->max_retry_wait_ms / 1000.0);
-            wait = -1;
-        }
+        int64_t wait = ll_xfer__retry_wait(x, cls, status, rng);
         if (wait >= 0) {
             if (i < LL_ATTEMPTS_KEPT) {
                 res->attempt[i].wait_ns = wait;

@@ -1,8 +1,13 @@
 # Real endpoints (issue 12): both backends against a scripted server that closes connections,
 # sends retry hints, streams for long, compresses, and reports errors inside a 200.
-find_package(ZLIB REQUIRED) # the scripted server compresses answers (gzip, deflate)
 ll_add_test(test_endpoints
   SOURCES test_endpoints.c
+  LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
+  LABELS "integration;threads;reliability"
+  TIMEOUT 300)
+find_package(ZLIB REQUIRED) # the scripted server compresses answers (gzip, deflate)
+ll_add_test(test_endpoints_wire
+  SOURCES test_endpoints_wire.c
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads ZLIB::ZLIB
   LABELS "integration;threads;reliability"
   TIMEOUT 300)
