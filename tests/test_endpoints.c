@@ -168,11 +168,10 @@ static enum hs_after stream_handler(void *arg, const struct hs_req *req, int fd)
 {
     const struct stream_plan *p = arg;
     if (p->truncate) {
+        static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: 1000\r\n\r\n";
         static const char part[] = "{\"id\":\"c1\",\"choices\":[{\"mes";
-        hs_write(fd,
-                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000"
-                 "\r\n\r\n",
-                 83);
+        hs_write(fd, head, sizeof(head) - 1);
         hs_write(fd, part, sizeof(part) - 1);
         return HS_FIN;
     }
