@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_retry.h"
+#include "ll_signal.h"
 
 #define TICK_NS    (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
 #define SEND_BURST 256
@@ -108,14 +108,6 @@ struct drive {
     uint64_t rng;
     bool progress_shown;
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 static void note_failure(struct drive *d, const struct ll_result *res)
 {
@@ -251,7 +243,7 @@ static void wait_some(struct drive *d, int64_t until)
         /* Nothing can progress: sleeping is safe (ll_client_next would return at once). */
         struct timespec ts = ll_ns_to_timespec(until);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
-               !interrupted) {
+               !ll_signal_caught()) {
         }
         return;
     }
@@ -275,7 +267,7 @@ static int drive_loop(struct drive *d)
 
     for (;;) {
         int64_t now = ll_now_ns();
-        if (interrupted && !stopping) {
+        if (ll_signal_caught() && !stopping) {
             stopping = true;
             d->out->interrupted = true;
             cancel_all(d);
@@ -323,7 +315,6 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
              struct ll_drive_out *out)
 {
     struct drive d = {.c = c, .o = o, .s = s, .out = out, .rng = o->seed ? o->seed : 1};
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
     int err;
 
     memset(out, 0, sizeof(*out));
@@ -332,11 +323,6 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
         err = LL_ENOMEM;
         goto out;
     }
-    interrupted = 0;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND; /* a second ^C kills */
-    sigaction(SIGINT, &sa, &old);
-
     ll_stats_res_begin(s);
     s->t_start = s->t_stop = ll_now_ns();
     d.next_tick = s->t_start + TICK_NS;
@@ -353,7 +339,6 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
     if (d.progress_shown) {
         fputs("\r\033[K", stderr);
     }
-    sigaction(SIGINT, &old, NULL);
 out:
     free(d.sent.w);
     free(d.done.w);

@@ -36,14 +36,15 @@ struct ll_drive_opts {
 
 struct ll_drive_out {
     uint64_t not_sent;       /* requests never submitted (interrupted) */
-    bool interrupted;        /* SIGINT: sends stopped, outstanding requests cancelled */
+    bool interrupted;        /* a stop signal: sends stopped, outstanding requests cancelled */
     enum ll_class first_cls; /* class of the first failed request, LL_CLASS_NONE if none */
     char first_err[160];     /* its errmsg */
 };
 
 /* Run the workload on `c`, folding into `s` (initialised by the caller; t_start, t_stop and
- * the resource figures are set here). Installs a SIGINT handler for the duration: the first
- * SIGINT stops sending and cancels what is outstanding, a second one kills.
+ * the resource figures are set here). A stop signal (ll_signal.h: SIGINT, SIGTERM, SIGHUP),
+ * also one caught before the call, stops sending and cancels what is outstanding; the results
+ * that come back are folded and out->interrupted is set.
  * 0, or LL_ENOMEM when the accounting bitmaps cannot be allocated. */
 int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
              struct ll_drive_out *out);

@@ -1,7 +1,6 @@
 /* ll_run.c - `llmload run`: flags, endpoint, client, the load loop, report. */
 #include "ll_run.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,9 @@
 #include "ll_limits.h"
 #include "ll_mockproc.h"
 #include "ll_opts.h"
+#include "ll_outfile.h"
 #include "ll_report.h"
+#include "ll_signal.h"
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
@@ -28,7 +29,7 @@ struct run {
     const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path;
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
-    bool stream, no_reuse, blocking, insecure, no_preflight;
+    bool stream, no_reuse, blocking, insecure, no_preflight, quiet;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
 
@@ -44,6 +45,7 @@ struct run {
     struct ll_message msg;
     struct ll_request req;
     struct ll_nofile nofile; /* RLIMIT_NOFILE, raised at start */
+    struct ll_outfile json;  /* --json, opened before anything starts */
 };
 
 static void run_defaults(struct run *r)
@@ -60,6 +62,7 @@ static void run_defaults(struct run *r)
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
     r->mock.pid = -1;
+    r->json.fd = -1;
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
@@ -121,7 +124,11 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
         OPTD("json", LL_OPT_STR, &r->json_path, 0, 0, "FILE",
-             "write every figure and the configuration as JSON (- = stdout)", "none"),
+             "write every figure and the configuration as JSON; - = stdout, the JSON alone "
+             "(the text report then goes to stderr)",
+             "none"),
+        OPT("quiet", LL_OPT_BOOL, &r->quiet, 0, 0, NULL,
+            "print no text report (errors and warnings still go to stderr)"),
         OPTS("seed", LL_OPT_INT, &r->seed, 0, 9e18, "N",
              "seed for retry jitter, Poisson arrivals and the embedded mock", &r->seed_seen),
         OPT("insecure", LL_OPT_BOOL, &r->insecure, 0, 0, NULL,
@@ -265,14 +272,12 @@ static int mock_start(struct run *r)
         args[n++] = r->mock_args.v[i];
     }
     args[n] = NULL;
-    /* A terminal's ^C goes to the whole process group: let the child inherit SIG_IGN so that
-     * only we see it (we cancel, drain, then stop the mock with SIGTERM). A mockllm that
-     * installs its own SIGINT handler overrides this. */
-    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old);
+    /* The mock runs in its own process group (ll_mockproc.h): a terminal's ^C reaches only us;
+     * we cancel, drain, report, then stop the mock by PID. */
     int err = ll_mockproc_start(&r->mock, NULL, args, MOCK_START_TIMEOUT_MS);
-    sigaction(SIGINT, &old, NULL);
+    if (err == LL_ECANCELED) {
+        return 0; /* a stop signal: run_load reports a run that never started */
+    }
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the embedded mock %s: %s\n", WHO, ll_mockproc_path(),
                 ll_strerror(err));
@@ -377,11 +382,11 @@ static void run_header_limits(const struct run *r)
            nf->err ? strerror(nf->err) : "");
 }
 
-static void run_header(const struct run *r, struct ll_client *c)
+static void run_header(const struct run *r)
 {
-    const struct ll_backend *be = ll_client_backend(c);
+    const struct ll_backend *be = r->be;
     printf("llmload run: backend=%s (%s)\n", be->name, be->descr);
-    printf("endpoint=%s", r->base_url);
+    printf("endpoint=%s", r->base_url != NULL ? r->base_url : "none (stopped before it started)");
     if (r->cfg.n_base_urls > 1) {
         printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
     }
@@ -505,6 +510,16 @@ static void run_thread_limit(const struct run *r, int err)
             WHO, r->be->name, (long long)r->concurrency, ll_strerror(err), why);
 }
 
+/* Stopped by a signal before the client started: an empty run, every request not sent. */
+static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_drive_out *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->first_cls = LL_CLASS_NONE;
+    o->interrupted = true;
+    o->not_sent = (uint64_t)r->requests;
+    s->t_start = s->t_stop = ll_now_ns();
+}
+
 static int run_load(struct run *r)
 {
     struct ll_client *c = NULL;
@@ -518,17 +533,18 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
-    err = ll_client_create(r->be, &r->cfg, &c);
+    /* A stop signal before this point: nothing was started; the run is reported as such. */
+    err = ll_signal_caught() ? LL_ECANCELED : ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
         run_thread_limit(r, err);
         goto out;
     }
-    if (err != 0) {
+    if (err != 0 && err != LL_ECANCELED) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, r->be->name,
                 ll_strerror(err));
         goto out;
     }
-    run_header(r, c);
+    run_header(r);
     struct ll_drive_opts d = {
         .requests = (uint64_t)r->requests,
         .concurrency = (int)r->concurrency,
@@ -539,29 +555,29 @@ static int run_load(struct run *r)
         .req = &r->req,
         .progress = isatty(STDERR_FILENO) == 1,
     };
-    err = ll_drive(c, &d, &s, &out);
-    if (err != 0) {
+    if (c == NULL) {
+        run_not_started(r, &s, &out);
+    } else if ((err = ll_drive(c, &d, &s, &out)) != 0) {
         fprintf(stderr, "%s: the load loop failed: %s\n", WHO, ll_strerror(err));
         goto out;
+    } else {
+        memset(&be, 0, sizeof(be));
+        be.loop_idle_ns = -1;
+        ll_client_sample(c, &be);
+        ll_stats_set_backend(&s, &be);
+        ll_client_destroy(c);
+        c = NULL;
     }
-    memset(&be, 0, sizeof(be));
-    be.loop_idle_ns = -1;
-    ll_client_sample(c, &be);
-    ll_stats_set_backend(&s, &be);
-    ll_client_destroy(c);
-    c = NULL;
 
     ll_report_table(stdout, &s);
     printf("\n");
     rc = run_verdict(r, &s, &out);
     if (r->json_path != NULL) {
         cJSON *doc = run_json(r, &s, &out);
-        err = doc != NULL ? ll_report_write_json(doc, r->json_path) : LL_ENOMEM;
-        cJSON_Delete(doc);
-        if (err != 0) {
-            fprintf(stderr, "%s: cannot write %s: %s\n", WHO, r->json_path, ll_strerror(err));
-            rc = LL_EXIT_FAIL;
+        if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
+            rc = LL_EXIT_FAIL; /* the one line is printed */
         }
+        cJSON_Delete(doc);
     }
 out:
     if (c != NULL) {
@@ -596,12 +612,19 @@ int ll_cmd_run(int argc, char **argv)
     if ((rc = run_validate(&r)) != 0 || (rc = run_endpoint(&r)) != 0) {
         goto out;
     }
+    /* Outputs first: a path that cannot be written is one line now, not after the run. */
+    if (ll_outfile_open(&r.json, WHO, "--json", r.json_path) != 0 ||
+        (r.quiet && ll_outfile_quiet() != 0)) {
+        rc = LL_EXIT_FAIL;
+        goto out;
+    }
     ll_limits_raise_nofile(&r.nofile); /* before the mock: it inherits the raised limit */
     if (r.base_url == NULL && (rc = mock_start(&r)) != 0) {
         goto out;
     }
     run_config(&r);
-    if (!r.mock_started && !r.no_preflight && (rc = preflight(&r)) != 0) {
+    if (!r.mock_started && r.base_url != NULL && !r.no_preflight && !ll_signal_caught() &&
+        (rc = preflight(&r)) != 0) {
         goto out;
     }
     rc = run_load(&r);
@@ -609,6 +632,7 @@ out:
     if (r.mock_started) {
         ll_mockproc_stop(&r.mock, MOCK_STOP_TIMEOUT_MS);
     }
+    ll_outfile_abort(&r.json); /* nothing when committed */
     ll_strv_free(&r.headers);
     ll_strv_free(&r.mock_args);
     ll_strv_free(&r.urls);

@@ -171,8 +171,8 @@ static int set_num(struct mock_config *c, const struct num_opt *o, const char *v
         *(uint64_t *)(void *)base = u;
         return 0;
     }
-    double d;
-    long l;
+    double d = 0; /* only one of d and l is parsed; gcc -O3 cannot see which is read */
+    long l = 0;
     if (o->integer ? parse_long(v, (long)o->lo, (long)o->hi, &l) != 0
                    : parse_double(v, o->lo, o->hi, &d) != 0) {
         return fail(err, errlen, "--%s '%s': want %s in [%g, %g]", o->name, v,
