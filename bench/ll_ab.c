@@ -164,15 +164,16 @@ int ll_cmd_ab(int argc, char **argv)
                    .retries = 2};
     bool help;
     const struct ll_opt opts[] = {
-        {"models", LL_OPT_STR, &a.models, 0, 0, "a,b,c", "models to compare", "required", NULL},
-        {"prompt", LL_OPT_STR, &a.prompt, 0, 0, "TEXT", "the one prompt", NULL, NULL},
-        {"max-tokens", LL_OPT_INT, &a.max_tokens, 1, 1e7, "N", "max_tokens", "not sent", NULL},
-        {"retries", LL_OPT_INT, &a.retries, 0, 100, "K", "retries per request", NULL, NULL},
-        {"backend", LL_OPT_STR, &a.backend, 0, 0, "NAME", "threaded or evented", NULL, NULL},
+        {"models", LL_OPT_STR, &a.models, 0, 0, "a,b,c", "models to compare", "required", NULL, 0},
+        {"prompt", LL_OPT_STR, &a.prompt, 0, 0, "TEXT", "the one prompt", NULL, NULL, 0},
+        {"max-tokens", LL_OPT_INT, &a.max_tokens, 1, 1e7, "N", "max_tokens", "not sent", NULL, 0},
+        {"retries", LL_OPT_INT, &a.retries, 0, 100, "K", "retries per request", NULL, NULL, 0},
+        {"backend", LL_OPT_STR, &a.backend, 0, 0, "NAME", "threaded or evented", NULL, NULL, 0},
         {"url", LL_OPT_STR, &a.url, 0, 0, "URL", "OpenAI-compatible base URL",
-         "$OPENAI_BASE_URL, else the embedded mockllm", NULL},
-        {"json", LL_OPT_STR, &a.json_path, 0, 0, "FILE", "write the table as JSON", "none", NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+         "$OPENAI_BASE_URL, else the embedded mockllm", NULL, 0},
+        {"json", LL_OPT_STR, &a.json_path, 0, 0, "FILE", "write the table as JSON", "none", NULL,
+         0},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0) {
         return LL_EXIT_USAGE;

@@ -91,14 +91,15 @@ int ll_cmd_demo(int argc, char **argv)
     const char *backend = NULL, *json = NULL;
     bool help;
     const struct ll_opt opts[] = {
-        {"backend", LL_OPT_STR, &backend, 0, 0, "NAME", "threaded, evented or both", "both", NULL},
+        {"backend", LL_OPT_STR, &backend, 0, 0, "NAME", "threaded, evented or both", "both", NULL,
+         0},
         {"scale", LL_OPT_DOUBLE, &d.scale, 1e-4, 100, "F", "multiply every mock latency", NULL,
-         NULL},
+         NULL, 0},
         {"json", LL_OPT_STR, &json, 0, 0, "FILE", "write every measured figure as JSON", "none",
-         NULL},
+         NULL, 0},
         {"url", LL_OPT_STR, &d.url, 0, 0, "URL", "an endpoint instead of the bundled mock",
-         "the bundled mockllm", NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+         "the bundled mockllm", NULL, 0},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     if (argc < 1 || argv[0][0] == '-') {
         if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
