@@ -511,6 +511,9 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(nf, "hard", (double)r->nofile.hard);
     cJSON *m = cJSON_AddObjectToObject(w, "mock");
     cJSON_AddBoolToObject(m, "embedded", r->mock_started);
+    if (r->mock_started) {
+        cJSON_AddStringToObject(m, "path", r->mock.path);
+    }
     cJSON *margs = cJSON_AddArrayToObject(m, "args");
     if (r->latency_seen) {
         cJSON_AddNumberToObject(m, "latency_ms", r->latency_ms);
