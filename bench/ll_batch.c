@@ -339,10 +339,13 @@ static void summary(const struct batch *b)
     printf("\nsent %llu, retries %llu, skipped %llu already done, %llu duplicate ids\n",
            (unsigned long long)b->sent, (unsigned long long)b->retries_made,
            (unsigned long long)b->skipped, (unsigned long long)b->duplicates);
-    printf("tokens %llu (prompt %llu, completion %llu), %.1f results/s, wall %.2f s\n",
+    printf("tokens %llu (prompt %llu, completion %llu), ",
            (unsigned long long)(b->prompt_tokens + b->completion_tokens),
-           (unsigned long long)b->prompt_tokens, (unsigned long long)b->completion_tokens,
-           wall > 0 ? (double)(b->ok + b->failed) / wall : 0.0, wall);
+           (unsigned long long)b->prompt_tokens, (unsigned long long)b->completion_tokens);
+    if (wall >= 0.1) { /* a rate over a few ms says nothing */
+        printf("%.1f results/s, ", (double)(b->ok + b->failed) / wall);
+    }
+    printf("wall %.2f s\n", wall);
     fflush(stdout);
 }
 
