@@ -105,22 +105,26 @@ static void one_line(const char *s, char *out, size_t len)
     out[j] = '\0';
 }
 
-/* One row; a failed one has no token figures: "-" in the table, null in the JSON. */
-static void row(cJSON *rows, const char *model, const struct ll_result *r, bool mock)
+/* One model's row. tok/s is the answer's completion tokens over its whole latency (first
+ * token included). Tokens and tok/s are "-" (null in JSON) for a failed row and when the server
+ * sent no usage; latency is "-" for a request that never went out. Returns false for a
+ * successful row whose tokens are not known. */
+static bool row(cJSON *rows, const char *model, const struct ll_result *r, bool mock)
 {
     bool ok = r->cls == LL_CLASS_NONE;
     double lat = r->t_dispatch > 0 ? (double)(r->t_end - r->t_dispatch) / 1e9 : 0.0;
-    double tps = ok && r->completion_tokens > 0 && lat > 0 ? r->completion_tokens / lat : 0;
-    char ans[ANSWER_COL + 1], l[24] = "-", t[16] = "-", n[16] = "-";
+    bool known = ok && r->completion_tokens >= 0 && lat > 0;
+    double tps = known ? r->completion_tokens / lat : 0;
+    char ans[ANSWER_COL + 1], l[24] = "-", tps_s[16] = "-", tok_s[16] = "-";
     one_line(ok ? r->content : r->errmsg, ans, sizeof(ans));
     if (r->t_dispatch > 0) {
         snprintf(l, sizeof(l), "%.1f ms", lat * 1e3);
     }
-    if (ok) {
-        snprintf(t, sizeof(t), "%.1f", tps);
-        snprintf(n, sizeof(n), "%d", r->completion_tokens);
+    if (known) {
+        snprintf(tps_s, sizeof(tps_s), "%.1f", tps);
+        snprintf(tok_s, sizeof(tok_s), "%d", r->completion_tokens);
     }
-    printf("%-16s %12s %8s %7s  %-9s %s\n", model, l, t, n,
+    printf("%-16s %12s %8s %7s  %-9s %s\n", model, l, tps_s, tok_s,
            ok ? r->finish_reason : ll_class_name(r->cls), ans);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToArray(rows, o);
@@ -129,9 +133,9 @@ static void row(cJSON *rows, const char *model, const struct ll_result *r, bool 
     cJSON_AddNumberToObject(o, "status", r->status);
     cJSON_AddItemToObject(o, "latency_s",
                           r->t_dispatch > 0 ? cJSON_CreateNumber(lat) : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "tokens_per_s", ok ? cJSON_CreateNumber(tps) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "tokens_per_s", known ? cJSON_CreateNumber(tps) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "completion_tokens",
-                          ok ? cJSON_CreateNumber(r->completion_tokens) : cJSON_CreateNull());
+                          known ? cJSON_CreateNumber(r->completion_tokens) : cJSON_CreateNull());
     cJSON_AddStringToObject(o, "finish_reason", ok ? r->finish_reason : "");
     cJSON_AddStringToObject(o, "answer", ok && r->content != NULL ? r->content : "");
     if (!ok) {
@@ -144,6 +148,7 @@ static void row(cJSON *rows, const char *model, const struct ll_result *r, bool 
         cJSON_AddNumberToObject(m, "itl_ms", p.itl_ms);
         cJSON_AddNumberToObject(m, "tokens", p.tokens);
     }
+    return known || !ok;
 }
 
 /* Submit one request per model, gather them (collect: one failure loses nothing; a stop signal
@@ -171,9 +176,15 @@ static int ab_run(struct ab *a, struct ll_client *c, cJSON *doc, bool mock)
     printf("%-16s %12s %8s %7s  %-9s %s\n", "model", "latency", "tok/s", "tokens", "finish",
            "answer");
     cJSON *rows = cJSON_AddArrayToObject(doc, "rows");
+    size_t no_usage = 0;
     for (size_t i = 0; i < a->n; i++) {
-        row(rows, a->names[i], &calls[i]->res, mock);
+        no_usage += row(rows, a->names[i], &calls[i]->res, mock) ? 0 : 1;
         ll_call_free(calls[i]);
+    }
+    if (no_usage > 0) {
+        printf("\nno usage from server for %zu of %zu answers: their tokens and tok/s are not "
+               "known\n",
+               no_usage, a->n);
     }
     return failed > 0 ? LL_EXIT_FAIL : LL_EXIT_OK;
 }
