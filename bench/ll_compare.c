@@ -26,8 +26,16 @@ struct cmp_row {
     const char *path;
 };
 
+/* Figures computed from others rather than read (see derived()): throughput counts successes
+ * only, also in files written before it did (their throughput_rps counted every completion). */
+#define OK_RPS      "=ok_rps"
+#define FAILED_RPS  "=failed_rps"
+#define ERROR_SHARE "=error_share"
+
 static const struct cmp_row rows[] = {
-    {"throughput req/s", "results.requests.throughput_rps"},
+    {"throughput req/s (ok)", OK_RPS},
+    {"failed req/s", FAILED_RPS},
+    {"error share", ERROR_SHARE},
     {"wall s", "results.requests.wall_s"},
     {"requests succeeded", "results.requests.succeeded"},
     {"requests failed", "results.requests.failed"},
@@ -98,6 +106,32 @@ static bool jnum(const cJSON *root, const char *path, double *out)
     }
     *out = v->valuedouble;
     return true;
+}
+
+/* The derived rows: successes (or failures) per second of wall time, and the error share;
+ * false when the file lacks what they need. */
+static bool derived(const cJSON *root, const char *what, double *out)
+{
+    double ok, failed, wall;
+    if (!jnum(root, "results.requests.succeeded", &ok) ||
+        !jnum(root, "results.requests.failed", &failed)) {
+        return false;
+    }
+    if (strcmp(what, ERROR_SHARE) == 0) {
+        *out = ok + failed > 0 ? failed / (ok + failed) : 0.0;
+        return ok + failed > 0;
+    }
+    if (!jnum(root, "results.requests.wall_s", &wall) || !(wall > 0)) {
+        return false;
+    }
+    *out = (strcmp(what, OK_RPS) == 0 ? ok : failed) / wall;
+    return true;
+}
+
+/* One row's figure: read at its path, or derived. */
+static bool figure(const cJSON *root, const char *path, double *out)
+{
+    return path[0] == '=' ? derived(root, path, out) : jnum(root, path, out);
 }
 
 /* A scalar as short text ("-" when absent) for headers and config differences. */
@@ -193,7 +227,7 @@ static int compare(const char *pa, const char *pb, const cJSON *a, const cJSON *
     printf("\n%-24s %14s %14s %9s\n", "figure", "A", "B", "B/A");
     for (const struct cmp_row *r = rows; r->label != NULL; r++) {
         double x = 0, y = 0;
-        bool hx = jnum(a, r->path, &x), hy = jnum(b, r->path, &y);
+        bool hx = figure(a, r->path, &x), hy = figure(b, r->path, &y);
         if ((!hx || x == 0) && (!hy || y == 0)) {
             continue; /* e.g. TTFT of a run that did not stream */
         }

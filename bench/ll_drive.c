@@ -104,6 +104,8 @@ struct drive {
     struct live live;
     uint64_t n_sent, in_flight, errors;
     uint64_t collected_turn; /* results collected since the last burst of sends */
+    uint64_t checked;        /* s->completed when opts.stop was last asked */
+    int64_t next_check;
     int64_t next_tick;
     uint64_t rng;
     bool progress_shown;
@@ -264,6 +266,23 @@ static void wait_some(struct drive *d, int64_t until)
     }
 }
 
+/* Ask opts.stop, when results came in since it was last asked and not more often than every
+ * LL_DRIVE_CHECK_MS. */
+static bool stop_asked(struct drive *d, int64_t now)
+{
+    const struct ll_drive_opts *o = d->o;
+    if (o->stop == NULL || d->s->completed == d->checked || now < d->next_check) {
+        return false;
+    }
+    d->checked = d->s->completed;
+    d->next_check = now + LL_DRIVE_CHECK_MS * LL_NS_PER_MS;
+    if (!o->stop(o->stop_arg, d->s, o->requests - d->n_sent + d->in_flight)) {
+        return false;
+    }
+    d->out->stopped = true;
+    return true;
+}
+
 static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
@@ -275,9 +294,9 @@ static int drive_loop(struct drive *d)
 
     for (;;) {
         int64_t now = ll_now_ns();
-        if (interrupted && !stopping) {
+        if (!stopping && (interrupted || stop_asked(d, now))) {
             stopping = true;
-            d->out->interrupted = true;
+            d->out->interrupted = interrupted != 0;
             cancel_all(d);
         }
         /* Sends come in bursts, so results are still collected (and their times stay honest)

@@ -14,6 +14,7 @@
 #include "ll_mockproc.h"
 #include "ll_opts.h"
 #include "ll_report.h"
+#include "ll_thresh.h"
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
@@ -27,10 +28,12 @@ struct run {
     /* flags */
     const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path;
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
-    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
-    bool stream, no_reuse, blocking, insecure, no_preflight;
+    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, max_error_rate;
+    bool stream, no_reuse, blocking, insecure, no_preflight, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
+    bool max_error_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
+    struct ll_strv thresholds;               /* every --threshold */
 
     /* derived */
     const struct ll_backend *be;
@@ -44,6 +47,7 @@ struct run {
     struct ll_message msg;
     struct ll_request req;
     struct ll_nofile nofile; /* RLIMIT_NOFILE, raised at start */
+    struct ll_thresh_set th; /* --threshold and --max-error-rate, parsed */
 };
 
 static void run_defaults(struct run *r)
@@ -60,6 +64,7 @@ static void run_defaults(struct run *r)
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
     r->mock.pid = -1;
+    r->th.aborted_by = -1;
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
@@ -128,6 +133,17 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
             "do not verify HTTPS certificates (never the default)"),
         OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
             "skip the one-request check of an external endpoint"),
+        OPTD("threshold", LL_OPT_LIST, &r->thresholds, 0, 0, "EXPR",
+             "a condition the run must meet, k6-style, repeatable: 'p99<500ms', "
+             "'ttft.p50<=200ms', 'error_rate<1%', 'throughput>=100' (see THRESHOLDS below); "
+             "a failed one exits 3",
+             "none"),
+        {"max-error-rate", LL_OPT_DOUBLE, &r->max_error_rate, 0, 1, "R",
+         "shorthand for --threshold 'error_rate<=R' (R a fraction, e.g. 0.01)", "none",
+         &r->max_error_seen},
+        OPT("abort-on-fail", LL_OPT_BOOL, &r->abort_on_fail, 0, 0, NULL,
+            "stop the run as soon as a threshold can no longer pass (k6's abortOnFail): no "
+            "more sends, outstanding requests cancelled"),
         {"latency-ms", LL_OPT_DOUBLE, &r->latency_ms, 0, 1e9, "MS",
          "embedded mock: fixed latency per request", "mockllm's", &r->latency_seen},
         {"fault-rate", LL_OPT_DOUBLE, &r->fault_rate, 0, 1, "P",
@@ -157,7 +173,16 @@ static void run_help(struct run *r)
            "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
            "started\n"
            "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
-           "\nexit: 0 ok, 1 run failed (accounting, unreachable endpoint, I/O), 2 usage\n");
+           "\nTHRESHOLDS: --threshold 'METRIC OP NUMBER[UNIT]' states what must hold:\n"
+           "  METRIC  [HIST.]STAT, HIST one of e2e (the default), corrected, last_attempt,\n"
+           "          queue_wait, ttft, itl, ...; STAT pN, p(N), mean, min or max\n"
+           "          | error_rate (failed / finished) | throughput (successes per s)\n"
+           "          | goodput_share (share that met --slo)\n"
+           "  OP      <, <=, > or >=;  UNIT ms (default), s or us for latency; %% for rates\n"
+           "  A figure that was not measured fails its threshold.\n"
+           "\nexit: 0 ok; 1 the run failed (no request succeeded, accounting, unreachable "
+           "endpoint, I/O);\n      2 usage; 3 a threshold failed (the run itself did not); "
+           "130/143 interrupted\n");
 }
 
 static int usage(const char *msg, const char *arg)
@@ -186,6 +211,24 @@ static int run_validate(struct run *r)
     if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
         return usage("--arrivals needs --rate", NULL);
     }
+    for (size_t i = 0; i < r->thresholds.n; i++) {
+        if (ll_thresh_set_add(&r->th, r->thresholds.v[i], false) != 0) {
+            return usage("--threshold: want METRIC OP NUMBER[UNIT], e.g. 'p99<500ms' or "
+                         "'error_rate<1%' (see --help), got",
+                         r->thresholds.v[i]);
+        }
+    }
+    if (r->max_error_seen) {
+        char expr[48];
+        snprintf(expr, sizeof(expr), "error_rate<=%.15g", r->max_error_rate);
+        if (ll_thresh_set_add(&r->th, expr, false) != 0) {
+            return usage("out of memory", NULL);
+        }
+    }
+    if (r->abort_on_fail && r->th.n == 0) {
+        return usage("--abort-on-fail needs a --threshold or --max-error-rate", NULL);
+    }
+    r->th.abort_on_fail = r->abort_on_fail;
     if (r->slo_spec != NULL && ll_slo_parse(r->slo_spec, &r->slo) != 0) {
         return usage("--slo: want ttft=MS,itl=MS,e2e=MS (any of them, MS > 0), got", r->slo_spec);
     }
@@ -442,10 +485,32 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
         cJSON_AddItemToArray(margs, cJSON_CreateString(r->mock_args.v[i]));
     }
     cJSON_AddItemToObject(doc, "results", ll_report_stats_json(s));
+    cJSON_AddItemToObject(doc, "thresholds", ll_thresh_json(&r->th, s));
     cJSON *run = cJSON_AddObjectToObject(doc, "run");
     cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
+    if (o->stopped) {
+        cJSON_AddStringToObject(run, "stopped_by", r->th.v[r->th.aborted_by].expr);
+    } else {
+        cJSON_AddNullToObject(run, "stopped_by");
+    }
     cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
     return doc;
+}
+
+/* One line: no request succeeded, and why (the endpoint when every failure says so). */
+static void no_success(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
+{
+    char line[256];
+    bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
+    if (unreachable && s->by_class[o->first_cls] == ll_stats_failed(s)) {
+        fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
+                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
+                                                 : "did not answer like an OpenAI-compatible API",
+                o->first_err);
+        return;
+    }
+    ll_report_failures_line(line, sizeof(line), s);
+    fprintf(stderr, "%s: no request succeeded: %s; first: %s\n", WHO, line, o->first_err);
 }
 
 /* Warnings and the verdict after the table. Returns the exit code. */
@@ -480,14 +545,21 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
                 WHO, (unsigned long long)o->not_sent);
         rc = LL_EXIT_FAIL;
     }
-    bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
-    if (ll_stats_succeeded(s) == 0 && s->completed > 0 && unreachable &&
-        s->by_class[o->first_cls] + s->by_class[LL_CLASS_CANCELLED] == s->completed) {
-        fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
-                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
-                                                 : "did not answer like an OpenAI-compatible API",
-                o->first_err);
+    if (o->stopped) {
+        fprintf(stderr,
+                "%s: stopped early: threshold %s can no longer pass; %llu requests not sent, "
+                "%llu cancelled\n",
+                WHO, r->th.v[r->th.aborted_by].expr, (unsigned long long)o->not_sent,
+                (unsigned long long)s->by_class[LL_CLASS_CANCELLED]);
+    }
+    if (ll_stats_succeeded(s) == 0 && ll_stats_failed(s) > 0) {
+        /* Whatever the classes: a run in which nothing succeeded measured nothing. */
+        no_success(r, s, o);
         rc = LL_EXIT_FAIL;
+    }
+    /* A failed threshold has its own code, unless the run failed outright. */
+    if (ll_thresh_report(&r->th, s, stdout, stderr, WHO) > 0 && rc == LL_EXIT_OK) {
+        rc = LL_EXIT_THRESHOLD;
     }
     return rc;
 }
@@ -503,6 +575,14 @@ static void run_thread_limit(const struct run *r, int err)
             "%s: local limit met: threads (cannot start the %s backend with %lld threads, all "
             "or none: %s; %s)\n",
             WHO, r->be->name, (long long)r->concurrency, ll_strerror(err), why);
+}
+
+/* ll_drive's stop hook: --abort-on-fail, and a threshold that can no longer pass. */
+static bool run_stop(void *arg, const struct ll_stats *s, uint64_t remaining)
+{
+    struct run *r = arg;
+    r->th.aborted_by = ll_thresh_set_doomed(&r->th, s, remaining);
+    return r->th.aborted_by >= 0;
 }
 
 static int run_load(struct run *r)
@@ -538,6 +618,8 @@ static int run_load(struct run *r)
         .seed = (uint64_t)r->seed,
         .req = &r->req,
         .progress = isatty(STDERR_FILENO) == 1,
+        .stop = r->th.abort_on_fail ? run_stop : NULL,
+        .stop_arg = r,
     };
     err = ll_drive(c, &d, &s, &out);
     if (err != 0) {
@@ -571,6 +653,15 @@ out:
     return rc;
 }
 
+static void run_free(struct run *r)
+{
+    ll_strv_free(&r->headers);
+    ll_strv_free(&r->mock_args);
+    ll_strv_free(&r->urls);
+    ll_strv_free(&r->thresholds);
+    ll_thresh_set_free(&r->th);
+}
+
 int ll_cmd_run(int argc, char **argv)
 {
     struct run r;
@@ -585,9 +676,7 @@ int ll_cmd_run(int argc, char **argv)
         goto out;
     }
     if (help) {
-        ll_strv_free(&r.headers);
-        ll_strv_free(&r.mock_args);
-        ll_strv_free(&r.urls);
+        run_free(&r);
         run_defaults(&r); /* show defaults, not what was parsed before --help */
         run_help(&r);
         rc = LL_EXIT_OK;
@@ -609,8 +698,6 @@ out:
     if (r.mock_started) {
         ll_mockproc_stop(&r.mock, MOCK_STOP_TIMEOUT_MS);
     }
-    ll_strv_free(&r.headers);
-    ll_strv_free(&r.mock_args);
-    ll_strv_free(&r.urls);
+    run_free(&r);
     return rc;
 }

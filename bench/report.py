@@ -72,16 +72,17 @@ def wrk2json(wrk_out, time_out, conns):
     except (OSError, ValueError):
         pass
     cpu = user + sys_
+    ok = n - non2xx  # throughput and CPU per request count successes only, as llmload's do
     doc = {
         "tool": "wrk", "config": {"backend": "wrk", "mode": "closed", "concurrency": conns},
         "results": {
-            "requests": {"wall_s": wall, "throughput_rps": n / wall if wall else 0.0,
-                         "submitted": n, "completed": n, "succeeded": n - non2xx,
+            "requests": {"wall_s": wall, "throughput_rps": ok / wall if wall else 0.0,
+                         "submitted": n, "completed": n, "succeeded": ok,
                          "failed": non2xx + errors, "retries": 0},
             "latency": {"e2e": {"p50_ms": pct.get(50.0, 0.0), "p90_ms": pct.get(90.0, 0.0),
                                 "p99_ms": pct.get(99.0, 0.0), "max_ms": lat_max}},
             "resources": {"cpu_user_s": user, "cpu_sys_s": sys_,
-                          "cpu_s_per_1000_requests": cpu * 1000.0 / n if n else 0.0,
+                          "cpu_s_per_1000_requests": cpu * 1000.0 / ok if ok else None,
                           "rss_peak_kb": maxrss, "threads_peak": 2 if conns > 1 else 1},
         },
     }
@@ -120,6 +121,8 @@ def figures(row, conf, outdir):
         "failed": int(req.get("failed", 0)), "retries": int(req.get("retries", 0)),
         "wall_s": req.get("wall_s", 0.0), "rps": req.get("throughput_rps", 0.0),
     })
+    if c["wall_s"] and "succeeded" in req:  # successes per second, also from older files
+        c["rps"] = c["succeeded"] / c["wall_s"]
     for cls in ("429", "5xx", "4xx", "timeout", "connect", "protocol", "resource", "cancelled"):
         c["err_" + cls] = int(dig(req, "by_class." + cls))
     for h in ("e2e", "corrected", "last_attempt", "ttft", "itl"):
@@ -150,7 +153,8 @@ def figures(row, conf, outdir):
     if c["rate"] > 0 and c["rate"] and c["requests"]:
         c["efficiency"] = c["rps"] / c["rate"]  # achieved / offered
     elif ideal_ms > 0 and c["wall_s"] > 0 and c["concurrency"] and client in BACKENDS + ("libcurl", "httpx"):
-        ideal = math.ceil(c["requests"] / c["concurrency"]) * ideal_ms / 1000.0
+        # the ideal wall of the requests that SUCCEEDED: fast failures are not efficiency
+        ideal = math.ceil(c["succeeded"] / c["concurrency"]) * ideal_ms / 1000.0
         c["efficiency"] = ideal / c["wall_s"]
     elif ideal_ms > 0 and c["concurrency"]:  # wrk runs for a time: achieved / ideal rate
         c["efficiency"] = c["rps"] * ideal_ms / 1000.0 / c["concurrency"]

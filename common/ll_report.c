@@ -1,6 +1,7 @@
 /* ll_report.c - the summary table and the JSON document of a run. */
 #include "ll_report.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +22,16 @@ static double per(double a, double b)
     return b > 0 ? a / b : 0.0;
 }
 
+/* A figure or, when it was not measured (NAN), JSON null: never a 0 that was not seen. */
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) {
+        cJSON_AddNumberToObject(o, key, v);
+    } else {
+        cJSON_AddNullToObject(o, key);
+    }
+}
+
 /* ---- table ---- */
 
 static void table_limits(FILE *out, const struct ll_stats *s);
@@ -32,8 +43,13 @@ static void line_u(FILE *out, const char *label, uint64_t v)
     fprintf(out, "%-*s %14llu\n", LABEL_W, label, (unsigned long long)v);
 }
 
+/* A NAN figure was not measured: "-" in its place. */
 static void line_f(FILE *out, const char *label, double v, const char *unit)
 {
+    if (!isfinite(v)) {
+        fprintf(out, "%-*s %14s%s%s\n", LABEL_W, label, "-", *unit ? " " : "", unit);
+        return;
+    }
     fprintf(out, "%-*s %14.3f%s%s\n", LABEL_W, label, v, *unit ? " " : "", unit);
 }
 
@@ -50,7 +66,9 @@ static void table_requests(FILE *out, const struct ll_stats *s)
 {
     char label[64];
     line_f(out, "wall time", ll_stats_wall_s(s), "s");
-    line_f(out, "throughput", ll_stats_throughput(s), "req/s");
+    line_f(out, "throughput (succeeded)", ll_stats_throughput(s), "req/s");
+    line_f(out, "failed per s", ll_stats_failed_rate(s), "req/s");
+    line_f(out, "error share", 100.0 * ll_stats_error_share(s), "%");
     line_u(out, "requests submitted", s->submitted);
     line_u(out, "requests succeeded", ll_stats_succeeded(s));
     line_u(out, "requests failed", ll_stats_failed(s));
@@ -121,10 +139,9 @@ static void table_schedule(FILE *out, const struct ll_stats *s)
 static void table_resources(FILE *out, const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
-    double cpu = r->cpu_user_s + r->cpu_sys_s;
     line_f(out, "cpu user", r->cpu_user_s, "s");
     line_f(out, "cpu system", r->cpu_sys_s, "s");
-    line_f(out, "cpu per 1000 requests", per(cpu * 1000.0, (double)s->completed), "s");
+    line_f(out, "cpu per 1000 succeeded", ll_stats_cpu_per_1000(s), "s");
     line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
     line_u(out, "context switches involuntary", (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
     line_kb(out, "rss at start", r->rss_start_kb);
@@ -170,6 +187,24 @@ int ll_report_limit_line(char *buf, size_t n, const struct ll_stats *s, enum ll_
                     ctx);
 }
 
+int ll_report_failures_line(char *buf, size_t n, const struct ll_stats *s)
+{
+    int len = snprintf(buf, n, "%llu failed", (unsigned long long)ll_stats_failed(s));
+    const char *sep = " (";
+    for (int c = 0; c < LL_CLASS__COUNT && len >= 0 && (size_t)len < n; c++) {
+        if (c == LL_CLASS_NONE || c == LL_CLASS_CANCELLED || s->by_class[c] == 0) {
+            continue;
+        }
+        len += snprintf(buf + len, n - (size_t)len, "%s%s: %llu", sep,
+                        ll_class_name((enum ll_class)c), (unsigned long long)s->by_class[c]);
+        sep = ", ";
+    }
+    if (*sep == ',' && len >= 0 && (size_t)len < n) {
+        len += snprintf(buf + len, n - (size_t)len, ")");
+    }
+    return len;
+}
+
 /* One line per limit met, right under the failures it explains; nothing when none was. */
 static void table_limits(FILE *out, const struct ll_stats *s)
 {
@@ -183,13 +218,22 @@ static void table_limits(FILE *out, const struct ll_stats *s)
     }
 }
 
+/* An empty histogram's row: its count, then "-" for every figure it does not have. */
 static void hist_row(FILE *out, const char *name, const struct ll_hist *h)
 {
-    fprintf(out, "%-14s %10llu %10.3f", name, (unsigned long long)h->n, ms(ll_hist_mean(h)));
+    fprintf(out, "%-14s %10llu", name, (unsigned long long)h->n);
+    if (h->n == 0) {
+        for (size_t i = 0; i < N_PCTS + 2; i++) {
+            fprintf(out, " %10s", "-");
+        }
+        fputc('\n', out);
+        return;
+    }
+    fprintf(out, " %10.3f", ms(ll_hist_mean(h)));
     for (size_t i = 0; i < N_PCTS; i++) {
         fprintf(out, " %10.3f", ms((double)ll_hist_percentile(h, pcts[i])));
     }
-    fprintf(out, " %10.3f\n", ms((double)(h->n > 0 ? h->max : 0)));
+    fprintf(out, " %10.3f\n", ms((double)h->max));
 }
 
 static void table_latency(FILE *out, const struct ll_stats *s)
@@ -237,14 +281,16 @@ void ll_report_accounting(FILE *out, const struct ll_stats *s)
 
 /* ---- JSON ---- */
 
+/* An empty histogram measured nothing: its count is 0 and every other figure null. */
 static cJSON *hist_json(const struct ll_hist *h)
 {
     cJSON *o = cJSON_CreateObject();
     char key[24];
+    bool any = h->n > 0;
     cJSON_AddNumberToObject(o, "count", (double)h->n);
-    cJSON_AddNumberToObject(o, "min_ms", ms((double)(h->n > 0 ? h->min : 0)));
-    cJSON_AddNumberToObject(o, "mean_ms", ms(ll_hist_mean(h)));
-    cJSON_AddNumberToObject(o, "stddev_ms", ms(ll_hist_stddev(h)));
+    add_num(o, "min_ms", any ? ms((double)h->min) : NAN);
+    add_num(o, "mean_ms", any ? ms(ll_hist_mean(h)) : NAN);
+    add_num(o, "stddev_ms", any ? ms(ll_hist_stddev(h)) : NAN);
     for (size_t i = 0; i < N_PCTS; i++) {
         /* p99.9 -> "p999_ms" */
         snprintf(key, sizeof(key), "p%g", pcts[i]);
@@ -253,9 +299,9 @@ static cJSON *hist_json(const struct ll_hist *h)
             memmove(dot, dot + 1, strlen(dot));
         }
         strcat(key, "_ms");
-        cJSON_AddNumberToObject(o, key, ms((double)ll_hist_percentile(h, pcts[i])));
+        add_num(o, key, any ? ms((double)ll_hist_percentile(h, pcts[i])) : NAN);
     }
-    cJSON_AddNumberToObject(o, "max_ms", ms((double)(h->n > 0 ? h->max : 0)));
+    add_num(o, "max_ms", any ? ms((double)h->max) : NAN);
     return o;
 }
 
@@ -263,7 +309,9 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
 {
     cJSON *cls = cJSON_AddObjectToObject(o, "by_class");
     cJSON_AddNumberToObject(o, "wall_s", ll_stats_wall_s(s));
-    cJSON_AddNumberToObject(o, "throughput_rps", ll_stats_throughput(s));
+    add_num(o, "throughput_rps", ll_stats_throughput(s)); /* successes only */
+    add_num(o, "failed_rps", ll_stats_failed_rate(s));
+    add_num(o, "error_share", ll_stats_error_share(s));
     cJSON_AddNumberToObject(o, "submitted", (double)s->submitted);
     cJSON_AddNumberToObject(o, "completed", (double)s->completed);
     cJSON_AddNumberToObject(o, "succeeded", (double)ll_stats_succeeded(s));
@@ -335,10 +383,9 @@ static cJSON *json_resources(const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
     cJSON *o = cJSON_CreateObject();
-    double cpu = r->cpu_user_s + r->cpu_sys_s;
     cJSON_AddNumberToObject(o, "cpu_user_s", r->cpu_user_s);
     cJSON_AddNumberToObject(o, "cpu_sys_s", r->cpu_sys_s);
-    cJSON_AddNumberToObject(o, "cpu_s_per_1000_requests", per(cpu * 1000.0, (double)s->completed));
+    add_num(o, "cpu_s_per_1000_requests", ll_stats_cpu_per_1000(s)); /* per 1000 successes */
     cJSON_AddNumberToObject(o, "ctx_switches_voluntary", (double)r->nvcsw);
     cJSON_AddNumberToObject(o, "ctx_switches_involuntary", (double)r->nivcsw);
     cJSON_AddNumberToObject(o, "rss_start_kb", (double)r->rss_start_kb);

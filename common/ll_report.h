@@ -30,6 +30,10 @@ void ll_report_table(FILE *out, const struct ll_stats *s);
 /* One line for the end of a run: "accounting OK: ..." or "accounting FAILED: ...". */
 void ll_report_accounting(FILE *out, const struct ll_stats *s);
 
+/* "200 failed (429: 65, 5xx: 135)": the failures by class, the classes with none left out, into
+ * buf (snprintf's contract and return). */
+int ll_report_failures_line(char *buf, size_t n, const struct ll_stats *s);
+
 /* "local limit met: descriptors (412 requests failed; RLIMIT_NOFILE soft 1024 hard 20000)" for
  * limit l into buf (snprintf's contract and return). The table prints one per limit the run met
  * (under the failures by class); the JSON carries the first as results.limits.line. */

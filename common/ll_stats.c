@@ -317,7 +317,26 @@ double ll_stats_wall_s(const struct ll_stats *s)
 double ll_stats_throughput(const struct ll_stats *s)
 {
     double wall = ll_stats_wall_s(s);
-    return wall > 0 ? (double)s->completed / wall : 0.0;
+    return wall > 0 ? (double)ll_stats_succeeded(s) / wall : NAN;
+}
+
+double ll_stats_failed_rate(const struct ll_stats *s)
+{
+    double wall = ll_stats_wall_s(s);
+    return wall > 0 ? (double)ll_stats_failed(s) / wall : NAN;
+}
+
+double ll_stats_error_share(const struct ll_stats *s)
+{
+    uint64_t ok = ll_stats_succeeded(s), failed = ll_stats_failed(s);
+    return ok + failed > 0 ? (double)failed / (double)(ok + failed) : NAN;
+}
+
+double ll_stats_cpu_per_1000(const struct ll_stats *s)
+{
+    uint64_t ok = ll_stats_succeeded(s);
+    double cpu = s->res.cpu_user_s + s->res.cpu_sys_s;
+    return ok > 0 ? cpu * 1000.0 / (double)ok : NAN;
 }
 
 void ll_stats_little(const struct ll_stats *s, struct ll_little *out)

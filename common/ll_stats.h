@@ -168,11 +168,19 @@ enum ll_limit ll_stats_limit_met(const struct ll_stats *s);
 /* submitted = succeeded + failed by class + cancelled, nothing duplicated or missing. */
 bool ll_stats_accounting_ok(const struct ll_stats *s);
 
-/* Derived figures. */
+/* Derived figures. A figure that was not measured is NAN (ll_report writes it as null / "-"),
+ * never 0: a run in which nothing succeeded has no CPU per request, an empty histogram no p50. */
 uint64_t ll_stats_succeeded(const struct ll_stats *s);
 uint64_t ll_stats_failed(const struct ll_stats *s); /* not ok, not cancelled */
 double ll_stats_wall_s(const struct ll_stats *s);
-double ll_stats_throughput(const struct ll_stats *s); /* completed / wall */
+/* The run's throughput: SUCCESSFUL requests per second of wall time. A failure is never
+ * throughput, however fast it came back; failures have their own rate and share. */
+double ll_stats_throughput(const struct ll_stats *s);
+double ll_stats_failed_rate(const struct ll_stats *s); /* failed (not cancelled) / wall */
+/* failed / (succeeded + failed), in [0, 1]; NAN when no request finished. */
+double ll_stats_error_share(const struct ll_stats *s);
+/* Process CPU (user + system) seconds per 1000 SUCCESSFUL requests; NAN when none succeeded. */
+double ll_stats_cpu_per_1000(const struct ll_stats *s);
 
 struct ll_little {
     double l_measured;  /* time-weighted mean outstanding */

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# test_figures.sh CASE - the figures of `llmload run` (and compare) against independent truths,
+# on both backends: the mock's own counters (its summary line, /metrics), arithmetic from the
+# configured latency and rate, the wall clock. One ctest test per CASE (tests/figures.cmake).
+#
+#   failures    issue 11 item 1: a run whose every request failed has 0 req/s of successes, an
+#               error share of 1, failures by class equal to the mock's count, exit 1
+#   classes     item 2: no success exits 1 whatever the class (4xx, 429, 5xx, timeout, connect)
+#   compare     item 1: compare of a failed run against a good one shows no throughput gain
+#   thresholds  item 2: --threshold / --max-error-rate judged against arithmetic truths, exit 3
+#               with one line naming the threshold; bad expressions exit 2
+#   abort       item 2: the endpoint dies mid-run; --abort-on-fail stops the run long before
+#               the retries' backoff would have ended it
+# Needs LL_LLMLOAD and LL_MOCKLLM.
+set -u
+LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
+MOCKLLM=${LL_MOCKLLM:?set LL_MOCKLLM to the mockllm binary}
+PY=python3
+tmp=$(mktemp -d)
+mockpid=""
+cleanup() {
+    [ -n "$mockpid" ] && kill "$mockpid" 2>/dev/null && wait "$mockpid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+BACKENDS="threaded evented"
+
+# jcheck FILE 'python expression over d (the JSON) and r (its results)' MESSAGE
+jcheck() {
+    $PY - "$1" "$2" <<'PY' || fail "$3"
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+r = d.get("results", {})
+ok = eval("(" + sys.argv[2] + ")")
+if not ok:
+    print("  check failed: %s" % sys.argv[2])
+sys.exit(0 if ok else 1)
+PY
+}
+
+# The embedded mock's summary on llmload's stderr: "mockllm: 200 requests (429 65, 500 71, ...)"
+# -> "429=65 500=71 ..."
+mock_counts() {
+    sed -n 's/^mockllm: [0-9]* requests (\(.*\)),.*/\1/p' "$1" | head -1 | tr -d ',' |
+        awk '{for (i = 1; i < NF; i += 2) printf "%s=%s ", $i, $(i + 1)}'
+}
+
+# start_mock ARGS... : mockllm on a free port -> $port, $mockpid
+start_mock() {
+    "$MOCKLLM" --port 0 "$@" >"$tmp/mock.out" 2>"$tmp/mock.err" &
+    mockpid=$!
+    for _ in $(seq 1 200); do
+        port=$(awk '/listening/{print $3; exit}' "$tmp/mock.out" 2>/dev/null)
+        [ -n "$port" ] && return 0
+        sleep 0.05
+    done
+    fail "mockllm did not start"
+    return 1
+}
+
+# mock_metric NAME_WITH_LABELS: one value from the mock's /metrics
+mock_metric() {
+    curl -s "http://127.0.0.1:$port/metrics" | awk -v k="$1" '$1 == k {print $2}'
+}
+
+case_failures() {
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 200 --concurrency 10 --retries 0 --fault-rate 1 \
+            --latency-ms 50 --json "$tmp/f.json" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 1 ] || fail "$be all failed: exit $rc, want 1"
+        grep -q "no request succeeded: 200 failed" "$tmp/err" ||
+            fail "$be all failed: no 'no request succeeded' line: $(cat "$tmp/err")"
+        # the mock's own count of what it answered is the truth for the classes
+        counts=$(mock_counts "$tmp/err")
+        n429=$(echo "$counts" | tr ' ' '\n' | sed -n 's/^429=//p')
+        n5xx=$(echo "$counts" | tr ' ' '\n' | sed -n 's/^50[03]=//p' | paste -sd+ | bc)
+        [ -n "$n429" ] && [ -n "$n5xx" ] || fail "$be: no mock summary line: $(cat "$tmp/err")"
+        jcheck "$tmp/f.json" "r['requests']['succeeded'] == 0 and r['requests']['failed'] == 200
+            and r['requests']['by_class']['429'] == ${n429:-0}
+            and r['requests']['by_class']['5xx'] == ${n5xx:-0}" \
+            "$be all failed: by class differs from the mock's count ($counts)"
+        jcheck "$tmp/f.json" "r['requests']['throughput_rps'] == 0
+            and r['requests']['error_share'] == 1 and r['requests']['failed_rps'] > 0" \
+            "$be all failed: throughput must be 0 req/s of successes, error share 1"
+        jcheck "$tmp/f.json" "r['resources']['cpu_s_per_1000_requests'] is None
+            and r['latency']['e2e']['p50_ms'] is None and r['latency']['e2e']['count'] == 0" \
+            "$be all failed: CPU per request and e2e p50 must be null (not measured)"
+        grep -Eq '^throughput \(succeeded\) +0\.000 req/s' "$tmp/out" ||
+            fail "$be all failed: the table's throughput is not 0: $(grep throughput "$tmp/out")"
+        grep -Eq '^error share +100\.000 %' "$tmp/out" || fail "$be all failed: no error share 100%"
+        grep -Eq '^cpu per 1000 succeeded +- s' "$tmp/out" || fail "$be: cpu per request not '-'"
+        # half the requests fail: throughput counts the other half only
+        "$LLMLOAD" run --backend "$be" --requests 100 --concurrency 10 --retries 0 \
+            --mock-arg=--faults=500=0.5 --mock-arg=--seed=3 --latency-ms 5 \
+            --json "$tmp/h.json" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 0 ] || fail "$be half failed: exit $rc, want 0 (some succeeded)"
+        n500=$(mock_counts "$tmp/err" | tr ' ' '\n' | sed -n 's/^500=//p')
+        jcheck "$tmp/h.json" "r['requests']['failed'] == ${n500:-0} > 0
+            and abs(r['requests']['throughput_rps'] * r['requests']['wall_s']
+                    - r['requests']['succeeded']) < 0.01
+            and abs(r['requests']['error_share'] - ${n500:-0} / 100.0) < 1e-9" \
+            "$be half failed: throughput is not successes / wall, or the share is not the mock's"
+    done
+}
+
+case_classes() {
+    for be in $BACKENDS; do
+        for f in 400=1:4xx 429=1:429 500=1:5xx stall=1:timeout close=1:connect; do
+            "$LLMLOAD" run --backend "$be" --requests 5 --concurrency 2 --retries 0 --timeout 0.3 \
+                --mock-arg=--faults="${f%%:*}" --json "$tmp/c.json" >"$tmp/out" 2>"$tmp/err"
+            rc=$?
+            [ "$rc" -eq 1 ] || fail "$be ${f%%:*}: no request succeeded but exit $rc, want 1"
+            jcheck "$tmp/c.json" "r['requests']['by_class']['${f##*:}'] == 5" \
+                "$be ${f%%:*}: want 5 failures of class ${f##*:}"
+            [ "$(grep -c "no request succeeded" "$tmp/err")" -eq 1 ] ||
+                fail "$be ${f%%:*}: want one 'no request succeeded' line: $(cat "$tmp/err")"
+        done
+    done
+}
+
+case_compare() {
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 100 --concurrency 10 --retries 0 --latency-ms 20 \
+            --json "$tmp/good.json" >/dev/null 2>&1 || fail "$be good run: exit $?"
+        "$LLMLOAD" run --backend "$be" --requests 200 --concurrency 10 --retries 0 --fault-rate 1 \
+            --latency-ms 50 --json "$tmp/bad.json" >/dev/null 2>&1
+        "$LLMLOAD" compare "$tmp/good.json" "$tmp/bad.json" >"$tmp/cmp" 2>&1 ||
+            fail "$be compare: exit $?"
+        # B (all failed) must show no throughput gain over A: its ratio is 0
+        ratio=$(awk '/^throughput req\/s/ {print $NF}' "$tmp/cmp")
+        [ "$ratio" = "0.00" ] || fail "$be compare: throughput B/A '$ratio', want 0.00: $(cat "$tmp/cmp")"
+        # the same from files that predate successes-only throughput (completions / wall)
+        $PY - "$tmp/bad.json" "$tmp/old.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+q = d["results"]["requests"]
+q["throughput_rps"] = q["completed"] / q["wall_s"]
+del q["error_share"], q["failed_rps"]
+d.pop("schema_version", None)
+json.dump(d, open(sys.argv[2], "w"))
+PY
+        "$LLMLOAD" compare "$tmp/good.json" "$tmp/old.json" >"$tmp/cmp" 2>&1
+        ratio=$(awk '/^throughput req\/s/ {print $NF}' "$tmp/cmp")
+        [ "$ratio" = "0.00" ] || fail "$be compare (old file): throughput B/A '$ratio', want 0.00"
+    done
+}
+
+case_thresholds() {
+    for be in $BACKENDS; do
+        # 20 ms per request: e2e p99 cannot be under 20 ms, and is far under 2 s
+        "$LLMLOAD" run --backend "$be" --requests 40 --concurrency 4 --latency-ms 20 \
+            --threshold 'p99<2s' --threshold 'e2e.p50 >= 20ms' --threshold 'error_rate<1%' \
+            --threshold 'throughput>1' --json "$tmp/t.json" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 0 ] || fail "$be thresholds that hold: exit $rc: $(cat "$tmp/err")"
+        [ "$(grep -c '^threshold .*: ok' "$tmp/out")" -eq 4 ] || fail "$be: want 4 'ok' lines"
+        jcheck "$tmp/t.json" "len(d['thresholds']) == 4 and all(t['ok'] for t in d['thresholds'])" \
+            "$be: thresholds in the JSON"
+        "$LLMLOAD" run --backend "$be" --requests 40 --concurrency 4 --latency-ms 20 \
+            --threshold 'p99<10ms' --threshold 'p99<2s' --json "$tmp/t.json" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 3 ] || fail "$be p99<10ms at 20 ms latency: exit $rc, want 3"
+        [ "$(grep -c 'threshold failed' "$tmp/err")" -eq 1 ] &&
+            grep -q 'threshold failed: p99<10ms (' "$tmp/err" ||
+            fail "$be: want one line naming p99<10ms: $(cat "$tmp/err")"
+        jcheck "$tmp/t.json" "[t['ok'] for t in d['thresholds']] == [False, True]
+            and d['thresholds'][0]['value'] >= 20" "$be: failed threshold in the JSON"
+        # error rate: the mock's count of injected 500s is the truth
+        "$LLMLOAD" run --backend "$be" --requests 60 --concurrency 4 --retries 0 \
+            --mock-arg=--faults=500=0.3 --mock-arg=--seed=5 --max-error-rate 0.01 \
+            --json "$tmp/e.json" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        n500=$(mock_counts "$tmp/err" | tr ' ' '\n' | sed -n 's/^500=//p')
+        [ "$rc" -eq 3 ] || fail "$be --max-error-rate 0.01 with ${n500:-?} of 60 failed: exit $rc"
+        grep -q "threshold failed: error_rate<=0.01 (" "$tmp/err" || fail "$be: no error_rate line"
+        jcheck "$tmp/e.json" "abs(d['thresholds'][0]['value'] - ${n500:-0} / 60.0) < 1e-9" \
+            "$be: error_rate differs from the mock's count"
+        # not measured fails: TTFT of a run that did not stream
+        "$LLMLOAD" run --backend "$be" --requests 5 --threshold 'ttft.p50<1s' >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 3 ] && grep -q "threshold failed: ttft.p50<1s (not measured)" "$tmp/err" ||
+            fail "$be: a threshold on an unmeasured figure must fail: exit $rc $(cat "$tmp/err")"
+        # no request succeeded: the run failed (1), whatever the thresholds say
+        "$LLMLOAD" run --backend "$be" --requests 5 --retries 0 --fault-rate 1 \
+            --threshold 'p99<1s' >/dev/null 2>&1
+        rc=$?
+        [ "$rc" -eq 1 ] || fail "$be: no success with a threshold: exit $rc, want 1"
+    done
+    for bad in 'p99' 'p101<5' 'p0<5' 'foo<5' 'p99<5kg' 'error_rate<2' 'p99<-1' 'e2e.p(99<5' \
+        'throughput<5ms' 'ttft.<5' 'p99<' '<5'; do
+        "$LLMLOAD" run --backend threaded --threshold "$bad" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
+            fail "--threshold '$bad': exit $rc, want 2 with one line: $(cat "$tmp/err")"
+    done
+    "$LLMLOAD" run --backend threaded --abort-on-fail >/dev/null 2>"$tmp/err"
+    [ $? -eq 2 ] || fail "--abort-on-fail without a threshold must be a usage error"
+}
+
+case_abort() {
+    for be in $BACKENDS; do
+        start_mock --latency-ms 20 || return
+        "$LLMLOAD" run --backend "$be" --requests 2000 --concurrency 10 --no-preflight \
+            --url "http://127.0.0.1:$port/v1" --max-error-rate 0.01 --abort-on-fail \
+            --json "$tmp/a.json" >"$tmp/out" 2>"$tmp/err" &
+        llpid=$!
+        # the endpoint dies once it has answered 200 requests (its own counter says when)
+        for _ in $(seq 1 400); do
+            n=$(mock_metric 'mockllm_requests_total{model="gpt-mock",status="200"}')
+            [ "${n:-0}" -ge 200 ] && break
+            sleep 0.05
+        done
+        t0=$(date +%s.%N)
+        kill -9 "$mockpid"
+        wait "$mockpid" 2>/dev/null
+        mockpid=""
+        wait "$llpid"
+        rc=$?
+        took=$(echo "$(date +%s.%N) - $t0" | bc)
+        [ "$rc" -eq 3 ] || fail "$be endpoint died: exit $rc, want 3: $(cat "$tmp/err")"
+        # 4 attempts with 1+2+4 s of backoff each: 21 failures come within ~2 rounds; without
+        # the abort the ~1,800 requests left take ~20 min at 10 in flight
+        echo "  $be: stopped $took s after the endpoint died"
+        $PY -c "import sys; sys.exit(0 if $took < 60 else 1)" ||
+            fail "$be: took $took s after the endpoint died"
+        grep -q "stopped early: threshold error_rate<=0.01 can no longer pass" "$tmp/err" ||
+            fail "$be: no 'stopped early' line: $(cat "$tmp/err")"
+        jcheck "$tmp/a.json" "d['run']['stopped_by'] == 'error_rate<=0.01'
+            and d['run']['not_sent'] > 1000 and r['accounting']['ok']
+            and r['requests']['failed'] >= 21 and d['thresholds'][0]['stopped_run']" \
+            "$be: the stopped run's JSON"
+    done
+}
+
+case "${1:-}" in
+failures | classes | compare | thresholds | abort) "case_$1" ;;
+*)
+    echo "usage: $0 failures|classes|compare|thresholds|abort" >&2
+    exit 2
+    ;;
+esac
+[ "$fails" -eq 0 ] && echo "test_figures $1: all passed"
+exit $((fails > 0))
