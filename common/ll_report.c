@@ -246,8 +246,10 @@ static void table_latency(FILE *out, const struct ll_stats *s)
     }
     fprintf(out, " %10s\n", "max");
     for (int i = 0; i < LL_H__COUNT; i++) {
-        /* TTFT and ITL only mean something when the run streamed or saw a first token. */
-        if ((i == LL_H_TTFT || i == LL_H_ITL) && s->hist[i]->n == 0) {
+        /* TTFT and ITL only mean something when the run streamed or saw a first token; the
+         * corrected latency only in open loop (a closed loop has no schedule). */
+        if (((i == LL_H_TTFT || i == LL_H_ITL) && s->hist[i]->n == 0) ||
+            (i == LL_H_CORRECTED && !s->open_loop)) {
             continue;
         }
         hist_row(out, ll_stats_hist_name((enum ll_stats_hist)i), s->hist[i]);
@@ -342,7 +344,9 @@ static cJSON *json_goodput(const struct ll_stats *s)
     cJSON_AddNumberToObject(slo, "itl", (double)s->slo.itl_ms);
     cJSON_AddNumberToObject(slo, "e2e", (double)s->slo.e2e_ms);
     cJSON_AddStringToObject(o, "itl_rule", "max gap per request");
-    cJSON_AddStringToObject(o, "measured_from", "intended start");
+    cJSON_AddStringToObject(o, "measured_from",
+                            s->open_loop ? "intended start"
+                                         : "dispatch (the request got its slot)");
     cJSON_AddBoolToObject(o, "set", ll_slo_is_set(&s->slo));
     cJSON_AddNumberToObject(o, "good", (double)s->good);
     cJSON_AddNumberToObject(o, "goodput_rps", per((double)s->good, ll_stats_wall_s(s)));
@@ -475,8 +479,12 @@ cJSON *ll_report_stats_json(const struct ll_stats *s)
     }
     cJSON *lat = cJSON_AddObjectToObject(o, "latency");
     for (int i = 0; lat != NULL && i < LL_H__COUNT; i++) {
-        cJSON_AddItemToObject(lat, ll_stats_hist_name((enum ll_stats_hist)i),
-                              hist_json(s->hist[i]));
+        const char *name = ll_stats_hist_name((enum ll_stats_hist)i);
+        if (i == LL_H_CORRECTED && !s->open_loop) {
+            cJSON_AddNullToObject(lat, name); /* no schedule: no such figure */
+            continue;
+        }
+        cJSON_AddItemToObject(lat, name, hist_json(s->hist[i]));
     }
     cJSON_AddItemToObject(o, "goodput", json_goodput(s));
     cJSON_AddItemToObject(o, "littles_law", json_little(s));

@@ -90,6 +90,7 @@ void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
     s->submitted++;
     little_event(s, now, +1);
     if (t_intended > 0) {
+        s->open_loop = true;
         s->sends_scheduled++;
         int64_t slip = now > t_intended ? now - t_intended : 0;
         s->slip_sum_ns += (double)slip;
@@ -155,7 +156,11 @@ static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t 
 void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t now)
 {
     enum ll_class cls = (unsigned)r->cls < LL_CLASS__COUNT ? r->cls : LL_CLASS_PROTOCOL;
-    int64_t t_intended = r->t_intended > 0 ? r->t_intended : r->t_queued;
+    /* Where the request's latency starts (see the header): its schedule in open loop, its
+     * slot in closed loop. */
+    int64_t t_start = s->open_loop && r->t_intended > 0 ? r->t_intended
+                      : r->t_dispatch > 0               ? r->t_dispatch
+                                                        : r->t_queued;
 
     little_event(s, now > 0 ? now : r->t_end, -1);
     s->completed++;
@@ -192,12 +197,14 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
             ll_hist_record(s->hist[LL_H_TTFT], r->t_first_token - r->t_dispatch);
         }
     }
-    ll_hist_record(s->hist[LL_H_CORRECTED], r->t_end - t_intended);
+    if (s->open_loop && r->t_intended > 0) {
+        ll_hist_record(s->hist[LL_H_CORRECTED], r->t_end - r->t_intended);
+    }
     int64_t la = last_attempt_ns(r);
     if (la >= 0) {
         ll_hist_record(s->hist[LL_H_LAST_ATTEMPT], la);
     }
-    fold_goodput(s, r, t_intended, max_gap);
+    fold_goodput(s, r, t_start, max_gap);
 }
 
 int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
@@ -238,6 +245,7 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(submit_errors);
     SUM_(slip_sum_ns);
 #undef SUM_
+    dst->open_loop = dst->open_loop || src->open_loop;
     if (src->slip_max_ns > dst->slip_max_ns) {
         dst->slip_max_ns = src->slip_max_ns;
     }

@@ -5,22 +5,26 @@
  * if it ran more than one client (wrk2's per-thread histograms, merged after join).
  *
  * Latency definitions (all ns, from ll_result timestamps):
- *   e2e          t_end - t_dispatch        first attempt's dispatch to the final outcome, every
- *                                          attempt and backoff included
- *   corrected    t_end - t_intended        from the intended start: in open loop this is the
- *                                          coordinated-omission-corrected figure (wrk2); in
- *                                          closed loop t_intended = t_queued
+ *   e2e          t_end - t_dispatch        first attempt's dispatch (the request got its
+ *                                          in-flight slot) to the final outcome, every attempt
+ *                                          and backoff included
+ *   corrected    t_end - t_intended        open loop only: from the intended start, the
+ *                                          coordinated-omission-corrected figure (wrk2). A
+ *                                          closed loop has no schedule, so no such figure: the
+ *                                          histogram stays empty and the report leaves it out
  *   last_attempt the last wire attempt alone (start to end)
  *   queue_wait   t_dispatch - t_queued     time spent waiting for an in-flight slot
  *   ttft         t_first_token - t_dispatch   (streamed results only: n_tokens > 0)
  *   itl          every gap between consecutive token_t entries (streaming)
  *
- * Goodput: a request is good when it succeeded and met every bound of the SLO that is set:
- *   ttft  t_first_token - t_intended <= ttft  (a request with no first token fails this bound)
+ * Goodput: a request is good when it succeeded and met every bound of the SLO that is set,
+ * each measured from its START: the intended send in open loop (so queueing behind a slow
+ * endpoint counts against the SLO), the dispatch in closed loop (the moment the request got its
+ * slot; time spent submitted ahead in the look-ahead queue is the driver's, not the request's):
+ *   ttft  t_first_token - start <= ttft  (a request with no first token fails this bound)
  *   itl   the request's LARGEST inter-token gap <= itl (a stall anywhere breaks the stream;
  *         fewer than two tokens meet it trivially)
- *   e2e   t_end - t_intended <= e2e           (the corrected latency, so open-loop queueing
- *                                              counts against the SLO)
+ *   e2e   t_end - start <= e2e
  *
  * Little's law: L (time-weighted mean outstanding, integrated at every submit and collect
  * event the driver reports) against lambda * W (throughput x mean(t_end - t_queued)). Both use
@@ -118,6 +122,9 @@ struct ll_stats {
     double area_ns;      /* integral of outstanding dt */
     double residence_ns; /* sum of (t_end - t_queued) */
 
+    /* Open loop: requests carry an intended start (set by the first scheduled submit). The
+     * latency of such a run counts from the schedule; a closed loop's from the dispatch. */
+    bool open_loop;
     /* open loop: how late sends were against their schedule */
     uint64_t sends_scheduled; /* submits that carried an intended time */
     uint64_t sends_late;      /* sends later than 1 ms behind schedule */
@@ -142,7 +149,8 @@ struct ll_stats {
 int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo);
 void ll_stats_free(struct ll_stats *s);
 
-/* A request was submitted at `now`, meant to start at t_intended (0: at once). */
+/* A request was submitted at `now`, meant to start at t_intended (0: at once, closed loop;
+ * > 0: open loop, and the run is counted as one). */
 void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended);
 
 /* Fold one final result, collected by the driver at `now` (0: use res->t_end). Does not keep

@@ -11,6 +11,8 @@
 #               with one line naming the threshold; bad expressions exit 2
 #   abort       item 2: the endpoint dies mid-run; --abort-on-fail stops the run long before
 #               the retries' backoff would have ended it
+#   anchor      item 4: closed-loop goodput counts from the slot (look-ahead or not), no
+#               corrected figure there; open loop counts from the intended send
 # Needs LL_LLMLOAD and LL_MOCKLLM.
 set -u
 LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
@@ -236,10 +238,39 @@ case_abort() {
     done
 }
 
+# Item 4 (hunt case02): closed loop, 100 ms per request, SLO e2e=150 ms. Every request is
+# answered in ~100 ms from its slot, so goodput is ~100% with the look-ahead queue (where a
+# request waits ~100 ms for its slot) and without it; there is no corrected figure. Open loop at
+# twice what one slot can carry: the backlog grows ~10 ms per request, so latency from the
+# intended send (request i: ~i x 10 ms + 20 ms) has p50 ~520 ms and the SLO is missed.
+case_anchor() {
+    for be in $BACKENDS; do
+        for la in default 0; do
+            args=()
+            [ "$la" = 0 ] && args=(--lookahead 0)
+            "$LLMLOAD" run --backend "$be" --requests 100 --concurrency 10 --latency-ms 100 \
+                --slo e2e=150 "${args[@]}" --json "$tmp/c.json" >"$tmp/out" 2>"$tmp/err" ||
+                fail "$be closed lookahead=$la: exit $?"
+            jcheck "$tmp/c.json" "r['goodput']['share'] >= 0.9 and r['latency']['corrected'] is None
+                and r['latency']['e2e']['p50_ms'] >= 100" \
+                "$be closed lookahead=$la: goodput must count from the slot, not the queue"
+            ! grep -q '^corrected ' "$tmp/out" || fail "$be closed: a 'corrected' row in closed loop"
+        done
+        # the look-ahead queue did hold requests back: the queue wait is where that shows
+        jcheck "$tmp/c.json" "r['latency']['queue_wait']['count'] == 100" "$be: queue wait"
+        "$LLMLOAD" run --backend "$be" --requests 100 --rate 100 --concurrency 1 --latency-ms 20 \
+            --slo e2e=30 --json "$tmp/o.json" >"$tmp/out" 2>"$tmp/err"
+        jcheck "$tmp/o.json" "400 <= r['latency']['corrected']['p50_ms'] <= 900
+            and r['goodput']['share'] < 0.1 and r['latency']['e2e']['p50_ms'] < 200" \
+            "$be open loop: latency from the intended send, SLO missed"
+        grep -q '^corrected ' "$tmp/out" || fail "$be open: no 'corrected' row"
+    done
+}
+
 case "${1:-}" in
-failures | classes | compare | thresholds | abort) "case_$1" ;;
+failures | classes | compare | thresholds | abort | anchor) "case_$1" ;;
 *)
-    echo "usage: $0 failures|classes|compare|thresholds|abort" >&2
+    echo "usage: $0 failures|classes|compare|thresholds|abort|anchor" >&2
     exit 2
     ;;
 esac

@@ -125,12 +125,39 @@ static void test_stats_goodput_slo(void **state)
     /* Open loop: the e2e bound counts from the intended start, queueing included. */
     slo = (struct ll_slo){.e2e_ms = 100};
     assert_int_equal(ll_stats_init(&s, &slo), 0);
-    struct ll_result queued = result(LL_CLASS_NONE, 50, 80); /* 80 ms from dispatch */
-    queued.t_intended = T0;                                  /* meant to start 50 ms earlier */
-    fold(&s, &queued);
+    struct ll_result queued = result(LL_CLASS_NONE, 50, 80);      /* 80 ms from dispatch */
+    queued.t_intended = T0;                                       /* meant to start 50 ms earlier */
+    ll_stats_note_submit(&s, queued.t_queued, queued.t_intended); /* scheduled: open loop */
+    ll_stats_add_result(&s, &queued, queued.t_end);
     assert_int_equal(s.good, 0);
     assert_int_equal(s.hist[LL_H_E2E]->max, 80 * MS);
     assert_int_equal(s.hist[LL_H_CORRECTED]->max, 130 * MS);
+    ll_stats_free(&s);
+}
+
+/* Closed loop (issue 11 item 4): a request submitted ahead waits in the look-ahead queue
+ * before it gets its slot; its SLO counts from the slot, and there is no corrected figure. */
+static void test_stats_goodput_closed_from_dispatch(void **state)
+{
+    struct ll_stats s;
+    struct ll_slo slo = {.ttft_ms = 30, .e2e_ms = 30};
+    int64_t tok[] = {T0 + 45 * MS, T0 + 50 * MS};
+    assert_int_equal(ll_stats_init(&s, &slo), 0);
+    struct ll_result r = result(LL_CLASS_NONE, 0, 60); /* queued at 0, ends at 60 ms */
+    r.t_dispatch = T0 + 40 * MS;                       /* got its slot after 40 ms queued */
+    r.attempt[0].t_start = r.t_dispatch;
+    r.token_t = tok, r.n_tokens = 2, r.t_first_token = tok[0]; /* 5 ms after the slot */
+    fold(&s, &r);
+    assert_false(s.open_loop);
+    assert_int_equal(s.good, 1); /* 20 ms from the slot: met; 60 ms from the queue */
+    assert_int_equal(s.slo_miss_e2e + s.slo_miss_ttft, 0);
+    assert_int_equal(s.hist[LL_H_E2E]->max, 20 * MS);
+    assert_int_equal(s.hist[LL_H_QUEUE_WAIT]->max, 40 * MS);
+    assert_int_equal(s.hist[LL_H_CORRECTED]->n, 0);
+    cJSON *doc = ll_report_stats_json(&s);
+    cJSON *lat = cJSON_GetObjectItemCaseSensitive(doc, "latency");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(lat, "corrected")));
+    cJSON_Delete(doc);
     ll_stats_free(&s);
 }
 
@@ -264,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_stats_class_counts),
         cmocka_unit_test(test_stats_itl_from_token_times),
         cmocka_unit_test(test_stats_goodput_slo),
+        cmocka_unit_test(test_stats_goodput_closed_from_dispatch),
         cmocka_unit_test(test_stats_littles_law),
         cmocka_unit_test(test_stats_open_loop_slip),
         cmocka_unit_test(test_stats_slo_parse),
