@@ -142,6 +142,7 @@ static int ab_main(struct ab *a)
     cfg.retry.max_attempts = (int)a->retries + 1;
     cJSON *doc = cJSON_CreateObject();
     int rc = LL_EXIT_FAIL;
+    ll_report_meta_json(doc, "ab");
     printf("%s: %zu models at once on %s (%s)\nprompt: %s\n\n", WHO, a->n, ep.base_url, ep.source,
            a->prompt);
     if (ll_client_create(be, &cfg, &c) == 0) {

@@ -53,8 +53,7 @@ static int pick_backends(struct ll_demo *d, const char *name)
 
 static int write_json(struct ll_demo *d, const char *name, const char *path)
 {
-    cJSON_AddStringToObject(d->json, "tool", "llmload");
-    cJSON_AddStringToObject(d->json, "command", "demo");
+    ll_report_meta_json(d->json, "demo");
     cJSON_AddStringToObject(d->json, "scenario", name);
     cJSON_AddNumberToObject(d->json, "scale", d->scale);
     int err = ll_report_write_json(d->json, path);

@@ -449,8 +449,7 @@ static void run_header(const struct run *r, struct ll_client *c)
 static cJSON *run_json(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
 {
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "tool", "llmload");
-    cJSON_AddStringToObject(doc, "command", "run");
+    ll_report_meta_json(doc, "run");
     cJSON *w = cJSON_AddObjectToObject(doc, "config");
     cJSON_AddStringToObject(w, "backend", r->be->name);
     cJSON_AddStringToObject(w, "endpoint", r->base_url);

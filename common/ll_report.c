@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "ll_clock.h"
 #include "ll_err.h"
+#include "ll_version.h"
 
 static const double pcts[] = LL_REPORT_PCTS;
 #define N_PCTS (sizeof(pcts) / sizeof(pcts[0]))
@@ -56,7 +58,7 @@ static void line_f(FILE *out, const char *label, double v, const char *unit)
 static void line_kb(FILE *out, const char *label, long kb)
 {
     if (kb < 0) {
-        fprintf(out, "%-*s %14s KiB\n", LABEL_W, label, "n/a");
+        fprintf(out, "%-*s %14s KiB\n", LABEL_W, label, "-");
     } else {
         fprintf(out, "%-*s %14ld KiB\n", LABEL_W, label, kb);
     }
@@ -149,12 +151,12 @@ static void table_resources(FILE *out, const struct ll_stats *s)
     line_kb(out, "rss mean (sampled)",
             r->rss_samples > 0 ? (long)(r->rss_sum_kb / (double)r->rss_samples) : -1);
     line_kb(out, "rss peak (ru_maxrss)", r->maxrss_kb);
-    if (r->rss_peak_kb >= 0 && r->rss_start_kb >= 0) {
-        line_f(out, "rss per request in flight",
-               per((double)(r->rss_peak_kb - r->rss_start_kb), (double)ll_stats_in_flight_peak(s)),
-               "KiB");
+    line_f(out, "rss per request in flight", ll_stats_rss_per_in_flight(s), "KiB");
+    if (r->threads_peak > 0) {
+        line_u(out, "threads peak", (uint64_t)r->threads_peak);
+    } else {
+        line_f(out, "threads peak", NAN, "");
     }
-    line_u(out, "threads peak", (uint64_t)(r->threads_peak > 0 ? r->threads_peak : 0));
     line_u(out, "backend threads", (uint64_t)(s->be.threads > 0 ? s->be.threads : 0));
     line_u(out, "backoff waits", s->be.backoff_waits);
     line_f(out, "backoff time", ms((double)s->be.backoff_ns), "ms");
@@ -283,6 +285,22 @@ void ll_report_accounting(FILE *out, const struct ll_stats *s)
 
 /* ---- JSON ---- */
 
+void ll_report_meta_json(cJSON *doc, const char *command)
+{
+    char when[32] = "";
+    struct tm tm;
+    time_t now = time(NULL);
+    if (gmtime_r(&now, &tm) != NULL) {
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    cJSON_AddStringToObject(doc, "tool", "llmload");
+    cJSON_AddStringToObject(doc, "command", command);
+    cJSON_AddNumberToObject(doc, "schema_version", LL_REPORT_SCHEMA_VERSION);
+    cJSON_AddStringToObject(doc, "llmload_version", ll_version);
+    cJSON_AddStringToObject(doc, "git_commit", ll_git_commit);
+    cJSON_AddStringToObject(doc, "created_utc", when);
+}
+
 /* An empty histogram measured nothing: its count is 0 and every other figure null. */
 static cJSON *hist_json(const struct ll_hist *h)
 {
@@ -348,9 +366,12 @@ static cJSON *json_goodput(const struct ll_stats *s)
                             s->open_loop ? "intended start"
                                          : "dispatch (the request got its slot)");
     cJSON_AddBoolToObject(o, "set", ll_slo_is_set(&s->slo));
-    cJSON_AddNumberToObject(o, "good", (double)s->good);
-    cJSON_AddNumberToObject(o, "goodput_rps", per((double)s->good, ll_stats_wall_s(s)));
-    cJSON_AddNumberToObject(o, "share", per((double)s->good, (double)s->submitted));
+    /* Without an SLO nothing was judged: goodput is not measured, not 0 (nor 100%). */
+    bool set = ll_slo_is_set(&s->slo);
+    add_num(o, "good", set ? (double)s->good : NAN);
+    add_num(o, "goodput_rps",
+            set && ll_stats_wall_s(s) > 0 ? (double)s->good / ll_stats_wall_s(s) : NAN);
+    add_num(o, "share", set && s->submitted > 0 ? (double)s->good / (double)s->submitted : NAN);
     cJSON_AddNumberToObject(o, "missed_ttft", (double)s->slo_miss_ttft);
     cJSON_AddNumberToObject(o, "missed_itl", (double)s->slo_miss_itl);
     cJSON_AddNumberToObject(o, "missed_e2e", (double)s->slo_miss_e2e);
@@ -378,8 +399,9 @@ static cJSON *json_schedule(const struct ll_stats *s)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "sends_scheduled", (double)s->sends_scheduled);
     cJSON_AddNumberToObject(o, "sends_late", (double)s->sends_late);
-    cJSON_AddNumberToObject(o, "slip_mean_ms", ms(per(s->slip_sum_ns, (double)s->sends_scheduled)));
-    cJSON_AddNumberToObject(o, "slip_max_ms", ms((double)s->slip_max_ns));
+    bool any = s->sends_scheduled > 0; /* closed loop: no schedule, no slip */
+    add_num(o, "slip_mean_ms", any ? ms(s->slip_sum_ns / (double)s->sends_scheduled) : NAN);
+    add_num(o, "slip_max_ms", any ? ms((double)s->slip_max_ns) : NAN);
     return o;
 }
 
@@ -392,16 +414,15 @@ static cJSON *json_resources(const struct ll_stats *s)
     add_num(o, "cpu_s_per_1000_requests", ll_stats_cpu_per_1000(s)); /* per 1000 successes */
     cJSON_AddNumberToObject(o, "ctx_switches_voluntary", (double)r->nvcsw);
     cJSON_AddNumberToObject(o, "ctx_switches_involuntary", (double)r->nivcsw);
-    cJSON_AddNumberToObject(o, "rss_start_kb", (double)r->rss_start_kb);
-    cJSON_AddNumberToObject(o, "rss_peak_kb", (double)r->rss_peak_kb);
-    cJSON_AddNumberToObject(o, "rss_mean_kb", per(r->rss_sum_kb, (double)r->rss_samples));
+    /* -1: /proc could not be read, so not measured */
+    add_num(o, "rss_start_kb", r->rss_start_kb >= 0 ? (double)r->rss_start_kb : NAN);
+    add_num(o, "rss_peak_kb", r->rss_peak_kb >= 0 ? (double)r->rss_peak_kb : NAN);
+    add_num(o, "rss_mean_kb", r->rss_samples > 0 ? r->rss_sum_kb / (double)r->rss_samples : NAN);
     cJSON_AddNumberToObject(o, "rss_samples", (double)r->rss_samples);
-    cJSON_AddNumberToObject(o, "maxrss_kb", (double)r->maxrss_kb);
-    cJSON_AddNumberToObject(
-        o, "rss_per_in_flight_kb",
-        per((double)(r->rss_peak_kb - r->rss_start_kb), (double)ll_stats_in_flight_peak(s)));
-    cJSON_AddNumberToObject(o, "threads_start", r->threads_start);
-    cJSON_AddNumberToObject(o, "threads_peak", r->threads_peak);
+    add_num(o, "maxrss_kb", r->maxrss_kb >= 0 ? (double)r->maxrss_kb : NAN);
+    add_num(o, "rss_per_in_flight_kb", ll_stats_rss_per_in_flight(s));
+    add_num(o, "threads_start", r->threads_start >= 0 ? r->threads_start : NAN);
+    add_num(o, "threads_peak", r->threads_peak >= 0 ? r->threads_peak : NAN);
     return o;
 }
 

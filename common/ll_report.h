@@ -24,6 +24,15 @@
         50.0, 90.0, 99.0, 99.9                                                                     \
     }
 
+/* The version of the JSON documents' layout. 2: throughput counts successes only, figures not
+ * measured are null, closed loop has no corrected latency, thresholds and the open-loop
+ * verdict (files without the key are version 1). */
+#define LL_REPORT_SCHEMA_VERSION 2
+
+/* Every --json document starts with these keys: "tool": "llmload", "command", "schema_version",
+ * "llmload_version", "git_commit" (of the build), "created_utc" ("2026-11-25T14:03:09Z"). */
+void ll_report_meta_json(cJSON *doc, const char *command);
+
 /* The summary table. */
 void ll_report_table(FILE *out, const struct ll_stats *s);
 

@@ -306,6 +306,15 @@ bool ll_stats_accounting_ok(const struct ll_stats *s)
            s->acct_missing == 0 && s->outstanding == 0;
 }
 
+double ll_stats_rss_per_in_flight(const struct ll_stats *s)
+{
+    uint64_t peak = ll_stats_in_flight_peak(s);
+    if (s->res.rss_peak_kb < 0 || s->res.rss_start_kb < 0 || peak == 0) {
+        return NAN;
+    }
+    return (double)(s->res.rss_peak_kb - s->res.rss_start_kb) / (double)peak;
+}
+
 uint64_t ll_stats_in_flight_peak(const struct ll_stats *s)
 {
     if (s->in_flight_limit > 0 && s->outstanding_peak > s->in_flight_limit) {

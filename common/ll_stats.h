@@ -189,6 +189,8 @@ double ll_stats_failed_rate(const struct ll_stats *s); /* failed (not cancelled)
 double ll_stats_error_share(const struct ll_stats *s);
 /* Process CPU (user + system) seconds per 1000 SUCCESSFUL requests; NAN when none succeeded. */
 double ll_stats_cpu_per_1000(const struct ll_stats *s);
+/* RSS growth per request in flight, KiB: (peak - start) / in-flight peak; NAN when unknown. */
+double ll_stats_rss_per_in_flight(const struct ll_stats *s);
 
 struct ll_little {
     double l_measured;  /* time-weighted mean outstanding */

@@ -13,11 +13,15 @@
 #               the retries' backoff would have ended it
 #   anchor      item 4: closed-loop goodput counts from the slot (look-ahead or not), no
 #               corrected figure there; open loop counts from the intended send
+#   nulls       item 10: not measured is null / "-"; --json's schema, version, commit, time
+#   report      item 10 / issue 13 item 19: bench/report.py's cells.csv and report.md leave
+#               what was not measured empty / "-"
 # Needs LL_LLMLOAD and LL_MOCKLLM.
 set -u
 LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
 MOCKLLM=${LL_MOCKLLM:?set LL_MOCKLLM to the mockllm binary}
 PY=python3
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 mockpid=""
 cleanup() {
@@ -267,10 +271,119 @@ case_anchor() {
     done
 }
 
+# Issue 13 item 19 / issue 11 item 10: bench/report.py writes a figure that was not measured as
+# an empty cell in cells.csv and "-" in report.md, never 0: wrk's p99.9 and context switches,
+# TTFT of a run that did not stream, loop lag of the threaded backend, every latency and the
+# CPU per request of a run in which nothing succeeded (whose throughput is a measured 0).
+case_report() {
+    local out=$tmp/bench
+    mkdir -p "$out/raw" "$out/logs" "$out/conf"
+    printf 'mode=closed\ntitle=zero\nideal_ms=0\n' >"$out/conf/throughput.env"
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 20 --concurrency 4 \
+            --json "$out/raw/tp-$be.json" >/dev/null 2>&1 || fail "$be run: exit $?"
+        printf 'throughput\t%s\t4\t\t20\t0\traw/tp-%s.json\tlogs/x.log\t0.1\n' "$be" "$be" \
+            >>"$out/cells.tsv"
+    done
+    "$LLMLOAD" run --backend evented --requests 20 --concurrency 8 --retries 0 --fault-rate 1 \
+        --json "$out/raw/bad.json" >/dev/null 2>&1
+    printf 'throughput\tevented\t8\t\t20\t1\traw/bad.json\tlogs/x.log\t0.1\n' >>"$out/cells.tsv"
+    cat >"$out/logs/wrk.log" <<'WRK'
+Running 5s test @ http://127.0.0.1:1/v1/chat/completions
+  2 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.00ms    0.10ms   5.00ms   90.00%
+  Latency Distribution
+     50%    1.00ms
+     75%    1.10ms
+     90%    1.20ms
+     99%    2.00ms
+  50000 requests in 5.00s, 10.00MB read
+Requests/sec:  10000.00
+WRK
+    echo "1.00 2.00 5000" >"$out/logs/wrk.time"
+    $PY "$SRC/bench/report.py" wrk2json "$out/logs/wrk.log" "$out/logs/wrk.time" 4 \
+        >"$out/raw/wrk.json" || fail "wrk2json: exit $?"
+    printf 'throughput\twrk\t4\t\t\t0\traw/wrk.json\tlogs/wrk.log\t0.1\n' >>"$out/cells.tsv"
+    $PY "$SRC/bench/report.py" report "$out" "$SRC/bench/workloads" quick >/dev/null 2>"$tmp/err" ||
+        fail "report.py: exit $?: $(cat "$tmp/err")"
+    $PY - "$out/cells.csv" "$out/report.md" <<'PY' || fail "report.py: not-measured figures"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+by = {(r["client"], r["concurrency"]): r for r in rows}
+bad = []
+def empty(row, *keys):
+    for k in keys:
+        if row.get(k, "") != "":
+            bad.append("%s %s=%r, want empty (not measured)" % (row["client"], k, row.get(k)))
+def number(row, key, want=None):
+    try:
+        v = float(row[key])
+    except (KeyError, ValueError):
+        bad.append("%s %s=%r, want a number" % (row["client"], key, row.get(key)))
+        return
+    if want is not None and abs(v - want) > 1e-9:
+        bad.append("%s %s=%r, want %r" % (row["client"], key, v, want))
+empty(by[("wrk", "4")], "e2e_p999_ms", "ctx_switches", "ttft_p50_ms", "rss_per_inflight_kb")
+number(by[("wrk", "4")], "e2e_p99_ms", 2.0)
+number(by[("wrk", "4")], "rps", 10000.0)
+for be in ("threaded", "evented"):
+    empty(by[(be, "4")], "ttft_p50_ms", "itl_p99_ms", "corrected_p99_ms")
+    number(by[(be, "4")], "e2e_p50_ms")
+    number(by[(be, "4")], "ctx_switches")
+empty(by[("threaded", "4")], "loop_lag_p99_ms")
+number(by[("evented", "4")], "cpu_per_1000")
+failed = by[("evented", "8")]
+empty(failed, "e2e_p50_ms", "e2e_p99_ms", "last_attempt_p99_ms", "cpu_per_1000")
+number(failed, "rps", 0.0)
+md = open(sys.argv[2]).read()
+for line in md.splitlines():
+    if "| p99.9 ms |" in line and line.startswith("| 4 |"):
+        if not line.rstrip(" |").endswith("-"):
+            bad.append("report.md p99.9 row: wrk's cell is not '-': " + line)
+for b in bad:
+    print("  " + b)
+sys.exit(1 if bad else 0)
+PY
+}
+
+# Item 10: what was not measured is null in the JSON and "-" in the table, never 0; every
+# --json document says which schema, llmload version and git commit wrote it, and when (UTC,
+# checked against this machine's clock).
+case_nulls() {
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 20 --concurrency 4 --json "$tmp/n.json" \
+            >"$tmp/out" 2>&1 || fail "$be: exit $?"
+        jcheck "$tmp/n.json" "all(r['latency'][h][k] is None for h in ('ttft', 'itl')
+                for k in ('min_ms', 'mean_ms', 'p50_ms', 'p99_ms', 'p999_ms', 'max_ms'))
+            and r['latency']['ttft']['count'] == 0 and r['latency']['corrected'] is None
+            and r['goodput']['share'] is None and r['goodput']['goodput_rps'] is None
+            and r['schedule']['slip_max_ms'] is None and r['schedule']['slip_mean_ms'] is None
+            and r['latency']['e2e']['p50_ms'] > 0" \
+            "$be: TTFT/ITL of a run that did not stream, goodput without an SLO, slip without a
+            schedule must be null"
+        jcheck "$tmp/n.json" "d['schema_version'] == 2 and d['tool'] == 'llmload'
+            and d['command'] == 'run'
+            and __import__('re').fullmatch(r'\d+\.\d+\.\d+', d['llmload_version'])
+            and __import__('re').fullmatch(r'([0-9a-f]{7,40}(-dirty)?|unknown)', d['git_commit'])
+            and abs(__import__('calendar').timegm(__import__('time').strptime(d['created_utc'],
+                '%Y-%m-%dT%H:%M:%SZ')) - __import__('time').time()) < 3600" \
+            "$be: schema version, llmload version, git commit, UTC timestamp"
+        # all failed: the latency rows have a count of 0 and '-' for every figure
+        "$LLMLOAD" run --backend "$be" --requests 10 --retries 0 --fault-rate 1 >"$tmp/out" 2>&1
+        grep -Eq '^e2e +0( +-){6} *$' "$tmp/out" ||
+            fail "$be: the e2e row of a run with no success: $(grep '^e2e' "$tmp/out")"
+        ! grep -Eq '^e2e .* 0\.000' "$tmp/out" || fail "$be: 0.000 in an empty row"
+    done
+    "$LLMLOAD" ab --models a,b --json "$tmp/ab.json" >/dev/null 2>&1 || fail "ab: exit $?"
+    jcheck "$tmp/ab.json" "d['schema_version'] == 2 and d['command'] == 'ab' and d['git_commit']" \
+        "ab --json: the document's metadata"
+}
+
 case "${1:-}" in
-failures | classes | compare | thresholds | abort | anchor) "case_$1" ;;
+failures | classes | compare | thresholds | abort | anchor | report | nulls) "case_$1" ;;
 *)
-    echo "usage: $0 failures|classes|compare|thresholds|abort|anchor" >&2
+    echo "usage: $0 failures|classes|compare|thresholds|abort|anchor|report|nulls" >&2
     exit 2
     ;;
 esac
