@@ -597,6 +597,7 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
+    ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
     err = ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
         run_thread_limit(r, err);

@@ -146,12 +146,17 @@ static void table_resources(FILE *out, const struct ll_stats *s)
     line_f(out, "cpu per 1000 succeeded", ll_stats_cpu_per_1000(s), "s");
     line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
     line_u(out, "context switches involuntary", (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
+    if (r->rss_base_kb >= 0) {
+        line_kb(out, "rss before the backend", r->rss_base_kb);
+    }
     line_kb(out, "rss at start", r->rss_start_kb);
     line_kb(out, "rss peak (sampled)", r->rss_peak_kb);
     line_kb(out, "rss mean (sampled)",
             r->rss_samples > 0 ? (long)(r->rss_sum_kb / (double)r->rss_samples) : -1);
     line_kb(out, "rss peak (ru_maxrss)", r->maxrss_kb);
     line_f(out, "rss per request in flight", ll_stats_rss_per_in_flight(s), "KiB");
+    fprintf(out, "%-*s %14s (rss peak - rss %s) / in-flight peak\n", LABEL_W, "", "",
+            r->rss_base_kb >= 0 ? "before the backend" : "at start");
     if (r->threads_peak > 0) {
         line_u(out, "threads peak", (uint64_t)r->threads_peak);
     } else {
@@ -420,7 +425,13 @@ static cJSON *json_resources(const struct ll_stats *s)
     add_num(o, "rss_mean_kb", r->rss_samples > 0 ? r->rss_sum_kb / (double)r->rss_samples : NAN);
     cJSON_AddNumberToObject(o, "rss_samples", (double)r->rss_samples);
     add_num(o, "maxrss_kb", r->maxrss_kb >= 0 ? (double)r->maxrss_kb : NAN);
+    add_num(o, "rss_base_kb", r->rss_base_kb >= 0 ? (double)r->rss_base_kb : NAN);
     add_num(o, "rss_per_in_flight_kb", ll_stats_rss_per_in_flight(s));
+    cJSON_AddStringToObject(o, "rss_per_in_flight_method",
+                            r->rss_base_kb >= 0
+                                ? "(rss_peak_kb - rss_base_kb) / in_flight_peak; rss_base_kb is "
+                                  "the process before the backend was created"
+                                : "(rss_peak_kb - rss_start_kb) / in_flight_peak");
     add_num(o, "threads_start", r->threads_start >= 0 ? r->threads_start : NAN);
     add_num(o, "threads_peak", r->threads_peak >= 0 ? r->threads_peak : NAN);
     return o;

@@ -49,7 +49,7 @@ int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo)
         s->slo = *slo;
     }
     s->be.loop_idle_ns = -1;
-    s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = -1;
+    s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = s->res.rss_base_kb = -1;
     s->res.threads_start = s->res.threads_peak = -1;
     s->res.ports_lo = s->res.ports_hi = -1; /* nofile_*: 0 until res_begin reads them */
     return 0;
@@ -309,10 +309,11 @@ bool ll_stats_accounting_ok(const struct ll_stats *s)
 double ll_stats_rss_per_in_flight(const struct ll_stats *s)
 {
     uint64_t peak = ll_stats_in_flight_peak(s);
-    if (s->res.rss_peak_kb < 0 || s->res.rss_start_kb < 0 || peak == 0) {
+    long base = s->res.rss_base_kb >= 0 ? s->res.rss_base_kb : s->res.rss_start_kb;
+    if (s->res.rss_peak_kb < 0 || base < 0 || peak == 0) {
         return NAN;
     }
-    return (double)(s->res.rss_peak_kb - s->res.rss_start_kb) / (double)peak;
+    return (double)(s->res.rss_peak_kb - base) / (double)peak;
 }
 
 uint64_t ll_stats_in_flight_peak(const struct ll_stats *s)
@@ -427,6 +428,11 @@ static void res_limits(struct ll_resources *r)
         }
         fclose(f);
     }
+}
+
+void ll_stats_res_base(struct ll_stats *s)
+{
+    s->res.rss_base_kb = ll_proc_rss_kb();
 }
 
 void ll_stats_res_begin(struct ll_stats *s)

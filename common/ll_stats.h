@@ -58,8 +58,12 @@ struct ll_resources {
     long nvcsw, nivcsw;           /* voluntary / involuntary context switches, delta */
     long maxrss_kb;               /* ru_maxrss: the process's lifetime peak */
     long rss_start_kb;            /* /proc/self/statm at the start */
-    long rss_peak_kb;             /* peak of the samples taken during the run */
-    double rss_sum_kb;            /* for the mean */
+    /* /proc/self/statm before the backend was created (ll_stats_res_base), so that RSS per
+     * request in flight counts the whole footprint the requests cause: threads' stacks, easy
+     * handles, buffers. -1 when not taken: the figure then counts from rss_start_kb. */
+    long rss_base_kb;
+    long rss_peak_kb;  /* peak of the samples taken during the run */
+    double rss_sum_kb; /* for the mean */
     uint64_t rss_samples;
     int threads_start, threads_peak; /* /proc/self/status Threads: */
     /* The walls a RESOURCE failure names (ll_report's "local limit met" line), read at
@@ -163,8 +167,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src);
 /* Copy the backend's figures (the loop-lag histogram is copied, so the client may go). */
 int ll_stats_set_backend(struct ll_stats *s, const struct ll_be_stats *be);
 
-/* Resource figures: begin at the start of the run, sample on the driver's cadence, end after
- * the last result. Linux /proc; figures read as -1 where /proc is unavailable. */
+/* Resource figures: base before the backend is created (optional), begin at the start of the
+ * run, sample on the driver's cadence, end after the last result. Linux /proc; figures read as
+ * -1 where /proc is unavailable. */
+void ll_stats_res_base(struct ll_stats *s);
 void ll_stats_res_begin(struct ll_stats *s);
 void ll_stats_res_sample(struct ll_stats *s);
 void ll_stats_res_end(struct ll_stats *s);
@@ -189,7 +195,8 @@ double ll_stats_failed_rate(const struct ll_stats *s); /* failed (not cancelled)
 double ll_stats_error_share(const struct ll_stats *s);
 /* Process CPU (user + system) seconds per 1000 SUCCESSFUL requests; NAN when none succeeded. */
 double ll_stats_cpu_per_1000(const struct ll_stats *s);
-/* RSS growth per request in flight, KiB: (peak - start) / in-flight peak; NAN when unknown. */
+/* RSS growth per request in flight, KiB: (peak - base) / in-flight peak, base being the RSS
+ * before the backend was created (else at the start of the run); NAN when unknown. */
 double ll_stats_rss_per_in_flight(const struct ll_stats *s);
 
 struct ll_little {

@@ -14,6 +14,7 @@
 #   anchor      item 4: closed-loop goodput counts from the slot (look-ahead or not), no
 #               corrected figure there; open loop counts from the intended send
 #   nulls       item 10: not measured is null / "-"; --json's schema, version, commit, time
+#   memory      item 13: RSS per request in flight from before the backend was created
 #   report      item 10 / issue 13 item 19: bench/report.py's cells.csv and report.md leave
 #               what was not measured empty / "-"
 # Needs LL_LLMLOAD and LL_MOCKLLM.
@@ -380,10 +381,43 @@ case_nulls() {
         "ab --json: the document's metadata"
 }
 
+# Item 13: RSS per request in flight counts the whole footprint the requests cause, from the
+# process before the backend was created (threads' stacks and handles included). Truth: the
+# kernel's ru_maxrss of the same run at C=1 and at C=300 (1 s per request, so all of them are in
+# flight together): the figure must account for all of the growth between the two (the old one,
+# counted from after the backend's creation, gave 70-75% of it) and no more than the process
+# grew from its base.
+case_memory() {
+    local n=300
+    for be in $BACKENDS; do
+        for c in 1 $n; do
+            "$LLMLOAD" run --backend "$be" --requests $c --concurrency $c --latency-ms 1000 \
+                --json "$tmp/m$c.json" >"$tmp/out$c" 2>&1 || fail "$be C=$c: exit $?"
+        done
+        grep -q "(rss peak - rss before the backend) / in-flight peak" "$tmp/out$n" ||
+            fail "$be: the table does not say how RSS per request in flight is computed"
+        $PY - "$tmp/m1.json" "$tmp/m$n.json" "$n" "$be" <<'PY' || fail "$be: RSS per in flight"
+import json, sys
+one = json.load(open(sys.argv[1]))["results"]["resources"]
+big = json.load(open(sys.argv[2]))["results"]
+n = int(sys.argv[3])
+res = big["resources"]
+per = res["rss_per_in_flight_kb"]
+grown = big["resources"]["maxrss_kb"] - one["maxrss_kb"]  # the kernel's: n - 1 more in flight
+whole = res["maxrss_kb"] - res["rss_base_kb"]
+print("  %s: %.1f KiB per request in flight; kernel: %d KiB more at C=%d than at C=1, %d KiB "
+      "over the base" % (sys.argv[4], per, grown, n, whole))
+ok = big["littles_law"]["in_flight_peak"] == n and "before the backend" in \
+    res["rss_per_in_flight_method"] and per * n >= 0.9 * grown and per * n <= 1.05 * whole
+sys.exit(0 if ok else 1)
+PY
+    done
+}
+
 case "${1:-}" in
-failures | classes | compare | thresholds | abort | anchor | report | nulls) "case_$1" ;;
+failures | classes | compare | thresholds | abort | anchor | report | nulls | memory) "case_$1" ;;
 *)
-    echo "usage: $0 failures|classes|compare|thresholds|abort|anchor|report|nulls" >&2
+    echo "usage: $0 failures|classes|compare|thresholds|abort|anchor|report|nulls|memory" >&2
     exit 2
     ;;
 esac
