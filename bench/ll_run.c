@@ -46,8 +46,9 @@ struct run {
     const char *base_url;
     struct ll_message msg;
     struct ll_request req;
-    struct ll_nofile nofile; /* RLIMIT_NOFILE, raised at start */
-    struct ll_thresh_set th; /* --threshold and --max-error-rate, parsed */
+    struct ll_nofile nofile;                /* RLIMIT_NOFILE, raised at start */
+    struct ll_thresh_set th;                /* --threshold and --max-error-rate, parsed */
+    int64_t timeout_ms, connect_timeout_ms; /* as applied: whole ms */
 };
 
 static void run_defaults(struct run *r)
@@ -108,9 +109,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "retries after the first attempt (429, 5xx, timeouts, connection errors)",
              &r->retries_seen),
         OPT("timeout", LL_OPT_DOUBLE, &r->timeout_s, 0, 86400, "S",
-            "total timeout per attempt in seconds, 0 = none"),
+            "total timeout per attempt in seconds (applied in whole ms), 0 = none"),
         OPT("connect-timeout", LL_OPT_DOUBLE, &r->connect_timeout_s, 0, 3600, "S",
-            "connect timeout per attempt in seconds, 0 = curl's"),
+            "connect timeout per attempt in seconds (whole ms), 0 = curl's"),
         OPT("no-reuse", LL_OPT_BOOL, &r->no_reuse, 0, 0, NULL,
             "open a new connection for every request"),
         OPT("blocking", LL_OPT_BOOL, &r->blocking, 0, 0, NULL,
@@ -210,6 +211,11 @@ static int run_validate(struct run *r)
     }
     if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
         return usage("--arrivals needs --rate", NULL);
+    }
+    if (ll_opts_seconds_to_ms(WHO, "timeout", r->timeout_s, &r->timeout_ms) != 0 ||
+        ll_opts_seconds_to_ms(WHO, "connect-timeout", r->connect_timeout_s,
+                              &r->connect_timeout_ms) != 0) {
+        return LL_EXIT_USAGE;
     }
     for (size_t i = 0; i < r->thresholds.n; i++) {
         if (ll_thresh_set_add(&r->th, r->thresholds.v[i], false) != 0) {
@@ -336,8 +342,8 @@ static void run_config(struct run *r)
     cfg->default_model = r->model;
     cfg->concurrency = (int)r->concurrency;
     cfg->retry.max_attempts = (int)r->retries + 1;
-    cfg->timeout_ms = (int64_t)(r->timeout_s * 1000.0);
-    cfg->connect_timeout_ms = (int64_t)(r->connect_timeout_s * 1000.0);
+    cfg->timeout_ms = r->timeout_ms;
+    cfg->connect_timeout_ms = r->connect_timeout_ms;
     cfg->no_reuse = r->no_reuse;
     cfg->verify_tls = !r->insecure;
     cfg->blocking = r->blocking;

@@ -14,6 +14,7 @@
 #   anchor      item 4: closed-loop goodput counts from the slot (look-ahead or not), no
 #               corrected figure there; open loop counts from the intended send
 #   nulls       item 10: not measured is null / "-"; --json's schema, version, commit, time
+#   timeout     item 14: a timeout below its 1 ms resolution is refused; one applied works
 #   memory      item 13: RSS per request in flight from before the backend was created
 #   report      item 10 / issue 13 item 19: bench/report.py's cells.csv and report.md leave
 #               what was not measured empty / "-"
@@ -414,10 +415,38 @@ PY
     done
 }
 
+# Item 14: a timeout below the 1 ms resolution it is applied with is refused (it used to become
+# 0, "no timeout", and let 100 ms requests through); one that is applied does end requests that
+# take longer (300 ms of mock latency against 50 ms), on both backends.
+case_timeout() {
+    for args in "run --backend threaded --timeout 0.0004 --latency-ms 100" \
+        "run --backend evented --timeout 1e-5 --latency-ms 100" \
+        "run --backend evented --connect-timeout 0.0009" \
+        "batch --in /dev/null --out $tmp/b.jsonl --timeout 0.0004"; do
+        # shellcheck disable=SC2086
+        "$LLMLOAD" $args >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "below the 1 ms resolution" \
+            "$tmp/err" || fail "'$args': exit $rc, want 2 and one line: $(cat "$tmp/err")"
+    done
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 4 --concurrency 4 --retries 0 --timeout 0.05 \
+            --latency-ms 300 --json "$tmp/t.json" >"$tmp/out" 2>"$tmp/err"
+        jcheck "$tmp/t.json" "r['requests']['by_class']['timeout'] == 4
+            and d['config']['client']['timeout_ms'] == 50" "$be: a 50 ms timeout against 300 ms"
+        "$LLMLOAD" run --backend "$be" --requests 2 --timeout 0.0015 --connect-timeout 2.0004 \
+            --json "$tmp/t.json" >/dev/null 2>&1
+        jcheck "$tmp/t.json" "d['config']['client']['timeout_ms'] == 2
+            and d['config']['client']['connect_timeout_ms'] == 2000" "$be: whole ms, rounded"
+    done
+}
+
 case "${1:-}" in
-failures | classes | compare | thresholds | abort | anchor | report | nulls | memory) "case_$1" ;;
+failures | classes | compare | thresholds | abort | anchor | report | nulls | memory | timeout)
+    "case_$1"
+    ;;
 *)
-    echo "usage: $0 failures|classes|compare|thresholds|abort|anchor|report|nulls|memory" >&2
+    echo "usage: $0 CASE (see the head of the script)" >&2
     exit 2
     ;;
 esac
