@@ -357,6 +357,7 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
     sigaction(SIGINT, &sa, &old);
 
     ll_stats_res_begin(s);
+    s->offered_rps = o->rate; /* open loop: what ll_stats_keepup judges against */
     s->t_start = s->t_stop = ll_now_ns();
     d.next_tick = s->t_start + TICK_NS;
     err = drive_loop(&d);

@@ -1,5 +1,6 @@
 /* ll_report.c - the summary table and the JSON document of a run. */
 #include "ll_report.h"
+#include "ll_report_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 static const double pcts[] = LL_REPORT_PCTS;
 #define N_PCTS (sizeof(pcts) / sizeof(pcts[0]))
 
-static double ms(double ns)
+double ll_report__ms(double ns)
 {
     return ns / (double)LL_NS_PER_MS;
 }
@@ -25,7 +26,7 @@ static double per(double a, double b)
 }
 
 /* A figure or, when it was not measured (NAN), JSON null: never a 0 that was not seen. */
-static void add_num(cJSON *o, const char *key, double v)
+void ll_report__add_num(cJSON *o, const char *key, double v)
 {
     if (isfinite(v)) {
         cJSON_AddNumberToObject(o, key, v);
@@ -38,15 +39,13 @@ static void add_num(cJSON *o, const char *key, double v)
 
 static void table_limits(FILE *out, const struct ll_stats *s);
 
-#define LABEL_W 28
-
-static void line_u(FILE *out, const char *label, uint64_t v)
+void ll_report__line_u(FILE *out, const char *label, uint64_t v)
 {
     fprintf(out, "%-*s %14llu\n", LABEL_W, label, (unsigned long long)v);
 }
 
 /* A NAN figure was not measured: "-" in its place. */
-static void line_f(FILE *out, const char *label, double v, const char *unit)
+void ll_report__line_f(FILE *out, const char *label, double v, const char *unit)
 {
     if (!isfinite(v)) {
         fprintf(out, "%-*s %14s%s%s\n", LABEL_W, label, "-", *unit ? " " : "", unit);
@@ -67,33 +66,33 @@ static void line_kb(FILE *out, const char *label, long kb)
 static void table_requests(FILE *out, const struct ll_stats *s)
 {
     char label[64];
-    line_f(out, "wall time", ll_stats_wall_s(s), "s");
-    line_f(out, "throughput (succeeded)", ll_stats_throughput(s), "req/s");
-    line_f(out, "failed per s", ll_stats_failed_rate(s), "req/s");
-    line_f(out, "error share", 100.0 * ll_stats_error_share(s), "%");
-    line_u(out, "requests submitted", s->submitted);
-    line_u(out, "requests succeeded", ll_stats_succeeded(s));
-    line_u(out, "requests failed", ll_stats_failed(s));
+    ll_report__line_f(out, "wall time", ll_stats_wall_s(s), "s");
+    ll_report__line_f(out, "throughput (succeeded)", ll_stats_throughput(s), "req/s");
+    ll_report__line_f(out, "failed per s", ll_stats_failed_rate(s), "req/s");
+    ll_report__line_f(out, "error share", 100.0 * ll_stats_error_share(s), "%");
+    ll_report__line_u(out, "requests submitted", s->submitted);
+    ll_report__line_u(out, "requests succeeded", ll_stats_succeeded(s));
+    ll_report__line_u(out, "requests failed", ll_stats_failed(s));
     for (int c = 0; c < LL_CLASS__COUNT; c++) {
         if (c == LL_CLASS_NONE || c == LL_CLASS_CANCELLED) {
             continue;
         }
         snprintf(label, sizeof(label), "  failed %s", ll_class_name((enum ll_class)c));
-        line_u(out, label, s->by_class[c]);
+        ll_report__line_u(out, label, s->by_class[c]);
     }
     table_limits(out, s);
-    line_u(out, "requests cancelled", s->by_class[LL_CLASS_CANCELLED]);
-    line_u(out, "retries", s->retries);
-    line_u(out, "wire requests", s->wire_requests);
-    line_u(out, "connections opened", s->connects);
-    line_u(out, "bytes received", s->bytes_rx);
-    line_u(out, "bytes sent", s->bytes_tx);
-    line_u(out, "prompt tokens", s->prompt_tokens);
-    line_u(out, "completion tokens", s->completion_tokens);
-    line_f(out, "completion tokens per s", per((double)s->completion_tokens, ll_stats_wall_s(s)),
-           "tok/s");
+    ll_report__line_u(out, "requests cancelled", s->by_class[LL_CLASS_CANCELLED]);
+    ll_report__line_u(out, "retries", s->retries);
+    ll_report__line_u(out, "wire requests", s->wire_requests);
+    ll_report__line_u(out, "connections opened", s->connects);
+    ll_report__line_u(out, "bytes received", s->bytes_rx);
+    ll_report__line_u(out, "bytes sent", s->bytes_tx);
+    ll_report__line_u(out, "prompt tokens", s->prompt_tokens);
+    ll_report__line_u(out, "completion tokens", s->completion_tokens);
+    ll_report__line_f(out, "completion tokens per s",
+                      per((double)s->completion_tokens, ll_stats_wall_s(s)), "tok/s");
     if (s->stream_tokens > 0) {
-        line_u(out, "stream tokens received", s->stream_tokens);
+        ll_report__line_u(out, "stream tokens received", s->stream_tokens);
     }
 }
 
@@ -105,47 +104,38 @@ static void table_goodput(FILE *out, const struct ll_stats *s)
     fprintf(out, "%-*s %14s ttft=%lld itl=%lld e2e=%lld (ms, 0 = unbounded; itl: max gap)\n",
             LABEL_W, "slo", "", (long long)s->slo.ttft_ms, (long long)s->slo.itl_ms,
             (long long)s->slo.e2e_ms);
-    line_u(out, "goodput requests", s->good);
-    line_f(out, "goodput", per((double)s->good, ll_stats_wall_s(s)), "req/s");
-    line_f(out, "goodput share", 100.0 * per((double)s->good, (double)s->submitted), "%");
-    line_u(out, "  missed ttft", s->slo_miss_ttft);
-    line_u(out, "  missed itl", s->slo_miss_itl);
-    line_u(out, "  missed e2e", s->slo_miss_e2e);
+    ll_report__line_u(out, "goodput requests", s->good);
+    ll_report__line_f(out, "goodput", per((double)s->good, ll_stats_wall_s(s)), "req/s");
+    ll_report__line_f(out, "goodput share", 100.0 * per((double)s->good, (double)s->submitted),
+                      "%");
+    ll_report__line_u(out, "  missed ttft", s->slo_miss_ttft);
+    ll_report__line_u(out, "  missed itl", s->slo_miss_itl);
+    ll_report__line_u(out, "  missed e2e", s->slo_miss_e2e);
 }
 
 static void table_little(FILE *out, const struct ll_stats *s)
 {
     struct ll_little l;
     ll_stats_little(s, &l);
-    line_f(out, "outstanding, measured (L)", l.l_measured, "");
-    line_f(out, "outstanding, lambda x W", l.l_predicted, "");
+    ll_report__line_f(out, "outstanding, measured (L)", l.l_measured, "");
+    ll_report__line_f(out, "outstanding, lambda x W", l.l_predicted, "");
     fprintf(out, "%-*s %14.3f %% %s\n", LABEL_W, "little's law difference", 100.0 * l.diff,
             !l.judged   ? "run too short to judge"
             : l.flagged ? "FLAGGED (> 5%)"
                         : "ok");
-    line_u(out, "outstanding peak", s->outstanding_peak);
-    line_u(out, "in flight peak", ll_stats_in_flight_peak(s));
-}
-
-static void table_schedule(FILE *out, const struct ll_stats *s)
-{
-    if (s->sends_scheduled == 0) {
-        return;
-    }
-    line_u(out, "sends scheduled", s->sends_scheduled);
-    line_u(out, "sends late (>= 1 ms)", s->sends_late);
-    line_f(out, "send slip mean", ms(per(s->slip_sum_ns, (double)s->sends_scheduled)), "ms");
-    line_f(out, "send slip max", ms((double)s->slip_max_ns), "ms");
+    ll_report__line_u(out, "outstanding peak", s->outstanding_peak);
+    ll_report__line_u(out, "in flight peak", ll_stats_in_flight_peak(s));
 }
 
 static void table_resources(FILE *out, const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
-    line_f(out, "cpu user", r->cpu_user_s, "s");
-    line_f(out, "cpu system", r->cpu_sys_s, "s");
-    line_f(out, "cpu per 1000 succeeded", ll_stats_cpu_per_1000(s), "s");
-    line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
-    line_u(out, "context switches involuntary", (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
+    ll_report__line_f(out, "cpu user", r->cpu_user_s, "s");
+    ll_report__line_f(out, "cpu system", r->cpu_sys_s, "s");
+    ll_report__line_f(out, "cpu per 1000 succeeded", ll_stats_cpu_per_1000(s), "s");
+    ll_report__line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
+    ll_report__line_u(out, "context switches involuntary",
+                      (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
     if (r->rss_base_kb >= 0) {
         line_kb(out, "rss before the backend", r->rss_base_kb);
     }
@@ -154,21 +144,22 @@ static void table_resources(FILE *out, const struct ll_stats *s)
     line_kb(out, "rss mean (sampled)",
             r->rss_samples > 0 ? (long)(r->rss_sum_kb / (double)r->rss_samples) : -1);
     line_kb(out, "rss peak (ru_maxrss)", r->maxrss_kb);
-    line_f(out, "rss per request in flight", ll_stats_rss_per_in_flight(s), "KiB");
+    ll_report__line_f(out, "rss per request in flight", ll_stats_rss_per_in_flight(s), "KiB");
     fprintf(out, "%-*s %14s (rss peak - rss %s) / in-flight peak\n", LABEL_W, "", "",
             r->rss_base_kb >= 0 ? "before the backend" : "at start");
     if (r->threads_peak > 0) {
-        line_u(out, "threads peak", (uint64_t)r->threads_peak);
+        ll_report__line_u(out, "threads peak", (uint64_t)r->threads_peak);
     } else {
-        line_f(out, "threads peak", NAN, "");
+        ll_report__line_f(out, "threads peak", NAN, "");
     }
-    line_u(out, "backend threads", (uint64_t)(s->be.threads > 0 ? s->be.threads : 0));
-    line_u(out, "backoff waits", s->be.backoff_waits);
-    line_f(out, "backoff time", ms((double)s->be.backoff_ns), "ms");
+    ll_report__line_u(out, "backend threads", (uint64_t)(s->be.threads > 0 ? s->be.threads : 0));
+    ll_report__line_u(out, "backoff waits", s->be.backoff_waits);
+    ll_report__line_f(out, "backoff time", ll_report__ms((double)s->be.backoff_ns), "ms");
     if (s->be.loop_idle_ns >= 0) {
-        line_f(out, "loop idle time", ms((double)s->be.loop_idle_ns), "ms");
-        line_f(out, "loop idle share",
-               100.0 * per((double)s->be.loop_idle_ns, (double)(s->t_stop - s->t_start)), "%");
+        ll_report__line_f(out, "loop idle time", ll_report__ms((double)s->be.loop_idle_ns), "ms");
+        ll_report__line_f(out, "loop idle share",
+                          100.0 * per((double)s->be.loop_idle_ns, (double)(s->t_stop - s->t_start)),
+                          "%");
     }
 }
 
@@ -236,11 +227,11 @@ static void hist_row(FILE *out, const char *name, const struct ll_hist *h)
         fputc('\n', out);
         return;
     }
-    fprintf(out, " %10.3f", ms(ll_hist_mean(h)));
+    fprintf(out, " %10.3f", ll_report__ms(ll_hist_mean(h)));
     for (size_t i = 0; i < N_PCTS; i++) {
-        fprintf(out, " %10.3f", ms((double)ll_hist_percentile(h, pcts[i])));
+        fprintf(out, " %10.3f", ll_report__ms((double)ll_hist_percentile(h, pcts[i])));
     }
-    fprintf(out, " %10.3f\n", ms((double)h->max));
+    fprintf(out, " %10.3f\n", ll_report__ms((double)h->max));
 }
 
 static void table_latency(FILE *out, const struct ll_stats *s)
@@ -271,7 +262,7 @@ void ll_report_table(FILE *out, const struct ll_stats *s)
     table_requests(out, s);
     table_goodput(out, s);
     table_little(out, s);
-    table_schedule(out, s);
+    ll_report__schedule_table(out, s);
     table_resources(out, s);
     fputc('\n', out);
     table_latency(out, s);
@@ -313,9 +304,9 @@ static cJSON *hist_json(const struct ll_hist *h)
     char key[24];
     bool any = h->n > 0;
     cJSON_AddNumberToObject(o, "count", (double)h->n);
-    add_num(o, "min_ms", any ? ms((double)h->min) : NAN);
-    add_num(o, "mean_ms", any ? ms(ll_hist_mean(h)) : NAN);
-    add_num(o, "stddev_ms", any ? ms(ll_hist_stddev(h)) : NAN);
+    ll_report__add_num(o, "min_ms", any ? ll_report__ms((double)h->min) : NAN);
+    ll_report__add_num(o, "mean_ms", any ? ll_report__ms(ll_hist_mean(h)) : NAN);
+    ll_report__add_num(o, "stddev_ms", any ? ll_report__ms(ll_hist_stddev(h)) : NAN);
     for (size_t i = 0; i < N_PCTS; i++) {
         /* p99.9 -> "p999_ms" */
         snprintf(key, sizeof(key), "p%g", pcts[i]);
@@ -324,9 +315,10 @@ static cJSON *hist_json(const struct ll_hist *h)
             memmove(dot, dot + 1, strlen(dot));
         }
         strcat(key, "_ms");
-        add_num(o, key, any ? ms((double)ll_hist_percentile(h, pcts[i])) : NAN);
+        ll_report__add_num(o, key,
+                           any ? ll_report__ms((double)ll_hist_percentile(h, pcts[i])) : NAN);
     }
-    add_num(o, "max_ms", any ? ms((double)h->max) : NAN);
+    ll_report__add_num(o, "max_ms", any ? ll_report__ms((double)h->max) : NAN);
     return o;
 }
 
@@ -334,9 +326,9 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
 {
     cJSON *cls = cJSON_AddObjectToObject(o, "by_class");
     cJSON_AddNumberToObject(o, "wall_s", ll_stats_wall_s(s));
-    add_num(o, "throughput_rps", ll_stats_throughput(s)); /* successes only */
-    add_num(o, "failed_rps", ll_stats_failed_rate(s));
-    add_num(o, "error_share", ll_stats_error_share(s));
+    ll_report__add_num(o, "throughput_rps", ll_stats_throughput(s)); /* successes only */
+    ll_report__add_num(o, "failed_rps", ll_stats_failed_rate(s));
+    ll_report__add_num(o, "error_share", ll_stats_error_share(s));
     cJSON_AddNumberToObject(o, "submitted", (double)s->submitted);
     cJSON_AddNumberToObject(o, "completed", (double)s->completed);
     cJSON_AddNumberToObject(o, "succeeded", (double)ll_stats_succeeded(s));
@@ -373,10 +365,11 @@ static cJSON *json_goodput(const struct ll_stats *s)
     cJSON_AddBoolToObject(o, "set", ll_slo_is_set(&s->slo));
     /* Without an SLO nothing was judged: goodput is not measured, not 0 (nor 100%). */
     bool set = ll_slo_is_set(&s->slo);
-    add_num(o, "good", set ? (double)s->good : NAN);
-    add_num(o, "goodput_rps",
-            set && ll_stats_wall_s(s) > 0 ? (double)s->good / ll_stats_wall_s(s) : NAN);
-    add_num(o, "share", set && s->submitted > 0 ? (double)s->good / (double)s->submitted : NAN);
+    ll_report__add_num(o, "good", set ? (double)s->good : NAN);
+    ll_report__add_num(o, "goodput_rps",
+                       set && ll_stats_wall_s(s) > 0 ? (double)s->good / ll_stats_wall_s(s) : NAN);
+    ll_report__add_num(o, "share",
+                       set && s->submitted > 0 ? (double)s->good / (double)s->submitted : NAN);
     cJSON_AddNumberToObject(o, "missed_ttft", (double)s->slo_miss_ttft);
     cJSON_AddNumberToObject(o, "missed_itl", (double)s->slo_miss_itl);
     cJSON_AddNumberToObject(o, "missed_e2e", (double)s->slo_miss_e2e);
@@ -399,41 +392,32 @@ static cJSON *json_little(const struct ll_stats *s)
     return o;
 }
 
-static cJSON *json_schedule(const struct ll_stats *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "sends_scheduled", (double)s->sends_scheduled);
-    cJSON_AddNumberToObject(o, "sends_late", (double)s->sends_late);
-    bool any = s->sends_scheduled > 0; /* closed loop: no schedule, no slip */
-    add_num(o, "slip_mean_ms", any ? ms(s->slip_sum_ns / (double)s->sends_scheduled) : NAN);
-    add_num(o, "slip_max_ms", any ? ms((double)s->slip_max_ns) : NAN);
-    return o;
-}
-
 static cJSON *json_resources(const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "cpu_user_s", r->cpu_user_s);
     cJSON_AddNumberToObject(o, "cpu_sys_s", r->cpu_sys_s);
-    add_num(o, "cpu_s_per_1000_requests", ll_stats_cpu_per_1000(s)); /* per 1000 successes */
+    ll_report__add_num(o, "cpu_s_per_1000_requests",
+                       ll_stats_cpu_per_1000(s)); /* per 1000 successes */
     cJSON_AddNumberToObject(o, "ctx_switches_voluntary", (double)r->nvcsw);
     cJSON_AddNumberToObject(o, "ctx_switches_involuntary", (double)r->nivcsw);
     /* -1: /proc could not be read, so not measured */
-    add_num(o, "rss_start_kb", r->rss_start_kb >= 0 ? (double)r->rss_start_kb : NAN);
-    add_num(o, "rss_peak_kb", r->rss_peak_kb >= 0 ? (double)r->rss_peak_kb : NAN);
-    add_num(o, "rss_mean_kb", r->rss_samples > 0 ? r->rss_sum_kb / (double)r->rss_samples : NAN);
+    ll_report__add_num(o, "rss_start_kb", r->rss_start_kb >= 0 ? (double)r->rss_start_kb : NAN);
+    ll_report__add_num(o, "rss_peak_kb", r->rss_peak_kb >= 0 ? (double)r->rss_peak_kb : NAN);
+    ll_report__add_num(o, "rss_mean_kb",
+                       r->rss_samples > 0 ? r->rss_sum_kb / (double)r->rss_samples : NAN);
     cJSON_AddNumberToObject(o, "rss_samples", (double)r->rss_samples);
-    add_num(o, "maxrss_kb", r->maxrss_kb >= 0 ? (double)r->maxrss_kb : NAN);
-    add_num(o, "rss_base_kb", r->rss_base_kb >= 0 ? (double)r->rss_base_kb : NAN);
-    add_num(o, "rss_per_in_flight_kb", ll_stats_rss_per_in_flight(s));
+    ll_report__add_num(o, "maxrss_kb", r->maxrss_kb >= 0 ? (double)r->maxrss_kb : NAN);
+    ll_report__add_num(o, "rss_base_kb", r->rss_base_kb >= 0 ? (double)r->rss_base_kb : NAN);
+    ll_report__add_num(o, "rss_per_in_flight_kb", ll_stats_rss_per_in_flight(s));
     cJSON_AddStringToObject(o, "rss_per_in_flight_method",
                             r->rss_base_kb >= 0
                                 ? "(rss_peak_kb - rss_base_kb) / in_flight_peak; rss_base_kb is "
                                   "the process before the backend was created"
                                 : "(rss_peak_kb - rss_start_kb) / in_flight_peak");
-    add_num(o, "threads_start", r->threads_start >= 0 ? r->threads_start : NAN);
-    add_num(o, "threads_peak", r->threads_peak >= 0 ? r->threads_peak : NAN);
+    ll_report__add_num(o, "threads_start", r->threads_start >= 0 ? r->threads_start : NAN);
+    ll_report__add_num(o, "threads_peak", r->threads_peak >= 0 ? r->threads_peak : NAN);
     return o;
 }
 
@@ -480,9 +464,9 @@ static cJSON *json_backend(const struct ll_stats *s)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "threads", s->be.threads);
     cJSON_AddNumberToObject(o, "backoff_waits", (double)s->be.backoff_waits);
-    cJSON_AddNumberToObject(o, "backoff_ms", ms((double)s->be.backoff_ns));
+    cJSON_AddNumberToObject(o, "backoff_ms", ll_report__ms((double)s->be.backoff_ns));
     if (s->be.loop_idle_ns >= 0) {
-        cJSON_AddNumberToObject(o, "loop_idle_ms", ms((double)s->be.loop_idle_ns));
+        cJSON_AddNumberToObject(o, "loop_idle_ms", ll_report__ms((double)s->be.loop_idle_ns));
     } else {
         cJSON_AddNullToObject(o, "loop_idle_ms");
     }
@@ -520,7 +504,7 @@ cJSON *ll_report_stats_json(const struct ll_stats *s)
     }
     cJSON_AddItemToObject(o, "goodput", json_goodput(s));
     cJSON_AddItemToObject(o, "littles_law", json_little(s));
-    cJSON_AddItemToObject(o, "schedule", json_schedule(s));
+    cJSON_AddItemToObject(o, "schedule", ll_report__schedule_json(s));
     cJSON_AddItemToObject(o, "resources", json_resources(s));
     cJSON_AddItemToObject(o, "backend", json_backend(s));
     cJSON_AddItemToObject(o, "limits", json_limits(s));

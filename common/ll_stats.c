@@ -130,6 +130,22 @@ static int64_t fold_tokens(struct ll_stats *s, const struct ll_result *r)
     return max_gap;
 }
 
+/* Open loop: the spans of intended starts and of dispatches, and waits for a slot. */
+static void fold_schedule(struct ll_stats *s, const struct ll_result *r)
+{
+    if (s->dispatched++ == 0) {
+        s->intended_first = s->intended_last = r->t_intended;
+        s->dispatch_first = s->dispatch_last = r->t_dispatch;
+    }
+    s->intended_first = r->t_intended < s->intended_first ? r->t_intended : s->intended_first;
+    s->intended_last = r->t_intended > s->intended_last ? r->t_intended : s->intended_last;
+    s->dispatch_first = r->t_dispatch < s->dispatch_first ? r->t_dispatch : s->dispatch_first;
+    s->dispatch_last = r->t_dispatch > s->dispatch_last ? r->t_dispatch : s->dispatch_last;
+    if (r->t_queued > 0 && r->t_dispatch - r->t_queued >= LL_SLIP_LATE_NS) {
+        s->slot_waits++;
+    }
+}
+
 static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t t_from,
                          int64_t max_gap)
 {
@@ -180,6 +196,9 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     }
     if (r->t_dispatch > 0 && r->t_queued > 0) {
         ll_hist_record(s->hist[LL_H_QUEUE_WAIT], r->t_dispatch - r->t_queued);
+    }
+    if (s->open_loop && r->t_intended > 0 && r->t_dispatch > 0) {
+        fold_schedule(s, r);
     }
     int64_t max_gap = fold_tokens(s, r);
     if (cls != LL_CLASS_NONE) {
@@ -246,6 +265,25 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(slip_sum_ns);
 #undef SUM_
     dst->open_loop = dst->open_loop || src->open_loop;
+    if (src->dispatched > 0) {
+        if (dst->dispatched == 0) {
+            dst->intended_first = src->intended_first, dst->intended_last = src->intended_last;
+            dst->dispatch_first = src->dispatch_first, dst->dispatch_last = src->dispatch_last;
+        }
+#define MIN_(f) dst->f = src->f < dst->f ? src->f : dst->f
+#define MAX_(f) dst->f = src->f > dst->f ? src->f : dst->f
+        MIN_(intended_first);
+        MAX_(intended_last);
+        MIN_(dispatch_first);
+        MAX_(dispatch_last);
+#undef MIN_
+#undef MAX_
+        dst->dispatched += src->dispatched;
+        dst->slot_waits += src->slot_waits;
+    }
+    if (dst->offered_rps <= 0) {
+        dst->offered_rps = src->offered_rps;
+    }
     if (src->slip_max_ns > dst->slip_max_ns) {
         dst->slip_max_ns = src->slip_max_ns;
     }
@@ -355,6 +393,34 @@ double ll_stats_cpu_per_1000(const struct ll_stats *s)
     uint64_t ok = ll_stats_succeeded(s);
     double cpu = s->res.cpu_user_s + s->res.cpu_sys_s;
     return ok > 0 ? cpu * 1000.0 / (double)ok : NAN;
+}
+
+void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->offered_rps = s->offered_rps;
+    double wall = ll_stats_wall_s(s);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    out->cpu_cores = wall > 0 ? (s->res.cpu_user_s + s->res.cpu_sys_s) / wall : 0.0;
+    /* A backend without threads runs on the driver's one thread: one core is its ceiling. */
+    out->cpu_capacity = s->be.threads > 0 && ncpu > 1 ? (int)ncpu : 1;
+    if (!s->open_loop || s->offered_rps <= 0 || s->dispatched < 2 ||
+        s->dispatch_last <= s->dispatch_first) {
+        return;
+    }
+    double n = (double)(s->dispatched - 1);
+    double dspan = (double)(s->dispatch_last - s->dispatch_first);
+    double ispan = (double)(s->intended_last - s->intended_first);
+    out->judged = true;
+    out->achieved_rps = n * (double)LL_NS_PER_S / dspan;
+    /* The same requests' spans: Poisson gaps cancel out of the ratio. */
+    out->ratio = ispan > 0 ? ispan / dspan : out->achieved_rps / s->offered_rps;
+    out->kept_up = out->ratio >= LL_KEEPUP_MIN;
+    out->cap = (double)s->slot_waits > 0.01 * (double)s->dispatched;
+    out->slipped = s->sends_scheduled > 0 &&
+                   (s->slip_max_ns > LL_SLIP_HELD_MAX_NS ||
+                    s->slip_sum_ns / (double)s->sends_scheduled > (double)LL_SLIP_HELD_MEAN_NS);
+    out->cpu = out->cpu_cores >= 0.9 * (double)out->cpu_capacity;
 }
 
 void ll_stats_little(const struct ll_stats *s, struct ll_little *out)

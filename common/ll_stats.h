@@ -134,6 +134,13 @@ struct ll_stats {
     uint64_t sends_late;      /* sends later than 1 ms behind schedule */
     int64_t slip_max_ns;
     double slip_sum_ns; /* over every send */
+    /* open loop: did the client keep up? Set by the driver: the rate asked for. From results:
+     * the span of their intended starts against the span of their dispatches, and how many
+     * waited >= 1 ms for an in-flight slot (the cap held them back: k6's dropped iterations). */
+    double offered_rps;
+    uint64_t dispatched;
+    int64_t intended_first, intended_last, dispatch_first, dispatch_last;
+    uint64_t slot_waits;
 
     /* the run's window, set by the driver */
     int64_t t_start, t_stop;
@@ -198,6 +205,28 @@ double ll_stats_cpu_per_1000(const struct ll_stats *s);
 /* RSS growth per request in flight, KiB: (peak - base) / in-flight peak, base being the RSS
  * before the backend was created (else at the start of the run); NAN when unknown. */
 double ll_stats_rss_per_in_flight(const struct ll_stats *s);
+
+/* Open loop: whether the client kept up with the rate asked for, and what held it back. */
+struct ll_keepup {
+    bool judged;         /* open loop, at least two requests dispatched */
+    double offered_rps;  /* the rate asked for */
+    double achieved_rps; /* requests dispatched per second, first to last dispatch */
+    double ratio;        /* achieved / offered, from the spans of the same requests */
+    bool kept_up;        /* ratio >= LL_KEEPUP_MIN */
+    /* what held it back (any of them, when it did not keep up) */
+    bool cap;         /* > 1% of the requests waited >= 1 ms for an in-flight slot */
+    bool slipped;     /* > 1% of the sends went out >= 1 ms behind schedule */
+    bool cpu;         /* the client used >= 90% of the CPU it can use (cpu_capacity) */
+    double cpu_cores; /* CPU seconds per wall second */
+    int cpu_capacity; /* cores the client can use: 1 when its backend runs no threads */
+};
+#define LL_KEEPUP_MIN 0.9
+/* Sends count as held back by their own lateness past these (timers have ~1 ms granularity on
+ * some backends: a real lag, not jitter): the worst send, or the mean. */
+#define LL_SLIP_HELD_MAX_NS  (10 * 1000 * 1000LL)
+#define LL_SLIP_HELD_MEAN_NS (1000 * 1000LL)
+/* be.threads must be set (ll_stats_set_backend) for the CPU judgement. */
+void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out);
 
 struct ll_little {
     double l_measured;  /* time-weighted mean outstanding */

@@ -3,6 +3,7 @@
 target_sources(ll_common PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_report.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_report_open.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_thresh.c)
 
 # llmload's version and the git commit, for every --json document (ll_report_meta_json): a C file

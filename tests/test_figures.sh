@@ -14,6 +14,7 @@
 #   anchor      item 4: closed-loop goodput counts from the slot (look-ahead or not), no
 #               corrected figure there; open loop counts from the intended send
 #   nulls       item 10: not measured is null / "-"; --json's schema, version, commit, time
+#   keepup      item 5: an open loop that cannot keep up says so: offered, achieved, why
 #   timeout     item 14: a timeout below its 1 ms resolution is refused; one applied works
 #   memory      item 13: RSS per request in flight from before the backend was created
 #   report      item 10 / issue 13 item 19: bench/report.py's cells.csv and report.md leave
@@ -441,8 +442,36 @@ case_timeout() {
     done
 }
 
+# Item 5: an open loop that cannot keep up says so: offered 5,000 req/s against 10 in flight
+# at 100 ms is at most 100 req/s (truth: C / latency), held back by the in-flight cap; one that
+# can (200 req/s, 50 in flight, 20 ms) says it kept up; a closed loop is not judged.
+case_keepup() {
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 300 --rate 5000 --concurrency 10 \
+            --latency-ms 100 --json "$tmp/k.json" >"$tmp/out" 2>"$tmp/err" || fail "$be: exit $?"
+        grep -Eq "open loop did not keep up: offered 5000.0 req/s, achieved [0-9.]+ req/s .*held \
+back by the in-flight cap \(10\)" "$tmp/err" || fail "$be: no plain 'did not keep up' line: $(cat "$tmp/err")"
+        grep -Eq '^kept up +NO' "$tmp/out" || fail "$be: the table does not say 'kept up NO'"
+        jcheck "$tmp/k.json" "r['schedule']['kept_up'] is False and r['schedule']['offered_rps'] == 5000
+            and 60 <= r['schedule']['achieved_rps'] <= 105
+            and 'in_flight_cap' in r['schedule']['held_back_by']
+            and r['schedule']['waited_for_slot'] >= 270" "$be: offered vs achieved, and why"
+        "$LLMLOAD" run --backend "$be" --requests 200 --rate 200 --concurrency 50 --latency-ms 20 \
+            --json "$tmp/k.json" >"$tmp/out" 2>"$tmp/err" || fail "$be: exit $?"
+        ! grep -q "did not keep up" "$tmp/err" || fail "$be at 200 req/s: $(cat "$tmp/err")"
+        jcheck "$tmp/k.json" "r['schedule']['kept_up'] is True
+            and 180 <= r['schedule']['achieved_rps'] <= 220 and r['schedule']['held_back_by'] == []" \
+            "$be: 200 req/s kept"
+        "$LLMLOAD" run --backend "$be" --requests 20 --concurrency 4 --json "$tmp/k.json" \
+            >/dev/null 2>&1
+        jcheck "$tmp/k.json" "r['schedule']['kept_up'] is None
+            and r['schedule']['offered_rps'] is None" "$be: closed loop is not judged"
+    done
+}
+
 case "${1:-}" in
-failures | classes | compare | thresholds | abort | anchor | report | nulls | memory | timeout)
+failures | classes | compare | thresholds | abort | anchor | report | nulls | memory | timeout | \
+    keepup)
     "case_$1"
     ;;
 *)

@@ -161,6 +161,58 @@ static void test_stats_goodput_closed_from_dispatch(void **state)
     ll_stats_free(&s);
 }
 
+/* Open loop (issue 11 item 5): 100 requests meant 1 ms apart, dispatched 10 ms apart because
+ * each waited for the one slot: offered 1000/s, achieved 100/s, held back by the cap; the
+ * client's CPU is the cause only when it used (nearly) all it can. */
+static void test_stats_keepup(void **state)
+{
+    struct ll_stats s;
+    struct ll_keepup k;
+    assert_int_equal(ll_stats_init(&s, NULL), 0);
+    s.offered_rps = 1000;
+    s.in_flight_limit = 1;
+    for (int i = 0; i < 100; i++) {
+        struct ll_result r = result(LL_CLASS_NONE, i, 10);
+        r.t_intended = r.t_queued = T0 + i * MS;
+        r.t_dispatch = T0 + i * 10 * MS;
+        r.t_end = r.t_dispatch + 10 * MS;
+        ll_stats_note_submit(&s, r.t_queued, r.t_intended);
+        ll_stats_add_result(&s, &r, r.t_end);
+    }
+    s.t_start = T0;
+    s.t_stop = T0 + 1000 * MS;
+    ll_stats_keepup(&s, &k);
+    assert_true(k.judged);
+    assert_false(k.kept_up);
+    assert_true(k.achieved_rps > 99.9 && k.achieved_rps < 100.1);
+    assert_true(k.ratio > 0.099 && k.ratio < 0.101);
+    assert_true(k.cap);
+    assert_false(k.slipped);
+    assert_false(k.cpu);
+    assert_int_equal(s.slot_waits, 99); /* the first got the slot at once */
+    char line[512];
+    assert_true(ll_report_keepup_line(line, sizeof(line), &s) > 0);
+    assert_non_null(strstr(line, "offered 1000.0 req/s, achieved 100.0 req/s"));
+    assert_non_null(strstr(line, "in-flight cap (1): 99 of 100 requests waited"));
+    s.res.cpu_user_s = 0.95; /* one second of wall, no backend threads: one core's worth */
+    ll_stats_keepup(&s, &k);
+    assert_true(k.cpu && k.cpu_capacity == 1);
+    ll_stats_free(&s);
+
+    /* the same schedule kept: dispatched when meant */
+    assert_int_equal(ll_stats_init(&s, NULL), 0);
+    s.offered_rps = 1000;
+    for (int i = 0; i < 100; i++) {
+        struct ll_result r = result(LL_CLASS_NONE, i, 10);
+        ll_stats_note_submit(&s, r.t_queued, r.t_intended);
+        ll_stats_add_result(&s, &r, r.t_end);
+    }
+    ll_stats_keepup(&s, &k);
+    assert_true(k.judged && k.kept_up);
+    assert_int_equal(ll_report_keepup_line(line, sizeof(line), &s), 0);
+    ll_stats_free(&s);
+}
+
 static void test_stats_littles_law(void **state)
 {
     struct ll_stats s;
@@ -292,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_stats_itl_from_token_times),
         cmocka_unit_test(test_stats_goodput_slo),
         cmocka_unit_test(test_stats_goodput_closed_from_dispatch),
+        cmocka_unit_test(test_stats_keepup),
         cmocka_unit_test(test_stats_littles_law),
         cmocka_unit_test(test_stats_open_loop_slip),
         cmocka_unit_test(test_stats_slo_parse),
