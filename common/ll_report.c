@@ -119,10 +119,13 @@ static void table_little(FILE *out, const struct ll_stats *s)
     ll_stats_little(s, &l);
     ll_report__line_f(out, "outstanding, measured (L)", l.l_measured, "");
     ll_report__line_f(out, "outstanding, lambda x W", l.l_predicted, "");
-    fprintf(out, "%-*s %14.3f %% %s\n", LABEL_W, "little's law difference", 100.0 * l.diff,
-            !l.judged   ? "run too short to judge"
-            : l.flagged ? "FLAGGED (> 5%)"
-                        : "ok");
+    if (l.judged) {
+        fprintf(out, "%-*s %14.3f %% %s\n", LABEL_W, "little's law difference", 100.0 * l.diff,
+                l.flagged ? "FLAGGED (> 5%)" : "ok");
+    } else {
+        fprintf(out, "%-*s %14s   not judged: %s\n", LABEL_W, "little's law difference", "-",
+                l.why_not);
+    }
     ll_report__line_u(out, "outstanding peak", s->outstanding_peak);
     ll_report__line_u(out, "in flight peak", ll_stats_in_flight_peak(s));
 }
@@ -383,10 +386,16 @@ static cJSON *json_little(const struct ll_stats *s)
     ll_stats_little(s, &l);
     cJSON_AddNumberToObject(o, "l_measured", l.l_measured);
     cJSON_AddNumberToObject(o, "l_predicted", l.l_predicted);
-    cJSON_AddNumberToObject(o, "diff", l.diff);
+    ll_report__add_num(o, "diff", l.diff);
+    ll_report__add_num(o, "w_mean_ms", ll_report__ms(l.w_mean_ns));
     cJSON_AddNumberToObject(o, "tolerance", LL_LITTLE_TOLERANCE);
     cJSON_AddBoolToObject(o, "judged", l.judged);
     cJSON_AddBoolToObject(o, "flagged", l.flagged);
+    if (l.why_not != NULL) {
+        cJSON_AddStringToObject(o, "not_judged", l.why_not);
+    } else {
+        cJSON_AddNullToObject(o, "not_judged");
+    }
     cJSON_AddNumberToObject(o, "outstanding_peak", (double)s->outstanding_peak);
     cJSON_AddNumberToObject(o, "in_flight_peak", (double)ll_stats_in_flight_peak(s));
     return o;

@@ -427,17 +427,27 @@ void ll_stats_little(const struct ll_stats *s, struct ll_little *out)
 {
     double wall_ns = (double)(s->t_stop - s->t_start);
     memset(out, 0, sizeof(*out));
+    out->diff = out->w_mean_ns = NAN;
+    out->why_not = "nothing completed";
     if (wall_ns <= 0 || s->completed == 0) {
         return;
     }
     /* L = area / T; lambda * W = (completed / T) * (residence / completed) = residence / T. */
     out->l_measured = s->area_ns / wall_ns;
     out->l_predicted = s->residence_ns / wall_ns;
+    out->w_mean_ns = s->residence_ns / (double)s->completed;
     if (out->l_predicted > 0) {
         out->diff = fabs(out->l_measured - out->l_predicted) / out->l_predicted;
     }
-    out->judged = wall_ns >= (double)LL_LITTLE_MIN_WALL_NS;
-    out->flagged = out->judged && out->diff > LL_LITTLE_TOLERANCE;
+    if (wall_ns < (double)LL_LITTLE_MIN_WALL_NS) {
+        out->why_not = "run shorter than 100 ms";
+    } else if (!(out->w_mean_ns >= (double)LL_LITTLE_MIN_W_NS)) {
+        out->why_not = "requests shorter than 20 ms: the driver's turn-around is in L";
+    } else {
+        out->why_not = NULL;
+        out->judged = true;
+        out->flagged = !(out->diff <= LL_LITTLE_TOLERANCE);
+    }
 }
 
 /* ---- resources ---- */

@@ -229,15 +229,22 @@ struct ll_keepup {
 void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out);
 
 struct ll_little {
-    double l_measured;  /* time-weighted mean outstanding */
-    double l_predicted; /* throughput x mean residence */
-    double diff;        /* |measured - predicted| / predicted; 0 when predicted is 0 */
-    bool judged;        /* the run was long enough to judge (>= LL_LITTLE_MIN_WALL_NS) */
-    bool flagged;       /* judged and diff > LL_LITTLE_TOLERANCE */
+    double l_measured;   /* time-weighted mean outstanding */
+    double l_predicted;  /* throughput x mean residence */
+    double diff;         /* |measured - predicted| / predicted; NAN when predicted is 0 */
+    double w_mean_ns;    /* mean residence (submit to final), ns */
+    bool judged;         /* the check can tell a fault from the driver's own turn-around */
+    bool flagged;        /* judged and diff > LL_LITTLE_TOLERANCE */
+    const char *why_not; /* when not judged: the reason, one phrase */
 };
 #define LL_LITTLE_TOLERANCE 0.05
-/* Below this the fixed costs of submitting and collecting dominate the residence times. */
+/* What the check needs to judge. The driver integrates "outstanding" at the moments it submits
+ * and collects, and a result waits up to about a millisecond for it (a loop pass, a wake-up):
+ * that is in L but in no residence. Below these a 5% difference is that turn-around, not a
+ * fault: the run long enough, and residences long enough that 5% of them is at least the ~1 ms
+ * turn-around. */
 #define LL_LITTLE_MIN_WALL_NS (100 * 1000 * 1000LL)
+#define LL_LITTLE_MIN_W_NS    (20 * 1000 * 1000LL)
 /* Requests on the wire at the peak: see in_flight_limit. */
 uint64_t ll_stats_in_flight_peak(const struct ll_stats *s);
 void ll_stats_little(const struct ll_stats *s, struct ll_little *out);

@@ -15,6 +15,7 @@
 #               corrected figure there; open loop counts from the intended send
 #   nulls       item 10: not measured is null / "-"; --json's schema, version, commit, time
 #   keepup      item 5: an open loop that cannot keep up says so: offered, achieved, why
+#   little      item 11: Little's law judged only when it can be
 #   timeout     item 14: a timeout below its 1 ms resolution is refused; one applied works
 #   memory      item 13: RSS per request in flight from before the backend was created
 #   report      item 10 / issue 13 item 19: bench/report.py's cells.csv and report.md leave
@@ -469,9 +470,28 @@ back by the in-flight cap \(10\)" "$tmp/err" || fail "$be: no plain 'did not kee
     done
 }
 
+# Item 11: Little's law is judged only when it can be: zero-latency requests at --rate 5 (the
+# README's first example, slowed) are not flagged and say why; 100 ms requests are judged and
+# hold (L = throughput x residence, within 5%).
+case_little() {
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 10 --rate 5 --json "$tmp/l.json" \
+            >"$tmp/out" 2>"$tmp/err" || fail "$be: exit $?"
+        ! grep -qi "little" "$tmp/err" || fail "$be: a Little's law warning: $(cat "$tmp/err")"
+        grep -Eq "^little's law difference +- +not judged: " "$tmp/out" ||
+            fail "$be: $(grep "little's" "$tmp/out")"
+        jcheck "$tmp/l.json" "not r['littles_law']['judged'] and not r['littles_law']['flagged']
+            and r['littles_law']['not_judged']" "$be: not judged in the JSON"
+        "$LLMLOAD" run --backend "$be" --requests 100 --concurrency 10 --latency-ms 100 \
+            --json "$tmp/l.json" >"$tmp/out" 2>"$tmp/err" || fail "$be: exit $?"
+        jcheck "$tmp/l.json" "r['littles_law']['judged'] and not r['littles_law']['flagged']
+            and r['littles_law']['not_judged'] is None" "$be: 100 ms requests are judged and hold"
+    done
+}
+
 case "${1:-}" in
 failures | classes | compare | thresholds | abort | anchor | report | nulls | memory | timeout | \
-    keepup)
+    keepup | little)
     "case_$1"
     ;;
 *)
