@@ -130,12 +130,31 @@ static void table_little(FILE *out, const struct ll_stats *s)
     ll_report__line_u(out, "in flight peak", ll_stats_in_flight_peak(s));
 }
 
+/* A backend with a loop: the run's wall split into busy in the loop, blocked in it waiting for
+ * I/O, and outside it (the driver's own work and its sleeps between sends). The three add up to
+ * the wall; the process's CPU per wall second is beside them (cpu cores used). */
+static void table_loop(FILE *out, const struct ll_stats *s)
+{
+    struct ll_loop_split l;
+    ll_stats_loop_split(s, &l);
+    ll_report__line_f(out, "loop time (requests active)", ll_report__ms((double)s->be.loop_run_ns),
+                      "ms");
+    ll_report__line_f(out, "loop idle time", ll_report__ms((double)s->be.loop_idle_ns), "ms");
+    ll_report__line_f(out, "loop busy share", 100.0 * l.busy, "%");
+    ll_report__line_f(out, "loop idle share", 100.0 * l.idle, "%");
+    ll_report__line_f(out, "outside the loop share", 100.0 * l.outside, "%");
+    ll_report__line_u(out, "loop iterations", s->be.loop_iterations);
+}
+
 static void table_resources(FILE *out, const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
     ll_report__line_f(out, "cpu user", r->cpu_user_s, "s");
     ll_report__line_f(out, "cpu system", r->cpu_sys_s, "s");
     ll_report__line_f(out, "cpu per 1000 succeeded", ll_stats_cpu_per_1000(s), "s");
+    ll_report__line_f(
+        out, "cpu cores used (mean)",
+        ll_stats_wall_s(s) > 0 ? (r->cpu_user_s + r->cpu_sys_s) / ll_stats_wall_s(s) : NAN, "");
     ll_report__line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
     ll_report__line_u(out, "context switches involuntary",
                       (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
@@ -159,10 +178,7 @@ static void table_resources(FILE *out, const struct ll_stats *s)
     ll_report__line_u(out, "backoff waits", s->be.backoff_waits);
     ll_report__line_f(out, "backoff time", ll_report__ms((double)s->be.backoff_ns), "ms");
     if (s->be.loop_idle_ns >= 0) {
-        ll_report__line_f(out, "loop idle time", ll_report__ms((double)s->be.loop_idle_ns), "ms");
-        ll_report__line_f(out, "loop idle share",
-                          100.0 * per((double)s->be.loop_idle_ns, (double)(s->t_stop - s->t_start)),
-                          "%");
+        table_loop(out, s);
     }
 }
 
@@ -474,11 +490,15 @@ static cJSON *json_backend(const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "threads", s->be.threads);
     cJSON_AddNumberToObject(o, "backoff_waits", (double)s->be.backoff_waits);
     cJSON_AddNumberToObject(o, "backoff_ms", ll_report__ms((double)s->be.backoff_ns));
-    if (s->be.loop_idle_ns >= 0) {
-        cJSON_AddNumberToObject(o, "loop_idle_ms", ll_report__ms((double)s->be.loop_idle_ns));
-    } else {
-        cJSON_AddNullToObject(o, "loop_idle_ms");
-    }
+    struct ll_loop_split l;
+    bool loop = s->be.loop_idle_ns >= 0;
+    ll_stats_loop_split(s, &l);
+    ll_report__add_num(o, "loop_idle_ms", loop ? ll_report__ms((double)s->be.loop_idle_ns) : NAN);
+    ll_report__add_num(o, "loop_run_ms", loop ? ll_report__ms((double)s->be.loop_run_ns) : NAN);
+    ll_report__add_num(o, "loop_iterations", loop ? (double)s->be.loop_iterations : NAN);
+    ll_report__add_num(o, "loop_busy_share", l.busy);
+    ll_report__add_num(o, "loop_idle_share", l.idle);
+    ll_report__add_num(o, "outside_loop_share", l.outside);
     if (s->be.loop_lag != NULL) {
         cJSON_AddItemToObject(o, "loop_lag", hist_json(s->be.loop_lag));
     } else {

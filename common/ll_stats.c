@@ -395,6 +395,21 @@ double ll_stats_cpu_per_1000(const struct ll_stats *s)
     return ok > 0 ? cpu * 1000.0 / (double)ok : NAN;
 }
 
+void ll_stats_loop_split(const struct ll_stats *s, struct ll_loop_split *out)
+{
+    double wall = (double)(s->t_stop - s->t_start);
+    out->busy = out->idle = out->outside = NAN;
+    if (s->be.loop_idle_ns < 0 || s->be.loop_run_ns < 0 || !(wall > 0)) {
+        return;
+    }
+    /* idle time counts only while the loop ran; clamp what rounding may put past the wall */
+    double run = (double)s->be.loop_run_ns < wall ? (double)s->be.loop_run_ns : wall;
+    double idle = (double)s->be.loop_idle_ns < run ? (double)s->be.loop_idle_ns : run;
+    out->busy = (run - idle) / wall;
+    out->idle = idle / wall;
+    out->outside = (wall - run) / wall;
+}
+
 void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out)
 {
     memset(out, 0, sizeof(*out));

@@ -228,6 +228,14 @@ struct ll_keepup {
 /* be.threads must be set (ll_stats_set_backend) for the CPU judgement. */
 void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out);
 
+/* A backend with a loop: shares of the run's wall spent busy in the loop, blocked in it
+ * waiting for I/O, and outside it (the driver's own work and sleeps). They add up to 1; NAN
+ * when the backend has no loop or the run no wall. */
+struct ll_loop_split {
+    double busy, idle, outside;
+};
+void ll_stats_loop_split(const struct ll_stats *s, struct ll_loop_split *out);
+
 struct ll_little {
     double l_measured;   /* time-weighted mean outstanding */
     double l_predicted;  /* throughput x mean residence */

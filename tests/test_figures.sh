@@ -15,6 +15,7 @@
 #               corrected figure there; open loop counts from the intended send
 #   nulls       item 10: not measured is null / "-"; --json's schema, version, commit, time
 #   keepup      item 5: an open loop that cannot keep up says so: offered, achieved, why
+#   loop        item 12: loop figures true in every mode; the lag probe wakes nothing
 #   little      item 11: Little's law judged only when it can be
 #   timeout     item 14: a timeout below its 1 ms resolution is refused; one applied works
 #   memory      item 13: RSS per request in flight from before the backend was created
@@ -489,9 +490,37 @@ case_little() {
     done
 }
 
+# Item 12: the loop's figures are true in every mode. Zero latency, open loop at 200 req/s:
+# the driver sleeps between sends, so most of the wall is outside the loop; busy + idle +
+# outside add up to the wall; the lag probe has samples (it had none: a 10 ms timer restarted
+# with every request never fired). Its cost: at one request in flight (100 ms each), the
+# kernel counts the process's voluntary context switches -- a 10 ms probe timer woke it ~10
+# times per request; without wake-ups of its own it needs about one.
+case_loop() {
+    "$LLMLOAD" run --backend evented --requests 300 --rate 200 --json "$tmp/l.json" \
+        >"$tmp/out" 2>"$tmp/err" || fail "evented open loop: exit $?"
+    jcheck "$tmp/l.json" "r['backend']['loop_lag']['count'] > 0
+        and abs(r['backend']['loop_busy_share'] + r['backend']['loop_idle_share']
+                + r['backend']['outside_loop_share'] - 1) < 0.01
+        and r['backend']['outside_loop_share'] > 0.5 and r['backend']['loop_busy_share'] < 0.5
+        and r['backend']['loop_iterations'] > 0" "evented open loop at zero latency: loop figures"
+    grep -Eq '^outside the loop share +[0-9.]+ %' "$tmp/out" || fail "no 'outside the loop' line"
+    "$LLMLOAD" run --backend evented --requests 20 --concurrency 1 --latency-ms 100 \
+        --json "$tmp/c1.json" >/dev/null 2>&1 || fail "evented C=1: exit $?"
+    jcheck "$tmp/c1.json" "r['resources']['ctx_switches_voluntary'] / 20.0 < 4
+        and r['backend']['loop_iterations'] / 20.0 < 6 and r['backend']['loop_lag']['count'] > 0" \
+        "evented C=1: the probe must not wake the loop (context switches, iterations per request)"
+    "$LLMLOAD" run --backend threaded --requests 20 --concurrency 4 --json "$tmp/t.json" \
+        >"$tmp/out" 2>&1 || fail "threaded: exit $?"
+    jcheck "$tmp/t.json" "r['backend']['loop_busy_share'] is None
+        and r['backend']['loop_iterations'] is None and r['backend']['loop_lag'] is None" \
+        "threaded: no loop figures"
+    ! grep -q "^loop " "$tmp/out" || fail "threaded: loop lines in the table"
+}
+
 case "${1:-}" in
 failures | classes | compare | thresholds | abort | anchor | report | nulls | memory | timeout | \
-    keepup | little)
+    keepup | little | loop)
     "case_$1"
     ;;
 *)
