@@ -181,6 +181,8 @@ int ll_cmd_ab(int argc, char **argv)
     if (help) {
         printf("usage: llmload ab --models a,b,c --prompt TEXT [flags]\n\n");
         ll_opts_help(stdout, opts);
+        printf("\nexit: 0 every model answered; 1 a model failed (its row says why) or I/O; "
+               "2 usage;\n      130/143 interrupted\n");
         return LL_EXIT_OK;
     }
     if (a.models == NULL) {

@@ -26,7 +26,9 @@ static const struct ll_demo_scenario scenarios[] = {
 static void list_scenarios(FILE *out)
 {
     fprintf(out, "usage: llmload demo NAME [--backend threaded|evented|both] [--scale F] "
-                 "[--json FILE] [--url URL]\n\nscenarios:\n");
+                 "[--json FILE] [--url URL]\n\n"
+                 "exit: 0 every claim held; 1 a claim did not hold (one line each) or the run "
+                 "failed;\n      2 usage; 130/143 interrupted\n\nscenarios:\n");
     for (const struct ll_demo_scenario *s = scenarios; s->name != NULL; s++) {
         fprintf(out, "  %-10s %s\n", s->name, s->summary);
     }
@@ -64,6 +66,21 @@ static int write_json(struct ll_demo *d, const char *name, const char *path)
     return 0;
 }
 
+/* A demo measures claims: one that does not hold fails the run (exit 1), one line each. */
+static int claims_verdict(const struct ll_demo *d, const char *name)
+{
+    int rc = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d->json, "claims"))
+    {
+        if (!cJSON_IsTrue(c)) {
+            fprintf(stderr, "%s %s: claim '%s' does not hold on this run\n", WHO, name, c->string);
+            rc = LL_EXIT_FAIL;
+        }
+    }
+    return rc;
+}
+
 static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, const char *json)
 {
     d->json = cJSON_CreateObject();
@@ -79,6 +96,9 @@ static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, con
     int rc = s->run(d);
     if (rc == 0 && json != NULL) {
         rc = write_json(d, s->name, json);
+    }
+    if (rc == 0) {
+        rc = claims_verdict(d, s->name);
     }
     cJSON_Delete(d->json);
     return rc;

@@ -520,7 +520,6 @@ static void no_success(const struct run *r, const struct ll_stats *s, const stru
 static int run_verdict(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
 {
     struct ll_little l;
-    int rc = LL_EXIT_OK;
     char keepup[512];
     ll_stats_little(s, &l);
     if (ll_report_keepup_line(keepup, sizeof(keepup), s) > 0) {
@@ -543,15 +542,16 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
     ll_report_accounting(stdout, s);
-    if (!ll_stats_accounting_ok(s)) {
+    /* One exit code, the most severe first: a broken count, an interruption, a run in which
+     * nothing succeeded, a failed threshold (llmload --help). */
+    bool acct_failed = !ll_stats_accounting_ok(s);
+    if (acct_failed) {
         fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
                 (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
-        rc = LL_EXIT_FAIL;
     }
     if (o->interrupted) {
         fprintf(stderr, "%s: interrupted: %llu requests not sent, outstanding ones cancelled\n",
                 WHO, (unsigned long long)o->not_sent);
-        rc = LL_EXIT_FAIL;
     }
     if (o->stopped) {
         fprintf(stderr,
@@ -560,16 +560,17 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
                 WHO, r->th.v[r->th.aborted_by].expr, (unsigned long long)o->not_sent,
                 (unsigned long long)s->by_class[LL_CLASS_CANCELLED]);
     }
-    if (ll_stats_succeeded(s) == 0 && ll_stats_failed(s) > 0) {
-        /* Whatever the classes: a run in which nothing succeeded measured nothing. */
+    /* Whatever the classes: a run in which nothing succeeded measured nothing. */
+    bool none_ok = ll_stats_succeeded(s) == 0 && ll_stats_failed(s) > 0;
+    if (none_ok) {
         no_success(r, s, o);
-        rc = LL_EXIT_FAIL;
     }
-    /* A failed threshold has its own code, unless the run failed outright. */
-    if (ll_thresh_report(&r->th, s, stdout, stderr, WHO) > 0 && rc == LL_EXIT_OK) {
-        rc = LL_EXIT_THRESHOLD;
-    }
-    return rc;
+    bool th_failed = ll_thresh_report(&r->th, s, stdout, stderr, WHO) > 0;
+    return acct_failed      ? LL_EXIT_FAIL
+           : o->interrupted ? LL_EXIT_SIGINT
+           : none_ok        ? LL_EXIT_FAIL
+           : th_failed      ? LL_EXIT_THRESHOLD
+                            : LL_EXIT_OK;
 }
 
 /* The backend could not start its threads. It starts all of them or none (tp_pool.h): a run

@@ -15,6 +15,7 @@
 #               corrected figure there; open loop counts from the intended send
 #   nulls       item 10: not measured is null / "-"; --json's schema, version, commit, time
 #   keepup      item 5: an open loop that cannot keep up says so: offered, achieved, why
+#   exitcodes   issue 13 item 10: the same exit codes for every subcommand, documented
 #   loop        item 12: loop figures true in every mode; the lag probe wakes nothing
 #   little      item 11: Little's law judged only when it can be
 #   timeout     item 14: a timeout below its 1 ms resolution is refused; one applied works
@@ -157,7 +158,40 @@ PY
         "$LLMLOAD" compare "$tmp/good.json" "$tmp/old.json" >"$tmp/cmp" 2>&1
         ratio=$(awk '/^throughput req\/s/ {print $NF}' "$tmp/cmp")
         [ "$ratio" = "0.00" ] || fail "$be compare (old file): throughput B/A '$ratio', want 0.00"
+        grep -q "B: .*" "$tmp/cmp" && grep -q "no request succeeded (200 failed)" "$tmp/cmp" ||
+            fail "$be compare: B's failure is not said"
     done
+    # Issue 13 item 14: the mock's settings are part of the configuration (given on one side,
+    # mockllm's default on the other); --json; thresholds on B/A for CI; an unknown flag.
+    "$LLMLOAD" compare "$tmp/good.json" "$tmp/bad.json" --json "$tmp/cmp.json" \
+        --threshold 'throughput>=0.9' --threshold 'p99<=110%' >"$tmp/cmp" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 3 ] || fail "compare thresholds: exit $rc, want 3"
+    [ "$(grep -c 'threshold failed' "$tmp/err")" -eq 2 ] &&
+        grep -q "threshold failed: throughput>=0.9 (B/A 0.000)" "$tmp/err" &&
+        grep -q "threshold failed: p99<=110% (not measured)" "$tmp/err" ||
+        fail "compare thresholds: one line each: $(cat "$tmp/err")"
+    grep -q "mock.latency_ms: 20 vs 50" "$tmp/cmp" && grep -q "mock.fault_rate: mockllm's default vs 1" \
+        "$tmp/cmp" || fail "compare: the mock's settings are not among the differences"
+    jcheck "$tmp/cmp.json" "d['command'] == 'compare' and d['schema_version'] == 2
+        and {x['key'] for x in d['config_differences']} >= {'mock.latency_ms', 'mock.fault_rate'}
+        and [t['ok'] for t in d['thresholds']] == [False, False]
+        and [f for f in d['figures'] if f['path'] == '=ok_rps'][0]['ratio'] == 0" \
+        "compare --json"
+    "$LLMLOAD" compare "$tmp/good.json" "$tmp/good.json" --threshold 'throughput>=1' \
+        --threshold 'e2e.p50<=1' >"$tmp/cmp" 2>"$tmp/err" || fail "compare A A: exit $?"
+    "$LLMLOAD" compare "$tmp/good.json" "$tmp/bad.json" --json - 2>/dev/null |
+        $PY -c "import json, sys; json.load(sys.stdin)" || fail "compare --json -: not JSON alone"
+    for args in "--bogus $tmp/good.json $tmp/bad.json" "$tmp/good.json" "a b c" \
+        "$tmp/good.json $tmp/bad.json --threshold" "a b --threshold p99<5ms"; do
+        # shellcheck disable=SC2086
+        "$LLMLOAD" compare $args >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
+            fail "compare $args: exit $rc, want 2 with one line: $(cat "$tmp/err")"
+    done
+    grep -q "unknown flag '--bogus'" <("$LLMLOAD" compare --bogus a b 2>&1) ||
+        fail "compare --bogus: not an unknown-flag line"
 }
 
 case_thresholds() {
@@ -518,9 +552,63 @@ case_loop() {
     ! grep -q "^loop " "$tmp/out" || fail "threaded: loop lines in the table"
 }
 
+# Issue 13 item 10: one set of exit codes for every subcommand, documented in each --help:
+# 0 ok, 1 the run failed, 2 usage, 3 a threshold failed, 130/143 interrupted. demo exits 1
+# when a claim it prints does not hold (its endpoint fails every request: deterministic).
+case_exitcodes() {
+    for args in "run --backend evented --bogus" "ab --models a --bogus" "batch --bogus" \
+        "demo basics --bogus" "compare --bogus a b" "nosuchcommand" "run --backend nosuch"; do
+        # shellcheck disable=SC2086
+        "$LLMLOAD" $args >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] ||
+            fail "'$args': exit $rc, want 2 with one line: $(cat "$tmp/err")"
+    done
+    "$LLMLOAD" --help >"$tmp/h" || fail "llmload --help: exit $?"
+    for code in "0    ok" "1    the run failed" "2    usage" "3    a threshold failed" \
+        "130  interrupted by SIGINT, 143 by SIGTERM"; do
+        grep -q "^  $code" "$tmp/h" || fail "llmload --help does not document '$code'"
+    done
+    for cmd in run ab batch "demo basics" compare; do
+        # shellcheck disable=SC2086
+        "$LLMLOAD" $cmd --help >"$tmp/h" 2>&1 || fail "$cmd --help: exit $?"
+        grep -q "^exit: 0 " "$tmp/h" && grep -q "2 usage" "$tmp/h" ||
+            fail "$cmd --help documents no exit codes"
+    done
+    grep -q "3 a threshold failed" <("$LLMLOAD" run --help) || fail "run --help: no code 3"
+    grep -q "130/143 interrupted" <("$LLMLOAD" run --help) || fail "run --help: no 130/143"
+    start_mock --faults=500=1 || return
+    "$LLMLOAD" demo errors --scale 0.05 --backend evented --url "http://127.0.0.1:$port/v1" \
+        >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "demo with claims that do not hold: exit $rc, want 1"
+    grep -q "DOES NOT HOLD" "$tmp/out" && grep -q "claim '.*' does not hold" "$tmp/err" ||
+        fail "demo: the failing claim is not named: $(cat "$tmp/err")"
+    kill "$mockpid" && wait "$mockpid" 2>/dev/null
+    mockpid=""
+    # run interrupted by SIGINT once its requests are in flight: 130, summary and JSON written
+    for be in $BACKENDS; do
+        "$LLMLOAD" run --backend "$be" --requests 20 --concurrency 2 --latency-ms 3000 \
+            --json "$tmp/i.json" >"$tmp/out" 2>"$tmp/err" &
+        llpid=$!
+        port=""
+        for _ in $(seq 1 200); do
+            port=$(sed -n 's/^endpoint=http:\/\/127.0.0.1:\([0-9]*\)\/.*/\1/p' "$tmp/out")
+            [ -n "$port" ] && [ "$(mock_metric mockllm_in_flight)" = 2 ] && break
+            sleep 0.05
+        done
+        kill -INT "$llpid"
+        wait "$llpid"
+        rc=$?
+        [ "$rc" -eq 130 ] || fail "$be run after SIGINT: exit $rc, want 130"
+        jcheck "$tmp/i.json" "d['run']['interrupted'] is True and r['accounting']['ok']" \
+            "$be: the interrupted run's JSON"
+    done
+}
+
 case "${1:-}" in
 failures | classes | compare | thresholds | abort | anchor | report | nulls | memory | timeout | \
-    keepup | little | loop)
+    keepup | little | loop | exitcodes)
     "case_$1"
     ;;
 *)
