@@ -24,24 +24,24 @@ size_t ll_netopts_table(struct ll_netopts *n, struct ll_opt *t, size_t cap)
         {"ttfb-timeout", LL_OPT_DOUBLE, &n->ttfb_s, 0, 86400, "S",
          "per attempt: longest wait for the first byte of an answer (a non-streamed answer "
          "comes whole, so this bounds its generation), 0 = none",
-         NULL, NULL},
+         NULL, NULL, 0},
         {"idle-timeout", LL_OPT_DOUBLE, &n->idle_s, 0, 86400, "S",
          "per attempt: longest silence once the answer began; a stream that keeps sending is "
          "never cut by it, 0 = none",
-         NULL, NULL},
+         NULL, NULL, 0},
         {"retry-partial", LL_OPT_BOOL, &n->retry_partial, 0, 0, NULL,
          "also retry an answer that had begun and was cut (class partial; it may already "
          "have been generated and billed)",
-         NULL, NULL},
+         NULL, NULL, 0},
         {"max-retry-wait", LL_OPT_DOUBLE, &n->max_retry_wait_s, 0, 86400, "S",
          "longest wait a server may ask for (retry-after-ms, Retry-After, "
          "x-ratelimit-reset-*); a longer one ends the request",
-         NULL, NULL},
+         NULL, NULL, 0},
         {"compressed", LL_OPT_BOOL, &n->compressed, 0, 0, NULL,
-         "ask for a compressed answer (Accept-Encoding: what this libcurl decodes)", NULL, NULL},
+         "ask for a compressed answer (Accept-Encoding: what this libcurl decodes)", NULL, NULL, 0},
         {"api-key-header", LL_OPT_STR, &n->key_header, 0, 0, "NAME",
          "send $OPENAI_API_KEY as 'NAME: key' (Azure: api-key) instead of a bearer token",
-         "Authorization: Bearer", NULL},
+         "Authorization: Bearer", NULL, 0},
     };
     size_t k = sizeof(tab) / sizeof(tab[0]);
     k = k < cap ? k : cap;
