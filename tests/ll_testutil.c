@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -219,4 +220,124 @@ long long ll_test_mock_metric(const struct ll_mockproc *m, const char *name)
     long long v = ll_test_metric_first(text, name);
     free(text);
     return v;
+}
+
+int ll_test_srv_start(struct ll_test_srv *s, const char *script)
+{
+    const char *path = getenv("LL_SCRIPTSRV");
+    memset(s, 0, sizeof(*s));
+    s->proc.pid = -1;
+    snprintf(s->log, sizeof(s->log), "/tmp/ll_scriptsrv.XXXXXX");
+    int fd = mkstemp(s->log);
+    if (fd < 0 || path == NULL) {
+        fprintf(stderr, "cannot start ll_scriptsrv: %s\n",
+                path == NULL ? "LL_SCRIPTSRV is not set" : "no temporary file");
+        if (fd >= 0) {
+            close(fd);
+            unlink(s->log);
+        }
+        return -1;
+    }
+    close(fd);
+    const char *args[] = {"--log", s->log, "--script", script, NULL};
+    if (ll_mockproc_start(&s->proc, path, args, 10000) != 0) {
+        fprintf(stderr, "cannot start %s\n", path);
+        unlink(s->log);
+        return -1;
+    }
+    return 0;
+}
+
+int ll_test_srv_stop(struct ll_test_srv *s)
+{
+    int rc = ll_mockproc_stop(&s->proc, 5000);
+    if (s->log[0] != '\0') {
+        unlink(s->log);
+        s->log[0] = '\0';
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+int ll_test_srv_arrivals(const struct ll_test_srv *s, struct ll_test_arrival *out, int max)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[512];
+    int n = 0;
+    while (f != NULL && n < max && fgets(line, sizeof(line), f) != NULL) {
+        struct ll_test_arrival a;
+        int stream = 0;
+        if (sscanf(line, "%lf request conn=%d n=%d %*s %*s stream=%d auth=%127[^\n]", &a.t_ms,
+                   &a.conn, &a.n, &stream, a.auth) == 5) {
+            a.stream = stream != 0;
+            out[n++] = a;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
+int ll_test_srv_count(const struct ll_test_srv *s, const char *event)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[512], ev[32];
+    int n = 0;
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        n += sscanf(line, "%*f %31s", ev) == 1 && strcmp(ev, event) == 0;
+    }
+    fclose(f);
+    return n;
+}
+
+double ll_test_srv_eof_ms(const struct ll_test_srv *s, int conn)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[512];
+    double t = -1, at;
+    int c;
+    while (f != NULL && t < 0 && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "%lf eof conn=%d", &at, &c) == 2 && c == conn) {
+            t = at;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return t;
+}
+
+static int skipped;
+
+void ll_test__skipped(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "SKIPPED: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    skipped++;
+}
+
+void ll_test_filter_args(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--only") == 0) {
+            cmocka_set_test_filter(argv[i + 1]);
+        } else if (strcmp(argv[i], "--except") == 0) {
+            cmocka_set_skip_filter(argv[i + 1]);
+        }
+    }
+}
+
+int ll_test_exit_code(int failed)
+{
+    if (failed != 0) {
+        return 1;
+    }
+    return skipped > 0 ? LL_TEST_SKIPPED : 0;
 }
