@@ -8,3 +8,18 @@ ll_add_test(test_truth_client
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL
   LABELS "integration;truth"
   NEEDS_MOCK)
+
+# The CLI's figures and README claims against outside truths (tests/truth/*.py, standard
+# library only, Debian's /usr/bin/python3), both backends.
+if(TARGET llmload AND TARGET mockllm AND EXISTS /usr/bin/python3)
+  set(LL_TRUTH_ENV "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>;LL_SCRIPTSRV=$<TARGET_FILE:ll_scriptsrv>")
+  if(LL_SANITIZE)
+    list(APPEND LL_TRUTH_ENV "LL_TEST_SANITIZED=1")
+  endif()
+  foreach(t run)
+    add_test(NAME test_truth_${t}
+      COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/truth/test_${t}.py)
+    set_tests_properties(test_truth_${t} PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77
+      LABELS "integration;truth" ENVIRONMENT "${LL_TRUTH_ENV}")
+  endforeach()
+endif()
