@@ -222,6 +222,18 @@ long long ll_test_mock_metric(const struct ll_mockproc *m, const char *name)
     return v;
 }
 
+long long ll_test_progress_until(struct ll_client *c, const struct ll_mockproc *m, const char *name,
+                                 long long want, int timeout_ms)
+{
+    int64_t until = ll_now_ns() + (int64_t)timeout_ms * LL_NS_PER_MS;
+    long long v = ll_test_mock_metric(m, name);
+    while (v < want && ll_now_ns() < until) {
+        ll_client_progress(c, 5 * LL_NS_PER_MS);
+        v = ll_test_mock_metric(m, name);
+    }
+    return v;
+}
+
 int ll_test_srv_start(struct ll_test_srv *s, const char *script)
 {
     const char *path = getenv("LL_SCRIPTSRV");

@@ -104,6 +104,12 @@ long long ll_test_metric_first(const char *text, const char *name);
 /* ll_test_metric_first() on a fresh scrape of mockllm m's /metrics; -1 when the scrape fails. */
 long long ll_test_mock_metric(const struct ll_mockproc *m, const char *name);
 
+/* Let c's requests progress (ll_client_progress in 5 ms steps) until mockllm m's gauge `name`
+ * (e.g. "mockllm_in_flight") reads at least `want`, or timeout_ms passes: readiness by a signal
+ * from the server, not a guessed sleep. Returns the last value read (-1: no scrape). */
+long long ll_test_progress_until(struct ll_client *c, const struct ll_mockproc *m, const char *name,
+                                 long long want, int timeout_ms);
+
 /* --- the scripted server (tests/scriptsrv.c): its log is a truth from outside the client --- */
 
 struct ll_test_srv {
