@@ -2,6 +2,7 @@
 #include "ll_testutil.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -335,15 +336,42 @@ void ll_test__skipped(const char *fmt, ...)
     skipped++;
 }
 
-void ll_test_filter_args(int argc, char **argv)
+#define LL_TEST_MAX_PATTERNS 16
+static const char *only[LL_TEST_MAX_PATTERNS], *except[LL_TEST_MAX_PATTERNS];
+static int n_only, n_except;
+
+void ll_test_args(int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--only") == 0) {
-            cmocka_set_test_filter(argv[i + 1]);
-        } else if (strcmp(argv[i], "--except") == 0) {
-            cmocka_set_skip_filter(argv[i + 1]);
+        if (strcmp(argv[i], "--only") == 0 && n_only < LL_TEST_MAX_PATTERNS) {
+            only[n_only++] = argv[++i];
+        } else if (strcmp(argv[i], "--except") == 0 && n_except < LL_TEST_MAX_PATTERNS) {
+            except[n_except++] = argv[++i];
         }
     }
+}
+
+static bool any_match(const char *const *pats, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        if (fnmatch(pats[i], name, 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int ll_test_run_group(const char *name, struct CMUnitTest *tests, size_t n, int (*setup)(void **),
+                      int (*teardown)(void **))
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((n_only == 0 || any_match(only, n_only, tests[i].name)) &&
+            !any_match(except, n_except, tests[i].name)) {
+            tests[kept++] = tests[i];
+        }
+    }
+    return kept == 0 ? 0 : _cmocka_run_group_tests(name, tests, kept, setup, teardown);
 }
 
 int ll_test_exit_code(int failed)

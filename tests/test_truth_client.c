@@ -154,7 +154,7 @@ static void test_truth_client_retry_after_off(void **state)
 }
 
 #define GROUP(be)                                                                                  \
-    const struct CMUnitTest be##_tests[] = {                                                       \
+    struct CMUnitTest be##_tests[] = {                                                             \
         cmocka_unit_test_prestate_setup_teardown(test_truth_client_backoff, setup, teardown,       \
                                                  (void *)#be),                                     \
         cmocka_unit_test_prestate_setup_teardown(test_truth_client_retry_after, setup, teardown,   \
@@ -166,11 +166,11 @@ static void test_truth_client_retry_after_off(void **state)
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_ALL);
-    ll_test_filter_args(argc, argv);
+    ll_test_args(argc, argv);
     GROUP(threaded);
     GROUP(evented);
-    int failed = cmocka_run_group_tests_name("truth_client/threaded", threaded_tests, NULL, NULL);
-    failed += cmocka_run_group_tests_name("truth_client/evented", evented_tests, NULL, NULL);
+    int failed = LL_TEST_RUN_GROUP("truth_client/threaded", threaded_tests, NULL, NULL);
+    failed += LL_TEST_RUN_GROUP("truth_client/evented", evented_tests, NULL, NULL);
     curl_global_cleanup();
     return ll_test_exit_code(failed);
 }
