@@ -23,3 +23,12 @@ if(TARGET llmload AND TARGET mockllm AND EXISTS /usr/bin/python3)
       LABELS "integration;truth" ENVIRONMENT "${LL_TRUTH_ENV}")
   endforeach()
 endif()
+
+# Nothing a backend is given is lost, by the allocator's own count (mallinfo2), in the normal
+# build; the tcache is off so that a freed chunk counts as free at once.
+ll_add_test(test_leaks
+  SOURCES test_leaks.c
+  LIBS ll_testutil ll_backends ll_common PkgConfig::CURL
+  LABELS "integration;truth"
+  NEEDS_MOCK)
+set_property(TEST test_leaks APPEND PROPERTY ENVIRONMENT "GLIBC_TUNABLES=glibc.malloc.tcache_count=0")
