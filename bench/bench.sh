@@ -4,16 +4,22 @@
 # report a person can read in a minute.
 #
 #   bench/bench.sh [--quick | --full] [--only W[,W...]] [--backends threaded,evented]
-#                  [--out DIR] [--check BASELINE.json] [--update-baseline [FILE]]
+#                  [--out DIR] [--check BASELINE.json] [--update-baseline [FILE]] [--reps N]
 #
-#   --quick            short cells, fewer points: under 3 minutes in all (what CI runs)
+#   --quick            short cells, fewer points: under 3 minutes in all
 #   --full             every point of every workload (the default)
 #   --only W,...       only these workloads (names of bench/workloads/*.conf)
 #   --backends LIST    comma-separated backends (default: threaded,evented)
-#   --out DIR          results directory (default: bench/results/<timestamp>)
-#   --check FILE       regression gate: compare this run's ratios with FILE; non-zero on regression
-#   --update-baseline  rewrite the baseline (FILE, else --check's, else bench/baseline.json)
+#   --out DIR          results directory, new or empty (default: bench/results/<timestamp>)
+#   --check FILE       regression gate: after the workloads, the gated cells run again in
+#                      repeated rounds and each gated ratio is judged against FILE with a 95%
+#                      interval (bench/gate.py); exit 1 on a regression
+#   --update-baseline [FILE]  the same rounds, then write them as the baseline to FILE (else
+#                      --check's FILE, else bench/baseline.json), whatever the flags' order
+#   --reps N           gate rounds: at most N (default 12); the gate stops earlier, from round
+#                      5 on, once every ratio is decided
 #   --no-build         use build/ as it is
+#   --dry-run          print what would run (workloads, gate cells, files) and exit
 #
 # Each workload is a small file in bench/workloads/ (shell key=value, documented in each file);
 # add one there, no C needed. Every cell runs against a fresh mockllm started here and stopped by
@@ -22,27 +28,138 @@ set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
 
-level=full only="" backends="threaded,evented" out="" check="" update="" build=1 tag_suffix=""
+usage() { echo "bench.sh: $*" >&2; echo "usage: bench/bench.sh [--quick|--full] [--only W,...] [--backends LIST] [--out DIR] [--check FILE] [--update-baseline [FILE]] [--reps N] [--no-build] [--dry-run] (see --help)" >&2; exit 2; }
+# need_value FLAG "$@": the flag's value, or a usage line when it is missing.
+need_value() { [ $# -ge 2 ] && [ -n "$2" ] && [ "${2#--}" = "$2" ] || usage "$1 needs a value"; }
+
+level=full only="" backends="threaded,evented" out="" check="" update="" update_to="" build=1
+tag_suffix="" reps=12 dry_run=0
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) level=quick ;;
     --full) level=full ;;
-    --only) only=$2; shift ;;
-    --backends) backends=$2; shift ;;
-    --out) out=$2; shift ;;
-    --check) check=$2; shift ;;
+    --only) need_value "$@"; only=$2; shift ;;
+    --backends) need_value "$@"; backends=$2; shift ;;
+    --out) need_value "$@"; out=$2; shift ;;
+    --check) need_value "$@"; check=$2; shift ;;
     --update-baseline)
-        update=${check:-$LL_TOP/bench/baseline.json}
-        if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then update=$2; shift; fi ;;
+        update=1
+        if [ $# -gt 1 ] && [ -n "$2" ] && [ "${2#--}" = "$2" ]; then update_to=$2; shift; fi ;;
+    --reps) need_value "$@"; reps=$2; shift
+        [[ $reps =~ ^[0-9]+$ ]] && [ "$reps" -ge 2 ] && [ "$reps" -le 50 ] ||
+            usage "--reps wants a whole number from 2 to 50, not '$reps'" ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    --dry-run) dry_run=1 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) usage "unknown option '$1'" ;;
     esac
     shift
 done
+# Resolved after every flag is read, so that the order of --check and --update-baseline does
+# not change which file is written.
+[ -n "$update" ] && update=${update_to:-${check:-$LL_TOP/bench/baseline.json}}
+
+PY=/usr/bin/python3
+GATE="$PY $LL_TOP/bench/gate.py"
+REPORT="$PY $LL_TOP/bench/report.py"
+
+# --- what runs: checked before anything is built or started -------------------------------
+all_workloads=$(cd "$LL_TOP/bench/workloads" && ls ./*.conf | sed 's|^\./||; s|\.conf$||' | sort)
+if [ -n "$only" ]; then
+    IFS=, read -r -a want <<<"$only"
+    for w in "${want[@]}"; do
+        grep -qx -- "$w" <<<"$all_workloads" ||
+            usage "--only: no workload '$w' (there are: $(echo $all_workloads | tr ' ' ','))"
+    done
+fi
+IFS=, read -r -a BACKENDS <<<"$backends"
+for b in "${BACKENDS[@]}"; do
+    [ "$b" = threaded ] || [ "$b" = evented ] || usage "--backends: unknown backend '$b'"
+done
+if [ -n "$check" ]; then
+    [ -x "$PY" ] || usage "--check needs /usr/bin/python3"
+    # (a baseline about to be rewritten from this run may be of an older form)
+    [ "$(realpath -m "$check")" = "$(realpath -m "${update:-/}")" ] ||
+        $GATE validate "$check" || usage "--check $check: not a usable baseline"
+fi
+if [ -n "$update" ] && [ -e "$update" ] && [ ! -f "$update" ]; then
+    usage "--update-baseline $update: not a regular file"
+fi
+gate_cells=()
+if [ -n "$check$update" ]; then
+    mapfile -t gate_cells < <($GATE cells ${only:+--only "$only"} --backends "$backends")
+    [ ${#gate_cells[@]} -gt 0 ] ||
+        usage "--check/--update-baseline: no gated cell runs with --only '$only' --backends '$backends'"
+fi
+if [ -n "$out" ] && [ -e "$out" ] && { [ ! -d "$out" ] || [ -n "$(ls -A "$out")" ]; }; then
+    usage "--out $out: exists and is not an empty directory (results of another run stay as they are)"
+fi
+
+# --- workloads -------------------------------------------------------------------------------
+# load_conf FILE [gate]: reset the keys, source the file, then let quick_KEY replace KEY in
+# --quick; for the gate's rounds quick_KEY and then gate_KEY replace KEY, whatever the level.
+KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests requests peers
+      httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
+      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout"
+load_conf() {
+    local k q
+    for k in $KEYS; do unset "$k" "quick_$k" "gate_$k"; done
+    title="" mode=closed mock_args="" run_args="" ideal_ms=0 concurrency="" rounds=3
+    min_requests=20 requests=0 peers="" httpx_max_concurrency=1000 httpx_max_requests=5000
+    rates="" duration=2 slo="" slo_share=0.99 start_rate=1000 max_rate=100000 bisect=3
+    max_probes=14 min_efficiency=0.9 listen_addrs=1 wrk_duration=5 cell_timeout=300
+    [ "$level" = quick ] || [ "${2:-}" = gate ] && wrk_duration=2 cell_timeout=60
+    # shellcheck disable=SC1090
+    . "$1"
+    local pre=()
+    [ "$level" = quick ] || [ "${2:-}" = gate ] && pre+=(quick)
+    [ "${2:-}" = gate ] && pre+=(gate)
+    for q in "${pre[@]}"; do
+        for k in $KEYS; do
+            q_k=${q}_$k
+            [ -n "${!q_k+x}" ] && printf -v "$k" '%s' "${!q_k}"
+        done
+    done
+    return 0
+}
+
+# The issue's order first, then any workload a user added, by name.
+workloads=()
+order="latency-bound throughput streaming errors open-loop slo-search ceiling"
+for w in $order $(cd "$LL_TOP/bench/workloads" && ls ./*.conf | sed 's|^\./||; s|\.conf$||' | sort); do
+    [ -f "$LL_TOP/bench/workloads/$w.conf" ] || continue
+    [[ " ${workloads[*]} " == *" $w "* ]] && continue
+    if [ -n "$only" ] && [[ ",$only," != *",$w,"* ]]; then continue; fi
+    workloads+=("$w")
+done
+
+# Cells are counted up front (an upper bound for the searches) for the progress line.
+cells_total=0
+for w in "${workloads[@]}"; do
+    load_conf "$LL_TOP/bench/workloads/$w.conf"
+    case $mode in
+    closed|ceiling) n=$(wc -w <<<"$concurrency"); np=0
+        for p in $peers; do np=$((np + 1)); done
+        cells_total=$((cells_total + n * (${#BACKENDS[@]} + np))) ;;
+    open) cells_total=$((cells_total + $(wc -w <<<"$rates") * ${#BACKENDS[@]})) ;;
+    slo-search) cells_total=$((cells_total + max_probes * ${#BACKENDS[@]})) ;;
+    esac
+done
+[ ${#gate_cells[@]} -gt 0 ] && cells_total=$((cells_total + ${#gate_cells[@]} * reps))
+
+if [ $dry_run = 1 ]; then
+    echo "level: $level"
+    echo "workloads: ${workloads[*]}"
+    echo "backends: ${BACKENDS[*]}"
+    echo "cells: up to $cells_total"
+    [ ${#gate_cells[@]} -gt 0 ] && echo "gate cells a round: $(printf '%s; ' "${gate_cells[@]}")up to $reps rounds"
+    echo "check against: ${check:--}"
+    echo "baseline written to: ${update:--}"
+    echo "results: ${out:-bench/results/<timestamp>}"
+    exit 0
+fi
 
 # --- setup: packages, build, limits ------------------------------------------------------------
-PY=/usr/bin/python3
 ll_deps python3 time || { echo "bench.sh: needs /usr/bin/python3 and /usr/bin/time" >&2; exit 1; }
 notes=()
 ll_deps wrk || notes+=("wrk missing: the wrk peer is skipped")
@@ -59,7 +176,6 @@ fi
 LLMLOAD=$LL_TOP/build/bench/llmload
 CURLPEER=$LL_TOP/build/bench/curl_multi_peer
 MOCKLLM=$LL_TOP/build/mock_server/mockllm
-REPORT="$PY $LL_TOP/bench/report.py"
 [ -x "$LLMLOAD" ] && [ -x "$MOCKLLM" ] || { echo "bench.sh: no $LLMLOAD or $MOCKLLM" >&2; exit 1; }
 # Descriptors must not be the first wall: raise the soft limit to the hard one (say both).
 nofile_soft0=$(ulimit -Sn)
@@ -99,59 +215,8 @@ mock_stop() {
     MOCK_PID=""
 }
 
-# --- workloads -------------------------------------------------------------------------------
-# load_conf FILE: reset the keys, source the file, then let quick_KEY replace KEY in --quick.
-KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests requests peers
-      httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
-      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout"
-load_conf() {
-    local k q
-    for k in $KEYS; do unset "$k" "quick_$k"; done
-    title="" mode=closed mock_args="" run_args="" ideal_ms=0 concurrency="" rounds=3
-    min_requests=20 requests=0 peers="" httpx_max_concurrency=1000 httpx_max_requests=5000
-    rates="" duration=2 slo="" slo_share=0.99 start_rate=1000 max_rate=100000 bisect=3
-    max_probes=14 min_efficiency=0.9 listen_addrs=1 wrk_duration=5 cell_timeout=300
-    [ "$level" = quick ] && wrk_duration=2 cell_timeout=60
-    # shellcheck disable=SC1090
-    . "$1"
-    if [ "$level" = quick ]; then
-        for k in $KEYS; do
-            q=quick_$k
-            [ -n "${!q+x}" ] && printf -v "$k" '%s' "${!q}"
-        done
-    fi
-    return 0
-}
-
-# The issue's order first, then any workload a user added, by name.
-workloads=()
-order="latency-bound throughput streaming errors open-loop slo-search ceiling"
-for w in $order $(cd "$LL_TOP/bench/workloads" && ls ./*.conf | sed 's|^\./||; s|\.conf$||' | sort); do
-    [ -f "$LL_TOP/bench/workloads/$w.conf" ] || continue
-    [[ " ${workloads[*]} " == *" $w "* ]] && continue
-    if [ -n "$only" ] && [[ ",$only," != *",$w,"* ]]; then continue; fi
-    workloads+=("$w")
-done
-[ ${#workloads[@]} -gt 0 ] || { echo "bench.sh: no workload matches '$only'" >&2; exit 2; }
-IFS=, read -r -a BACKENDS <<<"$backends"
-for b in "${BACKENDS[@]}"; do
-    [ "$b" = threaded ] || [ "$b" = evented ] || { echo "bench.sh: unknown backend '$b'" >&2; exit 2; }
-done
 have_wrk=0; command -v wrk >/dev/null && have_wrk=1
 have_httpx=0; $PY -c 'import httpx' 2>/dev/null && have_httpx=1
-
-# Cells are counted up front (an upper bound for the searches) for the progress line.
-cells_total=0
-for w in "${workloads[@]}"; do
-    load_conf "$LL_TOP/bench/workloads/$w.conf"
-    case $mode in
-    closed|ceiling) n=$(wc -w <<<"$concurrency"); np=0
-        for p in $peers; do np=$((np + 1)); done
-        cells_total=$((cells_total + n * (${#BACKENDS[@]} + np))) ;;
-    open) cells_total=$((cells_total + $(wc -w <<<"$rates") * ${#BACKENDS[@]})) ;;
-    slo-search) cells_total=$((cells_total + max_probes * ${#BACKENDS[@]})) ;;
-    esac
-done
 cells_done=0 t_start=$(date +%s)
 progress() { # WORKLOAD CLIENT WHAT
     local now el eta=""
@@ -162,10 +227,11 @@ progress() { # WORKLOAD CLIENT WHAT
 }
 
 # record WORKLOAD CLIENT CONC RATE REQUESTS RC JSON LOG [MOCK_CPU]: one line of cells.tsv per
-# client run.
+# client run; the last column is the gate's round ($GATE_REP), empty outside the gate.
+GATE_REP=""
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:-}" \
-        >>"$CELLS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" \
+        "${9:-}" "$GATE_REP" >>"$CELLS"
     cells_done=$((cells_done + 1))
 }
 
@@ -197,7 +263,7 @@ run_llmload() {
 }
 
 run_wrk() { # WORKLOAD CONC
-    local w=$1 c=$2 tag=$1-wrk-c$2 rc=0 t=2
+    local w=$1 c=$2 tag=$1-wrk-c$2$tag_suffix rc=0 t=2
     [ "$c" -lt 2 ] && t=1
     progress "$w" wrk "c=$c"
     mock_start 1 $mock_args
@@ -345,6 +411,39 @@ do_ceiling() {
     done
 }
 
+# The gate's rounds: every gated cell once per round, in the order gate.py lists them, reversed
+# every other round, so that a drift of the machine falls on both sides of each ratio. From
+# round 5 on, gate.py says after each round whether every ratio is decided against the
+# baseline; the rounds stop then, or at --reps. (Without a baseline, --update-baseline runs
+# all --reps rounds.)
+do_gate() {
+    local rep line w cl c order i
+    for rep in $(seq 1 "$reps"); do
+        GATE_REP=$rep tag_suffix=-g$rep order=()
+        for i in "${!gate_cells[@]}"; do
+            if [ $((rep % 2)) = 1 ]; then order+=("${gate_cells[$i]}")
+            else order=("${gate_cells[$i]}" "${order[@]}"); fi
+        done
+        for line in "${order[@]}"; do
+            read -r w cl c <<<"$line"
+            load_conf "$LL_TOP/bench/workloads/$w.conf" gate
+            if [ "$cl" = wrk ]; then
+                if [ $have_wrk = 1 ]; then run_wrk "gate:$w" "$c"; else record "gate:$w" wrk "$c" "" "" skipped "" ""; fi
+            else
+                run_llmload "gate:$w" "$cl" "$c" "" "$(cell_requests "$c")" || true
+            fi
+        done
+        if [ -n "$check" ] && [ "$rep" -ge 5 ] && [ "$rep" -lt "$reps" ]; then
+            $REPORT gatereps "$out" "$level" >"$out/gate_reps.json"
+            if $GATE decide "$check" "$out/gate_reps.json"; then
+                cells_done=$((cells_done + ${#gate_cells[@]} * (reps - rep)))
+                break
+            fi
+        fi
+    done
+    GATE_REP="" tag_suffix=""
+}
+
 # --- run ------------------------------------------------------------------------------------
 {
     echo "level=$level"
@@ -381,6 +480,15 @@ for w in "${workloads[@]}"; do
     *) echo "bench.sh: $w.conf: unknown mode '$mode'" >&2; exit 2 ;;
     esac
 done
+if [ ${#gate_cells[@]} -gt 0 ]; then
+    for w in $(printf '%s\n' "${gate_cells[@]}" | cut -d' ' -f1 | sort -u); do
+        load_conf "$LL_TOP/bench/workloads/$w.conf" gate
+        for k in $KEYS; do printf '%s=%q\n' "$k" "${!k}"; done >"$out/conf/gate:$w.env"
+    done
+    mkdir -p "$out/conf"
+    echo "bench.sh: the gate's rounds (${#gate_cells[@]} cells a round, up to $reps rounds)" >&2
+    do_gate
+fi
 elapsed=$(( $(date +%s) - t_start ))
 echo "elapsed_s=$elapsed" >>"$out/machine.txt"
 
@@ -389,9 +497,9 @@ echo "bench.sh: $level run took ${elapsed}s; report: $out/report.md" >&2
 
 rc=0
 if [ -n "$check" ]; then
-    $PY "$LL_TOP/bench/gate.py" check "$check" "$out/summary.json" | tee "$out/gate.txt" || rc=$?
+    $GATE check "$check" "$out/summary.json" | tee "$out/gate.txt" || rc=${PIPESTATUS[0]}
 fi
 if [ -n "$update" ]; then
-    $PY "$LL_TOP/bench/gate.py" update "$update" "$out/summary.json"
+    $GATE update "$update" "$out/summary.json" || rc=$?
 fi
 exit $rc

@@ -72,13 +72,21 @@ static void one_line(const char *s, char *out, size_t len)
     out[j] = '\0';
 }
 
-static void row(cJSON *rows, const char *model, const struct ll_result *r)
+/* One model's row. tok/s is the answer's completion tokens over its whole latency (first
+ * token included); both are "-" (null in JSON) when the server sent no usage. Returns whether
+ * the row's tokens are known. */
+static bool row(cJSON *rows, const char *model, const struct ll_result *r)
 {
     double lat = (double)(r->t_end - r->t_dispatch) / 1e9;
-    double tps = r->completion_tokens > 0 && lat > 0 ? r->completion_tokens / lat : 0;
-    char ans[ANSWER_COL + 1];
+    bool known = r->cls == LL_CLASS_NONE && r->completion_tokens >= 0 && lat > 0;
+    double tps = known ? r->completion_tokens / lat : 0;
+    char ans[ANSWER_COL + 1], tps_s[16] = "-", tok_s[16] = "-";
     one_line(r->cls == LL_CLASS_NONE ? r->content : r->errmsg, ans, sizeof(ans));
-    printf("%-16s %9.1f ms %8.1f %7d  %-9s %s\n", model, lat * 1e3, tps, r->completion_tokens,
+    if (known) {
+        snprintf(tps_s, sizeof(tps_s), "%.1f", tps);
+        snprintf(tok_s, sizeof(tok_s), "%d", r->completion_tokens);
+    }
+    printf("%-16s %9.1f ms %8s %7s  %-9s %s\n", model, lat * 1e3, tps_s, tok_s,
            r->cls == LL_CLASS_NONE ? r->finish_reason : ll_class_name(r->cls), ans);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToArray(rows, o);
@@ -86,10 +94,12 @@ static void row(cJSON *rows, const char *model, const struct ll_result *r)
     cJSON_AddStringToObject(o, "class", ll_class_name(r->cls));
     cJSON_AddNumberToObject(o, "status", r->status);
     cJSON_AddNumberToObject(o, "latency_s", lat);
-    cJSON_AddNumberToObject(o, "tokens_per_s", tps);
-    cJSON_AddNumberToObject(o, "completion_tokens", r->completion_tokens);
+    cJSON_AddItemToObject(o, "tokens_per_s", known ? cJSON_CreateNumber(tps) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "completion_tokens",
+                          known ? cJSON_CreateNumber(r->completion_tokens) : cJSON_CreateNull());
     cJSON_AddStringToObject(o, "finish_reason", r->finish_reason);
     cJSON_AddStringToObject(o, "answer", r->content != NULL ? r->content : "");
+    return known || r->cls != LL_CLASS_NONE;
 }
 
 /* Submit one request per model, gather them (collect: one failure loses nothing), print. */
@@ -116,9 +126,15 @@ static int ab_run(struct ab *a, struct ll_client *c, cJSON *doc)
     printf("%-16s %12s %8s %7s  %-9s %s\n", "model", "latency", "tok/s", "tokens", "finish",
            "answer");
     cJSON *rows = cJSON_AddArrayToObject(doc, "rows");
+    size_t no_usage = 0;
     for (size_t i = 0; i < a->n; i++) {
-        row(rows, a->names[i], &calls[i]->res);
+        no_usage += row(rows, a->names[i], &calls[i]->res) ? 0 : 1;
         ll_call_free(calls[i]);
+    }
+    if (no_usage > 0) {
+        printf("\nno usage from server for %zu of %zu answers: their tokens and tok/s are not "
+               "known\n",
+               no_usage, a->n);
     }
     return failed > 0 ? LL_EXIT_FAIL : LL_EXIT_OK;
 }

@@ -54,6 +54,7 @@ struct batch {
     /* counts */
     uint64_t sent, ok, failed, failed_by[LL_CLASS__COUNT + 1], cancelled, skipped, duplicates;
     uint64_t retries_made, prompt_tokens, completion_tokens;
+    uint64_t usage_missing; /* answers that came with no usage: their tokens are not known */
     int64_t t0;
 };
 
@@ -186,8 +187,12 @@ static int finish(struct batch *b, struct ll_call *call)
         err = ll_batch_write_result(b->fd, &f->it, r);
         if (r->cls == LL_CLASS_NONE) {
             b->ok++;
-            b->prompt_tokens += r->prompt_tokens > 0 ? (uint64_t)r->prompt_tokens : 0;
-            b->completion_tokens += r->completion_tokens > 0 ? (uint64_t)r->completion_tokens : 0;
+            if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
+                b->prompt_tokens += (uint64_t)r->prompt_tokens;
+                b->completion_tokens += (uint64_t)r->completion_tokens;
+            } else {
+                b->usage_missing++;
+            }
         } else {
             b->failed++;
             b->failed_by[r->cls]++;
@@ -308,9 +313,17 @@ static void summary(const struct batch *b)
     printf("sent %llu, retries %llu, skipped %llu already done, %llu duplicate ids\n",
            (unsigned long long)b->sent, (unsigned long long)b->retries_made,
            (unsigned long long)b->skipped, (unsigned long long)b->duplicates);
+    if (b->ok > 0 && b->usage_missing == b->ok) {
+        printf("tokens - (no usage from server), wall %.2f s\n", wall);
+        return;
+    }
     printf("tokens %llu (prompt %llu, completion %llu), wall %.2f s\n",
            (unsigned long long)(b->prompt_tokens + b->completion_tokens),
            (unsigned long long)b->prompt_tokens, (unsigned long long)b->completion_tokens, wall);
+    if (b->usage_missing > 0) {
+        printf("no usage from server for %llu of %llu answers: their tokens are not counted\n",
+               (unsigned long long)b->usage_missing, (unsigned long long)b->ok);
+    }
 }
 
 static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)

@@ -337,10 +337,17 @@ int ll_batch_write_result(int fd, const struct ll_batch_item *it, const struct l
     cJSON_AddTrueToObject(o, "ok");
     cJSON_AddStringToObject(o, "content", r->content != NULL ? r->content : "");
     cJSON_AddStringToObject(o, "finish_reason", r->finish_reason);
-    cJSON *u = cJSON_AddObjectToObject(o, "usage");
-    cJSON_AddNumberToObject(u, "prompt_tokens", r->prompt_tokens);
-    cJSON_AddNumberToObject(u, "completion_tokens", r->completion_tokens);
-    cJSON_AddNumberToObject(u, "total_tokens", r->total_tokens);
+    if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
+        cJSON *u = cJSON_AddObjectToObject(o, "usage");
+        cJSON_AddNumberToObject(u, "prompt_tokens", r->prompt_tokens);
+        cJSON_AddNumberToObject(u, "completion_tokens", r->completion_tokens);
+        cJSON_AddNumberToObject(u, "total_tokens", r->total_tokens);
+        if (r->reasoning_tokens >= 0) {
+            cJSON_AddNumberToObject(u, "reasoning_tokens", r->reasoning_tokens);
+        }
+    } else {
+        cJSON_AddNullToObject(o, "usage"); /* the server sent none: not known, never 0 */
+    }
     cJSON_AddNumberToObject(o, "attempts", r->attempts);
     cJSON_AddNumberToObject(o, "latency_ms", (double)(r->t_end - r->t_dispatch) / 1e6);
     return write_line(fd, o);

@@ -136,6 +136,7 @@ static void submit_failed(struct drive *d, int err, int64_t now, int64_t t_inten
     res.t_intended = t_intended > 0 ? t_intended : now;
     res.t_queued = res.t_end = now;
     res.prompt_tokens = res.completion_tokens = res.total_tokens = -1;
+    res.reasoning_tokens = -1;
     snprintf(res.errmsg, sizeof(res.errmsg), "submit failed: %s", ll_strerror(err));
     d->s->submit_errors++;
     ll_stats_note_submit(d->s, now, t_intended);

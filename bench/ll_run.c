@@ -96,7 +96,7 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPT("model", LL_OPT_STR, &r->model, 0, 0, "M", "model name sent with every request"),
         OPT("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message"),
         OPT("stream", LL_OPT_BOOL, &r->stream, 0, 0, NULL,
-            "stream with SSE; records TTFT and inter-token latency"),
+            "stream with SSE; records TTFT, TPOT, per-token ITL and chunk gaps"),
         OPTD("max-tokens", LL_OPT_INT, &r->max_tokens, 1, 1e7, "N", "max_tokens per request",
              "not sent"),
         OPTS("retries", LL_OPT_INT, &r->retries, 0, 100, "K",
@@ -112,8 +112,10 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
             "the seed's pitfall: a blocking call inside the event loop (backends that can)"),
         OPTD("stack-size", LL_OPT_INT, &r->stack_size, 16384, 1 << 30, "BYTES",
              "thread stack size (backends with threads)", "system default"),
-        OPTD("slo", LL_OPT_STR, &r->slo_spec, 0, 0, "ttft=MS,itl=MS,e2e=MS",
-             "goodput bounds; itl is each request's largest gap", "none"),
+        OPTD("slo", LL_OPT_STR, &r->slo_spec, 0, 0, "ttft=MS,itl=MS,tpot=MS,e2e=MS",
+             "goodput bounds; itl: each request's largest per-token gap, tpot: its mean time "
+             "per token after the first (itl and tpot need --stream)",
+             "none"),
         OPTD("url", LL_OPT_LIST, &r->urls, 0, 0, "URL",
              "OpenAI-compatible base URL, e.g. https://api.openai.com/v1; repeatable: requests "
              "rotate over them (e.g. one mock on several 127.0.0.x, to spread ports)",
@@ -187,7 +189,12 @@ static int run_validate(struct run *r)
         return usage("--arrivals needs --rate", NULL);
     }
     if (r->slo_spec != NULL && ll_slo_parse(r->slo_spec, &r->slo) != 0) {
-        return usage("--slo: want ttft=MS,itl=MS,e2e=MS (any of them, MS > 0), got", r->slo_spec);
+        return usage("--slo: want ttft=MS,itl=MS,tpot=MS,e2e=MS (any of them, MS > 0), got",
+                     r->slo_spec);
+    }
+    if ((r->slo.itl_ms > 0 || r->slo.tpot_ms > 0) && !r->stream) {
+        return usage("--slo: itl and tpot are per-token figures of a stream; they need --stream",
+                     NULL);
     }
     for (size_t i = 0; i < r->headers.n; i++) {
         const char *colon = strchr(r->headers.v[i], ':');

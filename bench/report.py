@@ -5,9 +5,10 @@ gnuplot charts, tables on the terminal. Python 3 standard library only.
     report.py report OUTDIR WORKLOADS_DIR LEVEL   the whole report of one bench.sh run
     report.py get FILE KEY.PATH...                print figures from a JSON (0 when absent)
     report.py wrk2json WRK_OUT TIME_OUT CONNS     wrk's text + /usr/bin/time -> run-like JSON
+    report.py gatereps OUTDIR LEVEL               the gate's rounds so far, as bench/gate.py reads them
 
-summary.json holds every cell's figures plus "gate": the machine-independent ratios that
-bench/gate.py compares with bench/baseline.json (see gate_metrics() for their definitions).
+summary.json holds every cell's figures plus the gate's rounds ("gate_reps": the ratios of
+bench/gate.py's METRICS, one object per round) and "gate", their geometric means.
 """
 import csv
 import json
@@ -17,6 +18,11 @@ import re
 import shlex
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import charts  # noqa: E402  (bench/charts.py)
+import gate  # noqa: E402  (bench/gate.py: the gated metrics' names)
 
 BACKENDS = ("threaded", "evented")
 PEERS = ("wrk", "libcurl", "httpx")
@@ -104,7 +110,8 @@ def figures(row, conf, outdir):
     doc = load_json(os.path.join(outdir, jpath)) if jpath else None
     c = {"workload": wl, "client": client, "concurrency": int(conc) if conc else 0,
          "rate": float(rate) if rate else 0.0, "rc": rc, "json": jpath, "log": log,
-         "mock_cpu_s": float(row[8]) if len(row) > 8 and row[8] else 0.0}
+         "mock_cpu_s": float(row[8]) if len(row) > 8 and row[8] else 0.0,
+         "rep": row[9] if len(row) > 9 else ""}
     if rc == "skipped":
         c["status"] = "skipped"
         return c
@@ -122,12 +129,13 @@ def figures(row, conf, outdir):
     })
     for cls in ("429", "5xx", "4xx", "timeout", "connect", "protocol", "resource", "cancelled"):
         c["err_" + cls] = int(dig(req, "by_class." + cls))
-    for h in ("e2e", "corrected", "last_attempt", "ttft", "itl"):
+    for h in ("e2e", "corrected", "last_attempt", "ttft", "tpot", "itl", "chunk_gap"):
         for p in ("p50", "p90", "p99", "p999", "max"):
             c["%s_%s_ms" % (h, p)] = dig(r, "latency.%s.%s_ms" % (h, p))
-    stream = bool(dig(doc, "config.stream", False))
-    toks = req.get("stream_tokens", 0) if stream else req.get("completion_tokens", 0)
-    c["tokens_per_s"] = toks / c["wall_s"] if c["wall_s"] else 0.0
+    # completion_tokens: the server's usage, or counted from chunks (tokens_source); null
+    # when nothing counted them: then tokens/s is not known either, never 0
+    toks = req.get("completion_tokens")
+    c["tokens_per_s"] = toks / c["wall_s"] if toks is not None and c["wall_s"] else None
     res = r.get("resources", {})
     c.update({
         "cpu_s": res.get("cpu_user_s", 0.0) + res.get("cpu_sys_s", 0.0),
@@ -249,7 +257,9 @@ CLOSED_METRICS = [
 ]
 STREAM_METRICS = [
     ("TTFT p50 ms", "ttft_p50_ms", "ms", True), ("TTFT p99 ms", "ttft_p99_ms", "ms", True),
+    ("TPOT p50 ms", "tpot_p50_ms", "ms", True),
     ("ITL p50 ms", "itl_p50_ms", "ms", True), ("ITL p99 ms", "itl_p99_ms", "ms", True),
+    ("chunk gap p50 ms", "chunk_gap_p50_ms", "ms", True),
     ("tokens/s", "tokens_per_s", "num", True),
 ]
 ERROR_METRICS = [
@@ -352,62 +362,79 @@ def knee(cells, backend):
     return best
 
 
-# --- charts ------------------------------------------------------------------------------------
-def charts(outdir, by_wl):
-    if subprocess.call(["sh", "-c", "command -v gnuplot >/dev/null"]) != 0:
-        return []
-    made = []
-    ddir = os.path.join(outdir, "charts")
-    os.makedirs(ddir, exist_ok=True)
+# --- the verdict: five lines at the top of report.md ---------------------------------------
+def clean(c):
+    return c is not None and c["status"] == "ok" and not c.get("failed")
 
-    def series(cells, client, xkey, ykey, scale=1.0):
-        pts = sorted((x[xkey], x[ykey] * scale) for x in cells
-                     if x["client"] == client and x.get(ykey) is not None and ykey in x
-                     and x["status"] == "ok")
-        return pts
 
-    def plot(name, title, xlabel, ylabel, lines, logx=True, logy=False):
-        lines = [(lab, pts) for lab, pts in lines if pts]
-        if not lines:
-            return
-        dat = os.path.join(ddir, name + ".dat")
-        with open(dat, "w") as f:
-            for lab, pts in lines:
-                f.write("# %s\n" % lab)
-                for x, y in pts:
-                    f.write("%g %g\n" % (x, y))
-                f.write("\n\n")
-        gp = ["set terminal pngcairo size 900,560 noenhanced", "set output '%s.png'" % name,
-              "set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
-              "set grid", "set key top left"]
-        if logx:
-            gp.append("set logscale x")
-        if logy:
-            gp.append("set logscale y")
-        gp.append("plot " + ", ".join("'%s.dat' index %d with linespoints lw 2 title '%s'"
-                                       % (name, i, lab) for i, (lab, _) in enumerate(lines)))
-        with open(os.path.join(ddir, name + ".gp"), "w") as f:
-            f.write("\n".join(gp) + "\n")
-        if subprocess.call(["gnuplot", name + ".gp"], cwd=ddir) == 0:
-            made.append((title, "charts/%s.png" % name))
+def at(cells, client, conc):
+    xs = [x for x in cells if x["client"] == client and x["concurrency"] == conc]
+    return xs[-1] if xs else None
 
+
+def tag(c):
+    """' (N of M failed)' for a cell whose requests partly failed, '' for a clean one."""
+    if c is None or clean(c):
+        return ""
+    if c["status"] != "ok":
+        return " (cell %s)" % c["status"]
+    return " (%s of %s failed)" % (fmt(c["failed"], "int"), fmt(c.get("requests", 0), "int"))
+
+
+def verdict(by_wl, summary):
+    """Where each backend wins and where each meets its wall, with the figures: one line each
+    for throughput, waiting, resources, walls and the SLO, from this run's cells."""
+    out = []
     tp = by_wl.get("throughput", [])
-    plot("throughput", "Throughput vs concurrency (zero mock latency)", "concurrency", "req/s",
-         [(c, series(tp, c, "concurrency", "rps")) for c in CLIENTS])
+    wins = {b: [] for b in BACKENDS}
+    for conc in sorted({x["concurrency"] for x in tp}):
+        th, ev = at(tp, "threaded", conc), at(tp, "evented", conc)
+        if clean(th) and clean(ev):
+            w, l = (ev, th) if ev["rps"] >= th["rps"] else (th, ev)
+            wins[w["client"]].append("%s in flight (%s against %s req/s)" % (
+                fmt(conc, "int"), fmt(w["rps"], "int"), fmt(l["rps"], "int")))
+    if any(wins.values()):
+        out.append("- **Throughput, zero latency:** " + "; ".join(
+            "%s is faster at %s" % (b, ", ".join(v)) for b, v in wins.items() if v) + ".")
     lb = by_wl.get("latency-bound", [])
-    plot("rss", "Peak RSS vs concurrency (latency-bound, 100 ms)", "concurrency", "MiB",
-         [(c, series(lb, c, "concurrency", "rss_peak_kb", 1 / 1024.0)) for c in CLIENTS],
-         logy=True)
-    plot("p99", "p99 latency vs concurrency (latency-bound, 100 ms)", "concurrency", "ms",
-         [(c, series(lb, c, "concurrency", "e2e_p99_ms")) for c in CLIENTS], logy=True)
-    ol = by_wl.get("open-loop", [])
-    plot("open_loop", "Latency vs offered load (Poisson, corrected p99)", "offered req/s",
-         "p99 ms", [(c, series(ol, c, "rate", "corrected_p99_ms")) for c in BACKENDS], logy=True)
-    ce = by_wl.get("ceiling", [])
-    plot("ceiling", "Ceiling ramp: efficiency vs concurrency (1 s mock latency)", "concurrency",
-         "ideal wall / measured wall", [(c, series(ce, c, "concurrency", "efficiency"))
-                                        for c in BACKENDS])
-    return made
+    both = sorted(c for c in {x["concurrency"] for x in lb}
+                  if at(lb, "threaded", c) and at(lb, "evented", c))
+    if both:
+        top = max(c for c in both if c <= 1000) if any(c <= 1000 for c in both) else both[0]
+        th, ev = at(lb, "threaded", top), at(lb, "evented", top)
+        out.append("- **Waiting (latency-bound) at %s in flight:** efficiency %s threaded%s, %s "
+                   "evented%s; p99 %s against %s ms; peak RSS %s against %s MiB." % (
+                       fmt(top, "int"), fmt(th.get("efficiency"), "ratio"), tag(th),
+                       fmt(ev.get("efficiency"), "ratio"), tag(ev), fmt(th.get("e2e_p99_ms"), "ms"),
+                       fmt(ev.get("e2e_p99_ms"), "ms"), fmt(th.get("rss_peak_kb"), "mib"),
+                       fmt(ev.get("rss_peak_kb"), "mib")))
+    th, ev = at(tp, "threaded", 100), at(tp, "evented", 100)
+    if th and ev and th.get("cpu_per_1000") and ev.get("cpu_per_1000"):
+        out.append("- **CPU per request at 100 in flight, zero latency:** %s µs threaded, %s µs "
+                   "evented (%s)." % (fmt(th["cpu_per_1000"] * 1000, "num"),
+                                      fmt(ev["cpu_per_1000"] * 1000, "num"),
+                                      fmt(ev["cpu_per_1000"] / th["cpu_per_1000"], "ratio") + "x"))
+    walls = []
+    ce = summary["workloads"].get("ceiling", {})
+    for b in BACKENDS:
+        if b + "_ceiling" in ce:
+            walls.append("%s holds %s in flight%s" % (
+                b, fmt(ce[b + "_ceiling"], "int"),
+                ", then " + ce[b + "_stop"] if ce.get(b + "_stop") else ""))
+    for x in lb:
+        if x["client"] in BACKENDS and x.get("failed"):
+            walls.append("at %s in flight %s failed %s of %s requests%s" % (
+                fmt(x["concurrency"], "int"), x["client"], fmt(x["failed"], "int"),
+                fmt(x.get("requests", 0), "int"),
+                " (" + x["limit_hit"] + ")" if x.get("limit_hit") else ""))
+    if walls:
+        out.append("- **Walls:** " + "; ".join(walls) + ".")
+    sl = summary["workloads"].get("slo-search", {})
+    if any(b + "_slo_rps" in sl for b in BACKENDS):
+        out.append("- **Under the SLO (%s):** %s." % (sl.get("slo", "?"), ", ".join(
+            "%s holds it to %s req/s" % (b, fmt(sl[b + "_slo_rps"], "int"))
+            for b in BACKENDS if b + "_slo_rps" in sl)))
+    return out
 
 
 # --- the gate's figures ------------------------------------------------------------------------
@@ -418,62 +445,89 @@ def pick(cells, wl, client, conc=None):
 
 
 def gate_metrics(cells):
-    """Ratios that hold from machine to machine, from one run (names are the baseline's keys):
-    - throughput.evented_over_threaded_rps@c: evented req/s / threaded req/s, zero latency
-    - throughput.<b>_cpu_vs_wrk@c: the backend's CPU per request / wrk's, same run, same C
-    - latency-bound.<b>_efficiency@c: ideal wall / measured wall, 100 ms mock latency
-    - latency-bound.<b>_rss_kb_per_inflight@c: RSS growth per request in flight
-    The points are the largest C both levels (--quick and --full) run."""
+    """The gated ratios (bench/gate.py's METRICS names them) from one round's cells."""
     g = {}
-    c_tp, c_lb = 100, 1000
-    th, ev, wrk = (pick(cells, "throughput", b, c_tp) for b in ("threaded", "evented", "wrk"))
-    if th and ev and th["rps"]:
-        g["throughput.evented_over_threaded_rps@%d" % c_tp] = ev["rps"] / th["rps"]
+    th, ev, wrk = (pick(cells, "throughput", b, 100) for b in ("threaded", "evented", "wrk"))
+    if th and ev and th.get("rps"):
+        g["throughput.evented_over_threaded_rps@100"] = ev["rps"] / th["rps"]
     for b, x in (("threaded", th), ("evented", ev)):
-        if x and wrk and wrk.get("cpu_per_1000"):
-            g["throughput.%s_cpu_vs_wrk@%d" % (b, c_tp)] = x["cpu_per_1000"] / wrk["cpu_per_1000"]
+        if x and wrk and wrk.get("cpu_per_1000") and x.get("cpu_per_1000"):
+            g["throughput.%s_cpu_vs_wrk@100" % b] = x["cpu_per_1000"] / wrk["cpu_per_1000"]
     for b in BACKENDS:
-        x = pick(cells, "latency-bound", b, c_lb)
-        if x:
-            g["latency-bound.%s_efficiency@%d" % (b, c_lb)] = x["efficiency"]
-            g["latency-bound.%s_rss_kb_per_inflight@%d" % (b, c_lb)] = x["rss_per_inflight_kb"]
-    return g
+        x = pick(cells, "latency-bound", b, 1000)
+        if x and x.get("efficiency"):
+            g["latency-bound.%s_efficiency@1000" % b] = x["efficiency"]
+        if x and x.get("rss_per_inflight_kb"):
+            g["latency-bound.%s_rss_kb_per_inflight@1000" % b] = x["rss_per_inflight_kb"]
+    return {k: v for k, v in g.items() if k in gate.METRICS}
 
 
-# --- the report --------------------------------------------------------------------------------
-def report(outdir, wdir, level):
+def gate_rounds(cells, machine, level):
+    """bench/gate.py's input: one dict of ratios per round of the gate's cells."""
+    # bench.sh names a round's cells "gate:WORKLOAD" (their conf is the gate's variant)
+    gc = [dict(c, workload=c["workload"].split(":", 1)[-1]) for c in cells if c.get("rep")]
+    reps = sorted({c["rep"] for c in gc}, key=int)
+    rounds = [gate_metrics([c for c in gc if c["rep"] == r]) for r in reps]
+    failed = ["round %s: %s %s C=%s %s (exit %s, log %s)" % (
+        c["rep"], c["workload"], c["client"], c["concurrency"], c["status"], c["rc"], c["log"])
+        for c in gc if c["status"] not in ("ok", "skipped")]
+    return {"level": level, "machine": machine, "gate_reps": rounds, "failed_cells": failed,
+            "measured": sorted({c["workload"] for c in gc}),
+            "clients": sorted({c["client"] for c in gc if c["status"] != "skipped"})}
+
+
+def gate_mean(rounds):
+    """Per metric, the geometric mean over the rounds (what a reader of summary.json wants)."""
+    names = sorted({k for r in rounds for k in r})
+    return {k: math.exp(sum(math.log(r[k]) for r in rounds if k in r) /
+                        len([r for r in rounds if k in r])) for k in names}
+
+
+def read_cells(outdir):
     rows = []
     if os.path.exists(os.path.join(outdir, "cells.tsv")):
         with open(os.path.join(outdir, "cells.tsv")) as f:
             rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
-    confs = {}
-    cells = []
+    confs, cells = {}, []
     for row in rows:
         wl = row[0]
         if wl not in confs:
             p = os.path.join(outdir, "conf", wl + ".env")
             confs[wl] = read_env(p) if os.path.exists(p) else {}
         cells.append(figures(row, confs[wl], outdir))
+    return cells, confs
+
+
+def read_machine(outdir):
+    machine = {}
+    p = os.path.join(outdir, "machine.txt")
+    if os.path.exists(p):
+        for line in open(p):
+            k, _, v = line.strip().partition("=")
+            machine[k] = v
+    return machine
+
+
+# --- the report --------------------------------------------------------------------------------
+def report(outdir, wdir, level):
+    every, confs = read_cells(outdir)
+    # The gate's rounds (cells with a round number) are kept apart from the tables: a table
+    # shows one run of each cell, the gate judges the rounds together (bench/gate.py).
+    cells = [c for c in every if not c.get("rep")]
     by_wl = {}
     for c in cells:
         by_wl.setdefault(c["workload"], []).append(c)
 
     keys = []
-    for c in cells:
+    for c in every:
         keys += [k for k in c if k not in keys]
     with open(os.path.join(outdir, "cells.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
-        for c in cells:
+        for c in every:
             w.writerow(c)
 
-    machine = {}
-    try:
-        for line in open(os.path.join(outdir, "machine.txt")):
-            k, _, v = line.strip().partition("=")
-            machine[k] = v
-    except OSError:
-        pass
+    machine = read_machine(outdir)
     notes = [n.strip() for n in open(os.path.join(outdir, "notes.txt"))] \
         if os.path.exists(os.path.join(outdir, "notes.txt")) else []
     notes = [n for n in notes if n]
@@ -500,6 +554,7 @@ def report(outdir, wdir, level):
         md.append("")
         md.append("Note: " + n)
     md.append("")
+    verdict_at = len(md)
 
     summary = {"level": level, "machine": machine, "notes": notes, "workloads": {}}
     for wl, wcells in by_wl.items():
@@ -512,6 +567,7 @@ def report(outdir, wdir, level):
                 if c.get("requests"):
                     c["ok_share"] = c["succeeded"] / c["requests"]
                     c["final_errs"] = "%d / %d" % (c.get("err_429", 0), c.get("err_5xx", 0))
+                    c["retries_per_req"] = c.get("retries", 0) / c["requests"]
             md.append(closed_table(wcells, conf))
             skipped = sorted({x["concurrency"] for x in wcells if x["status"] == "skipped"})
             if skipped:
@@ -535,7 +591,14 @@ def report(outdir, wdir, level):
         md.append("")
         summary["workloads"][wl] = wsum
 
-    made = charts(outdir, by_wl)
+    v = verdict(by_wl, summary)
+    if v:
+        md[verdict_at:verdict_at] = ["## Verdict", ""] + v + [""]
+    stamp = "llmload %s, %s, %s (%s cores), bench %s" % (
+        machine.get("git", "?"), machine.get("date", "?"), machine.get("cpu", "?"),
+        machine.get("cores", "?"), level)
+    slo_rows = [(r[0], r[1]) for r in read_tsv(os.path.join(outdir, "slo.tsv"))]
+    made = charts.charts(outdir, by_wl, confs, stamp, slo_rows)
     if made:
         md += ["## Charts", ""]
         for title, png in made:
@@ -556,8 +619,10 @@ def report(outdir, wdir, level):
                   "see cells.csv)." % ", ".join(flagged))
         md.append("")
 
-    summary["gate"] = gate_metrics(cells)
-    summary["cells"] = cells
+    rounds = gate_rounds(every, machine, level)
+    summary.update({k: rounds[k] for k in ("gate_reps", "failed_cells", "measured", "clients")})
+    summary["gate"] = gate_mean(rounds["gate_reps"])
+    summary["cells"] = every
     with open(os.path.join(outdir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     text = "\n".join(md) + "\n"
@@ -567,12 +632,15 @@ def report(outdir, wdir, level):
     print("\n".join(line for line in md if not line.startswith("![")))
 
 
+def read_tsv(path):
+    if not os.path.exists(path):
+        return []
+    return [line.rstrip("\n").split("\t") for line in open(path) if line.strip()]
+
+
 def slo_section(outdir, cells, conf, wsum):
     md = []
-    res = []
-    p = os.path.join(outdir, "slo.tsv")
-    if os.path.exists(p):
-        res = [line.rstrip("\n").split("\t") for line in open(p) if line.strip()]
+    res = read_tsv(os.path.join(outdir, "slo.tsv"))
     head = ["backend", "highest rate meeting SLO (req/s)", "first failing rate",
             "in flight at knee (L)", "p99 ms at knee", "goodput share at knee", "probes"]
     rows = []
@@ -586,7 +654,7 @@ def slo_section(outdir, cells, conf, wsum):
                      fmt(k["corrected_p99_ms"], "ms") if k else "-",
                      fmt(k["goodput_share"], "pct") if k else "-", str(probes)])
         wsum[b + "_slo_rps"] = float(lo)
-        md_slo = slo
+        wsum["slo"] = md_slo = slo
     if res:
         md.append("SLO `%s`, goodput share >= %s; rate doubled from %s, then bisected; a near miss "
                   "(share >= 0.8) fails only when a second probe at the rate fails too. The "
@@ -623,6 +691,8 @@ def ceiling_section(outdir, cells, conf, wsum, machine):
             best = x
         top = best["concurrency"] if best else 0
         wsum[b + "_ceiling"] = top
+        if why:
+            wsum[b + "_stop"] = "at %s: %s" % (fmt(at, "int"), why.split(":")[0])
         summ.append("- **%s**: ceiling %s in flight; %s" % (
             b, fmt(top, "int") if top else "below the first step",
             "stopped at C=%s by %s" % (fmt(at, "int"), why) if why else
@@ -645,6 +715,9 @@ def main(argv):
         return 0
     if len(argv) == 5 and argv[1] == "wrk2json":
         wrk2json(argv[2], argv[3], int(argv[4]))
+        return 0
+    if len(argv) == 4 and argv[1] == "gatereps":
+        print(json.dumps(gate_rounds(read_cells(argv[2])[0], read_machine(argv[2]), argv[3])))
         return 0
     if len(argv) == 5 and argv[1] == "report":
         report(argv[2], argv[3], argv[4])

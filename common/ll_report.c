@@ -68,12 +68,50 @@ static void table_requests(FILE *out, const struct ll_stats *s)
     line_u(out, "connections opened", s->connects);
     line_u(out, "bytes received", s->bytes_rx);
     line_u(out, "bytes sent", s->bytes_tx);
-    line_u(out, "prompt tokens", s->prompt_tokens);
-    line_u(out, "completion tokens", s->completion_tokens);
-    line_f(out, "completion tokens per s", per((double)s->completion_tokens, ll_stats_wall_s(s)),
-           "tok/s");
+}
+
+/* A figure that was not measured: "-", never 0. */
+static void line_none(FILE *out, const char *label, const char *why)
+{
+    fprintf(out, "%-*s %14s%s%s\n", LABEL_W, label, "-", *why ? " " : "", why);
+}
+
+/* Tokens, successes only: the server's usage where sent, and said so where not -- a server
+ * that sends no usage never shows as "completion tokens 0". */
+static void table_tokens(FILE *out, const struct ll_stats *s)
+{
+    char note[192];
+    const char *src = ll_stats_tokens_source(s);
+    uint64_t toks = ll_stats_output_tokens(s);
+    ll_stats_tokens_note(note, sizeof(note), s);
+    if (ll_stats_succeeded(s) > s->usage_missing) {
+        line_u(out, "prompt tokens", s->prompt_tokens);
+    } else {
+        line_none(out, "prompt tokens", "(no usage from server)");
+    }
+    if (src == NULL) {
+        line_none(out, "completion tokens", "");
+        line_none(out, "completion tokens per s", "");
+    } else {
+        fprintf(out, "%-*s %14llu%s\n", LABEL_W, "completion tokens", (unsigned long long)toks,
+                strcmp(src, "usage") == 0 ? "" : " (counted from chunks)");
+        line_f(out, "completion tokens per s", per((double)toks, ll_stats_wall_s(s)), "tok/s");
+    }
+    if (s->reasoning_tokens > 0 || s->reasoning_chunked > 0) {
+        fprintf(out, "%-*s %14llu%s\n", LABEL_W, "  reasoning tokens",
+                (unsigned long long)s->reasoning_tokens,
+                s->reasoning_chunked == 0 ? ""
+                : s->reasoning_usage == 0 ? " (counted from chunks)"
+                                          : " (usage; counted from chunks where not sent)");
+    }
+    if (s->output_chunks > 0) {
+        line_u(out, "output chunks", s->output_chunks);
+    }
     if (s->stream_tokens > 0) {
-        line_u(out, "stream tokens received", s->stream_tokens);
+        line_u(out, "stream tokens, all outcomes", s->stream_tokens);
+    }
+    if (note[0] != '\0') {
+        fprintf(out, "%s\n", note);
     }
 }
 
@@ -82,14 +120,17 @@ static void table_goodput(FILE *out, const struct ll_stats *s)
     if (!ll_slo_is_set(&s->slo)) {
         return;
     }
-    fprintf(out, "%-*s %14s ttft=%lld itl=%lld e2e=%lld (ms, 0 = unbounded; itl: max gap)\n",
+    fprintf(out,
+            "%-*s %14s ttft=%lld itl=%lld tpot=%lld e2e=%lld (ms, 0 = unbounded; itl: largest "
+            "per-token gap)\n",
             LABEL_W, "slo", "", (long long)s->slo.ttft_ms, (long long)s->slo.itl_ms,
-            (long long)s->slo.e2e_ms);
+            (long long)s->slo.tpot_ms, (long long)s->slo.e2e_ms);
     line_u(out, "goodput requests", s->good);
     line_f(out, "goodput", per((double)s->good, ll_stats_wall_s(s)), "req/s");
     line_f(out, "goodput share", 100.0 * per((double)s->good, (double)s->submitted), "%");
     line_u(out, "  missed ttft", s->slo_miss_ttft);
     line_u(out, "  missed itl", s->slo_miss_itl);
+    line_u(out, "  missed tpot", s->slo_miss_tpot);
     line_u(out, "  missed e2e", s->slo_miss_e2e);
 }
 
@@ -202,8 +243,8 @@ static void table_latency(FILE *out, const struct ll_stats *s)
     }
     fprintf(out, " %10s\n", "max");
     for (int i = 0; i < LL_H__COUNT; i++) {
-        /* TTFT and ITL only mean something when the run streamed or saw a first token. */
-        if ((i == LL_H_TTFT || i == LL_H_ITL) && s->hist[i]->n == 0) {
+        /* The stream's figures only mean something when the run streamed output. */
+        if (i >= LL_H_TTFT && i <= LL_H_CHUNK_GAP && s->hist[i]->n == 0) {
             continue;
         }
         hist_row(out, ll_stats_hist_name((enum ll_stats_hist)i), s->hist[i]);
@@ -216,6 +257,7 @@ static void table_latency(FILE *out, const struct ll_stats *s)
 void ll_report_table(FILE *out, const struct ll_stats *s)
 {
     table_requests(out, s);
+    table_tokens(out, s);
     table_goodput(out, s);
     table_little(out, s);
     table_schedule(out, s);
@@ -259,6 +301,40 @@ static cJSON *hist_json(const struct ll_hist *h)
     return o;
 }
 
+static cJSON *number_or_null(bool known, double v)
+{
+    return known ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+/* The table's token figures: null where nothing was counted, the source beside each. */
+static void json_tokens(cJSON *o, const struct ll_stats *s)
+{
+    char note[192];
+    const char *src = ll_stats_tokens_source(s);
+    double toks = (double)ll_stats_output_tokens(s);
+    bool rsn = s->reasoning_usage + s->reasoning_chunked > 0;
+    ll_stats_tokens_note(note, sizeof(note), s);
+    cJSON_AddItemToObject(
+        o, "prompt_tokens",
+        number_or_null(ll_stats_succeeded(s) > s->usage_missing, (double)s->prompt_tokens));
+    cJSON_AddItemToObject(o, "completion_tokens", number_or_null(src != NULL, toks));
+    cJSON_AddItemToObject(o, "completion_tokens_per_s",
+                          number_or_null(src != NULL, per(toks, ll_stats_wall_s(s))));
+    cJSON_AddItemToObject(o, "tokens_source", src ? cJSON_CreateString(src) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "tokens_note",
+                          note[0] ? cJSON_CreateString(note) : cJSON_CreateNull());
+    cJSON_AddNumberToObject(o, "usage_missing", (double)s->usage_missing);
+    cJSON_AddNumberToObject(o, "tokens_uncounted", (double)ll_stats_tokens_uncounted(s));
+    cJSON_AddNumberToObject(o, "output_chunks", (double)s->output_chunks);
+    cJSON_AddNumberToObject(o, "stream_tokens", (double)s->stream_tokens);
+    cJSON_AddItemToObject(o, "reasoning_tokens", number_or_null(rsn, (double)s->reasoning_tokens));
+    cJSON_AddItemToObject(o, "reasoning_tokens_source",
+                          !rsn                        ? cJSON_CreateNull()
+                          : s->reasoning_chunked == 0 ? cJSON_CreateString("usage")
+                          : s->reasoning_usage == 0   ? cJSON_CreateString("chunks")
+                                                      : cJSON_CreateString("usage+chunks"));
+}
+
 static void json_requests(cJSON *o, const struct ll_stats *s)
 {
     cJSON *cls = cJSON_AddObjectToObject(o, "by_class");
@@ -277,13 +353,8 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "connects", (double)s->connects);
     cJSON_AddNumberToObject(o, "bytes_rx", (double)s->bytes_rx);
     cJSON_AddNumberToObject(o, "bytes_tx", (double)s->bytes_tx);
-    cJSON_AddNumberToObject(o, "prompt_tokens", (double)s->prompt_tokens);
-    cJSON_AddNumberToObject(o, "completion_tokens", (double)s->completion_tokens);
-    cJSON_AddNumberToObject(o, "completion_tokens_per_s",
-                            per((double)s->completion_tokens, ll_stats_wall_s(s)));
-    cJSON_AddNumberToObject(o, "usage_missing", (double)s->usage_missing);
-    cJSON_AddNumberToObject(o, "stream_tokens", (double)s->stream_tokens);
     cJSON_AddNumberToObject(o, "submit_errors", (double)s->submit_errors);
+    json_tokens(o, s);
 }
 
 static cJSON *json_goodput(const struct ll_stats *s)
@@ -292,8 +363,11 @@ static cJSON *json_goodput(const struct ll_stats *s)
     cJSON *slo = cJSON_AddObjectToObject(o, "slo_ms");
     cJSON_AddNumberToObject(slo, "ttft", (double)s->slo.ttft_ms);
     cJSON_AddNumberToObject(slo, "itl", (double)s->slo.itl_ms);
+    cJSON_AddNumberToObject(slo, "tpot", (double)s->slo.tpot_ms);
     cJSON_AddNumberToObject(slo, "e2e", (double)s->slo.e2e_ms);
-    cJSON_AddStringToObject(o, "itl_rule", "max gap per request");
+    cJSON_AddStringToObject(o, "itl_rule",
+                            "largest per-token gap per request (chunk gap / tokens in the chunk)");
+    cJSON_AddStringToObject(o, "tpot_rule", "(e2e - ttft) / (output tokens - 1) per request");
     cJSON_AddStringToObject(o, "measured_from", "intended start");
     cJSON_AddBoolToObject(o, "set", ll_slo_is_set(&s->slo));
     cJSON_AddNumberToObject(o, "good", (double)s->good);
@@ -301,6 +375,7 @@ static cJSON *json_goodput(const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "share", per((double)s->good, (double)s->submitted));
     cJSON_AddNumberToObject(o, "missed_ttft", (double)s->slo_miss_ttft);
     cJSON_AddNumberToObject(o, "missed_itl", (double)s->slo_miss_itl);
+    cJSON_AddNumberToObject(o, "missed_tpot", (double)s->slo_miss_tpot);
     cJSON_AddNumberToObject(o, "missed_e2e", (double)s->slo_miss_e2e);
     return o;
 }

@@ -21,8 +21,8 @@ void ll_result_free(struct ll_result *res)
     free(res->content);
     res->content = NULL;
     res->content_len = 0;
-    free(res->token_t);
-    res->token_t = NULL;
-    res->n_tokens = 0;
-    res->cap_tokens = 0;
+    free(res->chunk);
+    res->chunk = NULL;
+    res->n_chunks = 0;
+    res->cap_chunks = 0;
 }

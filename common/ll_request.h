@@ -34,6 +34,21 @@ struct ll_request {
     void *user;         /* carried to the result untouched */
 };
 
+/* What an SSE chunk's delta carried: the output channels that count as generated tokens. */
+#define LL_OUT_CONTENT   0x1 /* delta.content (or a completions-style choices[0].text) */
+#define LL_OUT_REASONING 0x2 /* delta.reasoning_content or delta.reasoning (vLLM, SGLang, ...) */
+#define LL_OUT_TOOL      0x4 /* delta.tool_calls (or the legacy delta.function_call) */
+
+/* One SSE chunk that carried output. A chunk is not a token: a server may put several tokens in
+ * one (speculative decoding, batching proxies); how many, only the server's usage can say. */
+struct ll_chunk {
+    int64_t t; /* arrival, ll_now_ns() */
+    /* usage.completion_tokens sent in this same chunk (vLLM's continuous_usage_stats: the
+     * count so far), -1 when the chunk carried no usage */
+    int32_t usage_tokens;
+    uint8_t out; /* LL_OUT_* bits */
+};
+
 /* One wire attempt of a logical request. */
 struct ll_attempt {
     int64_t t_start, t_first_byte, t_end;
@@ -58,18 +73,23 @@ struct ll_result {
     size_t content_len;
     char finish_reason[24];
     int prompt_tokens, completion_tokens, total_tokens; /* -1 when the server sent no usage */
+    /* usage.completion_tokens_details.reasoning_tokens (part of completion_tokens), -1 when
+     * the server did not say */
+    int reasoning_tokens;
 
     int attempts; /* wire requests made for this logical request */
     struct ll_attempt attempt[LL_ATTEMPTS_KEPT];
 
-    int64_t t_intended;    /* from the request, or t_queued */
-    int64_t t_queued;      /* submit */
-    int64_t t_dispatch;    /* first attempt got an in-flight slot */
-    int64_t t_first_byte;  /* of the last attempt */
-    int64_t t_first_token; /* of the last attempt (stream: first content delta) */
-    int64_t t_end;         /* final outcome */
-    int64_t *token_t;      /* stream: arrival time of each content delta (last attempt) */
-    size_t n_tokens, cap_tokens;
+    int64_t t_intended;   /* from the request, or t_queued */
+    int64_t t_queued;     /* submit */
+    int64_t t_dispatch;   /* first attempt got an in-flight slot */
+    int64_t t_first_byte; /* of the last attempt */
+    /* Of the last attempt. Streaming: the first chunk that carried output on any channel
+     * (content, reasoning, tool call); not streaming: the whole answer's arrival. */
+    int64_t t_first_token;
+    int64_t t_end;          /* final outcome */
+    struct ll_chunk *chunk; /* stream: every chunk that carried output (last attempt) */
+    size_t n_chunks, cap_chunks;
 
     /* curl's phase timings of the last attempt, seconds */
     double t_connect_s, t_ttfb_s, t_total_s;

@@ -114,23 +114,8 @@ static int64_t last_attempt_ns(const struct ll_result *r)
     return r->t_total_s > 0 ? (int64_t)(r->t_total_s * (double)LL_NS_PER_S) : -1;
 }
 
-/* Record inter-token gaps; returns the largest, or -1 with fewer than two tokens. */
-static int64_t fold_tokens(struct ll_stats *s, const struct ll_result *r)
-{
-    int64_t max_gap = -1;
-    s->stream_tokens += r->n_tokens;
-    for (size_t i = 1; i < r->n_tokens && r->token_t != NULL; i++) {
-        int64_t gap = r->token_t[i] - r->token_t[i - 1];
-        ll_hist_record(s->hist[LL_H_ITL], gap);
-        if (gap > max_gap) {
-            max_gap = gap;
-        }
-    }
-    return max_gap;
-}
-
 static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t t_from,
-                         int64_t max_gap)
+                         int64_t max_itl, int64_t tpot)
 {
     const struct ll_slo *slo = &s->slo;
     bool good = true;
@@ -139,8 +124,12 @@ static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t 
         s->slo_miss_ttft++;
         good = false;
     }
-    if (slo->itl_ms > 0 && max_gap > slo->itl_ms * LL_NS_PER_MS) {
+    if (slo->itl_ms > 0 && max_itl > slo->itl_ms * LL_NS_PER_MS) {
         s->slo_miss_itl++;
+        good = false;
+    }
+    if (slo->tpot_ms > 0 && tpot > slo->tpot_ms * LL_NS_PER_MS) {
+        s->slo_miss_tpot++;
         good = false;
     }
     if (slo->e2e_ms > 0 && r->t_end - t_from > slo->e2e_ms * LL_NS_PER_MS) {
@@ -173,22 +162,25 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     if (r->t_queued > 0 && r->t_end >= r->t_queued) {
         s->residence_ns += (double)(r->t_end - r->t_queued);
     }
+    if (r->n_chunks > 0) { /* what arrived, whatever became of the request */
+        s->stream_tokens +=
+            r->completion_tokens >= 0 ? (uint64_t)r->completion_tokens : r->n_chunks;
+    }
+    if (cls != LL_CLASS_NONE) {
+        return; /* latency and token figures describe successful requests only */
+    }
     if (r->t_dispatch > 0 && r->t_queued > 0) {
         ll_hist_record(s->hist[LL_H_QUEUE_WAIT], r->t_dispatch - r->t_queued);
     }
-    int64_t max_gap = fold_tokens(s, r);
-    if (cls != LL_CLASS_NONE) {
-        return; /* latency figures describe successful requests only */
+    int64_t max_itl = -1, tpot = -1;
+    uint64_t reasoning = 0;
+    if (r->n_chunks > 0 && r->chunk != NULL) { /* streamed output */
+        ll_stats__fold_chunks(s, r, &max_itl, &tpot, &reasoning);
     }
-    if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
-        s->prompt_tokens += (uint64_t)r->prompt_tokens;
-        s->completion_tokens += (uint64_t)r->completion_tokens;
-    } else {
-        s->usage_missing++;
-    }
+    ll_stats__fold_tokens(s, r, reasoning);
     if (r->t_dispatch > 0) {
         ll_hist_record(s->hist[LL_H_E2E], r->t_end - r->t_dispatch);
-        if (r->t_first_token > 0 && r->n_tokens > 0) { /* streamed: a real first token */
+        if (r->t_first_token > 0 && r->n_chunks > 0) { /* streamed: a real first token */
             ll_hist_record(s->hist[LL_H_TTFT], r->t_first_token - r->t_dispatch);
         }
     }
@@ -197,7 +189,7 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     if (la >= 0) {
         ll_hist_record(s->hist[LL_H_LAST_ATTEMPT], la);
     }
-    fold_goodput(s, r, t_intended, max_gap);
+    fold_goodput(s, r, t_intended, max_itl, tpot);
 }
 
 int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
@@ -222,10 +214,17 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(prompt_tokens);
     SUM_(completion_tokens);
     SUM_(usage_missing);
+    SUM_(chunk_counted);
+    SUM_(chunk_tokens);
+    SUM_(output_chunks);
     SUM_(stream_tokens);
+    SUM_(reasoning_tokens);
+    SUM_(reasoning_usage);
+    SUM_(reasoning_chunked);
     SUM_(good);
     SUM_(slo_miss_ttft);
     SUM_(slo_miss_itl);
+    SUM_(slo_miss_tpot);
     SUM_(slo_miss_e2e);
     SUM_(outstanding);
     SUM_(outstanding_peak); /* an upper bound: the peaks need not coincide */
@@ -454,7 +453,7 @@ void ll_stats_res_end(struct ll_stats *s)
 
 bool ll_slo_is_set(const struct ll_slo *slo)
 {
-    return slo->ttft_ms > 0 || slo->itl_ms > 0 || slo->e2e_ms > 0;
+    return slo->ttft_ms > 0 || slo->itl_ms > 0 || slo->tpot_ms > 0 || slo->e2e_ms > 0;
 }
 
 static int parse_ms(const char *v, size_t len, int64_t *out)
@@ -476,7 +475,7 @@ static int parse_ms(const char *v, size_t len, int64_t *out)
 
 int ll_slo_parse(const char *spec, struct ll_slo *out)
 {
-    struct ll_slo slo = {0, 0, 0};
+    struct ll_slo slo = {0, 0, 0, 0};
     const char *p = spec;
     while (p != NULL) { /* every element, an empty one too ("ttft=1," is an error) */
         const char *comma = strchr(p, ',');
@@ -491,6 +490,8 @@ int ll_slo_parse(const char *spec, struct ll_slo *out)
             dst = &slo.ttft_ms;
         } else if (klen == 3 && strncmp(p, "itl", 3) == 0) {
             dst = &slo.itl_ms;
+        } else if (klen == 4 && strncmp(p, "tpot", 4) == 0) {
+            dst = &slo.tpot_ms;
         } else if (klen == 3 && strncmp(p, "e2e", 3) == 0) {
             dst = &slo.e2e_ms;
         } else {

@@ -12,13 +12,28 @@
  *                                          closed loop t_intended = t_queued
  *   last_attempt the last wire attempt alone (start to end)
  *   queue_wait   t_dispatch - t_queued     time spent waiting for an in-flight slot
- *   ttft         t_first_token - t_dispatch   (streamed results only: n_tokens > 0)
- *   itl          every gap between consecutive token_t entries (streaming)
+ *   ttft         t_first_token - t_dispatch   the first chunk that carried output on ANY
+ *                                          channel: content, reasoning_content / reasoning,
+ *                                          tool calls (streamed results with output only)
+ *   tpot         (t_end - t_first_token) / (output tokens - 1), one per streamed request with
+ *                at least two output tokens: the mean time per token after the first
+ *   itl          per token: a chunk that carried k tokens after a gap g since the previous
+ *                output chunk gives k samples of g / k (a stream of one token per chunk gives
+ *                its chunk gaps); the first chunk's tokens give none
+ *   chunk_gap    every gap between consecutive output chunks, whatever they carried
+ * Output tokens and the tokens in each chunk (ll_stats_chunk_tokens): the server's usage where
+ * sent -- its running count per chunk when every chunk carries one (vLLM's
+ * continuous_usage_stats), else the request's usage total spread evenly over its output chunks;
+ * without usage, one token per chunk (reported as counted from chunks).
+ * Every latency and token figure describes successful requests only: a failed request's
+ * timings (a cut stream's gaps, its first token) are not folded in, nor its tokens -- except
+ * stream_tokens, which counts what arrived whatever the outcome.
  *
  * Goodput: a request is good when it succeeded and met every bound of the SLO that is set:
  *   ttft  t_first_token - t_intended <= ttft  (a request with no first token fails this bound)
- *   itl   the request's LARGEST inter-token gap <= itl (a stall anywhere breaks the stream;
- *         fewer than two tokens meet it trivially)
+ *   itl   the request's LARGEST per-token gap (itl above) <= itl: a stall anywhere breaks the
+ *         stream; a request with fewer than two output chunks meets it trivially
+ *   tpot  the request's tpot <= tpot (fewer than two output tokens meet it trivially)
  *   e2e   t_end - t_intended <= e2e           (the corrected latency, so open-loop queueing
  *                                              counts against the SLO)
  *
@@ -31,6 +46,7 @@
 #define LL_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ll_backend.h"
@@ -40,10 +56,10 @@
 
 /* Service-level objective for goodput; a bound <= 0 is not set. */
 struct ll_slo {
-    int64_t ttft_ms, itl_ms, e2e_ms;
+    int64_t ttft_ms, itl_ms, tpot_ms, e2e_ms;
 };
 
-/* Parse "ttft=MS,itl=MS,e2e=MS" (any subset, any order, at least one; MS a non-negative
+/* Parse "ttft=MS,itl=MS,tpot=MS,e2e=MS" (any subset, any order, at least one; MS a non-negative
  * decimal). 0 or LL_EINVAL. */
 int ll_slo_parse(const char *spec, struct ll_slo *out);
 bool ll_slo_is_set(const struct ll_slo *slo);
@@ -73,8 +89,10 @@ struct ll_resources {
     X(CORRECTED, "corrected", "intended start to final outcome (coordinated omission)")            \
     X(LAST_ATTEMPT, "last_attempt", "the last wire attempt alone")                                 \
     X(QUEUE_WAIT, "queue_wait", "submit to dispatch (waiting for an in-flight slot)")              \
-    X(TTFT, "ttft", "dispatch to first token")                                                     \
-    X(ITL, "itl", "gap between consecutive tokens")
+    X(TTFT, "ttft", "dispatch to the first output token, any channel")                             \
+    X(TPOT, "tpot", "per request: (e2e - ttft) / (output tokens - 1)")                             \
+    X(ITL, "itl", "per token: a chunk's gap / the tokens it carried")                              \
+    X(CHUNK_GAP, "chunk_gap", "gap between consecutive output chunks")
 
 enum ll_stats_hist {
 #define LL_STATS_HIST_ENUM_(name, short_, descr) LL_H_##name,
@@ -98,13 +116,22 @@ struct ll_stats {
     uint64_t wire_requests;             /* sum of attempts */
     uint64_t connects;
     uint64_t bytes_rx, bytes_tx;
+    /* Tokens, successes only. prompt/completion: sums of the usage of the successes that
+     * sent one; usage_missing: successes that sent none, of which chunk_counted streamed output
+     * and have chunk_tokens (one per output chunk) standing in for their completion tokens. */
     uint64_t prompt_tokens, completion_tokens;
-    uint64_t usage_missing; /* successes that carried no usage block */
-    uint64_t stream_tokens; /* token_t entries (content deltas) */
+    uint64_t usage_missing, chunk_counted, chunk_tokens;
+    uint64_t output_chunks; /* chunks that carried output (ll_result.n_chunks), streamed */
+    /* A receipt count, the one token figure of every outcome: tokens that arrived in streams,
+     * failed ones included (usage where sent, else one per output chunk). */
+    uint64_t stream_tokens;
+    /* Reasoning tokens: usage.completion_tokens_details.reasoning_tokens where sent (counted in
+     * reasoning_usage), else the tokens of the reasoning chunks (reasoning_chunked). */
+    uint64_t reasoning_tokens, reasoning_usage, reasoning_chunked;
 
     struct ll_slo slo;
-    uint64_t good;                                      /* succeeded and met every bound of slo */
-    uint64_t slo_miss_ttft, slo_miss_itl, slo_miss_e2e; /* succeeded but missed that bound */
+    uint64_t good; /* succeeded and met every bound of slo */
+    uint64_t slo_miss_ttft, slo_miss_itl, slo_miss_tpot, slo_miss_e2e; /* succeeded, missed it */
 
     /* Little's law */
     int64_t ev_last_ns;   /* time of the last submit/collect event */
@@ -167,6 +194,34 @@ enum ll_limit ll_stats_limit_met(const struct ll_stats *s);
 
 /* submitted = succeeded + failed by class + cancelled, nothing duplicated or missing. */
 bool ll_stats_accounting_ok(const struct ll_stats *s);
+
+/* The tokens chunk i (< r->n_chunks) of r carried, by the rule above; `per_chunk` is
+ * ll_stats_usage_per_chunk(r). Pure; any thread. */
+int64_t ll_stats_chunk_tokens(const struct ll_result *r, size_t i, bool per_chunk);
+/* Every output chunk of r carries the server's running usage count, never decreasing. */
+bool ll_stats_usage_per_chunk(const struct ll_result *r);
+
+/* Output tokens of the successes: usage where sent, chunks counted where not. Successes that
+ * sent no usage and streamed nothing (ll_stats_tokens_uncounted) are in neither. */
+uint64_t ll_stats_output_tokens(const struct ll_stats *s);
+uint64_t ll_stats_tokens_uncounted(const struct ll_stats *s);
+/* Where the output tokens come from: "usage", "chunks" (no success sent usage; tokens counted
+ * from chunks), "usage+chunks", or NULL when none was counted (no success, or only uncounted
+ * ones). A static string. */
+const char *ll_stats_tokens_source(const struct ll_stats *s);
+/* One line saying what the server did not send, e.g. "no usage from server; tokens counted
+ * from chunks", into buf (snprintf's contract); "" when every success sent usage. */
+int ll_stats_tokens_note(char *buf, size_t n, const struct ll_stats *s);
+
+/* Internal to ll_stats*.c (ll_stats_add_result folds a success with them). fold_chunks: the
+ * per-token figures of one successful stream with output (n_chunks > 0): chunk gaps, per-token
+ * gaps (ITL), TPOT and the tokens of its reasoning chunks; sets *max_itl to the request's
+ * largest per-token gap (-1 when none) and *tpot (-1 with fewer than two output tokens).
+ * fold_tokens: the tokens of one success, usage where sent, else its chunks; its reasoning
+ * tokens likewise (`reasoning`: fold_chunks' count of them). */
+void ll_stats__fold_chunks(struct ll_stats *s, const struct ll_result *r, int64_t *max_itl,
+                           int64_t *tpot, uint64_t *reasoning);
+void ll_stats__fold_tokens(struct ll_stats *s, const struct ll_result *r, uint64_t reasoning);
 
 /* Derived figures. */
 uint64_t ll_stats_succeeded(const struct ll_stats *s);

@@ -118,18 +118,20 @@ static int append_content(struct ll_xfer *x, const char *s, size_t n)
     return 0;
 }
 
-static int record_token(struct ll_result *res, int64_t t)
+/* Keep one chunk that carried output; the first one is the first token's arrival (TTFT). */
+static int record_chunk(struct ll_result *res, int64_t t, unsigned out)
 {
-    if (res->n_tokens == res->cap_tokens) {
-        size_t cap = res->cap_tokens ? res->cap_tokens * 2 : 64;
-        int64_t *p = realloc(res->token_t, cap * sizeof(*p));
+    if (res->n_chunks == res->cap_chunks) {
+        size_t cap = res->cap_chunks ? res->cap_chunks * 2 : 64;
+        struct ll_chunk *p = realloc(res->chunk, cap * sizeof(*p));
         if (p == NULL) {
             return LL_ENOMEM;
         }
-        res->token_t = p;
-        res->cap_tokens = cap;
+        res->chunk = p;
+        res->cap_chunks = cap;
     }
-    res->token_t[res->n_tokens++] = t;
+    res->chunk[res->n_chunks++] =
+        (struct ll_chunk){.t = t, .usage_tokens = -1, .out = (uint8_t)out};
     if (res->t_first_token == 0) {
         res->t_first_token = t;
     }
@@ -142,14 +144,23 @@ static int json_int(const cJSON *obj, const char *name)
     return cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
 }
 
-static void take_usage(struct ll_result *res, const cJSON *root)
+/* The usage block, when this object carries one (the last chunk of a stream, or every chunk
+ * with vLLM's continuous_usage_stats, counting so far). Returns whether it did. */
+static bool take_usage(struct ll_result *res, const cJSON *root)
 {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "usage");
-    if (cJSON_IsObject(u)) {
-        res->prompt_tokens = json_int(u, "prompt_tokens");
-        res->completion_tokens = json_int(u, "completion_tokens");
-        res->total_tokens = json_int(u, "total_tokens");
+    if (!cJSON_IsObject(u)) {
+        return false;
     }
+    res->prompt_tokens = json_int(u, "prompt_tokens");
+    res->completion_tokens = json_int(u, "completion_tokens");
+    res->total_tokens = json_int(u, "total_tokens");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens_details");
+    int rt = cJSON_IsObject(d) ? json_int(d, "reasoning_tokens") : -1;
+    if (rt >= 0 || res->reasoning_tokens < 0) {
+        res->reasoning_tokens = rt;
+    }
+    return true;
 }
 
 static void take_finish(struct ll_result *res, const cJSON *choice)
@@ -171,6 +182,39 @@ static const char *error_message(const cJSON *root)
     return cJSON_IsString(e) ? e->valuestring : NULL;
 }
 
+static bool nonempty_string(const cJSON *v)
+{
+    return cJSON_IsString(v) && v->valuestring[0] != '\0';
+}
+
+/* Which output channels a chunk's choice carried (LL_OUT_* bits), appending its answer text to
+ * the content. A role-only chunk or an empty string is no output: it generated no token. */
+static int take_delta(struct ll_xfer *x, const cJSON *choice, unsigned *out)
+{
+    const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(delta, "content");
+    if (!nonempty_string(c)) {
+        c = cJSON_GetObjectItemCaseSensitive(choice, "text"); /* a completions-style chunk */
+    }
+    *out = 0;
+    if (nonempty_string(c)) {
+        *out |= LL_OUT_CONTENT;
+        if (append_content(x, c->valuestring, strlen(c->valuestring)) != 0) {
+            return LL_ENOMEM;
+        }
+    }
+    if (nonempty_string(cJSON_GetObjectItemCaseSensitive(delta, "reasoning_content")) ||
+        nonempty_string(cJSON_GetObjectItemCaseSensitive(delta, "reasoning"))) {
+        *out |= LL_OUT_REASONING;
+    }
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
+    if ((cJSON_IsArray(tc) && cJSON_GetArraySize(tc) > 0) ||
+        cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(delta, "function_call"))) {
+        *out |= LL_OUT_TOOL;
+    }
+    return 0;
+}
+
 /* One chat.completion.chunk. Returns 0, or non-zero to abort the transfer. */
 static int sse_event_cb(void *arg, const char *data, size_t len)
 {
@@ -178,6 +222,7 @@ static int sse_event_cb(void *arg, const char *data, size_t len)
     struct ll_result *res = &x->call->res;
     int64_t now = ll_now_ns();
     cJSON *root = ll_json_parse(data, len);
+    unsigned out = 0;
     int rc = 0;
 
     if (!cJSON_IsObject(root)) {
@@ -195,18 +240,15 @@ static int sse_event_cb(void *arg, const char *data, size_t len)
     }
     const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "choices"), 0);
     if (cJSON_IsObject(choice)) {
-        const cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(delta, "content");
-        if (cJSON_IsString(c) && c->valuestring[0] != '\0') {
-            if (append_content(x, c->valuestring, strlen(c->valuestring)) != 0 ||
-                record_token(res, now) != 0) {
-                rc = LL_ENOMEM;
-                goto out;
-            }
+        if (take_delta(x, choice, &out) != 0 || (out != 0 && record_chunk(res, now, out) != 0)) {
+            rc = LL_ENOMEM;
+            goto out;
         }
         take_finish(res, choice);
     }
-    take_usage(res, root);
+    if (take_usage(res, root) && out != 0) {
+        res->chunk[res->n_chunks - 1].usage_tokens = res->completion_tokens;
+    }
 out:
     ll_json_free(root);
     return rc;
@@ -322,9 +364,10 @@ static void reset_attempt(struct ll_xfer *x)
     res->content = NULL;
     res->content_len = 0;
     x->content_cap = 0;
-    res->n_tokens = 0;
+    res->n_chunks = 0;
     res->finish_reason[0] = '\0';
     res->prompt_tokens = res->completion_tokens = res->total_tokens = -1;
+    res->reasoning_tokens = -1;
     res->t_first_byte = 0;
     res->t_first_token = 0;
 }

@@ -2,4 +2,5 @@
 # driver's work never edits common/CMakeLists.txt.
 target_sources(ll_common PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats_tokens.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_report.c)

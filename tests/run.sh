@@ -14,7 +14,8 @@ while [ $# -gt 0 ]; do
     case $1 in
     --asan) build=build-asan sanitize=asan ctest_args+=(-LE valgrind) ;;
     --tsan) build=build-tsan sanitize=tsan ctest_args+=(-L threads -LE valgrind) ;;
-    -R) ctest_args+=(-R "$2"); shift ;;
+    -R) [ $# -ge 2 ] && [ -n "$2" ] || { echo "tests/run.sh: -R needs a regular expression (see --help)" >&2; exit 2; }
+        ctest_args+=(-R "$2"); shift ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac

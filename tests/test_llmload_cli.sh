@@ -21,6 +21,8 @@ bad_flags=(
     "run --backend threaded --rate abc"
     "run --backend threaded --timeout 1e999"
     "run --backend threaded --slo ttft=fast"
+    "run --backend threaded --slo itl=20"
+    "run --backend threaded --slo e2e=9,tpot=20"
     "run --backend threaded --arrivals poisson"
     "run --backend threaded --bogus"
     "run --backend threaded --requests"

@@ -68,14 +68,25 @@ static void test_stats_class_counts(void **state)
     ll_stats_free(&s);
 }
 
+/* Output chunks at the given times (ms after T0), one token each by content; the result keeps a
+ * pointer to `c`. */
+static void set_chunks(struct ll_result *r, struct ll_chunk *c, const int64_t *ms, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        c[i] = (struct ll_chunk){.t = T0 + ms[i] * MS, .usage_tokens = -1, .out = LL_OUT_CONTENT};
+    }
+    r->chunk = c;
+    r->n_chunks = n;
+    r->t_first_token = c[0].t;
+}
+
 static void test_stats_itl_from_token_times(void **state)
 {
     struct ll_stats s;
-    int64_t tok[] = {T0 + 100 * MS, T0 + 110 * MS, T0 + 130 * MS, T0 + 160 * MS};
+    struct ll_chunk ch[4];
     struct ll_result r = result(LL_CLASS_NONE, 0, 200);
-    r.token_t = tok;
-    r.n_tokens = 4;
-    r.t_first_token = tok[0];
+    set_chunks(&r, ch, (const int64_t[]){100, 110, 130, 160}, 4);
+    r.completion_tokens = 4; /* one token per chunk */
     assert_int_equal(ll_stats_init(&s, NULL), 0);
     fold(&s, &r);
     const struct ll_hist *itl = s.hist[LL_H_ITL];
@@ -83,9 +94,10 @@ static void test_stats_itl_from_token_times(void **state)
     assert_int_equal(itl->min, 10 * MS);
     assert_int_equal(itl->max, 30 * MS);
     assert_true(ll_hist_mean(itl) > 19.9 * MS && ll_hist_mean(itl) < 20.1 * MS);
+    assert_int_equal(s.hist[LL_H_CHUNK_GAP]->n, 3); /* one token per chunk: the same gaps */
     assert_int_equal(s.hist[LL_H_TTFT]->n, 1);
     assert_int_equal(s.hist[LL_H_TTFT]->max, 100 * MS);
-    assert_int_equal(s.stream_tokens, 4);
+    assert_int_equal(s.output_chunks, 4);
     ll_stats_free(&s);
 }
 
@@ -93,19 +105,20 @@ static void test_stats_goodput_slo(void **state)
 {
     struct ll_stats s;
     struct ll_slo slo = {.ttft_ms = 50, .itl_ms = 20, .e2e_ms = 300};
-    int64_t fast[] = {T0 + 40 * MS, T0 + 50 * MS, T0 + 60 * MS};  /* ttft 40, gaps 10 */
-    int64_t slowt[] = {T0 + 80 * MS, T0 + 90 * MS};               /* ttft 80: misses */
-    int64_t stall[] = {T0 + 10 * MS, T0 + 15 * MS, T0 + 60 * MS}; /* gap 45: misses itl */
+    struct ll_chunk fast[3], slowt[2], stall[3];
     assert_int_equal(ll_stats_init(&s, &slo), 0);
 
     struct ll_result ok = result(LL_CLASS_NONE, 0, 100);
-    ok.token_t = fast, ok.n_tokens = 3, ok.t_first_token = fast[0];
+    set_chunks(&ok, fast, (const int64_t[]){40, 50, 60}, 3); /* ttft 40, gaps 10 */
+    ok.completion_tokens = 3;
     fold(&s, &ok);
     struct ll_result late_first = result(LL_CLASS_NONE, 0, 100);
-    late_first.token_t = slowt, late_first.n_tokens = 2, late_first.t_first_token = slowt[0];
+    set_chunks(&late_first, slowt, (const int64_t[]){80, 90}, 2); /* ttft 80: misses */
+    late_first.completion_tokens = 2;
     fold(&s, &late_first);
     struct ll_result stalled = result(LL_CLASS_NONE, 0, 100);
-    stalled.token_t = stall, stalled.n_tokens = 3, stalled.t_first_token = stall[0];
+    set_chunks(&stalled, stall, (const int64_t[]){10, 15, 60}, 3); /* gap 45: misses itl */
+    stalled.completion_tokens = 3;
     fold(&s, &stalled);
     struct ll_result slow = result(LL_CLASS_NONE, 0, 400); /* e2e 400 > 300 */
     slow.t_first_token = T0 + 10 * MS;

@@ -254,11 +254,16 @@ static void test_xfer_stream(void **state)
     assert_int_equal(c->res.cls, LL_CLASS_NONE);
     assert_string_equal(c->res.content, "Hello!");
     assert_int_equal(c->res.content_len, 6);
-    assert_int_equal(c->res.n_tokens, 3);
-    assert_true(c->res.token_t[0] == c->res.t_first_token);
-    assert_true(c->res.token_t[1] >= c->res.token_t[0] && c->res.token_t[2] >= c->res.token_t[1]);
+    assert_int_equal(c->res.n_chunks, 3); /* the role-only chunk carried no output */
+    assert_true(c->res.chunk[0].t == c->res.t_first_token);
+    assert_true(c->res.chunk[1].t >= c->res.chunk[0].t && c->res.chunk[2].t >= c->res.chunk[1].t);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(c->res.chunk[i].out, LL_OUT_CONTENT);
+        assert_int_equal(c->res.chunk[i].usage_tokens, -1);
+    }
     assert_string_equal(c->res.finish_reason, "length");
     assert_int_equal(c->res.total_tokens, 7);
+    assert_int_equal(c->res.reasoning_tokens, -1); /* usage had no completion_tokens_details */
     ll_call_free(c);
     script_reset();
 
@@ -278,6 +283,77 @@ static void test_xfer_stream(void **state)
     run_call(c, &cfg);
     assert_int_equal(c->res.cls, LL_CLASS_PROTOCOL);
     assert_int_equal(c->res.attempts, 1);
+    ll_call_free(c);
+    script_reset();
+}
+
+/* Every output channel counts as generated output (TTFT is the first of any of them); a role
+ * chunk or an empty string does not; only content is the answer's text. */
+static void test_xfer_stream_channels(void **state)
+{
+    struct ll_config cfg;
+    test_config(&cfg);
+    const char *sse =
+        "data: "
+        "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hm\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"so\",\"content\":null}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+        "\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[]}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"text\":\"!\"}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":9,"
+        "\"total_tokens\":13,\"completion_tokens_details\":{\"reasoning_tokens\":5}}}\n\n"
+        "data: [DONE]\n\n";
+    script(response(200, "text/event-stream", "", sse));
+    struct ll_call *c = new_call("{}", true);
+    run_call(c, &cfg);
+    assert_int_equal(c->res.cls, LL_CLASS_NONE);
+    assert_string_equal(c->res.content, "Hi!");
+    assert_int_equal(c->res.n_chunks, 5);
+    const uint8_t want[5] = {LL_OUT_REASONING, LL_OUT_REASONING, LL_OUT_TOOL, LL_OUT_CONTENT,
+                             LL_OUT_CONTENT};
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(c->res.chunk[i].out, want[i]);
+    }
+    assert_true(c->res.t_first_token == c->res.chunk[0].t); /* the first reasoning chunk */
+    assert_int_equal(c->res.completion_tokens, 9);
+    assert_int_equal(c->res.reasoning_tokens, 5);
+    ll_call_free(c);
+    script_reset();
+
+    /* Capped while reasoning, and no usage: the reasoning chunk is still the first token. */
+    script(response(200, "text/event-stream", "",
+                    "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"a\"},"
+                    "\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n"));
+    c = new_call("{}", true);
+    run_call(c, &cfg);
+    assert_int_equal(c->res.cls, LL_CLASS_NONE);
+    assert_int_equal(c->res.n_chunks, 1);
+    assert_true(c->res.t_first_token > 0 && c->res.t_first_token == c->res.chunk[0].t);
+    assert_int_equal(c->res.completion_tokens, -1);
+    assert_int_equal(c->res.reasoning_tokens, -1);
+    assert_null(c->res.content);
+    ll_call_free(c);
+    script_reset();
+
+    /* Usage on every chunk (vLLM's continuous_usage_stats): each chunk keeps its running count. */
+    script(response(200, "text/event-stream", "",
+                    "data: {\"choices\":[{\"delta\":{\"content\":\"ab\"}}],"
+                    "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n"
+                    "data: {\"choices\":[{\"delta\":{\"content\":\"cde\"}}],"
+                    "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":5}}\n\n"
+                    "data: [DONE]\n\n"));
+    c = new_call("{}", true);
+    run_call(c, &cfg);
+    assert_int_equal(c->res.cls, LL_CLASS_NONE);
+    assert_int_equal(c->res.n_chunks, 2);
+    assert_int_equal(c->res.chunk[0].usage_tokens, 2);
+    assert_int_equal(c->res.chunk[1].usage_tokens, 5);
+    assert_int_equal(c->res.completion_tokens, 5);
     ll_call_free(c);
     script_reset();
 }
@@ -627,6 +703,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xfer_completion),
         cmocka_unit_test(test_xfer_stream),
+        cmocka_unit_test(test_xfer_stream_channels),
         cmocka_unit_test(test_xfer_retry_after_then_success),
         cmocka_unit_test(test_xfer_failures),
         cmocka_unit_test(test_client_render_and_collect),

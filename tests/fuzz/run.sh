@@ -28,7 +28,7 @@ set +e
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ./tests/fuzz_request -max_total_time="$secs" -timeout=2 -max_len=16384 -rss_limit_mb=1024 \
     -print_final_stats=1 "$build/corpus" "$top/tests/fuzz/corpus" 2>&1 | tee "$build/fuzz.log" |
-    grep -E '^(#[0-9]+ +(INITED|DONE)|Done|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)'
+    grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|Done|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)'
 status=${PIPESTATUS[0]}
 echo "fuzz_request: exit $status, log in $build/fuzz.log"
 exit "$status"
