@@ -124,7 +124,7 @@ def compare():
          (rows.get("throughput req/s"), rows.get("e2e p50 ms")))
     for label, path, lo, hi in (("throughput req/s", "results.requests.throughput_rps", 0.35, 0.65),
                                 ("e2e p50 ms", "results.latency.e2e.p50_ms", 1.6, 2.3)):
-        row = rows.get(label)
+        row = next((v for k, v in rows.items() if k.startswith(label)), None)  # e.g. "... (ok)"
         if not check(row is not None, "compare: no row '%s' in\n%s" % (label, r.out)):
             continue
         a, b = jget(files[20][1], path), jget(files[40][1], path)
