@@ -382,6 +382,7 @@ static void test_conformance_destroy_outstanding(void **state)
     f->cfg.retry.base_ms = 10000;
     f->cfg.retry.cap_ms = 10000;
     f->cfg.retry.honor_retry_after = false;
+    f->cfg.retry.jitter = false; /* full jitter could make the 10 s wait a few ms */
     client_start(f);
     long long base = ll_test_mock_metric(&f->s->mock, "mockllm_in_flight");
     submit(f, false, HDRS("x-mock-fault: stall"));
