@@ -166,7 +166,7 @@ static void test_leaks_client_destroy(void **state)
     x->f->cfg.retry.cap_ms = 10000;
     x->f->cfg.retry.honor_retry_after = false;
     x->f->cfg.retry.jitter = false; /* full jitter could make the 10 s wait a few ms */
-    client_round(x); /* one-time state, before counting */
+    client_round(x);                /* one-time state, before counting */
     size_t before = live_bytes();
     for (int r = 0; r < ROUNDS; r++) {
         client_round(x);
