@@ -4,7 +4,8 @@ ll_add_test(test_endpoints
   SOURCES test_endpoints.c
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
-  TIMEOUT 300)
+  TIMEOUT 300
+  NEEDS_MOCK)
 find_package(ZLIB REQUIRED) # the scripted server compresses answers (gzip, deflate)
 ll_add_test(test_endpoints_wire
   SOURCES test_endpoints_wire.c

@@ -30,6 +30,7 @@
 
 #include "endpoints_util.h"
 #include "ll_clock.h"
+#include "ll_mockproc.h"
 
 /* --- closed connections (item 1) ------------------------------------------------------------ */
 
@@ -399,6 +400,56 @@ static void test_endpoints_retry_hint_too_long(void **state)
     assert_non_null(strstr(t.first_err, "Rate limit reached"));
 }
 
+/* --- limits that cut connects (the evented glue and curl 7.88's unconnected sockets) -----------
+ */
+
+/* 3,000 requests, 8 in flight, 1 ms total and connect limits against mockllm answering in 5 ms:
+ * most attempts are cut, many while their connect is under way. curl 7.88 closes a socket whose
+ * connect it gave up with plain close(2), without the close-socket callback: a poll the
+ * evented glue had left on it made libuv abort (epoll_ctl ADD, EBADF) on its next pass. Every
+ * request ends, with one final outcome, and the process lives. */
+#define TCC_N 3000
+
+static void test_endpoints_timeouts_cut_connects(void **state)
+{
+    const struct ll_backend *be = backend(state);
+    const char *args[] = {"--latency-ms=5", NULL};
+    struct ll_mockproc m;
+    struct ll_config cfg;
+    struct ll_client *c = NULL;
+    const char *urls[1];
+    assert_int_equal(ll_mockproc_start(&m, NULL, args, 10000), 0);
+    ll_config_defaults(&cfg);
+    urls[0] = m.base_url;
+    cfg.base_urls = urls;
+    cfg.n_base_urls = 1;
+    cfg.concurrency = 8;
+    cfg.timeout_ms = 1;
+    cfg.connect_timeout_ms = 1;
+    cfg.retry.max_attempts = 3;
+    cfg.retry.base_ms = 1;
+    cfg.retry.cap_ms = 2;
+    assert_int_equal(ll_client_create(be, &cfg, &c), 0);
+    int done = 0, classes[LL_CLASS__COUNT] = {0};
+    for (int i = 0; i < TCC_N; i++) {
+        struct ll_request req = {.messages = hello, .n_messages = 1};
+        struct ll_call *call = NULL;
+        assert_int_equal(ll_client_submit(c, &req, &call), 0);
+    }
+    for (struct ll_call *call; done < TCC_N && (call = ll_client_next(c, 30 * LL_NS_PER_S));) {
+        classes[call->res.cls]++;
+        done++;
+        ll_call_free(call);
+    }
+    ll_client_destroy(c);
+    assert_int_equal(ll_mockproc_stop(&m, 5000), 0);
+    print_message("  %-8s %d requests: ok %d, timeout %d, partial %d, connect %d\n", be->name,
+                  TCC_N, classes[LL_CLASS_NONE], classes[LL_CLASS_TIMEOUT],
+                  classes[LL_CLASS_PARTIAL], classes[LL_CLASS_CONNECT]);
+    assert_int_equal(done, TCC_N);
+    assert_int_equal(classes[LL_CLASS_CANCELLED], 0);
+}
+
 /* ------------------------------------------------------------------------------------------- */
 
 #define CASES(be)                                                                                  \
@@ -413,6 +464,7 @@ static void test_endpoints_retry_hint_too_long(void **state)
         cmocka_unit_test_prestate(test_endpoints_ttfb_and_truncated, (void *)#be),                 \
         cmocka_unit_test_prestate(test_endpoints_retry_hints, (void *)#be),                        \
         cmocka_unit_test_prestate(test_endpoints_retry_hint_too_long, (void *)#be),                \
+        cmocka_unit_test_prestate(test_endpoints_timeouts_cut_connects, (void *)#be),              \
     }
 
 int main(void)
