@@ -109,6 +109,8 @@ struct drive {
     int64_t next_check;
     int64_t next_tick;
     uint64_t rng;
+    double sched_work;                  /* open loop: the global schedule's clock, ns */
+    struct ll_segment_cursor seg_drawn; /* global arrivals drawn */
     bool progress_shown;
 };
 
@@ -251,6 +253,23 @@ static double next_gap_ns(struct drive *d)
     return -log(u) * mean;
 }
 
+/* The global schedule: the next arrival, ns after the start (ll_segment_gen). */
+static int64_t sched_next(void *arg)
+{
+    struct drive *d = arg;
+    int64_t t = (int64_t)d->sched_work;
+    d->sched_work += next_gap_ns(d);
+    return t;
+}
+
+/* Open loop: the intended time of this agent's next send (every one without a segment). */
+static double next_send_ns(struct drive *d)
+{
+    static const struct ll_segment whole = {0, 1};
+    const struct ll_segment *g = d->o->segment != NULL ? d->o->segment : &whole;
+    return (double)d->s->t_start + (double)ll_segment_next(g, &d->seg_drawn, sched_next, d, NULL);
+}
+
 /* Block until a result, the next send time or the next tick; never spin. */
 static void wait_some(struct drive *d, int64_t until)
 {
@@ -306,7 +325,7 @@ static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
     bool open = o->rate > 0;
-    double sched_ns = (double)d->s->t_start; /* open loop: the next intended send */
+    double sched_ns = open ? next_send_ns(d) : 0; /* open loop: the next intended send */
     uint64_t closed_window =
         (uint64_t)o->concurrency + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
     bool stopping = false;
@@ -335,7 +354,7 @@ static int drive_loop(struct drive *d)
                 return err;
             }
             if (open) {
-                sched_ns += next_gap_ns(d);
+                sched_ns = next_send_ns(d);
                 now = ll_now_ns();
             }
         }
@@ -376,8 +395,10 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
         goto out;
     }
     ll_stats_res_begin(s);
-    s->offered_rps = o->rate; /* open loop: what ll_stats_keepup judges against */
-    s->t_start = s->t_stop = ll_now_ns();
+    /* open loop: what ll_stats_keepup judges against, this agent's part of it */
+    s->offered_rps = o->rate / (o->segment != NULL ? o->segment->count : 1);
+    s->t_stop = ll_now_ns();
+    s->t_start = o->t_start_ns > 0 && o->t_start_ns <= s->t_stop ? o->t_start_ns : s->t_stop;
     d.next_tick = s->t_start + TICK_NS;
     err = drive_loop(&d);
     if (err != 0) {
@@ -409,6 +430,7 @@ int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t
     w.requests = requests > 0 ? requests : LL_DRIVE_UNBOUNDED;
     w.duration_ns = requests > 0 ? 0 : duration_ns;
     w.label = "warm-up";
+    w.t_start_ns = 0; /* the measured run's start is the common one, not the warm-up's */
     if (ll_stats_init(&scratch, NULL) != 0) {
         return LL_ENOMEM;
     }

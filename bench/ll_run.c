@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ll_agent.h"
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_drive.h"
@@ -37,6 +38,7 @@ struct run {
     bool requests_seen, duration_seen, max_error_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
     struct ll_strv thresholds;               /* every --threshold */
+    struct ll_agent agent;                   /* --segment, --start-at (ll_agent.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -166,6 +168,14 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {"max-error-rate", LL_OPT_DOUBLE, &r->max_error_rate, 0, 1, "R",
          "shorthand for --threshold 'error_rate<=R' (R a fraction, e.g. 0.01)", "none",
          &r->max_error_seen, 0},
+        OPTD("segment", LL_OPT_STR, &r->agent.segment_spec, 0, 0, "I/N",
+             "run segment I of a workload split over N agents: the requests, concurrency and "
+             "open-loop arrivals it owns; merge the agents' --json with llmload merge",
+             "the whole workload"),
+        OPTD("start-at", LL_OPT_STR, &r->agent.start_at_spec, 0, 0, "TIME",
+             "start the schedule at this wall-clock instant (RFC 3339, e.g. 2026-11-25T14:03:09Z, "
+             "or epoch seconds), the same on every agent; a late start is said and recorded",
+             "at once"),
         OPT("abort-on-fail", LL_OPT_BOOL, &r->abort_on_fail, 0, 0, NULL,
             "stop the run as soon as a threshold can no longer pass (k6's abortOnFail): no "
             "more sends, outstanding requests cancelled"),
@@ -301,6 +311,11 @@ static int run_validate(struct run *r)
     if (!run_unbounded(r) && r->requests < r->concurrency) {
         r->concurrency = r->requests;
     }
+    if (ll_agent_parse(&r->agent, WHO) != 0 ||
+        ll_agent_split(&r->agent, WHO, run_unbounded(r), &r->requests, &r->concurrency,
+                       &r->concurrency_asked) != 0) {
+        return LL_EXIT_USAGE;
+    }
     if (!r->lookahead_seen) {
         r->lookahead =
             r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
@@ -361,8 +376,9 @@ static int mock_start(struct run *r)
         snprintf(fault, sizeof(fault), "--fault-rate=%g", r->fault_rate);
         args[n++] = fault;
     }
-    if (r->seed_seen) {
-        snprintf(seed, sizeof(seed), "--seed=%lld", (long long)r->seed);
+    if (r->seed_seen || r->agent.seg.count > 1) { /* each agent's mock draws its own */
+        snprintf(seed, sizeof(seed), "--seed=%llu",
+                 (unsigned long long)ll_agent_seed(&r->agent, (uint64_t)r->seed));
         args[n++] = seed;
     }
     for (size_t i = 0; i < r->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
@@ -401,7 +417,7 @@ static void run_config(struct run *r)
     cfg->verify_tls = !r->insecure;
     cfg->blocking = r->blocking;
     cfg->stack_size = (size_t)r->stack_size;
-    cfg->seed = (uint64_t)r->seed;
+    cfg->seed = ll_agent_seed(&r->agent, (uint64_t)r->seed); /* retry jitter, per agent */
 
     r->msg = (struct ll_message){"user", r->prompt};
     r->req = (struct ll_request){
@@ -517,6 +533,7 @@ static void run_header(const struct run *r)
     printf(" retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
            (long long)r->retries, r->timeout_s, r->connect_timeout_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
+    ll_agent_header(stdout, &r->agent, run_unbounded(r));
     run_header_limits(r);
     printf("\n");
     fflush(stdout);
@@ -711,7 +728,8 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
-    ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
+    s.series = ll_series_new(); /* NULL: the JSON then has no series, the run is the same */
+    ll_stats_res_base(&s);      /* memory per request in flight counts the backend's threads too */
     /* A stop signal before this point: nothing was started; the run is reported as such. */
     err = ll_signal_caught() ? LL_ECANCELED : ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
@@ -736,12 +754,16 @@ static int run_load(struct run *r)
         .progress = isatty(STDERR_FILENO) == 1,
         .stop = r->th.abort_on_fail ? run_stop : NULL,
         .stop_arg = r,
+        .segment = &r->agent.seg,
     };
     if (c != NULL && r->warmup != NULL &&
         (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
                                &out, &r->warmup_sent, &r->warmup_ok)) != 0) {
         fprintf(stderr, "%s: the warm-up failed: %s\n", WHO, ll_strerror(err));
         goto out;
+    }
+    if (c != NULL) {
+        d.t_start_ns = ll_agent_start(&r->agent, WHO); /* --start-at, after the warm-up */
     }
     if (c == NULL) {
         run_not_started(r, &s, &out);
@@ -757,12 +779,18 @@ static int run_load(struct run *r)
         c = NULL;
     }
 
+    if (s.series != NULL) {
+        ll_series_close(s.series, s.t_stop);
+    }
     ll_report_table(stdout, &s);
     printf("\n");
     rc = run_verdict(r, &s, &out);
     if (r->json_path != NULL) {
         cJSON *doc = run_json(r, &s, &out);
-        if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
+        if (doc == NULL || ll_agent_json(doc, &r->agent, &s, run_unbounded(r), rc) != 0) {
+            fprintf(stderr, "%s: --json %s: out of memory\n", WHO, r->json_path);
+            rc = LL_EXIT_FAIL;
+        } else if (ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
             rc = LL_EXIT_FAIL; /* the one line is printed */
         }
         cJSON_Delete(doc);
