@@ -12,6 +12,7 @@ static const struct ll_cmd cmds[] = {
     {"batch", ll_cmd_batch, "JSONL prompts in, one JSONL result per id out; resumable"},
     {"demo", ll_cmd_demo, "the seed's lessons as measured scenarios (llmload demo lists them)"},
     {"compare", ll_cmd_compare, "two runs' --json files side by side with ratios (A B)"},
+    {"merge", ll_cmd_merge, "the --json files of a run split over hosts (--segment) added up"},
     {NULL, NULL, NULL},
 };
 
