@@ -21,14 +21,25 @@ int ll_json_get_u64(const cJSON *v, uint64_t *out)
     return 0;
 }
 
-/* An int64 that is a whole number of magnitude <= 2^53. */
+cJSON *ll_json_exact_number(double v)
+{
+    char buf[40];
+    if (!isfinite(v)) {
+        return cJSON_CreateNull();
+    }
+    snprintf(buf, sizeof(buf), "%.17g", v);
+    return cJSON_CreateRaw(buf);
+}
+
+/* A whole number in int64's range (exact up to 2^53; a saturated value, ~39 hours in ns and
+ * beyond, to the nearest double, INT64_MAX at the top). */
 static int get_i64(const cJSON *v, int64_t *out)
 {
-    if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= MAX_EXACT) ||
+    if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= 0x1p63) ||
         v->valuedouble != floor(v->valuedouble)) {
         return LL_EINVAL;
     }
-    *out = (int64_t)v->valuedouble;
+    *out = v->valuedouble >= 0x1p63 ? INT64_MAX : (int64_t)v->valuedouble;
     return 0;
 }
 
@@ -77,11 +88,11 @@ int ll_hist_layout_check(const cJSON *layout, char *why, size_t n)
 cJSON *ll_hist_to_json(const struct ll_hist *h)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "n", (double)h->n);
-    cJSON_AddNumberToObject(o, "min", (double)h->min);
-    cJSON_AddNumberToObject(o, "max", (double)h->max);
-    cJSON_AddNumberToObject(o, "sum", h->sum);
-    cJSON_AddNumberToObject(o, "sumsq", h->sumsq);
+    cJSON_AddItemToObject(o, "n", ll_json_exact_number((double)h->n));
+    cJSON_AddItemToObject(o, "min", ll_json_exact_number((double)h->min));
+    cJSON_AddItemToObject(o, "max", ll_json_exact_number((double)h->max));
+    cJSON_AddItemToObject(o, "sum", ll_json_exact_number(h->sum));
+    cJSON_AddItemToObject(o, "sumsq", ll_json_exact_number(h->sumsq));
     cJSON *b = cJSON_AddArrayToObject(o, "buckets");
     for (size_t i = 0; b != NULL && i < LL_HIST_BUCKETS; i++) {
         if (h->counts[i] == 0) {
@@ -89,7 +100,7 @@ cJSON *ll_hist_to_json(const struct ll_hist *h)
         }
         cJSON *pair = cJSON_CreateArray();
         cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)i));
-        cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)h->counts[i]));
+        cJSON_AddItemToArray(pair, ll_json_exact_number((double)h->counts[i]));
         if (pair == NULL || cJSON_GetArraySize(pair) != 2 || !cJSON_AddItemToArray(b, pair)) {
             cJSON_Delete(pair);
             b = NULL;

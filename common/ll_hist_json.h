@@ -40,4 +40,10 @@ int ll_hist_from_json(const cJSON *o, struct ll_hist *h, char *why, size_t n);
  * exact results. */
 int ll_json_get_u64(const cJSON *v, uint64_t *out);
 
+/* A number that reads back as the same double: cJSON prints 15 significant digits whenever
+ * they read back within an epsilon, which loses the last bits of a sum (and of integers above
+ * 10^15); this writes 17 ("%.17g", exact for every double). Non-finite: null. Shared by the
+ * writers of exact results. */
+cJSON *ll_json_exact_number(double v);
+
 #endif

@@ -198,8 +198,11 @@ cJSON *ll_series_to_json(const struct ll_series *se)
         }
         v[i++] = (double)r->tokens;
         v[i++] = r->in_flight_ns / (double)LL_SERIES_WINDOW_NS; /* the mean */
-        cJSON *a = cJSON_CreateDoubleArray(v, (int)i);
-        if (a == NULL || !cJSON_AddItemToArray(rows, a)) {
+        cJSON *a = cJSON_CreateArray();
+        for (size_t j = 0; a != NULL && j < i; j++) {
+            cJSON_AddItemToArray(a, ll_json_exact_number(v[j]));
+        }
+        if (a == NULL || cJSON_GetArraySize(a) != (int)i || !cJSON_AddItemToArray(rows, a)) {
             cJSON_Delete(a);
             rows = NULL;
         }

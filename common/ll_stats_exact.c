@@ -135,7 +135,7 @@ static cJSON *named_counts(const uint64_t *v, int count, const char *(*name)(int
 {
     cJSON *o = cJSON_CreateObject();
     for (int i = 0; i < count; i++) {
-        cJSON_AddNumberToObject(o, name(i), (double)v[i]);
+        cJSON_AddItemToObject(o, name(i), ll_json_exact_number((double)v[i]));
     }
     return o;
 }
@@ -156,21 +156,20 @@ static cJSON *field_json(const struct ll_stats *s, const struct field *f)
     int64_t t;
     switch (f->kind) {
     case K_U64:
-        return cJSON_CreateNumber((double)*(const uint64_t *)p);
+        return ll_json_exact_number((double)*(const uint64_t *)p);
     case K_I64:
-        return cJSON_CreateNumber((double)*(const int64_t *)p);
+        return ll_json_exact_number((double)*(const int64_t *)p);
     case K_LONG:
-        return cJSON_CreateNumber((double)*(const long *)p);
+        return ll_json_exact_number((double)*(const long *)p);
     case K_INT:
-        return cJSON_CreateNumber(*(const int *)p);
+        return ll_json_exact_number(*(const int *)p);
     case K_DOUBLE:
-        return isfinite(*(const double *)p) ? cJSON_CreateNumber(*(const double *)p)
-                                            : cJSON_CreateNull();
+        return ll_json_exact_number(*(const double *)p);
     case K_BOOL:
         return cJSON_CreateBool(*(const bool *)p);
     case K_TIME:
         t = *(const int64_t *)p;
-        return t == 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)(t - s->t_start));
+        return t == 0 ? cJSON_CreateNull() : ll_json_exact_number((double)(t - s->t_start));
     case K_CLASSES:
         return named_counts((const uint64_t *)p, LL_CLASS__COUNT, class_name);
     case K_LIMITS:

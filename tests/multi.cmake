@@ -1,0 +1,6 @@
+# One workload over many hosts (issue 16): results that merge exactly (test_exact), the split of
+# a workload into segments (test_segment), llmload merge end to end on both backends
+# (test_merge_cli), and agents in network namespaces of their own against one mockllm
+# (test_multihost: root only, skipped with a printed reason elsewhere).
+ll_add_test(test_exact SOURCES test_exact.c LIBS ll_driver LABELS unit)
+ll_add_test(test_segment SOURCES test_segment.c LIBS ll_driver LABELS unit)
