@@ -175,6 +175,15 @@ int ll_merge_add(struct ll_stats *total, const struct ll_stats *a, bool first)
     /* what ll_stats_merge keeps from one side or overwrites (ll_stats_set_backend) */
     struct ll_be_stats be = total->be;
     double offered = total->offered_rps;
+    /* the 1 s windows: added when every agent kept them (ll_stats_merge adds them), none when
+     * one did not -- a series missing an agent's windows would not be the run's */
+    if (first && a->series != NULL && (total->series = ll_series_new()) == NULL) {
+        return LL_ENOMEM;
+    }
+    if (a->series == NULL) {
+        ll_series_free(total->series);
+        total->series = NULL;
+    }
     int err = ll_stats_merge(total, a);
     if (err != 0) {
         return err;

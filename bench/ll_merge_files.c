@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ll_cmd.h"
 #include "ll_err.h"
 #include "ll_hist_json.h"
 #include "ll_merge.h"
@@ -82,8 +83,21 @@ static void read_run(struct ll_merge_in *in)
     const cJSON *host = cJSON_GetObjectItemCaseSensitive(run, "host");
     const cJSON *late = cJSON_GetObjectItemCaseSensitive(start, "late_ms");
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(start, "at_utc");
+    const cJSON *agents = cJSON_GetObjectItemCaseSensitive(in->doc, "agents"), *ag;
     in->exit_code = cJSON_IsNumber(rc) ? rc->valueint : 1; /* unknown: not a success */
     in->host = cJSON_IsString(host) ? host->valuestring : "";
+    if (cJSON_IsArray(agents)) {
+        /* a merge's own exit code also says what it lacked; its agents say how they ran */
+        in->exit_code = LL_EXIT_OK;
+        cJSON_ArrayForEach(ag, agents)
+        {
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(ag, "exit_code");
+            int c = cJSON_IsNumber(code) ? code->valueint : LL_EXIT_FAIL;
+            if (in->exit_code == LL_EXIT_OK || in->exit_code == LL_EXIT_THRESHOLD) {
+                in->exit_code = c;
+            }
+        }
+    }
     in->interrupted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "interrupted")) ||
                       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(run, "stopped_by"));
     in->late_ms = cJSON_IsNumber(late) ? late->valuedouble : NAN;
