@@ -9,6 +9,7 @@ with the rule ll_hist.h states, written here from the layout alone (not from the
     merge_check.py schedule RATE AGENT.json...       each agent's intended sends are the global
                                                      constant schedule's arrivals i, i+N, ...
     merge_check.py same A.json B.json                the same results and exact figures
+    merge_check.py versus ONE.json MERGED.json J_MS  a split run against a one-host run
 Exit 0 when the claim holds, 1 with a line saying what differs.
 """
 import datetime
@@ -169,6 +170,37 @@ def cmd_same(a, b):
     return 0
 
 
+def cmd_versus(one, merged, jitter_ms):
+    """A split run against a one-host run of the same workload (test_multihost.sh explains the
+    tolerance): the same counts exactly; e2e p50/p90/p99 within the stated relative error of the
+    one-host figure plus the allowance for the client path; throughput within 5%."""
+    a, b = load(one), load(merged)
+    ra, rb = a["results"]["requests"], b["results"]["requests"]
+    bad = 0
+    for k in ("submitted", "succeeded", "failed", "cancelled"):
+        print("  %-22s one host %10d   merged %10d" % (k, ra[k], rb[k]))
+        if ra[k] != rb[k]:
+            print("  FAIL: %s differs" % k)
+            bad = 1
+    rel = 1.0 / (1 << a["exact"]["layout"]["histogram"]["sub_bits"])
+    for p in ("p50", "p90", "p99"):
+        x = a["results"]["latency"]["e2e"][p + "_ms"]
+        y = b["results"]["latency"]["e2e"][p + "_ms"]
+        tol = x * rel + float(jitter_ms)
+        print("  e2e %-18s one host %10.3f   merged %10.3f   |diff| %7.3f ms  (stated error "
+              "%.3f + allowance %s = %.3f ms)" % (p, x, y, abs(x - y), x * rel, jitter_ms, tol))
+        if abs(x - y) > tol:
+            print("  FAIL: %s outside the tolerance" % p)
+            bad = 1
+    ta, tb = ra["throughput_rps"], rb["throughput_rps"]
+    print("  %-22s one host %10.3f   merged %10.3f   (%+.2f%%)" % ("throughput req/s", ta, tb,
+                                                                  100.0 * (tb - ta) / ta))
+    if abs(tb - ta) > 0.05 * ta:
+        print("  FAIL: throughput differs by more than 5%")
+        bad = 1
+    return bad
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "pct":
@@ -177,6 +209,8 @@ def main(argv):
         return cmd_series(argv[2], argv[3:])
     if cmd == "schedule":
         return cmd_schedule(argv[2], argv[3:])
+    if cmd == "versus":
+        return cmd_versus(argv[2], argv[3], argv[4])
     if cmd == "same":
         return cmd_same(argv[2], argv[3])
     print(__doc__)

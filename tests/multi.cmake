@@ -11,3 +11,11 @@ if(TARGET llmload AND TARGET mockllm)
       ENVIRONMENT "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>")
   endforeach()
 endif()
+# Four client hosts as network namespaces (root only; exits 77, ctest's skip, with the reason
+# elsewhere) against a one-host run of the same workload.
+if(TARGET llmload AND TARGET mockllm)
+  add_test(NAME test_multihost COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_multihost.sh)
+  set_tests_properties(test_multihost PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
+    LABELS "integration;multi;netns"
+    ENVIRONMENT "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>")
+endif()
