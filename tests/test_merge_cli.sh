@@ -18,6 +18,9 @@
 #             report still printed and the JSON saying why
 #   flags     bad --segment / --start-at values are usage errors; a late start is said, recorded
 #             and caught up on; --duration ends at the common instant
+#   ssh       bench/multihost/run-ssh.sh with ssh and scp standing in locally
+#   k8s       bench/multihost/llmload-agents.yaml rendered by run-k8s.sh, its pods' scripts run
+#             here with the environment an Indexed Job gives them
 # Needs LL_LLMLOAD and LL_MOCKLLM.
 set -u
 LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
@@ -285,6 +288,99 @@ case_flags() {
         and 2.9e9 < d['exact']['fields']['t_stop'] < 3.5e9
         and d['results']['latency']['corrected']['max_ms'] >= 1900" \
         "late start: recorded, caught up, ended at the common instant"
+}
+
+# bench/multihost/run-ssh.sh over a stand-in for ssh and scp that runs each "host" here: the
+# agents' commands, the key on stdin, the files fetched and merged; a host that cannot be
+# reached is a missing segment and a failed run. Both ways of running the agents (GNU parallel
+# when installed, background jobs otherwise).
+case_ssh() {
+    local bin="$tmp/bin" mh="$HERE/../bench/multihost"
+    mkdir -p "$bin"
+    cat >"$bin/fake-ssh" <<'SH'
+#!/bin/sh
+host=$1; shift
+case $host in bad*) echo "ssh: connect to host $host port 22: Connection refused" >&2; exit 255 ;; esac
+exec sh -c "$*"
+SH
+    cat >"$bin/fake-scp" <<'SH'
+#!/bin/sh
+case $1 in bad*) echo "scp: connection refused" >&2; exit 1 ;; esac
+exec cp "${1#*:}" "$2"
+SH
+    chmod +x "$bin/fake-ssh" "$bin/fake-scp"
+    start_mock --latency-ms 5 --api-key sk-multihost
+    printf 'h0\n# a comment\nuser@h1\nh2\n' >"$tmp/hosts"
+    local ways="fallback"
+    command -v parallel >/dev/null && ways="parallel fallback"
+    for way in $ways; do
+        local nop=""
+        [ "$way" = fallback ] && nop=1
+        LL_NO_PARALLEL=$nop SSH="$bin/fake-ssh" SCP="$bin/fake-scp" LLMLOAD="$LLMLOAD" OPENAI_API_KEY=sk-multihost \
+            "$mh/run-ssh.sh" --hosts "$tmp/hosts" --target "http://127.0.0.1:$port/v1" --lead 2 \
+            --out "$tmp/ssh-$way" --remote-llmload "$LLMLOAD" -- --backend evented --rate 100 \
+            --requests 60 --no-preflight >"$tmp/ssh.out" 2>"$tmp/ssh.err" ||
+            fail "run-ssh.sh ($way): exit $?: $(tail -5 "$tmp/ssh.err")"
+        jcheck "$tmp/ssh-$way/merged.json" "d['results']['requests']['succeeded'] == 60
+            and d['segment']['covers'] == [0, 1, 2] and d['merge']['ok']" "run-ssh.sh ($way): merged"
+        grep -q "sk-multihost" "$tmp/ssh-$way"/*.json && fail "run-ssh.sh ($way): the key is in a file"
+    done
+    [ "$(mock_requests)" = 120 ] || fail "run-ssh.sh: the mock answered $(mock_requests), want 120"
+    printf 'h0\nbad-h1\nh2\n' >"$tmp/hosts"
+    LL_NO_PARALLEL=1 SSH="$bin/fake-ssh" SCP="$bin/fake-scp" LLMLOAD="$LLMLOAD" OPENAI_API_KEY=sk-multihost \
+        "$mh/run-ssh.sh" --hosts "$tmp/hosts" --target "http://127.0.0.1:$port/v1" --lead 2 \
+        --out "$tmp/ssh-bad" --remote-llmload "$LLMLOAD" -- --backend evented --rate 100 \
+        --requests 60 --no-preflight >/dev/null 2>"$tmp/ssh.err"
+    [ $? -eq 1 ] && grep -q "segment 1 of 3 missing" "$tmp/ssh.err" ||
+        fail "run-ssh.sh with an unreachable host: $(tail -5 "$tmp/ssh.err")"
+    stop_mock
+}
+
+# bench/multihost/llmload-agents.yaml as run-k8s.sh renders it: an Indexed Job of N agents and a
+# merge Job; then each pod's own script run here with the environment Kubernetes gives it
+# (JOB_COMPLETION_INDEX), the shared volume a directory, and the merge Job's script after them.
+case_k8s() {
+    local mh="$HERE/../bench/multihost" bin="$tmp/kbin"
+    mkdir -p "$bin" "$tmp/results"
+    ln -sf "$LLMLOAD" "$bin/llmload"
+    start_mock --latency-ms 5
+    "$mh/run-k8s.sh" --dry-run --agents 3 --target "http://127.0.0.1:$port/v1" --image img \
+        --pvc shared --lead 3 --run-id t1 -- --backend evented --rate 100 --requests 60 \
+        --no-preflight >"$tmp/k.yaml" 2>"$tmp/k.err" || fail "run-k8s.sh --dry-run: $(cat "$tmp/k.err")"
+    $PY - "$tmp/k.yaml" "$tmp" <<'PY' || fail "run-k8s.sh: the rendered Jobs"
+import sys, yaml
+agents, merge = list(yaml.safe_load_all(open(sys.argv[1])))
+a, m = agents["spec"], merge["spec"]
+assert agents["kind"] == merge["kind"] == "Job", (agents["kind"], merge["kind"])
+assert a["completionMode"] == "Indexed" and a["completions"] == a["parallelism"] == 3, a
+assert a["backoffLimit"] == 0 and m["backoffLimit"] == 0
+for spec, name in ((a, "agent"), (m, "merge")):
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "shared"
+    c = pod["containers"][0]
+    assert c["image"] == "img"
+    script = c["args"][0].replace("/results", sys.argv[2] + "/results")
+    open("%s/%s.sh" % (sys.argv[2], name), "w").write(script)
+    with open("%s/%s.env" % (sys.argv[2], name), "w") as f:
+        for e in c["env"]:
+            if "value" in e:
+                f.write("export %s='%s'\n" % (e["name"], e["value"]))
+PY
+    local pids=() i
+    for i in 0 1 2; do
+        (. "$tmp/agent.env" && PATH="$bin:$PATH" JOB_COMPLETION_INDEX=$i sh "$tmp/agent.sh" >/dev/null 2>&1) &
+        pids+=($!)
+    done
+    for i in 0 1 2; do wait "${pids[$i]}" || fail "k8s: agent $i's script exited $?"; done
+    (. "$tmp/merge.env" && PATH="$bin:$PATH" sh "$tmp/merge.sh" >"$tmp/k.out" 2>&1) ||
+        fail "k8s: the merge Job's script: $(tail -3 "$tmp/k.out")"
+    jcheck "$tmp/results/t1/merged.json" "d['results']['requests']['succeeded'] == 60
+        and d['segment']['covers'] == [0, 1, 2] and d['merge']['ok']" "k8s: merged"
+    [ "$(mock_requests)" = 60 ] || fail "k8s: the mock answered $(mock_requests), want 60"
+    stop_mock
+    "$mh/run-k8s.sh" --agents 3 --target x --image i --pvc p -- --prompt 'two words' >/dev/null 2>&1
+    [ $? -eq 2 ] || fail "run-k8s.sh: a workload argument with a space was not refused"
 }
 
 "case_$1"
