@@ -14,6 +14,7 @@
 #include "ll_mockproc.h"
 #include "ll_opts.h"
 #include "ll_report.h"
+#include "ll_workload_flags.h"
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
@@ -22,6 +23,7 @@
 #define MOCK_STOP_TIMEOUT_MS    5000
 #define SLIP_WARN_MAX_NS        (10 * LL_NS_PER_MS)
 #define SLIP_WARN_MEAN_NS       LL_NS_PER_MS
+#define RUN_OPTS_MAX            64 /* entries of the flag table, its end included */
 
 struct run {
     /* flags */
@@ -30,7 +32,9 @@ struct run {
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
     bool stream, no_reuse, blocking, insecure, no_preflight;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
+    bool requests_seen, prompt_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
+    struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -60,6 +64,7 @@ static void run_defaults(struct run *r)
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
     r->mock.pid = -1;
+    ll_wl_flags_defaults(&r->wl);
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
@@ -81,7 +86,8 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
     const struct ll_opt tab[] = {
         OPTD("backend", LL_OPT_STR, &r->backend, 0, 0, "NAME",
              "client backend: threaded or evented (required)", "none"),
-        OPT("requests", LL_OPT_INT, &r->requests, 1, 1e9, "N", "requests to send"),
+        OPTS("requests", LL_OPT_INT, &r->requests, 1, 1e9, "N", "requests to send",
+             &r->requests_seen),
         {"concurrency", LL_OPT_INT, &r->concurrency, 1, 1e6, "C",
          "closed loop: requests kept in flight; with --rate: the in-flight limit",
          "10; 100 with --rate", &r->concurrency_seen},
@@ -94,7 +100,7 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPT("arrivals", LL_OPT_STR, &r->arrivals, 0, 0, "KIND",
             "open-loop arrivals: constant or poisson (seeded by --seed)"),
         OPT("model", LL_OPT_STR, &r->model, 0, 0, "M", "model name sent with every request"),
-        OPT("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message"),
+        OPTS("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message", &r->prompt_seen),
         OPT("stream", LL_OPT_BOOL, &r->stream, 0, 0, NULL,
             "stream with SSE; records TTFT, TPOT, per-token ITL and chunk gaps"),
         OPTD("max-tokens", LL_OPT_INT, &r->max_tokens, 1, 1e7, "N", "max_tokens per request",
@@ -139,15 +145,19 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "none"),
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
     };
-    memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    size_t n = sizeof(tab) / sizeof(tab[0]) - 1; /* the workload's flags go over the end */
+    n = n < cap ? n : cap - 1;
+    memcpy(t, tab, n * sizeof(*t));
+    ll_wl_flags_table(&r->wl, t + n, cap - n);
 }
 
 static void run_help(struct run *r)
 {
-    struct ll_opt t[40];
-    run_table(r, t, 40);
+    struct ll_opt t[RUN_OPTS_MAX];
+    run_table(r, t, RUN_OPTS_MAX);
     printf("usage: llmload run --backend threaded|evented --requests N\n"
-           "                   (--concurrency C | --rate R [--arrivals constant|poisson]) ...\n\n"
+           "                   (--concurrency C | --rate R [--arrivals constant|poisson|gamma] |\n"
+           "                    --trace FILE) ...\n\n"
            "Runs N chat-completion requests on one backend and prints a summary table.\n\n");
     ll_opts_help(stdout, t);
     printf("\nbackends:\n");
@@ -178,12 +188,21 @@ static int run_validate(struct run *r)
     if (r->be == NULL) {
         return usage("unknown backend (want threaded or evented):", r->backend);
     }
-    if (strcmp(r->arrivals, "constant") == 0) {
-        r->arr = LL_ARRIVALS_CONSTANT;
-    } else if (strcmp(r->arrivals, "poisson") == 0) {
-        r->arr = LL_ARRIVALS_POISSON;
-    } else {
-        return usage("--arrivals: want constant or poisson, got", r->arrivals);
+    if (ll_arrivals_parse(r->arrivals, &r->arr) != 0) {
+        return usage("--arrivals: want constant, poisson or gamma, got", r->arrivals);
+    }
+    struct ll_wl_run wr = {.who = WHO,
+                           .rate = &r->rate,
+                           .arr = &r->arr,
+                           .arrivals = &r->arrivals,
+                           .requests = &r->requests,
+                           .requests_seen = r->requests_seen,
+                           .max_tokens = r->max_tokens,
+                           .prompt_seen = r->prompt_seen,
+                           .seed = (uint64_t)r->seed};
+    int rc = ll_wl_flags_setup(&r->wl, &wr); /* may set a trace's rate and request count */
+    if (rc != 0) {
+        return rc;
     }
     if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
         return usage("--arrivals needs --rate", NULL);
@@ -405,6 +424,7 @@ static void run_header(const struct run *r, struct ll_client *c)
     printf(" requests=%lld retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
            (long long)r->requests, (long long)r->retries, r->timeout_s, r->connect_timeout_s,
            r->no_reuse ? "off" : "on", (long long)r->seed);
+    ll_wl_flags_header(&r->wl, stdout);
     run_header_limits(r);
     printf("\n");
     fflush(stdout);
@@ -430,6 +450,7 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(w, "rate", r->rate);
     cJSON_AddStringToObject(w, "arrivals", r->arrivals);
     cJSON_AddNumberToObject(w, "retries", (double)r->retries);
+    cJSON_AddItemToObject(w, "workload", ll_wl_flags_json(&r->wl));
     cJSON_AddItemToObject(w, "headers", ll_report_headers_json(r->headers.v, r->headers.n));
     cJSON_AddItemToObject(w, "client", ll_report_config_json(&r->cfg));
     cJSON *nf = cJSON_AddObjectToObject(w, "rlimit_nofile"); /* -1 = unlimited */
@@ -476,6 +497,7 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
         fprintf(stderr, "%s: warning: Little's law check off by %.1f%% (L %.3f vs lambda*W %.3f)\n",
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
+    ll_wl_flags_warn(&r->wl, WHO, s);
     ll_report_accounting(stdout, s);
     if (!ll_stats_accounting_ok(s)) {
         fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
@@ -546,6 +568,7 @@ static int run_load(struct run *r)
         .req = &r->req,
         .progress = isatty(STDERR_FILENO) == 1,
     };
+    ll_wl_flags_drive(&r->wl, &d);
     err = ll_drive(c, &d, &s, &out);
     if (err != 0) {
         fprintf(stderr, "%s: the load loop failed: %s\n", WHO, ll_strerror(err));
@@ -581,12 +604,12 @@ out:
 int ll_cmd_run(int argc, char **argv)
 {
     struct run r;
-    struct ll_opt table[40];
+    struct ll_opt table[RUN_OPTS_MAX];
     bool help;
     int rc;
 
     run_defaults(&r);
-    run_table(&r, table, 40);
+    run_table(&r, table, RUN_OPTS_MAX);
     if (ll_opts_parse(WHO, table, argc, argv, &help) != 0) {
         rc = LL_EXIT_USAGE;
         goto out;
@@ -595,6 +618,7 @@ int ll_cmd_run(int argc, char **argv)
         ll_strv_free(&r.headers);
         ll_strv_free(&r.mock_args);
         ll_strv_free(&r.urls);
+        ll_wl_flags_free(&r.wl);
         run_defaults(&r); /* show defaults, not what was parsed before --help */
         run_help(&r);
         rc = LL_EXIT_OK;
@@ -619,5 +643,6 @@ out:
     ll_strv_free(&r.headers);
     ll_strv_free(&r.mock_args);
     ll_strv_free(&r.urls);
+    ll_wl_flags_free(&r.wl);
     return rc;
 }
