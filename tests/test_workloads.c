@@ -135,9 +135,21 @@ static void test_workloads_lengths_laws(void **state)
 static void test_workloads_lengths_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"0",          "-3",          "1.5",           "abc",     "uniform:20,10",
-                         "uniform:5",  "uniform:0,4", "uniform:1,2,3", "normal:0,5", "lognormal:50,10",
-                         "lognormal:0,5", "fixed:",   "2000000",       "normal:10,x", ""};
+    const char *bad[] = {"0",
+                         "-3",
+                         "1.5",
+                         "abc",
+                         "uniform:20,10",
+                         "uniform:5",
+                         "uniform:0,4",
+                         "uniform:1,2,3",
+                         "normal:0,5",
+                         "lognormal:50,10",
+                         "lognormal:0,5",
+                         "fixed:",
+                         "2000000",
+                         "normal:10,x",
+                         ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct ll_length l;
         char err[200] = "";
@@ -171,8 +183,8 @@ static void test_workloads_gamma_mean_and_dispersion(void **state)
     (void)state;
     const double shapes[] = {0.25, 0.5, 1, 4, 16};
     for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-        struct ll_sched s = {.kind = LL_ARRIVALS_GAMMA, .rate = 100, .burstiness = shapes[i],
-                             .rng = 5};
+        struct ll_sched s = {
+            .kind = LL_ARRIVALS_GAMMA, .rate = 100, .burstiness = shapes[i], .rng = 5};
         double mean, cv, want = 1 / sqrt(shapes[i]);
         gaps(&s, 200000, &mean, &cv);
         assert_between(mean, 9.8, 10.2, "gamma mean gap (ms) at 100/s");
@@ -356,18 +368,17 @@ static void test_workloads_dataset_layouts(void **state)
     struct ll_dataset d;
     char err[300];
     const char *p = write_file(
-        "d.jsonl",
-        "{\"prompt\": \"hello there\"}\n"
-        "\"a bare string\"\n"
-        "\n"
-        "{\"messages\": [{\"role\": \"system\", \"content\": \"be brief\"}, "
-        "{\"role\": \"user\", \"content\": \"why\"}]}\n"
-        "[{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"one \"}, "
-        "{\"type\": \"text\", \"text\": \"two\"}]}]\n"
-        "{\"conversations\": [{\"from\": \"human\", \"value\": \"share\"}, "
-        "{\"from\": \"gpt\", \"value\": \"answer\"}]}\n"
-        "{\"conversations\": [{\"from\": \"gpt\", \"value\": \"no human turn\"}]}\n"
-        "{\"prompt\": \"\"}\n");
+        "d.jsonl", "{\"prompt\": \"hello there\"}\n"
+                   "\"a bare string\"\n"
+                   "\n"
+                   "{\"messages\": [{\"role\": \"system\", \"content\": \"be brief\"}, "
+                   "{\"role\": \"user\", \"content\": \"why\"}]}\n"
+                   "[{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\": \"one \"}, "
+                   "{\"type\": \"text\", \"text\": \"two\"}]}]\n"
+                   "{\"conversations\": [{\"from\": \"human\", \"value\": \"share\"}, "
+                   "{\"from\": \"gpt\", \"value\": \"answer\"}]}\n"
+                   "{\"conversations\": [{\"from\": \"gpt\", \"value\": \"no human turn\"}]}\n"
+                   "{\"prompt\": \"\"}\n");
     assert_int_equal(ll_dataset_load(p, 0, 1, &d, err, sizeof(err)), 0);
     assert_string_equal(d.layout, "jsonl");
     assert_int_equal(d.n, 5);

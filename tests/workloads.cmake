@@ -7,3 +7,11 @@ if(TARGET ll_driver)
     LIBS ll_driver ll_common PkgConfig::CJSON ${LL_LIBM}
     LABELS unit)
 endif()
+if(TARGET llmload)
+  ll_add_test(test_workloads_run
+    SOURCES test_workloads_run.c stream_server.c
+    LIBS PkgConfig::CJSON Threads::Threads ${LL_LIBM}
+    LABELS integration
+    TIMEOUT 300)
+  add_dependencies(test_workloads_run llmload)
+endif()
