@@ -15,3 +15,9 @@ if(TARGET llmload)
     TIMEOUT 300)
   add_dependencies(test_workloads_run llmload)
 endif()
+# The flags from the command line: usage errors, and the lengths against mockllm's own counts.
+if(TARGET llmload AND TARGET mockllm)
+  add_test(NAME test_workloads_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_workloads_cli.sh)
+  set_tests_properties(test_workloads_cli PROPERTIES TIMEOUT 180 LABELS "integration"
+    ENVIRONMENT "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>")
+endif()
