@@ -503,8 +503,16 @@ static void test_workloads_dataset_sample(void **state)
         assert_between(picked[i], 140, 260, "times one entry was sampled (of 2000)");
         low_half_first += i < 50 ? first[i] : 0;
     }
-    /* shuffled: the first prompt sent is not always one of the first entries read */
     assert_between(low_half_first, 850, 1150, "first prompt from the file's first half");
+    /* the whole file, shuffled: not in the file's order */
+    int in_order = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        assert_int_equal(ll_dataset_load(p, 0, seed, &a, err, sizeof(err)), 0);
+        assert_int_equal(a.n, 100);
+        in_order += strcmp(first_user(&a.items[0]), "p0") == 0;
+        ll_dataset_free(&a);
+    }
+    assert_between(in_order, 0, 8, "whole-file samples that start with the file's first prompt");
 }
 
 /* ---- prompts and request fields ------------------------------------------------------- */

@@ -110,8 +110,9 @@ for be in threaded evented; do
             --input-tokens lognormal:20,200 --output-tokens uniform:5,50
         figs "$tmp/s.json" prompt sent_in completion sent_out short >"$tmp/sum$run_seed"
         read -r p si c so sh <"$tmp/sum$run_seed"
-        [ "${p#*=}" = "${si#*=}" ] && [ "${c#*=}" = "${so#*=}" ] && [ "$sh" = short=0 ] ||
+        if [ "${p#*=}" != "${si#*=}" ] || [ "${c#*=}" != "${so#*=}" ] || [ "$sh" != short=0 ]; then
             fail "$be seed $run_seed: mockllm's counts differ from what was sent: $p $si $c $so $sh"
+        fi
     done
     cmp -s "$tmp/sum9a" "$tmp/sum9b" ||
         fail "$be: seed 9 twice: $(cat "$tmp/sum9a") and $(cat "$tmp/sum9b")"
