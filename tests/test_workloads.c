@@ -403,13 +403,15 @@ static void test_workloads_dataset_layouts(void **state)
                    "  {\"id\": \"b\", \"conversations\": [{\"from\": \"system\", \"value\": "
                    "\"sys\"}, {\"from\": \"human\", \"value\": \"second\"}]},\n"
                    "  {\"id\": \"c\", \"conversations\": []},\n"
+                   "  {\"id\": \"s\", \"conversations\": [{\"from\": \"system\", \"value\": "
+                   "\"only a system turn\"}, {\"from\": \"gpt\", \"value\": \"y\"}]},\n"
                    "  {\"id\": \"d\",\n"
                    "   \"conversations\": [{\"from\": \"human\", \"value\": \"third\"}]}\n"
                    "]\n");
     assert_int_equal(ll_dataset_load(p, 0, 1, &d, err, sizeof(err)), 0);
     assert_string_equal(d.layout, "json");
     assert_int_equal(d.n, 3);
-    assert_int_equal(d.skipped, 1);
+    assert_int_equal(d.skipped, 2);
     find(&d, "x \"]}\\");
     assert_int_equal(find(&d, "second")->n_msgs, 2);
     find(&d, "third");
