@@ -128,6 +128,16 @@ static cJSON *body_of(struct ss_server *srv, int n)
     return j;
 }
 
+/* A whole number field of a request body; fails the test when it is missing. */
+static int body_int(const cJSON *body, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(body, key);
+    if (!cJSON_IsNumber(v)) {
+        fail_msg("the request body has no number \"%s\"", key);
+    }
+    return v->valueint;
+}
+
 static const char *user_text(const cJSON *body)
 {
     const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(body, "messages"), 0);
@@ -144,11 +154,14 @@ static void test_workloads_run_ramp_closed(void **state)
     struct ss_server *srv = serve(&held_script);
     const char *args[] = {"--requests", "6", "--concurrency", "6", "--ramp-up", "1.5", NULL};
     assert_int_equal(llmload(be, ss_url(srv), args), 0);
-    double ms[6];
+    double ms[6], late = 0;
     arrivals_ms(srv, 6, ms);
     for (int k = 1; k < 6; k++) { /* the answers take 2 s: only the ramp starts requests */
         assert_between(ms[k], k * 250.0 - 30, k * 250.0 + 150, "closed ramp: arrival k (ms)");
+        late += ms[k] - k * 250.0;
     }
+    /* each step is woken for, not left to the driver's next 150 ms tick (~60 ms late) */
+    assert_between(late / 5, -30, 30, "closed ramp: mean lateness of the steps (ms)");
     ss_stop(srv);
 }
 
@@ -236,7 +249,7 @@ static void test_workloads_run_trace(void **state)
     ss_arrival(srv, 0, &t0);
     for (int k = 0; k < ROWS; k++) {
         cJSON *b = body_of(srv, k);
-        int row = cJSON_GetObjectItem(b, "max_tokens")->valueint - 100;
+        int row = body_int(b, "max_tokens") - 100;
         assert_true(row >= 0 && row < ROWS && !seen[row]);
         seen[row] = true;
         snprintf(line, sizeof(line), "trace row %d: prompt bytes", row);
@@ -280,10 +293,10 @@ static void dataset_run(const char *be, const char *seed, char *seq, size_t len)
             assert_non_null(strstr(seq, u));
         }
         snprintf(seq + strlen(seq), len - strlen(seq), "%s ", u);
-        int mt = cJSON_GetObjectItem(b, "max_tokens")->valueint;
+        int mt = body_int(b, "max_tokens");
         assert_true(mt >= 5 && mt <= 9);
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(b, "ignore_eos")));
-        assert_int_equal(cJSON_GetObjectItem(b, "min_tokens")->valueint, mt);
+        assert_int_equal(body_int(b, "min_tokens"), mt);
         cJSON_Delete(b);
     }
     ss_stop(srv);
