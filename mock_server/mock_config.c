@@ -66,11 +66,8 @@ static void config_defaults(struct mock_config *c)
     c->grace_ms = 2000;
     mock_fault_rates_init(&c->faults);
     struct mock_profile *p = &c->profiles[0];
+    mock_profile_defaults(p);
     snprintf(p->name, sizeof(p->name), "%s", MOCK_DEFAULT_MODEL);
-    p->ttft = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
-    p->itl = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
-    p->tokens = 16;
-    mock_fault_rates_init(&p->faults);
     c->nprofiles = 1;
 }
 
@@ -103,6 +100,16 @@ static int set_dist(struct mock_dist *d, const char *flag, const char *v, char *
     char derr[200] = "";
     if (mock_dist_parse(v, d, derr, sizeof(derr)) != 0) {
         return fail(err, errlen, "--%s '%s': %s", flag, v, derr);
+    }
+    return 0;
+}
+
+static int set_count(struct mock_dist *d, const char *flag, const char *v, int lo, char *err,
+                     size_t errlen)
+{
+    char derr[200] = "";
+    if (mock_count_parse(v, lo, MOCK_COUNT_MAX, d, derr, sizeof(derr)) != 0) {
+        return fail(err, errlen, "--%s %s", flag, derr);
     }
     return 0;
 }
@@ -171,8 +178,8 @@ static int set_num(struct mock_config *c, const struct num_opt *o, const char *v
         *(uint64_t *)(void *)base = u;
         return 0;
     }
-    double d;
-    long l;
+    double d = 0; /* set by whichever parser runs; gcc -O2 cannot see that the type */
+    long l = 0;   /* follows o->integer (maybe-uninitialized in Release builds) */
     if (o->integer ? parse_long(v, (long)o->lo, (long)o->hi, &l) != 0
                    : parse_double(v, o->lo, o->hi, &d) != 0) {
         return fail(err, errlen, "--%s '%s': want %s in [%g, %g]", o->name, v,
@@ -212,6 +219,10 @@ int mock__config_apply(struct mock_config *c, const char *name, const char *v, c
         return set_dist(&c->profiles[0].ttft, name, v, err, errlen);
     } else if (strcmp(name, "itl") == 0) {
         return set_dist(&c->profiles[0].itl, name, v, err, errlen);
+    } else if (strcmp(name, "reasoning-tokens") == 0) {
+        return set_count(&c->profiles[0].reasoning, name, v, 0, err, errlen);
+    } else if (strcmp(name, "chunk-tokens") == 0) {
+        return set_count(&c->profiles[0].chunk, name, v, 1, err, errlen);
     } else if (strcmp(name, "tokens") == 0) {
         if (parse_long(v, 1, MOCK_MAX_TOKENS_CAP, &l) != 0) {
             return fail(err, errlen, "--tokens '%s': want 1..%d", v, MOCK_MAX_TOKENS_CAP);
@@ -250,6 +261,8 @@ static const struct option long_opts[] = {
     {"ttft", required_argument, 0, 0},
     {"itl", required_argument, 0, 0},
     {"tokens", required_argument, 0, 0},
+    {"reasoning-tokens", required_argument, 0, 0},
+    {"chunk-tokens", required_argument, 0, 0},
     {"profile", required_argument, 0, 0},
     {"config", required_argument, 0, 0},
     {"faults", required_argument, 0, 0},

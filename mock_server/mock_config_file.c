@@ -2,7 +2,8 @@
  * flag with '-' or '_' (so the file and the command line cannot drift apart), plus "profiles":
  *     {"seed": 7, "max_running": 64, "faults": "429=0.01",
  *      "profiles": [{"name": "gpt-mock", "ttft": "lognormal:200,800", "itl": 20,
- *                    "tokens": 64, "faults": {"503": 0.01}}]}
+ *                    "tokens": 64, "reasoning_tokens": "uniform:10,40", "chunk_tokens": 2,
+ *                    "faults": {"503": 0.01}}]}
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -71,7 +72,9 @@ static int add_profile_obj(struct mock_config *c, const char *path, const cJSON 
     for (const cJSON *it = p->child; it != NULL; it = it->next) {
         bool is_faults = strcmp(it->string, "faults") == 0;
         if (strcmp(it->string, "name") != 0 && strcmp(it->string, "ttft") != 0 &&
-            strcmp(it->string, "itl") != 0 && strcmp(it->string, "tokens") != 0 && !is_faults) {
+            strcmp(it->string, "itl") != 0 && strcmp(it->string, "tokens") != 0 &&
+            strcmp(it->string, "reasoning_tokens") != 0 &&
+            strcmp(it->string, "chunk_tokens") != 0 && !is_faults) {
             snprintf(err, errlen, "%s: profiles[%d]: unknown key '%s'", path, i, it->string);
             return -1;
         }
@@ -221,12 +224,19 @@ void mock_config_usage(FILE *f)
         "  --ttft DIST            default profile time to first token (default 0)\n"
         "  --itl DIST             default profile time per further token (default 0)\n"
         "  --tokens N             default profile output tokens without max_tokens (default 16)\n"
-        "  --profile SPEC         a model: 'name=M,ttft=DIST,itl=DIST,tokens=N[,FAULTS]', "
-        "repeatable\n"
+        "  --reasoning-tokens C   default profile reasoning tokens before the content, streamed\n"
+        "                         as delta.reasoning_content (default 0); max_tokens bounds\n"
+        "                         reasoning + content, usage counts both\n"
+        "  --chunk-tokens C       default profile tokens per SSE chunk (default 1); a chunk goes\n"
+        "                         when its last token is due (k x ITL after the one before), the\n"
+        "                         first at TTFT; a chunk never mixes reasoning and content\n"
+        "  --profile SPEC         a model: 'name=M,ttft=DIST,itl=DIST,tokens=N,\n"
+        "                         reasoning_tokens=C,chunk_tokens=C[,FAULTS]', repeatable\n"
         "  --strict-models        unknown model -> 404 model_not_found (default: default profile)\n"
         "  --scale F              multiply every latency by F (default 1)\n"
         "  --seed N               seed of every random choice (default 0)\n"
-        "  DIST is 'N' (fixed ms), 'uniform:LO,HI' or 'lognormal:P50,P99'.\n"
+        "  DIST is 'N' (fixed ms), 'uniform:LO,HI' or 'lognormal:P50,P99'; a count C takes the\n"
+        "  same forms in whole tokens. Every draw is deterministic under --seed.\n"
         "Capacity (off by default: latency is exactly the profile at any load):\n"
         "  --max-running N        concurrent requests generating, others queue FIFO (0 = off);\n"
         "                         divided evenly over --threads loops\n"
@@ -240,13 +250,14 @@ void mock_config_usage(FILE *f)
         "  --rpm N, --tpm N       requests / tokens per minute, else 429 (default unlimited)\n"
         "Other:\n"
         "  --config FILE          JSON file: any flag as a key (\"max_running\": 8), plus\n"
-        "                         \"profiles\": "
-        "[{\"name\",\"ttft\",\"itl\",\"tokens\",\"faults\"}]\n"
+        "                         \"profiles\": [{\"name\",\"ttft\",\"itl\",\"tokens\",\n"
+        "                         \"reasoning_tokens\",\"chunk_tokens\",\"faults\"}]\n"
         "  --no-memo              recompute every answer: no memo of repeated request bodies\n"
         "                         and texts (default: kept per loop; same bytes either way)\n"
         "  --verbose              one line per request on stderr\n"
         "  --help                 this text\n"
         "Per-request headers (for tests): x-mock-latency-ms, x-mock-itl-ms, x-mock-tokens,\n"
+        "  x-mock-reasoning-tokens N, x-mock-chunk-tokens N (fixed counts for this request),\n"
         "  x-mock-status, x-mock-retry-after, x-mock-fault: close|stall|split,\n"
         "  x-mock-key + x-mock-fail-first N [+ x-mock-fail-status CODE[,CODE...]]: the first N\n"
         "  attempts fail (with the listed statuses in turn, the last repeating; default 503).\n",

@@ -1,23 +1,26 @@
-/* mock_gen.c - answering a validated chat completion: scripted failures, forced statuses, rate
- * limits, injected faults, capacity slots, then the answer paced by uv timers (one timer per
- * connection: only the head request of a connection is ever being answered).
+/* mock_gen.c - generating an admitted chat completion (mock_gen.h): its tokens planned, timed
+ * (time to first token, per-token latency, chunks) by the connection's one uv timer (only the
+ * head request of a connection is ever being answered), rendered as one JSON answer or as SSE
+ * events, and paced by a slow reader.
  *
  * Randomness: text comes from the request key (seed, model, messages, max_tokens) alone, so the
- * same request always reads the same; latency and faults come from the key mixed with how many
- * times that key was seen, so repeating a request still samples the distribution, and the same
- * multiset of requests gives the same multiset of draws. */
+ * same request always reads the same; latency comes from the key mixed with how many times that
+ * key was seen (draw_rng, mock_admit.c), so repeating a request still samples the distribution,
+ * and the same multiset of requests gives the same multiset of draws. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "mock_http.h"
+#include "mock_gen.h"
+
+#include "mock_answer.h"
+#include "mock_conn.h"
 #include "mock_latency.h"
-#include "mock_openai.h"
-#include "mock_server.h"
 #include "mock_text.h"
 
-#define DUE_SLACK_NS 500000 /* a token due within half a millisecond goes now */
+#define DUE_SLACK_NS      500000      /* a token due within half a millisecond goes now */
+#define MOCK_STREAM_BATCH (16 * 1024) /* a stream's tokens due at once go in writes this big */
 
 static void tick_cb(uv_timer_t *t);
 
@@ -58,6 +61,23 @@ static double draw_itl_ms(struct mock_req *r)
     return ms * load_factor(r);
 }
 
+/* Reasoning text is its own sequence of words, from the request key like the content's. */
+static uint64_t reason_key(const struct mock_job *j)
+{
+    return mock_hash64("reasoning", 9, j->key);
+}
+
+/* Tokens in the next chunk (mock_shape_next): x-mock-chunk-tokens or the profile's count. One
+ * token a chunk, the usual case, needs neither: an answer not yet done has one token left. */
+static inline int draw_chunk(struct mock_req *r)
+{
+    struct mock_job *j = &r->job;
+    if (j->chunk_fixed == 1) {
+        return 1;
+    }
+    return mock_shape_next(&j->shape, &j->prof->chunk, j->chunk_fixed, &j->shape_rng);
+}
+
 /* draw_itl_ms gives one value for the whole request and takes no random draw: a header sets
  * it, or the profile's distribution is fixed (the load factor does not change within a call). */
 static bool itl_constant(struct mock_req *r)
@@ -76,6 +96,9 @@ static void schedule(struct mock_req *r)
         step(r);
         return;
     }
+    if (r->conn->out->len > 0) {
+        mock_conn_flush(r->conn, false); /* a stream's headers, sent before its first token */
+    }
     uv_update_time(&r->conn->lp->loop);
     mock_conn_timer(r->conn, (uint64_t)((wait + DUE_SLACK_NS) / 1000000), tick_cb);
 }
@@ -83,7 +106,7 @@ static void schedule(struct mock_req *r)
 static void tick_cb(uv_timer_t *t)
 {
     struct mock_conn *c = t->data;
-    schedule(c->head); /* re-checks: loop time may run ahead of the clock by up to 1 ms */
+    schedule(c->http.head); /* re-checks: loop time may run ahead of the clock by up to 1 ms */
 }
 
 /* ---- rendering ---- */
@@ -169,21 +192,49 @@ static void emit_delta(struct mock_req *r, const char *delta, const char *finish
 }
 
 /* The most frequent event, straight into c->out: its length is known before it is rendered,
- * so it needs no staging in c->body. Tokens never need JSON escaping (mock_text.h). */
-static void emit_token(struct mock_req *r)
+ * so it needs no staging there. Tokens never need JSON escaping (mock_text.h). k tokens, the
+ * next ones of the phase: reasoning (delta.reasoning_content) until every reasoning token is
+ * sent, then content; one token is rendered on the stack, more into the scratch buffer. */
+static void emit_chunk(struct mock_req *r, int k)
 {
     static const char mid[] = "{\"index\":0,\"delta\":{\"content\":\"";
+    static const char mid_r[] = "{\"index\":0,\"delta\":{\"reasoning_content\":\"";
     static const char end[] = "\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
     struct mock_conn *c = r->conn;
+    struct mock_job *j = &r->job;
+    struct mock_rng *rng = &j->text_rng;
+    size_t first = (size_t)j->shape.content_sent, mlen = sizeof(mid) - 1;
+    const char *m = mid;
+    if (mock_shape_reasoning(&j->shape)) {
+        rng = &j->reason_rng;
+        first = (size_t)j->shape.reason_sent;
+        m = mid_r;
+        mlen = sizeof(mid_r) - 1;
+    }
     char tok[MOCK_TEXT_TOKEN_MAX];
-    size_t n = mock_text_token(&r->job.text_rng, (size_t)r->job.sent, tok);
-    frame_begin(r, c->pre.len + sizeof(mid) - 1 + n + sizeof(end) - 1);
+    const char *text = tok;
+    size_t n;
+    if (k == 1) {
+        n = mock_text_token(rng, first, tok);
+    } else {
+        struct mock_buf *b = mock_conn_scratch(c);
+        for (int i = 0; i < k && mock_buf_reserve(b, MOCK_TEXT_TOKEN_MAX) == 0; i++) {
+            b->len += mock_text_token(rng, first + (size_t)i, b->p + b->len);
+        }
+        if (b->oom) {
+            c->out->oom = true; /* never send a truncated event: the flush drops the connection */
+        }
+        text = b->oom ? "" : b->p;
+        n = b->oom ? 0 : b->len;
+    }
+    mock_shape_take(&j->shape, k);
+    j->chunks++;
+    frame_begin(r, c->pre.len + mlen + n + sizeof(end) - 1);
     chunk_prefix(r, c->out);
-    mock_buf_add(c->out, mid, sizeof(mid) - 1);
-    mock_buf_add(c->out, tok, n);
+    mock_buf_add(c->out, m, mlen);
+    mock_buf_add(c->out, text, n);
     mock_buf_add(c->out, end, sizeof(end) - 1);
     frame_end(r);
-    r->job.sent++;
 }
 
 static void usage_json(struct mock_req *r, struct mock_buf *b)
@@ -192,16 +243,21 @@ static void usage_json(struct mock_req *r, struct mock_buf *b)
     mock_buf_lit(b, "\"usage\":{\"prompt_tokens\":");
     mock_buf_i64(b, j->prompt_tokens);
     mock_buf_lit(b, ",\"completion_tokens\":");
-    mock_buf_i64(b, j->n_tokens);
+    mock_buf_i64(b, mock_shape_completion(&j->shape));
     mock_buf_lit(b, ",\"total_tokens\":");
-    mock_buf_i64(b, (long long)j->prompt_tokens + j->n_tokens);
+    mock_buf_i64(b, j->prompt_tokens + mock_shape_completion(&j->shape));
+    if (j->shape.reasoning_on) { /* completion_tokens counts them too, as OpenAI's does */
+        mock_buf_lit(b, ",\"completion_tokens_details\":{\"reasoning_tokens\":");
+        mock_buf_i64(b, j->shape.n_reason);
+        mock_buf_lit(b, "}");
+    }
     mock_buf_lit(b, "}");
 }
 
 static void emit_tail(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
-    emit_delta(r, "{}", r->job.length_cut ? "\"length\"" : "\"stop\"");
+    emit_delta(r, "{}", r->job.shape.length_cut ? "\"length\"" : "\"stop\"");
     if (r->job.include_usage) {
         chunk_prefix(r, c->body);
         if (c->body->len > 0) {
@@ -219,6 +275,12 @@ static void emit_tail(struct mock_req *r)
     }
 }
 
+/* The status line and headers of a stream, rendered into c->out when the request is admitted
+ * (past every gate that could answer with another status: scripts, forced statuses, rate
+ * limits, faults), as vLLM, TGI and OpenAI send them before the first token: a client then sees
+ * its time to first byte apart from its time to first token. They go out with the first token
+ * when that is due at once, else on their own (schedule, admit). The role chunk waits for the
+ * first token, as vLLM sends it with the engine's first output. */
 static void stream_head(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
@@ -226,13 +288,11 @@ static void stream_head(struct mock_req *r)
         r->keep_alive = false; /* no chunked encoding in HTTP/1.0: the close ends the body */
     }
     render_prefix(r);
-    mock__head(r, c->out, 200, "text/event-stream; charset=utf-8");
-    mock__rl_headers(r, c->out);
+    mock_answer_head(r, c->out, 200, "text/event-stream; charset=utf-8");
+    mock_answer_rl_headers(r, c->out);
     mock_buf_adds(c->out, r->http10
                               ? "Cache-Control: no-cache\r\n\r\n"
                               : "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n");
-    emit_delta(r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
-    r->job.headers_sent = true;
 }
 
 /* The injected close fault: what was rendered goes out, then the connection drops. */
@@ -245,53 +305,101 @@ static void close_fault(struct mock_req *r)
     mock_conn_close(c);
 }
 
+/* A stream's connection is drained enough (mock_conn_on_drain): generation resumes. The time
+ * it waited was the client's, so the schedule restarts from now, not from when the next tokens
+ * were due (which would burst them out and count the wait as the server's lateness). */
+static void drain_cb(struct mock_conn *c)
+{
+    struct mock_req *r = c->http.head;
+    int64_t now = (int64_t)uv_hrtime();
+    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->lp->index)->paced, -1);
+    r->job.paced = false;
+    if (r->job.next_due_ns < now) {
+        r->job.next_due_ns = now;
+    }
+    schedule(r);
+}
+
+/* The client reads slower than the stream is generated: wait until it has read (TCP
+ * backpressure, as a real server feels it), rather than queue the stream in memory. */
+static bool paced(struct mock_req *r)
+{
+    struct mock_conn *c = r->conn;
+    if (mock_conn_backlog(c) <= MOCK_STREAM_HIGH) {
+        return false;
+    }
+    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->lp->index)->paced, 1);
+    r->job.paced = true;
+    mock_conn_on_drain(c, drain_cb);
+    return true;
+}
+
 static void stream_step(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     struct mock_conn *c = r->conn;
-    if (!j->headers_sent) {
-        stream_head(r);
+    if (paced(r)) {
+        return;
+    }
+    if (!j->role_sent) {
+        emit_delta(r, "{\"role\":\"assistant\",\"content\":\"\"}", "null");
+        j->role_sent = true;
     }
     for (;;) {
-        if (j->fault == MOCK_FAULT_CLOSE && j->sent >= j->close_after) {
+        if (j->fault == MOCK_FAULT_CLOSE && j->chunks >= j->close_after) {
             close_fault(r);
             return;
         }
-        emit_token(r);
-        if (j->sent >= j->n_tokens) {
+        emit_chunk(r, j->next_chunk);
+        if (mock_shape_done(&j->shape)) {
             emit_tail(r);
             mock_conn_flush(c, j->split);
-            mock__finish(r, 200);
+            mock_answer_finish(r, 200);
             return;
         }
+        /* the next chunk goes when its last token is due: one ITL per token */
+        j->next_chunk = draw_chunk(r);
         j->next_due_ns += (int64_t)(draw_itl_ms(r) * 1e6);
+        for (int i = 1; i < j->next_chunk; i++) {
+            j->next_due_ns += (int64_t)(draw_itl_ms(r) * 1e6);
+        }
         if (j->next_due_ns - (int64_t)uv_hrtime() > DUE_SLACK_NS) {
             mock_conn_flush(c, j->split);
             schedule(r);
             return;
         }
+        if (c->out->len >= MOCK_STREAM_BATCH) { /* due at once: write in batches, paced */
+            mock_conn_flush(c, j->split);
+            if (paced(r)) {
+                return;
+            }
+        }
     }
 }
 
-/* The content: tokens rendered in place (they need no escaping, see mock_text.h), or the same
- * bytes from the loop's memo when this request's text was generated before. */
-static void render_content(struct mock_req *r, struct mock_buf *b)
+/* n tokens of a text (the content, or the reasoning) rendered in place (they need no escaping,
+ * see mock_text.h), or the same bytes from the loop's memo when this text was generated
+ * before. */
+static inline void render_text(struct mock_req *r, struct mock_buf *b, uint64_t key,
+                               struct mock_rng *rng, int n)
 {
-    struct mock_job *j = &r->job;
     struct mock_memo *memo = &r->conn->lp->memo;
     size_t len, start = b->len;
-    const char *seen = mock_memo_text_get(memo, j->key, j->n_tokens, &len);
+    if (n < 1) {
+        return; /* cut while reasoning: no content */
+    }
+    const char *seen = mock_memo_text_get(memo, key, n, &len);
     if (seen != NULL) {
         mock_buf_add(b, seen, len);
         return;
     }
-    for (int i = 0; i < j->n_tokens; i++) {
+    for (int i = 0; i < n; i++) {
         if (mock_buf_reserve(b, MOCK_TEXT_TOKEN_MAX) != 0) {
             return;
         }
-        b->len += mock_text_token(&j->text_rng, (size_t)i, b->p + b->len);
+        b->len += mock_text_token(rng, (size_t)i, b->p + b->len);
     }
-    mock_memo_text_put(memo, j->key, j->n_tokens, b->p + start, b->len - start);
+    mock_memo_text_put(memo, key, n, b->p + start, b->len - start);
 }
 
 static void full_answer(struct mock_req *r)
@@ -302,9 +410,13 @@ static void full_answer(struct mock_req *r)
     render_id(r, b, "chat.completion");
     mock_buf_lit(b,
                  ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
-    render_content(r, b);
+    render_text(r, b, j->key, &j->text_rng, j->shape.n_content);
+    if (j->shape.reasoning_on) {
+        mock_buf_lit(b, "\",\"reasoning_content\":\"");
+        render_text(r, b, reason_key(j), &j->reason_rng, j->shape.n_reason);
+    }
     mock_buf_lit(b, "\"},\"logprobs\":null,\"finish_reason\":\"");
-    mock_buf_adds(b, j->length_cut ? "length" : "stop");
+    mock_buf_adds(b, j->shape.length_cut ? "length" : "stop");
     mock_buf_lit(b, "\"}],");
     usage_json(r, b);
     mock_buf_lit(b, "}\n");
@@ -313,10 +425,10 @@ static void full_answer(struct mock_req *r)
         return;
     }
     if (j->fault != MOCK_FAULT_CLOSE) {
-        mock__respond(r, 200, "application/json", b->p, b->len, NULL);
+        mock_answer_respond(r, 200, "application/json", b->p, b->len, NULL);
         return;
     }
-    mock__head(r, c->out, 200, "application/json");
+    mock_answer_head(r, c->out, 200, "application/json");
     mock_buf_lit(c->out, "Content-Length: ");
     mock_buf_u64(c->out, b->len);
     mock_buf_lit(c->out, "\r\n\r\n");
@@ -333,22 +445,25 @@ static void step(struct mock_req *r)
     }
 }
 
-/* ---- capacity ---- */
-
-/* Start generating: the first token (or the whole answer) after the time to first token. */
-static void gen_start(struct mock_req *r)
+void mock_gen_start(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
+    if (j->shape.n_reason > 0) {
+        mock_rng_seed(&j->reason_rng, reason_key(j));
+    }
     double total = draw_ttft_ms(r);
+    j->next_chunk = draw_chunk(r);
+    long later = mock_shape_completion(&j->shape) - j->next_chunk; /* after the first chunk */
     if (!j->stream && itl_constant(r)) {
-        /* the same sum as below, in the same order, without n - 1 draws that cannot differ */
+        /* the same sum as below, in the same order, without draws that cannot differ */
         double itl = draw_itl_ms(r);
-        for (int i = 1; i < j->n_tokens; i++) {
+        for (long i = 0; i < later; i++) {
             total += itl;
         }
     } else if (!j->stream) {
-        /* one timer for the whole answer: the sum of the draws a stream would have waited */
-        for (int i = 1; i < j->n_tokens; i++) {
+        /* one timer for the whole answer: the sum of the draws a stream would have waited (the
+         * chunk sizes come from their own rng, so the same ITL draws in the same order) */
+        for (long i = 0; i < later; i++) {
             total += draw_itl_ms(r);
         }
     }
@@ -356,234 +471,7 @@ static void gen_start(struct mock_req *r)
     schedule(r);
 }
 
-static void slot_take(struct mock_req *r)
+void mock_gen_admitted(struct mock_req *r)
 {
-    r->conn->lp->running++;
-    r->job.has_slot = true;
-}
-
-static void start_cb(uv_timer_t *t)
-{
-    struct mock_conn *c = t->data;
-    gen_start(c->head);
-}
-
-void mock__slot_release(struct mock_req *r)
-{
-    struct mock_loop *lp = r->conn->lp;
-    lp->running--;
-    r->job.has_slot = false;
-    struct mock_req *w = lp->wait_head;
-    if (w == NULL || (lp->slots > 0 && lp->running >= lp->slots)) {
-        return;
-    }
-    lp->wait_head = w->job.wait_next;
-    if (lp->wait_head == NULL) {
-        lp->wait_tail = NULL;
-    }
-    w->job.waiting = false;
-    slot_take(w);
-    /* through the loop, not recursion: a chain of instant answers could be 10,000 deep */
-    mock_conn_timer(w->conn, 0, start_cb);
-}
-
-void mock__wait_remove(struct mock_req *r)
-{
-    struct mock_loop *lp = r->conn->lp;
-    struct mock_req **pp = &lp->wait_head, *prev = NULL;
-    while (*pp != NULL && *pp != r) {
-        prev = *pp;
-        pp = &(*pp)->job.wait_next;
-    }
-    if (*pp == r) {
-        *pp = r->job.wait_next;
-        if (lp->wait_tail == r) {
-            lp->wait_tail = prev;
-        }
-    }
-    r->job.waiting = false;
-}
-
-static void admit(struct mock_req *r)
-{
-    struct mock_loop *lp = r->conn->lp;
-    if (lp->slots > 0 && (lp->running >= lp->slots || lp->wait_head != NULL)) {
-        r->job.waiting = true;
-        r->job.wait_next = NULL;
-        if (lp->wait_tail != NULL) {
-            lp->wait_tail->job.wait_next = r;
-        } else {
-            lp->wait_head = r;
-        }
-        lp->wait_tail = r;
-        return;
-    }
-    slot_take(r);
-    gen_start(r);
-}
-
-/* ---- gates ---- */
-
-static void retry_error(struct mock_req *r, int status, int retry_after, const char *msg,
-                        const char *code)
-{
-    char extra[64] = "";
-    if (status == 429 || status == 503) {
-        snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry_after);
-    }
-    mock__error(r, status, msg, NULL, code, extra);
-}
-
-static int fault_status(enum mock_fault_kind k)
-{
-    switch (k) {
-    case MOCK_FAULT_429:
-        return 429;
-    case MOCK_FAULT_500:
-        return 500;
-    case MOCK_FAULT_503:
-        return 503;
-    case MOCK_FAULT_400:
-        return 400;
-    default:
-        return 0;
-    }
-}
-
-static int fault_kind(int status)
-{
-    switch (status) {
-    case 429:
-        return MOCK_FAULT_429;
-    case 500:
-        return MOCK_FAULT_500;
-    case 503:
-        return MOCK_FAULT_503;
-    case 400:
-        return MOCK_FAULT_400;
-    default:
-        return MOCK_FAULT_NONE;
-    }
-}
-
-static const char *status_msg(int status)
-{
-    switch (status) {
-    case 429:
-        return "Rate limit reached (injected by mockllm).";
-    case 500:
-        return "The server had an error while processing your request (injected).";
-    case 503:
-        return "The server is overloaded (injected by mockllm).";
-    case 400:
-        return "Bad request (injected by mockllm).";
-    default:
-        return "Error injected by mockllm.";
-    }
-}
-
-/* Statuses forced by headers or scripts. true when the request was answered. */
-static bool forced(struct mock_req *r)
-{
-    struct mock_server *srv = srv_of(r);
-    int status = 0;
-    if (r->mock_key[0] != '\0' && r->x_fail_first > 0) {
-        unsigned a = mock_script_attempt(srv->script, r->mock_key, strlen(r->mock_key));
-        if (a <= (unsigned)r->x_fail_first) {
-            int i = (int)a - 1 < r->n_fail_status ? (int)a - 1 : r->n_fail_status - 1;
-            status = i >= 0 ? r->x_fail_status[i] : 503;
-        }
-    }
-    if (status == 0 && r->x_status > 0 && r->x_status != 200) {
-        status = r->x_status;
-    }
-    if (status == 0) {
-        return false;
-    }
-    mock_metrics_fault(&srv->metrics, r->conn->lp->index, fault_kind(status));
-    retry_error(r, status, r->x_retry_after >= 0 ? r->x_retry_after : 1, status_msg(status),
-                status == 429 ? "rate_limit_exceeded" : NULL);
-    return true;
-}
-
-static bool rate_limited(struct mock_req *r)
-{
-    struct mock_server *srv = srv_of(r);
-    struct mock_job *j = &r->job;
-    char msg[160], extra[64];
-    if (!srv->rl_on) {
-        return false;
-    }
-    long tokens = j->prompt_tokens + j->n_tokens;
-    j->rl_headers = true;
-    if (mock_ratelimit_take(&srv->rl, (int64_t)uv_hrtime(), tokens, &j->rl)) {
-        return false;
-    }
-    mock_metrics_add(&mock_metrics_loop(&srv->metrics, r->conn->lp->index)->rate_limited, 1);
-    long long s = (j->rl.retry_after_ms + 999) / 1000;
-    snprintf(msg, sizeof(msg),
-             "Rate limit reached for %s per minute (mockllm). Retry after %lld s.",
-             j->rl.which ? j->rl.which : "requests", s < 1 ? 1 : s);
-    snprintf(extra, sizeof(extra), "retry-after-ms: %lld\r\n", (long long)j->rl.retry_after_ms);
-    char full[128];
-    snprintf(full, sizeof(full), "Retry-After: %lld\r\n%s", s < 1 ? 1 : s, extra);
-    mock__error(r, 429, msg, NULL, "rate_limit_exceeded", full);
-    return true;
-}
-
-static void plan_tokens(struct mock_req *r)
-{
-    struct mock_job *j = &r->job;
-    int natural = r->x_tokens > 0 ? r->x_tokens : j->prof->tokens;
-    if (j->max_tokens > 0 && (r->x_tokens > 0 ? j->max_tokens < natural : true)) {
-        j->n_tokens = j->max_tokens;
-    } else {
-        j->n_tokens = natural;
-    }
-    j->length_cut = j->max_tokens > 0 && j->max_tokens < natural;
-    if (j->n_tokens < 1) {
-        j->n_tokens = 1;
-    }
-}
-
-void mock__chat_run(struct mock_req *r)
-{
-    struct mock_server *srv = srv_of(r);
-    struct mock_job *j = &r->job;
-    const struct mock_profile *p = j->prof;
-    struct mock_fault_decision fd;
-    j->occ = atomic_fetch_add_explicit(&srv->occ[j->key & (MOCK_OCC_SLOTS - 1)], 1,
-                                       memory_order_relaxed);
-    mock_rng_seed(&j->text_rng, j->key);
-    j->id = mock_hash64(&j->occ, sizeof(j->occ), j->key);
-    mock_rng_seed(&j->draw_rng, j->id);
-    j->created = (long long)time(NULL);
-    plan_tokens(r);
-    mock_fault_decide(p->has_faults ? &p->faults : &srv->cfg->faults, &j->draw_rng, &fd);
-    if (forced(r) || rate_limited(r)) {
-        return;
-    }
-    fd.kind = r->x_fault == MOCK_XF_CLOSE   ? MOCK_FAULT_CLOSE
-              : r->x_fault == MOCK_XF_STALL ? MOCK_FAULT_STALL
-                                            : fd.kind;
-    fd.split = fd.split || r->x_fault == MOCK_XF_SPLIT;
-    int status = fault_status(fd.kind);
-    if (status != 0) {
-        mock_metrics_fault(&srv->metrics, r->conn->lp->index, fd.kind);
-        retry_error(r, status, fd.retry_after_s, status_msg(status),
-                    status == 429 ? "rate_limit_exceeded" : NULL);
-        return;
-    }
-    j->fault = fd.kind;
-    j->split = fd.split && j->stream;
-    j->close_after = fd.close_after;
-    if (j->split) {
-        mock_metrics_fault(&srv->metrics, r->conn->lp->index, MOCK_FAULT_KIND_SPLIT);
-    }
-    if (fd.kind == MOCK_FAULT_STALL) {
-        mock_metrics_fault(&srv->metrics, r->conn->lp->index, MOCK_FAULT_STALL);
-        mock_conn_hold(r->conn);
-        return;
-    }
-    admit(r);
+    stream_head(r);
 }

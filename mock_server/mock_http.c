@@ -1,32 +1,28 @@
-/* mock_http.c - connections, the reading half: parse (http_parser), queue, hand over in order.
- *
- * A connection answers its requests one at a time and in order: only the head of its queue is
- * handed to the application; requests pipelined behind it wait, complete, in the queue (up to
- * MOCK_PIPELINE_MAX, then the parser is paused and reading stops). Writing, closing and
- * accepting are in mock_conn.c. */
+/* mock_http.c - HTTP/1.x parsing (mock_http.h): http_parser callbacks that build requests,
+ * their queue, the pool they come from, and what a parse ends with. */
 #include "mock_http.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uv.h>
 
 #define MOCK_SPARE_BODY_MAX (64 * 1024) /* a request body buffer larger than this is not kept */
 #define MOCK_SPARE_MAX      64          /* freed requests a loop keeps for reuse */
 
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
 /* ---- requests ---- */
 
-static struct mock_req *req_new(struct mock_conn *c)
+static struct mock_req *req_new(struct mock_http *h)
 {
-    struct mock_loop *lp = c->lp;
-    struct mock_req *r = lp->spare;
+    struct mock_req_pool *pool = h->pool;
+    struct mock_req *r = pool->spare;
     char *body = NULL;
     size_t cap = 0;
     if (r != NULL) {
-        lp->spare = r->next;
-        lp->nspare--;
+        pool->spare = r->next;
+        pool->nspare--;
         body = r->body;
         cap = r->body_cap;
     } else if ((r = malloc(sizeof(*r))) == NULL) {
@@ -36,7 +32,7 @@ static struct mock_req *req_new(struct mock_conn *c)
     r->url[0] = r->auth[0] = r->mock_key[0] = '\0';
     r->body = body;
     r->body_cap = cap;
-    r->conn = c;
+    r->conn = h->owner;
     r->x_latency_ms = r->x_itl_ms = r->x_tokens = r->x_status = r->x_retry_after = -1;
     r->x_fail_first = -1;
     r->n_fail_status = 0;
@@ -44,75 +40,85 @@ static struct mock_req *req_new(struct mock_conn *c)
     return r;
 }
 
-/* Freed requests go to the loop's spares, last in first out: the next request of any
- * connection then reuses memory that is still in cache. */
-void mock__req_free(struct mock_conn *c, struct mock_req *r)
+void mock_req_free(struct mock_req_pool *pool, struct mock_req *r)
 {
-    struct mock_loop *lp = c->lp;
-    if (lp->nspare < MOCK_SPARE_MAX && r->body_cap <= MOCK_SPARE_BODY_MAX) {
-        r->next = lp->spare;
-        lp->spare = r;
-        lp->nspare++;
+    if (pool->nspare < MOCK_SPARE_MAX && r->body_cap <= MOCK_SPARE_BODY_MAX) {
+        r->next = pool->spare;
+        pool->spare = r;
+        pool->nspare++;
         return;
     }
     free(r->body);
     free(r);
 }
 
-void mock_loop_free_spares(struct mock_loop *lp)
+void mock_req_pool_free(struct mock_req_pool *pool)
 {
-    while (lp->spare != NULL) {
-        struct mock_req *r = lp->spare;
-        lp->spare = r->next;
+    while (pool->spare != NULL) {
+        struct mock_req *r = pool->spare;
+        pool->spare = r->next;
         free(r->body);
         free(r);
     }
-    lp->nspare = 0;
+    pool->nspare = 0;
 }
 
-static void req_enqueue(struct mock_conn *c, struct mock_req *r)
+static void req_enqueue(struct mock_http *h, struct mock_req *r)
 {
     r->next = NULL;
-    if (c->tail != NULL) {
-        c->tail->next = r;
+    if (h->tail != NULL) {
+        h->tail->next = r;
     } else {
-        c->head = r;
+        h->head = r;
     }
-    c->tail = r;
-    c->nq++;
+    h->tail = r;
+    h->nq++;
 }
 
-/* Free every request not being answered (queued, being parsed). */
-void mock__free_queue(struct mock_conn *c)
+void mock_http_pop(struct mock_http *h)
 {
-    struct mock_req *r = c->head;
-    if (r != NULL && c->active) {
-        r = r->next; /* the caller deals with the active head */
-        c->head->next = NULL;
-        c->tail = c->head;
-        c->nq = 1;
+    struct mock_req *r = h->head;
+    h->head = r->next;
+    if (h->head == NULL) {
+        h->tail = NULL;
+    }
+    h->nq--;
+    mock_req_free(h->pool, r);
+}
+
+void mock_http_drop(struct mock_http *h, bool keep_head)
+{
+    struct mock_req *r = h->head;
+    if (r != NULL && keep_head) {
+        r = r->next; /* the caller deals with the head */
+        h->head->next = NULL;
+        h->tail = h->head;
+        h->nq = 1;
     } else {
-        c->head = c->tail = NULL;
-        c->nq = 0;
+        h->head = h->tail = NULL;
+        h->nq = 0;
     }
     while (r != NULL) {
         struct mock_req *next = r->next;
-        mock__req_free(c, r);
+        mock_req_free(h->pool, r);
         r = next;
     }
-    if (c->cur != NULL) {
-        mock__req_free(c, c->cur);
-        c->cur = NULL;
+    if (h->cur != NULL) {
+        mock_req_free(h->pool, h->cur);
+        h->cur = NULL;
     }
+    free(h->pending);
+    h->pending = NULL;
+    h->pending_len = 0;
 }
 
 /* ---- parser callbacks ---- */
 
-static int count_header(struct mock_conn *c, size_t len)
+static int count_header(struct mock_http *h, size_t len)
 {
-    c->header_bytes += len;
-    if (c->header_bytes > c->lp->srv->cfg->max_header_bytes) {
-        c->err_status = 431;
+    h->header_bytes += len;
+    if (h->header_bytes > h->cfg->max_header_bytes) {
+        h->err_status = 431;
         return -1;
     }
     return 0;
@@ -120,12 +126,12 @@ static int count_header(struct mock_conn *c, size_t len)
 
 static int on_message_begin(http_parser *p)
 {
-    struct mock_conn *c = p->data;
-    c->cur = req_new(c);
-    c->header_bytes = c->hname_len = c->hval_len = 0;
-    c->in_value = c->hval_trunc = false;
-    if (c->cur == NULL) {
-        c->err_status = 500;
+    struct mock_http *h = p->data;
+    h->cur = req_new(h);
+    h->header_bytes = h->hname_len = h->hval_len = 0;
+    h->in_value = h->hval_trunc = false;
+    if (h->cur == NULL) {
+        h->err_status = 500;
         return -1;
     }
     return 0;
@@ -133,9 +139,9 @@ static int on_message_begin(http_parser *p)
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    struct mock_conn *c = p->data;
-    struct mock_req *r = c->cur;
-    if (count_header(c, len) != 0) {
+    struct mock_http *h = p->data;
+    struct mock_req *r = h->cur;
+    if (count_header(h, len) != 0) {
         return -1;
     }
     size_t room = MOCK_URL_MAX - 1 - r->url_len;
@@ -195,6 +201,10 @@ static void mock_header(struct mock_req *r, const char *n, const char *v, size_t
         r->x_itl_ms = header_int(v, 0, 3600 * 1000);
     } else if (strcasecmp(n, "tokens") == 0) {
         r->x_tokens = header_int(v, 1, MOCK_MAX_TOKENS_CAP);
+    } else if (strcasecmp(n, "reasoning-tokens") == 0) {
+        r->x_reasoning1 = header_int(v, 0, MOCK_MAX_TOKENS_CAP) + 1;
+    } else if (strcasecmp(n, "chunk-tokens") == 0) {
+        r->x_chunk1 = header_int(v, 1, MOCK_MAX_TOKENS_CAP) + 1;
     } else if (strcasecmp(n, "status") == 0) {
         r->x_status = header_int(v, 200, 599);
     } else if (strcasecmp(n, "retry-after") == 0) {
@@ -214,87 +224,85 @@ static void mock_header(struct mock_req *r, const char *n, const char *v, size_t
 /* One header (name and value complete) seen: keep it when the application wants it. Names are
  * told apart by length first: the usual headers (Host, Content-Type, Content-Length...) then
  * cost no string comparison at all. */
-static void header_done(struct mock_conn *c)
+static void header_done(struct mock_http *h)
 {
-    struct mock_req *r = c->cur;
-    const char *n = c->hname, *v = c->hval;
-    size_t len = c->hname_len;
-    c->hname[len < sizeof(c->hname) ? len : sizeof(c->hname) - 1] = '\0';
-    c->hval[c->hval_len] = '\0';
-    c->in_value = false;
-    if (len >= sizeof(c->hname)) {
+    struct mock_req *r = h->cur;
+    const char *n = h->hname, *v = h->hval;
+    size_t len = h->hname_len;
+    h->hname[len < sizeof(h->hname) ? len : sizeof(h->hname) - 1] = '\0';
+    h->hval[h->hval_len] = '\0';
+    h->in_value = false;
+    if (len >= sizeof(h->hname)) {
         return; /* a name this long is none of ours */
     } else if (len == 13 && strcasecmp(n, "authorization") == 0) {
-        copy_value(r->auth, sizeof(r->auth), v, c->hval_trunc ? 0 : c->hval_len);
+        copy_value(r->auth, sizeof(r->auth), v, h->hval_trunc ? 0 : h->hval_len);
     } else if (len == 6 && strcasecmp(n, "expect") == 0) {
         r->expect_continue = strcasecmp(v, "100-continue") == 0;
     } else if (len > 7 && strncasecmp(n, "x-mock-", 7) == 0) {
-        mock_header(r, n + 7, v, c->hval_len);
+        mock_header(r, n + 7, v, h->hval_len);
     }
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
-    struct mock_conn *c = p->data;
-    if (count_header(c, len) != 0) {
+    struct mock_http *h = p->data;
+    if (count_header(h, len) != 0) {
         return -1;
     }
-    if (c->in_value) {
-        header_done(c);
-        c->hname_len = c->hval_len = 0;
-        c->hval_trunc = false;
+    if (h->in_value) {
+        header_done(h);
+        h->hname_len = h->hval_len = 0;
+        h->hval_trunc = false;
     }
-    if (c->hname_len + len < sizeof(c->hname)) {
-        memcpy(c->hname + c->hname_len, at, len);
+    if (h->hname_len + len < sizeof(h->hname)) {
+        memcpy(h->hname + h->hname_len, at, len);
     }
-    c->hname_len += len; /* >= sizeof(hname): too long to be one we want */
+    h->hname_len += len; /* >= sizeof(hname): too long to be one we want */
     return 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-    struct mock_conn *c = p->data;
-    if (count_header(c, len) != 0) {
+    struct mock_http *h = p->data;
+    if (count_header(h, len) != 0) {
         return -1;
     }
-    c->in_value = true;
-    size_t room = sizeof(c->hval) - 1 - c->hval_len;
+    h->in_value = true;
+    size_t room = sizeof(h->hval) - 1 - h->hval_len;
     if (len > room) {
-        c->hval_trunc = true;
+        h->hval_trunc = true;
         len = room;
     }
-    memcpy(c->hval + c->hval_len, at, len);
-    c->hval_len += len;
+    memcpy(h->hval + h->hval_len, at, len);
+    h->hval_len += len;
     return 0;
 }
 
 static int on_headers_complete(http_parser *p)
 {
-    struct mock_conn *c = p->data;
-    struct mock_req *r = c->cur;
-    if (c->in_value) {
-        header_done(c);
+    struct mock_http *h = p->data;
+    struct mock_req *r = h->cur;
+    if (h->in_value) {
+        header_done(h);
     }
     r->method = (unsigned char)p->method;
     r->http10 = p->http_major == 1 && p->http_minor == 0;
     if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
-        p->content_length > c->lp->srv->cfg->max_body_bytes) {
-        c->err_status = 413;
+        p->content_length > h->cfg->max_body_bytes) {
+        h->err_status = 413;
         return -1;
     }
-    if (r->expect_continue && c->head == NULL && !r->http10) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        mock_conn_send(c, cont, sizeof(cont) - 1);
-    }
+    /* Only with nothing queued before it: an answer to an earlier request must come first. */
+    h->want_continue |= r->expect_continue && h->head == NULL && !r->http10;
     return 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len)
 {
-    struct mock_conn *c = p->data;
-    struct mock_req *r = c->cur;
-    if (r->body_len + len > c->lp->srv->cfg->max_body_bytes) {
-        c->err_status = 413;
+    struct mock_http *h = p->data;
+    struct mock_req *r = h->cur;
+    if (r->body_len + len > h->cfg->max_body_bytes) {
+        h->err_status = 413;
         return -1;
     }
     if (r->body_len + len + 1 > r->body_cap) {
@@ -304,7 +312,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
         }
         char *nb = realloc(r->body, cap);
         if (nb == NULL) {
-            c->err_status = 500;
+            h->err_status = 500;
             return -1;
         }
         r->body = nb;
@@ -318,13 +326,13 @@ static int on_body(http_parser *p, const char *at, size_t len)
 
 static int on_message_complete(http_parser *p)
 {
-    struct mock_conn *c = p->data;
-    struct mock_req *r = c->cur;
+    struct mock_http *h = p->data;
+    struct mock_req *r = h->cur;
     r->keep_alive = http_should_keep_alive(p) != 0;
-    c->cur = NULL;
-    req_enqueue(c, r);
-    if (c->nq >= MOCK_PIPELINE_MAX) {
-        http_parser_pause(p, 1); /* resumed by conn_kick when the queue has room */
+    h->cur = NULL;
+    req_enqueue(h, r);
+    if (h->nq >= MOCK_PIPELINE_MAX) {
+        http_parser_pause(p, 1); /* resumed by mock_http_resume when the queue has room */
     }
     return 0;
 }
@@ -339,138 +347,72 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
-/* ---- reading ---- */
+/* ---- feeding ---- */
 
-static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+void mock_http_init(struct mock_http *h, struct mock_conn *owner, struct mock_req_pool *pool,
+                    const struct mock_config *cfg)
 {
-    struct mock_conn *c = h->data;
-    *buf = uv_buf_init(c->lp->rbuf, sizeof(c->lp->rbuf));
-}
-
-void mock__read_start(struct mock_conn *c)
-{
-    if (!c->reading && !c->closing &&
-        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0) {
-        c->reading = true;
-    }
-}
-
-void mock__read_stop(struct mock_conn *c)
-{
-    if (c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        c->reading = false;
-    }
+    http_parser_init(&h->parser, HTTP_REQUEST);
+    h->parser.data = h;
+    h->owner = owner;
+    h->pool = pool;
+    h->cfg = cfg;
 }
 
 /* The parser failed: queue an error answer behind the requests already complete. */
-static void protocol_error(struct mock_conn *c, enum http_errno e)
+static enum mock_http_rc protocol_error(struct mock_http *h, enum http_errno e)
 {
-    struct mock_req *r = c->cur;
-    c->cur = NULL;
-    c->broken = true;
-    mock__read_stop(c);
-    if (r == NULL && (r = req_new(c)) == NULL) {
-        mock_conn_close(c);
-        return;
+    struct mock_req *r = h->cur;
+    h->cur = NULL;
+    if (r == NULL && (r = req_new(h)) == NULL) {
+        return MOCK_HTTP_NOMEM;
     }
-    r->pre_status = c->err_status ? c->err_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
+    r->pre_status = h->err_status ? h->err_status : e == HPE_HEADER_OVERFLOW ? 431 : 400;
     r->pre_msg = http_errno_description(e);
     r->keep_alive = false;
-    req_enqueue(c, r);
+    req_enqueue(h, r);
+    return MOCK_HTTP_END;
 }
 
-static void conn_feed(struct mock_conn *c, const char *data, size_t len)
+enum mock_http_rc mock_http_feed(struct mock_http *h, const char *data, size_t len)
 {
-    size_t n = http_parser_execute(&c->parser, &settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    size_t n = http_parser_execute(&h->parser, &settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
     if (e == HPE_PAUSED) {
-        c->paused = true;
-        mock__read_stop(c);
+        h->paused = true;
         if (n < len) {
             char *p = malloc(len - n);
             if (p == NULL) {
-                mock_conn_close(c);
-                return;
+                return MOCK_HTTP_NOMEM;
             }
             memcpy(p, data + n, len - n);
-            c->pending = p;
-            c->pending_len = len - n;
+            h->pending = p;
+            h->pending_len = len - n;
         }
-    } else if (e != HPE_OK) {
-        protocol_error(c, e);
-    } else if (c->parser.upgrade) {
+        return MOCK_HTTP_PAUSED;
+    }
+    if (e != HPE_OK) {
+        return protocol_error(h, e);
+    }
+    if (h->parser.upgrade) {
         /* Upgrade/CONNECT: answer what came, ignore the rest, then close. */
-        if (c->tail != NULL) {
-            c->tail->keep_alive = false;
+        if (h->tail != NULL) {
+            h->tail->keep_alive = false;
         }
-        c->broken = true;
-        mock__read_stop(c);
+        return MOCK_HTTP_END;
     }
+    return MOCK_HTTP_OK;
 }
 
-static void conn_unpause(struct mock_conn *c)
+enum mock_http_rc mock_http_resume(struct mock_http *h)
 {
-    char *p = c->pending;
-    size_t len = c->pending_len;
-    c->pending = NULL;
-    c->pending_len = 0;
-    c->paused = false;
-    http_parser_pause(&c->parser, 0);
-    conn_feed(c, p ? p : "", len);
+    char *p = h->pending;
+    size_t len = h->pending_len;
+    h->pending = NULL;
+    h->pending_len = 0;
+    h->paused = false;
+    http_parser_pause(&h->parser, 0);
+    enum mock_http_rc rc = mock_http_feed(h, p ? p : "", len);
     free(p);
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    struct mock_conn *c = s->data;
-    if (nread == 0 || c->closing) {
-        return;
-    }
-    if (nread < 0) {
-        /* A stalled request will never be answered: a client that gave up must not keep its
-         * connection (and the request's accounting) open until the idle timeout. */
-        if (c->shutting || nread != UV_EOF || c->head == NULL || c->held) {
-            mock_conn_close(c);
-            return;
-        }
-        /* Half-closed after sending requests: answer those, then close. */
-        c->eof = true;
-        mock__read_stop(c);
-        c->tail->keep_alive = false;
-        return;
-    }
-    mock_metrics_add(&mock__counters(c)->bytes_in, (unsigned long long)nread);
-    if (c->shutting || c->broken) {
-        return; /* draining before close, or past a parse error */
-    }
-    conn_feed(c, buf->base, (size_t)nread);
-    mock__conn_kick(c);
-}
-
-/* ---- answering in order ---- */
-
-/* Hand the head request to the application, as many times as answers complete synchronously,
- * then resume parsing and reading when there is room. Never re-entered. */
-void mock__conn_kick(struct mock_conn *c)
-{
-    if (c->in_kick) {
-        return;
-    }
-    c->in_kick = true;
-    for (;;) {
-        while (c->head != NULL && !c->active && !c->closing && !c->shutting && !c->failed) {
-            c->active = true; /* the keep-alive timer, if it fires now, lets the answer be */
-            mock_openai_handle(c->head);
-        }
-        if (c->closing || c->shutting || c->failed || !c->paused || c->nq >= MOCK_PIPELINE_MAX) {
-            break;
-        }
-        conn_unpause(c);
-    }
-    c->in_kick = false;
-    if (!c->closing && !c->shutting && !c->paused && !c->broken && !c->eof &&
-        c->write_queued < MOCK_WRITE_HIGH) {
-        mock__read_start(c);
-    }
+    return rc;
 }

@@ -129,6 +129,53 @@ void mock_dist_format(const struct mock_dist *d, char *buf, size_t len)
     }
 }
 
+/* ---- counts ------------------------------------------------------------------------------ */
+
+static bool whole(double v)
+{
+    return v == floor(v);
+}
+
+int mock_count_parse(const char *spec, int lo, int hi, struct mock_dist *out, char *err,
+                     size_t errlen)
+{
+    struct mock_dist d;
+    char sub[160];
+    if (mock_dist_parse(spec, &d, sub, sizeof(sub)) != 0) {
+        snprintf(err, errlen, "'%s': expected N, uniform:LO,HI or lognormal:P50,P99 (tokens)",
+                 spec);
+        return -1;
+    }
+    bool ok = d.kind == MOCK_DIST_LOGNORMAL ? d.b <= hi
+                                            : whole(d.a) && whole(d.b) && d.a >= lo && d.b <= hi;
+    if (!ok) {
+        snprintf(err, errlen, "'%s': %s in [%d, %d] tokens", spec,
+                 d.kind == MOCK_DIST_LOGNORMAL ? "p50 and p99" : "whole numbers", lo, hi);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+int mock_count_sample(const struct mock_dist *d, struct mock_rng *r, int lo, int hi)
+{
+    double v;
+    switch (d->kind) {
+    case MOCK_DIST_UNIFORM:
+        /* whole numbers a..b equally likely: rounding a continuous draw would halve the ends */
+        v = d->a + floor((d->b - d->a + 1.0) * mock_rng_unit(r));
+        break;
+    case MOCK_DIST_LOGNORMAL:
+        v = floor(mock_dist_sample_ms(d, r, 1.0) + 0.5);
+        break;
+    case MOCK_DIST_FIXED:
+    default:
+        v = d->a;
+        break;
+    }
+    return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
 /* ---- profiles ---------------------------------------------------------------------------- */
 
 static bool profile_key_char(char c)
@@ -197,6 +244,15 @@ static int profile_apply(struct mock_profile *p, const char *key, const char *va
     }
     if (strcmp(key, "tokens") == 0)
         return profile_parse_tokens(val, &p->tokens, err, errlen);
+    if (strcmp(key, "reasoning_tokens") == 0 || strcmp(key, "chunk_tokens") == 0) {
+        bool reasoning = key[0] == 'r';
+        if (mock_count_parse(val, reasoning ? 0 : 1, MOCK_COUNT_MAX,
+                             reasoning ? &p->reasoning : &p->chunk, sub, sizeof(sub)) != 0) {
+            snprintf(err, errlen, "profile %s: %s", key, sub);
+            return -1;
+        }
+        return 0;
+    }
 
     /* Anything else must be a fault key; mock_fault_parse names unknown keys itself. */
     char kv[PROFILE_VALUE_MAX + 40];
@@ -209,12 +265,14 @@ static int profile_apply(struct mock_profile *p, const char *key, const char *va
     return 0;
 }
 
-static void profile_defaults(struct mock_profile *p)
+void mock_profile_defaults(struct mock_profile *p)
 {
     memset(p, 0, sizeof(*p));
     p->ttft = (struct mock_dist){MOCK_DIST_FIXED, 0.0, 0.0};
     p->itl = (struct mock_dist){MOCK_DIST_FIXED, 0.0, 0.0};
     p->tokens = MOCK_PROFILE_DEFAULT_TOKENS;
+    p->reasoning = (struct mock_dist){MOCK_DIST_FIXED, 0.0, 0.0};
+    p->chunk = (struct mock_dist){MOCK_DIST_FIXED, 1.0, 1.0};
     p->has_faults = false;
     mock_fault_rates_init(&p->faults);
 }
@@ -224,7 +282,7 @@ int mock_profile_parse(const char *spec, struct mock_profile *out, char *err, si
     struct mock_profile p;
     const char *s = spec;
 
-    profile_defaults(&p);
+    mock_profile_defaults(&p);
     while (*s != '\0') {
         char key[24], val[PROFILE_VALUE_MAX];
         while (*s == ' ' || *s == '\t')

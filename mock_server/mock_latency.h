@@ -6,8 +6,9 @@
  *     "lognormal:100,400" long tail: median 100 ms, p99 400 ms (mu = ln p50,
  *                         sigma = (ln p99 - ln p50) / 2.326)
  * A profile is a model name with its time to first token, time per further output token,
- * default output length and fault rates:
+ * default output length, reasoning tokens, tokens per chunk and fault rates:
  *     --profile 'name=gpt-mock,ttft=lognormal:200,800,itl=uniform:10,30,tokens=64'
+ *     --profile 'name=thinker,ttft=50,itl=10,reasoning_tokens=uniform:20,60,chunk_tokens=4'
  */
 #ifndef MOCK_LATENCY_H
 #define MOCK_LATENCY_H
@@ -36,6 +37,24 @@ double mock_dist_sample_ms(const struct mock_dist *d, struct mock_rng *r, double
 /* Render back to the spec syntax, for --help output and /v1/models. */
 void mock_dist_format(const struct mock_dist *d, char *buf, size_t len);
 
+/* Counts of tokens (reasoning tokens, tokens per chunk) take the same syntax in whole tokens:
+ *     "4"                 fixed 4
+ *     "uniform:2,6"       each whole number from 2 to 6 equally likely
+ *     "lognormal:40,400"  median 40, p99 400, rounded to the nearest whole number
+ * mock_count_parse: fixed and uniform values must be whole numbers in [lo, hi], lognormal's
+ * p50 and p99 in (0, hi]. 0, or -1 with a one-line reason in err (out then untouched). */
+#define MOCK_COUNT_MAX 1000000
+int mock_count_parse(const char *spec, int lo, int hi, struct mock_dist *out, char *err,
+                     size_t errlen);
+/* Draw a count, clamped to [lo, hi]. Fixed draws nothing from r, uniform one unit draw,
+ * lognormal one normal (two unit draws). Pure: any thread, own rng. */
+int mock_count_sample(const struct mock_dist *d, struct mock_rng *r, int lo, int hi);
+/* A fixed count of v: no draw at all. */
+static inline bool mock_count_is_fixed(const struct mock_dist *d, double v)
+{
+    return d->kind == MOCK_DIST_FIXED && d->a == v;
+}
+
 #define MOCK_MODEL_NAME_MAX 64
 
 struct mock_profile {
@@ -43,17 +62,23 @@ struct mock_profile {
     struct mock_dist ttft; /* request arrival (or slot start) to first token */
     struct mock_dist itl;  /* each further output token */
     int tokens;            /* output tokens when the request gives no max_tokens */
-    bool has_faults;       /* faults below override the global rates */
+    /* Reasoning tokens before the content (a count, default 0), streamed as
+     * delta.reasoning_content, and tokens per SSE chunk (a count >= 1, default 1). */
+    struct mock_dist reasoning, chunk;
+    bool has_faults; /* faults below override the global rates */
     struct mock_fault_rates faults;
 };
 
-/* Parse "name=...,ttft=...,itl=...,tokens=N[,fault keys as in mock_fault_parse]".
- * Distribution specs contain commas, so a key's value runs until the next ",key=".
- * name is required (1..63 bytes of letters, digits and . _ - : / @ +); keys not given default to
- * ttft=0, itl=0, tokens=MOCK_PROFILE_DEFAULT_TOKENS (1..1000000) and no faults. Any fault key sets
+/* Parse "name=...,ttft=...,itl=...,tokens=N,reasoning_tokens=COUNT,chunk_tokens=COUNT[,fault
+ * keys as in mock_fault_parse]". Distribution specs contain commas, so a key's value runs until
+ * the next ",key=". name is required (1..63 bytes of letters, digits and . _ - : / @ +); keys not
+ * given default to (mock_profile_defaults) ttft=0, itl=0, tokens=MOCK_PROFILE_DEFAULT_TOKENS
+ * (1..1000000), reasoning_tokens=0 (0..1000000), chunk_tokens=1 (1..1000000) and no faults.
+ * Any fault key sets
  * has_faults, and the profile's rates then start from mock_fault_rates_init (no faults), not the
  * global rates. 0, or -1 with a one-line reason in err (out is then untouched). */
 #define MOCK_PROFILE_DEFAULT_TOKENS 16
+void mock_profile_defaults(struct mock_profile *p);
 int mock_profile_parse(const char *spec, struct mock_profile *out, char *err, size_t errlen);
 
 #endif

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mock_openai.h"
+#include "mock_job.h"
 
 #define MOCK_MEMO_SLOTS    16
 #define MOCK_MEMO_BODY_MAX 2048

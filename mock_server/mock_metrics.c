@@ -230,8 +230,11 @@ void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
                (long long)SUM(conn_total));
     render_one(out, "mockllm_bytes_received_total", "counter", "Bytes read from clients.",
                (long long)SUM(bytes_in));
-    render_one(out, "mockllm_bytes_sent_total", "counter", "Bytes written to clients.",
+    render_one(out, "mockllm_bytes_sent_total", "counter",
+               "Bytes written to clients (taken by the kernel, not queued).",
                (long long)SUM(bytes_out));
+    render_one(out, "mockllm_streams_paced", "gauge",
+               "Streams whose generation waits for a slow client to read.", (long long)SUM(paced));
     mock_buf_adds(out, "# HELP mockllm_faults_total Injected faults by kind.\n"
                        "# TYPE mockllm_faults_total counter\n");
     for (int k = 1; k < MOCK_FAULT_KINDS; k++) {

@@ -46,7 +46,9 @@ struct mock_loop_counters {
     _Alignas(64) atomic_ullong conn_total;
     atomic_llong conn_open;
     atomic_llong in_flight; /* this loop's, written by this loop only */
-    atomic_ullong bytes_in, bytes_out, rate_limited;
+    atomic_ullong bytes_in, rate_limited;
+    atomic_ullong bytes_out; /* taken by the kernel, not merely queued (mock_conn.c) */
+    atomic_llong paced;      /* streams waiting now for their client to read (gauge) */
     atomic_ullong faults[MOCK_FAULT_KINDS];
     atomic_ullong late[MOCK_LATE_BOUNDS + 1]; /* per bucket, not cumulative */
     atomic_ullong late_sum_ns, late_max_ns;
@@ -86,6 +88,12 @@ static inline struct mock_loop_counters *mock_metrics_loop(struct mock_metrics *
 static inline void mock_metrics_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+/* A gauge written only by its own loop: a load and a store, no locked instruction. */
+static inline void mock_metrics_add_gauge(atomic_llong *g, long long d)
+{
+    atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d,
+                          memory_order_relaxed);
 }
 
 /* Prometheus text exposition format 0.0.4. */

@@ -1,232 +1,18 @@
-/* mock_openai.c - routes, request validation (cJSON), OpenAI-shaped errors, accounting. */
+/* mock_openai.c - the application mockllm serves (mock_openai.h): routes, request validation
+ * (cJSON, memoised per loop), the small routes' answers; chat completions go on to admission. */
 #include "mock_openai.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "mock_http.h"
 #include "ll_json.h"
+#include "mock_admit.h"
+#include "mock_answer.h"
+#include "mock_conn.h"
 #include "mock_latency.h"
-#include "mock_server.h"
 #include "mock_text.h"
-
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Content Too Large";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status < 500 ? "Client Error" : "Server Error";
-    }
-}
-
-/* The loop's cached Date line, re-rendered when the wall clock enters a new second. time() is
- * answered by the vDSO, without a system call; the loop's own clock (uv_now) would not do, its
- * seconds do not start with the wall clock's and the Date would lag by up to one. */
-static void date_line(struct mock_loop *lp, struct mock_buf *o)
-{
-    time_t now = time(NULL);
-    uint64_t sec = (uint64_t)now + 1; /* + 1: 0 means never rendered */
-    if (sec != lp->date_sec) {
-        struct tm tm;
-        size_t n =
-            gmtime_r(&now, &tm) != NULL
-                ? strftime(lp->date, sizeof(lp->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm)
-                : 0;
-        lp->date_len = n;
-        lp->date_sec = sec;
-    }
-    mock_buf_add(o, lp->date, lp->date_len);
-}
-
-void mock__head(struct mock_req *r, struct mock_buf *o, int status, const char *ctype)
-{
-    /* Pieces, not printf: this runs for every answer. */
-    mock_buf_lit(o, "HTTP/1.1 ");
-    mock_buf_i64(o, status);
-    mock_buf_lit(o, " ");
-    mock_buf_adds(o, reason(status));
-    mock_buf_lit(o, "\r\n");
-    date_line(r->conn->lp, o);
-    mock_buf_lit(o, "Content-Type: ");
-    mock_buf_adds(o, ctype);
-    mock_buf_lit(o, "\r\n");
-    if (mock_req_closes(r)) {
-        mock_buf_lit(o, "Connection: close\r\n");
-    } else if (r->http10) {
-        mock_buf_lit(o, "Connection: keep-alive\r\n");
-    }
-}
-
-static void duration(char *buf, size_t len, long long ms)
-{
-    if (ms < 1000) {
-        snprintf(buf, len, "%lldms", ms);
-    } else if (ms < 60000) {
-        snprintf(buf, len, "%gs", (double)ms / 1000.0);
-    } else {
-        snprintf(buf, len, "%lldm%gs", ms / 60000, (double)(ms % 60000) / 1000.0);
-    }
-}
-
-void mock__rl_headers(struct mock_req *r, struct mock_buf *o)
-{
-    const struct mock_rl_info *i = &r->job.rl;
-    char reset[32];
-    if (!r->job.rl_headers) {
-        return;
-    }
-    if (i->limit_requests >= 0) {
-        duration(reset, sizeof(reset), (long long)i->reset_requests_ms);
-        mock_buf_printf(o,
-                        "x-ratelimit-limit-requests: %ld\r\nx-ratelimit-remaining-requests: "
-                        "%ld\r\nx-ratelimit-reset-requests: %s\r\n",
-                        i->limit_requests, i->remaining_requests, reset);
-    }
-    if (i->limit_tokens >= 0) {
-        duration(reset, sizeof(reset), (long long)i->reset_tokens_ms);
-        mock_buf_printf(o,
-                        "x-ratelimit-limit-tokens: %ld\r\nx-ratelimit-remaining-tokens: "
-                        "%ld\r\nx-ratelimit-reset-tokens: %s\r\n",
-                        i->limit_tokens, i->remaining_tokens, reset);
-    }
-}
-
-void mock__respond(struct mock_req *r, int status, const char *ctype, const char *body, size_t len,
-                   const char *extra)
-{
-    struct mock_conn *c = r->conn;
-    mock__head(r, c->out, status, ctype);
-    mock__rl_headers(r, c->out);
-    mock_buf_lit(c->out, "Content-Length: ");
-    mock_buf_u64(c->out, len);
-    mock_buf_lit(c->out, "\r\n");
-    if (extra != NULL) {
-        mock_buf_adds(c->out, extra);
-    }
-    mock_buf_lit(c->out, "\r\n");
-    if (r->method != HTTP_HEAD) {
-        mock_buf_add(c->out, body, len);
-    }
-    mock_conn_flush(c, false);
-    mock__finish(r, status);
-}
-
-static const char *error_type(int status)
-{
-    switch (status) {
-    case 401:
-        return "invalid_request_error";
-    case 403:
-        return "permission_error";
-    case 429:
-        return "rate_limit_error";
-    default:
-        return status >= 500 ? "server_error" : "invalid_request_error";
-    }
-}
-
-void mock__error(struct mock_req *r, int status, const char *msg, const char *param,
-                 const char *code, const char *extra)
-{
-    struct mock_buf *b = mock_conn_scratch(r->conn);
-    mock_buf_adds(b, "{\"error\":{\"message\":");
-    mock_buf_json_str(b, msg, strlen(msg));
-    mock_buf_lit(b, ",\"type\":\"");
-    mock_buf_adds(b, error_type(status));
-    mock_buf_lit(b, "\",\"param\":");
-    if (param != NULL) {
-        mock_buf_json_str(b, param, strlen(param));
-    } else {
-        mock_buf_adds(b, "null");
-    }
-    mock_buf_adds(b, ",\"code\":");
-    if (code != NULL) {
-        mock_buf_json_str(b, code, strlen(code));
-    } else {
-        mock_buf_adds(b, "null");
-    }
-    mock_buf_adds(b, "}}\n");
-    if (b->oom) {
-        mock_conn_close(r->conn);
-        return;
-    }
-    mock__respond(r, status, "application/json", b->p, b->len, extra);
-}
-
-void mock__account(struct mock_req *r, int status)
-{
-    struct mock_job *j = &r->job;
-    struct mock_loop *lp = r->conn->lp;
-    if (j->accounted) {
-        return;
-    }
-    j->accounted = true;
-    r->status = status;
-    if (j->waiting) {
-        mock__wait_remove(r);
-    }
-    if (j->has_slot) {
-        mock__slot_release(r);
-    }
-    if (j->is_chat) {
-        mock_metrics_request(&lp->srv->metrics, lp->index, j->model_idx, status);
-    }
-    if (j->in_flight) {
-        mock_metrics_in_flight(&lp->srv->metrics, lp->index, -1);
-        j->in_flight = false;
-    }
-    if (lp->srv->cfg->verbose) {
-        double ms = (double)((int64_t)uv_hrtime() - r->t_start_ns) / 1e6;
-        fprintf(stderr, "mockllm[%d]: %s %s %d %.1f ms%s%s\n", lp->index,
-                http_method_str((enum http_method)r->method), r->url, status, ms,
-                j->model[0] ? " model=" : "", j->model);
-    }
-}
-
-void mock__finish(struct mock_req *r, int status)
-{
-    mock__account(r, status);
-    mock_conn_done(r);
-}
-
-void mock_openai_abort(struct mock_req *r)
-{
-    mock__account(r, r->status);
-}
 
 /* ---- validation ---- */
 
@@ -446,10 +232,10 @@ static void route_chat(struct mock_req *r)
     j->max_tokens = -1;
     mock_metrics_in_flight(&srv->metrics, r->conn->lp->index, 1);
     if (srv->cfg->api_key[0] != '\0' && !auth_ok(r, srv->cfg->api_key)) {
-        mock__error(r, 401,
-                    r->auth[0] ? "Incorrect API key provided."
-                               : "You didn't provide an API key (Authorization: Bearer KEY).",
-                    NULL, "invalid_api_key", NULL);
+        mock_answer_error(r, 401,
+                          r->auth[0] ? "Incorrect API key provided."
+                                     : "You didn't provide an API key (Authorization: Bearer KEY).",
+                          NULL, "invalid_api_key", NULL);
         return;
     }
     struct mock_memo *memo = &r->conn->lp->memo;
@@ -458,39 +244,40 @@ static void route_chat(struct mock_req *r)
     const struct mock_memo_req *seen = mock_memo_req_get(memo, body, r->body_len, &hash);
     if (seen != NULL) {
         job_from_memo(j, seen);
-        mock__chat_run(r);
+        mock_admit_chat(r);
         return;
     }
     cJSON *root = ll_json_parse(body, r->body_len);
     if (root == NULL) {
-        mock__error(r, 400,
-                    "We could not parse the JSON body of your request. (The body must be valid "
-                    "JSON.)",
-                    NULL, NULL, NULL);
+        mock_answer_error(
+            r, 400,
+            "We could not parse the JSON body of your request. (The body must be valid "
+            "JSON.)",
+            NULL, NULL, NULL);
         return;
     }
     int rc = check_request(r, root, msg, sizeof(msg), &param);
     ll_json_free(root);
     if (rc != 0) {
-        mock__error(r, rc, msg, param, rc == 404 ? "model_not_found" : NULL, NULL);
+        mock_answer_error(r, rc, msg, param, rc == 404 ? "model_not_found" : NULL, NULL);
         return;
     }
     struct mock_memo_req m;
     memo_of_job(&m, j);
     mock_memo_req_put(memo, hash, body, r->body_len, &m);
-    mock__chat_run(r);
+    mock_admit_chat(r);
 }
 
 static void route_metrics(struct mock_req *r)
 {
     struct mock_buf *b = mock_conn_scratch(r->conn);
     mock_metrics_render(&r->conn->lp->srv->metrics, b);
-    mock__respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b->p, b->len, NULL);
+    mock_answer_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b->p, b->len, NULL);
 }
 
 static void json_ok(struct mock_req *r, const char *body)
 {
-    mock__respond(r, 200, "application/json", body, strlen(body), NULL);
+    mock_answer_respond(r, 200, "application/json", body, strlen(body), NULL);
 }
 
 struct route {
@@ -502,7 +289,7 @@ struct route {
 static void route_models(struct mock_req *r)
 {
     struct mock_server *srv = r->conn->lp->srv;
-    mock__respond(r, 200, "application/json", srv->models_json, srv->models_len, NULL);
+    mock_answer_respond(r, 200, "application/json", srv->models_json, srv->models_len, NULL);
 }
 
 static void route_health(struct mock_req *r)
@@ -520,9 +307,11 @@ static void route_reset(struct mock_req *r)
 static cJSON *model_object(const struct mock_config *cfg, int i)
 {
     const struct mock_profile *p = &cfg->profiles[i];
-    char ttft[96], itl[96];
+    char ttft[96], itl[96], reasoning[96], chunk[96];
     mock_dist_format(&p->ttft, ttft, sizeof(ttft));
     mock_dist_format(&p->itl, itl, sizeof(itl));
+    mock_dist_format(&p->reasoning, reasoning, sizeof(reasoning));
+    mock_dist_format(&p->chunk, chunk, sizeof(chunk));
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "id", p->name);
     cJSON_AddStringToObject(m, "object", "model");
@@ -531,6 +320,8 @@ static cJSON *model_object(const struct mock_config *cfg, int i)
     cJSON_AddStringToObject(m, "ttft", ttft);
     cJSON_AddStringToObject(m, "itl", itl);
     cJSON_AddNumberToObject(m, "tokens", p->tokens);
+    cJSON_AddStringToObject(m, "reasoning_tokens", reasoning);
+    cJSON_AddStringToObject(m, "chunk_tokens", chunk);
     cJSON_AddBoolToObject(m, "default", i == 0);
     return m;
 }
@@ -550,17 +341,17 @@ static void route_model(struct mock_req *r, const char *id, size_t len)
     if (i < 0) {
         snprintf(msg, sizeof(msg), "The model '%.*s' does not exist", (int)(len < 200 ? len : 200),
                  id);
-        mock__error(r, 404, msg, "model", "model_not_found", NULL);
+        mock_answer_error(r, 404, msg, "model", "model_not_found", NULL);
         return;
     }
     cJSON *m = model_object(cfg, i);
     char *body = m ? cJSON_PrintUnformatted(m) : NULL;
     cJSON_Delete(m);
     if (body == NULL) {
-        mock__error(r, 500, "Out of memory rendering the model.", NULL, NULL, NULL);
+        mock_answer_error(r, 500, "Out of memory rendering the model.", NULL, NULL, NULL);
         return;
     }
-    mock__respond(r, 200, "application/json", body, strlen(body), NULL);
+    mock_answer_respond(r, 200, "application/json", body, strlen(body), NULL);
     cJSON_free(body);
 }
 
@@ -588,7 +379,7 @@ static void pre_error(struct mock_req *r)
         snprintf(msg, sizeof(msg), "Malformed HTTP request: %s.",
                  r->pre_msg ? r->pre_msg : "bad request");
     }
-    mock__error(r, r->pre_status, msg, NULL, NULL, NULL);
+    mock_answer_error(r, r->pre_status, msg, NULL, NULL, NULL);
 }
 
 void mock_openai_handle(struct mock_req *r)
@@ -609,7 +400,7 @@ void mock_openai_handle(struct mock_req *r)
             } else {
                 snprintf(msg, sizeof(msg), "Method %s is not allowed on %.*s.",
                          http_method_str((enum http_method)r->method), (int)plen, r->url);
-                mock__error(r, 405, msg, NULL, NULL, "Allow: GET, HEAD\r\n");
+                mock_answer_error(r, 405, msg, NULL, NULL, "Allow: GET, HEAD\r\n");
             }
             return;
         }
@@ -630,15 +421,18 @@ void mock_openai_handle(struct mock_req *r)
         snprintf(msg, sizeof(msg), "Method %s is not allowed on %.*s.", method, (int)plen, r->url);
         snprintf(allow, sizeof(allow), "Allow: %s\r\n",
                  match->method == HTTP_GET ? "GET, HEAD" : http_method_str(match->method));
-        mock__error(r, 405, msg, NULL, NULL, allow);
+        mock_answer_error(r, 405, msg, NULL, NULL, allow);
         return;
     }
     snprintf(msg, sizeof(msg), "Invalid URL (%s %.*s)", method, (int)plen, r->url);
-    mock__error(r, 404, msg, NULL, NULL, NULL);
+    mock_answer_error(r, 404, msg, NULL, NULL, NULL);
 }
+
+static const struct mock_app app = {.handle = mock_openai_handle, .abort = mock_answer_abort};
 
 int mock_openai_prepare(struct mock_server *srv)
 {
+    srv->app = &app;
     const struct mock_config *cfg = srv->cfg;
     ll_json_init();
     cJSON *root = cJSON_CreateObject();

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mock_http.h"
+#include "mock_conn.h"
 #include "mock_openai.h"
 
 static void connection_cb(uv_stream_t *server, int status)
@@ -111,7 +111,8 @@ static void maybe_finish(struct mock_loop *lp)
     }
 }
 
-void mock_server__conn_gone(struct mock_loop *lp)
+/* A connection of a stopping loop has closed (mock_conn.c, through lp->conn_gone). */
+static void conn_gone(struct mock_loop *lp)
 {
     maybe_finish(lp);
 }
@@ -161,6 +162,7 @@ static int loop_init(struct mock_server *srv, struct mock_loop *lp, int index)
     memset(lp, 0, offsetof(struct mock_loop, rbuf));
     lp->srv = srv;
     lp->index = index;
+    lp->conn_gone = conn_gone;
     if (uv_loop_init(&lp->loop) != 0) {
         return -1;
     }
@@ -198,7 +200,7 @@ static int loop_fini(struct mock_loop *lp)
     mock_memo_free(&lp->memo);
     mock_buf_free(&lp->out);
     mock_buf_free(&lp->body);
-    mock_loop_free_spares(lp);
+    mock_req_pool_free(&lp->spares);
     return uv_loop_close(&lp->loop);
 }
 

@@ -9,3 +9,16 @@ ll_add_test(test_mock_server
 ll_add_test(test_mock_memo SOURCES test_mock_memo.c LIBS mock_core LABELS unit)
 # mockllm's counters: the in-flight peak over loops.
 ll_add_test(test_mock_metrics SOURCES test_mock_metrics.c LIBS mock_core LABELS unit)
+# mockllm's streams as real servers send them: headers at admission, reasoning and multi-token
+# chunks (raw sockets, each test its own mockllm).
+ll_add_test(test_mock_stream
+  SOURCES test_mock_stream.c
+  LIBS ll_testutil PkgConfig::CJSON
+  LABELS integration
+  NEEDS_MOCK)
+# A slow reader paces its stream: bounded RSS, bytes counted when the kernel takes them.
+ll_add_test(test_mock_pace
+  SOURCES test_mock_pace.c
+  LIBS ll_testutil
+  LABELS integration
+  NEEDS_MOCK)

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "mock_config.h"
-#include "mock_http.h"
+#include "mock_conn.h"
 #include "mock_openai.h"
 #include "mock_server.h"
 
