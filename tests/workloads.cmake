@@ -6,6 +6,10 @@ if(TARGET ll_driver)
     SOURCES test_workloads.c
     LIBS ll_driver ll_common PkgConfig::CJSON ${LL_LIBM}
     LABELS unit)
+  ll_add_test(test_workloads_files
+    SOURCES test_workloads_files.c
+    LIBS ll_driver ll_common
+    LABELS unit)
 endif()
 if(TARGET llmload)
   ll_add_test(test_workloads_run
