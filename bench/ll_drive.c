@@ -359,6 +359,9 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
     ll_stats_res_begin(s);
     s->t_start = s->t_stop = ll_now_ns();
     d.next_tick = s->t_start + TICK_NS;
+    if (o->work != NULL) {
+        ll_workload_rewind(o->work); /* every drive sends the workload from its start */
+    }
     d.sched = (struct ll_sched){.kind = o->arrivals,
                                 .rate = o->rate,
                                 .burstiness = o->burstiness,

@@ -52,6 +52,11 @@ int ll_workload_fill(struct ll_workload *w, const struct ll_request *tmpl, struc
  * (*cap); the words come from *rng. 0 or LL_ENOMEM. */
 int ll_workload_text(char **buf, size_t *cap, int tokens, uint64_t *rng);
 
+/* Start again from the first request: the same prompts and lengths as a fresh workload, and
+ * the counts (sent, input_tokens, output_asked) from 0. ll_drive calls it at its start, so a
+ * warm-up run before the measured one does not shift what the measured run sends. */
+void ll_workload_rewind(struct ll_workload *w);
+
 void ll_workload_free(struct ll_workload *w);
 
 #endif

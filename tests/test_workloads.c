@@ -312,6 +312,16 @@ static void test_workloads_fill(void **state)
     }
     assert_int_equal(w.input_tokens, 18);
     assert_int_equal(w.output_asked, 180);
+    /* rewound: the same requests again, the counts from 0 */
+    char first[64];
+    ll_workload_rewind(&w);
+    assert_int_equal(ll_workload_fill(&w, &tmpl, &req), 0);
+    snprintf(first, sizeof(first), "%s", req.messages[0].content);
+    assert_int_equal(w.input_tokens, 5);
+    assert_int_equal(w.sent, 1);
+    ll_workload_rewind(&w);
+    assert_int_equal(ll_workload_fill(&w, &tmpl, &req), 0);
+    assert_string_equal(req.messages[0].content, first);
     ll_workload_free(&w);
 
     /* no shaping but the output draw: the template's prompt, counted the mock's way */
