@@ -5,8 +5,8 @@
  *   JSON    a JSON array of entries (the file starts with '['), e.g. ShareGPT's
  *           [{"id": ..., "conversations": [{"from": "human", "value": ...}, ...]}, ...].
  *           It is read one entry at a time, so a file of hundreds of MB needs memory only for
- *           the sample. A file whose first line is by itself an array of {"role", "content"}
- *           objects is JSONL of messages arrays instead.
+ *           the sample. A file that starts with '[' and whose first element is a
+ *           {"role", "content"} object is JSONL of messages arrays instead.
  * An entry is any of
  *   "text"                                   one user message
  *   {"prompt": "text"}                       one user message

@@ -176,6 +176,14 @@ static void test_workloads_dataset_layouts(void **state)
     find(&d, "third");
     ll_dataset_free(&d);
 
+    /* a minified JSON array on one line is still a JSON array of entries */
+    p = write_file("min.json", "[{\"conversations\": [{\"from\": \"human\", \"value\": \"a\"}]}, "
+                               "{\"prompt\": \"b\"}, \"c\"]");
+    assert_int_equal(ll_dataset_load(p, 0, 1, &d, err, sizeof(err)), 0);
+    assert_string_equal(d.layout, "json");
+    assert_int_equal(d.n, 3);
+    ll_dataset_free(&d);
+
     /* a one-line messages array first: JSONL of messages arrays, not a JSON array */
     p = write_file("m.jsonl", "[{\"role\": \"user\", \"content\": \"a\"}]\n"
                               "[{\"role\": \"user\", \"content\": \"b\"}]\n");
