@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cJSON.h>
 
@@ -123,19 +124,27 @@ static cJSON *load(const char *path)
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     cJSON *doc = NULL;
-    long sz;
+    long sz = 0;
+    struct stat st;
     if (f == NULL) {
         fprintf(stderr, "%s: cannot open %s: %s\n", WHO, path, strerror(errno));
         return NULL;
     }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "%s: cannot read %s: %s\n", WHO, path,
+                S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        goto out;
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || sz > MAX_JSON_SZ ||
         fseek(f, 0, SEEK_SET) != 0) {
-        fprintf(stderr, "%s: cannot read %s\n", WHO, path);
+        fprintf(stderr, "%s: cannot read %s: %s\n", WHO, path,
+                sz > MAX_JSON_SZ ? "larger than 64 MiB" : strerror(errno));
         goto out;
     }
     buf = malloc((size_t)sz + 1);
     if (buf == NULL || fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        fprintf(stderr, "%s: cannot read %s\n", WHO, path);
+        fprintf(stderr, "%s: cannot read %s: %s\n", WHO, path,
+                buf == NULL ? "out of memory" : strerror(errno));
         goto out;
     }
     buf[sz] = '\0';

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +10,12 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_retry.h"
+#include "ll_signal.h"
 #include "ll_workload.h"
 
-#define TICK_NS    (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
-#define SEND_BURST 256
+#define TICK_NS      (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
+#define SEND_BURST   256
+#define BITMAP_FIRST (1u << 20) /* bits reserved up front; more as seqs grow */
 
 /* Accounting: one bit per seq for "submitted" and one for "final result seen". Two bits per
  * request is the only state that grows with N; everything else is bounded by what is in
@@ -110,14 +111,6 @@ struct drive {
     bool progress_shown;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
 static void note_failure(struct drive *d, const struct ll_result *res)
 {
     d->errors++;
@@ -199,15 +192,30 @@ static void collect(struct drive *d, struct ll_call *call)
     ll_call_free(call);
 }
 
+/* "  120/1000  95.0 req/s  on the wire 50  queued 50  errors 0  ETA 9s": submitted calls
+ * not yet final are on the wire up to the in-flight limit, the rest wait in the backend's
+ * queue (the closed loop's lookahead). */
 static void progress_line(struct drive *d, int64_t now)
 {
     double el = (double)(now - d->s->t_start) / (double)LL_NS_PER_S;
-    uint64_t done = d->s->completed;
+    uint64_t done = d->s->completed, limit = (uint64_t)d->o->concurrency;
+    uint64_t wire = d->in_flight < limit ? d->in_flight : limit;
     double rps = el > 0 ? (double)done / el : 0.0;
-    double eta = rps > 0 ? (double)(d->o->requests - done) / rps : 0.0;
-    fprintf(stderr, "\r  %llu/%llu  %.1f req/s  in flight %llu  errors %llu  ETA %.0fs\033[K",
-            (unsigned long long)done, (unsigned long long)d->o->requests, rps,
-            (unsigned long long)d->in_flight, (unsigned long long)d->errors, eta);
+    double eta = rps > 0 && d->o->requests != LL_DRIVE_UNBOUNDED
+                     ? (double)(d->o->requests - done) / rps
+                     : 0.0;
+    if (d->o->duration_ns > 0) {
+        double left = (double)(d->s->t_start + d->o->duration_ns - now) / (double)LL_NS_PER_S;
+        eta = d->o->requests == LL_DRIVE_UNBOUNDED || left < eta ? (left > 0 ? left : 0) : eta;
+    }
+    fprintf(stderr, "\r  %s%s%llu", d->o->label ? d->o->label : "", d->o->label ? " " : "",
+            (unsigned long long)done);
+    if (d->o->requests != LL_DRIVE_UNBOUNDED) {
+        fprintf(stderr, "/%llu", (unsigned long long)d->o->requests);
+    }
+    fprintf(stderr, "  %.1f req/s  on the wire %llu  queued %llu  errors %llu  ETA %.0fs\033[K",
+            rps, (unsigned long long)wire, (unsigned long long)(d->in_flight - wire),
+            (unsigned long long)d->errors, eta);
     fflush(stderr);
     d->progress_shown = true;
 }
@@ -269,7 +277,7 @@ static void wait_some(struct drive *d, int64_t until)
         /* Nothing can progress: sleeping is safe (ll_client_next would return at once). */
         struct timespec ts = ll_ns_to_timespec(until);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
-               !interrupted) {
+               !ll_signal_caught()) {
         }
         return;
     }
@@ -282,6 +290,13 @@ static void wait_some(struct drive *d, int64_t until)
     }
 }
 
+/* More to send: not stopping, below --requests, inside --duration. */
+static bool may_send(const struct drive *d, bool stopping, int64_t now)
+{
+    return !stopping && d->n_sent < d->o->requests &&
+           (d->o->duration_ns <= 0 || now < d->s->t_start + d->o->duration_ns);
+}
+
 static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
@@ -291,7 +306,7 @@ static int drive_loop(struct drive *d)
 
     for (;;) {
         int64_t now = ll_now_ns();
-        if (interrupted && !stopping) {
+        if (ll_signal_caught() && !stopping) {
             stopping = true;
             d->out->interrupted = true;
             cancel_all(d);
@@ -306,7 +321,7 @@ static int drive_loop(struct drive *d)
         uint64_t burst_max = open ? SEND_BURST : d->collected_turn + SEND_BURST;
         uint64_t window = open ? 0 : closed_window(d, now);
         d->collected_turn = 0;
-        for (uint64_t burst = 0; burst < burst_max && !stopping && d->n_sent < o->requests &&
+        for (uint64_t burst = 0; burst < burst_max && may_send(d, stopping, now) &&
                                  (open ? (int64_t)sched_ns <= now : d->in_flight < window);
              burst++) {
             int err = submit_one(d, open ? (int64_t)sched_ns : 0);
@@ -318,11 +333,15 @@ static int drive_loop(struct drive *d)
                 now = ll_now_ns();
             }
         }
-        if ((stopping || d->n_sent >= o->requests) && d->in_flight == 0) {
+        bool more = may_send(d, stopping, now);
+        if (!more && d->in_flight == 0) {
             break;
         }
         int64_t until = d->next_tick;
-        if (!stopping && d->n_sent < o->requests) {
+        if (more && o->duration_ns > 0 && d->s->t_start + o->duration_ns < until) {
+            until = d->s->t_start + o->duration_ns; /* wake when the time is up */
+        }
+        if (more) {
             if (open && (int64_t)sched_ns < until) {
                 until = (int64_t)sched_ns;
             } else if (!open && d->in_flight < window) {
@@ -334,7 +353,8 @@ static int drive_loop(struct drive *d)
         wait_some(d, until);
         tick(d, ll_now_ns());
     }
-    d->out->not_sent = o->requests - d->n_sent;
+    /* Only a stop leaves requests unsent: --duration ending first is the run's own end. */
+    d->out->not_sent = stopping && o->requests != LL_DRIVE_UNBOUNDED ? o->requests - d->n_sent : 0;
     return 0;
 }
 
@@ -342,20 +362,15 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
              struct ll_drive_out *out)
 {
     struct drive d = {.c = c, .o = o, .s = s, .out = out};
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
     int err;
 
     memset(out, 0, sizeof(*out));
     out->first_cls = LL_CLASS_NONE;
-    if (bm_reserve(&d.sent, o->requests) != 0 || bm_reserve(&d.done, o->requests) != 0) {
+    uint64_t first = o->requests < BITMAP_FIRST ? o->requests : BITMAP_FIRST; /* then grown */
+    if (bm_reserve(&d.sent, first) != 0 || bm_reserve(&d.done, first) != 0) {
         err = LL_ENOMEM;
         goto out;
     }
-    interrupted = 0;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND; /* a second ^C kills */
-    sigaction(SIGINT, &sa, &old);
-
     ll_stats_res_begin(s);
     s->t_start = s->t_stop = ll_now_ns();
     d.next_tick = s->t_start + TICK_NS;
@@ -383,11 +398,29 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
     if (d.progress_shown) {
         fputs("\r\033[K", stderr);
     }
-    sigaction(SIGINT, &old, NULL);
 out:
     free(d.sent.w);
     free(d.done.w);
     free(d.live.slot);
     free(d.live.free_idx);
+    return err;
+}
+
+int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t requests,
+                    int64_t duration_ns, struct ll_drive_out *out, uint64_t *sent,
+                    uint64_t *succeeded)
+{
+    struct ll_drive_opts w = *o;
+    struct ll_stats scratch;
+    w.requests = requests > 0 ? requests : LL_DRIVE_UNBOUNDED;
+    w.duration_ns = requests > 0 ? 0 : duration_ns;
+    w.label = "warm-up";
+    if (ll_stats_init(&scratch, NULL) != 0) {
+        return LL_ENOMEM;
+    }
+    int err = ll_drive(c, &w, &scratch, out);
+    *sent = scratch.completed;
+    *succeeded = ll_stats_succeeded(&scratch);
+    ll_stats_free(&scratch);
     return err;
 }

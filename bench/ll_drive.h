@@ -18,9 +18,12 @@
 
 struct ll_workload;
 
+#define LL_DRIVE_UNBOUNDED UINT64_MAX /* requests: no count, --duration ends the run */
+
 struct ll_drive_opts {
-    uint64_t requests; /* total to send */
-    int concurrency;   /* closed loop: requests kept in flight (the client's limit) */
+    uint64_t requests;   /* total to send, or LL_DRIVE_UNBOUNDED (then duration_ns > 0) */
+    int64_t duration_ns; /* > 0: stop sending this long after the start (--duration) */
+    int concurrency;     /* closed loop: requests kept in flight (the client's limit) */
     /* Closed loop: requests kept submitted beyond `concurrency`, queued in the backend, so that
      * a slot freed by a response starts the next request at once, as a wrk connection sends
      * its next request, instead of waiting for this thread to collect and submit. */
@@ -38,20 +41,31 @@ struct ll_drive_opts {
     const struct ll_request *req; /* template; t_intended and user are set per send */
     struct ll_workload *work;     /* NULL, or each request's prompt and max_tokens from it */
     bool progress;                /* live line on stderr (the caller decides: isatty) */
+    const char *label;            /* progress line prefix (e.g. "warm-up"), NULL: none */
 };
 
 struct ll_drive_out {
-    uint64_t not_sent;       /* requests never submitted (interrupted) */
-    bool interrupted;        /* SIGINT: sends stopped, outstanding requests cancelled */
+    uint64_t not_sent;       /* requests never submitted because of a stop signal */
+    bool interrupted;        /* a stop signal: sends stopped, outstanding requests cancelled */
     enum ll_class first_cls; /* class of the first failed request, LL_CLASS_NONE if none */
     char first_err[160];     /* its errmsg */
 };
 
 /* Run the workload on `c`, folding into `s` (initialised by the caller; t_start, t_stop and
- * the resource figures are set here). Installs a SIGINT handler for the duration: the first
- * SIGINT stops sending and cancels what is outstanding, a second one kills.
+ * the resource figures are set here). A stop signal (ll_signal.h: SIGINT, SIGTERM, SIGHUP),
+ * also one caught before the call, stops sending and cancels what is outstanding; the results
+ * that come back are folded and out->interrupted is set.
  * 0, or LL_ENOMEM when the accounting bitmaps cannot be allocated. */
 int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
              struct ll_drive_out *out);
+
+/* Warm the client up before the measured run: the same load as `o` (concurrency, rate,
+ * request) for `requests` requests, or for `duration_ns` when requests is 0. The results are
+ * folded into a scratch ll_stats and dropped, so they reach no figure; *out says how many were
+ * sent and how many succeeded, and out->interrupted whether a stop signal ended it.
+ * 0 or LL_ENOMEM. */
+int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t requests,
+                    int64_t duration_ns, struct ll_drive_out *out, uint64_t *sent,
+                    uint64_t *succeeded);
 
 #endif

@@ -1,7 +1,6 @@
 /* ll_run.c - `llmload run`: flags, endpoint, client, the load loop, report. */
 #include "ll_run.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,9 @@
 #include "ll_limits.h"
 #include "ll_mockproc.h"
 #include "ll_opts.h"
+#include "ll_outfile.h"
 #include "ll_report.h"
+#include "ll_signal.h"
 #include "ll_workload_flags.h"
 
 #define WHO                     "llmload run"
@@ -27,12 +28,16 @@
 
 struct run {
     /* flags */
-    const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path;
+    const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path, *warmup;
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
-    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
-    bool stream, no_reuse, blocking, insecure, no_preflight;
+    int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
+    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s;
+    int64_t warmup_requests; /* --warmup N */
+    double warmup_s;         /* --warmup 30s */
+    uint64_t warmup_sent, warmup_ok;
+    bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
-    bool requests_seen, prompt_seen;
+    bool requests_seen, duration_seen, prompt_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
     struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
 
@@ -48,6 +53,7 @@ struct run {
     struct ll_message msg;
     struct ll_request req;
     struct ll_nofile nofile; /* RLIMIT_NOFILE, raised at start */
+    struct ll_outfile json;  /* --json, opened before anything starts */
 };
 
 static void run_defaults(struct run *r)
@@ -64,20 +70,21 @@ static void run_defaults(struct run *r)
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
     r->mock.pid = -1;
+    r->json.fd = -1;
     ll_wl_flags_defaults(&r->wl);
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
     {                                                                                              \
-        n, k, d, lo, hi, a, h, NULL, NULL                                                          \
+        n, k, d, lo, hi, a, h, NULL, NULL, 0                                                       \
     }
 #define OPTD(n, k, d, lo, hi, a, h, def)                                                           \
     {                                                                                              \
-        n, k, d, lo, hi, a, h, def, NULL                                                           \
+        n, k, d, lo, hi, a, h, def, NULL, 0                                                        \
     }
 #define OPTS(n, k, d, lo, hi, a, h, seen)                                                          \
     {                                                                                              \
-        n, k, d, lo, hi, a, h, NULL, seen                                                          \
+        n, k, d, lo, hi, a, h, NULL, seen, 0                                                       \
     }
 
 /* One table for parsing and --help. Call after run_defaults() so that help shows defaults. */
@@ -86,15 +93,24 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
     const struct ll_opt tab[] = {
         OPTD("backend", LL_OPT_STR, &r->backend, 0, 0, "NAME",
              "client backend: threaded or evented (required)", "none"),
-        OPTS("requests", LL_OPT_INT, &r->requests, 1, 1e9, "N", "requests to send",
-             &r->requests_seen),
+        {"requests", LL_OPT_INT, &r->requests, 1, 1e12, "N",
+         "requests to send (with --duration: at most N, whichever ends first)",
+         "100; no limit with --duration", &r->requests_seen, 'n'},
         {"concurrency", LL_OPT_INT, &r->concurrency, 1, 1e6, "C",
-         "closed loop: requests kept in flight; with --rate: the in-flight limit",
-         "10; 100 with --rate", &r->concurrency_seen},
+         "closed loop: requests kept in flight; with --rate: the in-flight limit (never more "
+         "than --requests)",
+         "10; 100 with --rate", &r->concurrency_seen, 'c'},
+        {"duration", LL_OPT_SECONDS, &r->duration_s, 1e-3, 1e7, "T",
+         "send for this long (30, 30s, 2m, 500ms), then collect what is out", "none",
+         &r->duration_seen, 'd'},
+        OPTD("warmup", LL_OPT_STR, &r->warmup, 0, 0, "N|T",
+             "warm up first with N requests or for a duration T (10s), same client and load; "
+             "excluded from every figure",
+             "none"),
         {"lookahead", LL_OPT_INT, &r->lookahead, 0, 1e6, "N",
          "closed loop: requests queued beyond the C in flight, so a freed slot starts the next at "
          "once as a wrk connection does (0: exactly C submitted; wire concurrency is C either way)",
-         "min(C, 64)", &r->lookahead_seen},
+         "min(C, 64)", &r->lookahead_seen, 0},
         OPTD("rate", LL_OPT_DOUBLE, &r->rate, 1e-3, 1e7, "R",
              "open loop: requests per second, latency from each intended start", "closed loop"),
         OPT("arrivals", LL_OPT_STR, &r->arrivals, 0, 0, "KIND",
@@ -129,7 +145,11 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
         OPTD("json", LL_OPT_STR, &r->json_path, 0, 0, "FILE",
-             "write every figure and the configuration as JSON (- = stdout)", "none"),
+             "write every figure and the configuration as JSON; - = stdout, the JSON alone "
+             "(the text report then goes to stderr)",
+             "none"),
+        OPT("quiet", LL_OPT_BOOL, &r->quiet, 0, 0, NULL,
+            "print no text report (errors and warnings still go to stderr)"),
         OPTS("seed", LL_OPT_INT, &r->seed, 0, 9e18, "N",
              "seed for retry jitter, arrivals, workload draws and the embedded mock",
              &r->seed_seen),
@@ -137,14 +157,17 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
             "do not verify HTTPS certificates (never the default)"),
         OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
             "skip the one-request check of an external endpoint"),
+        OPT("no-limit-check", LL_OPT_BOOL, &r->no_limit_check, 0, 0, NULL,
+            "start even when the machine's limits (threads, descriptors, memory) cannot give "
+            "the concurrency asked; failures are then counted per request"),
         {"latency-ms", LL_OPT_DOUBLE, &r->latency_ms, 0, 1e9, "MS",
-         "embedded mock: fixed latency per request", "mockllm's", &r->latency_seen},
+         "embedded mock: fixed latency per request", "mockllm's", &r->latency_seen, 0},
         {"fault-rate", LL_OPT_DOUBLE, &r->fault_rate, 0, 1, "P",
-         "embedded mock: share of requests answered 429/500/503", "mockllm's", &r->fault_seen},
+         "embedded mock: share of requests answered 429/500/503", "mockllm's", &r->fault_seen, 0},
         OPTD("mock-arg", LL_OPT_LIST, &r->mock_args, 0, 0, "ARG",
              "embedded mock: pass ARG to mockllm, repeatable (e.g. --mock-arg=--threads=2)",
              "none"),
-        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     size_t n = sizeof(tab) / sizeof(tab[0]) - 1; /* the workload's flags go over the end */
     n = n < cap ? n : cap - 1;
@@ -179,6 +202,12 @@ static int usage(const char *msg, const char *arg)
     return LL_EXIT_USAGE;
 }
 
+/* --duration without --requests: no count, the time ends the run. */
+static bool run_unbounded(const struct run *r)
+{
+    return r->duration_seen && !r->requests_seen && r->wl.trace == NULL; /* a trace ends */
+}
+
 /* Checks that need more than one flag. */
 static int run_validate(struct run *r)
 {
@@ -198,6 +227,7 @@ static int run_validate(struct run *r)
                            .arrivals = &r->arrivals,
                            .requests = &r->requests,
                            .requests_seen = r->requests_seen,
+                           .requests_unbounded = run_unbounded(r),
                            .max_tokens = r->max_tokens,
                            .prompt_seen = r->prompt_seen,
                            .seed = (uint64_t)r->seed};
@@ -234,11 +264,31 @@ static int run_validate(struct run *r)
     if (r->rate > 0 && r->lookahead_seen) {
         return usage("--lookahead is for the closed loop", "(drop it, or drop --rate)");
     }
+    if (r->warmup != NULL && ll_parse_int(r->warmup, 1, (int64_t)1e12, &r->warmup_requests) != 0 &&
+        ll_parse_seconds(r->warmup, 1e-3, 1e7, &r->warmup_s) != 0) {
+        return usage("--warmup: want a number of requests (100) or a duration (10s, 500ms), got",
+                     r->warmup);
+    }
+    /* Sized to the work: no more slots, threads or connections than there are requests. */
+    r->concurrency_asked = r->concurrency;
+    if (!run_unbounded(r) && r->requests < r->concurrency) {
+        r->concurrency = r->requests;
+    }
     if (!r->lookahead_seen) {
         r->lookahead =
             r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
     }
     return 0;
+}
+
+/* A concurrency the machine cannot give is refused before the mock or a thread starts. */
+static int run_check_limits(const struct run *r)
+{
+    struct ll_config want;
+    ll_config_defaults(&want);
+    want.concurrency = (int)r->concurrency;
+    want.stack_size = (size_t)r->stack_size;
+    return ll_limits_check(WHO, r->be, &want);
 }
 
 /* --url, else $OPENAI_BASE_URL, else the embedded mock (started later). */
@@ -292,14 +342,12 @@ static int mock_start(struct run *r)
         args[n++] = r->mock_args.v[i];
     }
     args[n] = NULL;
-    /* A terminal's ^C goes to the whole process group: let the child inherit SIG_IGN so that
-     * only we see it (we cancel, drain, then stop the mock with SIGTERM). A mockllm that
-     * installs its own SIGINT handler overrides this. */
-    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old);
+    /* The mock runs in its own process group (ll_mockproc.h): a terminal's ^C reaches only us;
+     * we cancel, drain, report, then stop the mock by PID. */
     int err = ll_mockproc_start(&r->mock, NULL, args, MOCK_START_TIMEOUT_MS);
-    sigaction(SIGINT, &old, NULL);
+    if (err == LL_ECANCELED) {
+        return 0; /* a stop signal: run_load reports a run that never started */
+    }
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the embedded mock %s: %s\n", WHO, ll_mockproc_path(),
                 ll_strerror(err));
@@ -404,17 +452,20 @@ static void run_header_limits(const struct run *r)
            nf->err ? strerror(nf->err) : "");
 }
 
-static void run_header(const struct run *r, struct ll_client *c)
+static void run_header(const struct run *r)
 {
-    const struct ll_backend *be = ll_client_backend(c);
+    const struct ll_backend *be = r->be;
     printf("llmload run: backend=%s (%s)\n", be->name, be->descr);
-    printf("endpoint=%s", r->base_url);
+    printf("endpoint=%s", r->base_url != NULL ? r->base_url : "none (stopped before it started)");
     if (r->cfg.n_base_urls > 1) {
         printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
     }
-    printf(" (%s) key=%s model=%s stream=%s max_tokens=%lld\n", r->url_source,
-           r->cfg.api_key ? "set" : "unset", r->model, r->stream ? "on" : "off",
-           (long long)r->max_tokens);
+    char mt[32] = "not sent"; /* the endpoint's default applies */
+    if (r->max_tokens > 0) {
+        snprintf(mt, sizeof(mt), "%lld", (long long)r->max_tokens);
+    }
+    printf(" (%s) key=%s model=%s stream=%s max_tokens=%s\n", r->url_source,
+           r->cfg.api_key ? "set" : "unset", r->model, r->stream ? "on" : "off", mt);
     if (r->rate > 0) {
         printf("mode=open rate=%g/s arrivals=%s in_flight_limit=%lld", r->rate, r->arrivals,
                (long long)r->concurrency);
@@ -422,9 +473,23 @@ static void run_header(const struct run *r, struct ll_client *c)
         printf("mode=closed concurrency=%lld lookahead=%lld", (long long)r->concurrency,
                (long long)r->lookahead);
     }
-    printf(" requests=%lld retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
-           (long long)r->requests, (long long)r->retries, r->timeout_s, r->connect_timeout_s,
-           r->no_reuse ? "off" : "on", (long long)r->seed);
+    if (r->concurrency < r->concurrency_asked) {
+        printf(" (%lld asked: no more than --requests)", (long long)r->concurrency_asked);
+    }
+    if (run_unbounded(r)) {
+        printf(" requests=unbounded");
+    } else {
+        printf(" requests=%lld", (long long)r->requests);
+    }
+    if (r->duration_seen) {
+        printf(" duration=%gs", r->duration_s);
+    }
+    if (r->warmup != NULL) {
+        printf(" warmup=%s%s (excluded)", r->warmup, r->warmup_requests > 0 ? " requests" : "");
+    }
+    printf(" retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
+           (long long)r->retries, r->timeout_s, r->connect_timeout_s, r->no_reuse ? "off" : "on",
+           (long long)r->seed);
     ll_wl_flags_header(&r->wl, stdout);
     run_header_limits(r);
     printf("\n");
@@ -444,9 +509,23 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddStringToObject(w, "prompt", r->prompt);
     cJSON_AddBoolToObject(w, "stream", r->stream);
     cJSON_AddNumberToObject(w, "max_tokens", (double)r->max_tokens);
-    cJSON_AddNumberToObject(w, "requests", (double)r->requests);
+    if (run_unbounded(r)) {
+        cJSON_AddNullToObject(w, "requests");
+    } else {
+        cJSON_AddNumberToObject(w, "requests", (double)r->requests);
+    }
+    if (r->duration_seen) {
+        cJSON_AddNumberToObject(w, "duration_s", r->duration_s);
+    }
+    if (r->warmup_requests > 0) {
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(w, "warmup"), "requests",
+                                (double)r->warmup_requests);
+    } else if (r->warmup_s > 0) {
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(w, "warmup"), "seconds", r->warmup_s);
+    }
     cJSON_AddStringToObject(w, "mode", r->rate > 0 ? "open" : "closed");
     cJSON_AddNumberToObject(w, "concurrency", (double)r->concurrency);
+    cJSON_AddNumberToObject(w, "concurrency_asked", (double)r->concurrency_asked);
     cJSON_AddNumberToObject(w, "lookahead", r->rate > 0 ? 0.0 : (double)r->lookahead);
     cJSON_AddNumberToObject(w, "rate", r->rate);
     cJSON_AddStringToObject(w, "arrivals", r->arrivals);
@@ -460,6 +539,9 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(nf, "hard", (double)r->nofile.hard);
     cJSON *m = cJSON_AddObjectToObject(w, "mock");
     cJSON_AddBoolToObject(m, "embedded", r->mock_started);
+    if (r->mock_started) {
+        cJSON_AddStringToObject(m, "path", r->mock.path);
+    }
     cJSON *margs = cJSON_AddArrayToObject(m, "args");
     if (r->latency_seen) {
         cJSON_AddNumberToObject(m, "latency_ms", r->latency_ms);
@@ -474,6 +556,11 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON *run = cJSON_AddObjectToObject(doc, "run");
     cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
     cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
+    if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
+        cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
+        cJSON_AddNumberToObject(wu, "sent", (double)r->warmup_sent);
+        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warmup_ok);
+    }
     return doc;
 }
 
@@ -535,6 +622,16 @@ static void run_thread_limit(const struct run *r, int err)
             WHO, r->be->name, (long long)r->concurrency, ll_strerror(err), why);
 }
 
+/* Stopped by a signal before the client started: an empty run, every request not sent. */
+static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_drive_out *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->first_cls = LL_CLASS_NONE;
+    o->interrupted = true;
+    o->not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
+    s->t_start = s->t_stop = ll_now_ns();
+}
+
 static int run_load(struct run *r)
 {
     struct ll_client *c = NULL;
@@ -548,19 +645,21 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
-    err = ll_client_create(r->be, &r->cfg, &c);
+    /* A stop signal before this point: nothing was started; the run is reported as such. */
+    err = ll_signal_caught() ? LL_ECANCELED : ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
         run_thread_limit(r, err);
         goto out;
     }
-    if (err != 0) {
+    if (err != 0 && err != LL_ECANCELED) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, r->be->name,
                 ll_strerror(err));
         goto out;
     }
-    run_header(r, c);
+    run_header(r);
     struct ll_drive_opts d = {
-        .requests = (uint64_t)r->requests,
+        .requests = run_unbounded(r) ? LL_DRIVE_UNBOUNDED : (uint64_t)r->requests,
+        .duration_ns = r->duration_seen ? (int64_t)(r->duration_s * 1e9) : 0,
         .concurrency = (int)r->concurrency,
         .lookahead = r->rate > 0 ? 0 : (int)r->lookahead,
         .rate = r->rate,
@@ -570,29 +669,35 @@ static int run_load(struct run *r)
         .progress = isatty(STDERR_FILENO) == 1,
     };
     ll_wl_flags_drive(&r->wl, &d);
-    err = ll_drive(c, &d, &s, &out);
-    if (err != 0) {
-        fprintf(stderr, "%s: the load loop failed: %s\n", WHO, ll_strerror(err));
+    if (c != NULL && r->warmup != NULL &&
+        (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
+                               &out, &r->warmup_sent, &r->warmup_ok)) != 0) {
+        fprintf(stderr, "%s: the warm-up failed: %s\n", WHO, ll_strerror(err));
         goto out;
     }
-    memset(&be, 0, sizeof(be));
-    be.loop_idle_ns = -1;
-    ll_client_sample(c, &be);
-    ll_stats_set_backend(&s, &be);
-    ll_client_destroy(c);
-    c = NULL;
+    if (c == NULL) {
+        run_not_started(r, &s, &out);
+    } else if ((err = ll_drive(c, &d, &s, &out)) != 0) {
+        fprintf(stderr, "%s: the load loop failed: %s\n", WHO, ll_strerror(err));
+        goto out;
+    } else {
+        memset(&be, 0, sizeof(be));
+        be.loop_idle_ns = -1;
+        ll_client_sample(c, &be);
+        ll_stats_set_backend(&s, &be);
+        ll_client_destroy(c);
+        c = NULL;
+    }
 
     ll_report_table(stdout, &s);
     printf("\n");
     rc = run_verdict(r, &s, &out);
     if (r->json_path != NULL) {
         cJSON *doc = run_json(r, &s, &out);
-        err = doc != NULL ? ll_report_write_json(doc, r->json_path) : LL_ENOMEM;
-        cJSON_Delete(doc);
-        if (err != 0) {
-            fprintf(stderr, "%s: cannot write %s: %s\n", WHO, r->json_path, ll_strerror(err));
-            rc = LL_EXIT_FAIL;
+        if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
+            rc = LL_EXIT_FAIL; /* the one line is printed */
         }
+        cJSON_Delete(doc);
     }
 out:
     if (c != NULL) {
@@ -628,12 +733,23 @@ int ll_cmd_run(int argc, char **argv)
     if ((rc = run_validate(&r)) != 0 || (rc = run_endpoint(&r)) != 0) {
         goto out;
     }
+    /* Outputs first: a path that cannot be written is one line now, not after the run. */
+    if (ll_outfile_open(&r.json, WHO, "--json", r.json_path) != 0 ||
+        (r.quiet && ll_outfile_quiet() != 0)) {
+        rc = LL_EXIT_FAIL;
+        goto out;
+    }
     ll_limits_raise_nofile(&r.nofile); /* before the mock: it inherits the raised limit */
+    if (!r.no_limit_check && run_check_limits(&r) != 0) {
+        rc = LL_EXIT_FAIL;
+        goto out;
+    }
     if (r.base_url == NULL && (rc = mock_start(&r)) != 0) {
         goto out;
     }
     run_config(&r);
-    if (!r.mock_started && !r.no_preflight && (rc = preflight(&r)) != 0) {
+    if (!r.mock_started && r.base_url != NULL && !r.no_preflight && !ll_signal_caught() &&
+        (rc = preflight(&r)) != 0) {
         goto out;
     }
     rc = run_load(&r);
@@ -641,6 +757,7 @@ out:
     if (r.mock_started) {
         ll_mockproc_stop(&r.mock, MOCK_STOP_TIMEOUT_MS);
     }
+    ll_outfile_abort(&r.json); /* nothing when committed */
     ll_strv_free(&r.headers);
     ll_strv_free(&r.mock_args);
     ll_strv_free(&r.urls);

@@ -52,13 +52,14 @@ size_t ll_wl_flags_table(struct ll_wl_flags *f, struct ll_opt *t, size_t cap)
          .help = "send ignore_eos: true and min_tokens = max_tokens, so that servers which take "
                  "them (vLLM, SGLang) answer the full length; OpenAI rejects them"},
         {.name = "ramp-up",
-         .kind = LL_OPT_DOUBLE,
+         .kind = LL_OPT_SECONDS,
          .dst = &f->ramp_s,
          .min = 0,
          .max = 1e6,
-         .arg = "S",
-         .help = "rise linearly over S seconds: the rate from 0 to --rate (open loop), or the "
-                 "requests in flight from 1 to --concurrency (closed loop)",
+         .arg = "T",
+         .help =
+             "rise linearly over T (10, 10s, 2m): the rate from 0 to --rate (open loop), or the "
+             "requests in flight from 1 to --concurrency (closed loop)",
          .def = "none"},
         {.name = "burstiness",
          .kind = LL_OPT_DOUBLE,
@@ -151,7 +152,9 @@ static int load_files(struct ll_wl_flags *f, const struct ll_wl_run *run)
 {
     char err[400];
     if (f->dataset != NULL) {
-        uint64_t k = f->sample_seen ? (uint64_t)f->sample : (uint64_t)*run->requests;
+        uint64_t k = f->sample_seen            ? (uint64_t)f->sample
+                     : run->requests_unbounded ? 0 /* --duration alone: the whole file */
+                                               : (uint64_t)*run->requests;
         if (ll_dataset_load(f->dataset, k, run->seed, &f->ds, err, sizeof(err)) != 0) {
             return bad(run, "--dataset:", err);
         }

@@ -42,8 +42,9 @@ struct ll_wl_run {
     const char **arrivals; /* its name, for the header and JSON; set to match *arr */
     int64_t *requests;     /* in: --requests; out: the trace's rows unless requests_seen */
     bool requests_seen;
-    int64_t max_tokens; /* --max-tokens, 0 when not given */
-    bool prompt_seen;   /* --prompt was given */
+    bool requests_unbounded; /* no request count (--duration alone): sample the whole dataset */
+    int64_t max_tokens;      /* --max-tokens, 0 when not given */
+    bool prompt_seen;        /* --prompt was given */
     uint64_t seed;
 };
 

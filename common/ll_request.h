@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "ll_err.h"
@@ -126,6 +127,11 @@ struct ll_config {
      * before poll() hands it back. Must be thread-safe and must not call the client. */
     void (*on_final)(void *arg, struct ll_call *call);
     void *on_final_arg;
+    /* A stop request to watch (ll_signal_flag(); NULL = none): once *stop is non-zero, every
+     * outstanding call and every call submitted later is cancelled, and the client's blocking
+     * waits look at it at least every LL_SIGNAL_POLL_NS, so wait/gather/next/progress return
+     * promptly with CANCELLED results instead of running the workload to its end. */
+    const volatile sig_atomic_t *stop;
 };
 
 /* Fill a config with the defaults documented in `llmload run --help`. */

@@ -126,6 +126,17 @@ for be in threaded evented; do
     [ "$(figs "$tmp/t3.json" requests prompt completion)" = "requests=3 prompt=33 completion=18" ] ||
         fail "$be trace, 3 rows: $(figs "$tmp/t3.json" requests prompt completion), want 3 33 18"
 
+    # a trace ends the run at its last row, also with --duration (no unbounded wait)
+    start=$(date +%s)
+    run "$be" "$tmp/td.json" --trace "$tmp/t.csv" --duration 60s
+    took=$(($(date +%s) - start))
+    if [ "$(figs "$tmp/td.json" requests ok)" != "requests=5 ok=5" ] || [ "$took" -ge 30 ]; then
+        fail "$be trace with --duration: $(figs "$tmp/td.json" requests ok), $took s"
+    fi
+    # --ramp-up takes a duration like --duration's
+    run "$be" "$tmp/r.json" --rate 100 --ramp-up 0.2s --requests 20
+    grep -q "ramp_up=0.2s" "$tmp/out" || fail "$be --ramp-up 0.2s: $(grep workload "$tmp/out")"
+
     run "$be" "$tmp/sg.json.out" --dataset "$tmp/sg.json" --requests 3
     [ "$(figs "$tmp/sg.json.out" ok prompt sent_in)" = "ok=3 prompt=9 sent_in=9" ] ||
         fail "$be sharegpt: $(figs "$tmp/sg.json.out" ok prompt sent_in), want 5 + 1 + 3 = 9"
