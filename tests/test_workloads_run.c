@@ -4,16 +4,17 @@
  *   - closed-loop ramp: C = 6 over 1.5 s, answers held 2 s, so request k starts at step k, at
  *     k * 250 ms (without the ramp all six arrive at once);
  *   - open-loop ramp: 40/s over 2 s with constant arrivals, so request k arrives at
- *     sqrt(k / 10) s inside the ramp, then every 25 ms; never before its time;
- *   - gamma arrivals: the gaps' coefficient of variation at the server is ~0.5 for B = 4 and ~2
- *     for B = 0.25 (Poisson's is 1), the mean gap 1/rate for both;
+ *     sqrt(k / 10) s inside the ramp, then every 25 ms;
+ *   - gamma arrivals at 25/s: the gaps' coefficient of variation at the server is ~0.5 for
+ *     B = 4 and ~2 for B = 0.25 (Poisson's is 1), the mean gap 1/rate for both;
  *   - trace replay at speed 2: each row arrives at half its timestamp, with 4 x input_tokens
  *     bytes of prompt and max_tokens = output_tokens (rows told apart by their output length);
  *   - dataset: a sample of 5 of 20 prompts, cycled; the same seed sends the same prompts in the
  *     same order, another seed others; --output-tokens and --ignore-eos put max_tokens,
  *     min_tokens and ignore_eos in every body, and without the flag they are absent.
  * Bounds are wide (a loaded 2-core machine), but each excludes the wrong behaviour it is named
- * for. Times are compared with the first arrival, as the server cannot see the run's start.
+ * for. The server cannot see the run's start: schedules are compared with the least late
+ * arrival as origin (check_schedule).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -118,6 +119,33 @@ static void assert_between(double v, double lo, double hi, const char *what)
     }
 }
 
+/* Arrivals against their schedule (both in ms, arrival k meant for want[k]). The server cannot
+ * see the run's start, and the first request may be late (its connection, a loaded machine),
+ * so the least late arrival sets the origin: every arrival within 150 ms of its time, at least
+ * 80% within 30 ms, and the mean lateness under 30 ms. Returns the origin (ms). */
+static double check_schedule(const double *ms, const double *want, int n, const char *what)
+{
+    double base = ms[0] - want[0], sum = 0;
+    int close = 0;
+    for (int k = 1; k < n; k++) {
+        base = ms[k] - want[k] < base ? ms[k] - want[k] : base;
+    }
+    for (int k = 0; k < n; k++) {
+        double late = ms[k] - want[k] - base;
+        if (late > 150) {
+            fail_msg("%s: arrival %d at %.1f ms, %.1f ms after its time %.1f", what, k,
+                     ms[k] - base, late, want[k]);
+        }
+        close += late <= 30;
+        sum += late;
+    }
+    if (close < n * 8 / 10 || sum / n > 30) {
+        fail_msg("%s: %d of %d arrivals within 30 ms of their times, mean lateness %.1f ms", what,
+                 close, n, sum / n);
+    }
+    return base;
+}
+
 static cJSON *body_of(struct ss_server *srv, int n)
 {
     int64_t t;
@@ -154,14 +182,13 @@ static void test_workloads_run_ramp_closed(void **state)
     struct ss_server *srv = serve(&held_script);
     const char *args[] = {"--requests", "6", "--concurrency", "6", "--ramp-up", "1.5", NULL};
     assert_int_equal(llmload(be, ss_url(srv), args), 0);
-    double ms[6], late = 0;
+    double ms[6], want[6];
     arrivals_ms(srv, 6, ms);
-    for (int k = 1; k < 6; k++) { /* the answers take 2 s: only the ramp starts requests */
-        assert_between(ms[k], k * 250.0 - 30, k * 250.0 + 150, "closed ramp: arrival k (ms)");
-        late += ms[k] - k * 250.0;
+    for (int k = 0; k < 6; k++) { /* the answers take 2 s: only the ramp starts requests */
+        want[k] = k * 250.0;
     }
     /* each step is woken for, not left to the driver's next 150 ms tick (~60 ms late) */
-    assert_between(late / 5, -30, 30, "closed ramp: mean lateness of the steps (ms)");
+    check_schedule(ms, want, 6, "closed ramp");
     ss_stop(srv);
 }
 
@@ -171,21 +198,13 @@ static void test_workloads_run_ramp_open(void **state)
     struct ss_server *srv = serve(&now_script);
     const char *args[] = {"--requests", "60", "--rate", "40", "--ramp-up", "2", NULL};
     assert_int_equal(llmload(be, ss_url(srv), args), 0);
-    double ms[60];
-    int close = 0, before_950 = 0;
+    double ms[60], want[60];
     arrivals_ms(srv, 60, ms);
     for (int k = 0; k < 60; k++) {
-        double want = 1000 * (k < 40 ? sqrt(k / 10.0) : 2 + (k - 40) / 40.0);
-        if (ms[k] < want - 25) {
-            fail_msg("open ramp: request %d arrived at %.1f ms, before its time %.1f", k, ms[k],
-                     want);
-        }
-        close += ms[k] <= want + 50;
-        before_950 += ms[k] < 950;
+        want[k] = 1000 * (k < 40 ? sqrt(k / 10.0) : 2 + (k - 40) / 40.0);
     }
-    assert_between(close, 48, 60, "open ramp: arrivals within 50 ms of their time");
-    assert_between(before_950, 9, 10, "open ramp: arrivals in the first 0.95 s (40 unramped)");
-    assert_between(ms[59], 2450, 2650, "open ramp: the last arrival (ms), 2 + 19 / 40 s");
+    double base = check_schedule(ms, want, 60, "open ramp"); /* unramped: 25 ms apart */
+    assert_between(ms[59] - base, 2450, 2650, "open ramp: the last arrival (ms), 2 + 19 / 40 s");
     ss_stop(srv);
 }
 
@@ -194,18 +213,18 @@ static void test_workloads_run_ramp_open(void **state)
 static void gamma_run(const char *be, const char *b, double *mean_ms, double *cv)
 {
     struct ss_server *srv = serve(&now_script);
-    const char *args[] = {"--requests", "100", "--rate", "50", "--burstiness", b,
-                          "--seed",     "3",   NULL};
+    const char *args[] = {"--requests", "80", "--rate", "25", "--burstiness", b,
+                          "--seed",     "3",  NULL};
     assert_int_equal(llmload(be, ss_url(srv), args), 0);
-    double ms[100], sum = 0, sq = 0;
-    arrivals_ms(srv, 100, ms);
-    for (int k = 1; k < 100; k++) {
+    double ms[80], sum = 0, sq = 0;
+    arrivals_ms(srv, 80, ms);
+    for (int k = 1; k < 80; k++) {
         double g = ms[k] - ms[k - 1];
         sum += g;
         sq += g * g;
     }
-    *mean_ms = sum / 99;
-    *cv = sqrt(sq / 99 - *mean_ms * *mean_ms) / *mean_ms;
+    *mean_ms = sum / 79;
+    *cv = sqrt(sq / 79 - *mean_ms * *mean_ms) / *mean_ms;
     ss_stop(srv);
 }
 
@@ -214,10 +233,10 @@ static void test_workloads_run_gamma(void **state)
     const char *be = *state;
     double mean, cv;
     gamma_run(be, "4", &mean, &cv);
-    assert_between(mean, 15, 25, "gamma B=4: mean gap at the server (ms)");
-    assert_between(cv, 0.3, 0.75, "gamma B=4: CV of the gaps at the server (1/sqrt(4) = 0.5)");
+    assert_between(mean, 32, 50, "gamma B=4: mean gap at the server (ms)");
+    assert_between(cv, 0.3, 0.85, "gamma B=4: CV of the gaps at the server (1/sqrt(4) = 0.5)");
     gamma_run(be, "0.25", &mean, &cv);
-    assert_between(mean, 10, 30, "gamma B=0.25: mean gap at the server (ms)");
+    assert_between(mean, 20, 65, "gamma B=0.25: mean gap at the server (ms)");
     assert_between(cv, 1.3, 3.5, "gamma B=0.25: CV of the gaps at the server (1/sqrt(.25) = 2)");
 }
 
@@ -242,11 +261,9 @@ static void test_workloads_run_trace(void **state)
     struct ss_server *srv = serve(&now_script);
     const char *args[] = {"--trace", path, "--trace-speed", "2", NULL};
     assert_int_equal(llmload(be, ss_url(srv), args), 0);
-    double ms[ROWS];
+    double ms[ROWS], want[ROWS];
     bool seen[ROWS] = {false};
     arrivals_ms(srv, ROWS, ms);
-    int64_t t0;
-    ss_arrival(srv, 0, &t0);
     for (int k = 0; k < ROWS; k++) {
         cJSON *b = body_of(srv, k);
         int row = body_int(b, "max_tokens") - 100;
@@ -255,13 +272,12 @@ static void test_workloads_run_trace(void **state)
         snprintf(line, sizeof(line), "trace row %d: prompt bytes", row);
         assert_between((double)strlen(user_text(b)), 4.0 * (10 + 7 * row), 4.0 * (10 + 7 * row),
                        line);
-        assert_null(cJSON_GetObjectItem(b, "ignore_eos")); /* not asked for */
-        assert_null(cJSON_GetObjectItem(b, "min_tokens"));
-        double want = (t_s[row] - t_s[0]) / 2 * 1000;
-        snprintf(line, sizeof(line), "trace row %d: arrival (ms)", row);
-        assert_between(ms[k], want - 25, want + 100, line);
+        bool eos = cJSON_GetObjectItem(b, "ignore_eos") || cJSON_GetObjectItem(b, "min_tokens");
         cJSON_Delete(b);
+        assert_false(eos); /* not asked for */
+        want[k] = (t_s[row] - t_s[0]) / 2 * 1000;
     }
+    check_schedule(ms, want, ROWS, "trace at speed 2");
     ss_stop(srv);
 }
 
