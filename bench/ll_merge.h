@@ -57,9 +57,10 @@ int ll_merge_check(struct ll_merge_in *in, size_t n);
  * the caller frees it). 0 or LL_ENOMEM. */
 int ll_merge_missing(const struct ll_merge_in *in, size_t n, uint32_t **missing, size_t *n_missing);
 
-/* Whether a config key (a dotted path under "config") is the host's own and may differ between
+/* Whether a config key (a dotted path under "config") is the agent's own and may differ between
  * agents: the endpoint it was given, its descriptor limit, the mock binary's path, the client's
- * share of the concurrency and its seed, the lookahead sized from that share. */
+ * share of the concurrency and its seed, the lookahead sized from that share, what its share of
+ * the workload sent (workload.sent: added up in the merged file). */
 bool ll_merge_host_key(const char *path);
 
 /* The merged run. */

@@ -163,9 +163,9 @@ void ll_merge_in_free(struct ll_merge_in *in)
 
 bool ll_merge_host_key(const char *path)
 {
-    static const char *const keys[] = {"endpoint",    "endpoint_source",  "rlimit_nofile",
-                                       "mock.path",   "client.base_urls", "client.concurrency",
-                                       "client.seed", "lookahead",        NULL};
+    static const char *const keys[] = {
+        "workload.sent",    "endpoint",           "endpoint_source", "rlimit_nofile", "mock.path",
+        "client.base_urls", "client.concurrency", "client.seed",     "lookahead",     NULL};
     for (const char *const *k = keys; *k != NULL; k++) {
         if (strcmp(path, *k) == 0) {
             return true;

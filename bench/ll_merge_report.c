@@ -142,6 +142,20 @@ static cJSON *config_json(const struct ll_merged *m)
         cJSON_DeleteItemFromObjectCaseSensitive(cfg, drop[i]);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItem(cfg, "mock"), "path");
+    cJSON *sent = cJSON_GetObjectItem(cJSON_GetObjectItem(cfg, "workload"), "sent"), *v;
+    cJSON_ArrayForEach(v, sent) /* what the agents sent, added up */
+    {
+        double sum = 0;
+        for (size_t i = 0; cJSON_IsNumber(v) && i < m->n; i++) {
+            const cJSON *c =
+                cJSON_GetObjectItem(cJSON_GetObjectItem(m->in[i].doc, "config"), "workload");
+            const cJSON *x = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "sent"), v->string);
+            sum += cJSON_IsNumber(x) ? x->valuedouble : 0;
+        }
+        if (cJSON_IsNumber(v)) {
+            cJSON_SetNumberValue(v, sum);
+        }
+    }
     cJSON *client = cJSON_GetObjectItem(cfg, "client");
     cJSON_DeleteItemFromObjectCaseSensitive(client, "base_urls");
     cJSON_DeleteItemFromObjectCaseSensitive(client, "concurrency");
