@@ -5,7 +5,7 @@
 ll_add_test(test_exact SOURCES test_exact.c LIBS ll_driver LABELS unit)
 ll_add_test(test_segment SOURCES test_segment.c LIBS ll_driver LABELS unit)
 if(TARGET llmload AND TARGET mockllm)
-  foreach(case open closed refuse missing flags ssh k8s)
+  foreach(case open closed refuse missing flags workload ssh k8s)
     add_test(NAME test_merge_cli_${case} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_merge_cli.sh ${case})
     set_tests_properties(test_merge_cli_${case} PROPERTIES TIMEOUT 180 LABELS "integration;multi"
       ENVIRONMENT "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>")

@@ -18,6 +18,8 @@
 #             report still printed and the JSON saying why
 #   flags     bad --segment / --start-at values are usage errors; a late start is said, recorded
 #             and caught up on; --duration ends at the common instant
+#   workload  gamma arrivals with a ramp, drawn lengths, a replayed trace: split and merged, the
+#             whole run's requests (prompt tokens, max_tokens asked, schedule span)
 #   ssh       bench/multihost/run-ssh.sh with ssh and scp standing in locally
 #   k8s       bench/multihost/llmload-agents.yaml rendered by run-k8s.sh, its pods' scripts run
 #             here with the environment an Indexed Job gives them
@@ -288,6 +290,44 @@ case_flags() {
         and 2.9e9 < d['exact']['fields']['t_stop'] < 3.5e9
         and d['results']['latency']['corrected']['max_ms'] >= 1900" \
         "late start: recorded, caught up, ended at the common instant"
+}
+
+# The workload's shapes split the same way (issue 14's arrivals and lengths): gamma arrivals with
+# a ramp, drawn prompt and answer lengths, and a replayed trace, each run once whole and once as
+# 4 agents. The agents together send the whole run's requests: the same prompt tokens (mockllm's
+# count, in its usage), the same max_tokens asked, the same schedule span to the ns.
+case_workload() {
+    start_mock --latency-ms 5
+    local shapes=("--rate 200 --requests 41 --arrivals gamma --burstiness 0.5 --ramp-up 0.1 --input-tokens uniform:10,50 --output-tokens uniform:5,20"
+        "--trace $tmp/trace.csv")
+    printf 'timestamp_s,input_tokens,output_tokens\n' >"$tmp/trace.csv"
+    awk 'BEGIN { for (k = 0; k < 23; k++) printf "%.3f,%d,%d\n", k * 0.013 + (k % 3) * 0.004, 8 + 3 * k, 4 + k % 7 }' \
+        >>"$tmp/trace.csv" # uneven gaps, lengths that differ per row
+    local n=0
+    for shape in "${shapes[@]}"; do
+        n=$((n + 1))
+        # shellcheck disable=SC2086 # the shape is several flags
+        "$LLMLOAD" run --backend evented --url "http://127.0.0.1:$port/v1" --no-preflight $shape \
+            --quiet --json "$tmp/w$n.one.json" 2>"$tmp/err" || fail "workload $n whole: $(cat "$tmp/err")"
+        # shellcheck disable=SC2086
+        agents 4 "w$n" --backend evented $shape
+        "$LLMLOAD" merge "$tmp/w$n".{0,1,2,3}.json --json "$tmp/w$n.m.json" >/dev/null 2>"$tmp/err" ||
+            fail "workload $n merge: $(cat "$tmp/err")"
+        $PY - "$tmp/w$n.one.json" "$tmp/w$n.m.json" <<'PY' || fail "workload $n: the agents did not send the whole run's requests"
+import json, sys
+one, m = (json.load(open(p)) for p in sys.argv[1:3])
+ro, rm = one["results"]["requests"], m["results"]["requests"]
+for k in ("submitted", "succeeded", "prompt_tokens", "completion_tokens"):
+    assert ro[k] == rm[k] and ro[k] > 0, (k, ro[k], rm[k])
+so, sm = one["config"]["workload"]["sent"], m["config"]["workload"]["sent"]
+assert so == sm, (so, sm)
+fo, fm = one["exact"]["fields"], m["exact"]["fields"]
+span_o = fo["intended_last"] - fo["intended_first"]
+span_m = fm["intended_last"] - fm["intended_first"]
+assert abs(span_o - span_m) <= 1000, (span_o, span_m)
+PY
+    done
+    stop_mock
 }
 
 # bench/multihost/run-ssh.sh over a stand-in for ssh and scp that runs each "host" here: the
