@@ -180,6 +180,21 @@ static int load_all(struct ll_merged *m, const struct merge_args *a)
     return 0;
 }
 
+/* Agents given different --start-at instants: merged, but their schedules do not line up. */
+static void start_at_warning(const struct ll_merged *m)
+{
+    for (size_t i = 1; i < m->n; i++) {
+        const char *a = m->in[0].start_at, *b = m->in[i].start_at;
+        if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0)) {
+            fprintf(stderr,
+                    "%s: warning: %s and %s were given different --start-at (%s vs %s): "
+                    "their schedules do not line up\n",
+                    WHO, m->in[0].path, m->in[i].path, a ? a : "none", b ? b : "none");
+            break;
+        }
+    }
+}
+
 /* Lines after the table, and the exit code: failures first, then thresholds. */
 static int verdict(const struct ll_merged *m, const struct merge_args *a)
 {
@@ -194,6 +209,7 @@ static int verdict(const struct ll_merged *m, const struct merge_args *a)
         fprintf(stderr, "%s: warning: Little's law check off by %.1f%% (L %.3f vs lambda*W %.3f)\n",
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
+    start_at_warning(m);
     if (m->skew_ns > LL_NS_PER_MS) {
         fprintf(stderr,
                 "%s: note: the agents' 1 s windows are up to %.1f ms off the merged ones (their "

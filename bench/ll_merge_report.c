@@ -82,8 +82,13 @@ void ll_merge_header(FILE *out, const struct ll_merged *m)
     if (strcmp(cfg_str(doc, "mode"), "open") == 0) {
         fprintf(out, " rate=%g/s arrivals=%s", cfg_num(doc, "rate"), cfg_str(doc, "arrivals"));
     }
-    fprintf(out, " concurrency=%g requests=%g model=%s\n", cfg_num(doc, "concurrency"),
-            cfg_num(doc, "requests"), cfg_str(doc, "model"));
+    fprintf(out, " concurrency=%g", cfg_num(doc, "concurrency"));
+    if (isnan(cfg_num(doc, "requests"))) {
+        fprintf(out, " requests=unbounded duration=%gs", cfg_num(doc, "duration_s"));
+    } else {
+        fprintf(out, " requests=%g", cfg_num(doc, "requests"));
+    }
+    fprintf(out, " model=%s\n", cfg_str(doc, "model"));
     fprintf(out, "window %s to %s (the earliest start to the latest end, wall clock)\n",
             ll_walltime_format(m->total.t_start, a, sizeof(a)),
             ll_walltime_format(m->total.t_stop, b, sizeof(b)));

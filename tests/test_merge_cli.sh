@@ -217,6 +217,11 @@ case_refuse() {
     jedit "$b" "$tmp/host.json" "d['config']['endpoint'] = 'http://10.0.0.9:8000/v1'; d['config']['rlimit_nofile']['soft'] = 7"
     "$LLMLOAD" merge "$a" "$tmp/host.json" >/dev/null 2>"$tmp/err" ||
         fail "refuse: host keys refused: $(cat "$tmp/err")"
+    # different --start-at instants merge, with a warning: their schedules do not line up
+    jedit "$b" "$tmp/at.json" "d['start']['at_utc'] = '2001-01-01T00:00:00.000000000Z'"
+    "$LLMLOAD" merge "$a" "$tmp/at.json" >/dev/null 2>"$tmp/err" &&
+        grep -q "were given different --start-at" "$tmp/err" ||
+        fail "refuse: different --start-at not warned about: $(cat "$tmp/err")"
     "$LLMLOAD" merge >/dev/null 2>"$tmp/err"
     [ $? -eq 2 ] || fail "refuse: merge without files is not a usage error"
     "$LLMLOAD" merge --frob "$a" >/dev/null 2>"$tmp/err"
