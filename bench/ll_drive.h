@@ -14,6 +14,7 @@
 
 #include "ll_client.h"
 #include "ll_stats.h"
+#include "ll_window.h"
 
 enum ll_arrivals {
     LL_ARRIVALS_CONSTANT, /* one send every 1/rate s */
@@ -36,6 +37,7 @@ struct ll_drive_opts {
     const struct ll_request *req; /* template; t_intended and user are set per send */
     bool progress;                /* live line on stderr (the caller decides: isatty) */
     const char *label;            /* progress line prefix (e.g. "warm-up"), NULL: none */
+    struct ll_window *window;     /* optional: figures over the steady window (ll_window.h) */
 };
 
 struct ll_drive_out {
