@@ -53,6 +53,7 @@ class Plotter:
                 bad = [(x, y) for x, y, b in pts if b]
                 for part, style, key in (
                         ([(x, y) for x, y, _ in pts],
+                         "lines dt 2 lw 1.5" if s == "target" else
                          "linespoints lw 2 pt %d ps 1.2" % pt, lab),
                         (bad, "points pt %d ps 2.6 lw 2" % (pt - 1),
                          "%s: %d cell(s) with failures" % (lab, len(bad)))):

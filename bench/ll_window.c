@@ -54,6 +54,7 @@ int ll_window_init(struct ll_window *w, int64_t from_ns, int64_t to_ns, int serv
     w->from_ns = from_ns;
     w->to_ns = to_ns;
     w->server.pid = server_pid;
+    w->self.watch.stat_fd = w->server.watch.stat_fd = -1; /* nothing open yet */
     w->has_server = server_pid > 0;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     w->cores = n > 0 ? (int)n : 1;
@@ -62,6 +63,8 @@ int ll_window_init(struct ll_window *w, int64_t from_ns, int64_t to_ns, int serv
 
 void ll_window_free(struct ll_window *w)
 {
+    ll_proc_watch_close(&w->self.watch);
+    ll_proc_watch_close(&w->server.watch);
     ll_stats_free(&w->started);
 }
 
@@ -77,7 +80,7 @@ static double self_cpu_s(void)
 static void proc_look(struct ll_window_proc *p, bool fds, double *cpu)
 {
     struct ll_proc_sample s;
-    if (p->gone || ll_proc_sample(p->pid, fds, &s) != 0) {
+    if (p->gone || ll_proc_watch_sample(&p->watch, fds, &s) != 0) {
         p->gone = true;
         return;
     }
@@ -90,6 +93,9 @@ static void proc_look(struct ll_window_proc *p, bool fds, double *cpu)
         p->rss_peak_kb = s.rss_kb > p->rss_peak_kb ? s.rss_kb : p->rss_peak_kb;
     }
     p->threads_peak = s.threads > p->threads_peak ? s.threads : p->threads_peak;
+    if (s.fds >= 0) {
+        s.fds -= p->fds_own;
+    }
     p->fds_peak = s.fds > p->fds_peak ? s.fds : p->fds_peak;
 }
 
@@ -98,8 +104,9 @@ static void proc_open(struct ll_window_proc *p)
     struct ll_proc_sample s;
     p->nofile_soft = p->nofile_hard = -1;
     p->fds_peak = p->threads_peak = -1;
-    if (ll_proc_sample(p->pid, false, &s) != 0 ||
-        ll_proc_nofile(p->pid, &p->nofile_soft, &p->nofile_hard) != 0) {
+    if (ll_proc_nofile(p->pid, &p->nofile_soft, &p->nofile_hard) != 0 ||
+        ll_proc_watch_open(&p->watch, p->pid) != 0 ||
+        ll_proc_watch_sample(&p->watch, false, &s) != 0) {
         p->gone = true;
         return;
     }
@@ -116,6 +123,7 @@ void ll_window_start(struct ll_window *w, int64_t t0, const struct ll_stats *run
     proc_open(&w->self);
     if (w->has_server) {
         proc_open(&w->server);
+        w->self.fds_own = w->server.gone ? 0 : 2; /* its watch: ours, not the run's */
     }
     /* The walls a failure of a request started inside is reported against. */
     w->started.res.nofile_soft = run->res.nofile_soft;

@@ -45,6 +45,8 @@ struct ll_window_proc {
     uint64_t rss_samples;
     int threads_peak, fds_peak;       /* inside the window */
     int64_t nofile_soft, nofile_hard; /* -1 unlimited */
+    struct ll_proc_watch watch;       /* its stat and fd listing, kept open */
+    int fds_own; /* descriptors of ours counted in it that the window holds, left out */
 };
 
 struct ll_window {

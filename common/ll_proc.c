@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,20 +74,11 @@ int ll_proc_fds(int pid)
     return pid > 0 && pid != getpid() ? n : n - 1; /* our own listing holds the DIR's fd */
 }
 
-int ll_proc_sample(int pid, bool want_fds, struct ll_proc_sample *out)
+/* Parse /proc/PID/stat's text into out (cpu_s, threads, rss_kb). 0 or LL_ENOENT. */
+static int parse_stat(char *buf, struct ll_proc_sample *out)
 {
-    char path[64], buf[1024];
     unsigned long long ut, st;
     long threads, rss_pages;
-    *out = (struct ll_proc_sample){-1.0, -1, -1, -1};
-    proc_path(path, sizeof(path), pid, "stat");
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return LL_ENOENT;
-    }
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = '\0';
     /* The name in parentheses may hold spaces or parentheses: fields count from the last ')'.
      * Field 3 is the state; utime and stime are 14 and 15, num_threads 20, rss 24. */
     char *p = strrchr(buf, ')');
@@ -100,10 +92,87 @@ int ll_proc_sample(int pid, bool want_fds, struct ll_proc_sample *out)
     out->cpu_s = (double)(ut + st) / (hz > 0 ? hz : 100.0);
     out->threads = (int)threads;
     out->rss_kb = rss_pages * (sysconf(_SC_PAGESIZE) / 1024);
+    return 0;
+}
+
+int ll_proc_sample(int pid, bool want_fds, struct ll_proc_sample *out)
+{
+    char path[64], buf[1024];
+    *out = (struct ll_proc_sample){-1.0, -1, -1, -1};
+    proc_path(path, sizeof(path), pid, "stat");
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return LL_ENOENT;
+    }
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    if (parse_stat(buf, out) != 0) {
+        return LL_ENOENT;
+    }
     if (want_fds) {
         out->fds = ll_proc_fds(pid);
     }
     return 0;
+}
+
+int ll_proc_watch_open(struct ll_proc_watch *w, int pid)
+{
+    char path[64];
+    w->pid = pid;
+    w->dir = NULL;
+    proc_path(path, sizeof(path), pid, "stat");
+    w->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (w->stat_fd < 0) {
+        return LL_ENOENT;
+    }
+    proc_path(path, sizeof(path), pid, "fd");
+    w->dir = opendir(path);
+    if (w->dir == NULL) {
+        close(w->stat_fd);
+        w->stat_fd = -1;
+        return LL_ENOENT;
+    }
+    return 0;
+}
+
+int ll_proc_watch_sample(struct ll_proc_watch *w, bool want_fds, struct ll_proc_sample *out)
+{
+    char buf[1024];
+    *out = (struct ll_proc_sample){-1.0, -1, -1, -1};
+    if (w->stat_fd < 0) {
+        return LL_ENOENT;
+    }
+    ssize_t len = pread(w->stat_fd, buf, sizeof(buf) - 1, 0); /* procfs regenerates at 0 */
+    if (len <= 0) {
+        return LL_ENOENT; /* ESRCH: the process is gone */
+    }
+    buf[len] = '\0';
+    if (parse_stat(buf, out) != 0) {
+        return LL_ENOENT;
+    }
+    if (want_fds) {
+        int n = 0;
+        rewinddir(w->dir); /* procfs lists the table as it is now */
+        for (struct dirent *e = readdir(w->dir); e != NULL; e = readdir(w->dir)) {
+            n += e->d_name[0] != '.';
+        }
+        /* Our own listing holds the DIR's descriptor and the stat one. */
+        out->fds = w->pid > 0 && w->pid != getpid() ? n : n - 2;
+    }
+    return 0;
+}
+
+void ll_proc_watch_close(struct ll_proc_watch *w)
+{
+    if (w->dir != NULL) {
+        closedir(w->dir);
+        w->dir = NULL;
+    }
+    if (w->stat_fd >= 0) {
+        close(w->stat_fd);
+        w->stat_fd = -1;
+    }
 }
 
 static int64_t limit_field(const char *s)

@@ -30,6 +30,22 @@ struct ll_proc_sample {
  * process is gone or cannot be read (out is then all -1). */
 int ll_proc_sample(int pid, bool want_fds, struct ll_proc_sample *out);
 
+/* A process watched over time without opening anything per look: /proc/PID/stat and the
+ * /proc/PID/fd listing stay open and are re-read in place (pread at 0, rewinddir). A process at
+ * its RLIMIT_NOFILE -- the wall being measured -- could not open a descriptor to count its
+ * descriptors, nor to read its stat. */
+struct ll_proc_watch {
+    int pid; /* 0 = this process */
+    int stat_fd;
+    void *dir; /* DIR * of /proc/PID/fd */
+};
+
+/* 0, or LL_ENOENT when the process cannot be read (then nothing is held). */
+int ll_proc_watch_open(struct ll_proc_watch *w, int pid);
+/* As ll_proc_sample, with no new descriptor. 0, or LL_ENOENT when the process is gone. */
+int ll_proc_watch_sample(struct ll_proc_watch *w, bool want_fds, struct ll_proc_sample *out);
+void ll_proc_watch_close(struct ll_proc_watch *w);
+
 /* Open descriptors of `pid` (0 = this process), or -1. */
 int ll_proc_fds(int pid);
 
