@@ -422,7 +422,7 @@ ceil_step() { # WORKLOAD BACKEND TARGET
     local w=$1 b=$2 t=$3 tag rc=0 u args=() l_s rate limit dur n from
     read -r l_s rate limit dur n from < <($PY -c "
 import math
-l = ($ttft_ms + ($tokens - 1) * $itl_ms) / 1000.0
+l = ($ttft_ms + ($tokens - min($chunk_tokens, $tokens)) * $itl_ms) / 1000.0  # ceiling.py's L
 d = l + $settle_s + $steady_s
 r = $t / l
 print('%g %g %d %g %d %g' % (l, r, math.ceil($t * (1 + $headroom)) + 8, d, math.ceil(r * d) + 1,

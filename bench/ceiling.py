@@ -28,8 +28,12 @@ def dig(doc, path, default=None):
 def params(conf):
     """The numbers of ceiling.conf that the judgement needs (conf: key -> text)."""
     f = lambda k, d: float(conf.get(k) or d)  # noqa: E731
+    tokens = f("tokens", 400)
     return {
-        "answer_s": (f("ttft_ms", 0) + (f("tokens", 400) - 1) * f("itl_ms", 50)) / 1000.0,
+        # how long one answer streams: mockllm sends its first chunk (chunk_tokens tokens) at
+        # TTFT and each next one when its last token is due, one ITL per token
+        "answer_s": (f("ttft_ms", 0) + (tokens - min(f("chunk_tokens", 1), tokens)) *
+                     f("itl_ms", 50)) / 1000.0,
         "min_share": f("min_share", 0.95), "max_stretch": f("max_stretch", 1.25),
         "bisect": int(f("bisect", 0)),
         "targets": sorted(int(t) for t in (conf.get("targets") or "").split()),
