@@ -217,8 +217,7 @@ static int ab_main(struct ab *a)
     mock_args(a, args);
     cJSON *doc = cJSON_CreateObject();
     int rc = LL_EXIT_FAIL;
-    cJSON_AddStringToObject(doc, "tool", "llmload");
-    cJSON_AddStringToObject(doc, "command", "ab");
+    ll_report_meta_json(doc, "ab");
     if (ll_endpoint_open(&ep, WHO, a->url, true, args) == 0) {
         ll_endpoint_config(&ep, &cfg, (int)a->n); /* every model at once */
         cfg.retry.max_attempts = (int)a->retries + 1;
@@ -282,8 +281,8 @@ int ll_cmd_ab(int argc, char **argv)
                "function of the name (the same in any order; the table's header lists them).\n"
                "Retries and timeout default as in run and batch.\n\n");
         ll_opts_help(stdout, opts);
-        printf("\nexit: 0 every model answered, 1 one failed, 2 usage, 128+N stopped by signal "
-               "N\n");
+        printf("\nexit: 0 every model answered; 1 a model failed (its row says why) or I/O; "
+               "2 usage;\n      130/143/129 stopped by SIGINT/SIGTERM/SIGHUP\n");
         return LL_EXIT_OK;
     }
     if (a.models == NULL) {

@@ -44,6 +44,7 @@ struct batch {
     int64_t concurrency, retries, max_tokens;
     double rpm, tpm, timeout_s;
     bool quiet;
+    int64_t timeout_ms; /* as applied: whole ms (ll_opts_seconds_to_ms) */
     struct ll_strv mock_args;
     /* run */
     const struct ll_backend *be;
@@ -452,6 +453,9 @@ static int batch_setup(struct batch *b)
         fprintf(stderr, "%s: unknown backend '%s' (threaded or evented)\n", WHO, b->backend);
         return LL_EXIT_USAGE;
     }
+    if (ll_opts_seconds_to_ms(WHO, "timeout", b->timeout_s, &b->timeout_ms) != 0) {
+        return LL_EXIT_USAGE;
+    }
     if (ll_batch_in_open(WHO, b->in_path, &b->in, &b->prompts) != 0 ||
         ll_batch_out_check(WHO, b->out_path, b->in) != 0) {
         return LL_EXIT_FAIL;
@@ -495,7 +499,7 @@ static int batch_client(struct batch *b)
     ll_endpoint_config(&b->ep, &b->cfg, (int)c);
     b->cfg.default_model = b->model;
     b->cfg.retry.max_attempts = (int)b->retries + 1;
-    b->cfg.timeout_ms = (int64_t)(b->timeout_s * 1000.0);
+    b->cfg.timeout_ms = b->timeout_ms;
     int err = ll_client_create(b->be, &b->cfg, &b->c);
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, b->be->name,

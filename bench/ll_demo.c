@@ -28,7 +28,9 @@ static const struct ll_demo_scenario scenarios[] = {
 static void list_scenarios(FILE *out)
 {
     fprintf(out, "usage: llmload demo NAME [--backend threaded|evented|both] [--scale F] "
-                 "[--json FILE] [--url URL]\n\nscenarios:\n");
+                 "[--json FILE] [--url URL]\n\n"
+                 "exit: 0 every claim held; 1 a claim did not hold (one line each) or the run "
+                 "failed;\n      2 usage; 130/143 interrupted\n\nscenarios:\n");
     for (const struct ll_demo_scenario *s = scenarios; s->name != NULL; s++) {
         fprintf(out, "  %-10s %s\n", s->name, s->summary);
     }
@@ -55,12 +57,26 @@ static int pick_backends(struct ll_demo *d, const char *name)
 
 static int write_json(struct ll_demo *d, const char *name, struct ll_outfile *out)
 {
-    cJSON_AddStringToObject(d->json, "tool", "llmload");
-    cJSON_AddStringToObject(d->json, "command", "demo");
+    ll_report_meta_json(d->json, "demo");
     cJSON_AddStringToObject(d->json, "scenario", name);
     cJSON_AddNumberToObject(d->json, "scale", d->scale);
     cJSON_AddBoolToObject(d->json, "interrupted", ll_signal_caught() != 0);
     return ll_outfile_commit_json(out, WHO, d->json) != 0 ? LL_EXIT_FAIL : 0;
+}
+
+/* A demo measures claims: one that does not hold fails the run (exit 1), one line each. */
+static int claims_verdict(const struct ll_demo *d, const char *name)
+{
+    int rc = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d->json, "claims"))
+    {
+        if (!cJSON_IsTrue(c)) {
+            fprintf(stderr, "%s %s: claim '%s' does not hold on this run\n", WHO, name, c->string);
+            rc = LL_EXIT_FAIL;
+        }
+    }
+    return rc;
 }
 
 /* The --json file is opened before the scenario starts its mock: a path that cannot be written
@@ -89,7 +105,11 @@ static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, con
         fprintf(stderr, "%s: stopped by %s: the figures above are what was measured before\n", WHO,
                 ll_signal_name(ll_signal_caught()));
     }
-    if ((rc == 0 || ll_signal_caught()) && json != NULL && write_json(d, s->name, &out) != 0) {
+    if (rc == 0 && !ll_signal_caught()) {
+        rc = claims_verdict(d, s->name);
+    }
+    if ((rc == 0 || rc == LL_EXIT_FAIL || ll_signal_caught()) && json != NULL &&
+        write_json(d, s->name, &out) != 0) {
         rc = LL_EXIT_FAIL;
     }
     ll_outfile_abort(&out);

@@ -120,8 +120,11 @@ cJSON *ll_demo_row(struct ll_demo *d, const char *be, const char *name,
         cJSON_AddNumberToObject(r, "cancelled", f->cancelled);
         cJSON_AddNumberToObject(r, "attempts", f->attempts);
         cJSON_AddNumberToObject(r, "threads", f->threads);
-        cJSON_AddNumberToObject(r, "loop_lag_max_s",
-                                f->lag_max_ns >= 0 ? (double)f->lag_max_ns / 1e9 : -1.0);
+        if (f->lag_max_ns >= 0) {
+            cJSON_AddNumberToObject(r, "loop_lag_max_s", (double)f->lag_max_ns / 1e9);
+        } else {
+            cJSON_AddNullToObject(r, "loop_lag_max_s"); /* no loop, or no sample */
+        }
     }
     return r;
 }
@@ -146,7 +149,7 @@ void ll_demo_claim(struct ll_demo *d, const char *key, bool holds, const char *f
 const char *ll_demo_fmt_s(char *buf, size_t len, double s)
 {
     if (s < 0) {
-        snprintf(buf, len, "n/a");
+        snprintf(buf, len, "-"); /* not measured */
     } else if (s < 1.0) {
         snprintf(buf, len, "%.1f ms", s * 1e3);
     } else {

@@ -105,6 +105,8 @@ struct drive {
     struct live live;
     uint64_t n_sent, in_flight, errors;
     uint64_t collected_turn; /* results collected since the last burst of sends */
+    uint64_t checked;        /* s->completed when opts.stop was last asked */
+    int64_t next_check;
     int64_t next_tick;
     uint64_t rng;
     bool progress_shown;
@@ -286,6 +288,26 @@ static bool may_send(const struct drive *d, bool stopping, int64_t now)
            (d->o->duration_ns <= 0 || now < d->s->t_start + d->o->duration_ns);
 }
 
+/* Ask opts.stop, when results came in since it was last asked and not more often than every
+ * LL_DRIVE_CHECK_MS. */
+static bool stop_asked(struct drive *d, int64_t now)
+{
+    const struct ll_drive_opts *o = d->o;
+    if (o->stop == NULL || d->s->completed == d->checked || now < d->next_check) {
+        return false;
+    }
+    d->checked = d->s->completed;
+    d->next_check = now + LL_DRIVE_CHECK_MS * LL_NS_PER_MS;
+    /* with --duration the count still to come is unknown: the hook must assume the most */
+    uint64_t remaining =
+        o->duration_ns > 0 ? UINT64_MAX : o->requests - d->n_sent + (uint64_t)d->in_flight;
+    if (!o->stop(o->stop_arg, d->s, remaining)) {
+        return false;
+    }
+    d->out->stopped = true;
+    return true;
+}
+
 static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
@@ -297,9 +319,9 @@ static int drive_loop(struct drive *d)
 
     for (;;) {
         int64_t now = ll_now_ns();
-        if (ll_signal_caught() && !stopping) {
+        if (!stopping && (ll_signal_caught() || stop_asked(d, now))) {
             stopping = true;
-            d->out->interrupted = true;
+            d->out->interrupted = ll_signal_caught() != 0;
             cancel_all(d);
         }
         /* Sends come in bursts, so results are still collected (and their times stay honest)
@@ -363,6 +385,7 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
         goto out;
     }
     ll_stats_res_begin(s);
+    s->offered_rps = o->rate; /* open loop: what ll_stats_keepup judges against */
     s->t_start = s->t_stop = ll_now_ns();
     d.next_tick = s->t_start + TICK_NS;
     if (o->window != NULL) {

@@ -38,11 +38,20 @@ struct ll_drive_opts {
     bool progress;                /* live line on stderr (the caller decides: isatty) */
     const char *label;            /* progress line prefix (e.g. "warm-up"), NULL: none */
     struct ll_window *window;     /* optional: figures over the steady window (ll_window.h) */
+    /* Optional: asked after results came in (at most every LL_DRIVE_CHECK_MS) whether the run
+     * should stop early -- e.g. a threshold that can no longer pass. `remaining` counts the
+     * requests not yet final (unsent + outstanding). true: no more sends, the outstanding
+     * requests are cancelled, out->stopped is set. Runs on the driver's thread. */
+    bool (*stop)(void *arg, const struct ll_stats *s, uint64_t remaining);
+    void *stop_arg;
 };
 
+#define LL_DRIVE_CHECK_MS 10
+
 struct ll_drive_out {
-    uint64_t not_sent;       /* requests never submitted because of a stop signal */
+    uint64_t not_sent;       /* requests never submitted (a stop signal, or opts.stop) */
     bool interrupted;        /* a stop signal: sends stopped, outstanding requests cancelled */
+    bool stopped;            /* opts.stop said so: sends stopped, outstanding cancelled */
     enum ll_class first_cls; /* class of the first failed request, LL_CLASS_NONE if none */
     char first_err[160];     /* its errmsg */
 };

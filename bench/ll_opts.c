@@ -260,3 +260,16 @@ void ll_opts_help(FILE *out, const struct ll_opt *opts)
         fprintf(out, " %s (default: %s)\n", o->help, def);
     }
 }
+
+int ll_opts_seconds_to_ms(const char *who, const char *flag, double s, int64_t *ms_out)
+{
+    if (s > 0 && s < 0.001) {
+        fprintf(stderr,
+                "%s: --%s %g: below the 1 ms resolution it is applied with (it would mean no "
+                "timeout at all); give at least 0.001, or 0 for none\n",
+                who, flag, s);
+        return LL_EINVAL;
+    }
+    *ms_out = (int64_t)llround(s * 1000.0);
+    return 0;
+}

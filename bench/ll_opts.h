@@ -58,4 +58,10 @@ int ll_parse_seconds(const char *s, double min, double max, double *out);
 
 void ll_strv_free(struct ll_strv *sv);
 
+/* A duration given in seconds, applied in whole milliseconds (curl's CURLOPT_*TIMEOUT_MS):
+ * rounded to the nearest ms into *ms_out. A value above 0 but below 1 ms would become 0, which
+ * means "no timeout": refused with one line on stderr ("llmload run: --timeout 0.0004: below
+ * the 1 ms resolution it is applied with; 0 means none"). 0 or LL_EINVAL. */
+int ll_opts_seconds_to_ms(const char *who, const char *flag, double s, int64_t *ms_out);
+
 #endif

@@ -17,14 +17,13 @@
 #include "ll_report.h"
 #include "ll_signal.h"
 #include "ll_window.h"
+#include "ll_thresh.h"
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
 #define LOOKAHEAD_DEFAULT_MAX   64 /* enough to hide the driver's turn-around; bounded memory */
 #define MOCK_START_TIMEOUT_MS   10000
 #define MOCK_STOP_TIMEOUT_MS    5000
-#define SLIP_WARN_MAX_NS        (10 * LL_NS_PER_MS)
-#define SLIP_WARN_MEAN_NS       LL_NS_PER_MS
 
 struct run {
     /* flags */
@@ -33,14 +32,15 @@ struct run {
     int64_t server_pid;      /* --server-pid, else the embedded mock's when there is a window */
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
-    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s;
+    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s, max_error_rate;
     int64_t warmup_requests; /* --warmup N */
     double warmup_s;         /* --warmup 30s */
     uint64_t warmup_sent, warmup_ok;
-    bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check;
+    bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
-    bool requests_seen, duration_seen;
+    bool requests_seen, duration_seen, max_error_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url (ll_xfer.slot) */
+    struct ll_strv thresholds;               /* every --threshold */
 
     /* derived */
     const struct ll_backend *be;
@@ -53,8 +53,10 @@ struct run {
     const char *base_url;
     struct ll_message msg;
     struct ll_request req;
-    struct ll_nofile nofile; /* RLIMIT_NOFILE, raised at start */
-    struct ll_outfile json;  /* --json, opened before anything starts */
+    struct ll_nofile nofile;                /* RLIMIT_NOFILE, raised at start */
+    struct ll_outfile json;                 /* --json, opened before anything starts */
+    struct ll_thresh_set th;                /* --threshold and --max-error-rate, parsed */
+    int64_t timeout_ms, connect_timeout_ms; /* as applied: whole ms */
     int64_t win_from_ns, win_to_ns;
     struct ll_window win; /* when window_spec is set */
     bool win_on;
@@ -76,6 +78,7 @@ static void run_defaults(struct run *r)
     r->seed = (int64_t)r->cfg.seed;
     r->mock.pid = -1;
     r->json.fd = -1;
+    r->th.aborted_by = -1;
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
@@ -129,9 +132,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "retries after the first attempt (429, 5xx, timeouts, connection errors)",
              &r->retries_seen),
         OPT("timeout", LL_OPT_DOUBLE, &r->timeout_s, 0, 86400, "S",
-            "total timeout per attempt in seconds, 0 = none"),
+            "total timeout per attempt in seconds (applied in whole ms), 0 = none"),
         OPT("connect-timeout", LL_OPT_DOUBLE, &r->connect_timeout_s, 0, 3600, "S",
-            "connect timeout per attempt in seconds, 0 = curl's"),
+            "connect timeout per attempt in seconds (whole ms), 0 = curl's"),
         OPT("no-reuse", LL_OPT_BOOL, &r->no_reuse, 0, 0, NULL,
             "open a new connection for every request"),
         OPT("blocking", LL_OPT_BOOL, &r->blocking, 0, 0, NULL,
@@ -175,6 +178,17 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPT("no-limit-check", LL_OPT_BOOL, &r->no_limit_check, 0, 0, NULL,
             "start even when the machine's limits (threads, descriptors, memory) cannot give "
             "the concurrency asked; failures are then counted per request"),
+        OPTD("threshold", LL_OPT_LIST, &r->thresholds, 0, 0, "EXPR",
+             "a condition the run must meet, k6-style, repeatable: 'p99<500ms', "
+             "'ttft.p50<=200ms', 'error_rate<1%', 'throughput>=100' (see THRESHOLDS below); "
+             "a failed one exits 3",
+             "none"),
+        {"max-error-rate", LL_OPT_DOUBLE, &r->max_error_rate, 0, 1, "R",
+         "shorthand for --threshold 'error_rate<=R' (R a fraction, e.g. 0.01)", "none",
+         &r->max_error_seen, 0},
+        OPT("abort-on-fail", LL_OPT_BOOL, &r->abort_on_fail, 0, 0, NULL,
+            "stop the run as soon as a threshold can no longer pass (k6's abortOnFail): no "
+            "more sends, outstanding requests cancelled"),
         {"latency-ms", LL_OPT_DOUBLE, &r->latency_ms, 0, 1e9, "MS",
          "embedded mock: fixed latency per request", "mockllm's", &r->latency_seen, 0},
         {"fault-rate", LL_OPT_DOUBLE, &r->fault_rate, 0, 1, "P",
@@ -204,7 +218,16 @@ static void run_help(struct run *r)
            "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
            "started\n"
            "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
-           "\nexit: 0 ok, 1 run failed (accounting, unreachable endpoint, I/O), 2 usage\n");
+           "\nTHRESHOLDS: --threshold 'METRIC OP NUMBER[UNIT]' states what must hold:\n"
+           "  METRIC  [HIST.]STAT, HIST one of e2e (the default), corrected, last_attempt,\n"
+           "          queue_wait, ttft, itl, ...; STAT pN, p(N), mean, min or max\n"
+           "          | error_rate (failed / finished) | throughput (successes per s)\n"
+           "          | goodput_share (share that met --slo)\n"
+           "  OP      <, <=, > or >=;  UNIT ms (default), s or us for latency; %% for rates\n"
+           "  A figure that was not measured fails its threshold.\n"
+           "\nexit: 0 ok; 1 the run failed (no request succeeded, accounting, unreachable "
+           "endpoint, I/O);\n      2 usage; 3 a threshold failed (the run itself did not); "
+           "130/143 interrupted\n");
 }
 
 static int usage(const char *msg, const char *arg)
@@ -239,6 +262,29 @@ static int run_validate(struct run *r)
     if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
         return usage("--arrivals needs --rate", NULL);
     }
+    if (ll_opts_seconds_to_ms(WHO, "timeout", r->timeout_s, &r->timeout_ms) != 0 ||
+        ll_opts_seconds_to_ms(WHO, "connect-timeout", r->connect_timeout_s,
+                              &r->connect_timeout_ms) != 0) {
+        return LL_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < r->thresholds.n; i++) {
+        if (ll_thresh_set_add(&r->th, r->thresholds.v[i], false) != 0) {
+            return usage("--threshold: want METRIC OP NUMBER[UNIT], e.g. 'p99<500ms' or "
+                         "'error_rate<1%' (see --help), got",
+                         r->thresholds.v[i]);
+        }
+    }
+    if (r->max_error_seen) {
+        char expr[48];
+        snprintf(expr, sizeof(expr), "error_rate<=%.15g", r->max_error_rate);
+        if (ll_thresh_set_add(&r->th, expr, false) != 0) {
+            return usage("out of memory", NULL);
+        }
+    }
+    if (r->abort_on_fail && r->th.n == 0) {
+        return usage("--abort-on-fail needs a --threshold or --max-error-rate", NULL);
+    }
+    r->th.abort_on_fail = r->abort_on_fail;
     if (r->slo_spec != NULL && ll_slo_parse(r->slo_spec, &r->slo) != 0) {
         return usage("--slo: want ttft=MS,itl=MS,tpot=MS,e2e=MS (any of them, MS > 0), got",
                      r->slo_spec);
@@ -379,8 +425,8 @@ static void run_config(struct run *r)
     cfg->default_model = r->model;
     cfg->concurrency = (int)r->concurrency;
     cfg->retry.max_attempts = (int)r->retries + 1;
-    cfg->timeout_ms = (int64_t)(r->timeout_s * 1000.0);
-    cfg->connect_timeout_ms = (int64_t)(r->connect_timeout_s * 1000.0);
+    cfg->timeout_ms = r->timeout_ms;
+    cfg->connect_timeout_ms = r->connect_timeout_ms;
     cfg->no_reuse = r->no_reuse;
     cfg->verify_tls = !r->insecure;
     cfg->blocking = r->blocking;
@@ -510,8 +556,7 @@ static void run_header(const struct run *r)
 static cJSON *run_json(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
 {
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "tool", "llmload");
-    cJSON_AddStringToObject(doc, "command", "run");
+    ll_report_meta_json(doc, "run");
     cJSON *w = cJSON_AddObjectToObject(doc, "config");
     cJSON_AddStringToObject(w, "backend", r->be->name);
     cJSON_AddStringToObject(w, "endpoint", r->base_url);
@@ -563,8 +608,14 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
         cJSON_AddItemToArray(margs, cJSON_CreateString(r->mock_args.v[i]));
     }
     cJSON_AddItemToObject(doc, "results", ll_report_stats_json(s));
+    cJSON_AddItemToObject(doc, "thresholds", ll_thresh_json(&r->th, s));
     cJSON *run = cJSON_AddObjectToObject(doc, "run");
     cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
+    if (o->stopped) {
+        cJSON_AddStringToObject(run, "stopped_by", r->th.v[r->th.aborted_by].expr);
+    } else {
+        cJSON_AddNullToObject(run, "stopped_by");
+    }
     cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
     if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
         cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
@@ -574,19 +625,39 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     return doc;
 }
 
+/* One line: no request succeeded, and why (the endpoint when every failure says so). */
+static void no_success(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
+{
+    char line[256];
+    bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
+    if (unreachable && s->by_class[o->first_cls] == ll_stats_failed(s)) {
+        fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
+                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
+                                                 : "did not answer like an OpenAI-compatible API",
+                o->first_err);
+        return;
+    }
+    ll_report_failures_line(line, sizeof(line), s);
+    fprintf(stderr, "%s: no request succeeded: %s; first: %s\n", WHO, line, o->first_err);
+}
+
 /* Warnings and the verdict after the table. Returns the exit code. */
 static int run_verdict(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
 {
     struct ll_little l;
-    int rc = LL_EXIT_OK;
+    char keepup[512];
     ll_stats_little(s, &l);
-    /* Timers have ~1 ms granularity on some backends: warn on a real lag, not on jitter. */
-    if (s->sends_scheduled > 0 &&
-        (s->slip_max_ns > SLIP_WARN_MAX_NS ||
-         s->slip_sum_ns / (double)s->sends_scheduled > (double)SLIP_WARN_MEAN_NS)) {
+    if (ll_report_keepup_line(keepup, sizeof(keepup), s) > 0) {
+        /* Open loop that did not keep up: the rates and what held it back, slip included. */
+        fprintf(stderr, "%s: %s\n", WHO, keepup);
+    } else if (s->sends_scheduled > 0 &&
+               (s->slip_max_ns > LL_SLIP_HELD_MAX_NS ||
+                s->slip_sum_ns / (double)s->sends_scheduled > (double)LL_SLIP_HELD_MEAN_NS)) {
+        /* Kept up overall, but late in places. Timers have ~1 ms granularity on some
+         * backends: warn on a real lag, not on jitter. */
         fprintf(stderr,
                 "%s: warning: %llu of %llu sends slipped behind schedule (max %.3f ms, mean "
-                "%.3f ms): the client did not keep up with --rate %g\n",
+                "%.3f ms) at --rate %g\n",
                 WHO, (unsigned long long)s->sends_late, (unsigned long long)s->sends_scheduled,
                 (double)s->slip_max_ns / 1e6, s->slip_sum_ns / (double)s->sends_scheduled / 1e6,
                 r->rate);
@@ -596,26 +667,35 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
     ll_report_accounting(stdout, s);
-    if (!ll_stats_accounting_ok(s)) {
+    /* One exit code, the most severe first: a broken count, an interruption, a run in which
+     * nothing succeeded, a failed threshold (llmload --help). */
+    bool acct_failed = !ll_stats_accounting_ok(s);
+    if (acct_failed) {
         fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
                 (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
-        rc = LL_EXIT_FAIL;
     }
     if (o->interrupted) {
         fprintf(stderr, "%s: interrupted: %llu requests not sent, outstanding ones cancelled\n",
                 WHO, (unsigned long long)o->not_sent);
-        rc = LL_EXIT_FAIL;
     }
-    bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
-    if (ll_stats_succeeded(s) == 0 && s->completed > 0 && unreachable &&
-        s->by_class[o->first_cls] + s->by_class[LL_CLASS_CANCELLED] == s->completed) {
-        fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
-                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
-                                                 : "did not answer like an OpenAI-compatible API",
-                o->first_err);
-        rc = LL_EXIT_FAIL;
+    if (o->stopped) {
+        fprintf(stderr,
+                "%s: stopped early: threshold %s can no longer pass; %llu requests not sent, "
+                "%llu cancelled\n",
+                WHO, r->th.v[r->th.aborted_by].expr, (unsigned long long)o->not_sent,
+                (unsigned long long)s->by_class[LL_CLASS_CANCELLED]);
     }
-    return rc;
+    /* Whatever the classes: a run in which nothing succeeded measured nothing. */
+    bool none_ok = ll_stats_succeeded(s) == 0 && ll_stats_failed(s) > 0;
+    if (none_ok) {
+        no_success(r, s, o);
+    }
+    bool th_failed = ll_thresh_report(&r->th, s, stdout, stderr, WHO) > 0;
+    return acct_failed      ? LL_EXIT_FAIL
+           : o->interrupted ? LL_EXIT_SIGINT
+           : none_ok        ? LL_EXIT_FAIL
+           : th_failed      ? LL_EXIT_THRESHOLD
+                            : LL_EXIT_OK;
 }
 
 /* Stopped by a signal before the client started: an empty run, every request not sent. */
@@ -674,6 +754,14 @@ static void run_thread_limit_json(struct run *r, struct ll_stats *s, const char 
     cJSON_Delete(doc);
 }
 
+/* ll_drive's stop hook: --abort-on-fail, and a threshold that can no longer pass. */
+static bool run_stop(void *arg, const struct ll_stats *s, uint64_t remaining)
+{
+    struct run *r = arg;
+    r->th.aborted_by = ll_thresh_set_doomed(&r->th, s, remaining);
+    return r->th.aborted_by >= 0;
+}
+
 static int run_load(struct run *r)
 {
     struct ll_client *c = NULL;
@@ -687,6 +775,7 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
+    ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
     if (r->window_spec != NULL) {
         int pid = r->server_pid > 0 ? (int)r->server_pid : r->mock_started ? (int)r->mock.pid : 0;
         if (ll_window_init(&r->win, r->win_from_ns, r->win_to_ns, pid) != 0) {
@@ -721,6 +810,8 @@ static int run_load(struct run *r)
         .req = &r->req,
         .progress = isatty(STDERR_FILENO) == 1,
         .window = r->win_on ? &r->win : NULL,
+        .stop = r->th.abort_on_fail ? run_stop : NULL,
+        .stop_arg = r,
     };
     if (c != NULL && r->warmup != NULL &&
         (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
@@ -772,6 +863,15 @@ out:
     return rc;
 }
 
+static void run_free(struct run *r)
+{
+    ll_strv_free(&r->headers);
+    ll_strv_free(&r->mock_args);
+    ll_strv_free(&r->urls);
+    ll_strv_free(&r->thresholds);
+    ll_thresh_set_free(&r->th);
+}
+
 int ll_cmd_run(int argc, char **argv)
 {
     struct run r;
@@ -786,9 +886,7 @@ int ll_cmd_run(int argc, char **argv)
         goto out;
     }
     if (help) {
-        ll_strv_free(&r.headers);
-        ll_strv_free(&r.mock_args);
-        ll_strv_free(&r.urls);
+        run_free(&r);
         run_defaults(&r); /* show defaults, not what was parsed before --help */
         run_help(&r);
         rc = LL_EXIT_OK;
@@ -822,8 +920,6 @@ out:
         ll_mockproc_stop(&r.mock, MOCK_STOP_TIMEOUT_MS);
     }
     ll_outfile_abort(&r.json); /* nothing when committed */
-    ll_strv_free(&r.headers);
-    ll_strv_free(&r.mock_args);
-    ll_strv_free(&r.urls);
+    run_free(&r);
     return rc;
 }

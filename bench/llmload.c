@@ -22,6 +22,15 @@ static int usage(FILE *out)
     for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     }
+    fprintf(out, "\nexit status, the same for every command:\n"
+                 "  0    ok\n"
+                 "  1    the run failed: no request succeeded, accounting, an unreachable "
+                 "endpoint, I/O,\n"
+                 "       a demo claim that did not hold, a batch id that failed\n"
+                 "  2    usage: a bad flag or value (one line on stderr)\n"
+                 "  3    a threshold failed (run --threshold, compare --threshold); the run "
+                 "itself worked\n"
+                 "  130  interrupted by SIGINT, 143 by SIGTERM\n");
     return out == stdout ? LL_EXIT_OK : LL_EXIT_USAGE;
 }
 

@@ -34,6 +34,11 @@ struct ll_be_stats {
     int64_t backoff_ns;       /* total time spent waiting to retry */
     const char *limit_hit;    /* NULL, or which local limit failed requests met:
                                  ll_limit_name(): "descriptors", "memory", "ports" */
+    /* Backends with a loop (loop_idle_ns >= 0): the time the caller spent inside it while
+     * requests were active, and its iterations then. With loop_idle_ns it splits the run's
+     * wall into busy in the loop, idle in the loop, and outside it (the driver's own). */
+    int64_t loop_run_ns;
+    uint64_t loop_iterations;
 };
 
 /* What a backend asks of the machine for cfg->concurrency calls in flight: estimates,
