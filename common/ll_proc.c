@@ -358,7 +358,11 @@ static enum ll_thread_wall_kind decide(const struct ll_thread_wall *w)
     if (w->as_kb >= 0 && w->vm_kb >= 0 && w->vm_kb + w->stack_kb > w->as_kb) {
         return LL_TW_ADDRESS_SPACE;
     }
-    return w->err == ENOMEM ? LL_TW_MEMORY : LL_TW_UNKNOWN;
+    /* One stack larger than all the memory there is: the kernel's overcommit check refuses it. */
+    if (w->err == ENOMEM || (w->mem_avail_kb >= 0 && w->stack_kb > w->mem_avail_kb)) {
+        return LL_TW_MEMORY;
+    }
+    return LL_TW_UNKNOWN;
 }
 
 void ll_thread_wall_snap(struct ll_thread_wall *w, int err, int started, int wanted,
@@ -440,8 +444,8 @@ int ll_thread_wall_describe(char *buf, size_t n, const struct ll_thread_wall *w)
                  (long long)w->as_kb, (long long)w->vm_kb, (long long)w->stack_kb);
         break;
     case LL_TW_MEMORY:
-        snprintf(met, sizeof(met), "met memory (MemAvailable %lld KiB)",
-                 (long long)w->mem_avail_kb);
+        snprintf(met, sizeof(met), "met memory (a %lld KiB stack, MemAvailable %lld KiB)",
+                 (long long)w->stack_kb, (long long)w->mem_avail_kb);
         break;
     default:
         snprintf(met, sizeof(met),

@@ -62,7 +62,7 @@ int ll_proc_nofile(int pid, int64_t *soft, int64_t *hard);
     X(PID_MAX, "pid_max", "kernel.pid_max, the ids the system can give")                           \
     X(MAP_COUNT, "max_map_count", "vm.max_map_count, mappings per process (two per stack)")        \
     X(ADDRESS_SPACE, "RLIMIT_AS", "the address space its stacks reserve")                          \
-    X(MEMORY, "memory", "memory for a stack (ENOMEM)")
+    X(MEMORY, "memory", "memory for a stack (ENOMEM, or a stack larger than MemAvailable)")
 
 enum ll_thread_wall_kind {
 #define LL_THREAD_WALL_ENUM_(name, short_, descr) LL_TW_##name,

@@ -9,8 +9,9 @@
 #     JSON has results.limits.met = "descriptors" and the same count, accounting OK;
 #   - the soft limit is raised to the hard one and the header says so;
 #   - threads: under `ulimit -v` the threaded backend cannot map 2000 stacks: exit 1 and one
-#     line "local limit met: threads (...)" naming what was measured (skipped under ASan,
-#     whose shadow memory needs the address space).
+#     line "local limit met: threads (...)" naming the wall from the counters read when
+#     pthread_create failed ("EAGAIN after N of 2000 threads ...; met RLIMIT_AS ...") and what
+#     bounds threads besides (skipped under ASan, whose shadow memory needs the address space).
 # Needs LL_LLMLOAD and LL_MOCKLLM.
 set -u
 LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
@@ -96,7 +97,7 @@ else
     echo "threads: $(cat "$tmp/err")"
     [ "$rc" -eq 1 ] || fail "threads: exit $rc, want 1"
     [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "threads: stderr is not one line"
-    grep -q '^llmload run: local limit met: threads (cannot start the threaded backend with 2000 threads, all or none: .*RLIMIT_NPROC .*threads-max .*pid_max .*stack .*RLIMIT_AS ' "$tmp/err" ||
+    grep -Eq '^llmload run: local limit met: threads \(cannot start the threaded backend with 2000 threads, all or none: pthread_create EAGAIN after [0-9]+ of 2000 threads \([0-9]+ in the process\); met RLIMIT_AS [0-9]+ KiB .*RLIMIT_NPROC .*threads-max .*pid_max .*stack .*RLIMIT_AS ' "$tmp/err" ||
         fail "threads: no limit line"
 fi
 
