@@ -2,7 +2,7 @@
  * complete answer with its Content-Length, OpenAI's error shape, and the end of an answer
  * (counted once in the metrics and --verbose, its capacity given back, the connection's next
  * request started). Used by the routes (mock_openai.c), admission (mock_admit.c) and generation
- * (mock_gen.c); it calls only the connection below it. Loop thread only. */
+ * (mock_gen.c); it calls only the connection below it. On the connection's thread. */
 #ifndef MOCK_ANSWER_H
 #define MOCK_ANSWER_H
 

@@ -242,6 +242,12 @@ int mock__config_apply(struct mock_config *c, const char *name, const char *v, c
         c->faults.rate[MOCK_FAULT_429] = c->faults.rate[MOCK_FAULT_500] =
             c->faults.rate[MOCK_FAULT_503] = d / 3.0;
         return 0;
+    } else if (strcmp(name, "model") == 0) {
+        if (strcmp(v, "loop") != 0 && strcmp(v, "threads") != 0) {
+            return fail(err, errlen, "--model '%s': want loop or threads", v);
+        }
+        c->model = v[0] == 'l' ? MOCK_MODEL_LOOP : MOCK_MODEL_THREADS;
+        return 0;
     } else if (strcmp(name, "api-key") == 0) {
         if (strlen(v) == 0 || strlen(v) >= sizeof(c->api_key)) {
             return fail(err, errlen, "--api-key: want 1..%zu characters", sizeof(c->api_key) - 1);
@@ -256,6 +262,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, 0, 0},
     {"port", required_argument, 0, 0},
     {"threads", required_argument, 0, 0},
+    {"model", required_argument, 0, 0},
     {"seed", required_argument, 0, 0},
     {"latency-ms", required_argument, 0, 0},
     {"ttft", required_argument, 0, 0},
@@ -317,6 +324,9 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
     }
     if (optind < argc) {
         return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    }
+    if (c->model == MOCK_MODEL_THREADS && c->threads != 1) {
+        return fail(err, errlen, "--threads N runs N event loops: it needs --model loop");
     }
     if (c->nlisten == 0) {
         snprintf(c->listen[0], sizeof(c->listen[0]), "127.0.0.1");

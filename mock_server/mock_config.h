@@ -17,11 +17,15 @@
 #define MOCK_DEFAULT_MODEL  "gpt-mock"
 #define MOCK_MAX_TOKENS_CAP 65536 /* larger max_tokens is refused with 400 */
 
+/* How connections are served (--model): mock_server.h. */
+enum mock_model { MOCK_MODEL_LOOP, MOCK_MODEL_THREADS };
+
 struct mock_config {
     char listen[MOCK_MAX_LISTEN][64]; /* numeric IPv4/IPv6 addresses */
     int nlisten;
-    int port;    /* 0 = any free port */
-    int threads; /* loops, one per thread */
+    int port; /* 0 = any free port */
+    enum mock_model model;
+    int threads; /* loops, one per thread (--model loop) */
     int backlog;
     uint64_t seed;
     /* profiles[0] is the default profile, used for models not listed (unless strict_models) */

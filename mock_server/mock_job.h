@@ -38,7 +38,7 @@ struct mock_job {
     enum mock_fault_kind fault;
     int close_after;
     bool split, rl_headers, has_slot, waiting;
-    struct mock_req *wait_next; /* capacity FIFO of the loop */
+    struct mock_req *wait_next; /* the capacity FIFO (struct mock_cap) */
     /* Gives back the slot or the place in the FIFO (set by admission, called once when the
      * request ends: mock_answer_account). */
     void (*release)(struct mock_req *r);

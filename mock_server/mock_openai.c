@@ -1,5 +1,5 @@
 /* mock_openai.c - the application mockllm serves (mock_openai.h): routes, request validation
- * (cJSON, memoised per loop), the small routes' answers; chat completions go on to admission. */
+ * (cJSON, memoised per worker), the small routes' answers; chat completions go on to admission. */
 #include "mock_openai.h"
 
 #include <cjson/cJSON.h>
@@ -150,7 +150,7 @@ static uint64_t hash_json(const cJSON *it, uint64_t h)
 static int check_request(struct mock_req *r, const cJSON *root, char *msg, size_t len,
                          const char **param)
 {
-    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    const struct mock_config *cfg = r->conn->w->srv->cfg;
     struct mock_job *j = &r->job;
     if (!cJSON_IsObject(root)) {
         return bad(msg, len, param, NULL, "The request body must be a JSON object.");
@@ -223,14 +223,14 @@ static void job_from_memo(struct mock_job *j, const struct mock_memo_req *m)
 
 static void route_chat(struct mock_req *r)
 {
-    struct mock_server *srv = r->conn->lp->srv;
+    struct mock_server *srv = r->conn->w->srv;
     struct mock_job *j = &r->job;
     char msg[256];
     const char *param = NULL;
     j->is_chat = j->in_flight = true;
     j->model_idx = -1;
     j->max_tokens = -1;
-    mock_metrics_in_flight(&srv->metrics, r->conn->lp->index, 1);
+    mock_metrics_in_flight(&srv->metrics, r->conn->w->index, 1);
     if (srv->cfg->api_key[0] != '\0' && !auth_ok(r, srv->cfg->api_key)) {
         mock_answer_error(r, 401,
                           r->auth[0] ? "Incorrect API key provided."
@@ -238,7 +238,7 @@ static void route_chat(struct mock_req *r)
                           NULL, "invalid_api_key", NULL);
         return;
     }
-    struct mock_memo *memo = &r->conn->lp->memo;
+    struct mock_memo *memo = &r->conn->w->memo;
     const char *body = r->body ? r->body : "";
     uint64_t hash = 0;
     const struct mock_memo_req *seen = mock_memo_req_get(memo, body, r->body_len, &hash);
@@ -271,7 +271,7 @@ static void route_chat(struct mock_req *r)
 static void route_metrics(struct mock_req *r)
 {
     struct mock_buf *b = mock_conn_scratch(r->conn);
-    mock_metrics_render(&r->conn->lp->srv->metrics, b);
+    mock_metrics_render(&r->conn->w->srv->metrics, b);
     mock_answer_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b->p, b->len, NULL);
 }
 
@@ -288,7 +288,7 @@ struct route {
 
 static void route_models(struct mock_req *r)
 {
-    struct mock_server *srv = r->conn->lp->srv;
+    struct mock_server *srv = r->conn->w->srv;
     mock_answer_respond(r, 200, "application/json", srv->models_json, srv->models_len, NULL);
 }
 
@@ -299,7 +299,7 @@ static void route_health(struct mock_req *r)
 
 static void route_reset(struct mock_req *r)
 {
-    mock_metrics_reset(&r->conn->lp->srv->metrics);
+    mock_metrics_reset(&r->conn->w->srv->metrics);
     json_ok(r, "{\"status\":\"reset\"}\n");
 }
 
@@ -330,7 +330,7 @@ static cJSON *model_object(const struct mock_config *cfg, int i)
  * ids with slashes ("org/model") work as they do on OpenAI-compatible servers. */
 static void route_model(struct mock_req *r, const char *id, size_t len)
 {
-    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    const struct mock_config *cfg = r->conn->w->srv->cfg;
     char name[MOCK_MODEL_ECHO_MAX + 1], msg[MOCK_MODEL_ECHO_MAX + 64];
     int i = -1;
     if (len <= MOCK_MODEL_ECHO_MAX) {
@@ -367,7 +367,7 @@ static const struct route routes[] = {
 
 static void pre_error(struct mock_req *r)
 {
-    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    const struct mock_config *cfg = r->conn->w->srv->cfg;
     char msg[160];
     if (r->pre_status == 413) {
         snprintf(msg, sizeof(msg), "Request body larger than the limit of %zu bytes.",

@@ -1,10 +1,24 @@
+# mockllm's concurrency models (mockllm --model) pass the same tests: every test that talks to
+# a mockllm (ll_test_mock_start) runs once per model, the second time as NAME_threads with
+# LL_MOCK_MODEL=threads. That run carries the "threads" label, so TSan checks the
+# thread-per-connection server too (tests/run.sh --tsan).
+function(ll_add_mock_model_test name)
+  add_test(NAME ${name}_threads COMMAND ${name})
+  get_test_property(${name} ENVIRONMENT env)
+  get_test_property(${name} LABELS labels)
+  get_test_property(${name} TIMEOUT timeout)
+  set_tests_properties(${name}_threads PROPERTIES TIMEOUT ${timeout}
+    LABELS "${labels};threads" ENVIRONMENT "${env};LL_MOCK_MODEL=threads")
+endfunction()
+
 # mockllm's server proper, end to end: spawn it on port 0 (ll_mockproc) and talk to it with
 # libcurl and raw sockets.
 ll_add_test(test_mock_server
   SOURCES test_mock_server.c
-  LIBS ll_common PkgConfig::CURL PkgConfig::CJSON
+  LIBS ll_testutil ll_common PkgConfig::CURL PkgConfig::CJSON
   LABELS integration
   NEEDS_MOCK)
+ll_add_mock_model_test(test_mock_server)
 # mockllm's memos (mock_server/mock_memo.c), alone.
 ll_add_test(test_mock_memo SOURCES test_mock_memo.c LIBS mock_core LABELS unit)
 # mockllm's counters: the in-flight peak over loops.
@@ -16,9 +30,11 @@ ll_add_test(test_mock_stream
   LIBS ll_testutil PkgConfig::CJSON
   LABELS integration
   NEEDS_MOCK)
+ll_add_mock_model_test(test_mock_stream)
 # A slow reader paces its stream: bounded RSS, bytes counted when the kernel takes them.
 ll_add_test(test_mock_pace
   SOURCES test_mock_pace.c
   LIBS ll_testutil
   LABELS integration
   NEEDS_MOCK)
+ll_add_mock_model_test(test_mock_pace)

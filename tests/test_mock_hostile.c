@@ -52,7 +52,7 @@ static struct fixture *start(void **state, const char *a0, const char *a1)
     struct fixture *f = calloc(1, sizeof(*f));
     const char *args[] = {a0, a1, NULL};
     assert_non_null(f);
-    assert_int_equal(ll_mockproc_start(&f->m, NULL, args, 10000), 0);
+    assert_int_equal(ll_test_mock_start(&f->m, args, 10000), 0);
     f->fds0 = ll_test_fd_count(f->m.pid);
     f->rss0 = ll_test_rss_kb(f->m.pid);
     *state = f;
@@ -331,6 +331,14 @@ static void test_mock_hostile_stall_leave(void **state)
     assert_true(ll_now_ns() - t0 < 10 * 1000000000LL);
 }
 
+/* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
+static const char *group_name(const char *base)
+{
+    static char name[64];
+    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
+    return name;
+}
+
 int main(void)
 {
     struct rlimit rl;
@@ -346,7 +354,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_hostile_resets, teardown),
         cmocka_unit_test_teardown(test_mock_hostile_stall_leave, teardown),
     };
-    int failed = cmocka_run_group_tests_name("mock_hostile", tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name(group_name("mock_hostile"), tests, NULL, NULL);
     curl_global_cleanup();
     return failed != 0;
 }

@@ -183,7 +183,7 @@ static void test_mock_pace_slow_readers(void **state)
     static char tail[NSLOW][4096];
     int fds[NSLOW], ports[NSLOW];
     long long paced = -1, sent = -1, scraped = 0, kernel = 0;
-    assert_int_equal(ll_mockproc_start(&mp, NULL, args, 10000), 0);
+    assert_int_equal(ll_test_mock_start(&mp, args, 10000), 0);
     long rss0 = ll_test_rss_kb(mp.pid);
     for (int i = 0; i < NSLOW; i++) {
         fds[i] = ask_stream(&ports[i]);
@@ -224,7 +224,7 @@ static void test_mock_pace_leavers(void **state)
     static const char *const args[] = {"--seed", "1", NULL};
     int fds[3], port;
     long long paced = -1, in_flight = -1;
-    assert_int_equal(ll_mockproc_start(&mp, NULL, args, 10000), 0);
+    assert_int_equal(ll_test_mock_start(&mp, args, 10000), 0);
     for (int i = 0; i < 3; i++) {
         fds[i] = ask_stream(&port);
     }
@@ -245,11 +245,19 @@ static void test_mock_pace_leavers(void **state)
     assert_int_equal(paced, 0);
 }
 
+/* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
+static const char *group_name(const char *base)
+{
+    static char name[64];
+    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
+    return name;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_mock_pace_slow_readers, teardown),
         cmocka_unit_test_teardown(test_mock_pace_leavers, teardown),
     };
-    return cmocka_run_group_tests_name("mock_pace", tests, NULL, NULL);
+    return cmocka_run_group_tests_name(group_name("mock_pace"), tests, NULL, NULL);
 }
