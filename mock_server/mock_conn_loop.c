@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MOCK_DRAIN_MS 2000
 
@@ -414,16 +415,18 @@ static void reject_close_cb(uv_handle_t *h)
     free(h->data); /* the connection that was never set up */
 }
 
-void mock_conn_loop_accept(struct mock_loop *lp, uv_stream_t *server)
+void mock_conn_loop_accept(struct mock_loop *lp, int fd)
 {
-    struct mock_lconn *c = calloc(1, sizeof(*c));
-    if (c == NULL || uv_tcp_init(&lp->loop, &c->tcp) != 0) {
+    struct mock_lconn *c = NULL;
+    if (atomic_load_explicit(&lp->stopping, memory_order_relaxed) ||
+        (c = calloc(1, sizeof(*c))) == NULL || uv_tcp_init(&lp->loop, &c->tcp) != 0) {
         free(c);
+        close(fd);
         return;
     }
     c->tcp.data = c;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        atomic_load_explicit(&lp->stopping, memory_order_relaxed)) {
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
         uv_close((uv_handle_t *)&c->tcp, reject_close_cb);
         return;
     }

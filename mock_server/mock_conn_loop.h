@@ -26,8 +26,9 @@ struct mock_lconn;
 struct mock_loop {
     struct mock_worker w;
     uv_loop_t loop;
-    uv_tcp_t listeners[MOCK_MAX_LISTEN];
-    int nlisteners;
+    uv_poll_t listeners[MOCK_MAX_LISTEN]; /* readable: connections to accept (mock_loops.c) */
+    int listen_fds[MOCK_MAX_LISTEN], nlisteners;
+    int reserve; /* a spare descriptor, for accept() at EMFILE (mock__server_accept_all) */
     uv_async_t stop_async;
     uv_signal_t sigint, sigterm; /* loop 0 only */
     uv_timer_t grace_timer;
@@ -43,8 +44,9 @@ struct mock_loop {
     char rbuf[MOCK_READ_BUF]; /* reads are consumed synchronously, so one buffer per loop */
 };
 
-/* Accept one connection from `server` (a listener of lp). Errors are counted, never fatal. */
-void mock_conn_loop_accept(struct mock_loop *lp, uv_stream_t *server);
+/* Serve the accepted, non-blocking socket fd on lp (or close it when lp stops or cannot take
+ * it). Never fatal. */
+void mock_conn_loop_accept(struct mock_loop *lp, int fd);
 /* Server stop: close idle connections, make the others close after their current answer. */
 void mock_conn_loop_stop_all(struct mock_loop *lp);
 /* Grace expired: drop every connection. */

@@ -1,10 +1,12 @@
 /* mock_loops.c - --model loop (mock_server.h): N event loops, one per thread, each with its own
  * listeners (SO_REUSEPORT when N > 1), signals on loop 0, graceful stop. The connections are
  * the libuv transport's (mock_conn_loop.h). */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mock_admit.h"
@@ -18,38 +20,51 @@ struct loops {
     bool stop_sent; /* loop 0 only */
 };
 
-static void connection_cb(uv_stream_t *server, int status)
+static void take(void *arg, int fd)
 {
-    struct mock_loop *lp = server->data;
-    if (status < 0) {
-        /* EMFILE and friends: libuv already dropped the pending connection (its reserve-fd
-         * trick), so the loop does not spin; the client sees a reset and may retry. */
-        mock_metrics_accept_fail(&lp->w.srv->metrics, -status);
-        return;
-    }
-    mock_conn_loop_accept(lp, server);
+    mock_conn_loop_accept(arg, fd);
 }
 
-/* Listen on a bound socket from lp's loop. */
+static void listen_cb(uv_poll_t *h, int status, int events)
+{
+    struct mock_loop *lp = h->data;
+    int fd = lp->listen_fds[h - lp->listeners];
+    mock__server_accept_all(lp->w.srv, fd, SOCK_NONBLOCK, &lp->reserve, take, lp);
+}
+
+/* Listen on a bound socket from lp's loop (lp owns fd from here on). */
 static int open_listener(struct mock_loop *lp, int fd, const char *host, int port, char *err,
                          size_t errlen)
 {
-    uv_tcp_t *h = &lp->listeners[lp->nlisteners];
-    uv_tcp_init(&lp->loop, h);
-    h->data = lp;
-    lp->nlisteners++; /* closed with the loop from now on, even if listening fails */
-    int rc = uv_tcp_open(h, fd);
-    if (rc == 0) {
-        rc = uv_listen((uv_stream_t *)h, lp->w.srv->cfg->backlog, connection_cb);
+    int i = lp->nlisteners++;
+    lp->listen_fds[i] = fd; /* closed with the loop from now on, even if listening fails */
+    uv_poll_t *h = &lp->listeners[i];
+    int rc = listen(fd, lp->w.srv->cfg->backlog) == 0 ? 0 : uv_translate_sys_error(errno);
+    if (rc == 0 && (rc = uv_poll_init(&lp->loop, h, fd)) == 0) {
+        h->data = lp;
+        if ((rc = uv_poll_start(h, UV_READABLE, listen_cb)) != 0) {
+            uv_close((uv_handle_t *)h, NULL);
+        }
     }
     if (rc != 0) {
-        if (uv_fileno((uv_handle_t *)h, &(uv_os_fd_t){0}) != 0) {
-            close(fd);
-        }
         snprintf(err, errlen, "cannot listen on %s port %d: %s", host, port, uv_strerror(rc));
         return -1;
     }
     return 0;
+}
+
+/* Stop listening: the poll handles stop before their descriptors close. */
+static void close_listeners(struct mock_loop *lp)
+{
+    for (int i = 0; i < lp->nlisteners; i++) {
+        if (lp->listen_fds[i] >= 0) {
+            if (uv_is_active((uv_handle_t *)&lp->listeners[i])) {
+                uv_close((uv_handle_t *)&lp->listeners[i], NULL);
+            }
+            close(lp->listen_fds[i]);
+            lp->listen_fds[i] = -1;
+        }
+    }
 }
 
 /* ---- stopping ---- */
@@ -86,9 +101,7 @@ static void stop_async_cb(uv_async_t *a)
 {
     struct mock_loop *lp = a->data;
     atomic_store_explicit(&lp->stopping, true, memory_order_relaxed);
-    for (int i = 0; i < lp->nlisteners; i++) {
-        close_handle((uv_handle_t *)&lp->listeners[i]);
-    }
+    close_listeners(lp);
     close_handle((uv_handle_t *)&lp->stop_async);
     if (lp->w.index == 0) {
         close_handle((uv_handle_t *)&lp->sigint);
@@ -121,6 +134,7 @@ static int loop_init(struct loops *ls, struct mock_loop *lp, int index)
     memset(lp, 0, offsetof(struct mock_loop, rbuf));
     lp->owner = ls;
     lp->conn_gone = conn_gone;
+    lp->reserve = mock__server_reserve();
     int max = srv->cfg->max_running, slots = 0;
     if (max > 0) { /* --max-running divided over the loops, at least one each */
         slots = max / ls->n + (index < max % ls->n ? 1 : 0);
@@ -153,6 +167,10 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 /* Close whatever a loop still has open (setup failed, or after the run), then the loop. */
 static int loop_fini(struct mock_loop *lp)
 {
+    close_listeners(lp);
+    if (lp->reserve >= 0) {
+        close(lp->reserve);
+    }
     uv_walk(&lp->loop, walk_close_cb, NULL);
     uv_run(&lp->loop, UV_RUN_DEFAULT);
     mock_worker_free(&lp->w);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,6 +67,45 @@ int mock__server_bind(const char *host, int *port, bool reuseport, char *err, si
                                                 : ((struct sockaddr_in *)&got)->sin_port);
     }
     return fd;
+}
+
+int mock__server_reserve(void)
+{
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void mock__server_accept_all(struct mock_server *srv, int lfd, int flags, int *reserve,
+                             void (*take)(void *arg, int fd), void *arg)
+{
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | flags);
+        if (fd >= 0) {
+            take(arg, fd);
+            continue;
+        }
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED) {
+            continue;
+        }
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+            return;
+        }
+        mock_metrics_accept_fail(&srv->metrics, err);
+        if ((err != EMFILE && err != ENFILE) || *reserve < 0) {
+            return; /* ENOBUFS, ENOMEM: the next readiness tries again */
+        }
+        /* accept() reports EMFILE before it looks at the queue: drop what is pending with the
+         * spare descriptor (the clients see their connections closed unserved), then wait for
+         * the listener to be readable again. */
+        close(*reserve);
+        while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0 || errno == EINTR) {
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        *reserve = mock__server_reserve();
+        return;
+    }
 }
 
 void mock__server_ready(const struct mock_server *srv)

@@ -28,6 +28,15 @@ int mock_server_run(const struct mock_config *cfg);
 /* A bound, non-blocking, close-on-exec TCP socket on host:*port, not yet listening; *port 0
  * learns the port the kernel chose. The descriptor, or -1 with a one-line reason in err. */
 int mock__server_bind(const char *host, int *port, bool reuseport, char *err, size_t errlen);
+/* Accept every pending connection of the non-blocking listener lfd, handing each descriptor to
+ * take(arg, fd) (SOCK_CLOEXEC, plus `flags`: SOCK_NONBLOCK for the loops). accept() failures are
+ * counted on /metrics by errno; at EMFILE/ENFILE the pending connections are dropped through
+ * *reserve (a spare descriptor: closed, each connection accepted into it and closed, reopened),
+ * as libuv does, so that the listener does not stay readable. Returns when none is pending. */
+void mock__server_accept_all(struct mock_server *srv, int lfd, int flags, int *reserve,
+                             void (*take)(void *arg, int fd), void *arg);
+/* A spare descriptor for mock__server_accept_all, or -1. */
+int mock__server_reserve(void);
 /* Print the readiness line ("listening HOST PORT") that tests and the driver wait for. */
 void mock__server_ready(const struct mock_server *srv);
 int mock__loops_run(struct mock_server *srv);

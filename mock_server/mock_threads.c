@@ -6,8 +6,7 @@
  * Where it stops: a thread that cannot be started (pthread_create's errno) closes its
  * connection unserved, counted on /metrics and in the summary with the limit it met
  * (mock_syslimit.h), and said once on stderr when it first happens. accept() failures
- * (descriptors: EMFILE, ENFILE) are counted by errno; the pending connection is then dropped
- * with the reserve-descriptor trick libuv uses, so the loop does not spin. */
+ * (descriptors: EMFILE, ENFILE) are counted by errno (mock__server_accept_all, as the loops). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -165,41 +164,9 @@ static void spawn(struct tset *set, int fd)
     }
 }
 
-/* Descriptors ran out: drop one pending connection (closing the spare, accepting into it and
- * closing that), so that the listener stops being readable for it. */
-static void drop_one(struct tset *set, int lfd)
+static void take(void *arg, int fd)
 {
-    if (set->reserve >= 0) {
-        close(set->reserve);
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0) {
-            close(fd);
-        }
-        set->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    }
-}
-
-static void accept_all(struct tset *set, int lfd)
-{
-    for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC); /* blocking: the thread's own */
-        if (fd >= 0) {
-            spawn(set, fd);
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return;
-        }
-        mock_metrics_accept_fail(&set->srv->metrics, errno);
-        if (errno == EMFILE || errno == ENFILE) {
-            drop_one(set, lfd);
-            continue;
-        }
-        return;
-    }
+    spawn(arg, fd);
 }
 
 /* ---- stopping ---- */
@@ -279,7 +246,8 @@ static int serve(struct tset *set, int sfd)
         }
         for (int i = 0; i < set->nlisteners; i++) {
             if (p[i].revents != 0) {
-                accept_all(set, p[i].fd);
+                /* blocking descriptors: each connection's thread waits on its own */
+                mock__server_accept_all(set->srv, p[i].fd, 0, &set->reserve, take, set);
             }
         }
     }
@@ -324,7 +292,7 @@ static int set_init(struct tset *set, struct mock_server *srv)
     pthread_attr_t attr;
     memset(set, 0, sizeof(*set));
     set->srv = srv;
-    set->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    set->reserve = mock__server_reserve();
     set->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (pthread_getattr_default_np(&attr) == 0) {
         pthread_attr_getstacksize(&attr, &set->stack_bytes);

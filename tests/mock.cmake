@@ -38,3 +38,11 @@ ll_add_test(test_mock_pace
   LABELS integration
   NEEDS_MOCK)
 ll_add_mock_model_test(test_mock_pace)
+# What the two models share beyond the suites above (capacity, stop, grace, thread counts) and
+# where each stops (descriptors; threads under a lowered RLIMIT_AS), named from evidence.
+ll_add_test(test_mock_models
+  SOURCES test_mock_models.c
+  LIBS ll_testutil
+  LABELS integration
+  NEEDS_MOCK)
+ll_add_mock_model_test(test_mock_models)

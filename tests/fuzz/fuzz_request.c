@@ -55,10 +55,16 @@ static void die(const char *what)
     abort();
 }
 
+/* The listener is libuv's here (mockllm polls raw listeners: mock_loops.c); the accepted socket
+ * goes to the transport as mockllm's own accept hands it over. */
 static void connection_cb(uv_stream_t *server, int status)
 {
-    if (status == 0) {
-        mock_conn_loop_accept(&lp, server);
+    uv_os_fd_t lfd;
+    if (status == 0 && uv_fileno((uv_handle_t *)server, &lfd) == 0) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            mock_conn_loop_accept(&lp, fd);
+        }
     }
 }
 
