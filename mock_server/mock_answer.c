@@ -137,8 +137,7 @@ void mock_answer_respond(struct mock_req *r, int status, const char *ctype, cons
     if (r->method != HTTP_HEAD) {
         mock_buf_add(c->out, body, len);
     }
-    mock_conn_flush(c, false);
-    mock_answer_finish(r, status);
+    mock_answer_finish(r, status, false);
 }
 
 static const char *error_type(int status)
@@ -214,10 +213,12 @@ void mock_answer_account(struct mock_req *r, int status)
     }
 }
 
-void mock_answer_finish(struct mock_req *r, int status)
+void mock_answer_finish(struct mock_req *r, int status, bool split)
 {
-    mock_answer_account(r, status);
-    mock_conn_done(r);
+    mock_answer_account(r, status); /* before the bytes go: see mock_answer.h */
+    if (mock_conn_flush(r->conn, split)) {
+        mock_conn_done(r);
+    }
 }
 
 void mock_answer_abort(struct mock_req *r)

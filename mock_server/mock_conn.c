@@ -11,16 +11,19 @@ void mock_conn_init(struct mock_conn *c, const struct mock_transport *tp, struct
     mock_http_init(&c->http, c, &w->spares, w->srv->cfg);
 }
 
-void mock_conn_flush(struct mock_conn *c, bool split)
+bool mock_conn_flush(struct mock_conn *c, bool split)
 {
+    bool ok;
     if (c->out->oom) {
         c->tp->fail(c); /* never send a truncated answer */
+        ok = false;
     } else if (split && c->out->len > 1) {
         size_t half = c->out->len / 2;
-        c->tp->send(c, c->out->p, half);
-        c->tp->send(c, c->out->p + half, c->out->len - half);
+        ok =
+            c->tp->send(c, c->out->p, half) && c->tp->send(c, c->out->p + half, c->out->len - half);
     } else {
-        c->tp->send(c, c->out->p, c->out->len);
+        ok = c->tp->send(c, c->out->p, c->out->len);
     }
     mock_buf_clear(c->out);
+    return ok;
 }

@@ -52,7 +52,7 @@ struct mock_conn;
 /* What a transport does for the layers above; see the wrappers below for each contract. */
 struct mock_transport {
     const char *name; /* the --model name */
-    void (*send)(struct mock_conn *c, const char *p, size_t n);
+    bool (*send)(struct mock_conn *c, const char *p, size_t n);
     void (*fail)(struct mock_conn *c);
     void (*done)(struct mock_req *r);
     void (*close)(struct mock_conn *c);
@@ -83,10 +83,10 @@ void mock_conn_init(struct mock_conn *c, const struct mock_transport *tp, struct
 /* Write bytes. loop: uv_try_write first, the rest queued (copied); threads: blocks until the
  * kernel took them all. On error the connection is marked failed and closes once the caller's
  * stack has unwound, never under its feet. /metrics counts the bytes when the kernel takes
- * them. */
-static inline void mock_conn_send(struct mock_conn *c, const char *p, size_t n)
+ * them. false when the connection has failed or is closing (nothing more will be sent). */
+static inline bool mock_conn_send(struct mock_conn *c, const char *p, size_t n)
 {
-    c->tp->send(c, p, n);
+    return c->tp->send(c, p, n);
 }
 /* Mark the connection failed: nothing more is sent, and it closes once the caller's stack has
  * unwound (as after a failed write). */
@@ -96,7 +96,7 @@ static inline void mock_conn_fail(struct mock_conn *c)
 }
 /* Write c->out and clear it (a buffer that ran out of memory fails the connection instead); with
  * split, in two writes cut in the middle. */
-void mock_conn_flush(struct mock_conn *c, bool split);
+bool mock_conn_flush(struct mock_conn *c, bool split);
 /* The worker's scratch buffer for rendering a body, empty. */
 static inline struct mock_buf *mock_conn_scratch(struct mock_conn *c)
 {

@@ -355,11 +355,11 @@ static void loop_fail(struct mock_conn *cc)
     uv_timer_start(&c->idle, idle_cb, 0, 0);
 }
 
-static void loop_send(struct mock_conn *cc, const char *p, size_t n)
+static bool loop_send(struct mock_conn *cc, const char *p, size_t n)
 {
     struct mock_lconn *c = lconn(cc);
     if (c->closing || c->failed || n == 0) {
-        return;
+        return !c->closing && !c->failed;
     }
     size_t off = 0;
     if (c->write_queued == 0) {
@@ -367,18 +367,18 @@ static void loop_send(struct mock_conn *cc, const char *p, size_t n)
         int rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         if (rc < 0 && rc != UV_EAGAIN) {
             loop_fail(cc);
-            return;
+            return false;
         }
         off = rc > 0 ? (size_t)rc : 0;
         mock_metrics_add(&mock_conn_counters(cc)->bytes_out, off);
         if (off == n) {
-            return;
+            return true;
         }
     }
     struct mock_wreq *wr = malloc(sizeof(*wr) + (n - off));
     if (wr == NULL) {
         loop_fail(cc);
-        return;
+        return false;
     }
     wr->len = n - off;
     memcpy(wr->data, p + off, wr->len);
@@ -387,12 +387,13 @@ static void loop_send(struct mock_conn *cc, const char *p, size_t n)
     if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
         free(wr);
         loop_fail(cc);
-        return;
+        return false;
     }
     c->write_queued += wr->len;
     if (c->write_queued >= MOCK_WRITE_HIGH) {
         read_stop(c);
     }
+    return true;
 }
 
 static const struct mock_transport loop_transport = {

@@ -151,13 +151,13 @@ static void thr_on_drain(struct mock_conn *c, void (*cb)(struct mock_conn *c))
 /* Every byte to the kernel, blocking while the client does not read: the thread's own
  * backpressure. The wait goes in poll(POLLOUT) rather than in a blocking send() so that each
  * part the kernel takes is counted at once, as the loop counts its writes. */
-static void thr_send(struct mock_conn *c, const char *p, size_t n)
+static bool thr_send(struct mock_conn *c, const char *p, size_t n)
 {
     struct mock_tconn *t = tconn(c);
     struct mock_loop_counters *ctr = mock_conn_counters(c);
     bool paced = false;
     if (t->closing || t->failed) {
-        return;
+        return false;
     }
     while (n > 0) {
         ssize_t k = send(t->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -186,6 +186,7 @@ static void thr_send(struct mock_conn *c, const char *p, size_t n)
     if (paced) {
         atomic_fetch_sub_explicit(&ctr->paced, 1, memory_order_relaxed);
     }
+    return !t->failed;
 }
 
 static const struct mock_transport thread_transport = {

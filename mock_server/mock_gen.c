@@ -101,8 +101,8 @@ static void schedule(struct mock_req *r)
         step(r);
         return;
     }
-    if (r->conn->out->len > 0) {
-        mock_conn_flush(r->conn, false); /* a stream's headers, sent before its first token */
+    if (r->conn->out->len > 0 && !mock_conn_flush(r->conn, false)) {
+        return; /* a stream's headers, sent before its first token, could not go */
     }
     mock_conn_timer(r->conn, (uint64_t)((wait + DUE_SLACK_NS) / 1000000), tick_cb);
 }
@@ -356,8 +356,7 @@ static void stream_step(struct mock_req *r)
         emit_chunk(r, j->next_chunk);
         if (mock_shape_done(&j->shape)) {
             emit_tail(r);
-            mock_conn_flush(c, j->split);
-            mock_answer_finish(r, 200);
+            mock_answer_finish(r, 200, j->split);
             return;
         }
         /* the next chunk goes when its last token is due: one ITL per token */
@@ -366,14 +365,16 @@ static void stream_step(struct mock_req *r)
         for (int i = 1; i < j->next_chunk; i++) {
             j->next_due_ns += (int64_t)(draw_itl_ms(r) * 1e6);
         }
+        /* A write that failed ends the stream here: the connection closes once this returns
+         * (and the request is aborted), rather than the rest generated for nobody. */
         if (j->next_due_ns - (int64_t)uv_hrtime() > DUE_SLACK_NS) {
-            mock_conn_flush(c, j->split);
-            schedule(r);
+            if (mock_conn_flush(c, j->split)) {
+                schedule(r);
+            }
             return;
         }
         if (c->out->len >= MOCK_STREAM_BATCH) { /* due at once: write in batches, paced */
-            mock_conn_flush(c, j->split);
-            if (paced(r)) {
+            if (!mock_conn_flush(c, j->split) || paced(r)) {
                 return;
             }
         }

@@ -284,8 +284,9 @@ static void test_mock_models_threads(void **state)
     print_message("  %d connections: mockllm_threads %lld, the kernel counts %ld\n", N, gauge,
                   kernel);
     assert_int_equal(gauge, want);
-    /* the scrape's connection may have ended by now; nothing else runs in the process */
-    assert_true(kernel == want || kernel == want - 1);
+    /* the scrape's connection may have ended by now; nothing else runs in the process but, in
+     * a TSan build, the sanitizer's own background thread */
+    assert_true(kernel >= want - 1 && kernel <= want + LL_TEST_SANITIZED);
     for (int i = 0; i < N; i++) {
         close(fds[i]);
     }

@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct mock_config cfg;
 static struct mock_server srv;
 static struct mock_loop lp; /* large (its read buffer): static */
-static uv_tcp_t listener;
+static uv_poll_t listener;
+static int listen_fd;
 static struct sockaddr_in addr;
 
 static void die(const char *what)
@@ -55,16 +56,12 @@ static void die(const char *what)
     abort();
 }
 
-/* The listener is libuv's here (mockllm polls raw listeners: mock_loops.c); the accepted socket
- * goes to the transport as mockllm's own accept hands it over. */
-static void connection_cb(uv_stream_t *server, int status)
+/* The listener is polled and accepted from as mockllm's loops do (mock_loops.c). */
+static void listen_cb(uv_poll_t *h, int status, int events)
 {
-    uv_os_fd_t lfd;
-    if (status == 0 && uv_fileno((uv_handle_t *)server, &lfd) == 0) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0) {
-            mock_conn_loop_accept(&lp, fd);
-        }
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        mock_conn_loop_accept(&lp, fd);
     }
 }
 
@@ -97,15 +94,17 @@ static void setup_server(void)
     }
     mock_cap_init(&lp.cap, cfg.max_running, false);
     mock_worker_init(&lp.w, &srv, 0, &lp.cap, &lp.stopping);
-    if (uv_loop_init(&lp.loop) != 0 || uv_tcp_init(&lp.loop, &listener) != 0) {
+    if (uv_loop_init(&lp.loop) != 0) {
         die("uv_loop_init");
     }
-    listener.data = &lp;
     uv_ip4_addr("127.0.0.1", 0, &addr);
-    int len = sizeof(addr);
-    if (uv_tcp_bind(&listener, (const struct sockaddr *)&addr, 0) != 0 ||
-        uv_listen((uv_stream_t *)&listener, 128, connection_cb) != 0 ||
-        uv_tcp_getsockname(&listener, (struct sockaddr *)&addr, &len) != 0) {
+    socklen_t len = sizeof(addr);
+    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0 || bind(listen_fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        listen(listen_fd, 128) != 0 ||
+        getsockname(listen_fd, (struct sockaddr *)&addr, &len) != 0 ||
+        uv_poll_init(&lp.loop, &listener, listen_fd) != 0 ||
+        uv_poll_start(&listener, UV_READABLE, listen_cb) != 0) {
         die("cannot listen on 127.0.0.1");
     }
 }
