@@ -269,8 +269,10 @@ static void plan_tokens(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     const struct mock_profile *p = j->prof;
-    struct mock_shape_ask ask = {r->x_tokens, r->x_reasoning1 - 1, j->max_tokens};
-    if (p->reasoning.kind != MOCK_DIST_FIXED || p->chunk.kind != MOCK_DIST_FIXED) {
+    struct mock_shape_ask ask = {r->x_tokens, r->x_reasoning1 - 1, j->max_tokens, j->min_tokens,
+                                 j->ignore_eos};
+    if (p->reasoning.kind != MOCK_DIST_FIXED || p->chunk.kind != MOCK_DIST_FIXED ||
+        (p->tokens.kind != MOCK_DIST_FIXED && r->x_tokens < 0)) {
         mock_rng_seed(&j->shape_rng, mock_hash64("shape", 5, j->id));
     }
     mock_shape_plan(&j->shape, p, &ask, &j->shape_rng);

@@ -1,6 +1,6 @@
-/* mock_config.h - mockllm's settings, from the command line and an optional JSON config file.
- * Filled once by main before any loop starts; read-only afterwards, so every loop and thread
- * may read it without locks. */
+/* mock_config.h - mockllm's settings, from the command line and optional JSON config files
+ * (mock_config_file.h, which hands its settings back as flags). Filled once by main before any
+ * loop starts; read-only afterwards, so every loop and thread may read it without locks. */
 #ifndef MOCK_CONFIG_H
 #define MOCK_CONFIG_H
 
@@ -49,17 +49,10 @@ struct mock_config {
  * reason in err (exit 2). */
 int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t errlen);
 
-/* Apply a JSON config file. 0, or -1 with "FILE: problem" in err. */
-int mock_config_load_file(struct mock_config *c, const char *path, char *err, size_t errlen);
-
 /* Index of the profile named `name`, or -1. */
 int mock_config_find_profile(const struct mock_config *c, const char *name);
 
+/* --help (mock_config_usage.c). */
 void mock_config_usage(FILE *f);
-
-/* Internal, shared with mock_config_file.c: apply one setting by its long flag name ("port",
- * "max-running", ...) and its value as text. 0, or -1 with a reason in err. */
-int mock__config_apply(struct mock_config *c, const char *name, const char *v, char *err,
-                       size_t errlen);
 
 #endif

@@ -46,9 +46,9 @@ static double load_factor(struct mock_req *r)
 static double draw_ttft_ms(struct mock_req *r)
 {
     double scale = srv_of(r)->cfg->scale;
-    double ms = r->x_latency_ms >= 0
-                    ? r->x_latency_ms * scale
-                    : mock_dist_sample_ms(&r->job.prof->ttft, &r->job.draw_rng, scale);
+    double ms = r->x_latency_ms >= 0 ? r->x_latency_ms * scale
+                                     : mock_profile_ttft_ms(r->job.prof, r->job.prompt_tokens,
+                                                            &r->job.draw_rng, scale);
     return ms * load_factor(r);
 }
 

@@ -22,6 +22,8 @@ struct mock_job {
     const struct mock_profile *prof;
     int model_idx;  /* metrics label; -1 until known */
     int max_tokens; /* -1 when the request gave none */
+    int min_tokens; /* -1 when the request gave none */
+    bool ignore_eos;
     int prompt_tokens;
     bool is_chat, stream, include_usage;
     uint64_t key; /* hash of what the answer's text depends on */

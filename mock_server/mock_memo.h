@@ -30,8 +30,8 @@
 struct mock_memo_req {
     uint64_t key;
     const struct mock_profile *prof;
-    int model_idx, max_tokens, prompt_tokens;
-    bool stream, include_usage;
+    int model_idx, max_tokens, min_tokens, prompt_tokens;
+    bool stream, include_usage, ignore_eos;
     char model[MOCK_MODEL_ECHO_MAX + 1];
 };
 

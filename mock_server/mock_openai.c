@@ -84,6 +84,33 @@ static int check_messages(struct mock_req *r, const cJSON *msgs, char *msg, size
     return 0;
 }
 
+/* vLLM's length fields: min_tokens (an integer from 0 to max_tokens) and ignore_eos (a
+ * boolean), which load generators send to get exact output lengths. */
+static int check_length_fields(struct mock_job *j, const cJSON *root, char *msg, size_t len,
+                               const char **param)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "min_tokens");
+    j->min_tokens = -1;
+    if (v != NULL && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+            v->valuedouble > MOCK_MAX_TOKENS_CAP) {
+            return bad(msg, len, param, "min_tokens",
+                       "Invalid 'min_tokens': expected an integer from 0 to 65536.");
+        }
+        j->min_tokens = (int)v->valuedouble;
+        if (j->max_tokens > 0 && j->min_tokens > j->max_tokens) {
+            return bad(msg, len, param, "min_tokens",
+                       "Invalid 'min_tokens': must not exceed max_tokens.");
+        }
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "ignore_eos");
+    if (v != NULL && !cJSON_IsBool(v) && !cJSON_IsNull(v)) {
+        return bad(msg, len, param, "ignore_eos", "Invalid 'ignore_eos': expected a boolean.");
+    }
+    j->ignore_eos = cJSON_IsTrue(v);
+    return 0;
+}
+
 static int check_scalars(struct mock_req *r, const cJSON *root, char *msg, size_t len,
                          const char **param)
 {
@@ -98,6 +125,10 @@ static int check_scalars(struct mock_req *r, const cJSON *root, char *msg, size_
                    "Invalid 'max_completion_tokens': expected an integer from 1 to 65536.");
     }
     j->max_tokens = mct > 0 && (mt < 0 || mct < mt) ? mct : mt;
+    int rc = check_length_fields(j, root, msg, len, param);
+    if (rc != 0) {
+        return rc;
+    }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "stream");
     if (v != NULL && !cJSON_IsBool(v) && !cJSON_IsNull(v)) {
         return bad(msg, len, param, "stream", "Invalid 'stream': expected a boolean.");
@@ -203,6 +234,8 @@ static void memo_of_job(struct mock_memo_req *m, const struct mock_job *j)
     m->prof = j->prof;
     m->model_idx = j->model_idx;
     m->max_tokens = j->max_tokens;
+    m->min_tokens = j->min_tokens;
+    m->ignore_eos = j->ignore_eos;
     m->prompt_tokens = j->prompt_tokens;
     m->stream = j->stream;
     m->include_usage = j->include_usage;
@@ -215,6 +248,8 @@ static void job_from_memo(struct mock_job *j, const struct mock_memo_req *m)
     j->prof = m->prof;
     j->model_idx = m->model_idx;
     j->max_tokens = m->max_tokens;
+    j->min_tokens = m->min_tokens;
+    j->ignore_eos = m->ignore_eos;
     j->prompt_tokens = m->prompt_tokens;
     j->stream = m->stream;
     j->include_usage = m->include_usage;
@@ -229,7 +264,7 @@ static void route_chat(struct mock_req *r)
     const char *param = NULL;
     j->is_chat = j->in_flight = true;
     j->model_idx = -1;
-    j->max_tokens = -1;
+    j->max_tokens = j->min_tokens = -1;
     mock_metrics_in_flight(&srv->metrics, r->conn->w->index, 1);
     if (srv->cfg->api_key[0] != '\0' && !auth_ok(r, srv->cfg->api_key)) {
         mock_answer_error(r, 401,
@@ -319,7 +354,15 @@ static cJSON *model_object(const struct mock_config *cfg, int i)
     cJSON_AddStringToObject(m, "owned_by", "mockllm");
     cJSON_AddStringToObject(m, "ttft", ttft);
     cJSON_AddStringToObject(m, "itl", itl);
-    cJSON_AddNumberToObject(m, "tokens", p->tokens);
+    if (p->tokens.kind == MOCK_DIST_FIXED) {
+        cJSON_AddNumberToObject(m, "tokens", p->tokens.a);
+    } else {
+        char tokens[96];
+        mock_dist_format(&p->tokens, tokens, sizeof(tokens));
+        cJSON_AddStringToObject(m, "tokens", tokens);
+    }
+    cJSON_AddNumberToObject(m, "prefill_ms_per_token", p->prefill_ms);
+    cJSON_AddBoolToObject(m, "eos", p->eos);
     cJSON_AddStringToObject(m, "reasoning_tokens", reasoning);
     cJSON_AddStringToObject(m, "chunk_tokens", chunk);
     cJSON_AddBoolToObject(m, "default", i == 0);

@@ -46,3 +46,11 @@ ll_add_test(test_mock_models
   LABELS integration
   NEEDS_MOCK)
 ll_add_mock_model_test(test_mock_models)
+# Served-model profiles end to end: TTFT growing with the prompt (prefill), natural lengths,
+# min_tokens and ignore_eos, presets, determinism.
+ll_add_test(test_mock_profile
+  SOURCES test_mock_profile.c
+  LIBS ll_testutil PkgConfig::CJSON
+  LABELS integration
+  NEEDS_MOCK)
+ll_add_mock_model_test(test_mock_profile)
