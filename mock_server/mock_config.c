@@ -79,7 +79,13 @@ static int add_profile(struct mock_config *c, const char *spec, char *err, size_
 {
     struct mock_profile p = c->profiles[0]; /* unnamed keys inherit the default profile */
     char perr[200] = "", named[160];
-    if (strchr(spec, '=') == NULL && mock_profile_preset(spec, &p) == 0) {
+    if (strchr(spec, '=') == NULL) {
+        if (mock_profile_preset(spec, &p) != 0) {
+            return fail(err, errlen,
+                        "--profile '%s': neither a preset's name (see --help) nor a spec "
+                        "'name=M,...'",
+                        spec);
+        }
         snprintf(named, sizeof(named), "name=%.64s,preset=%.64s", spec, spec);
         spec = named; /* --profile realistic: a model "realistic" of that preset */
     }

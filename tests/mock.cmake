@@ -21,6 +21,8 @@ ll_add_test(test_mock_server
 ll_add_mock_model_test(test_mock_server)
 # mockllm's memos (mock_server/mock_memo.c), alone.
 ll_add_test(test_mock_memo SOURCES test_mock_memo.c LIBS mock_core LABELS unit)
+# mockllm's settings: flags, the JSON config file, presets, the concurrency model.
+ll_add_test(test_mock_config SOURCES test_mock_config.c LIBS mock_core LABELS unit)
 # mockllm's counters: the in-flight peak over loops.
 ll_add_test(test_mock_metrics SOURCES test_mock_metrics.c LIBS mock_core LABELS unit)
 # mockllm's streams as real servers send them: headers at admission, reasoning and multi-token
