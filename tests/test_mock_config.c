@@ -120,7 +120,7 @@ static void test_mock_config_flags(void **state)
         {{"--prefill", "-1", NULL}, "--prefill"},
         {{"--tokens", "lognormal:0,3", NULL}, "--tokens"},
         {{"--profile", "fast", NULL}, "neither a preset's name"},
-        {{"--profile", "ttft=5", NULL}, "needs name=MODEL"},
+        {{"--profile", "ttft=5", NULL}, "name= is required"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *argv[5] = {bad[i].argv[0], bad[i].argv[1], bad[i].argv[2], bad[i].argv[3],
