@@ -432,10 +432,11 @@ int ll_demo_server(struct ll_demo *d)
     printf("\nWaiting is what these connections do. The event loop holds every one of them on\n"
            "one thread: a few hundred bytes of state and a timer each. The thread-per-\n"
            "connection server gives each its own thread, blocked in a sleep: a stack, a kernel\n"
-           "task and scheduler work each, so memory grows with the connections and it stops\n"
-           "where the machine stops handing out threads or memory (named above from its own\n"
-           "counters), long before descriptors run out. That is the FastAPI lesson: an async\n"
-           "server serves thousands of waiting requests on one thread.\n");
+           "task and the scheduler's work to wake it, so its memory and CPU grow with the\n"
+           "connections, and it stops where the machine stops handing out threads, mappings or\n"
+           "memory (above: which comes first here; a failure is named by the server itself).\n"
+           "That is the FastAPI lesson: an async server serves thousands of waiting requests\n"
+           "on one thread.\n");
     cJSON *claims_obj = cJSON_GetObjectItem(d->json, "claims");
     for (cJSON *c = claims_obj != NULL ? claims_obj->child : NULL; c != NULL; c = c->next) {
         if (!cJSON_IsTrue(c)) {
