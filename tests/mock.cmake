@@ -23,8 +23,8 @@ ll_add_mock_model_test(test_mock_server)
 ll_add_test(test_mock_memo SOURCES test_mock_memo.c LIBS mock_core LABELS unit)
 # mockllm's settings: flags, the JSON config file, presets, the concurrency model.
 ll_add_test(test_mock_config SOURCES test_mock_config.c LIBS mock_core LABELS unit)
-# mockllm's counters: the in-flight peak over loops.
-ll_add_test(test_mock_metrics SOURCES test_mock_metrics.c LIBS mock_core LABELS unit)
+# mockllm's counters: the in-flight peak over loops, the shared slot of the thread model.
+ll_add_test(test_mock_metrics SOURCES test_mock_metrics.c LIBS mock_core LABELS "unit;threads")
 # mockllm's streams as real servers send them: headers at admission, reasoning and multi-token
 # chunks (raw sockets, each test its own mockllm).
 ll_add_test(test_mock_stream

@@ -245,6 +245,15 @@ static void test_mock_pace_leavers(void **state)
     scrape("mockllm_streams_paced", &paced);
     assert_int_equal(in_flight, 0);
     assert_int_equal(paced, 0);
+    /* ended by their clients, not answered: no 200 (a stream whose write failed once went on
+     * generating to its end and counted 200) */
+    char *text = ll_test_metrics_get(mp.host, mp.port);
+    assert_non_null(text);
+    long long ok = ll_test_metric_sum(text, "mockllm_requests_total", "status=\"200\"");
+    long long other = ll_test_metric_sum(text, "mockllm_requests_total", "status=\"other\"");
+    free(text);
+    assert_int_equal(ok, 0);
+    assert_int_equal(other, 3);
 }
 
 /* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
