@@ -123,6 +123,39 @@ static int parse_item(const char *text, const char *default_model, int max_token
     return why != NULL ? bad(it, why) : 1;
 }
 
+long ll_batch_getline(FILE *f, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    int ch = 0;
+    /* Byte by byte: a line may hold NUL bytes, and nothing is stored past the bound. */
+    while ((ch = getc_unlocked(f)) != EOF) {
+        if (len + 2 > *cap) {
+            if (*cap >= (size_t)LL_BATCH_LINE_MAX + 2) {
+                return LL_ERANGE;
+            }
+            size_t ncap = *cap ? *cap * 2 : 4096;
+            ncap = ncap < (size_t)LL_BATCH_LINE_MAX + 2 ? ncap : (size_t)LL_BATCH_LINE_MAX + 2;
+            char *b = realloc(*buf, ncap);
+            if (b == NULL) {
+                return LL_ENOMEM;
+            }
+            *buf = b;
+            *cap = ncap;
+        }
+        (*buf)[len++] = (char)ch;
+        if (ch == '\n') {
+            break;
+        }
+    }
+    if (ch == EOF && ferror(f)) {
+        return LL_EIO;
+    }
+    if (*buf != NULL) {
+        (*buf)[len] = '\0';
+    }
+    return (long)len;
+}
+
 int ll_batch_read(FILE *in, long *lineno, const char *default_model, int max_tokens,
                   struct ll_batch_item *it)
 {
@@ -130,11 +163,10 @@ int ll_batch_read(FILE *in, long *lineno, const char *default_model, int max_tok
     size_t cap = 0;
     memset(it, 0, sizeof(*it));
     for (;;) {
-        errno = 0;
-        ssize_t n = getline(&line, &cap, in);
-        if (n < 0) {
+        long n = ll_batch_getline(in, &line, &cap);
+        if (n <= 0) {
             free(line);
-            return errno == 0 || feof(in) ? 0 : LL_EIO;
+            return (int)n;
         }
         (*lineno)++;
         if (!blank(line)) {
@@ -152,23 +184,6 @@ void ll_batch_item_free(struct ll_batch_item *it)
     free(it->key);
     free(it->body);
     it->key = it->body = NULL;
-}
-
-long ll_batch_count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    long n = 0;
-    if (f == NULL) {
-        return -1;
-    }
-    while (getline(&line, &cap, f) >= 0) {
-        n += !blank(line);
-    }
-    free(line);
-    fclose(f);
-    return n;
 }
 
 /* ---- id set: open addressing, FNV-1a, grows at 1/2 load ---------------------------------- */
@@ -272,7 +287,8 @@ int ll_idset_put(struct ll_idset *s, const char *key, long value)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
-/* One write() for the whole line; a short write (disk full) is finished or reported. */
+/* One write() for the whole line; a short write (disk full) is finished or, when the rest
+ * cannot be written, cut off again so that the file ends with a whole line. */
 static int write_line(int fd, cJSON *o)
 {
     char *text = cJSON_PrintUnformatted(o);
@@ -282,6 +298,7 @@ static int write_line(int fd, cJSON *o)
     }
     size_t len = strlen(text);
     text[len] = '\n'; /* overwrite the terminator: the line goes out with its newline */
+    off_t start = lseek(fd, 0, SEEK_END); /* O_APPEND: where this line begins */
     size_t off = 0;
     int err = 0;
     while (off < len + 1) {
@@ -290,6 +307,11 @@ static int write_line(int fd, cJSON *o)
             continue;
         }
         if (n <= 0) {
+            int e = n < 0 ? errno : ENOSPC;
+            if (off > 0 && start >= 0) {
+                (void)!ftruncate(fd, start);
+            }
+            errno = e;
             err = LL_EIO;
             break;
         }
@@ -351,90 +373,4 @@ int ll_batch_write_result(int fd, const struct ll_batch_item *it, const struct l
     cJSON_AddNumberToObject(o, "attempts", r->attempts);
     cJSON_AddNumberToObject(o, "latency_ms", (double)(r->t_end - r->t_dispatch) / 1e6);
     return write_line(fd, o);
-}
-
-int ll_batch_out_open(const char *who, const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", who, path, strerror(errno));
-        return LL_EIO;
-    }
-    return fd;
-}
-
-/* ---- resume ------------------------------------------------------------------------------ */
-
-/* A kept line's id key, or NULL when the line is not a successful result. */
-static char *ok_key(const char *line)
-{
-    cJSON *o = cJSON_Parse(line);
-    cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-    char *key = NULL;
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")) &&
-        (cJSON_IsString(id) || cJSON_IsNumber(id))) {
-        key = cJSON_PrintUnformatted(id);
-    }
-    cJSON_Delete(o);
-    return key;
-}
-
-/* Copy the successful lines of `in` to `out`, recording their ids. */
-static int filter(FILE *in, FILE *out, struct ll_idset *done, struct ll_batch_resume *r)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int err = 0;
-    while (err == 0 && (n = getline(&line, &cap, in)) >= 0) {
-        if (n == 0 || line[n - 1] != '\n') {
-            r->torn = true; /* only the last line can lack its newline */
-            r->dropped++;
-            continue;
-        }
-        char *key = ok_key(line);
-        if (key == NULL || ll_idset_get(done, key) >= 0) {
-            r->dropped += !blank(line);
-        } else if (ll_idset_put(done, key, 1) != 0) {
-            err = LL_ENOMEM;
-        } else if (fwrite(line, 1, (size_t)n, out) != (size_t)n) {
-            err = LL_EIO;
-        } else {
-            r->kept++;
-        }
-        free(key);
-    }
-    free(line);
-    return err;
-}
-
-int ll_batch_resume(const char *who, const char *path, struct ll_idset *done,
-                    struct ll_batch_resume *r)
-{
-    char tmp[4096];
-    memset(r, 0, sizeof(*r));
-    FILE *in = fopen(path, "r");
-    if (in == NULL) {
-        return errno == ENOENT ? 0 : LL_EIO;
-    }
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *out = fopen(tmp, "w");
-    int err = out != NULL ? filter(in, out, done, r) : LL_EIO;
-    fclose(in);
-    if (out != NULL && (fflush(out) != 0 || fsync(fileno(out)) != 0)) {
-        err = err != 0 ? err : LL_EIO;
-    }
-    if (out != NULL && fclose(out) != 0) {
-        err = err != 0 ? err : LL_EIO;
-    }
-    if (err == 0 && r->dropped > 0 && rename(tmp, path) != 0) {
-        err = LL_EIO;
-    }
-    if (err != 0 || r->dropped == 0) {
-        unlink(tmp);
-    }
-    if (err != 0) {
-        fprintf(stderr, "%s: cannot resume from %s: %s\n", who, path, ll_strerror(err));
-    }
-    return err;
 }

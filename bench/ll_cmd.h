@@ -1,13 +1,17 @@
 /* ll_cmd.h - llmload's subcommands. Each takes the arguments after its name (argv[0] is the
- * first flag) and returns the process exit code: 0 ok, 1 run-level failure (accounting,
- * unreachable endpoint, I/O), 2 usage. Adding a subcommand: write ll_cmd_NAME() and add one
- * line to the table in llmload.c. */
+ * first flag) and returns the process exit code: 0 ok, 1 run-level failure (no request
+ * succeeded, accounting, unreachable endpoint, I/O, a demo's claim that did not hold), 2 usage,
+ * 3 a threshold failed, 130/143 interrupted (llmload --help lists them). Adding a subcommand: write
+ * ll_cmd_NAME() and add one line to the table in llmload.c. */
 #ifndef LL_CMD_H
 #define LL_CMD_H
 
-#define LL_EXIT_OK    0
-#define LL_EXIT_FAIL  1
-#define LL_EXIT_USAGE 2
+#define LL_EXIT_OK        0
+#define LL_EXIT_FAIL      1
+#define LL_EXIT_USAGE     2
+#define LL_EXIT_THRESHOLD 3   /* the run worked, but a --threshold it was given failed */
+#define LL_EXIT_SIGINT    130 /* 128 + SIGINT: interrupted, summary printed */
+#define LL_EXIT_SIGTERM   143 /* 128 + SIGTERM */
 
 struct ll_cmd {
     const char *name;

@@ -6,7 +6,9 @@
 #include "ll_demo.h"
 #include "ll_err.h"
 #include "ll_opts.h"
+#include "ll_outfile.h"
 #include "ll_report.h"
+#include "ll_signal.h"
 
 #define WHO "llmload demo"
 
@@ -28,7 +30,9 @@ static const struct ll_demo_scenario scenarios[] = {
 static void list_scenarios(FILE *out)
 {
     fprintf(out, "usage: llmload demo NAME [--backend threaded|evented|both] [--scale F] "
-                 "[--json FILE] [--url URL]\n\nscenarios:\n");
+                 "[--json FILE] [--url URL]\n\n"
+                 "exit: 0 every claim held; 1 a claim did not hold (one line each) or the run "
+                 "failed;\n      2 usage; 130/143 interrupted\n\nscenarios:\n");
     for (const struct ll_demo_scenario *s = scenarios; s->name != NULL; s++) {
         fprintf(out, "  %-10s %s\n", s->name, s->summary);
     }
@@ -53,24 +57,43 @@ static int pick_backends(struct ll_demo *d, const char *name)
     return 0;
 }
 
-static int write_json(struct ll_demo *d, const char *name, const char *path)
+static int write_json(struct ll_demo *d, const char *name, struct ll_outfile *out)
 {
-    cJSON_AddStringToObject(d->json, "tool", "llmload");
-    cJSON_AddStringToObject(d->json, "command", "demo");
+    ll_report_meta_json(d->json, "demo");
     cJSON_AddStringToObject(d->json, "scenario", name);
     cJSON_AddNumberToObject(d->json, "scale", d->scale);
-    int err = ll_report_write_json(d->json, path);
-    if (err != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", WHO, path, ll_strerror(err));
-        return LL_EXIT_FAIL;
-    }
-    return 0;
+    cJSON_AddBoolToObject(d->json, "interrupted", ll_signal_caught() != 0);
+    return ll_outfile_commit_json(out, WHO, d->json) != 0 ? LL_EXIT_FAIL : 0;
 }
 
-static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, const char *json)
+/* A demo measures claims: one that does not hold fails the run (exit 1), one line each. */
+static int claims_verdict(const struct ll_demo *d, const char *name)
 {
+    int rc = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(d->json, "claims"))
+    {
+        if (!cJSON_IsTrue(c)) {
+            fprintf(stderr, "%s %s: claim '%s' does not hold on this run\n", WHO, name, c->string);
+            rc = LL_EXIT_FAIL;
+        }
+    }
+    return rc;
+}
+
+/* The --json file is opened before the scenario starts its mock: a path that cannot be written
+ * is one line at once. A stop signal cancels what is out (ll_config.stop); the figures measured
+ * so far are printed and written, the claims left unchecked. */
+static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, const char *json,
+                        bool quiet)
+{
+    struct ll_outfile out;
+    if (ll_outfile_open(&out, WHO, "--json", json) != 0 || (quiet && ll_outfile_quiet() != 0)) {
+        return LL_EXIT_FAIL;
+    }
     d->json = cJSON_CreateObject();
     if (d->json == NULL) {
+        ll_outfile_abort(&out);
         return LL_EXIT_FAIL;
     }
     printf("llmload demo %s (scale %g; backends:", s->name, d->scale);
@@ -80,9 +103,18 @@ static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, con
     printf(")\n\n");
     fflush(stdout);
     int rc = s->run(d);
-    if (rc == 0 && json != NULL) {
-        rc = write_json(d, s->name, json);
+    if (ll_signal_caught()) {
+        fprintf(stderr, "%s: stopped by %s: the figures above are what was measured before\n", WHO,
+                ll_signal_name(ll_signal_caught()));
     }
+    if (rc == 0 && !ll_signal_caught()) {
+        rc = claims_verdict(d, s->name);
+    }
+    if ((rc == 0 || rc == LL_EXIT_FAIL || ll_signal_caught()) && json != NULL &&
+        write_json(d, s->name, &out) != 0) {
+        rc = LL_EXIT_FAIL;
+    }
+    ll_outfile_abort(&out);
     cJSON_Delete(d->json);
     return rc;
 }
@@ -91,16 +123,20 @@ int ll_cmd_demo(int argc, char **argv)
 {
     struct ll_demo d = {.scale = 1.0};
     const char *backend = NULL, *json = NULL;
-    bool help;
+    bool help, quiet = false;
     const struct ll_opt opts[] = {
-        {"backend", LL_OPT_STR, &backend, 0, 0, "NAME", "threaded, evented or both", "both", NULL},
+        {"backend", LL_OPT_STR, &backend, 0, 0, "NAME", "threaded, evented or both", "both", NULL,
+         0},
         {"scale", LL_OPT_DOUBLE, &d.scale, 1e-4, 100, "F", "multiply every mock latency", NULL,
-         NULL},
-        {"json", LL_OPT_STR, &json, 0, 0, "FILE", "write every measured figure as JSON", "none",
-         NULL},
+         NULL, 0},
+        {"json", LL_OPT_STR, &json, 0, 0, "FILE",
+         "write every measured figure as JSON; - = stdout, the JSON alone (the text then goes to "
+         "stderr)",
+         "none", NULL, 0},
+        {"quiet", LL_OPT_BOOL, &quiet, 0, 0, NULL, "print no text", NULL, NULL, 0},
         {"url", LL_OPT_STR, &d.url, 0, 0, "URL", "an endpoint instead of the bundled mock",
-         "the bundled mockllm", NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+         "the bundled mockllm", NULL, 0},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     if (argc < 1 || argv[0][0] == '-') {
         if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
@@ -128,5 +164,5 @@ int ll_cmd_demo(int argc, char **argv)
         return LL_EXIT_OK;
     }
     int rc = pick_backends(&d, backend);
-    return rc != 0 ? rc : run_scenario(s, &d, json);
+    return rc != 0 ? rc : run_scenario(s, &d, json, quiet);
 }

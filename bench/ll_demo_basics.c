@@ -69,9 +69,12 @@ static void claims(struct ll_demo *d, const struct ll_backend *be, struct ll_dem
                   be->name, seq);
     if (has_pitfall) {
         double pit = wall_of(f, 2) / wall_of(f, 1);
+        char lag[32];
         snprintf(key, sizeof(key), "%s_pitfall_over_concurrent", be->name);
-        ll_demo_claim(d, key, pit >= 2.5, "%s: pitfall / concurrent = %.2f, loop lag %.2f s",
-                      be->name, pit, (double)f[2].lag_max_ns / 1e9);
+        ll_demo_claim(d, key, pit >= 2.5, "%s: pitfall / concurrent = %.2f, loop lag %s", be->name,
+                      pit,
+                      ll_demo_fmt_s(lag, sizeof(lag),
+                                    f[2].lag_max_ns >= 0 ? (double)f[2].lag_max_ns / 1e9 : -1));
     }
     snprintf(key, sizeof(key), "%s_10x3_ratio", be->name);
     ll_demo_claim(d, key, ten >= 7.0, "%s: 10 x 3 s sequential / concurrent = %.2f (seed: 30/3)",

@@ -8,6 +8,7 @@
 #include "ll_clock.h"
 #include "ll_demo.h"
 #include "ll_err.h"
+#include "ll_signal.h"
 
 #define DEMO_MAX_ARGS 32
 
@@ -119,8 +120,11 @@ cJSON *ll_demo_row(struct ll_demo *d, const char *be, const char *name,
         cJSON_AddNumberToObject(r, "cancelled", f->cancelled);
         cJSON_AddNumberToObject(r, "attempts", f->attempts);
         cJSON_AddNumberToObject(r, "threads", f->threads);
-        cJSON_AddNumberToObject(r, "loop_lag_max_s",
-                                f->lag_max_ns >= 0 ? (double)f->lag_max_ns / 1e9 : -1.0);
+        if (f->lag_max_ns >= 0) {
+            cJSON_AddNumberToObject(r, "loop_lag_max_s", (double)f->lag_max_ns / 1e9);
+        } else {
+            cJSON_AddNullToObject(r, "loop_lag_max_s"); /* no loop, or no sample */
+        }
     }
     return r;
 }
@@ -132,18 +136,20 @@ void ll_demo_claim(struct ll_demo *d, const char *key, bool holds, const char *f
     if (claims == NULL) {
         claims = cJSON_AddObjectToObject(d->json, "claims");
     }
-    cJSON_AddBoolToObject(claims, key, holds);
+    /* Stopped by a signal: the figures are cut short, so the claim is not judged on them. */
+    bool judged = ll_signal_caught() == 0;
+    cJSON_AddItemToObject(claims, key, judged ? cJSON_CreateBool(holds) : cJSON_CreateNull());
     printf("  claim: ");
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
-    printf(" ... %s\n", holds ? "holds" : "DOES NOT HOLD");
+    printf(" ... %s\n", !judged ? "not checked (interrupted)" : holds ? "holds" : "DOES NOT HOLD");
 }
 
 const char *ll_demo_fmt_s(char *buf, size_t len, double s)
 {
     if (s < 0) {
-        snprintf(buf, len, "n/a");
+        snprintf(buf, len, "-"); /* not measured */
     } else if (s < 1.0) {
         snprintf(buf, len, "%.1f ms", s * 1e3);
     } else {
@@ -159,7 +165,7 @@ int ll_demo_each_backend(struct ll_demo *d, const char *const *args, ll_demo_bac
         return 1;
     }
     int rc = 0;
-    for (size_t i = 0; i < d->n_be && rc == 0; i++) {
+    for (size_t i = 0; i < d->n_be && rc == 0 && !ll_signal_caught(); i++) {
         rc = run(d, &ep, d->be[i]);
     }
     ll_endpoint_close(&ep);

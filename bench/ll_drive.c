@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +10,12 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_retry.h"
+#include "ll_signal.h"
+#include "ll_workload.h"
 
-#define TICK_NS    (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
-#define SEND_BURST 256
+#define TICK_NS      (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
+#define SEND_BURST   256
+#define BITMAP_FIRST (1u << 20) /* bits reserved up front; more as seqs grow */
 
 /* Accounting: one bit per seq for "submitted" and one for "final result seen". Two bits per
  * request is the only state that grows with N; everything else is bounded by what is in
@@ -104,18 +106,12 @@ struct drive {
     struct live live;
     uint64_t n_sent, in_flight, errors;
     uint64_t collected_turn; /* results collected since the last burst of sends */
+    uint64_t checked;        /* s->completed when opts.stop was last asked */
+    int64_t next_check;
     int64_t next_tick;
-    uint64_t rng;
+    struct ll_sched sched; /* open loop: when each request is due */
     bool progress_shown;
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 static void note_failure(struct drive *d, const struct ll_result *res)
 {
@@ -149,6 +145,9 @@ static int submit_one(struct drive *d, int64_t t_intended)
     struct ll_request req = *d->o->req;
     struct ll_call *call = NULL;
     size_t idx;
+    if (d->o->work != NULL && ll_workload_fill(d->o->work, d->o->req, &req) != 0) {
+        return LL_ENOMEM;
+    }
     int err = live_reserve(&d->live, &idx);
     if (err != 0) {
         return err;
@@ -195,15 +194,30 @@ static void collect(struct drive *d, struct ll_call *call)
     ll_call_free(call);
 }
 
+/* "  120/1000  95.0 req/s  on the wire 50  queued 50  errors 0  ETA 9s": submitted calls
+ * not yet final are on the wire up to the in-flight limit, the rest wait in the backend's
+ * queue (the closed loop's lookahead). */
 static void progress_line(struct drive *d, int64_t now)
 {
     double el = (double)(now - d->s->t_start) / (double)LL_NS_PER_S;
-    uint64_t done = d->s->completed;
+    uint64_t done = d->s->completed, limit = (uint64_t)d->o->concurrency;
+    uint64_t wire = d->in_flight < limit ? d->in_flight : limit;
     double rps = el > 0 ? (double)done / el : 0.0;
-    double eta = rps > 0 ? (double)(d->o->requests - done) / rps : 0.0;
-    fprintf(stderr, "\r  %llu/%llu  %.1f req/s  in flight %llu  errors %llu  ETA %.0fs\033[K",
-            (unsigned long long)done, (unsigned long long)d->o->requests, rps,
-            (unsigned long long)d->in_flight, (unsigned long long)d->errors, eta);
+    double eta = rps > 0 && d->o->requests != LL_DRIVE_UNBOUNDED
+                     ? (double)(d->o->requests - done) / rps
+                     : 0.0;
+    if (d->o->duration_ns > 0) {
+        double left = (double)(d->s->t_start + d->o->duration_ns - now) / (double)LL_NS_PER_S;
+        eta = d->o->requests == LL_DRIVE_UNBOUNDED || left < eta ? (left > 0 ? left : 0) : eta;
+    }
+    fprintf(stderr, "\r  %s%s%llu", d->o->label ? d->o->label : "", d->o->label ? " " : "",
+            (unsigned long long)done);
+    if (d->o->requests != LL_DRIVE_UNBOUNDED) {
+        fprintf(stderr, "/%llu", (unsigned long long)d->o->requests);
+    }
+    fprintf(stderr, "  %.1f req/s  on the wire %llu  queued %llu  errors %llu  ETA %.0fs\033[K",
+            rps, (unsigned long long)wire, (unsigned long long)(d->in_flight - wire),
+            (unsigned long long)d->errors, eta);
     fflush(stderr);
     d->progress_shown = true;
 }
@@ -229,16 +243,29 @@ static void cancel_all(struct drive *d)
     }
 }
 
-/* Next gap of the open-loop schedule, ns. */
-static double next_gap_ns(struct drive *d)
+/* Open loop: the intended time of the next send (ll_arrivals.h), ns. */
+static double next_send_ns(struct drive *d)
 {
-    double mean = (double)LL_NS_PER_S / d->o->rate;
-    if (d->o->arrivals == LL_ARRIVALS_CONSTANT) {
-        return mean;
-    }
-    /* 53 random bits -> u in (0, 1]; -ln(u) is exponential with mean 1. */
-    double u = (double)((ll_rng_next(&d->rng) >> 11) + 1) * 0x1.0p-53;
-    return -log(u) * mean;
+    return (double)d->s->t_start + (double)ll_sched_next(&d->sched);
+}
+
+/* Closed loop: the requests to keep submitted now. While the ramp rises, its window and no
+ * lookahead (every submitted request is on the wire at once); then C plus the lookahead. */
+static uint64_t closed_window(const struct drive *d, int64_t now)
+{
+    const struct ll_drive_opts *o = d->o;
+    uint64_t c = (uint64_t)o->concurrency;
+    uint64_t w = ll_ramp_window((int64_t)(o->ramp_s * LL_NS_PER_S), c, now - d->s->t_start);
+    return w < c ? w : c + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
+}
+
+/* Closed loop: wake for the ramp's next step no later than `until`. */
+static int64_t ramp_wake(const struct drive *d, int64_t now, int64_t until)
+{
+    const struct ll_drive_opts *o = d->o;
+    int64_t step = ll_ramp_next_step((int64_t)(o->ramp_s * LL_NS_PER_S), (uint64_t)o->concurrency,
+                                     now - d->s->t_start);
+    return step >= 0 && d->s->t_start + step < until ? d->s->t_start + step : until;
 }
 
 /* Block until a result, the next send time or the next tick; never spin. */
@@ -252,7 +279,7 @@ static void wait_some(struct drive *d, int64_t until)
         /* Nothing can progress: sleeping is safe (ll_client_next would return at once). */
         struct timespec ts = ll_ns_to_timespec(until);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
-               !interrupted) {
+               !ll_signal_caught()) {
         }
         return;
     }
@@ -265,20 +292,45 @@ static void wait_some(struct drive *d, int64_t until)
     }
 }
 
+/* More to send: not stopping, below --requests, inside --duration. */
+static bool may_send(const struct drive *d, bool stopping, int64_t now)
+{
+    return !stopping && d->n_sent < d->o->requests &&
+           (d->o->duration_ns <= 0 || now < d->s->t_start + d->o->duration_ns);
+}
+
+/* Ask opts.stop, when results came in since it was last asked and not more often than every
+ * LL_DRIVE_CHECK_MS. */
+static bool stop_asked(struct drive *d, int64_t now)
+{
+    const struct ll_drive_opts *o = d->o;
+    if (o->stop == NULL || d->s->completed == d->checked || now < d->next_check) {
+        return false;
+    }
+    d->checked = d->s->completed;
+    d->next_check = now + LL_DRIVE_CHECK_MS * LL_NS_PER_MS;
+    /* with --duration the count still to come is unknown: the hook must assume the most */
+    uint64_t remaining =
+        o->duration_ns > 0 ? UINT64_MAX : o->requests - d->n_sent + (uint64_t)d->in_flight;
+    if (!o->stop(o->stop_arg, d->s, remaining)) {
+        return false;
+    }
+    d->out->stopped = true;
+    return true;
+}
+
 static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
     bool open = o->rate > 0;
-    double sched_ns = (double)d->s->t_start; /* open loop: the next intended send */
-    uint64_t closed_window =
-        (uint64_t)o->concurrency + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
+    double sched_ns = open ? next_send_ns(d) : 0; /* open loop: the next intended send */
     bool stopping = false;
 
     for (;;) {
         int64_t now = ll_now_ns();
-        if (interrupted && !stopping) {
+        if (!stopping && (ll_signal_caught() || stop_asked(d, now))) {
             stopping = true;
-            d->out->interrupted = true;
+            d->out->interrupted = ll_signal_caught() != 0;
             cancel_all(d);
         }
         /* Sends come in bursts, so results are still collected (and their times stay honest)
@@ -289,58 +341,73 @@ static int drive_loop(struct drive *d)
          * held a zero-latency run at ~250 in flight of the 1,000 asked for, because one turn of
          * the backend finished about as many as the cap let in. */
         uint64_t burst_max = open ? SEND_BURST : d->collected_turn + SEND_BURST;
+        uint64_t window = open ? 0 : closed_window(d, now);
         d->collected_turn = 0;
-        for (uint64_t burst = 0; burst < burst_max && !stopping && d->n_sent < o->requests &&
-                                 (open ? (int64_t)sched_ns <= now : d->in_flight < closed_window);
+        for (uint64_t burst = 0; burst < burst_max && may_send(d, stopping, now) &&
+                                 (open ? (int64_t)sched_ns <= now : d->in_flight < window);
              burst++) {
             int err = submit_one(d, open ? (int64_t)sched_ns : 0);
             if (err != 0) {
                 return err;
             }
             if (open) {
-                sched_ns += next_gap_ns(d);
+                sched_ns = next_send_ns(d);
                 now = ll_now_ns();
             }
         }
-        if ((stopping || d->n_sent >= o->requests) && d->in_flight == 0) {
+        bool more = may_send(d, stopping, now);
+        if (!more && d->in_flight == 0) {
             break;
         }
         int64_t until = d->next_tick;
-        if (!stopping && d->n_sent < o->requests) {
+        if (more && o->duration_ns > 0 && d->s->t_start + o->duration_ns < until) {
+            until = d->s->t_start + o->duration_ns; /* wake when the time is up */
+        }
+        if (more) {
             if (open && (int64_t)sched_ns < until) {
                 until = (int64_t)sched_ns;
-            } else if (!open && d->in_flight < closed_window) {
+            } else if (!open && d->in_flight < window) {
                 until = now; /* the burst ended with slots still free: only collect */
+            } else if (!open) {
+                until = ramp_wake(d, now, until);
             }
         }
         wait_some(d, until);
         tick(d, ll_now_ns());
     }
-    d->out->not_sent = o->requests - d->n_sent;
+    /* Only a stop leaves requests unsent: --duration ending first is the run's own end. */
+    d->out->not_sent = stopping && o->requests != LL_DRIVE_UNBOUNDED ? o->requests - d->n_sent : 0;
     return 0;
 }
 
 int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
              struct ll_drive_out *out)
 {
-    struct drive d = {.c = c, .o = o, .s = s, .out = out, .rng = o->seed ? o->seed : 1};
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    struct drive d = {.c = c, .o = o, .s = s, .out = out};
     int err;
 
     memset(out, 0, sizeof(*out));
     out->first_cls = LL_CLASS_NONE;
-    if (bm_reserve(&d.sent, o->requests) != 0 || bm_reserve(&d.done, o->requests) != 0) {
+    uint64_t first = o->requests < BITMAP_FIRST ? o->requests : BITMAP_FIRST; /* then grown */
+    if (bm_reserve(&d.sent, first) != 0 || bm_reserve(&d.done, first) != 0) {
         err = LL_ENOMEM;
         goto out;
     }
-    interrupted = 0;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND; /* a second ^C kills */
-    sigaction(SIGINT, &sa, &old);
-
     ll_stats_res_begin(s);
+    s->offered_rps = o->rate; /* open loop: what ll_stats_keepup judges against */
     s->t_start = s->t_stop = ll_now_ns();
     d.next_tick = s->t_start + TICK_NS;
+    if (o->work != NULL) {
+        ll_workload_rewind(o->work); /* every drive sends the workload from its start */
+    }
+    d.sched = (struct ll_sched){.kind = o->arrivals,
+                                .rate = o->rate,
+                                .burstiness = o->burstiness,
+                                .ramp_s = o->ramp_s,
+                                .times_s = o->trace_s,
+                                .n_times = o->trace_n,
+                                .speed = o->trace_speed > 0 ? o->trace_speed : 1.0,
+                                .rng = o->seed};
     err = drive_loop(&d);
     if (err != 0) {
         cancel_all(&d); /* the client's destroy reaps them; accounting will say so */
@@ -354,11 +421,29 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
     if (d.progress_shown) {
         fputs("\r\033[K", stderr);
     }
-    sigaction(SIGINT, &old, NULL);
 out:
     free(d.sent.w);
     free(d.done.w);
     free(d.live.slot);
     free(d.live.free_idx);
+    return err;
+}
+
+int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t requests,
+                    int64_t duration_ns, struct ll_drive_out *out, uint64_t *sent,
+                    uint64_t *succeeded)
+{
+    struct ll_drive_opts w = *o;
+    struct ll_stats scratch;
+    w.requests = requests > 0 ? requests : LL_DRIVE_UNBOUNDED;
+    w.duration_ns = requests > 0 ? 0 : duration_ns;
+    w.label = "warm-up";
+    if (ll_stats_init(&scratch, NULL) != 0) {
+        return LL_ENOMEM;
+    }
+    int err = ll_drive(c, &w, &scratch, out);
+    *sent = scratch.completed;
+    *succeeded = ll_stats_succeeded(&scratch);
+    ll_stats_free(&scratch);
     return err;
 }

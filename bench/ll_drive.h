@@ -12,40 +12,69 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ll_arrivals.h"
 #include "ll_client.h"
 #include "ll_stats.h"
 
-enum ll_arrivals {
-    LL_ARRIVALS_CONSTANT, /* one send every 1/rate s */
-    LL_ARRIVALS_POISSON,  /* exponential gaps with mean 1/rate s, seeded */
-};
+struct ll_workload;
+
+#define LL_DRIVE_UNBOUNDED UINT64_MAX /* requests: no count, --duration ends the run */
 
 struct ll_drive_opts {
-    uint64_t requests; /* total to send */
-    int concurrency;   /* closed loop: requests kept in flight (the client's limit) */
+    uint64_t requests;   /* total to send, or LL_DRIVE_UNBOUNDED (then duration_ns > 0) */
+    int64_t duration_ns; /* > 0: stop sending this long after the start (--duration) */
+    int concurrency;     /* closed loop: requests kept in flight (the client's limit) */
     /* Closed loop: requests kept submitted beyond `concurrency`, queued in the backend, so that
      * a slot freed by a response starts the next request at once, as a wrk connection sends
      * its next request, instead of waiting for this thread to collect and submit. */
     int lookahead;
     double rate; /* > 0: open loop, requests per second */
     enum ll_arrivals arrivals;
-    uint64_t seed;                /* Poisson RNG */
+    uint64_t seed;     /* Poisson and gamma RNG */
+    double burstiness; /* LL_ARRIVALS_GAMMA: the gaps' shape (ll_arrivals.h) */
+    /* > 0: a linear ramp over ramp_s seconds, of the rate (open loop) or of the requests kept
+     * in flight, from 1 to concurrency (closed loop; the lookahead only once it is complete) */
+    double ramp_s;
+    const double *trace_s; /* LL_ARRIVALS_TRACE: the times to replay, trace_n of them, */
+    size_t trace_n;        /* trace_speed times as fast (ll_arrivals.h) */
+    double trace_speed;
     const struct ll_request *req; /* template; t_intended and user are set per send */
+    struct ll_workload *work;     /* NULL, or each request's prompt and max_tokens from it */
     bool progress;                /* live line on stderr (the caller decides: isatty) */
+    const char *label;            /* progress line prefix (e.g. "warm-up"), NULL: none */
+    /* Optional: asked after results came in (at most every LL_DRIVE_CHECK_MS) whether the run
+     * should stop early -- e.g. a threshold that can no longer pass. `remaining` counts the
+     * requests not yet final (unsent + outstanding). true: no more sends, the outstanding
+     * requests are cancelled, out->stopped is set. Runs on the driver's thread. */
+    bool (*stop)(void *arg, const struct ll_stats *s, uint64_t remaining);
+    void *stop_arg;
 };
 
+#define LL_DRIVE_CHECK_MS 10
+
 struct ll_drive_out {
-    uint64_t not_sent;       /* requests never submitted (interrupted) */
-    bool interrupted;        /* SIGINT: sends stopped, outstanding requests cancelled */
+    uint64_t not_sent;       /* requests never submitted (a stop signal, or opts.stop) */
+    bool interrupted;        /* a stop signal: sends stopped, outstanding requests cancelled */
+    bool stopped;            /* opts.stop said so: sends stopped, outstanding cancelled */
     enum ll_class first_cls; /* class of the first failed request, LL_CLASS_NONE if none */
     char first_err[160];     /* its errmsg */
 };
 
 /* Run the workload on `c`, folding into `s` (initialised by the caller; t_start, t_stop and
- * the resource figures are set here). Installs a SIGINT handler for the duration: the first
- * SIGINT stops sending and cancels what is outstanding, a second one kills.
+ * the resource figures are set here). A stop signal (ll_signal.h: SIGINT, SIGTERM, SIGHUP),
+ * also one caught before the call, stops sending and cancels what is outstanding; the results
+ * that come back are folded and out->interrupted is set.
  * 0, or LL_ENOMEM when the accounting bitmaps cannot be allocated. */
 int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
              struct ll_drive_out *out);
+
+/* Warm the client up before the measured run: the same load as `o` (concurrency, rate,
+ * request) for `requests` requests, or for `duration_ns` when requests is 0. The results are
+ * folded into a scratch ll_stats and dropped, so they reach no figure; *out says how many were
+ * sent and how many succeeded, and out->interrupted whether a stop signal ended it.
+ * 0 or LL_ENOMEM. */
+int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t requests,
+                    int64_t duration_ns, struct ll_drive_out *out, uint64_t *sent,
+                    uint64_t *succeeded);
 
 #endif

@@ -1,7 +1,6 @@
 /* ll_endpoint.c - external URL or bundled mockllm; mockllm's metrics over plain libcurl. */
 #include "ll_endpoint.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "ll_err.h"
+#include "ll_signal.h"
 
 #define MOCK_START_TIMEOUT_MS 10000
 #define MOCK_STOP_TIMEOUT_MS  5000
@@ -16,12 +16,13 @@
 
 static int start_mock(struct ll_endpoint *ep, const char *who, const char *const *args)
 {
-    /* The child inherits SIG_IGN for SIGINT: only we see a terminal's ^C. */
-    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old);
+    /* The mock runs in its own process group: a terminal's ^C reaches only us. */
     int err = ll_mockproc_start(&ep->proc, NULL, args, MOCK_START_TIMEOUT_MS);
-    sigaction(SIGINT, &old, NULL);
+    if (err == LL_ECANCELED) {
+        fprintf(stderr, "%s: stopped by %s while the embedded mock started\n", who,
+                ll_signal_name(ll_signal_caught()));
+        return err;
+    }
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the embedded mock %s: %s\n", who, ll_mockproc_path(),
                 ll_strerror(err));

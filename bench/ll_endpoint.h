@@ -3,8 +3,9 @@
  *
  * An endpoint is either an external URL (--url, or $OPENAI_BASE_URL where the subcommand allows
  * it) or the bundled mockllm started as a child process for the duration of the subcommand and
- * stopped by PID. While the child starts, SIGINT is ignored so that the child inherits SIG_IGN:
- * a terminal's ^C then reaches only llmload, which cancels, drains and stops the mock itself.
+ * stopped by PID. The child runs in its own process group and dies with llmload
+ * (ll_mockproc.h): a terminal's ^C reaches only llmload, which cancels, drains, reports and
+ * stops the mock itself.
  *
  * The metrics helpers read mockllm's Prometheus text (GET /metrics) and zero it
  * (POST /metrics/reset) with a plain libcurl easy handle; they work only against a mockllm.
@@ -28,7 +29,7 @@ struct ll_endpoint {
 
 /* Use `url` when non-NULL (and, if env_ok, $OPENAI_BASE_URL); otherwise start mockllm with
  * `args` (NULL-terminated, may be NULL). `who` prefixes the one error line printed on failure.
- * 0 or LL_E*. */
+ * 0, LL_ECANCELED (a stop signal arrived while the mock started) or LL_E*. */
 int ll_endpoint_open(struct ll_endpoint *ep, const char *who, const char *url, bool env_ok,
                      const char *const *args);
 

@@ -1,6 +1,7 @@
 /* ll_limits.c - RLIMIT_NOFILE raise and the thread-limit line (ll_limits.h). */
 #include "ll_limits.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -108,4 +109,98 @@ int ll_limits_threads_describe(char *buf, size_t n, size_t stack_size, int wante
                     stack_size != 0 ? "--stack-size" : "default",
                     (stack >> 20) * (size_t)(wanted > 0 ? wanted : 0), wanted,
                     num(e, sizeof(e), avail < 0 ? -1 : avail / 1024), as);
+}
+
+/* Tasks (threads) running on the whole system: the y of /proc/loadavg's "x/y". -1 unknown. */
+static long long system_tasks(void)
+{
+    long long running, total;
+    FILE *f = fopen("/proc/loadavg", "r");
+    int n = f != NULL ? fscanf(f, "%*s %*s %*s %lld/%lld", &running, &total) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n == 2 ? total : -1;
+}
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL) {
+        return 0;
+    }
+    while (readdir(d) != NULL) {
+        n++;
+    }
+    closedir(d);
+    return n > 2 ? n - 2 : 0; /* "." and ".." */
+}
+
+#define FD_RESERVE 32 /* stdio, the loop's own, the mock's pipe, curl's resolver... */
+
+static int check_threads(const char *who, const struct ll_backend *be, const struct ll_config *cfg,
+                         const struct ll_be_needs *n)
+{
+    struct rlimit rl;
+    char why[160] = "", all[400];
+    long long tasks = system_tasks(), tmax = proc_num("/proc/sys/kernel/threads-max", NULL);
+    long long pmax = proc_num("/proc/sys/kernel/pid_max", NULL), mine = ll_proc_threads();
+    size_t stack = n->stack_size;
+    pthread_attr_t attr;
+    if (stack == 0 && pthread_getattr_default_np(&attr) == 0) {
+        pthread_attr_getstacksize(&attr, &stack);
+        pthread_attr_destroy(&attr);
+    }
+    if (geteuid() != 0 && getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        n->threads + mine > (long long)rl.rlim_cur) {
+        snprintf(why, sizeof(why), "RLIMIT_NPROC %llu", (unsigned long long)rl.rlim_cur);
+    } else if (tmax > 0 && tasks > 0 && n->threads + tasks > tmax) {
+        snprintf(why, sizeof(why), "kernel.threads-max %lld with %lld tasks running", tmax, tasks);
+    } else if (pmax > 0 && tasks > 0 && n->threads + tasks > pmax) {
+        snprintf(why, sizeof(why), "kernel.pid_max %lld with %lld tasks running", pmax, tasks);
+    } else if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+               (unsigned long long)n->threads * stack > (unsigned long long)rl.rlim_cur) {
+        snprintf(why, sizeof(why), "RLIMIT_AS %llu MiB cannot hold %lld stacks of %zu KiB",
+                 (unsigned long long)(rl.rlim_cur >> 20), (long long)n->threads, stack >> 10);
+    }
+    if (why[0] == '\0') {
+        return 0;
+    }
+    ll_limits_threads_describe(all, sizeof(all), cfg->stack_size, (int)n->threads);
+    fprintf(stderr,
+            "%s: local limit met: threads (cannot start the %s backend with %lld threads, all or "
+            "none: refused before starting, %s; %s)\n",
+            who, be->name, (long long)n->threads, why, all);
+    return LL_ELIMIT;
+}
+
+int ll_limits_check(const char *who, const struct ll_backend *be, const struct ll_config *cfg)
+{
+    struct ll_be_needs n;
+    struct rlimit rl;
+    ll_backend_needs(be, cfg, &n);
+    if (n.threads > 0 && check_threads(who, be, cfg, &n) != 0) {
+        return LL_ELIMIT;
+    }
+    long long fds = n.descriptors + open_fds() + FD_RESERVE;
+    if (n.descriptors > 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        fds > (long long)rl.rlim_cur) {
+        fprintf(stderr,
+                "%s: local limit met: descriptors (--concurrency %d on the %s backend needs "
+                "about %lld descriptors; RLIMIT_NOFILE soft %llu hard %llu allows %llu: raise it "
+                "with ulimit -n, or lower --concurrency)\n",
+                who, cfg->concurrency, be->name, fds, (unsigned long long)rl.rlim_cur,
+                (unsigned long long)rl.rlim_max, (unsigned long long)rl.rlim_cur);
+        return LL_ELIMIT;
+    }
+    long long avail_kb = proc_num("/proc/meminfo", "MemAvailable:");
+    if (avail_kb > 0 && n.bytes / 1024 > avail_kb) {
+        fprintf(stderr,
+                "%s: local limit met: memory (--concurrency %d on the %s backend needs about "
+                "%lld MiB; MemAvailable %lld MiB: lower --concurrency)\n",
+                who, cfg->concurrency, be->name, (long long)(n.bytes >> 20), avail_kb / 1024);
+        return LL_ELIMIT;
+    }
+    return 0;
 }

@@ -1,7 +1,6 @@
 /* ll_run.c - `llmload run`: flags, endpoint, client, the load loop, report. */
 #include "ll_run.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,24 +12,34 @@
 #include "ll_limits.h"
 #include "ll_mockproc.h"
 #include "ll_opts.h"
+#include "ll_outfile.h"
 #include "ll_report.h"
+#include "ll_signal.h"
+#include "ll_thresh.h"
+#include "ll_workload_flags.h"
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
 #define LOOKAHEAD_DEFAULT_MAX   64 /* enough to hide the driver's turn-around; bounded memory */
 #define MOCK_START_TIMEOUT_MS   10000
 #define MOCK_STOP_TIMEOUT_MS    5000
-#define SLIP_WARN_MAX_NS        (10 * LL_NS_PER_MS)
-#define SLIP_WARN_MEAN_NS       LL_NS_PER_MS
+#define RUN_OPTS_MAX            64 /* entries of the flag table, its end included */
 
 struct run {
     /* flags */
-    const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path;
+    const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path, *warmup;
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
-    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate;
-    bool stream, no_reuse, blocking, insecure, no_preflight;
+    int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
+    double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s, max_error_rate;
+    int64_t warmup_requests; /* --warmup N */
+    double warmup_s;         /* --warmup 30s */
+    uint64_t warmup_sent, warmup_ok;
+    bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
+    bool requests_seen, duration_seen, max_error_seen, prompt_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
+    struct ll_strv thresholds;               /* every --threshold */
+    struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -43,7 +52,10 @@ struct run {
     const char *base_url;
     struct ll_message msg;
     struct ll_request req;
-    struct ll_nofile nofile; /* RLIMIT_NOFILE, raised at start */
+    struct ll_nofile nofile;                /* RLIMIT_NOFILE, raised at start */
+    struct ll_outfile json;                 /* --json, opened before anything starts */
+    struct ll_thresh_set th;                /* --threshold and --max-error-rate, parsed */
+    int64_t timeout_ms, connect_timeout_ms; /* as applied: whole ms */
 };
 
 static void run_defaults(struct run *r)
@@ -60,19 +72,22 @@ static void run_defaults(struct run *r)
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
     r->mock.pid = -1;
+    r->json.fd = -1;
+    r->th.aborted_by = -1;
+    ll_wl_flags_defaults(&r->wl);
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
     {                                                                                              \
-        n, k, d, lo, hi, a, h, NULL, NULL                                                          \
+        n, k, d, lo, hi, a, h, NULL, NULL, 0                                                       \
     }
 #define OPTD(n, k, d, lo, hi, a, h, def)                                                           \
     {                                                                                              \
-        n, k, d, lo, hi, a, h, def, NULL                                                           \
+        n, k, d, lo, hi, a, h, def, NULL, 0                                                        \
     }
 #define OPTS(n, k, d, lo, hi, a, h, seen)                                                          \
     {                                                                                              \
-        n, k, d, lo, hi, a, h, NULL, seen                                                          \
+        n, k, d, lo, hi, a, h, NULL, seen, 0                                                       \
     }
 
 /* One table for parsing and --help. Call after run_defaults() so that help shows defaults. */
@@ -81,20 +96,30 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
     const struct ll_opt tab[] = {
         OPTD("backend", LL_OPT_STR, &r->backend, 0, 0, "NAME",
              "client backend: threaded or evented (required)", "none"),
-        OPT("requests", LL_OPT_INT, &r->requests, 1, 1e9, "N", "requests to send"),
+        {"requests", LL_OPT_INT, &r->requests, 1, 1e12, "N",
+         "requests to send (with --duration: at most N, whichever ends first)",
+         "100; no limit with --duration", &r->requests_seen, 'n'},
         {"concurrency", LL_OPT_INT, &r->concurrency, 1, 1e6, "C",
-         "closed loop: requests kept in flight; with --rate: the in-flight limit",
-         "10; 100 with --rate", &r->concurrency_seen},
+         "closed loop: requests kept in flight; with --rate: the in-flight limit (never more "
+         "than --requests)",
+         "10; 100 with --rate", &r->concurrency_seen, 'c'},
+        {"duration", LL_OPT_SECONDS, &r->duration_s, 1e-3, 1e7, "T",
+         "send for this long (30, 30s, 2m, 500ms), then collect what is out", "none",
+         &r->duration_seen, 'd'},
+        OPTD("warmup", LL_OPT_STR, &r->warmup, 0, 0, "N|T",
+             "warm up first with N requests or for a duration T (10s), same client and load; "
+             "excluded from every figure",
+             "none"),
         {"lookahead", LL_OPT_INT, &r->lookahead, 0, 1e6, "N",
          "closed loop: requests queued beyond the C in flight, so a freed slot starts the next at "
          "once as a wrk connection does (0: exactly C submitted; wire concurrency is C either way)",
-         "min(C, 64)", &r->lookahead_seen},
+         "min(C, 64)", &r->lookahead_seen, 0},
         OPTD("rate", LL_OPT_DOUBLE, &r->rate, 1e-3, 1e7, "R",
              "open loop: requests per second, latency from each intended start", "closed loop"),
         OPT("arrivals", LL_OPT_STR, &r->arrivals, 0, 0, "KIND",
-            "open-loop arrivals: constant or poisson (seeded by --seed)"),
+            "open-loop arrivals: constant, poisson or gamma (--burstiness; seeded by --seed)"),
         OPT("model", LL_OPT_STR, &r->model, 0, 0, "M", "model name sent with every request"),
-        OPT("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message"),
+        OPTS("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message", &r->prompt_seen),
         OPT("stream", LL_OPT_BOOL, &r->stream, 0, 0, NULL,
             "stream with SSE; records TTFT, TPOT, per-token ITL and chunk gaps"),
         OPTD("max-tokens", LL_OPT_INT, &r->max_tokens, 1, 1e7, "N", "max_tokens per request",
@@ -103,9 +128,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "retries after the first attempt (429, 5xx, timeouts, connection errors)",
              &r->retries_seen),
         OPT("timeout", LL_OPT_DOUBLE, &r->timeout_s, 0, 86400, "S",
-            "total timeout per attempt in seconds, 0 = none"),
+            "total timeout per attempt in seconds (applied in whole ms), 0 = none"),
         OPT("connect-timeout", LL_OPT_DOUBLE, &r->connect_timeout_s, 0, 3600, "S",
-            "connect timeout per attempt in seconds, 0 = curl's"),
+            "connect timeout per attempt in seconds (whole ms), 0 = curl's"),
         OPT("no-reuse", LL_OPT_BOOL, &r->no_reuse, 0, 0, NULL,
             "open a new connection for every request"),
         OPT("blocking", LL_OPT_BOOL, &r->blocking, 0, 0, NULL,
@@ -123,31 +148,54 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
         OPTD("json", LL_OPT_STR, &r->json_path, 0, 0, "FILE",
-             "write every figure and the configuration as JSON (- = stdout)", "none"),
+             "write every figure and the configuration as JSON; - = stdout, the JSON alone "
+             "(the text report then goes to stderr)",
+             "none"),
+        OPT("quiet", LL_OPT_BOOL, &r->quiet, 0, 0, NULL,
+            "print no text report (errors and warnings still go to stderr)"),
         OPTS("seed", LL_OPT_INT, &r->seed, 0, 9e18, "N",
-             "seed for retry jitter, Poisson arrivals and the embedded mock", &r->seed_seen),
+             "seed for retry jitter, arrivals, workload draws and the embedded mock",
+             &r->seed_seen),
         OPT("insecure", LL_OPT_BOOL, &r->insecure, 0, 0, NULL,
             "do not verify HTTPS certificates (never the default)"),
         OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
             "skip the one-request check of an external endpoint"),
+        OPT("no-limit-check", LL_OPT_BOOL, &r->no_limit_check, 0, 0, NULL,
+            "start even when the machine's limits (threads, descriptors, memory) cannot give "
+            "the concurrency asked; failures are then counted per request"),
+        OPTD("threshold", LL_OPT_LIST, &r->thresholds, 0, 0, "EXPR",
+             "a condition the run must meet, k6-style, repeatable: 'p99<500ms', "
+             "'ttft.p50<=200ms', 'error_rate<1%', 'throughput>=100' (see THRESHOLDS below); "
+             "a failed one exits 3",
+             "none"),
+        {"max-error-rate", LL_OPT_DOUBLE, &r->max_error_rate, 0, 1, "R",
+         "shorthand for --threshold 'error_rate<=R' (R a fraction, e.g. 0.01)", "none",
+         &r->max_error_seen, 0},
+        OPT("abort-on-fail", LL_OPT_BOOL, &r->abort_on_fail, 0, 0, NULL,
+            "stop the run as soon as a threshold can no longer pass (k6's abortOnFail): no "
+            "more sends, outstanding requests cancelled"),
         {"latency-ms", LL_OPT_DOUBLE, &r->latency_ms, 0, 1e9, "MS",
-         "embedded mock: fixed latency per request", "mockllm's", &r->latency_seen},
+         "embedded mock: fixed latency per request", "mockllm's", &r->latency_seen, 0},
         {"fault-rate", LL_OPT_DOUBLE, &r->fault_rate, 0, 1, "P",
-         "embedded mock: share of requests answered 429/500/503", "mockllm's", &r->fault_seen},
+         "embedded mock: share of requests answered 429/500/503", "mockllm's", &r->fault_seen, 0},
         OPTD("mock-arg", LL_OPT_LIST, &r->mock_args, 0, 0, "ARG",
              "embedded mock: pass ARG to mockllm, repeatable (e.g. --mock-arg=--threads=2)",
              "none"),
-        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
-    memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    size_t n = sizeof(tab) / sizeof(tab[0]) - 1; /* the workload's flags go over the end */
+    n = n < cap ? n : cap - 1;
+    memcpy(t, tab, n * sizeof(*t));
+    ll_wl_flags_table(&r->wl, t + n, cap - n);
 }
 
 static void run_help(struct run *r)
 {
-    struct ll_opt t[40];
-    run_table(r, t, 40);
+    struct ll_opt t[RUN_OPTS_MAX];
+    run_table(r, t, RUN_OPTS_MAX);
     printf("usage: llmload run --backend threaded|evented --requests N\n"
-           "                   (--concurrency C | --rate R [--arrivals constant|poisson]) ...\n\n"
+           "                   (--concurrency C | --rate R [--arrivals constant|poisson|gamma] |\n"
+           "                    --trace FILE) ...\n\n"
            "Runs N chat-completion requests on one backend and prints a summary table.\n\n");
     ll_opts_help(stdout, t);
     printf("\nbackends:\n");
@@ -159,13 +207,28 @@ static void run_help(struct run *r)
            "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
            "started\n"
            "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
-           "\nexit: 0 ok, 1 run failed (accounting, unreachable endpoint, I/O), 2 usage\n");
+           "\nTHRESHOLDS: --threshold 'METRIC OP NUMBER[UNIT]' states what must hold:\n"
+           "  METRIC  [HIST.]STAT, HIST one of e2e (the default), corrected, last_attempt,\n"
+           "          queue_wait, ttft, itl, ...; STAT pN, p(N), mean, min or max\n"
+           "          | error_rate (failed / finished) | throughput (successes per s)\n"
+           "          | goodput_share (share that met --slo)\n"
+           "  OP      <, <=, > or >=;  UNIT ms (default), s or us for latency; %% for rates\n"
+           "  A figure that was not measured fails its threshold.\n"
+           "\nexit: 0 ok; 1 the run failed (no request succeeded, accounting, unreachable "
+           "endpoint, I/O);\n      2 usage; 3 a threshold failed (the run itself did not); "
+           "130/143 interrupted\n");
 }
 
 static int usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "%s: %s%s%s\n", WHO, msg, arg ? " " : "", arg ? arg : "");
     return LL_EXIT_USAGE;
+}
+
+/* --duration without --requests: no count, the time ends the run. */
+static bool run_unbounded(const struct run *r)
+{
+    return r->duration_seen && !r->requests_seen && r->wl.trace == NULL; /* a trace ends */
 }
 
 /* Checks that need more than one flag. */
@@ -178,16 +241,49 @@ static int run_validate(struct run *r)
     if (r->be == NULL) {
         return usage("unknown backend (want threaded or evented):", r->backend);
     }
-    if (strcmp(r->arrivals, "constant") == 0) {
-        r->arr = LL_ARRIVALS_CONSTANT;
-    } else if (strcmp(r->arrivals, "poisson") == 0) {
-        r->arr = LL_ARRIVALS_POISSON;
-    } else {
-        return usage("--arrivals: want constant or poisson, got", r->arrivals);
+    if (ll_arrivals_parse(r->arrivals, &r->arr) != 0) {
+        return usage("--arrivals: want constant, poisson or gamma, got", r->arrivals);
+    }
+    struct ll_wl_run wr = {.who = WHO,
+                           .rate = &r->rate,
+                           .arr = &r->arr,
+                           .arrivals = &r->arrivals,
+                           .requests = &r->requests,
+                           .requests_seen = r->requests_seen,
+                           .requests_unbounded = run_unbounded(r),
+                           .max_tokens = r->max_tokens,
+                           .prompt_seen = r->prompt_seen,
+                           .seed = (uint64_t)r->seed};
+    int rc = ll_wl_flags_setup(&r->wl, &wr); /* may set a trace's rate and request count */
+    if (rc != 0) {
+        return rc;
     }
     if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
         return usage("--arrivals needs --rate", NULL);
     }
+    if (ll_opts_seconds_to_ms(WHO, "timeout", r->timeout_s, &r->timeout_ms) != 0 ||
+        ll_opts_seconds_to_ms(WHO, "connect-timeout", r->connect_timeout_s,
+                              &r->connect_timeout_ms) != 0) {
+        return LL_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < r->thresholds.n; i++) {
+        if (ll_thresh_set_add(&r->th, r->thresholds.v[i], false) != 0) {
+            return usage("--threshold: want METRIC OP NUMBER[UNIT], e.g. 'p99<500ms' or "
+                         "'error_rate<1%' (see --help), got",
+                         r->thresholds.v[i]);
+        }
+    }
+    if (r->max_error_seen) {
+        char expr[48];
+        snprintf(expr, sizeof(expr), "error_rate<=%.15g", r->max_error_rate);
+        if (ll_thresh_set_add(&r->th, expr, false) != 0) {
+            return usage("out of memory", NULL);
+        }
+    }
+    if (r->abort_on_fail && r->th.n == 0) {
+        return usage("--abort-on-fail needs a --threshold or --max-error-rate", NULL);
+    }
+    r->th.abort_on_fail = r->abort_on_fail;
     if (r->slo_spec != NULL && ll_slo_parse(r->slo_spec, &r->slo) != 0) {
         return usage("--slo: want ttft=MS,itl=MS,tpot=MS,e2e=MS (any of them, MS > 0), got",
                      r->slo_spec);
@@ -214,11 +310,31 @@ static int run_validate(struct run *r)
     if (r->rate > 0 && r->lookahead_seen) {
         return usage("--lookahead is for the closed loop", "(drop it, or drop --rate)");
     }
+    if (r->warmup != NULL && ll_parse_int(r->warmup, 1, (int64_t)1e12, &r->warmup_requests) != 0 &&
+        ll_parse_seconds(r->warmup, 1e-3, 1e7, &r->warmup_s) != 0) {
+        return usage("--warmup: want a number of requests (100) or a duration (10s, 500ms), got",
+                     r->warmup);
+    }
+    /* Sized to the work: no more slots, threads or connections than there are requests. */
+    r->concurrency_asked = r->concurrency;
+    if (!run_unbounded(r) && r->requests < r->concurrency) {
+        r->concurrency = r->requests;
+    }
     if (!r->lookahead_seen) {
         r->lookahead =
             r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
     }
     return 0;
+}
+
+/* A concurrency the machine cannot give is refused before the mock or a thread starts. */
+static int run_check_limits(const struct run *r)
+{
+    struct ll_config want;
+    ll_config_defaults(&want);
+    want.concurrency = (int)r->concurrency;
+    want.stack_size = (size_t)r->stack_size;
+    return ll_limits_check(WHO, r->be, &want);
 }
 
 /* --url, else $OPENAI_BASE_URL, else the embedded mock (started later). */
@@ -272,14 +388,12 @@ static int mock_start(struct run *r)
         args[n++] = r->mock_args.v[i];
     }
     args[n] = NULL;
-    /* A terminal's ^C goes to the whole process group: let the child inherit SIG_IGN so that
-     * only we see it (we cancel, drain, then stop the mock with SIGTERM). A mockllm that
-     * installs its own SIGINT handler overrides this. */
-    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old);
+    /* The mock runs in its own process group (ll_mockproc.h): a terminal's ^C reaches only us;
+     * we cancel, drain, report, then stop the mock by PID. */
     int err = ll_mockproc_start(&r->mock, NULL, args, MOCK_START_TIMEOUT_MS);
-    sigaction(SIGINT, &old, NULL);
+    if (err == LL_ECANCELED) {
+        return 0; /* a stop signal: run_load reports a run that never started */
+    }
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the embedded mock %s: %s\n", WHO, ll_mockproc_path(),
                 ll_strerror(err));
@@ -300,8 +414,8 @@ static void run_config(struct run *r)
     cfg->default_model = r->model;
     cfg->concurrency = (int)r->concurrency;
     cfg->retry.max_attempts = (int)r->retries + 1;
-    cfg->timeout_ms = (int64_t)(r->timeout_s * 1000.0);
-    cfg->connect_timeout_ms = (int64_t)(r->connect_timeout_s * 1000.0);
+    cfg->timeout_ms = r->timeout_ms;
+    cfg->connect_timeout_ms = r->connect_timeout_ms;
     cfg->no_reuse = r->no_reuse;
     cfg->verify_tls = !r->insecure;
     cfg->blocking = r->blocking;
@@ -384,17 +498,20 @@ static void run_header_limits(const struct run *r)
            nf->err ? strerror(nf->err) : "");
 }
 
-static void run_header(const struct run *r, struct ll_client *c)
+static void run_header(const struct run *r)
 {
-    const struct ll_backend *be = ll_client_backend(c);
+    const struct ll_backend *be = r->be;
     printf("llmload run: backend=%s (%s)\n", be->name, be->descr);
-    printf("endpoint=%s", r->base_url);
+    printf("endpoint=%s", r->base_url != NULL ? r->base_url : "none (stopped before it started)");
     if (r->cfg.n_base_urls > 1) {
         printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
     }
-    printf(" (%s) key=%s model=%s stream=%s max_tokens=%lld\n", r->url_source,
-           r->cfg.api_key ? "set" : "unset", r->model, r->stream ? "on" : "off",
-           (long long)r->max_tokens);
+    char mt[32] = "not sent"; /* the endpoint's default applies */
+    if (r->max_tokens > 0) {
+        snprintf(mt, sizeof(mt), "%lld", (long long)r->max_tokens);
+    }
+    printf(" (%s) key=%s model=%s stream=%s max_tokens=%s\n", r->url_source,
+           r->cfg.api_key ? "set" : "unset", r->model, r->stream ? "on" : "off", mt);
     if (r->rate > 0) {
         printf("mode=open rate=%g/s arrivals=%s in_flight_limit=%lld", r->rate, r->arrivals,
                (long long)r->concurrency);
@@ -402,9 +519,24 @@ static void run_header(const struct run *r, struct ll_client *c)
         printf("mode=closed concurrency=%lld lookahead=%lld", (long long)r->concurrency,
                (long long)r->lookahead);
     }
-    printf(" requests=%lld retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
-           (long long)r->requests, (long long)r->retries, r->timeout_s, r->connect_timeout_s,
-           r->no_reuse ? "off" : "on", (long long)r->seed);
+    if (r->concurrency < r->concurrency_asked) {
+        printf(" (%lld asked: no more than --requests)", (long long)r->concurrency_asked);
+    }
+    if (run_unbounded(r)) {
+        printf(" requests=unbounded");
+    } else {
+        printf(" requests=%lld", (long long)r->requests);
+    }
+    if (r->duration_seen) {
+        printf(" duration=%gs", r->duration_s);
+    }
+    if (r->warmup != NULL) {
+        printf(" warmup=%s%s (excluded)", r->warmup, r->warmup_requests > 0 ? " requests" : "");
+    }
+    printf(" retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
+           (long long)r->retries, r->timeout_s, r->connect_timeout_s, r->no_reuse ? "off" : "on",
+           (long long)r->seed);
+    ll_wl_flags_header(&r->wl, stdout);
     run_header_limits(r);
     printf("\n");
     fflush(stdout);
@@ -413,8 +545,7 @@ static void run_header(const struct run *r, struct ll_client *c)
 static cJSON *run_json(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
 {
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "tool", "llmload");
-    cJSON_AddStringToObject(doc, "command", "run");
+    ll_report_meta_json(doc, "run");
     cJSON *w = cJSON_AddObjectToObject(doc, "config");
     cJSON_AddStringToObject(w, "backend", r->be->name);
     cJSON_AddStringToObject(w, "endpoint", r->base_url);
@@ -423,13 +554,28 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddStringToObject(w, "prompt", r->prompt);
     cJSON_AddBoolToObject(w, "stream", r->stream);
     cJSON_AddNumberToObject(w, "max_tokens", (double)r->max_tokens);
-    cJSON_AddNumberToObject(w, "requests", (double)r->requests);
+    if (run_unbounded(r)) {
+        cJSON_AddNullToObject(w, "requests");
+    } else {
+        cJSON_AddNumberToObject(w, "requests", (double)r->requests);
+    }
+    if (r->duration_seen) {
+        cJSON_AddNumberToObject(w, "duration_s", r->duration_s);
+    }
+    if (r->warmup_requests > 0) {
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(w, "warmup"), "requests",
+                                (double)r->warmup_requests);
+    } else if (r->warmup_s > 0) {
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(w, "warmup"), "seconds", r->warmup_s);
+    }
     cJSON_AddStringToObject(w, "mode", r->rate > 0 ? "open" : "closed");
     cJSON_AddNumberToObject(w, "concurrency", (double)r->concurrency);
+    cJSON_AddNumberToObject(w, "concurrency_asked", (double)r->concurrency_asked);
     cJSON_AddNumberToObject(w, "lookahead", r->rate > 0 ? 0.0 : (double)r->lookahead);
     cJSON_AddNumberToObject(w, "rate", r->rate);
     cJSON_AddStringToObject(w, "arrivals", r->arrivals);
     cJSON_AddNumberToObject(w, "retries", (double)r->retries);
+    cJSON_AddItemToObject(w, "workload", ll_wl_flags_json(&r->wl));
     cJSON_AddItemToObject(w, "headers", ll_report_headers_json(r->headers.v, r->headers.n));
     cJSON_AddItemToObject(w, "client", ll_report_config_json(&r->cfg));
     cJSON *nf = cJSON_AddObjectToObject(w, "rlimit_nofile"); /* -1 = unlimited */
@@ -438,6 +584,9 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(nf, "hard", (double)r->nofile.hard);
     cJSON *m = cJSON_AddObjectToObject(w, "mock");
     cJSON_AddBoolToObject(m, "embedded", r->mock_started);
+    if (r->mock_started) {
+        cJSON_AddStringToObject(m, "path", r->mock.path);
+    }
     cJSON *margs = cJSON_AddArrayToObject(m, "args");
     if (r->latency_seen) {
         cJSON_AddNumberToObject(m, "latency_ms", r->latency_ms);
@@ -449,25 +598,56 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
         cJSON_AddItemToArray(margs, cJSON_CreateString(r->mock_args.v[i]));
     }
     cJSON_AddItemToObject(doc, "results", ll_report_stats_json(s));
+    cJSON_AddItemToObject(doc, "thresholds", ll_thresh_json(&r->th, s));
     cJSON *run = cJSON_AddObjectToObject(doc, "run");
     cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
+    if (o->stopped) {
+        cJSON_AddStringToObject(run, "stopped_by", r->th.v[r->th.aborted_by].expr);
+    } else {
+        cJSON_AddNullToObject(run, "stopped_by");
+    }
     cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
+    if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
+        cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
+        cJSON_AddNumberToObject(wu, "sent", (double)r->warmup_sent);
+        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warmup_ok);
+    }
     return doc;
+}
+
+/* One line: no request succeeded, and why (the endpoint when every failure says so). */
+static void no_success(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
+{
+    char line[256];
+    bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
+    if (unreachable && s->by_class[o->first_cls] == ll_stats_failed(s)) {
+        fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
+                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
+                                                 : "did not answer like an OpenAI-compatible API",
+                o->first_err);
+        return;
+    }
+    ll_report_failures_line(line, sizeof(line), s);
+    fprintf(stderr, "%s: no request succeeded: %s; first: %s\n", WHO, line, o->first_err);
 }
 
 /* Warnings and the verdict after the table. Returns the exit code. */
 static int run_verdict(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
 {
     struct ll_little l;
-    int rc = LL_EXIT_OK;
+    char keepup[512];
     ll_stats_little(s, &l);
-    /* Timers have ~1 ms granularity on some backends: warn on a real lag, not on jitter. */
-    if (s->sends_scheduled > 0 &&
-        (s->slip_max_ns > SLIP_WARN_MAX_NS ||
-         s->slip_sum_ns / (double)s->sends_scheduled > (double)SLIP_WARN_MEAN_NS)) {
+    if (ll_report_keepup_line(keepup, sizeof(keepup), s) > 0) {
+        /* Open loop that did not keep up: the rates and what held it back, slip included. */
+        fprintf(stderr, "%s: %s\n", WHO, keepup);
+    } else if (s->sends_scheduled > 0 &&
+               (s->slip_max_ns > LL_SLIP_HELD_MAX_NS ||
+                s->slip_sum_ns / (double)s->sends_scheduled > (double)LL_SLIP_HELD_MEAN_NS)) {
+        /* Kept up overall, but late in places. Timers have ~1 ms granularity on some
+         * backends: warn on a real lag, not on jitter. */
         fprintf(stderr,
                 "%s: warning: %llu of %llu sends slipped behind schedule (max %.3f ms, mean "
-                "%.3f ms): the client did not keep up with --rate %g\n",
+                "%.3f ms) at --rate %g\n",
                 WHO, (unsigned long long)s->sends_late, (unsigned long long)s->sends_scheduled,
                 (double)s->slip_max_ns / 1e6, s->slip_sum_ns / (double)s->sends_scheduled / 1e6,
                 r->rate);
@@ -476,27 +656,37 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
         fprintf(stderr, "%s: warning: Little's law check off by %.1f%% (L %.3f vs lambda*W %.3f)\n",
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
+    ll_wl_flags_warn(&r->wl, WHO, s);
     ll_report_accounting(stdout, s);
-    if (!ll_stats_accounting_ok(s)) {
+    /* One exit code, the most severe first: a broken count, an interruption, a run in which
+     * nothing succeeded, a failed threshold (llmload --help). */
+    bool acct_failed = !ll_stats_accounting_ok(s);
+    if (acct_failed) {
         fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
                 (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
-        rc = LL_EXIT_FAIL;
     }
     if (o->interrupted) {
         fprintf(stderr, "%s: interrupted: %llu requests not sent, outstanding ones cancelled\n",
                 WHO, (unsigned long long)o->not_sent);
-        rc = LL_EXIT_FAIL;
     }
-    bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
-    if (ll_stats_succeeded(s) == 0 && s->completed > 0 && unreachable &&
-        s->by_class[o->first_cls] + s->by_class[LL_CLASS_CANCELLED] == s->completed) {
-        fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
-                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
-                                                 : "did not answer like an OpenAI-compatible API",
-                o->first_err);
-        rc = LL_EXIT_FAIL;
+    if (o->stopped) {
+        fprintf(stderr,
+                "%s: stopped early: threshold %s can no longer pass; %llu requests not sent, "
+                "%llu cancelled\n",
+                WHO, r->th.v[r->th.aborted_by].expr, (unsigned long long)o->not_sent,
+                (unsigned long long)s->by_class[LL_CLASS_CANCELLED]);
     }
-    return rc;
+    /* Whatever the classes: a run in which nothing succeeded measured nothing. */
+    bool none_ok = ll_stats_succeeded(s) == 0 && ll_stats_failed(s) > 0;
+    if (none_ok) {
+        no_success(r, s, o);
+    }
+    bool th_failed = ll_thresh_report(&r->th, s, stdout, stderr, WHO) > 0;
+    return acct_failed      ? LL_EXIT_FAIL
+           : o->interrupted ? LL_EXIT_SIGINT
+           : none_ok        ? LL_EXIT_FAIL
+           : th_failed      ? LL_EXIT_THRESHOLD
+                            : LL_EXIT_OK;
 }
 
 /* The backend could not start its threads. It starts all of them or none (tp_pool.h): a run
@@ -512,6 +702,24 @@ static void run_thread_limit(const struct run *r, int err)
             WHO, r->be->name, (long long)r->concurrency, ll_strerror(err), why);
 }
 
+/* Stopped by a signal before the client started: an empty run, every request not sent. */
+static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_drive_out *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->first_cls = LL_CLASS_NONE;
+    o->interrupted = true;
+    o->not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
+    s->t_start = s->t_stop = ll_now_ns();
+}
+
+/* ll_drive's stop hook: --abort-on-fail, and a threshold that can no longer pass. */
+static bool run_stop(void *arg, const struct ll_stats *s, uint64_t remaining)
+{
+    struct run *r = arg;
+    r->th.aborted_by = ll_thresh_set_doomed(&r->th, s, remaining);
+    return r->th.aborted_by >= 0;
+}
+
 static int run_load(struct run *r)
 {
     struct ll_client *c = NULL;
@@ -525,19 +733,22 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
-    err = ll_client_create(r->be, &r->cfg, &c);
+    ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
+    /* A stop signal before this point: nothing was started; the run is reported as such. */
+    err = ll_signal_caught() ? LL_ECANCELED : ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
         run_thread_limit(r, err);
         goto out;
     }
-    if (err != 0) {
+    if (err != 0 && err != LL_ECANCELED) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, r->be->name,
                 ll_strerror(err));
         goto out;
     }
-    run_header(r, c);
+    run_header(r);
     struct ll_drive_opts d = {
-        .requests = (uint64_t)r->requests,
+        .requests = run_unbounded(r) ? LL_DRIVE_UNBOUNDED : (uint64_t)r->requests,
+        .duration_ns = r->duration_seen ? (int64_t)(r->duration_s * 1e9) : 0,
         .concurrency = (int)r->concurrency,
         .lookahead = r->rate > 0 ? 0 : (int)r->lookahead,
         .rate = r->rate,
@@ -545,30 +756,39 @@ static int run_load(struct run *r)
         .seed = (uint64_t)r->seed,
         .req = &r->req,
         .progress = isatty(STDERR_FILENO) == 1,
+        .stop = r->th.abort_on_fail ? run_stop : NULL,
+        .stop_arg = r,
     };
-    err = ll_drive(c, &d, &s, &out);
-    if (err != 0) {
-        fprintf(stderr, "%s: the load loop failed: %s\n", WHO, ll_strerror(err));
+    ll_wl_flags_drive(&r->wl, &d);
+    if (c != NULL && r->warmup != NULL &&
+        (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
+                               &out, &r->warmup_sent, &r->warmup_ok)) != 0) {
+        fprintf(stderr, "%s: the warm-up failed: %s\n", WHO, ll_strerror(err));
         goto out;
     }
-    memset(&be, 0, sizeof(be));
-    be.loop_idle_ns = -1;
-    ll_client_sample(c, &be);
-    ll_stats_set_backend(&s, &be);
-    ll_client_destroy(c);
-    c = NULL;
+    if (c == NULL) {
+        run_not_started(r, &s, &out);
+    } else if ((err = ll_drive(c, &d, &s, &out)) != 0) {
+        fprintf(stderr, "%s: the load loop failed: %s\n", WHO, ll_strerror(err));
+        goto out;
+    } else {
+        memset(&be, 0, sizeof(be));
+        be.loop_idle_ns = -1;
+        ll_client_sample(c, &be);
+        ll_stats_set_backend(&s, &be);
+        ll_client_destroy(c);
+        c = NULL;
+    }
 
     ll_report_table(stdout, &s);
     printf("\n");
     rc = run_verdict(r, &s, &out);
     if (r->json_path != NULL) {
         cJSON *doc = run_json(r, &s, &out);
-        err = doc != NULL ? ll_report_write_json(doc, r->json_path) : LL_ENOMEM;
-        cJSON_Delete(doc);
-        if (err != 0) {
-            fprintf(stderr, "%s: cannot write %s: %s\n", WHO, r->json_path, ll_strerror(err));
-            rc = LL_EXIT_FAIL;
+        if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
+            rc = LL_EXIT_FAIL; /* the one line is printed */
         }
+        cJSON_Delete(doc);
     }
 out:
     if (c != NULL) {
@@ -578,23 +798,31 @@ out:
     return rc;
 }
 
+static void run_free(struct run *r)
+{
+    ll_strv_free(&r->headers);
+    ll_strv_free(&r->mock_args);
+    ll_strv_free(&r->urls);
+    ll_strv_free(&r->thresholds);
+    ll_thresh_set_free(&r->th);
+    ll_wl_flags_free(&r->wl);
+}
+
 int ll_cmd_run(int argc, char **argv)
 {
     struct run r;
-    struct ll_opt table[40];
+    struct ll_opt table[RUN_OPTS_MAX];
     bool help;
     int rc;
 
     run_defaults(&r);
-    run_table(&r, table, 40);
+    run_table(&r, table, RUN_OPTS_MAX);
     if (ll_opts_parse(WHO, table, argc, argv, &help) != 0) {
         rc = LL_EXIT_USAGE;
         goto out;
     }
     if (help) {
-        ll_strv_free(&r.headers);
-        ll_strv_free(&r.mock_args);
-        ll_strv_free(&r.urls);
+        run_free(&r);
         run_defaults(&r); /* show defaults, not what was parsed before --help */
         run_help(&r);
         rc = LL_EXIT_OK;
@@ -603,12 +831,23 @@ int ll_cmd_run(int argc, char **argv)
     if ((rc = run_validate(&r)) != 0 || (rc = run_endpoint(&r)) != 0) {
         goto out;
     }
+    /* Outputs first: a path that cannot be written is one line now, not after the run. */
+    if (ll_outfile_open(&r.json, WHO, "--json", r.json_path) != 0 ||
+        (r.quiet && ll_outfile_quiet() != 0)) {
+        rc = LL_EXIT_FAIL;
+        goto out;
+    }
     ll_limits_raise_nofile(&r.nofile); /* before the mock: it inherits the raised limit */
+    if (!r.no_limit_check && run_check_limits(&r) != 0) {
+        rc = LL_EXIT_FAIL;
+        goto out;
+    }
     if (r.base_url == NULL && (rc = mock_start(&r)) != 0) {
         goto out;
     }
     run_config(&r);
-    if (!r.mock_started && !r.no_preflight && (rc = preflight(&r)) != 0) {
+    if (!r.mock_started && r.base_url != NULL && !r.no_preflight && !ll_signal_caught() &&
+        (rc = preflight(&r)) != 0) {
         goto out;
     }
     rc = run_load(&r);
@@ -616,8 +855,7 @@ out:
     if (r.mock_started) {
         ll_mockproc_stop(&r.mock, MOCK_STOP_TIMEOUT_MS);
     }
-    ll_strv_free(&r.headers);
-    ll_strv_free(&r.mock_args);
-    ll_strv_free(&r.urls);
+    ll_outfile_abort(&r.json); /* nothing when committed */
+    run_free(&r);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ll_cmd.h"
+#include "ll_signal.h"
 
 /* Later: demo, ab, batch, compare. One line each. */
 static const struct ll_cmd cmds[] = {
@@ -21,6 +22,15 @@ static int usage(FILE *out)
     for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     }
+    fprintf(out, "\nexit status, the same for every command:\n"
+                 "  0    ok\n"
+                 "  1    the run failed: no request succeeded, accounting, an unreachable "
+                 "endpoint, I/O,\n"
+                 "       a demo claim that did not hold, a batch id that failed\n"
+                 "  2    usage: a bad flag or value (one line on stderr)\n"
+                 "  3    a threshold failed (run --threshold, compare --threshold); the run "
+                 "itself worked\n"
+                 "  130  interrupted by SIGINT, 143 by SIGTERM\n");
     return out == stdout ? LL_EXIT_OK : LL_EXIT_USAGE;
 }
 
@@ -35,7 +45,14 @@ int main(int argc, char **argv)
     }
     for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
         if (strcmp(argv[1], c->name) == 0) {
-            return c->main(argc - 2, argv + 2);
+            /* Before any child or thread exists: no phase of a subcommand runs without them
+             * (ll_signal.h); a subcommand that was stopped by one exits 128 + its number. */
+            if (ll_signal_install() != 0) {
+                fprintf(stderr, "llmload: cannot install the signal handlers\n");
+                return LL_EXIT_FAIL;
+            }
+            int rc = c->main(argc - 2, argv + 2);
+            return rc == LL_EXIT_USAGE ? rc : ll_signal_exit_code(rc);
         }
     }
     fprintf(stderr, "llmload: unknown command '%s' (see llmload --help)\n", argv[1]);

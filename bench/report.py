@@ -7,6 +7,9 @@ gnuplot charts, tables on the terminal. Python 3 standard library only.
     report.py wrk2json WRK_OUT TIME_OUT CONNS     wrk's text + /usr/bin/time -> run-like JSON
     report.py gatereps OUTDIR LEVEL               the gate's rounds so far, as bench/gate.py reads them
 
+A figure that was not measured (absent, or null in the run's JSON) is None here: empty in
+cells.csv and "-" in report.md, never 0.
+
 summary.json holds every cell's figures plus the gate's rounds ("gate_reps": the ratios of
 bench/gate.py's METRICS, one object per round) and "gate", their geometric means.
 """
@@ -78,16 +81,18 @@ def wrk2json(wrk_out, time_out, conns):
     except (OSError, ValueError):
         pass
     cpu = user + sys_
+    ok = n - non2xx  # throughput and CPU per request count successes only, as llmload's do
     doc = {
         "tool": "wrk", "config": {"backend": "wrk", "mode": "closed", "concurrency": conns},
         "results": {
-            "requests": {"wall_s": wall, "throughput_rps": n / wall if wall else 0.0,
-                         "submitted": n, "completed": n, "succeeded": n - non2xx,
+            "requests": {"wall_s": wall, "throughput_rps": ok / wall if wall else 0.0,
+                         "submitted": n, "completed": n, "succeeded": ok,
                          "failed": non2xx + errors, "retries": 0},
-            "latency": {"e2e": {"p50_ms": pct.get(50.0, 0.0), "p90_ms": pct.get(90.0, 0.0),
-                                "p99_ms": pct.get(99.0, 0.0), "max_ms": lat_max}},
+            # wrk prints p50/75/90/99 (no p99.9) and no context switches: those stay absent
+            "latency": {"e2e": {"p50_ms": pct.get(50.0), "p90_ms": pct.get(90.0),
+                                "p99_ms": pct.get(99.0), "max_ms": lat_max if n else None}},
             "resources": {"cpu_user_s": user, "cpu_sys_s": sys_,
-                          "cpu_s_per_1000_requests": cpu * 1000.0 / n if n else 0.0,
+                          "cpu_s_per_1000_requests": cpu * 1000.0 / ok if ok else None,
                           "rss_peak_kb": maxrss, "threads_peak": 2 if conns > 1 else 1},
         },
     }
@@ -127,38 +132,42 @@ def figures(row, conf, outdir):
         "failed": int(req.get("failed", 0)), "retries": int(req.get("retries", 0)),
         "wall_s": req.get("wall_s", 0.0), "rps": req.get("throughput_rps", 0.0),
     })
+    if c["wall_s"] and "succeeded" in req:  # successes per second, also from older files
+        c["rps"] = c["succeeded"] / c["wall_s"]
     for cls in ("429", "5xx", "4xx", "timeout", "connect", "protocol", "resource", "cancelled"):
         c["err_" + cls] = int(dig(req, "by_class." + cls))
     for h in ("e2e", "corrected", "last_attempt", "ttft", "tpot", "itl", "chunk_gap"):
         for p in ("p50", "p90", "p99", "p999", "max"):
-            c["%s_%s_ms" % (h, p)] = dig(r, "latency.%s.%s_ms" % (h, p))
+            c["%s_%s_ms" % (h, p)] = dig(r, "latency.%s.%s_ms" % (h, p), None)
     # completion_tokens: the server's usage, or counted from chunks (tokens_source); null
     # when nothing counted them: then tokens/s is not known either, never 0
     toks = req.get("completion_tokens")
     c["tokens_per_s"] = toks / c["wall_s"] if toks is not None and c["wall_s"] else None
     res = r.get("resources", {})
+    vol, invol = res.get("ctx_switches_voluntary"), res.get("ctx_switches_involuntary")
     c.update({
         "cpu_s": res.get("cpu_user_s", 0.0) + res.get("cpu_sys_s", 0.0),
-        "cpu_per_1000": res.get("cpu_s_per_1000_requests", 0.0),
-        "rss_peak_kb": res.get("rss_peak_kb", 0), "rss_per_inflight_kb":
-        res.get("rss_per_in_flight_kb", 0.0), "threads_peak": res.get("threads_peak", 0),
-        "ctx_switches": res.get("ctx_switches_voluntary", 0) +
-        res.get("ctx_switches_involuntary", 0),
-        "loop_lag_p99_ms": dig(r, "backend.loop_lag.p99_ms"),
+        "cpu_per_1000": res.get("cpu_s_per_1000_requests"),
+        "rss_peak_kb": res.get("rss_peak_kb"), "rss_per_inflight_kb":
+        res.get("rss_per_in_flight_kb"), "threads_peak": res.get("threads_peak"),
+        # both kinds or nothing: a peer that counts only one has not measured the sum
+        "ctx_switches": vol + invol if vol is not None and invol is not None else None,
+        "loop_lag_p99_ms": dig(r, "backend.loop_lag.p99_ms", None),
         # the run's own verdict first (results.limits, per request), else the backend's flag
         "limit_hit": dig(r, "limits.met", "") or dig(r, "backend.limit_hit", "") or "",
         "limit_line": dig(r, "limits.line", "") or "",
-        "goodput_share": dig(r, "goodput.share"),
-        "l_measured": dig(r, "littles_law.l_measured"),
+        "goodput_share": dig(r, "goodput.share", None),
+        "l_measured": dig(r, "littles_law.l_measured", None),
         "littles_flagged": bool(dig(r, "littles_law.flagged", False)),
-        "slip_max_ms": dig(r, "schedule.slip_max_ms"),
+        "slip_max_ms": dig(r, "schedule.slip_max_ms", None),
     })
     ideal_ms = float(conf.get("ideal_ms") or 0)
-    c["efficiency"] = 0.0
+    c["efficiency"] = None
     if c["rate"] > 0 and c["rate"] and c["requests"]:
         c["efficiency"] = c["rps"] / c["rate"]  # achieved / offered
     elif ideal_ms > 0 and c["wall_s"] > 0 and c["concurrency"] and client in BACKENDS + ("libcurl", "httpx"):
-        ideal = math.ceil(c["requests"] / c["concurrency"]) * ideal_ms / 1000.0
+        # the ideal wall of the requests that SUCCEEDED: fast failures are not efficiency
+        ideal = math.ceil(c["succeeded"] / c["concurrency"]) * ideal_ms / 1000.0
         c["efficiency"] = ideal / c["wall_s"]
     elif ideal_ms > 0 and c["concurrency"]:  # wrk runs for a time: achieved / ideal rate
         c["efficiency"] = c["rps"] * ideal_ms / 1000.0 / c["concurrency"]
@@ -202,7 +211,7 @@ def stop_reason(c, outdir, min_eff):
         return "run failed (exit %s), see %s" % (c["rc"], c.get("log"))
     if c.get("failed"):
         return "%d requests failed" % c["failed"]
-    if c.get("efficiency", 1) < min_eff:
+    if c.get("efficiency") is not None and c["efficiency"] < min_eff:
         # In a closed loop every round's C requests finish together, so each round costs the
         # CPU to turn C completions around on top of the latency: that, not threads, memory or
         # descriptors, is the wall when nothing failed.
@@ -235,6 +244,10 @@ def fmt(v, kind):
     if kind == "mib":
         return "%.1f" % (v / 1024.0)
     return "%.3g" % v if abs(v) < 100 else "{:,.0f}".format(v)
+
+
+def fmt3(v):
+    return "-" if v is None else "%.3f" % v
 
 
 def md_table(head, rows):
@@ -340,7 +353,7 @@ def open_table(cells):
                     cell_text(c, "corrected_p99_ms", "ms")]
         th, ev = at.get("threaded"), at.get("evented")
         row.append(fmt(ev["corrected_p99_ms"] / th["corrected_p99_ms"], "ratio")
-                   if th and ev and th.get("corrected_p99_ms") and "corrected_p99_ms" in ev
+                   if th and ev and th.get("corrected_p99_ms") and ev.get("corrected_p99_ms") is not None
                    else "")
         rows.append(row)
     return md_table(head, rows)
@@ -353,10 +366,10 @@ def knee(cells, backend):
                   key=lambda x: x["rate"])
     if not mine:
         return None
-    base, best = max(mine[0]["corrected_p99_ms"], 1.0), None
+    base, best = max(mine[0]["corrected_p99_ms"] or 0.0, 1.0), None
     for x in mine:
         if x["status"] != "ok" or x["rps"] < 0.9 * x["rate"] or \
-                x["corrected_p99_ms"] > 10 * base:
+                x["corrected_p99_ms"] is None or x["corrected_p99_ms"] > 10 * base:
             break
         best = x
     return best
@@ -455,7 +468,7 @@ def gate_metrics(cells):
             g["throughput.%s_cpu_vs_wrk@100" % b] = x["cpu_per_1000"] / wrk["cpu_per_1000"]
     for b in BACKENDS:
         x = pick(cells, "latency-bound", b, 1000)
-        if x and x.get("efficiency"):
+        if x and x.get("efficiency") is not None:
             g["latency-bound.%s_efficiency@1000" % b] = x["efficiency"]
         if x and x.get("rss_per_inflight_kb"):
             g["latency-bound.%s_rss_kb_per_inflight@1000" % b] = x["rss_per_inflight_kb"]
@@ -681,8 +694,8 @@ def ceiling_section(outdir, cells, conf, wsum, machine):
         for x in mine:
             reason = stop_reason(x, outdir, min_eff)
             rows.append([b, fmt(x["concurrency"], "int"), fmt(x.get("wall_s", 0), "num"),
-                         "%.3f" % x.get("efficiency", 0), fmt(x.get("failed", 0), "int"),
-                         fmt(x.get("rss_peak_kb", 0), "mib"), fmt(x.get("threads_peak", 0), "int"),
+                         fmt3(x.get("efficiency")), fmt(x.get("failed", 0), "int"),
+                         fmt(x.get("rss_peak_kb"), "mib"), fmt(x.get("threads_peak"), "int"),
                          fmt(x.get("cpu_s", 0), "num"), fmt(x["mock_cpu_s"], "num"),
                          reason or "-"])
             if reason:

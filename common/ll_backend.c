@@ -22,3 +22,12 @@ const struct ll_backend *const *ll_backend_list(void)
 {
     return backends;
 }
+
+void ll_backend_needs(const struct ll_backend *be, const struct ll_config *cfg,
+                      struct ll_be_needs *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (be->needs != NULL) {
+        be->needs(cfg, out);
+    }
+}

@@ -34,6 +34,21 @@ struct ll_be_stats {
     int64_t backoff_ns;       /* total time spent waiting to retry */
     const char *limit_hit;    /* NULL, or which local limit failed requests met:
                                  ll_limit_name(): "descriptors", "memory", "ports" */
+    /* Backends with a loop (loop_idle_ns >= 0): the time the caller spent inside it while
+     * requests were active, and its iterations then. With loop_idle_ns it splits the run's
+     * wall into busy in the loop, idle in the loop, and outside it (the driver's own). */
+    int64_t loop_run_ns;
+    uint64_t loop_iterations;
+};
+
+/* What a backend asks of the machine for cfg->concurrency calls in flight: estimates,
+ * measured per call in flight, so that a concurrency the machine cannot give is refused before
+ * create() starts anything (bench/ll_limits.h). */
+struct ll_be_needs {
+    int64_t threads;     /* threads create() starts */
+    int64_t descriptors; /* descriptors held with every call in flight */
+    int64_t bytes;       /* resident memory with every call in flight */
+    size_t stack_size;   /* address space reserved per thread, 0 = the pthread default */
 };
 
 struct ll_backend {
@@ -62,6 +77,10 @@ struct ll_backend {
      * No effect on a call that is already final. */
     void (*cancel)(struct ll_be *be, struct ll_call *call);
 
+    /* Optional (may be NULL: nothing asked): what cfg needs (struct ll_be_needs). Reads cfg
+     * only; any thread, no instance needed. */
+    void (*needs)(const struct ll_config *cfg, struct ll_be_needs *out);
+
     /* Optional (may be NULL): backend-specific figures. Pointers stay valid until destroy. */
     void (*sample)(struct ll_be *be, struct ll_be_stats *out);
 
@@ -74,5 +93,9 @@ struct ll_backend {
 const struct ll_backend *ll_backend_find(const char *name);
 /* NULL-terminated list, for --help. */
 const struct ll_backend *const *ll_backend_list(void);
+
+/* be->needs(cfg), or all zero when the backend has none. */
+void ll_backend_needs(const struct ll_backend *be, const struct ll_config *cfg,
+                      struct ll_be_needs *out);
 
 #endif

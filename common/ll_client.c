@@ -13,6 +13,7 @@
 
 #include "ll_clock.h"
 #include "ll_json.h"
+#include "ll_signal.h"
 #include "ll_wire.h"
 
 struct ll_list {
@@ -27,6 +28,7 @@ struct ll_client {
     size_t next_url; /* round-robin over cfg->base_urls */
     size_t outstanding;
     struct ll_list live, ready;
+    bool stopped;               /* cfg->stop was seen set: everything outstanding was cancelled */
     struct ll_wire_cache wires; /* the last request's body and headers, reused while equal */
 };
 
@@ -108,6 +110,7 @@ int ll_client_submit(struct ll_client *c, const struct ll_request *req, struct l
     struct ll_result *res = &call->res;
     res->prompt_tokens = res->completion_tokens = res->total_tokens = -1;
     res->reasoning_tokens = -1;
+    res->max_tokens = req->body_json == NULL && req->max_tokens > 0 ? req->max_tokens : 0;
     res->t_queued = ll_now_ns();
     res->t_intended = req->t_intended ? req->t_intended : res->t_queued;
     res->user = req->user;
@@ -122,13 +125,32 @@ int ll_client_submit(struct ll_client *c, const struct ll_request *req, struct l
     c->seq++;
     c->outstanding++;
     *out = call;
+    if (c->stopped) {
+        ll_client_cancel(c, call); /* after a stop request nothing new goes out */
+    }
     return 0;
+}
+
+/* A stop request (cfg->stop) cancels what is outstanding once; waits are sliced to see it. */
+static int64_t watch_stop(struct ll_client *c, int64_t timeout_ns)
+{
+    if (c->cfg->stop == NULL) {
+        return timeout_ns;
+    }
+    if (*c->cfg->stop != 0 && !c->stopped) {
+        c->stopped = true;
+        for (struct ll_call *p = c->live.head; p != NULL; p = p->cl_next) {
+            ll_client_cancel(c, p);
+        }
+    }
+    return timeout_ns < 0 || timeout_ns > LL_SIGNAL_POLL_NS ? LL_SIGNAL_POLL_NS : timeout_ns;
 }
 
 /* One backend poll: move what finished from `live` to `ready`. Returns how many, or LL_E*. */
 static int pump(struct ll_client *c, int64_t timeout_ns)
 {
     struct ll_call *done = NULL;
+    timeout_ns = watch_stop(c, timeout_ns);
     int n = c->be->poll(c->inst, timeout_ns, &done);
     if (n < 0) {
         return n;

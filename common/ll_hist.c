@@ -109,6 +109,21 @@ int64_t ll_hist_percentile(const struct ll_hist *h, double p)
     return h->max;
 }
 
+uint64_t ll_hist_count_le(const struct ll_hist *h, int64_t v)
+{
+    uint64_t n = 0;
+    if (h->n == 0 || v < h->min) {
+        return 0;
+    }
+    if (h->max <= v) {
+        return h->n;
+    }
+    for (size_t i = 0; i < LL_HIST_BUCKETS && bucket_upper(i) <= v; i++) {
+        n += h->counts[i];
+    }
+    return n;
+}
+
 double ll_hist_mean(const struct ll_hist *h)
 {
     return h->n ? h->sum / (double)h->n : 0.0;

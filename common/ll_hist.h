@@ -30,6 +30,10 @@ void ll_hist_merge(struct ll_hist *dst, const struct ll_hist *src);
 /* Value at percentile p in [0, 100] (the upper edge of its bucket, clamped to [min, max]);
  * 0 when empty. */
 int64_t ll_hist_percentile(const struct ll_hist *h, double p);
+/* How many recorded values report as <= v: those in buckets whose upper edge (clamped to max,
+ * as ll_hist_percentile reports it) is <= v. ll_hist_percentile(h, p) <= v exactly when this
+ * count reaches the rank ceil(p/100 * n). */
+uint64_t ll_hist_count_le(const struct ll_hist *h, int64_t v);
 double ll_hist_mean(const struct ll_hist *h);
 double ll_hist_stddev(const struct ll_hist *h);
 

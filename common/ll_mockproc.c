@@ -1,18 +1,22 @@
+/* ll_mockproc.c - mockllm as a child: fork + exec with a parent-death signal (ll_mockproc.h). */
 #include "ll_mockproc.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ll_clock.h"
 #include "ll_err.h"
+#include "ll_signal.h"
 
 extern char **environ;
 
@@ -22,28 +26,58 @@ extern char **environ;
 
 #define LL_MOCKPROC_MAX_ARGS 64
 
+/* "<directory of /proc/self/exe>/mockllm" when that file is executable. */
+static bool beside_exe(char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        return false;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL) {
+        return false;
+    }
+    *slash = '\0';
+    return snprintf(buf, len, "%s/mockllm", exe) < (int)len && access(buf, X_OK) == 0;
+}
+
 const char *ll_mockproc_path(void)
 {
+    static char found[PATH_MAX];
     const char *p = getenv("LL_MOCKLLM");
-    return (p != NULL && *p != '\0') ? p : LL_MOCKLLM_PATH;
+    if (p != NULL && *p != '\0') {
+        return p;
+    }
+    if (found[0] == '\0' && !beside_exe(found, sizeof(found))) {
+        snprintf(found, sizeof(found), "%s",
+                 access(LL_MOCKLLM_PATH, X_OK) == 0 ? LL_MOCKLLM_PATH : "mockllm");
+    }
+    return found;
 }
 
 /* Read one line from fd until deadline; the child writes it in one write, so a short loop
- * over poll() is enough. Returns the line length, or -1. */
+ * over poll() is enough. The wait is sliced so that a stop signal caught on any thread is seen.
+ * Returns the line length, -1 (EOF, timeout) or LL_ECANCELED. */
 static int read_line(int fd, char *buf, size_t len, int64_t deadline_ns)
 {
     size_t used = 0;
     while (used + 1 < len) {
-        int64_t left_ms = (deadline_ns - ll_now_ns()) / LL_NS_PER_MS;
-        if (left_ms <= 0) {
+        if (ll_signal_caught()) {
+            return LL_ECANCELED;
+        }
+        int64_t left_ns = deadline_ns - ll_now_ns();
+        if (left_ns <= 0) {
             return -1;
         }
+        left_ns = left_ns < LL_SIGNAL_POLL_NS ? left_ns : LL_SIGNAL_POLL_NS;
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int rc = poll(&pfd, 1, (int)left_ms);
-        if (rc < 0 && errno == EINTR) {
+        int rc = poll(&pfd, 1, (int)(left_ns / LL_NS_PER_MS) + 1);
+        if ((rc < 0 && errno == EINTR) || rc == 0) {
             continue;
         }
-        if (rc <= 0) {
+        if (rc < 0) {
             return -1;
         }
         ssize_t n = read(fd, buf + used, 1); /* byte by byte: never read past the line */
@@ -59,21 +93,87 @@ static int read_line(int fd, char *buf, size_t len, int64_t deadline_ns)
     return -1;
 }
 
+/* In the child, between fork and exec: async-signal-safe calls only. Never returns. */
+static void child_exec(const char *path, char *const *argv, int out_fd, int err_fd, pid_t parent,
+                       const sigset_t *mask)
+{
+    static const int reset[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ};
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++) {
+        sigaction(reset[i], &dfl, NULL); /* mockllm starts as from a shell */
+    }
+    setpgid(0, 0);
+    /* Die with the parent, even a SIGKILLed one; if it died before this took effect, we were
+     * already reparented and the request would never fire. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
+        dup2(out_fd, STDOUT_FILENO) < 0) {
+        _exit(127);
+    }
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    if (strchr(path, '/') != NULL) {
+        execve(path, argv, environ);
+    } else {
+        execvp(path, argv);
+    }
+    int e = errno;
+    ssize_t w = write(err_fd, &e, sizeof(e));
+    (void)w;
+    _exit(127);
+}
+
+/* fork + exec with every signal blocked across the fork, so no handler of ours runs in the
+ * child. 0, or LL_ENOENT / LL_ESYS with the child reaped. */
+static int spawn(struct ll_mockproc *m, char *const *argv, int out_fd)
+{
+    int errp[2];
+    sigset_t all, old;
+    int e = 0;
+    if (pipe2(errp, O_CLOEXEC) != 0) {
+        return LL_ESYS;
+    }
+    pid_t parent = getpid();
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(errp[0]);
+        child_exec(m->path, argv, out_fd, errp[1], parent, &old);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(errp[1]);
+    if (pid < 0) {
+        close(errp[0]);
+        return LL_ESYS;
+    }
+    m->pid = pid;
+    /* The exec closes the pipe (O_CLOEXEC): EOF means it ran, an int means it failed. */
+    ssize_t n;
+    while ((n = read(errp[0], &e, sizeof(e))) < 0 && errno == EINTR) {
+    }
+    close(errp[0]);
+    if (n == (ssize_t)sizeof(e)) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        m->pid = -1;
+        return e == ENOENT || e == EACCES || e == ENOTDIR ? LL_ENOENT : LL_ESYS;
+    }
+    return 0;
+}
+
 int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const *args,
                       int timeout_ms)
 {
     const char *argv[LL_MOCKPROC_MAX_ARGS + 4];
     size_t argc = 0;
     int pipefd[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    int err = LL_ESYS;
 
     memset(m, 0, sizeof(*m));
     m->pid = -1;
-    if (path == NULL) {
-        path = ll_mockproc_path();
-    }
-    argv[argc++] = path;
+    snprintf(m->path, sizeof(m->path), "%s", path != NULL ? path : ll_mockproc_path());
+    argv[argc++] = m->path;
     for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
         if (argc >= LL_MOCKPROC_MAX_ARGS) {
             return LL_ERANGE;
@@ -83,44 +183,25 @@ int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const
     argv[argc++] = "--port";
     argv[argc++] = "0";
     argv[argc] = NULL;
-
+    if (ll_signal_caught()) {
+        return LL_ECANCELED; /* no child to start and stop again */
+    }
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         return LL_ESYS;
     }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-    /* Its own process group: a ^C on the terminal is the driver's to handle (drain, report),
-     * and the driver then stops the server by PID, after the last request. */
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    int spawn_rc = posix_spawn(&m->pid, path, &fa, &attr, (char *const *)argv, environ);
-    posix_spawnattr_destroy(&attr);
-    if (spawn_rc != 0) {
-        m->pid = -1;
-        goto out;
-    }
+    int err = spawn(m, (char *const *)argv, pipefd[1]);
     close(pipefd[1]);
-    pipefd[1] = -1;
-
-    char line[256];
-    if (read_line(pipefd[0], line, sizeof(line), ll_now_ns() + timeout_ms * LL_NS_PER_MS) < 0 ||
-        sscanf(line, "listening %63s %d", m->host, &m->port) != 2 || m->port <= 0) {
-        ll_mockproc_stop(m, 1000);
-        err = LL_ETIMEDOUT;
-        goto out;
+    if (err == 0) {
+        char line[256];
+        int n = read_line(pipefd[0], line, sizeof(line), ll_now_ns() + timeout_ms * LL_NS_PER_MS);
+        if (n < 0 || sscanf(line, "listening %63s %d", m->host, &m->port) != 2 || m->port <= 0) {
+            ll_mockproc_stop(m, 1000);
+            err = n == LL_ECANCELED ? LL_ECANCELED : LL_ETIMEDOUT;
+        } else {
+            snprintf(m->base_url, sizeof(m->base_url), "http://%s:%d/v1", m->host, m->port);
+        }
     }
-    snprintf(m->base_url, sizeof(m->base_url), "http://%s:%d/v1", m->host, m->port);
-    err = 0;
-out:
-    posix_spawn_file_actions_destroy(&fa);
-    if (pipefd[0] >= 0) {
-        close(pipefd[0]); /* mockllm prints nothing more on stdout unless --verbose is asked */
-    }
-    if (pipefd[1] >= 0) {
-        close(pipefd[1]);
-    }
+    close(pipefd[0]); /* mockllm prints nothing more on stdout unless --verbose is asked */
     return err;
 }
 
@@ -143,7 +224,8 @@ int ll_mockproc_stop(struct ll_mockproc *m, int timeout_ms)
         }
         if (ll_now_ns() > deadline) {
             kill(m->pid, SIGKILL);
-            waitpid(m->pid, &status, 0);
+            while (waitpid(m->pid, &status, 0) < 0 && errno == EINTR) {
+            }
             m->pid = -1;
             return LL_ETIMEDOUT;
         }

@@ -1,10 +1,16 @@
 /* ll_mockproc.h - start the bundled mockllm as a child process and stop it, by PID.
  *
- * Used by `llmload run` when no --url is given and by every integration test. mockllm is run
- * with --port 0 and prints one line on stdout once it listens:
+ * Used by llmload's subcommands when no --url is given and by every integration test. mockllm
+ * is run with --port 0 and prints one line on stdout once it listens:
  *     listening 127.0.0.1 41234
  * which is how readiness is signalled: no sleeps. A child process, not a thread, so that the
  * server's CPU time never counts as the client's (getrusage(RUSAGE_SELF)).
+ *
+ * The child never outlives its parent: it asks the kernel for SIGKILL when the thread that
+ * started it dies (PR_SET_PDEATHSIG), even by SIGKILL, and exits at once if that parent died
+ * before the request took effect. So start it from a thread that outlives it (llmload's main
+ * thread, a test's main thread). It runs in its own process group: a terminal's ^C goes to
+ * llmload alone, which cancels, drains, reports and then stops the mock by PID.
  */
 #ifndef LL_MOCKPROC_H
 #define LL_MOCKPROC_H
@@ -16,14 +22,19 @@ struct ll_mockproc {
     int port;
     char host[64];
     char base_url[128]; /* "http://HOST:PORT/v1" */
+    char path[4096];    /* the binary that was started */
 };
 
-/* Path of the mockllm binary: $LL_MOCKLLM, else the one built beside this build. */
+/* Path of the mockllm binary: $LL_MOCKLLM; else a mockllm beside this executable (an installed
+ * llmload finds the mockllm installed with it); else the one built beside this build; else
+ * "mockllm", looked up in $PATH. Main thread; the result stays valid. */
 const char *ll_mockproc_path(void);
 
 /* Spawn `path` (NULL: ll_mockproc_path()) with --port 0 and the extra args (NULL-terminated,
- * may be NULL), and wait up to timeout_ms for its "listening" line. 0 or LL_E* (the child is
- * reaped on failure). The child's stderr is inherited. */
+ * may be NULL), and wait up to timeout_ms for its "listening" line. 0, LL_ENOENT (no such
+ * binary), LL_ETIMEDOUT (no listening line: the child's own stderr says why), LL_ECANCELED (a
+ * stop signal arrived meanwhile, ll_signal.h) or LL_E*; on failure the child is stopped and
+ * reaped. The child's stderr is inherited. */
 int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const *args,
                       int timeout_ms);
 

@@ -1,17 +1,21 @@
 /* ll_report.c - the summary table and the JSON document of a run. */
 #include "ll_report.h"
+#include "ll_report_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "ll_clock.h"
 #include "ll_err.h"
+#include "ll_version.h"
 
 static const double pcts[] = LL_REPORT_PCTS;
 #define N_PCTS (sizeof(pcts) / sizeof(pcts[0]))
 
-static double ms(double ns)
+double ll_report__ms(double ns)
 {
     return ns / (double)LL_NS_PER_MS;
 }
@@ -21,26 +25,39 @@ static double per(double a, double b)
     return b > 0 ? a / b : 0.0;
 }
 
+/* A figure or, when it was not measured (NAN), JSON null: never a 0 that was not seen. */
+void ll_report__add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) {
+        cJSON_AddNumberToObject(o, key, v);
+    } else {
+        cJSON_AddNullToObject(o, key);
+    }
+}
+
 /* ---- table ---- */
 
 static void table_limits(FILE *out, const struct ll_stats *s);
 
-#define LABEL_W 28
-
-static void line_u(FILE *out, const char *label, uint64_t v)
+void ll_report__line_u(FILE *out, const char *label, uint64_t v)
 {
     fprintf(out, "%-*s %14llu\n", LABEL_W, label, (unsigned long long)v);
 }
 
-static void line_f(FILE *out, const char *label, double v, const char *unit)
+/* A NAN figure was not measured: "-" in its place. */
+void ll_report__line_f(FILE *out, const char *label, double v, const char *unit)
 {
+    if (!isfinite(v)) {
+        fprintf(out, "%-*s %14s%s%s\n", LABEL_W, label, "-", *unit ? " " : "", unit);
+        return;
+    }
     fprintf(out, "%-*s %14.3f%s%s\n", LABEL_W, label, v, *unit ? " " : "", unit);
 }
 
 static void line_kb(FILE *out, const char *label, long kb)
 {
     if (kb < 0) {
-        fprintf(out, "%-*s %14s KiB\n", LABEL_W, label, "n/a");
+        fprintf(out, "%-*s %14s KiB\n", LABEL_W, label, "-");
     } else {
         fprintf(out, "%-*s %14ld KiB\n", LABEL_W, label, kb);
     }
@@ -49,25 +66,27 @@ static void line_kb(FILE *out, const char *label, long kb)
 static void table_requests(FILE *out, const struct ll_stats *s)
 {
     char label[64];
-    line_f(out, "wall time", ll_stats_wall_s(s), "s");
-    line_f(out, "throughput", ll_stats_throughput(s), "req/s");
-    line_u(out, "requests submitted", s->submitted);
-    line_u(out, "requests succeeded", ll_stats_succeeded(s));
-    line_u(out, "requests failed", ll_stats_failed(s));
+    ll_report__line_f(out, "wall time", ll_stats_wall_s(s), "s");
+    ll_report__line_f(out, "throughput (succeeded)", ll_stats_throughput(s), "req/s");
+    ll_report__line_f(out, "failed per s", ll_stats_failed_rate(s), "req/s");
+    ll_report__line_f(out, "error share", 100.0 * ll_stats_error_share(s), "%");
+    ll_report__line_u(out, "requests submitted", s->submitted);
+    ll_report__line_u(out, "requests succeeded", ll_stats_succeeded(s));
+    ll_report__line_u(out, "requests failed", ll_stats_failed(s));
     for (int c = 0; c < LL_CLASS__COUNT; c++) {
         if (c == LL_CLASS_NONE || c == LL_CLASS_CANCELLED) {
             continue;
         }
         snprintf(label, sizeof(label), "  failed %s", ll_class_name((enum ll_class)c));
-        line_u(out, label, s->by_class[c]);
+        ll_report__line_u(out, label, s->by_class[c]);
     }
     table_limits(out, s);
-    line_u(out, "requests cancelled", s->by_class[LL_CLASS_CANCELLED]);
-    line_u(out, "retries", s->retries);
-    line_u(out, "wire requests", s->wire_requests);
-    line_u(out, "connections opened", s->connects);
-    line_u(out, "bytes received", s->bytes_rx);
-    line_u(out, "bytes sent", s->bytes_tx);
+    ll_report__line_u(out, "requests cancelled", s->by_class[LL_CLASS_CANCELLED]);
+    ll_report__line_u(out, "retries", s->retries);
+    ll_report__line_u(out, "wire requests", s->wire_requests);
+    ll_report__line_u(out, "connections opened", s->connects);
+    ll_report__line_u(out, "bytes received", s->bytes_rx);
+    ll_report__line_u(out, "bytes sent", s->bytes_tx);
 }
 
 /* A figure that was not measured: "-", never 0. */
@@ -85,7 +104,7 @@ static void table_tokens(FILE *out, const struct ll_stats *s)
     uint64_t toks = ll_stats_output_tokens(s);
     ll_stats_tokens_note(note, sizeof(note), s);
     if (ll_stats_succeeded(s) > s->usage_missing) {
-        line_u(out, "prompt tokens", s->prompt_tokens);
+        ll_report__line_u(out, "prompt tokens", s->prompt_tokens);
     } else {
         line_none(out, "prompt tokens", "(no usage from server)");
     }
@@ -95,7 +114,14 @@ static void table_tokens(FILE *out, const struct ll_stats *s)
     } else {
         fprintf(out, "%-*s %14llu%s\n", LABEL_W, "completion tokens", (unsigned long long)toks,
                 strcmp(src, "usage") == 0 ? "" : " (counted from chunks)");
-        line_f(out, "completion tokens per s", per((double)toks, ll_stats_wall_s(s)), "tok/s");
+        ll_report__line_f(out, "completion tokens per s", per((double)toks, ll_stats_wall_s(s)),
+                          "tok/s");
+    }
+    if (s->out_asked > 0) { /* judged by usage against each request's max_tokens */
+        fprintf(out, "%-*s %14llu of %llu asked (tokens: %llu received of %llu asked)\n", LABEL_W,
+                "short answers (< max_tokens)", (unsigned long long)s->out_short,
+                (unsigned long long)s->out_asked, (unsigned long long)s->out_received_tokens,
+                (unsigned long long)s->out_asked_tokens);
     }
     if (s->reasoning_tokens > 0 || s->reasoning_chunked > 0) {
         fprintf(out, "%-*s %14llu%s\n", LABEL_W, "  reasoning tokens",
@@ -105,10 +131,10 @@ static void table_tokens(FILE *out, const struct ll_stats *s)
                                           : " (usage; counted from chunks where not sent)");
     }
     if (s->output_chunks > 0) {
-        line_u(out, "output chunks", s->output_chunks);
+        ll_report__line_u(out, "output chunks", s->output_chunks);
     }
     if (s->stream_tokens > 0) {
-        line_u(out, "stream tokens, all outcomes", s->stream_tokens);
+        ll_report__line_u(out, "stream tokens, all outcomes", s->stream_tokens);
     }
     if (note[0] != '\0') {
         fprintf(out, "%s\n", note);
@@ -125,67 +151,82 @@ static void table_goodput(FILE *out, const struct ll_stats *s)
             "per-token gap)\n",
             LABEL_W, "slo", "", (long long)s->slo.ttft_ms, (long long)s->slo.itl_ms,
             (long long)s->slo.tpot_ms, (long long)s->slo.e2e_ms);
-    line_u(out, "goodput requests", s->good);
-    line_f(out, "goodput", per((double)s->good, ll_stats_wall_s(s)), "req/s");
-    line_f(out, "goodput share", 100.0 * per((double)s->good, (double)s->submitted), "%");
-    line_u(out, "  missed ttft", s->slo_miss_ttft);
-    line_u(out, "  missed itl", s->slo_miss_itl);
-    line_u(out, "  missed tpot", s->slo_miss_tpot);
-    line_u(out, "  missed e2e", s->slo_miss_e2e);
+    ll_report__line_u(out, "goodput requests", s->good);
+    ll_report__line_f(out, "goodput", per((double)s->good, ll_stats_wall_s(s)), "req/s");
+    ll_report__line_f(out, "goodput share", 100.0 * per((double)s->good, (double)s->submitted),
+                      "%");
+    ll_report__line_u(out, "  missed ttft", s->slo_miss_ttft);
+    ll_report__line_u(out, "  missed itl", s->slo_miss_itl);
+    ll_report__line_u(out, "  missed tpot", s->slo_miss_tpot);
+    ll_report__line_u(out, "  missed e2e", s->slo_miss_e2e);
 }
 
 static void table_little(FILE *out, const struct ll_stats *s)
 {
     struct ll_little l;
     ll_stats_little(s, &l);
-    line_f(out, "outstanding, measured (L)", l.l_measured, "");
-    line_f(out, "outstanding, lambda x W", l.l_predicted, "");
-    fprintf(out, "%-*s %14.3f %% %s\n", LABEL_W, "little's law difference", 100.0 * l.diff,
-            !l.judged   ? "run too short to judge"
-            : l.flagged ? "FLAGGED (> 5%)"
-                        : "ok");
-    line_u(out, "outstanding peak", s->outstanding_peak);
-    line_u(out, "in flight peak", ll_stats_in_flight_peak(s));
+    ll_report__line_f(out, "outstanding, measured (L)", l.l_measured, "");
+    ll_report__line_f(out, "outstanding, lambda x W", l.l_predicted, "");
+    if (l.judged) {
+        fprintf(out, "%-*s %14.3f %% %s\n", LABEL_W, "little's law difference", 100.0 * l.diff,
+                l.flagged ? "FLAGGED (> 5%)" : "ok");
+    } else {
+        fprintf(out, "%-*s %14s   not judged: %s\n", LABEL_W, "little's law difference", "-",
+                l.why_not);
+    }
+    ll_report__line_u(out, "outstanding peak", s->outstanding_peak);
+    ll_report__line_u(out, "in flight peak", ll_stats_in_flight_peak(s));
 }
 
-static void table_schedule(FILE *out, const struct ll_stats *s)
+/* A backend with a loop: the run's wall split into busy in the loop, blocked in it waiting for
+ * I/O, and outside it (the driver's own work and its sleeps between sends). The three add up to
+ * the wall; the process's CPU per wall second is beside them (cpu cores used). */
+static void table_loop(FILE *out, const struct ll_stats *s)
 {
-    if (s->sends_scheduled == 0) {
-        return;
-    }
-    line_u(out, "sends scheduled", s->sends_scheduled);
-    line_u(out, "sends late (>= 1 ms)", s->sends_late);
-    line_f(out, "send slip mean", ms(per(s->slip_sum_ns, (double)s->sends_scheduled)), "ms");
-    line_f(out, "send slip max", ms((double)s->slip_max_ns), "ms");
+    struct ll_loop_split l;
+    ll_stats_loop_split(s, &l);
+    ll_report__line_f(out, "loop time (requests active)", ll_report__ms((double)s->be.loop_run_ns),
+                      "ms");
+    ll_report__line_f(out, "loop idle time", ll_report__ms((double)s->be.loop_idle_ns), "ms");
+    ll_report__line_f(out, "loop busy share", 100.0 * l.busy, "%");
+    ll_report__line_f(out, "loop idle share", 100.0 * l.idle, "%");
+    ll_report__line_f(out, "outside the loop share", 100.0 * l.outside, "%");
+    ll_report__line_u(out, "loop iterations", s->be.loop_iterations);
 }
 
 static void table_resources(FILE *out, const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
-    double cpu = r->cpu_user_s + r->cpu_sys_s;
-    line_f(out, "cpu user", r->cpu_user_s, "s");
-    line_f(out, "cpu system", r->cpu_sys_s, "s");
-    line_f(out, "cpu per 1000 requests", per(cpu * 1000.0, (double)s->completed), "s");
-    line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
-    line_u(out, "context switches involuntary", (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
+    ll_report__line_f(out, "cpu user", r->cpu_user_s, "s");
+    ll_report__line_f(out, "cpu system", r->cpu_sys_s, "s");
+    ll_report__line_f(out, "cpu per 1000 succeeded", ll_stats_cpu_per_1000(s), "s");
+    ll_report__line_f(
+        out, "cpu cores used (mean)",
+        ll_stats_wall_s(s) > 0 ? (r->cpu_user_s + r->cpu_sys_s) / ll_stats_wall_s(s) : NAN, "");
+    ll_report__line_u(out, "context switches voluntary", (uint64_t)(r->nvcsw > 0 ? r->nvcsw : 0));
+    ll_report__line_u(out, "context switches involuntary",
+                      (uint64_t)(r->nivcsw > 0 ? r->nivcsw : 0));
+    if (r->rss_base_kb >= 0) {
+        line_kb(out, "rss before the backend", r->rss_base_kb);
+    }
     line_kb(out, "rss at start", r->rss_start_kb);
     line_kb(out, "rss peak (sampled)", r->rss_peak_kb);
     line_kb(out, "rss mean (sampled)",
             r->rss_samples > 0 ? (long)(r->rss_sum_kb / (double)r->rss_samples) : -1);
     line_kb(out, "rss peak (ru_maxrss)", r->maxrss_kb);
-    if (r->rss_peak_kb >= 0 && r->rss_start_kb >= 0) {
-        line_f(out, "rss per request in flight",
-               per((double)(r->rss_peak_kb - r->rss_start_kb), (double)ll_stats_in_flight_peak(s)),
-               "KiB");
+    ll_report__line_f(out, "rss per request in flight", ll_stats_rss_per_in_flight(s), "KiB");
+    fprintf(out, "%-*s %14s (rss peak - rss %s) / in-flight peak\n", LABEL_W, "", "",
+            r->rss_base_kb >= 0 ? "before the backend" : "at start");
+    if (r->threads_peak > 0) {
+        ll_report__line_u(out, "threads peak", (uint64_t)r->threads_peak);
+    } else {
+        ll_report__line_f(out, "threads peak", NAN, "");
     }
-    line_u(out, "threads peak", (uint64_t)(r->threads_peak > 0 ? r->threads_peak : 0));
-    line_u(out, "backend threads", (uint64_t)(s->be.threads > 0 ? s->be.threads : 0));
-    line_u(out, "backoff waits", s->be.backoff_waits);
-    line_f(out, "backoff time", ms((double)s->be.backoff_ns), "ms");
+    ll_report__line_u(out, "backend threads", (uint64_t)(s->be.threads > 0 ? s->be.threads : 0));
+    ll_report__line_u(out, "backoff waits", s->be.backoff_waits);
+    ll_report__line_f(out, "backoff time", ll_report__ms((double)s->be.backoff_ns), "ms");
     if (s->be.loop_idle_ns >= 0) {
-        line_f(out, "loop idle time", ms((double)s->be.loop_idle_ns), "ms");
-        line_f(out, "loop idle share",
-               100.0 * per((double)s->be.loop_idle_ns, (double)(s->t_stop - s->t_start)), "%");
+        table_loop(out, s);
     }
 }
 
@@ -211,6 +252,24 @@ int ll_report_limit_line(char *buf, size_t n, const struct ll_stats *s, enum ll_
                     ctx);
 }
 
+int ll_report_failures_line(char *buf, size_t n, const struct ll_stats *s)
+{
+    int len = snprintf(buf, n, "%llu failed", (unsigned long long)ll_stats_failed(s));
+    const char *sep = " (";
+    for (int c = 0; c < LL_CLASS__COUNT && len >= 0 && (size_t)len < n; c++) {
+        if (c == LL_CLASS_NONE || c == LL_CLASS_CANCELLED || s->by_class[c] == 0) {
+            continue;
+        }
+        len += snprintf(buf + len, n - (size_t)len, "%s%s: %llu", sep,
+                        ll_class_name((enum ll_class)c), (unsigned long long)s->by_class[c]);
+        sep = ", ";
+    }
+    if (*sep == ',' && len >= 0 && (size_t)len < n) {
+        len += snprintf(buf + len, n - (size_t)len, ")");
+    }
+    return len;
+}
+
 /* One line per limit met, right under the failures it explains; nothing when none was. */
 static void table_limits(FILE *out, const struct ll_stats *s)
 {
@@ -224,13 +283,22 @@ static void table_limits(FILE *out, const struct ll_stats *s)
     }
 }
 
+/* An empty histogram's row: its count, then "-" for every figure it does not have. */
 static void hist_row(FILE *out, const char *name, const struct ll_hist *h)
 {
-    fprintf(out, "%-14s %10llu %10.3f", name, (unsigned long long)h->n, ms(ll_hist_mean(h)));
-    for (size_t i = 0; i < N_PCTS; i++) {
-        fprintf(out, " %10.3f", ms((double)ll_hist_percentile(h, pcts[i])));
+    fprintf(out, "%-14s %10llu", name, (unsigned long long)h->n);
+    if (h->n == 0) {
+        for (size_t i = 0; i < N_PCTS + 2; i++) {
+            fprintf(out, " %10s", "-");
+        }
+        fputc('\n', out);
+        return;
     }
-    fprintf(out, " %10.3f\n", ms((double)(h->n > 0 ? h->max : 0)));
+    fprintf(out, " %10.3f", ll_report__ms(ll_hist_mean(h)));
+    for (size_t i = 0; i < N_PCTS; i++) {
+        fprintf(out, " %10.3f", ll_report__ms((double)ll_hist_percentile(h, pcts[i])));
+    }
+    fprintf(out, " %10.3f\n", ll_report__ms((double)h->max));
 }
 
 static void table_latency(FILE *out, const struct ll_stats *s)
@@ -243,8 +311,10 @@ static void table_latency(FILE *out, const struct ll_stats *s)
     }
     fprintf(out, " %10s\n", "max");
     for (int i = 0; i < LL_H__COUNT; i++) {
-        /* The stream's figures only mean something when the run streamed output. */
-        if (i >= LL_H_TTFT && i <= LL_H_CHUNK_GAP && s->hist[i]->n == 0) {
+        /* The stream's figures only mean something when the run streamed output; the
+         * corrected latency only in open loop (a closed loop has no schedule). */
+        if ((i >= LL_H_TTFT && i <= LL_H_CHUNK_GAP && s->hist[i]->n == 0) ||
+            (i == LL_H_CORRECTED && !s->open_loop)) {
             continue;
         }
         hist_row(out, ll_stats_hist_name((enum ll_stats_hist)i), s->hist[i]);
@@ -260,7 +330,7 @@ void ll_report_table(FILE *out, const struct ll_stats *s)
     table_tokens(out, s);
     table_goodput(out, s);
     table_little(out, s);
-    table_schedule(out, s);
+    ll_report__schedule_table(out, s);
     table_resources(out, s);
     fputc('\n', out);
     table_latency(out, s);
@@ -279,14 +349,32 @@ void ll_report_accounting(FILE *out, const struct ll_stats *s)
 
 /* ---- JSON ---- */
 
+void ll_report_meta_json(cJSON *doc, const char *command)
+{
+    char when[32] = "";
+    struct tm tm;
+    time_t now = time(NULL);
+    if (gmtime_r(&now, &tm) != NULL) {
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    cJSON_AddStringToObject(doc, "tool", "llmload");
+    cJSON_AddStringToObject(doc, "command", command);
+    cJSON_AddNumberToObject(doc, "schema_version", LL_REPORT_SCHEMA_VERSION);
+    cJSON_AddStringToObject(doc, "llmload_version", ll_version);
+    cJSON_AddStringToObject(doc, "git_commit", ll_git_commit);
+    cJSON_AddStringToObject(doc, "created_utc", when);
+}
+
+/* An empty histogram measured nothing: its count is 0 and every other figure null. */
 static cJSON *hist_json(const struct ll_hist *h)
 {
     cJSON *o = cJSON_CreateObject();
     char key[24];
+    bool any = h->n > 0;
     cJSON_AddNumberToObject(o, "count", (double)h->n);
-    cJSON_AddNumberToObject(o, "min_ms", ms((double)(h->n > 0 ? h->min : 0)));
-    cJSON_AddNumberToObject(o, "mean_ms", ms(ll_hist_mean(h)));
-    cJSON_AddNumberToObject(o, "stddev_ms", ms(ll_hist_stddev(h)));
+    ll_report__add_num(o, "min_ms", any ? ll_report__ms((double)h->min) : NAN);
+    ll_report__add_num(o, "mean_ms", any ? ll_report__ms(ll_hist_mean(h)) : NAN);
+    ll_report__add_num(o, "stddev_ms", any ? ll_report__ms(ll_hist_stddev(h)) : NAN);
     for (size_t i = 0; i < N_PCTS; i++) {
         /* p99.9 -> "p999_ms" */
         snprintf(key, sizeof(key), "p%g", pcts[i]);
@@ -295,9 +383,10 @@ static cJSON *hist_json(const struct ll_hist *h)
             memmove(dot, dot + 1, strlen(dot));
         }
         strcat(key, "_ms");
-        cJSON_AddNumberToObject(o, key, ms((double)ll_hist_percentile(h, pcts[i])));
+        ll_report__add_num(o, key,
+                           any ? ll_report__ms((double)ll_hist_percentile(h, pcts[i])) : NAN);
     }
-    cJSON_AddNumberToObject(o, "max_ms", ms((double)(h->n > 0 ? h->max : 0)));
+    ll_report__add_num(o, "max_ms", any ? ll_report__ms((double)h->max) : NAN);
     return o;
 }
 
@@ -323,6 +412,14 @@ static void json_tokens(cJSON *o, const struct ll_stats *s)
     cJSON_AddItemToObject(o, "tokens_source", src ? cJSON_CreateString(src) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "tokens_note",
                           note[0] ? cJSON_CreateString(note) : cJSON_CreateNull());
+    /* output asked (max_tokens) against received, by usage: null when no success asked */
+    cJSON_AddNumberToObject(o, "length_asked", (double)s->out_asked);
+    cJSON_AddItemToObject(o, "output_tokens_asked",
+                          number_or_null(s->out_asked > 0, (double)s->out_asked_tokens));
+    cJSON_AddItemToObject(o, "output_tokens_received_of_asked",
+                          number_or_null(s->out_asked > 0, (double)s->out_received_tokens));
+    cJSON_AddItemToObject(o, "short_answers",
+                          number_or_null(s->out_asked > 0, (double)s->out_short));
     cJSON_AddNumberToObject(o, "usage_missing", (double)s->usage_missing);
     cJSON_AddNumberToObject(o, "tokens_uncounted", (double)ll_stats_tokens_uncounted(s));
     cJSON_AddNumberToObject(o, "output_chunks", (double)s->output_chunks);
@@ -339,7 +436,9 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
 {
     cJSON *cls = cJSON_AddObjectToObject(o, "by_class");
     cJSON_AddNumberToObject(o, "wall_s", ll_stats_wall_s(s));
-    cJSON_AddNumberToObject(o, "throughput_rps", ll_stats_throughput(s));
+    ll_report__add_num(o, "throughput_rps", ll_stats_throughput(s)); /* successes only */
+    ll_report__add_num(o, "failed_rps", ll_stats_failed_rate(s));
+    ll_report__add_num(o, "error_share", ll_stats_error_share(s));
     cJSON_AddNumberToObject(o, "submitted", (double)s->submitted);
     cJSON_AddNumberToObject(o, "completed", (double)s->completed);
     cJSON_AddNumberToObject(o, "succeeded", (double)ll_stats_succeeded(s));
@@ -368,11 +467,17 @@ static cJSON *json_goodput(const struct ll_stats *s)
     cJSON_AddStringToObject(o, "itl_rule",
                             "largest per-token gap per request (chunk gap / tokens in the chunk)");
     cJSON_AddStringToObject(o, "tpot_rule", "(e2e - ttft) / (output tokens - 1) per request");
-    cJSON_AddStringToObject(o, "measured_from", "intended start");
+    cJSON_AddStringToObject(o, "measured_from",
+                            s->open_loop ? "intended start"
+                                         : "dispatch (the request got its slot)");
     cJSON_AddBoolToObject(o, "set", ll_slo_is_set(&s->slo));
-    cJSON_AddNumberToObject(o, "good", (double)s->good);
-    cJSON_AddNumberToObject(o, "goodput_rps", per((double)s->good, ll_stats_wall_s(s)));
-    cJSON_AddNumberToObject(o, "share", per((double)s->good, (double)s->submitted));
+    /* Without an SLO nothing was judged: goodput is not measured, not 0 (nor 100%). */
+    bool set = ll_slo_is_set(&s->slo);
+    ll_report__add_num(o, "good", set ? (double)s->good : NAN);
+    ll_report__add_num(o, "goodput_rps",
+                       set && ll_stats_wall_s(s) > 0 ? (double)s->good / ll_stats_wall_s(s) : NAN);
+    ll_report__add_num(o, "share",
+                       set && s->submitted > 0 ? (double)s->good / (double)s->submitted : NAN);
     cJSON_AddNumberToObject(o, "missed_ttft", (double)s->slo_miss_ttft);
     cJSON_AddNumberToObject(o, "missed_itl", (double)s->slo_miss_itl);
     cJSON_AddNumberToObject(o, "missed_tpot", (double)s->slo_miss_tpot);
@@ -387,22 +492,18 @@ static cJSON *json_little(const struct ll_stats *s)
     ll_stats_little(s, &l);
     cJSON_AddNumberToObject(o, "l_measured", l.l_measured);
     cJSON_AddNumberToObject(o, "l_predicted", l.l_predicted);
-    cJSON_AddNumberToObject(o, "diff", l.diff);
+    ll_report__add_num(o, "diff", l.diff);
+    ll_report__add_num(o, "w_mean_ms", ll_report__ms(l.w_mean_ns));
     cJSON_AddNumberToObject(o, "tolerance", LL_LITTLE_TOLERANCE);
     cJSON_AddBoolToObject(o, "judged", l.judged);
     cJSON_AddBoolToObject(o, "flagged", l.flagged);
+    if (l.why_not != NULL) {
+        cJSON_AddStringToObject(o, "not_judged", l.why_not);
+    } else {
+        cJSON_AddNullToObject(o, "not_judged");
+    }
     cJSON_AddNumberToObject(o, "outstanding_peak", (double)s->outstanding_peak);
     cJSON_AddNumberToObject(o, "in_flight_peak", (double)ll_stats_in_flight_peak(s));
-    return o;
-}
-
-static cJSON *json_schedule(const struct ll_stats *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "sends_scheduled", (double)s->sends_scheduled);
-    cJSON_AddNumberToObject(o, "sends_late", (double)s->sends_late);
-    cJSON_AddNumberToObject(o, "slip_mean_ms", ms(per(s->slip_sum_ns, (double)s->sends_scheduled)));
-    cJSON_AddNumberToObject(o, "slip_max_ms", ms((double)s->slip_max_ns));
     return o;
 }
 
@@ -410,22 +511,28 @@ static cJSON *json_resources(const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
     cJSON *o = cJSON_CreateObject();
-    double cpu = r->cpu_user_s + r->cpu_sys_s;
     cJSON_AddNumberToObject(o, "cpu_user_s", r->cpu_user_s);
     cJSON_AddNumberToObject(o, "cpu_sys_s", r->cpu_sys_s);
-    cJSON_AddNumberToObject(o, "cpu_s_per_1000_requests", per(cpu * 1000.0, (double)s->completed));
+    ll_report__add_num(o, "cpu_s_per_1000_requests",
+                       ll_stats_cpu_per_1000(s)); /* per 1000 successes */
     cJSON_AddNumberToObject(o, "ctx_switches_voluntary", (double)r->nvcsw);
     cJSON_AddNumberToObject(o, "ctx_switches_involuntary", (double)r->nivcsw);
-    cJSON_AddNumberToObject(o, "rss_start_kb", (double)r->rss_start_kb);
-    cJSON_AddNumberToObject(o, "rss_peak_kb", (double)r->rss_peak_kb);
-    cJSON_AddNumberToObject(o, "rss_mean_kb", per(r->rss_sum_kb, (double)r->rss_samples));
+    /* -1: /proc could not be read, so not measured */
+    ll_report__add_num(o, "rss_start_kb", r->rss_start_kb >= 0 ? (double)r->rss_start_kb : NAN);
+    ll_report__add_num(o, "rss_peak_kb", r->rss_peak_kb >= 0 ? (double)r->rss_peak_kb : NAN);
+    ll_report__add_num(o, "rss_mean_kb",
+                       r->rss_samples > 0 ? r->rss_sum_kb / (double)r->rss_samples : NAN);
     cJSON_AddNumberToObject(o, "rss_samples", (double)r->rss_samples);
-    cJSON_AddNumberToObject(o, "maxrss_kb", (double)r->maxrss_kb);
-    cJSON_AddNumberToObject(
-        o, "rss_per_in_flight_kb",
-        per((double)(r->rss_peak_kb - r->rss_start_kb), (double)ll_stats_in_flight_peak(s)));
-    cJSON_AddNumberToObject(o, "threads_start", r->threads_start);
-    cJSON_AddNumberToObject(o, "threads_peak", r->threads_peak);
+    ll_report__add_num(o, "maxrss_kb", r->maxrss_kb >= 0 ? (double)r->maxrss_kb : NAN);
+    ll_report__add_num(o, "rss_base_kb", r->rss_base_kb >= 0 ? (double)r->rss_base_kb : NAN);
+    ll_report__add_num(o, "rss_per_in_flight_kb", ll_stats_rss_per_in_flight(s));
+    cJSON_AddStringToObject(o, "rss_per_in_flight_method",
+                            r->rss_base_kb >= 0
+                                ? "(rss_peak_kb - rss_base_kb) / in_flight_peak; rss_base_kb is "
+                                  "the process before the backend was created"
+                                : "(rss_peak_kb - rss_start_kb) / in_flight_peak");
+    ll_report__add_num(o, "threads_start", r->threads_start >= 0 ? r->threads_start : NAN);
+    ll_report__add_num(o, "threads_peak", r->threads_peak >= 0 ? r->threads_peak : NAN);
     return o;
 }
 
@@ -472,12 +579,16 @@ static cJSON *json_backend(const struct ll_stats *s)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "threads", s->be.threads);
     cJSON_AddNumberToObject(o, "backoff_waits", (double)s->be.backoff_waits);
-    cJSON_AddNumberToObject(o, "backoff_ms", ms((double)s->be.backoff_ns));
-    if (s->be.loop_idle_ns >= 0) {
-        cJSON_AddNumberToObject(o, "loop_idle_ms", ms((double)s->be.loop_idle_ns));
-    } else {
-        cJSON_AddNullToObject(o, "loop_idle_ms");
-    }
+    cJSON_AddNumberToObject(o, "backoff_ms", ll_report__ms((double)s->be.backoff_ns));
+    struct ll_loop_split l;
+    bool loop = s->be.loop_idle_ns >= 0;
+    ll_stats_loop_split(s, &l);
+    ll_report__add_num(o, "loop_idle_ms", loop ? ll_report__ms((double)s->be.loop_idle_ns) : NAN);
+    ll_report__add_num(o, "loop_run_ms", loop ? ll_report__ms((double)s->be.loop_run_ns) : NAN);
+    ll_report__add_num(o, "loop_iterations", loop ? (double)s->be.loop_iterations : NAN);
+    ll_report__add_num(o, "loop_busy_share", l.busy);
+    ll_report__add_num(o, "loop_idle_share", l.idle);
+    ll_report__add_num(o, "outside_loop_share", l.outside);
     if (s->be.loop_lag != NULL) {
         cJSON_AddItemToObject(o, "loop_lag", hist_json(s->be.loop_lag));
     } else {
@@ -503,12 +614,16 @@ cJSON *ll_report_stats_json(const struct ll_stats *s)
     }
     cJSON *lat = cJSON_AddObjectToObject(o, "latency");
     for (int i = 0; lat != NULL && i < LL_H__COUNT; i++) {
-        cJSON_AddItemToObject(lat, ll_stats_hist_name((enum ll_stats_hist)i),
-                              hist_json(s->hist[i]));
+        const char *name = ll_stats_hist_name((enum ll_stats_hist)i);
+        if (i == LL_H_CORRECTED && !s->open_loop) {
+            cJSON_AddNullToObject(lat, name); /* no schedule: no such figure */
+            continue;
+        }
+        cJSON_AddItemToObject(lat, name, hist_json(s->hist[i]));
     }
     cJSON_AddItemToObject(o, "goodput", json_goodput(s));
     cJSON_AddItemToObject(o, "littles_law", json_little(s));
-    cJSON_AddItemToObject(o, "schedule", json_schedule(s));
+    cJSON_AddItemToObject(o, "schedule", ll_report__schedule_json(s));
     cJSON_AddItemToObject(o, "resources", json_resources(s));
     cJSON_AddItemToObject(o, "backend", json_backend(s));
     cJSON_AddItemToObject(o, "limits", json_limits(s));

@@ -24,11 +24,30 @@
         50.0, 90.0, 99.0, 99.9                                                                     \
     }
 
+/* The version of the JSON documents' layout. 2: throughput counts successes only, figures not
+ * measured are null, closed loop has no corrected latency, thresholds and the open-loop
+ * verdict (files without the key are version 1). */
+#define LL_REPORT_SCHEMA_VERSION 2
+
+/* Every --json document starts with these keys: "tool": "llmload", "command", "schema_version",
+ * "llmload_version", "git_commit" (of the build), "created_utc" ("2026-11-25T14:03:09Z"). */
+void ll_report_meta_json(cJSON *doc, const char *command);
+
 /* The summary table. */
 void ll_report_table(FILE *out, const struct ll_stats *s);
 
 /* One line for the end of a run: "accounting OK: ..." or "accounting FAILED: ...". */
 void ll_report_accounting(FILE *out, const struct ll_stats *s);
+
+/* Open loop that did not keep up: "open loop did not keep up: offered 5000.0 req/s, achieved
+ * 99.6 req/s (2%); held back by the in-flight cap (10): 990 of 1000 requests waited for a
+ * slot, up to 9800 ms; the rate needs ~500 in flight" into buf (snprintf's return); an empty
+ * string and 0 when it kept up or was not judged (closed loop). Needs be.threads set. */
+int ll_report_keepup_line(char *buf, size_t n, const struct ll_stats *s);
+
+/* "200 failed (429: 65, 5xx: 135)": the failures by class, the classes with none left out, into
+ * buf (snprintf's contract and return). */
+int ll_report_failures_line(char *buf, size_t n, const struct ll_stats *s);
 
 /* "local limit met: descriptors (412 requests failed; RLIMIT_NOFILE soft 1024 hard 20000)" for
  * limit l into buf (snprintf's contract and return). The table prints one per limit the run met

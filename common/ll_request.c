@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ll_signal.h"
+
 void ll_config_defaults(struct ll_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -14,6 +16,7 @@ void ll_config_defaults(struct ll_config *cfg)
     cfg->timeout_ms = 60000;
     cfg->verify_tls = true;
     cfg->seed = 1;
+    cfg->stop = ll_signal_flag(); /* NULL unless the program installed the handlers */
 }
 
 void ll_result_free(struct ll_result *res)

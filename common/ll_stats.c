@@ -49,7 +49,7 @@ int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo)
         s->slo = *slo;
     }
     s->be.loop_idle_ns = -1;
-    s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = -1;
+    s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = s->res.rss_base_kb = -1;
     s->res.threads_start = s->res.threads_peak = -1;
     s->res.ports_lo = s->res.ports_hi = -1; /* nofile_*: 0 until res_begin reads them */
     return 0;
@@ -90,6 +90,7 @@ void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
     s->submitted++;
     little_event(s, now, +1);
     if (t_intended > 0) {
+        s->open_loop = true;
         s->sends_scheduled++;
         int64_t slip = now > t_intended ? now - t_intended : 0;
         s->slip_sum_ns += (double)slip;
@@ -112,6 +113,22 @@ static int64_t last_attempt_ns(const struct ll_result *r)
     }
     /* Attempts beyond the kept ones are only counted; curl's own total covers the last. */
     return r->t_total_s > 0 ? (int64_t)(r->t_total_s * (double)LL_NS_PER_S) : -1;
+}
+
+/* Open loop: the spans of intended starts and of dispatches, and waits for a slot. */
+static void fold_schedule(struct ll_stats *s, const struct ll_result *r)
+{
+    if (s->dispatched++ == 0) {
+        s->intended_first = s->intended_last = r->t_intended;
+        s->dispatch_first = s->dispatch_last = r->t_dispatch;
+    }
+    s->intended_first = r->t_intended < s->intended_first ? r->t_intended : s->intended_first;
+    s->intended_last = r->t_intended > s->intended_last ? r->t_intended : s->intended_last;
+    s->dispatch_first = r->t_dispatch < s->dispatch_first ? r->t_dispatch : s->dispatch_first;
+    s->dispatch_last = r->t_dispatch > s->dispatch_last ? r->t_dispatch : s->dispatch_last;
+    if (r->t_queued > 0 && r->t_dispatch - r->t_queued >= LL_SLIP_LATE_NS) {
+        s->slot_waits++;
+    }
 }
 
 static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t t_from,
@@ -144,7 +161,11 @@ static void fold_goodput(struct ll_stats *s, const struct ll_result *r, int64_t 
 void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t now)
 {
     enum ll_class cls = (unsigned)r->cls < LL_CLASS__COUNT ? r->cls : LL_CLASS_PROTOCOL;
-    int64_t t_intended = r->t_intended > 0 ? r->t_intended : r->t_queued;
+    /* Where the request's latency starts (see the header): its schedule in open loop, its
+     * slot in closed loop. */
+    int64_t t_start = s->open_loop && r->t_intended > 0 ? r->t_intended
+                      : r->t_dispatch > 0               ? r->t_dispatch
+                                                        : r->t_queued;
 
     little_event(s, now > 0 ? now : r->t_end, -1);
     s->completed++;
@@ -166,6 +187,9 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
         s->stream_tokens +=
             r->completion_tokens >= 0 ? (uint64_t)r->completion_tokens : r->n_chunks;
     }
+    if (s->open_loop && r->t_intended > 0 && r->t_dispatch > 0) {
+        fold_schedule(s, r); /* every dispatch, whatever its outcome */
+    }
     if (cls != LL_CLASS_NONE) {
         return; /* latency and token figures describe successful requests only */
     }
@@ -184,12 +208,14 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
             ll_hist_record(s->hist[LL_H_TTFT], r->t_first_token - r->t_dispatch);
         }
     }
-    ll_hist_record(s->hist[LL_H_CORRECTED], r->t_end - t_intended);
+    if (s->open_loop && r->t_intended > 0) {
+        ll_hist_record(s->hist[LL_H_CORRECTED], r->t_end - r->t_intended);
+    }
     int64_t la = last_attempt_ns(r);
     if (la >= 0) {
         ll_hist_record(s->hist[LL_H_LAST_ATTEMPT], la);
     }
-    fold_goodput(s, r, t_intended, max_itl, tpot);
+    fold_goodput(s, r, t_start, max_itl, tpot);
 }
 
 int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
@@ -221,6 +247,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(reasoning_tokens);
     SUM_(reasoning_usage);
     SUM_(reasoning_chunked);
+    SUM_(out_asked);
+    SUM_(out_asked_tokens);
+    SUM_(out_received_tokens);
+    SUM_(out_short);
     SUM_(good);
     SUM_(slo_miss_ttft);
     SUM_(slo_miss_itl);
@@ -237,6 +267,26 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(submit_errors);
     SUM_(slip_sum_ns);
 #undef SUM_
+    dst->open_loop = dst->open_loop || src->open_loop;
+    if (src->dispatched > 0) {
+        if (dst->dispatched == 0) {
+            dst->intended_first = src->intended_first, dst->intended_last = src->intended_last;
+            dst->dispatch_first = src->dispatch_first, dst->dispatch_last = src->dispatch_last;
+        }
+#define MIN_(f) dst->f = src->f < dst->f ? src->f : dst->f
+#define MAX_(f) dst->f = src->f > dst->f ? src->f : dst->f
+        MIN_(intended_first);
+        MAX_(intended_last);
+        MIN_(dispatch_first);
+        MAX_(dispatch_last);
+#undef MIN_
+#undef MAX_
+        dst->dispatched += src->dispatched;
+        dst->slot_waits += src->slot_waits;
+    }
+    if (dst->offered_rps <= 0) {
+        dst->offered_rps = src->offered_rps;
+    }
     if (src->slip_max_ns > dst->slip_max_ns) {
         dst->slip_max_ns = src->slip_max_ns;
     }
@@ -297,6 +347,16 @@ bool ll_stats_accounting_ok(const struct ll_stats *s)
            s->acct_missing == 0 && s->outstanding == 0;
 }
 
+double ll_stats_rss_per_in_flight(const struct ll_stats *s)
+{
+    uint64_t peak = ll_stats_in_flight_peak(s);
+    long base = s->res.rss_base_kb >= 0 ? s->res.rss_base_kb : s->res.rss_start_kb;
+    if (s->res.rss_peak_kb < 0 || base < 0 || peak == 0) {
+        return NAN;
+    }
+    return (double)(s->res.rss_peak_kb - base) / (double)peak;
+}
+
 uint64_t ll_stats_in_flight_peak(const struct ll_stats *s)
 {
     if (s->in_flight_limit > 0 && s->outstanding_peak > s->in_flight_limit) {
@@ -316,24 +376,96 @@ double ll_stats_wall_s(const struct ll_stats *s)
 double ll_stats_throughput(const struct ll_stats *s)
 {
     double wall = ll_stats_wall_s(s);
-    return wall > 0 ? (double)s->completed / wall : 0.0;
+    return wall > 0 ? (double)ll_stats_succeeded(s) / wall : NAN;
+}
+
+double ll_stats_failed_rate(const struct ll_stats *s)
+{
+    double wall = ll_stats_wall_s(s);
+    return wall > 0 ? (double)ll_stats_failed(s) / wall : NAN;
+}
+
+double ll_stats_error_share(const struct ll_stats *s)
+{
+    uint64_t ok = ll_stats_succeeded(s), failed = ll_stats_failed(s);
+    return ok + failed > 0 ? (double)failed / (double)(ok + failed) : NAN;
+}
+
+double ll_stats_cpu_per_1000(const struct ll_stats *s)
+{
+    uint64_t ok = ll_stats_succeeded(s);
+    double cpu = s->res.cpu_user_s + s->res.cpu_sys_s;
+    return ok > 0 ? cpu * 1000.0 / (double)ok : NAN;
+}
+
+void ll_stats_loop_split(const struct ll_stats *s, struct ll_loop_split *out)
+{
+    double wall = (double)(s->t_stop - s->t_start);
+    out->busy = out->idle = out->outside = NAN;
+    if (s->be.loop_idle_ns < 0 || s->be.loop_run_ns < 0 || !(wall > 0)) {
+        return;
+    }
+    /* idle time counts only while the loop ran; clamp what rounding may put past the wall */
+    double run = (double)s->be.loop_run_ns < wall ? (double)s->be.loop_run_ns : wall;
+    double idle = (double)s->be.loop_idle_ns < run ? (double)s->be.loop_idle_ns : run;
+    out->busy = (run - idle) / wall;
+    out->idle = idle / wall;
+    out->outside = (wall - run) / wall;
+}
+
+void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->offered_rps = s->offered_rps;
+    double wall = ll_stats_wall_s(s);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    out->cpu_cores = wall > 0 ? (s->res.cpu_user_s + s->res.cpu_sys_s) / wall : 0.0;
+    /* A backend without threads runs on the driver's one thread: one core is its ceiling. */
+    out->cpu_capacity = s->be.threads > 0 && ncpu > 1 ? (int)ncpu : 1;
+    if (!s->open_loop || s->offered_rps <= 0 || s->dispatched < 2 ||
+        s->dispatch_last <= s->dispatch_first) {
+        return;
+    }
+    double n = (double)(s->dispatched - 1);
+    double dspan = (double)(s->dispatch_last - s->dispatch_first);
+    double ispan = (double)(s->intended_last - s->intended_first);
+    out->judged = true;
+    out->achieved_rps = n * (double)LL_NS_PER_S / dspan;
+    /* The same requests' spans: Poisson gaps cancel out of the ratio. */
+    out->ratio = ispan > 0 ? ispan / dspan : out->achieved_rps / s->offered_rps;
+    out->kept_up = out->ratio >= LL_KEEPUP_MIN;
+    out->cap = (double)s->slot_waits > 0.01 * (double)s->dispatched;
+    out->slipped = s->sends_scheduled > 0 &&
+                   (s->slip_max_ns > LL_SLIP_HELD_MAX_NS ||
+                    s->slip_sum_ns / (double)s->sends_scheduled > (double)LL_SLIP_HELD_MEAN_NS);
+    out->cpu = out->cpu_cores >= 0.9 * (double)out->cpu_capacity;
 }
 
 void ll_stats_little(const struct ll_stats *s, struct ll_little *out)
 {
     double wall_ns = (double)(s->t_stop - s->t_start);
     memset(out, 0, sizeof(*out));
+    out->diff = out->w_mean_ns = NAN;
+    out->why_not = "nothing completed";
     if (wall_ns <= 0 || s->completed == 0) {
         return;
     }
     /* L = area / T; lambda * W = (completed / T) * (residence / completed) = residence / T. */
     out->l_measured = s->area_ns / wall_ns;
     out->l_predicted = s->residence_ns / wall_ns;
+    out->w_mean_ns = s->residence_ns / (double)s->completed;
     if (out->l_predicted > 0) {
         out->diff = fabs(out->l_measured - out->l_predicted) / out->l_predicted;
     }
-    out->judged = wall_ns >= (double)LL_LITTLE_MIN_WALL_NS;
-    out->flagged = out->judged && out->diff > LL_LITTLE_TOLERANCE;
+    if (wall_ns < (double)LL_LITTLE_MIN_WALL_NS) {
+        out->why_not = "run shorter than 100 ms";
+    } else if (!(out->w_mean_ns >= (double)LL_LITTLE_MIN_W_NS)) {
+        out->why_not = "requests shorter than 20 ms: the driver's turn-around is in L";
+    } else {
+        out->why_not = NULL;
+        out->judged = true;
+        out->flagged = !(out->diff <= LL_LITTLE_TOLERANCE);
+    }
 }
 
 /* ---- resources ---- */
@@ -390,6 +522,11 @@ static void res_limits(struct ll_resources *r)
         }
         fclose(f);
     }
+}
+
+void ll_stats_res_base(struct ll_stats *s)
+{
+    s->res.rss_base_kb = ll_proc_rss_kb();
 }
 
 void ll_stats_res_begin(struct ll_stats *s)

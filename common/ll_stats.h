@@ -5,11 +5,13 @@
  * if it ran more than one client (wrk2's per-thread histograms, merged after join).
  *
  * Latency definitions (all ns, from ll_result timestamps):
- *   e2e          t_end - t_dispatch        first attempt's dispatch to the final outcome, every
- *                                          attempt and backoff included
- *   corrected    t_end - t_intended        from the intended start: in open loop this is the
- *                                          coordinated-omission-corrected figure (wrk2); in
- *                                          closed loop t_intended = t_queued
+ *   e2e          t_end - t_dispatch        first attempt's dispatch (the request got its
+ *                                          in-flight slot) to the final outcome, every attempt
+ *                                          and backoff included
+ *   corrected    t_end - t_intended        open loop only: from the intended start, the
+ *                                          coordinated-omission-corrected figure (wrk2). A
+ *                                          closed loop has no schedule, so no such figure: the
+ *                                          histogram stays empty and the report leaves it out
  *   last_attempt the last wire attempt alone (start to end)
  *   queue_wait   t_dispatch - t_queued     time spent waiting for an in-flight slot
  *   ttft         t_first_token - t_dispatch   the first chunk that carried output on ANY
@@ -29,13 +31,15 @@
  * timings (a cut stream's gaps, its first token) are not folded in, nor its tokens -- except
  * stream_tokens, which counts what arrived whatever the outcome.
  *
- * Goodput: a request is good when it succeeded and met every bound of the SLO that is set:
- *   ttft  t_first_token - t_intended <= ttft  (a request with no first token fails this bound)
+ * Goodput: a request is good when it succeeded and met every bound of the SLO that is set,
+ * each measured from its START: the intended send in open loop (so queueing behind a slow
+ * endpoint counts against the SLO), the dispatch in closed loop (the moment the request got its
+ * slot; time spent submitted ahead in the look-ahead queue is the driver's, not the request's):
+ *   ttft  t_first_token - start <= ttft  (a request with no first token fails this bound)
  *   itl   the request's LARGEST per-token gap (itl above) <= itl: a stall anywhere breaks the
  *         stream; a request with fewer than two output chunks meets it trivially
  *   tpot  the request's tpot <= tpot (fewer than two output tokens meet it trivially)
- *   e2e   t_end - t_intended <= e2e           (the corrected latency, so open-loop queueing
- *                                              counts against the SLO)
+ *   e2e   t_end - start <= e2e
  *
  * Little's law: L (time-weighted mean outstanding, integrated at every submit and collect
  * event the driver reports) against lambda * W (throughput x mean(t_end - t_queued)). Both use
@@ -70,8 +74,12 @@ struct ll_resources {
     long nvcsw, nivcsw;           /* voluntary / involuntary context switches, delta */
     long maxrss_kb;               /* ru_maxrss: the process's lifetime peak */
     long rss_start_kb;            /* /proc/self/statm at the start */
-    long rss_peak_kb;             /* peak of the samples taken during the run */
-    double rss_sum_kb;            /* for the mean */
+    /* /proc/self/statm before the backend was created (ll_stats_res_base), so that RSS per
+     * request in flight counts the whole footprint the requests cause: threads' stacks, easy
+     * handles, buffers. -1 when not taken: the figure then counts from rss_start_kb. */
+    long rss_base_kb;
+    long rss_peak_kb;  /* peak of the samples taken during the run */
+    double rss_sum_kb; /* for the mean */
     uint64_t rss_samples;
     int threads_start, threads_peak; /* /proc/self/status Threads: */
     /* The walls a RESOURCE failure names (ll_report's "local limit met" line), read at
@@ -128,6 +136,11 @@ struct ll_stats {
     /* Reasoning tokens: usage.completion_tokens_details.reasoning_tokens where sent (counted in
      * reasoning_usage), else the tokens of the reasoning chunks (reasoning_chunked). */
     uint64_t reasoning_tokens, reasoning_usage, reasoning_chunked;
+    /* Output asked against output received, judged by the server's usage on the successes
+     * that asked (ll_result.max_tokens > 0) and sent usage: out_asked of them, asking
+     * out_asked_tokens in all and receiving out_received_tokens; out_short came back with
+     * fewer tokens than asked (the server stopped at its end of sequence, as AIPerf flags). */
+    uint64_t out_asked, out_asked_tokens, out_received_tokens, out_short;
 
     struct ll_slo slo;
     uint64_t good; /* succeeded and met every bound of slo */
@@ -145,11 +158,21 @@ struct ll_stats {
     double area_ns;      /* integral of outstanding dt */
     double residence_ns; /* sum of (t_end - t_queued) */
 
+    /* Open loop: requests carry an intended start (set by the first scheduled submit). The
+     * latency of such a run counts from the schedule; a closed loop's from the dispatch. */
+    bool open_loop;
     /* open loop: how late sends were against their schedule */
     uint64_t sends_scheduled; /* submits that carried an intended time */
     uint64_t sends_late;      /* sends later than 1 ms behind schedule */
     int64_t slip_max_ns;
     double slip_sum_ns; /* over every send */
+    /* open loop: did the client keep up? Set by the driver: the rate asked for. From results:
+     * the span of their intended starts against the span of their dispatches, and how many
+     * waited >= 1 ms for an in-flight slot (the cap held them back: k6's dropped iterations). */
+    double offered_rps;
+    uint64_t dispatched;
+    int64_t intended_first, intended_last, dispatch_first, dispatch_last;
+    uint64_t slot_waits;
 
     /* the run's window, set by the driver */
     int64_t t_start, t_stop;
@@ -169,7 +192,8 @@ struct ll_stats {
 int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo);
 void ll_stats_free(struct ll_stats *s);
 
-/* A request was submitted at `now`, meant to start at t_intended (0: at once). */
+/* A request was submitted at `now`, meant to start at t_intended (0: at once, closed loop;
+ * > 0: open loop, and the run is counted as one). */
 void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended);
 
 /* Fold one final result, collected by the driver at `now` (0: use res->t_end). Does not keep
@@ -182,8 +206,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src);
 /* Copy the backend's figures (the loop-lag histogram is copied, so the client may go). */
 int ll_stats_set_backend(struct ll_stats *s, const struct ll_be_stats *be);
 
-/* Resource figures: begin at the start of the run, sample on the driver's cadence, end after
- * the last result. Linux /proc; figures read as -1 where /proc is unavailable. */
+/* Resource figures: base before the backend is created (optional), begin at the start of the
+ * run, sample on the driver's cadence, end after the last result. Linux /proc; figures read as
+ * -1 where /proc is unavailable. */
+void ll_stats_res_base(struct ll_stats *s);
 void ll_stats_res_begin(struct ll_stats *s);
 void ll_stats_res_sample(struct ll_stats *s);
 void ll_stats_res_end(struct ll_stats *s);
@@ -223,22 +249,70 @@ void ll_stats__fold_chunks(struct ll_stats *s, const struct ll_result *r, int64_
                            int64_t *tpot, uint64_t *reasoning);
 void ll_stats__fold_tokens(struct ll_stats *s, const struct ll_result *r, uint64_t reasoning);
 
-/* Derived figures. */
+/* Derived figures. A figure that was not measured is NAN (ll_report writes it as null / "-"),
+ * never 0: a run in which nothing succeeded has no CPU per request, an empty histogram no p50. */
 uint64_t ll_stats_succeeded(const struct ll_stats *s);
 uint64_t ll_stats_failed(const struct ll_stats *s); /* not ok, not cancelled */
 double ll_stats_wall_s(const struct ll_stats *s);
-double ll_stats_throughput(const struct ll_stats *s); /* completed / wall */
+/* The run's throughput: SUCCESSFUL requests per second of wall time. A failure is never
+ * throughput, however fast it came back; failures have their own rate and share. */
+double ll_stats_throughput(const struct ll_stats *s);
+double ll_stats_failed_rate(const struct ll_stats *s); /* failed (not cancelled) / wall */
+/* failed / (succeeded + failed), in [0, 1]; NAN when no request finished. */
+double ll_stats_error_share(const struct ll_stats *s);
+/* Process CPU (user + system) seconds per 1000 SUCCESSFUL requests; NAN when none succeeded. */
+double ll_stats_cpu_per_1000(const struct ll_stats *s);
+/* RSS growth per request in flight, KiB: (peak - base) / in-flight peak, base being the RSS
+ * before the backend was created (else at the start of the run); NAN when unknown. */
+double ll_stats_rss_per_in_flight(const struct ll_stats *s);
+
+/* Open loop: whether the client kept up with the rate asked for, and what held it back. */
+struct ll_keepup {
+    bool judged;         /* open loop, at least two requests dispatched */
+    double offered_rps;  /* the rate asked for */
+    double achieved_rps; /* requests dispatched per second, first to last dispatch */
+    double ratio;        /* achieved / offered, from the spans of the same requests */
+    bool kept_up;        /* ratio >= LL_KEEPUP_MIN */
+    /* what held it back (any of them, when it did not keep up) */
+    bool cap;         /* > 1% of the requests waited >= 1 ms for an in-flight slot */
+    bool slipped;     /* > 1% of the sends went out >= 1 ms behind schedule */
+    bool cpu;         /* the client used >= 90% of the CPU it can use (cpu_capacity) */
+    double cpu_cores; /* CPU seconds per wall second */
+    int cpu_capacity; /* cores the client can use: 1 when its backend runs no threads */
+};
+#define LL_KEEPUP_MIN 0.9
+/* Sends count as held back by their own lateness past these (timers have ~1 ms granularity on
+ * some backends: a real lag, not jitter): the worst send, or the mean. */
+#define LL_SLIP_HELD_MAX_NS  (10 * 1000 * 1000LL)
+#define LL_SLIP_HELD_MEAN_NS (1000 * 1000LL)
+/* be.threads must be set (ll_stats_set_backend) for the CPU judgement. */
+void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out);
+
+/* A backend with a loop: shares of the run's wall spent busy in the loop, blocked in it
+ * waiting for I/O, and outside it (the driver's own work and sleeps). They add up to 1; NAN
+ * when the backend has no loop or the run no wall. */
+struct ll_loop_split {
+    double busy, idle, outside;
+};
+void ll_stats_loop_split(const struct ll_stats *s, struct ll_loop_split *out);
 
 struct ll_little {
-    double l_measured;  /* time-weighted mean outstanding */
-    double l_predicted; /* throughput x mean residence */
-    double diff;        /* |measured - predicted| / predicted; 0 when predicted is 0 */
-    bool judged;        /* the run was long enough to judge (>= LL_LITTLE_MIN_WALL_NS) */
-    bool flagged;       /* judged and diff > LL_LITTLE_TOLERANCE */
+    double l_measured;   /* time-weighted mean outstanding */
+    double l_predicted;  /* throughput x mean residence */
+    double diff;         /* |measured - predicted| / predicted; NAN when predicted is 0 */
+    double w_mean_ns;    /* mean residence (submit to final), ns */
+    bool judged;         /* the check can tell a fault from the driver's own turn-around */
+    bool flagged;        /* judged and diff > LL_LITTLE_TOLERANCE */
+    const char *why_not; /* when not judged: the reason, one phrase */
 };
 #define LL_LITTLE_TOLERANCE 0.05
-/* Below this the fixed costs of submitting and collecting dominate the residence times. */
+/* What the check needs to judge. The driver integrates "outstanding" at the moments it submits
+ * and collects, and a result waits up to about a millisecond for it (a loop pass, a wake-up):
+ * that is in L but in no residence. Below these a 5% difference is that turn-around, not a
+ * fault: the run long enough, and residences long enough that 5% of them is at least the ~1 ms
+ * turn-around. */
 #define LL_LITTLE_MIN_WALL_NS (100 * 1000 * 1000LL)
+#define LL_LITTLE_MIN_W_NS    (20 * 1000 * 1000LL)
 /* Requests on the wire at the peak: see in_flight_limit. */
 uint64_t ll_stats_in_flight_peak(const struct ll_stats *s);
 void ll_stats_little(const struct ll_stats *s, struct ll_little *out);

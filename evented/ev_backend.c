@@ -1,4 +1,5 @@
-/* ev_backend.c - the evented backend instance: slots, FIFO, retry timers, lag probe, poll. */
+/* ev_backend.c - the evented backend instance: slots, FIFO, retry timers, poll. The loop-lag
+ * probe is ev_probe.c. */
 #include "ev_backend.h"
 
 #include <errno.h>
@@ -11,12 +12,11 @@
 #include <uv.h>
 
 #include "ev_curl.h"
+#include "ev_probe.h"
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_xfer.h"
-
-#define EV_PROBE_MS 10 /* loop-lag probe period */
 
 /* Slots per multi handle. curl 7.88 finds an idle pooled connection by walking the list of every
  * connection to the host (ConnectionExists), so with one multi the cost of starting a request
@@ -54,16 +54,12 @@ struct ev_be {
     size_t active;                     /* submitted, not yet final */
     uv_timer_t deadline;               /* poll()'s timeout */
     bool deadline_hit;
-    uv_timer_t probe;
-    bool probe_on;
-    int64_t probe_due;
-    int64_t outside_since; /* when poll() last returned to the caller; 0 inside */
+    struct ev_probe probe; /* loop lag and loop time, sampled while requests are active */
     uv_idle_t blocker;     /* cfg->blocking: runs queued calls inside the loop */
     uint64_t rng;
     uint64_t backoff_waits;
     int64_t backoff_ns;
     const char *limit_hit;
-    struct ll_hist lag;
 };
 
 struct ev_destroy_report ev_last_destroy;
@@ -118,33 +114,6 @@ static struct ll_call *ev__queue_pop(struct ev_be *be)
     return call;
 }
 
-/* --- loop-lag probe ------------------------------------------------------------------------ */
-
-static void ev__probe_cb(uv_timer_t *t);
-
-/* One-shot, re-armed from its own callback: lateness is measured against when it was armed. */
-static void ev__probe_arm(struct ev_be *be)
-{
-    uv_update_time(&be->loop); /* schedule from now, not from the start of this loop pass */
-    be->probe_due = ll_now_ns() + EV_PROBE_MS * LL_NS_PER_MS;
-    uv_timer_start(&be->probe, ev__probe_cb, EV_PROBE_MS, 0);
-}
-
-static void ev__probe_cb(uv_timer_t *t)
-{
-    struct ev_be *be = t->data;
-    ll_hist_record(&be->lag, ll_now_ns() - be->probe_due);
-    ev__probe_arm(be);
-}
-
-static void ev__probe_start(struct ev_be *be)
-{
-    if (!be->probe_on) {
-        be->probe_on = true;
-        ev__probe_arm(be);
-    }
-}
-
 /* The call is final: to the done list, in the order calls finish. */
 static void ev__done_push(struct ev_be *be, struct ll_call *call)
 {
@@ -155,15 +124,10 @@ static void ev__done_push(struct ev_be *be, struct ll_call *call)
     call->be_data = EV_FINAL;
     *be->d_tailp = call;
     be->d_tailp = &call->next;
-    if (--be->active == 0 && be->probe_on) {
-        /* Idle time between runs is not loop lag: stop, but keep a stall that already made
-         * the probe overdue (the last blocking request, say). */
-        int64_t late = ll_now_ns() - be->probe_due;
-        if (late > 0) {
-            ll_hist_record(&be->lag, late);
-        }
-        be->probe_on = false;
-        uv_timer_stop(&be->probe);
+    if (--be->active == 0) {
+        /* Idle time between runs is not loop lag; a stall just before (the last blocking
+         * request, say) is recorded as the probe stops. */
+        ev_probe_active(&be->probe, false);
     }
 }
 
@@ -307,8 +271,9 @@ static int ev__submit(struct ll_be *b, struct ll_call *call)
 {
     struct ev_be *be = (struct ev_be *)b;
 
-    be->active++;
-    ev__probe_start(be);
+    if (be->active++ == 0) {
+        ev_probe_active(&be->probe, true);
+    }
     if (be->cfg->blocking) {
         ev__queue_push(be, call);
         uv_idle_start(&be->blocker, ev__blocker_cb);
@@ -334,28 +299,16 @@ static void ev__deadline_cb(uv_timer_t *t)
     be->deadline_hit = true;
 }
 
-/* Time the caller spends between poll() calls is the caller's, not the loop's: the probe's
- * clock stops while the loop is not running, so only stalls inside the loop (a blocking call in
- * a callback, say) count as lag. */
-static void ev__probe_resume(struct ev_be *be)
-{
-    uv_update_time(&be->loop);
-    if (be->probe_on && be->outside_since > 0) {
-        int64_t now = ll_now_ns();
-        be->probe_due += now - be->outside_since;
-        int64_t left_ms = (be->probe_due - now + LL_NS_PER_MS - 1) / LL_NS_PER_MS;
-        uv_timer_start(&be->probe, ev__probe_cb, left_ms > 0 ? (uint64_t)left_ms : 0, 0);
-    }
-    be->outside_since = 0;
-}
-
 /* Run the loop until something is final or the timeout passes. */
 static void ev__run(struct ev_be *be, int64_t timeout_ns)
 {
-    ev__probe_resume(be);
+    /* Time the caller spends between poll() calls is the caller's, not the loop's: only
+     * stalls inside the loop (a blocking call in a callback, say) count as lag. */
+    uv_update_time(&be->loop);
+    ev_probe_inside(&be->probe, true);
     if (timeout_ns == 0) {
         uv_run(&be->loop, UV_RUN_NOWAIT);
-        be->outside_since = ll_now_ns();
+        ev_probe_inside(&be->probe, false);
         return;
     }
     be->deadline_hit = false;
@@ -369,7 +322,7 @@ static void ev__run(struct ev_be *be, int64_t timeout_ns)
         }
     }
     uv_timer_stop(&be->deadline);
-    be->outside_since = ll_now_ns();
+    ev_probe_inside(&be->probe, false);
 }
 
 static int ev__poll(struct ll_be *b, int64_t timeout_ns, struct ll_call **done)
@@ -439,7 +392,9 @@ static void ev__sample(struct ll_be *b, struct ll_be_stats *out)
     memset(out, 0, sizeof(*out));
     out->threads = 0; /* the loop runs on the client thread */
     out->loop_idle_ns = (int64_t)uv_metrics_idle_time(&be->loop);
-    out->loop_lag = &be->lag;
+    out->loop_lag = &be->probe.lag;
+    out->loop_run_ns = be->probe.run_ns;
+    out->loop_iterations = be->probe.iterations;
     out->backoff_waits = be->backoff_waits;
     out->backoff_ns = be->backoff_ns;
     out->limit_hit = be->limit_hit;
@@ -565,7 +520,6 @@ static int ev__create(const struct ll_config *cfg, struct ll_be **out)
     be->q_tailp = &be->q_head;
     be->d_tailp = &be->d_head;
     be->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
-    ll_hist_init(&be->lag);
     if (uv_loop_init(&be->loop) != 0) {
         free(be);
         curl_global_cleanup();
@@ -573,10 +527,9 @@ static int ev__create(const struct ll_config *cfg, struct ll_be **out)
     }
     uv_loop_configure(&be->loop, UV_METRICS_IDLE_TIME);
     uv_timer_init(&be->loop, &be->deadline);
-    uv_timer_init(&be->loop, &be->probe);
-    uv_unref((uv_handle_t *)&be->probe); /* never keeps the loop alive */
+    ev_probe_init(&be->probe, &be->loop);
     uv_idle_init(&be->loop, &be->blocker);
-    be->deadline.data = be->probe.data = be->blocker.data = be;
+    be->deadline.data = be->blocker.data = be;
 
     int err = ev__multis_init(be);
     if (err == 0) {
@@ -613,6 +566,15 @@ static void ev__destroy(struct ll_be *b)
     ev_last_destroy.calls_freed = freed;
 }
 
+/* No thread; one socket per call in flight and ~17 KiB resident each (/proc/PID/fd and RSS
+ * per in flight of `llmload run` at 100 and 1,000 in flight). */
+static void ev__needs(const struct ll_config *cfg, struct ll_be_needs *out)
+{
+    out->threads = 0;
+    out->descriptors = (int64_t)cfg->concurrency;
+    out->bytes = 24 * 1024 * (int64_t)cfg->concurrency;
+}
+
 const struct ll_backend ev_backend = {
     .name = "evented",
     .descr = "one thread: a libuv loop drives libcurl's multi-socket API",
@@ -621,6 +583,7 @@ const struct ll_backend ev_backend = {
     .submit = ev__submit,
     .poll = ev__poll,
     .cancel = ev__cancel,
+    .needs = ev__needs,
     .sample = ev__sample,
     .destroy = ev__destroy,
 };

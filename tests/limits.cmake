@@ -5,6 +5,7 @@ ll_add_test(test_limits
   LIBS ll_testutil ll_backends ll_common PkgConfig::CURL PkgConfig::UV Threads::Threads
   LABELS "integration;threads;reliability"
   TIMEOUT 120
+  SPLIT "nproc:test_limits_threads_nproc" "as:test_limits_threads_as"
   NEEDS_MOCK)
 
 if(TARGET llmload AND TARGET mockllm)

@@ -2,12 +2,14 @@
 #include "ll_testutil.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -236,4 +238,163 @@ int ll_test_mock_start(struct ll_mockproc *m, const char *const *args, int timeo
     }
     argv[n] = NULL;
     return ll_mockproc_start(m, NULL, argv, timeout_ms);
+}
+
+long long ll_test_progress_until(struct ll_client *c, const struct ll_mockproc *m, const char *name,
+                                 long long want, int timeout_ms)
+{
+    int64_t until = ll_now_ns() + (int64_t)timeout_ms * LL_NS_PER_MS;
+    long long v = ll_test_mock_metric(m, name);
+    while (v < want && ll_now_ns() < until) {
+        ll_client_progress(c, 5 * LL_NS_PER_MS);
+        v = ll_test_mock_metric(m, name);
+    }
+    return v;
+}
+
+int ll_test_srv_start(struct ll_test_srv *s, const char *script)
+{
+    const char *path = getenv("LL_SCRIPTSRV");
+    memset(s, 0, sizeof(*s));
+    s->proc.pid = -1;
+    snprintf(s->log, sizeof(s->log), "/tmp/ll_scriptsrv.XXXXXX");
+    int fd = mkstemp(s->log);
+    if (fd < 0 || path == NULL) {
+        fprintf(stderr, "cannot start ll_scriptsrv: %s\n",
+                path == NULL ? "LL_SCRIPTSRV is not set" : "no temporary file");
+        if (fd >= 0) {
+            close(fd);
+            unlink(s->log);
+        }
+        return -1;
+    }
+    close(fd);
+    const char *args[] = {"--log", s->log, "--script", script, NULL};
+    if (ll_mockproc_start(&s->proc, path, args, 10000) != 0) {
+        fprintf(stderr, "cannot start %s\n", path);
+        unlink(s->log);
+        return -1;
+    }
+    return 0;
+}
+
+int ll_test_srv_stop(struct ll_test_srv *s)
+{
+    int rc = ll_mockproc_stop(&s->proc, 5000);
+    if (s->log[0] != '\0') {
+        unlink(s->log);
+        s->log[0] = '\0';
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+int ll_test_srv_arrivals(const struct ll_test_srv *s, struct ll_test_arrival *out, int max)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[512];
+    int n = 0;
+    while (f != NULL && n < max && fgets(line, sizeof(line), f) != NULL) {
+        struct ll_test_arrival a;
+        int stream = 0;
+        if (sscanf(line, "%lf request conn=%d n=%d %*s %*s stream=%d auth=%127[^\n]", &a.t_ms,
+                   &a.conn, &a.n, &stream, a.auth) == 5) {
+            a.stream = stream != 0;
+            out[n++] = a;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return n;
+}
+
+int ll_test_srv_count(const struct ll_test_srv *s, const char *event)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[512], ev[32];
+    int n = 0;
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        n += sscanf(line, "%*f %31s", ev) == 1 && strcmp(ev, event) == 0;
+    }
+    fclose(f);
+    return n;
+}
+
+double ll_test_srv_eof_ms(const struct ll_test_srv *s, int conn)
+{
+    FILE *f = fopen(s->log, "r");
+    char line[512];
+    double t = -1, at;
+    int c;
+    while (f != NULL && t < 0 && fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "%lf eof conn=%d", &at, &c) == 2 && c == conn) {
+            t = at;
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return t;
+}
+
+static int skipped;
+
+void ll_test__skipped(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "SKIPPED: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    skipped++;
+}
+
+#define LL_TEST_MAX_PATTERNS 16
+static const char *only[LL_TEST_MAX_PATTERNS], *except[LL_TEST_MAX_PATTERNS];
+static int n_only, n_except;
+
+void ll_test_args(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--only") == 0 && n_only < LL_TEST_MAX_PATTERNS) {
+            only[n_only++] = argv[++i];
+        } else if (strcmp(argv[i], "--except") == 0 && n_except < LL_TEST_MAX_PATTERNS) {
+            except[n_except++] = argv[++i];
+        }
+    }
+}
+
+static bool any_match(const char *const *pats, int n, const char *name)
+{
+    for (int i = 0; i < n; i++) {
+        if (fnmatch(pats[i], name, 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int ll_test_run_group(const char *name, struct CMUnitTest *tests, size_t n, int (*setup)(void **),
+                      int (*teardown)(void **))
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((n_only == 0 || any_match(only, n_only, tests[i].name)) &&
+            !any_match(except, n_except, tests[i].name)) {
+            tests[kept++] = tests[i];
+        }
+    }
+    return kept == 0 ? 0 : _cmocka_run_group_tests(name, tests, kept, setup, teardown);
+}
+
+int ll_test_exit_code(int failed)
+{
+    if (failed != 0) {
+        return 1;
+    }
+    return skipped > 0 ? LL_TEST_SKIPPED : 0;
 }

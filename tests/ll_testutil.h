@@ -115,4 +115,73 @@ long long ll_test_metric_first(const char *text, const char *name);
 /* ll_test_metric_first() on a fresh scrape of mockllm m's /metrics; -1 when the scrape fails. */
 long long ll_test_mock_metric(const struct ll_mockproc *m, const char *name);
 
+/* Let c's requests progress (ll_client_progress in 5 ms steps) until mockllm m's gauge `name`
+ * (e.g. "mockllm_in_flight") reads at least `want`, or timeout_ms passes: readiness by a signal
+ * from the server, not a guessed sleep. Returns the last value read (-1: no scrape). */
+long long ll_test_progress_until(struct ll_client *c, const struct ll_mockproc *m, const char *name,
+                                 long long want, int timeout_ms);
+
+/* --- the scripted server (tests/scriptsrv.c): its log is a truth from outside the client --- */
+
+struct ll_test_srv {
+    struct ll_mockproc proc; /* proc.base_url is "http://127.0.0.1:PORT/v1" */
+    char log[128];           /* its log file (a fresh temporary file) */
+};
+
+/* One logged request: server time of arrival (ms), connection and request numbers, and the
+ * Authorization header as received ("-" when none). */
+struct ll_test_arrival {
+    double t_ms;
+    int conn, n;
+    bool stream;
+    char auth[128];
+};
+
+/* Start $LL_SCRIPTSRV (ll_scriptsrv) with `script` (see tests/scriptsrv.c); readiness by its
+ * "listening" line. 0, or -1 when it cannot start. */
+int ll_test_srv_start(struct ll_test_srv *s, const char *script);
+
+/* Stop it (SIGTERM, by PID) and remove its log. 0 when it exited cleanly. */
+int ll_test_srv_stop(struct ll_test_srv *s);
+
+/* The requests logged so far, in arrival order: up to max into out; returns how many. */
+int ll_test_srv_arrivals(const struct ll_test_srv *s, struct ll_test_arrival *out, int max);
+
+/* How many log lines are of `event` ("accept", "request", "eof", ...), or -1. */
+int ll_test_srv_count(const struct ll_test_srv *s, const char *event);
+
+/* The time (ms, server clock) of the first "eof" of connection `conn`, or -1. */
+double ll_test_srv_eof_ms(const struct ll_test_srv *s, int conn);
+
+/* --- skipping honestly ------------------------------------------------------------------- */
+
+/* ctest's skip code (SKIP_RETURN_CODE 77 on every ll_add_test). */
+#define LL_TEST_SKIPPED 77
+
+/* Print why, remember it, and skip this cmocka test (cmocka itself would report "Passed"). */
+#define ll_test_skip(...)                                                                          \
+    do {                                                                                           \
+        ll_test__skipped(__VA_ARGS__);                                                             \
+        skip();                                                                                    \
+    } while (0)
+void ll_test__skipped(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Remember `--only GLOB` and `--except GLOB` (each repeatable) from argv: ll_test_run_group then
+ * runs only the cases they select, so that a case that may be skipped on some machines gets its
+ * own ctest entry (tests/CMakeLists.txt: ll_add_test SPLIT) and shows as SKIPPED there without
+ * hiding the results of the others. */
+void ll_test_args(int argc, char **argv);
+
+/* cmocka_run_group_tests_name over the selected cases of tests[0..n) (compacted in place); a
+ * group with none selected is not run at all (nor its setup). Returns the failed count. */
+struct CMUnitTest;
+int ll_test_run_group(const char *name, struct CMUnitTest *tests, size_t n, int (*setup)(void **),
+                      int (*teardown)(void **));
+#define LL_TEST_RUN_GROUP(name, tests, setup, teardown)                                            \
+    ll_test_run_group(name, tests, sizeof(tests) / sizeof((tests)[0]), setup, teardown)
+
+/* A test program's exit code from cmocka's failed count: 1 when any failed, LL_TEST_SKIPPED
+ * when none failed and one was skipped, else 0. */
+int ll_test_exit_code(int failed);
+
 #endif

@@ -23,6 +23,6 @@ while [ $# -gt 0 ]; do
 done
 
 ll_deps $LL_BUILD_DEPS valgrind python3 curl
-ll_build "$LL_TOP/$build" -DLL_BUILD_TESTS=ON -DLL_SANITIZE="$sanitize"
+ll_build "$LL_TOP/$build" -DLL_BUILD_TESTS=ON -DLL_WERROR=ON -DLL_SANITIZE="$sanitize"
 cd "$LL_TOP/$build"
 ctest --output-on-failure -j 2 --timeout 300 "${ctest_args[@]}"

@@ -71,13 +71,15 @@ for be in threaded evented; do
     "$LLMLOAD" batch --backend "$be" --in "$tmp/q.jsonl" --out "$out" --concurrency 3 \
         --mock-arg=--latency-ms=150 >"$tmp/o" 2>"$tmp/e" &
     pid=$!
-    # A random moment inside the run (30 requests, 3 at a time, 150 ms each: about 1.5 s), so
-    # the interrupt lands at a different point of submit/collect/write each time; printed so
-    # a failure can be replayed.
-    ms=$((350 + RANDOM % 800))
-    delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
-    echo "$be: SIGINT after ${delay}s"
-    sleep "$delay"
+    # Right after the first result line is written (30 requests, 3 at a time, 150 ms each:
+    # about 1.5 s of run left), so the interrupt lands mid-run with requests in flight, every
+    # time: the batch's own output is the signal, not a guessed delay.
+    for _ in $(seq 1000); do
+        [ -s "$out" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.01
+    done
+    echo "$be: SIGINT after $(wc -l <"$out") result line(s)"
     kill -INT "$pid"
     wait "$pid"
     rc=$?

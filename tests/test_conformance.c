@@ -209,6 +209,7 @@ static void test_conformance_cancel_queued_and_inflight(void **state)
 
     f->cfg.concurrency = 1;
     client_start(f);
+    long long base = ll_test_mock_metric(&f->s->mock, "mockllm_in_flight");
     struct ll_call *a = submit(f, false, HDRS("x-mock-latency-ms: 400"));
     struct ll_call *b = submit(f, false, NULL);
     struct ll_call *c = submit(f, false, NULL);
@@ -221,7 +222,9 @@ static void test_conformance_cancel_queued_and_inflight(void **state)
     assert_int_equal(c->res.attempts, 0);
     assert_true(queued_ms < 50);
 
-    ll_client_progress(f->client, 50 * LL_NS_PER_MS); /* let a reach the server */
+    /* a is at the server once mockllm's in-flight gauge says so */
+    assert_true(ll_test_progress_until(f->client, &f->s->mock, "mockllm_in_flight", base + 1,
+                                       5000) >= base + 1);
     t0 = ll_now_ns();
     ll_client_cancel(f->client, a);
     assert_int_equal(ll_client_wait(f->client, a), 0);
@@ -245,8 +248,10 @@ static void test_conformance_cancel_stalled(void **state)
 
     f->cfg.concurrency = 2;
     client_start(f);
+    long long base = ll_test_mock_metric(&f->s->mock, "mockllm_in_flight");
     struct ll_call *a = submit(f, false, HDRS("x-mock-fault: stall"));
-    ll_client_progress(f->client, 100 * LL_NS_PER_MS);
+    assert_true(ll_test_progress_until(f->client, &f->s->mock, "mockllm_in_flight", base + 1,
+                                       5000) >= base + 1); /* the stall is held at the server */
     int64_t t0 = ll_now_ns();
     ll_client_cancel(f->client, a);
     assert_int_equal(ll_client_wait(f->client, a), 0);
@@ -377,15 +382,23 @@ static void test_conformance_destroy_outstanding(void **state)
     f->cfg.retry.base_ms = 10000;
     f->cfg.retry.cap_ms = 10000;
     f->cfg.retry.honor_retry_after = false;
+    f->cfg.retry.jitter = false; /* full jitter could make the 10 s wait a few ms */
     client_start(f);
+    long long base = ll_test_mock_metric(&f->s->mock, "mockllm_in_flight");
     submit(f, false, HDRS("x-mock-fault: stall"));
     submit(f, false, HDRS("x-mock-status: 503"));
     for (int i = 0; i < 10; i++) {
         submit(f, false, HDRS("x-mock-latency-ms: 200"));
     }
-    ll_client_progress(f->client, 100 * LL_NS_PER_MS);
+    /* Ready when the 503 waits to retry (10 s) and the stall and a 200 ms call are at mockllm. */
     struct ll_be_stats st;
-    ll_client_sample(f->client, &st);
+    int64_t until = ll_now_ns() + 5 * LL_NS_PER_S;
+    do {
+        ll_client_progress(f->client, 5 * LL_NS_PER_MS);
+        ll_client_sample(f->client, &st);
+    } while ((st.backoff_waits == 0 ||
+              ll_test_mock_metric(&f->s->mock, "mockllm_in_flight") < base + 2) &&
+             ll_now_ns() < until);
     assert_int_equal(st.backoff_waits, 1); /* the 503 waits 10 s to retry */
     int64_t t0 = ll_now_ns();
     ll_client_destroy(f->client);

@@ -17,10 +17,10 @@ grep -q "^usage:" "$tmp/err" || fail "missing --url: no usage line"
 "$PEER" --url http://127.0.0.1:9/v1 --concurrency 0 --requests 5 2>/dev/null
 [ $? -eq 2 ] || fail "--concurrency 0: want exit 2"
 
-"$MOCK" --port 0 >"$tmp/mock.out" 2>/dev/null &
+# Readiness by mockllm's "listening HOST PORT" line, read as it is written (no polling).
+exec {mock_fd}< <(exec "$MOCK" --port 0 2>/dev/null)
 mock_pid=$!
-for _ in $(seq 50); do [ -s "$tmp/mock.out" ] && break; sleep 0.1; done
-read -r _ host port <"$tmp/mock.out"
+read -r -t 10 _ host port <&"$mock_fd" || fail "mockllm did not say it listens"
 "$PEER" --url "http://$host:$port/v1" --concurrency 4 --requests 50 --json "$tmp/run.json" \
     2>"$tmp/err" || fail "run: exit $?: $(cat "$tmp/err")"
 /usr/bin/python3 - "$tmp/run.json" <<'PY' || fail "JSON check"

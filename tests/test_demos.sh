@@ -23,6 +23,7 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 scenario = sys.argv[2]
 fails = []
+LOOP_BACKENDS = ("evented",)  # backends with an event loop a call can block
 claims = doc.get("claims", {})
 if not claims:
     fails.append("no claims in the JSON")
@@ -65,9 +66,19 @@ for be in backends:
         seq, con = row(be, "sequential")["wall_s"], row(be, "concurrent")["wall_s"]
         if seq / con < 2.5:
             fails.append("%s sequential/concurrent %.2f < 2.5" % (be, seq / con))
+        # The pitfall exists exactly on the backends with a loop to block (evented): its
+        # calls run one after another (wall ~ 3 calls) and the loop-lag probe fires about one
+        # whole call late.
         pit = [r for r in rows if r["backend"] == be and r["case"] == "pitfall"]
+        if be in LOOP_BACKENDS and not pit:
+            fails.append("%s: no pitfall row (the evented loop can be blocked)" % be)
+        if be not in LOOP_BACKENDS and pit:
+            fails.append("%s: a pitfall row on a backend without a loop" % be)
         if pit and pit[0]["wall_s"] / con < 2.5:
             fails.append("%s pitfall/concurrent %.2f < 2.5" % (be, pit[0]["wall_s"] / con))
+        if pit and pit[0]["loop_lag_max_s"] < 0.5 * pit[0]["latency_s"]:
+            fails.append("%s pitfall: loop lag max %.3f s, want about one call (%.3f s)" %
+                         (be, pit[0]["loop_lag_max_s"], pit[0]["latency_s"]))
     elif scenario == "semaphore":
         lim = sorted((r for r in rows if r["backend"] == be), key=lambda r: r["limit"])
         for r in lim:
@@ -89,11 +100,25 @@ for be in backends:
             r = row(be, case)
             if r.get("attempts") != n or len(r.get("timeline", [])) != n:
                 fails.append("%s %s: %s attempts, want %d" % (be, case, r.get("attempts"), n))
+            # Each attempt starts no sooner than the wait the timeline printed before it (the
+            # wall clock against the policy's figure), and not much later.
+            tl = r.get("timeline", [])
+            for a, b in zip(tl, tl[1:]):
+                gap = b["start_s"] - a["start_s"]
+                if not (0.9 * a["wait_s"] <= gap <= 1.5 * a["wait_s"] + 0.1):
+                    fails.append("%s %s: attempt %d started %.1f ms after attempt %d, which "
+                                 "printed a wait of %.1f ms" % (be, case, b["attempt"], gap * 1e3,
+                                                               a["attempt"], a["wait_s"] * 1e3))
     elif scenario == "pool":
         s, n = row(be, "shared-pool"), row(be, "no-reuse")
         if not (0 < s["connections"] < n["connections"]):
             fails.append("%s connections shared %s, no-reuse %s" % (be, s["connections"],
                                                                      n["connections"]))
+        # mockllm's count: one pool of 10 reuses its connections (<= C + 1), no-reuse opens one
+        # per request.
+        if s["connections"] > 11 or n["connections"] < s["ok"]:
+            fails.append("%s connections shared %s (want <= 11), no-reuse %s (want >= %s)" %
+                         (be, s["connections"], n["connections"], s["ok"]))
     elif scenario == "patterns":
         g = row(be, "gather-then-work", work="wait (asyncio.sleep)")["wall_s"]
         o = row(be, "submit-work-collect", work="wait (asyncio.sleep)")["wall_s"]

@@ -10,11 +10,13 @@
  *     the run's stats count them by limit and the report line names the limit and RLIMIT_NOFILE;
  *     after the client is gone the descriptors are back to their start;
  *   - threads: the threaded backend with a stack no mapping can hold, and in a child with
- *     RLIMIT_NPROC lowered (not binding for root: then reported, not asserted) and with
+ *     RLIMIT_NPROC lowered (as root the child runs as nobody: root is exempt) and with
  *     RLIMIT_AS lowered (skipped under sanitizers), fails create() with LL_ELIMIT and leaves no
- *     thread behind.
+ *     thread behind. The last two are ctest entries of their own (test_limits_nproc,
+ *     test_limits_as) so that a skip shows as SKIPPED.
  */
 #include <errno.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,7 +189,9 @@ static int threads_now(void)
 }
 
 /* In a child: lower `res` to `lim`, create the threaded backend with n threads of `stack` bytes.
- * Exit 0: LL_ELIMIT and no thread left; 4: the limit did not bind; 3, 5: failure. */
+ * As root, an RLIMIT_NPROC child runs as nobody (root is exempt from that limit).
+ * Exit 0: LL_ELIMIT and no thread left; 4: the limit did not bind; 6: cannot become nobody;
+ * 3, 5: failure. */
 static int child_create(int res, rlim_t lim, int n, size_t stack)
 {
     fflush(NULL);
@@ -201,6 +205,10 @@ static int child_create(int res, rlim_t lim, int n, size_t stack)
         cfg.concurrency = n;
         cfg.stack_size = stack;
         int before = threads_now();
+        if (res == RLIMIT_NPROC && geteuid() == 0 &&
+            (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) {
+            _exit(6); /* root is exempt from RLIMIT_NPROC: run as nobody, or not at all */
+        }
         if (setrlimit(res, &rl) != 0) {
             _exit(3);
         }
@@ -230,41 +238,60 @@ static void test_limits_threads(void **state)
     assert_int_equal(be->create(&cfg, &b), LL_ELIMIT);
     assert_null(b);
     assert_int_equal(threads_now(), before);
-
-    /* RLIMIT_NPROC counts every thread of this user; root is exempt (CAP_SYS_RESOURCE). */
-    int rc = child_create(RLIMIT_NPROC, 1, 8, 0);
-    print_message("  RLIMIT_NPROC=1, 8 threads: %s\n", rc == 0   ? "LL_ELIMIT"
-                                                       : rc == 4 ? "not binding here (root)"
-                                                                 : "FAILED");
-    assert_true(rc == 0 || (rc == 4 && geteuid() == 0));
-
-    if (!LL_TEST_SANITIZED) { /* shadow memory needs the address space */
-        long vm = -1;
-        FILE *f = fopen("/proc/self/status", "r");
-        char l[256];
-        while (f != NULL && fgets(l, sizeof(l), f) != NULL && sscanf(l, "VmSize: %ld", &vm) != 1) {
-        }
-        if (f != NULL) {
-            fclose(f);
-        }
-        assert_true(vm > 0);
-        /* room for a few 16 MiB stacks of the 64 asked: the pool fails partway */
-        rlim_t lim = (rlim_t)vm * 1024 + ((rlim_t)56 << 20);
-        assert_int_equal(child_create(RLIMIT_AS, lim, 64, (size_t)16 << 20), 0);
-    }
 }
 
-int main(void)
+/* RLIMIT_NPROC counts every thread of this user. Root is exempt (CAP_SYS_RESOURCE), so as root
+ * the child first becomes nobody (65534), for whom the limit binds; where it cannot, the case
+ * is skipped, not passed. */
+static void test_limits_threads_nproc(void **state)
+{
+    (void)state;
+    int rc = child_create(RLIMIT_NPROC, 1, 8, 0);
+    print_message("  RLIMIT_NPROC=1, 8 threads%s: %s\n", geteuid() == 0 ? " (as nobody)" : "",
+                  rc == 0   ? "LL_ELIMIT"
+                  : rc == 4 ? "not binding here"
+                  : rc == 6 ? "cannot become nobody"
+                            : "FAILED");
+    if (rc == 6 || (rc == 4 && geteuid() == 0)) {
+        ll_test_skip("RLIMIT_NPROC does not bind here (root, and cannot run the child as nobody)");
+    }
+    assert_int_equal(rc, 0);
+}
+
+/* RLIMIT_AS with room for a few 16 MiB stacks of the 64 asked: the pool fails partway. */
+static void test_limits_threads_as(void **state)
+{
+    (void)state;
+    if (LL_TEST_SANITIZED) {
+        ll_test_skip("RLIMIT_AS: a sanitizer's shadow memory needs the address space");
+    }
+    long vm = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    char l[256];
+    while (f != NULL && fgets(l, sizeof(l), f) != NULL && sscanf(l, "VmSize: %ld", &vm) != 1) {
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    assert_true(vm > 0);
+    rlim_t lim = (rlim_t)vm * 1024 + ((rlim_t)56 << 20);
+    assert_int_equal(child_create(RLIMIT_AS, lim, 64, (size_t)16 << 20), 0);
+}
+
+int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_ALL);
     ll_test_warm_up(); /* before any descriptor count is taken */
-    const struct CMUnitTest tests[] = {
+    ll_test_args(argc, argv);
+    struct CMUnitTest tests[] = {
         cmocka_unit_test(test_limits_table),
         cmocka_unit_test_prestate(test_limits_descriptors, (void *)"threaded"),
         cmocka_unit_test_prestate(test_limits_descriptors, (void *)"evented"),
         cmocka_unit_test(test_limits_threads),
+        cmocka_unit_test(test_limits_threads_nproc),
+        cmocka_unit_test(test_limits_threads_as),
     };
-    int failed = cmocka_run_group_tests_name("limits", tests, NULL, NULL);
+    int failed = LL_TEST_RUN_GROUP("limits", tests, NULL, NULL);
     curl_global_cleanup();
-    return failed != 0;
+    return ll_test_exit_code(failed);
 }

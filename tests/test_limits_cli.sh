@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # test_limits_cli.sh - `llmload run` says which local limit it met:
-#   - descriptors: under `ulimit -n 64` (soft and hard, so the raise to the hard limit cannot
-#     help), 200 in flight against a mockllm started outside the limit: exit 0, the table has
+#   - descriptors, up front: under `ulimit -n 64` (soft and hard, so the raise to the hard
+#     limit cannot help), --concurrency 200 is refused before anything starts: exit 1, one
+#     line naming RLIMIT_NOFILE and what 200 in flight need, nothing on stdout, no JSON;
+#   - descriptors, per request: the same with --no-limit-check (the run goes on; against a
+#     mockllm started outside the limit): exit 0, the table has
 #     "local limit met: descriptors (N requests failed; RLIMIT_NOFILE soft 64 hard 64)", the
 #     JSON has results.limits.met = "descriptors" and the same count, accounting OK;
 #   - the soft limit is raised to the hard one and the header says so;
-#   - threads: under `ulimit -v` the threaded backend cannot map its stacks: exit 1 and one
+#   - threads: under `ulimit -v` the threaded backend cannot map 2000 stacks: exit 1 and one
 #     line "local limit met: threads (...)" naming what was measured (skipped under ASan,
 #     whose shadow memory needs the address space).
 # Needs LL_LLMLOAD and LL_MOCKLLM.
@@ -33,10 +36,24 @@ read -r _ host port <"$tmp/ready" || { echo "FAIL: mockllm did not start"; exit 
 url="http://$host:$port/v1"
 
 for be in threaded evented; do
+    # Refused up front, before anything starts: one line naming the limit (issue 13 item 7).
     (
         ulimit -n 64
         exec "$LLMLOAD" run --backend "$be" --url "$url" --requests 300 --concurrency 200 \
             --json "$tmp/$be.json"
+    ) >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "$be: refusal: exit $rc, want 1"
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$be: refusal: stderr is not one line: $(cat "$tmp/err")"
+    [ ! -s "$tmp/out" ] || fail "$be: refusal: the run started: $(cat "$tmp/out")"
+    grep -q "^llmload run: local limit met: descriptors (--concurrency 200 on the $be backend needs about [0-9]* descriptors; RLIMIT_NOFILE soft 64 hard 64 allows 64" "$tmp/err" ||
+        fail "$be: refusal line: $(cat "$tmp/err")"
+    [ ! -e "$tmp/$be.json" ] || fail "$be: refusal left a JSON file"
+    # --no-limit-check runs anyway: the limit is then met per request and reported.
+    (
+        ulimit -n 64
+        exec "$LLMLOAD" run --backend "$be" --url "$url" --requests 300 --concurrency 200 \
+            --no-limit-check --json "$tmp/$be.json"
     ) >"$tmp/out" 2>"$tmp/err"
     rc=$?
     [ "$rc" -eq 0 ] || fail "$be: exit $rc: $(cat "$tmp/err")"
@@ -72,7 +89,8 @@ fi
 if nm -D "$LLMLOAD" 2>/dev/null | grep -q __asan_init || ldd "$LLMLOAD" | grep -q libasan; then
     echo "threads: skipped under ASan"
 else
-    (ulimit -v 1000000; exec "$LLMLOAD" run --backend threaded --url "$url" --requests 10 \
+    # 2000 requests: a run sized to the work starts no more threads than requests.
+    (ulimit -v 1000000; exec "$LLMLOAD" run --backend threaded --url "$url" --requests 2000 \
         --concurrency 2000 --no-preflight) >"$tmp/out" 2>"$tmp/err"
     rc=$?
     echo "threads: $(cat "$tmp/err")"

@@ -134,7 +134,7 @@ static void test_tp_pool_thread_limit_partway(void **state)
     struct ll_test_fixture *f = *state;
 
     if (LL_TEST_SANITIZED) {
-        skip();
+        ll_test_skip("RLIMIT_AS: a sanitizer's shadow memory needs the address space");
     }
     f->cfg.concurrency = 64;
     f->cfg.stack_size = (size_t)16 << 20;
@@ -162,15 +162,16 @@ static void test_tp_pool_thread_limit_partway(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread starts */
-    const struct CMUnitTest tests[] = {
+    ll_test_args(argc, argv);
+    struct CMUnitTest tests[] = {
         LL_TEST_FIXTURE_TEST(test_tp_pool_backend_destroy_frees),
         LL_TEST_FIXTURE_TEST(test_tp_pool_stack_size),
         LL_TEST_FIXTURE_TEST(test_tp_pool_thread_limit_partway),
     };
-    int failed = cmocka_run_group_tests_name("tp_pool", tests, NULL, NULL);
+    int failed = LL_TEST_RUN_GROUP("tp_pool", tests, NULL, NULL);
     curl_global_cleanup();
-    return failed;
+    return ll_test_exit_code(failed);
 }

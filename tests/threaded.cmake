@@ -4,4 +4,5 @@ ll_add_test(test_tp_pool
   SOURCES test_tp_pool.c
   LIBS ll_testutil tp_backend ll_common PkgConfig::CURL Threads::Threads
   LABELS "integration;threads"
+  SPLIT "thread_limit:test_tp_pool_thread_limit_partway"
   NEEDS_MOCK)

@@ -69,7 +69,8 @@ static int write_json(const char *path, const char *url, long c, long n, double 
     cJSON *res = cJSON_AddObjectToObject(doc, "results");
     cJSON *rq = cJSON_AddObjectToObject(res, "requests");
     cJSON_AddNumberToObject(rq, "wall_s", wall);
-    cJSON_AddNumberToObject(rq, "throughput_rps", wall > 0 ? (double)done / wall : 0.0);
+    /* Throughput and CPU per request count successes only, as llmload's own figures do. */
+    cJSON_AddNumberToObject(rq, "throughput_rps", wall > 0 ? (double)ok / wall : 0.0);
     cJSON_AddNumberToObject(rq, "submitted", (double)n);
     cJSON_AddNumberToObject(rq, "completed", (double)done);
     cJSON_AddNumberToObject(rq, "succeeded", (double)ok);
@@ -86,8 +87,11 @@ static int write_json(const char *path, const char *url, long c, long n, double 
     cJSON *rs = cJSON_AddObjectToObject(res, "resources");
     cJSON_AddNumberToObject(rs, "cpu_user_s", user);
     cJSON_AddNumberToObject(rs, "cpu_sys_s", sys);
-    cJSON_AddNumberToObject(rs, "cpu_s_per_1000_requests",
-                            done ? (user + sys) * 1000.0 / (double)done : 0.0);
+    if (ok > 0) {
+        cJSON_AddNumberToObject(rs, "cpu_s_per_1000_requests", (user + sys) * 1000.0 / (double)ok);
+    } else {
+        cJSON_AddNullToObject(rs, "cpu_s_per_1000_requests"); /* not measured */
+    }
     cJSON_AddNumberToObject(rs, "rss_start_kb", (double)rss0);
     cJSON_AddNumberToObject(rs, "rss_peak_kb", (double)r1->ru_maxrss);
     cJSON_AddNumberToObject(rs, "threads_peak", 1);
