@@ -465,11 +465,14 @@ void mock_metrics_summary(struct mock_metrics *m, FILE *f)
             sep = ", ";
         }
     }
-    fprintf(f, "%s%s, peak in flight %lld, %llu connections, %lld threads at the peak\n",
+    fprintf(f, "%s%s, peak in flight %lld, %llu connections\n",
             total ? line : "mockllm: 0 requests", total ? ")" : "",
             (long long)atomic_load_explicit(&m->in_flight_peak, RELAXED),
-            (unsigned long long)SUM(conn_total),
-            (long long)atomic_load_explicit(&m->threads_peak, RELAXED));
+            (unsigned long long)SUM(conn_total));
+    if (m->shared) { /* a thread per connection: how many ran at once */
+        fprintf(f, "mockllm: %lld threads at the peak (one per connection, and the acceptor)\n",
+                (long long)atomic_load_explicit(&m->threads_peak, RELAXED));
+    }
     unsigned long long per[MOCK_LATE_BOUNDS + 1], sum_ns, max_ns, over = 0;
     unsigned long long n = late_totals(m, per, &sum_ns, &max_ns);
     for (int b = 1; b <= MOCK_LATE_BOUNDS; b++) {

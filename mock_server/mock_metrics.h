@@ -136,10 +136,11 @@ static inline void mock_metrics_add_gauge(atomic_llong *g, long long d)
 void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out);
 /* Zero every counter and set the peak to the current in-flight (gauges keep their value). */
 void mock_metrics_reset(struct mock_metrics *m);
-/* One line: requests by status, peak in flight, connections, serving threads at their peak; a
- * second one on timed sends, when there were any: how many were more than 1 ms late, and the
- * latest; then one per kind of system failure met (threads that could not start, with the
- * errno and the limit; accept failures by errno). */
+/* One line: requests by status, peak in flight, connections (tests parse it: keep its form);
+ * with a shared slot (a thread per connection) one with the threads at their peak; one on timed
+ * sends, when there were any: how many were more than 1 ms late, and the latest; then one per
+ * kind of system failure met (threads that could not start, with the errno and the limit;
+ * accept failures by errno). */
 void mock_metrics_summary(struct mock_metrics *m, FILE *f);
 
 #endif
