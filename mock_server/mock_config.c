@@ -221,12 +221,51 @@ static bool *flag_of(struct mock_config *c, const char *name)
                                                 : NULL;
 }
 
+/* The default profile's settings (--latency-ms, --ttft, ...). 0 or -1 as config_apply; 1 when
+ * name is none of them. */
+static int apply_default_profile(struct mock_profile *p, const char *name, const char *v, char *err,
+                                 size_t errlen)
+{
+    double d;
+    if (strcmp(name, "latency-ms") == 0) {
+        if (parse_double(v, 0, 1e9, &d) != 0) {
+            return fail(err, errlen, "--latency-ms '%s': want a number >= 0", v);
+        }
+        p->ttft = (struct mock_dist){MOCK_DIST_FIXED, d, d};
+        p->itl = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
+        return 0;
+    } else if (strcmp(name, "ttft") == 0 || strcmp(name, "itl") == 0) {
+        return set_dist(name[0] == 't' ? &p->ttft : &p->itl, name, v, err, errlen);
+    } else if (strcmp(name, "reasoning-tokens") == 0) {
+        return set_count(&p->reasoning, name, v, 0, err, errlen);
+    } else if (strcmp(name, "chunk-tokens") == 0) {
+        return set_count(&p->chunk, name, v, 1, err, errlen);
+    } else if (strcmp(name, "tokens") == 0) {
+        return set_count(&p->tokens, name, v, 1, err, errlen);
+    } else if (strcmp(name, "prefill") == 0) {
+        if (parse_double(v, 0, MOCK_PREFILL_MAX_MS, &d) != 0) {
+            return fail(err, errlen, "--prefill '%s': want ms per prompt token in [0, %g]", v,
+                        MOCK_PREFILL_MAX_MS);
+        }
+        p->prefill_ms = d;
+        return 0;
+    } else if (strcmp(name, "preset") == 0) {
+        if (mock_profile_preset(v, p) != 0) {
+            return fail(err, errlen, "--preset '%s': no such preset (see --help)", v);
+        }
+        return 0;
+    }
+    return 1;
+}
+
 /* One setting by its flag name and its value as text, from the command line or a config file
  * (a flag without a value takes "true" or "false" there). 0, or -1 with a reason in err. */
 static int config_apply(struct mock_config *c, const char *name, const char *v, char *err,
                         size_t errlen)
 {
     bool *flag = flag_of(c, name);
+    double d;
+    int rc;
     if (flag != NULL) {
         if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
             return fail(err, errlen, "--%s: true or false in a config file", name);
@@ -239,38 +278,10 @@ static int config_apply(struct mock_config *c, const char *name, const char *v, 
             return set_num(c, &num_opts[i], v, err, errlen);
         }
     }
-    double d;
-    if (strcmp(name, "listen") == 0) {
+    if ((rc = apply_default_profile(&c->profiles[0], name, v, err, errlen)) != 1) {
+        return rc;
+    } else if (strcmp(name, "listen") == 0) {
         return set_listen(c, v, err, errlen);
-    } else if (strcmp(name, "latency-ms") == 0) {
-        if (parse_double(v, 0, 1e9, &d) != 0) {
-            return fail(err, errlen, "--latency-ms '%s': want a number >= 0", v);
-        }
-        c->profiles[0].ttft = (struct mock_dist){MOCK_DIST_FIXED, d, d};
-        c->profiles[0].itl = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
-        return 0;
-    } else if (strcmp(name, "ttft") == 0) {
-        return set_dist(&c->profiles[0].ttft, name, v, err, errlen);
-    } else if (strcmp(name, "itl") == 0) {
-        return set_dist(&c->profiles[0].itl, name, v, err, errlen);
-    } else if (strcmp(name, "reasoning-tokens") == 0) {
-        return set_count(&c->profiles[0].reasoning, name, v, 0, err, errlen);
-    } else if (strcmp(name, "chunk-tokens") == 0) {
-        return set_count(&c->profiles[0].chunk, name, v, 1, err, errlen);
-    } else if (strcmp(name, "tokens") == 0) {
-        return set_count(&c->profiles[0].tokens, name, v, 1, err, errlen);
-    } else if (strcmp(name, "prefill") == 0) {
-        if (parse_double(v, 0, MOCK_PREFILL_MAX_MS, &d) != 0) {
-            return fail(err, errlen, "--prefill '%s': want ms per prompt token in [0, %g]", v,
-                        MOCK_PREFILL_MAX_MS);
-        }
-        c->profiles[0].prefill_ms = d;
-        return 0;
-    } else if (strcmp(name, "preset") == 0) {
-        if (mock_profile_preset(v, &c->profiles[0]) != 0) {
-            return fail(err, errlen, "--preset '%s': no such preset (see --help)", v);
-        }
-        return 0;
     } else if (strcmp(name, "profile") == 0) {
         return add_profile(c, v, err, errlen);
     } else if (strcmp(name, "config") == 0) {

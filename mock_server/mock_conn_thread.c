@@ -354,7 +354,7 @@ void mock_conn_thread_serve(struct mock_tconn *t, struct mock_worker *w)
         }
         if (t->c.http.paused) {
             parsed(t, mock_http_resume(&t->c.http));
-        } else if (t->broken || t->eof || !read_more(t, buf, sizeof(buf))) {
+        } else if (t->broken || !read_more(t, buf, sizeof(buf))) {
             break;
         }
     }

@@ -37,7 +37,7 @@ struct mock_tconn {
     /* The connection's own thread only. */
     void (*due_cb)(struct mock_conn *c); /* mock_conn_timer's: cb at due_ns (uv_hrtime clock) */
     int64_t due_ns, idle_since_ns, hold_until_ns;
-    bool active, closing, shutting, held, failed, broken, eof;
+    bool active, closing, shutting, held, failed, broken;
     /* The server's: its list of connections and the thread serving this one. */
     struct mock_tconn *prev, *next;
     pthread_t thread;

@@ -229,6 +229,33 @@ static int profile_parse_bool(const char *key, const char *val, bool *out, char 
 
 static int profile_apply_all(struct mock_profile *p, const char *spec, char *err, size_t errlen);
 
+/* The keys of a served model: tokens, prefill, eos, preset. 0 or -1 as profile_apply; 1 when
+ * key is none of them. */
+static int profile_apply_served(struct mock_profile *p, const char *key, const char *val, char *err,
+                                size_t errlen)
+{
+    char sub[160];
+    if (strcmp(key, "tokens") == 0) {
+        if (mock_count_parse(val, 1, PROFILE_TOKENS_MAX, &p->tokens, sub, sizeof(sub)) != 0) {
+            snprintf(err, errlen, "profile tokens: %s", sub);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "prefill") == 0)
+        return profile_parse_prefill(val, &p->prefill_ms, err, errlen);
+    if (strcmp(key, "eos") == 0)
+        return profile_parse_bool(key, val, &p->eos, err, errlen);
+    if (strcmp(key, "preset") == 0) {
+        if (mock_profile_preset(val, p) != 0) {
+            snprintf(err, errlen, "profile preset: no preset '%s' (see --help)", val);
+            return -1;
+        }
+        return 0;
+    }
+    return 1;
+}
+
 /* Apply one key=value to the profile being built. */
 static int profile_apply(struct mock_profile *p, const char *key, const char *val, char *err,
                          size_t errlen)
@@ -259,24 +286,9 @@ static int profile_apply(struct mock_profile *p, const char *key, const char *va
         }
         return 0;
     }
-    if (strcmp(key, "tokens") == 0) {
-        if (mock_count_parse(val, 1, PROFILE_TOKENS_MAX, &p->tokens, sub, sizeof(sub)) != 0) {
-            snprintf(err, errlen, "profile tokens: %s", sub);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(key, "prefill") == 0)
-        return profile_parse_prefill(val, &p->prefill_ms, err, errlen);
-    if (strcmp(key, "eos") == 0)
-        return profile_parse_bool(key, val, &p->eos, err, errlen);
-    if (strcmp(key, "preset") == 0) {
-        if (mock_profile_preset(val, p) != 0) {
-            snprintf(err, errlen, "profile preset: no preset '%s' (see --help)", val);
-            return -1;
-        }
-        return 0;
-    }
+    int rc = profile_apply_served(p, key, val, err, errlen);
+    if (rc != 1)
+        return rc;
     if (strcmp(key, "reasoning_tokens") == 0 || strcmp(key, "chunk_tokens") == 0) {
         bool reasoning = key[0] == 'r';
         if (mock_count_parse(val, reasoning ? 0 : 1, MOCK_COUNT_MAX,
