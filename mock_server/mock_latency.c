@@ -427,12 +427,10 @@ void mock_preset_list(char *buf, size_t len)
     }
 }
 
-double mock_profile_ttft_ms(const struct mock_profile *p, long prompt_tokens, struct mock_rng *r,
-                            double scale)
+/* mock_profile_ttft_ms with a prefill (without, it is mock_dist_sample_ms bit for bit). */
+double mock__profile_ttft_prefill(const struct mock_profile *p, long prompt_tokens,
+                                  struct mock_rng *r, double scale)
 {
-    if (p->prefill_ms == 0.0) {
-        return mock_dist_sample_ms(&p->ttft, r, scale); /* the same value, bit for bit */
-    }
     double ms = mock_dist_sample_ms(&p->ttft, r, 1.0) + (double)prompt_tokens * p->prefill_ms;
     ms *= scale;
     if (!(ms >= 0.0))

@@ -104,7 +104,14 @@ void mock_preset_list(char *buf, size_t len);
 /* The time to first token of a request with `prompt_tokens` under p: a draw of p->ttft plus
  * prompt_tokens x p->prefill_ms, times scale, in [0, 3600000] ms. Draws what mock_dist_sample_ms
  * draws. Pure: any thread, own rng. */
-double mock_profile_ttft_ms(const struct mock_profile *p, long prompt_tokens, struct mock_rng *r,
-                            double scale);
+double mock__profile_ttft_prefill(const struct mock_profile *p, long prompt_tokens,
+                                  struct mock_rng *r, double scale);
+static inline double mock_profile_ttft_ms(const struct mock_profile *p, long prompt_tokens,
+                                          struct mock_rng *r, double scale)
+{
+    /* Inline: it runs for every request, and without prefill it is the plain draw. */
+    return p->prefill_ms == 0.0 ? mock_dist_sample_ms(&p->ttft, r, scale)
+                                : mock__profile_ttft_prefill(p, prompt_tokens, r, scale);
+}
 
 #endif
