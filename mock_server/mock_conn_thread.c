@@ -346,7 +346,6 @@ void mock_conn_thread_serve(struct mock_tconn *t, struct mock_worker *w)
     mock_conn_init(&t->c, &thread_transport, w);
     setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     atomic_fetch_add_explicit(&mock_conn_counters(&t->c)->conn_open, 1, memory_order_relaxed);
-    t->idle_since_ns = now_ns();
     while (!t->closing) {
         answer_queued(t, buf, sizeof(buf));
         if (t->closing || t->shutting) {
@@ -371,6 +370,8 @@ int mock_conn_thread_init(struct mock_tconn *t, int fd)
 {
     memset(t, 0, sizeof(*t));
     t->fd = fd;
+    t->idle_since_ns = now_ns(); /* idle from its accept, as the loop counts, not from when its
+                                    thread got to run */
     if (pthread_mutex_init(&t->mu, NULL) != 0) {
         return -1;
     }
