@@ -100,7 +100,9 @@ fi
 # --quick; for the gate's rounds quick_KEY and then gate_KEY replace KEY, whatever the level.
 KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests requests peers
       httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
-      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout"
+      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout server_models
+      client_backend
+      targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom"
 load_conf() {
     local k q
     for k in $KEYS; do unset "$k" "quick_$k" "gate_$k"; done
@@ -108,6 +110,8 @@ load_conf() {
     min_requests=20 requests=0 peers="" httpx_max_concurrency=1000 httpx_max_requests=5000
     rates="" duration=2 slo="" slo_share=0.99 start_rate=1000 max_rate=100000 bisect=3
     max_probes=14 min_efficiency=0.9 listen_addrs=1 wrk_duration=5 cell_timeout=300
+    targets="" ttft_ms=0 itl_ms=50 tokens=400 chunk_tokens=1 settle_s=2 steady_s=20 min_share=0.95
+    max_stretch=1.25 headroom=0.02
     [ "$level" = quick ] || [ "${2:-}" = gate ] && wrk_duration=2 cell_timeout=60
     # shellcheck disable=SC1090
     . "$1"
@@ -125,7 +129,7 @@ load_conf() {
 
 # The issue's order first, then any workload a user added, by name.
 workloads=()
-order="latency-bound throughput streaming errors open-loop slo-search ceiling"
+order="latency-bound throughput streaming errors open-loop slo-search ceiling burst-turnaround"
 for w in $order $(cd "$LL_TOP/bench/workloads" && ls ./*.conf | sed 's|^\./||; s|\.conf$||' | sort); do
     [ -f "$LL_TOP/bench/workloads/$w.conf" ] || continue
     [[ " ${workloads[*]} " == *" $w "* ]] && continue
@@ -138,11 +142,14 @@ cells_total=0
 for w in "${workloads[@]}"; do
     load_conf "$LL_TOP/bench/workloads/$w.conf"
     case $mode in
-    closed|ceiling) n=$(wc -w <<<"$concurrency"); np=0
+    closed|burst) n=$(wc -w <<<"$concurrency"); np=0
         for p in $peers; do np=$((np + 1)); done
         cells_total=$((cells_total + n * (${#BACKENDS[@]} + np))) ;;
     open) cells_total=$((cells_total + $(wc -w <<<"$rates") * ${#BACKENDS[@]})) ;;
     slo-search) cells_total=$((cells_total + max_probes * ${#BACKENDS[@]})) ;;
+    ceiling) cells_total=$((cells_total + ($(wc -w <<<"$targets") + bisect) * ${#BACKENDS[@]})) ;;
+    server) cells_total=$((cells_total + $(wc -w <<<"$concurrency") * $(wc -w <<<"$server_models"))) ;;
+    *) usage "bench/workloads/$w.conf: unknown mode '$mode'" ;;
     esac
 done
 [ ${#gate_cells[@]} -gt 0 ] && cells_total=$((cells_total + ${#gate_cells[@]} * reps))
@@ -189,7 +196,7 @@ CELLS=$out/cells.tsv
 printf '%s\n' "${notes[@]}" >"$out/notes.txt"
 
 # --- processes: everything we start is stopped by PID ----------------------------------------
-MOCK_PID="" CLIENT_PID=""
+MOCK_PID="" CLIENT_PID="" MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS=""
 stop_pid() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 cleanup() { stop_pid "$CLIENT_PID"; stop_pid "$MOCK_PID"; }
 trap cleanup EXIT
@@ -250,15 +257,16 @@ run_llmload() {
     local w=$1 b=$2 c=$3 r=$4 n=$5 tag rc=0 u args=(); shift 5
     tag=$w-$b${c:+-c$c}${r:+-r$r}$tag_suffix
     progress "$w" "$b" "${c:+c=$c}${r:+r=$r}"
-    mock_start "$listen_addrs" $mock_args
+    mock_start "$listen_addrs" $mock_args $MOCK_EXTRA
     for u in "${URLS[@]}"; do args+=(--url "$u"); done
     [ -n "$c" ] && args+=(--concurrency "$c")
     [ -n "$r" ] && args+=(--rate "$r")
     bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" \
         --no-preflight --json "$out/raw/$tag.json" $run_args "$@" \
         >"$out/logs/$tag.log" 2>&1 || rc=$?
+    [ -n "$SERVER_FIGS" ] && server_figures "$out/raw/$tag.server.json"
     mock_stop
-    record "$w" "$b" "$c" "$r" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+    record "$w" "${RECORD_AS:-$b}" "$c" "$r" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
     LAST_JSON=$out/raw/$tag.json LAST_RC=$rc
 }
 
@@ -386,9 +394,9 @@ do_slo() {
     done
 }
 
-# Ceiling: raise concurrency until a run fails or efficiency < min_efficiency; the report says
-# what stopped it (from the run's JSON and log: threads, memory, descriptors, ports).
-do_ceiling() {
+# Burst turnaround: raise concurrency until a run fails or efficiency < min_efficiency; the
+# report says what stopped it (from the run's JSON and log: threads, memory, descriptors, ports).
+do_burst() {
     local b c n eff nc lim
     nc=$(wc -w <<<"$concurrency")
     for b in "${BACKENDS[@]}"; do
@@ -408,6 +416,50 @@ do_ceiling() {
                 break
             fi
         done
+    done
+}
+
+# The steady-state ceiling (ceiling.conf): one open-loop run of long streams per step, its
+# figures from the steady window; report.py picks each next target from the steps so far
+# (`ceilnext`: up the targets while steps hold, then bisect) and judges every step.
+ceil_step() { # WORKLOAD BACKEND TARGET
+    local w=$1 b=$2 t=$3 tag rc=0 u args=() l_s rate limit dur n from
+    read -r l_s rate limit dur n from < <($PY -c "
+import math
+l = ($ttft_ms + ($tokens - min($chunk_tokens, $tokens)) * $itl_ms) / 1000.0  # ceiling.py's L
+d = l + $settle_s + $steady_s
+r = $t / l
+print('%g %g %d %g %d %g' % (l, r, math.ceil($t * (1 + $headroom)) + 8, d, math.ceil(r * d) + 1,
+                              l + $settle_s))")
+    tag=$w-$b-t$t$tag_suffix
+    progress "$w" "$b" "target=$t"
+    mock_start "$listen_addrs" --ttft "$ttft_ms" --itl "$itl_ms" --tokens "$tokens" \
+        --chunk-tokens "$chunk_tokens" $mock_args
+    for u in "${URLS[@]}"; do args+=(--url "$u"); done
+    # Every run bounded: --duration and --requests end the sending, --timeout each answer.
+    local keep=$cell_timeout
+    cell_timeout=$($PY -c "print(int($dur + 3 * $l_s + 60))")
+    bounded "$LLMLOAD" run --backend "$b" --rate "$rate" --concurrency "$limit" \
+        --requests "$n" --duration "${dur}s" --window "${from}s" --server-pid "$MOCK_PID" \
+        --stream --retries 0 --timeout "$($PY -c "print(2 * $l_s + 10)")" --no-limit-check \
+        --no-preflight --json "$out/raw/$tag.json" "${args[@]}" $run_args \
+        >"$out/logs/$tag.log" 2>&1 || rc=$?
+    cell_timeout=$keep
+    mock_stop
+    record "$w" "$b" "$t" "$rate" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+}
+do_ceiling() {
+    local b t steps max_steps
+    max_steps=$(( $(wc -w <<<"$targets") + bisect ))
+    for b in "${BACKENDS[@]}"; do
+        steps=0
+        while [ $steps -lt $max_steps ]; do
+            t=$($REPORT ceilnext "$out" "$1" "$b")
+            [ "$t" = done ] && break
+            ceil_step "$1" "$b" "$t"
+            steps=$((steps + 1))
+        done
+        cells_done=$((cells_done + max_steps - steps))
     done
 }
 
@@ -444,6 +496,48 @@ do_gate() {
     GATE_REP="" tag_suffix=""
 }
 
+# server_figures FILE: the running mock's own figures, read before it stops: peak RSS (VmHWM),
+# its threads' peak and the failures to start a thread or accept (from its /metrics).
+server_figures() {
+    local hwm
+    hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$MOCK_PID/status" 2>/dev/null || echo "")
+    $PY - "${URLS[0]%/v1}/metrics" "$hwm" >"$1" <<'PY' || true
+import json, sys, urllib.request
+m = {"vmhwm_kb": int(sys.argv[2]) if sys.argv[2] else None, "threads_peak": None,
+     "thread_start_failures": 0, "accept_failures": 0}
+try:
+    text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+except OSError:
+    text = ""
+for line in text.splitlines():
+    if line.startswith("#") or not line.strip():
+        continue
+    name, _, v = line.rpartition(" ")
+    base = name.split("{")[0]
+    if base == "mockllm_threads_peak":
+        m["threads_peak"] = float(v)
+    elif base == "mockllm_thread_start_failures_total":
+        m["thread_start_failures"] += float(v)
+        m.setdefault("thread_start_why", []).append(name)
+    elif base == "mockllm_accept_failures_total":
+        m["accept_failures"] += float(v)
+print(json.dumps(m))
+PY
+}
+
+# Server: the same evented client against each of mockllm's concurrency models
+# (server.conf); a cell is (model, C), recorded with the model as its "client".
+do_server() {
+    local c m
+    for c in $concurrency; do
+        for m in $server_models; do
+            MOCK_EXTRA="--model $m" RECORD_AS=$m SERVER_FIGS=1 tag_suffix=-$m
+            run_llmload "$1" "$client_backend" "$c" "" "$((c * rounds))" || true
+            MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS="" tag_suffix=""
+        done
+    done
+}
+
 # --- run ------------------------------------------------------------------------------------
 {
     echo "level=$level"
@@ -462,6 +556,7 @@ do_gate() {
     echo "threads_max=$(cat /proc/sys/kernel/threads-max)"
     echo "ephemeral_ports=$(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range)"
     echo "max_map_count=$(cat /proc/sys/vm/max_map_count)"
+    echo "somaxconn=$(cat /proc/sys/net/core/somaxconn)"
     echo "stack_default_kb=$(ulimit -s)"
     echo "curl=$(curl --version 2>/dev/null | head -1 | cut -d' ' -f2)"
     echo "git=$(git -C "$LL_TOP" describe --always --dirty 2>/dev/null || echo none)"
@@ -476,8 +571,9 @@ for w in "${workloads[@]}"; do
     closed) do_closed "$w" ;;
     open) do_open "$w" ;;
     slo-search) do_slo "$w" ;;
+    burst) do_burst "$w" ;;
     ceiling) do_ceiling "$w" ;;
-    *) echo "bench.sh: $w.conf: unknown mode '$mode'" >&2; exit 2 ;;
+    server) do_server "$w" ;;
     esac
 done
 if [ ${#gate_cells[@]} -gt 0 ]; then

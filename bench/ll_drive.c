@@ -11,6 +11,7 @@
 #include "ll_err.h"
 #include "ll_retry.h"
 #include "ll_signal.h"
+#include "ll_workload.h"
 
 #define TICK_NS      (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
 #define SEND_BURST   256
@@ -108,7 +109,8 @@ struct drive {
     uint64_t checked;        /* s->completed when opts.stop was last asked */
     int64_t next_check;
     int64_t next_tick;
-    uint64_t rng;
+    struct ll_sched sched;              /* open loop: when each request is due */
+    struct ll_segment_cursor seg_drawn; /* global arrivals drawn */
     bool progress_shown;
 };
 
@@ -139,11 +141,34 @@ static void submit_failed(struct drive *d, int err, int64_t now, int64_t t_inten
     note_failure(d, &res);
 }
 
+/* The workload's next request for this agent. The workload numbers requests as one whole run
+ * sends them (its draws, a dataset's order, a trace's rows); the requests other segments own
+ * are drawn and dropped here, so that each one this agent sends is the one the whole run would
+ * have sent in its place. The counts the workload reports are this agent's. */
+static int workload_next(struct drive *d, struct ll_request *req)
+{
+    struct ll_workload *w = d->o->work;
+    const struct ll_segment *g = d->o->segment;
+    uint64_t in = w->input_tokens, asked = w->output_asked;
+    while (g != NULL && !ll_segment_owns(g, w->sent)) {
+        if (ll_workload_fill(w, d->o->req, req) != 0) {
+            return LL_ENOMEM;
+        }
+        w->skipped++;
+    }
+    w->input_tokens = in;
+    w->output_asked = asked;
+    return ll_workload_fill(w, d->o->req, req);
+}
+
 static int submit_one(struct drive *d, int64_t t_intended)
 {
     struct ll_request req = *d->o->req;
     struct ll_call *call = NULL;
     size_t idx;
+    if (d->o->work != NULL && workload_next(d, &req) != 0) {
+        return LL_ENOMEM;
+    }
     int err = live_reserve(&d->live, &idx);
     if (err != 0) {
         return err;
@@ -183,6 +208,9 @@ static void collect(struct drive *d, struct ll_call *call)
     }
     d->collected_turn++;
     ll_stats_add_result(d->s, &call->res, now);
+    if (d->o->window != NULL) {
+        ll_window_fold(d->o->window, &call->res, now);
+    }
     if (call->res.cls != LL_CLASS_NONE) {
         note_failure(d, &call->res);
     }
@@ -220,6 +248,9 @@ static void progress_line(struct drive *d, int64_t now)
 
 static void tick(struct drive *d, int64_t now)
 {
+    if (d->o->window != NULL) {
+        ll_window_tick(d->o->window, now);
+    }
     if (now < d->next_tick) {
         return;
     }
@@ -239,16 +270,39 @@ static void cancel_all(struct drive *d)
     }
 }
 
-/* Next gap of the open-loop schedule, ns. */
-static double next_gap_ns(struct drive *d)
+/* Closed loop: the requests to keep submitted now. While the ramp rises, its window and no
+ * lookahead (every submitted request is on the wire at once); then C plus the lookahead. */
+static uint64_t closed_window(const struct drive *d, int64_t now)
 {
-    double mean = (double)LL_NS_PER_S / d->o->rate;
-    if (d->o->arrivals == LL_ARRIVALS_CONSTANT) {
-        return mean;
-    }
-    /* 53 random bits -> u in (0, 1]; -ln(u) is exponential with mean 1. */
-    double u = (double)((ll_rng_next(&d->rng) >> 11) + 1) * 0x1.0p-53;
-    return -log(u) * mean;
+    const struct ll_drive_opts *o = d->o;
+    uint64_t c = (uint64_t)o->concurrency;
+    uint64_t w = ll_ramp_window((int64_t)(o->ramp_s * LL_NS_PER_S), c, now - d->s->t_start);
+    return w < c ? w : c + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
+}
+
+/* Closed loop: wake for the ramp's next step no later than `until`. */
+static int64_t ramp_wake(const struct drive *d, int64_t now, int64_t until)
+{
+    const struct ll_drive_opts *o = d->o;
+    int64_t step = ll_ramp_next_step((int64_t)(o->ramp_s * LL_NS_PER_S), (uint64_t)o->concurrency,
+                                     now - d->s->t_start);
+    return step >= 0 && d->s->t_start + step < until ? d->s->t_start + step : until;
+}
+
+/* The global schedule (ll_arrivals.h): the next arrival, ns after the start (ll_segment_gen). */
+static int64_t sched_next(void *arg)
+{
+    struct drive *d = arg;
+    return ll_sched_next(&d->sched);
+}
+
+/* Open loop: the intended time of this agent's next send: the global schedule's next arrival
+ * that its segment owns (every one without a segment), whatever the arrival process. */
+static double next_send_ns(struct drive *d)
+{
+    static const struct ll_segment whole = {0, 1};
+    const struct ll_segment *g = d->o->segment != NULL ? d->o->segment : &whole;
+    return (double)d->s->t_start + (double)ll_segment_next(g, &d->seg_drawn, sched_next, d, NULL);
 }
 
 /* Block until a result, the next send time or the next tick; never spin. */
@@ -306,9 +360,7 @@ static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
     bool open = o->rate > 0;
-    double sched_ns = (double)d->s->t_start; /* open loop: the next intended send */
-    uint64_t closed_window =
-        (uint64_t)o->concurrency + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
+    double sched_ns = open ? next_send_ns(d) : 0; /* open loop: the next intended send */
     bool stopping = false;
 
     for (;;) {
@@ -326,16 +378,17 @@ static int drive_loop(struct drive *d)
          * held a zero-latency run at ~250 in flight of the 1,000 asked for, because one turn of
          * the backend finished about as many as the cap let in. */
         uint64_t burst_max = open ? SEND_BURST : d->collected_turn + SEND_BURST;
+        uint64_t window = open ? 0 : closed_window(d, now);
         d->collected_turn = 0;
         for (uint64_t burst = 0; burst < burst_max && may_send(d, stopping, now) &&
-                                 (open ? (int64_t)sched_ns <= now : d->in_flight < closed_window);
+                                 (open ? (int64_t)sched_ns <= now : d->in_flight < window);
              burst++) {
             int err = submit_one(d, open ? (int64_t)sched_ns : 0);
             if (err != 0) {
                 return err;
             }
             if (open) {
-                sched_ns += next_gap_ns(d);
+                sched_ns = next_send_ns(d);
                 now = ll_now_ns();
             }
         }
@@ -344,14 +397,19 @@ static int drive_loop(struct drive *d)
             break;
         }
         int64_t until = d->next_tick;
+        if (o->window != NULL && ll_window_next_due(o->window) < until) {
+            until = ll_window_next_due(o->window); /* its boundaries, to the loop's turn */
+        }
         if (more && o->duration_ns > 0 && d->s->t_start + o->duration_ns < until) {
             until = d->s->t_start + o->duration_ns; /* wake when the time is up */
         }
         if (more) {
             if (open && (int64_t)sched_ns < until) {
                 until = (int64_t)sched_ns;
-            } else if (!open && d->in_flight < closed_window) {
+            } else if (!open && d->in_flight < window) {
                 until = now; /* the burst ended with slots still free: only collect */
+            } else if (!open) {
+                until = ramp_wake(d, now, until);
             }
         }
         wait_some(d, until);
@@ -365,7 +423,7 @@ static int drive_loop(struct drive *d)
 int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
              struct ll_drive_out *out)
 {
-    struct drive d = {.c = c, .o = o, .s = s, .out = out, .rng = o->seed ? o->seed : 1};
+    struct drive d = {.c = c, .o = o, .s = s, .out = out};
     int err;
 
     memset(out, 0, sizeof(*out));
@@ -376,10 +434,29 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
         goto out;
     }
     ll_stats_res_begin(s);
-    s->offered_rps = o->rate; /* open loop: what ll_stats_keepup judges against */
-    s->t_start = s->t_stop = ll_now_ns();
+    /* open loop: what ll_stats_keepup judges against, this agent's part of it */
+    s->offered_rps = o->rate / (o->segment != NULL ? o->segment->count : 1);
+    s->t_stop = ll_now_ns();
+    s->t_start = o->t_start_ns > 0 && o->t_start_ns <= s->t_stop ? o->t_start_ns : s->t_stop;
     d.next_tick = s->t_start + TICK_NS;
+    if (o->work != NULL) {
+        ll_workload_rewind(o->work); /* every drive sends the workload from its start */
+    }
+    d.sched = (struct ll_sched){.kind = o->arrivals,
+                                .rate = o->rate,
+                                .burstiness = o->burstiness,
+                                .ramp_s = o->ramp_s,
+                                .times_s = o->trace_s,
+                                .n_times = o->trace_n,
+                                .speed = o->trace_speed > 0 ? o->trace_speed : 1.0,
+                                .rng = o->seed};
+    if (o->window != NULL) {
+        ll_window_start(o->window, s->t_start, s);
+    }
     err = drive_loop(&d);
+    if (o->window != NULL) {
+        ll_window_end(o->window, ll_now_ns());
+    }
     if (err != 0) {
         cancel_all(&d); /* the client's destroy reaps them; accounting will say so */
     }
@@ -409,6 +486,8 @@ int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t
     w.requests = requests > 0 ? requests : LL_DRIVE_UNBOUNDED;
     w.duration_ns = requests > 0 ? 0 : duration_ns;
     w.label = "warm-up";
+    w.t_start_ns = 0; /* the measured run's start is the common one, not the warm-up's */
+    w.window = NULL;
     if (ll_stats_init(&scratch, NULL) != 0) {
         return LL_ENOMEM;
     }

@@ -12,13 +12,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ll_arrivals.h"
 #include "ll_client.h"
+#include "ll_segment.h"
 #include "ll_stats.h"
+#include "ll_window.h"
 
-enum ll_arrivals {
-    LL_ARRIVALS_CONSTANT, /* one send every 1/rate s */
-    LL_ARRIVALS_POISSON,  /* exponential gaps with mean 1/rate s, seeded */
-};
+struct ll_workload;
 
 #define LL_DRIVE_UNBOUNDED UINT64_MAX /* requests: no count, --duration ends the run */
 
@@ -32,16 +32,34 @@ struct ll_drive_opts {
     int lookahead;
     double rate; /* > 0: open loop, requests per second */
     enum ll_arrivals arrivals;
-    uint64_t seed;                /* Poisson RNG */
+    uint64_t seed;     /* Poisson and gamma RNG */
+    double burstiness; /* LL_ARRIVALS_GAMMA: the gaps' shape (ll_arrivals.h) */
+    /* > 0: a linear ramp over ramp_s seconds, of the rate (open loop) or of the requests kept
+     * in flight, from 1 to concurrency (closed loop; the lookahead only once it is complete) */
+    double ramp_s;
+    const double *trace_s; /* LL_ARRIVALS_TRACE: the times to replay, trace_n of them, */
+    size_t trace_n;        /* trace_speed times as fast (ll_arrivals.h) */
+    double trace_speed;
     const struct ll_request *req; /* template; t_intended and user are set per send */
+    struct ll_workload *work;     /* NULL, or each request's prompt and max_tokens from it */
     bool progress;                /* live line on stderr (the caller decides: isatty) */
     const char *label;            /* progress line prefix (e.g. "warm-up"), NULL: none */
+    struct ll_window *window;     /* optional: figures over the steady window (ll_window.h) */
     /* Optional: asked after results came in (at most every LL_DRIVE_CHECK_MS) whether the run
      * should stop early -- e.g. a threshold that can no longer pass. `remaining` counts the
      * requests not yet final (unsent + outstanding). true: no more sends, the outstanding
      * requests are cancelled, out->stopped is set. Runs on the driver's thread. */
     bool (*stop)(void *arg, const struct ll_stats *s, uint64_t remaining);
     void *stop_arg;
+    /* One agent of several (ll_segment.h), NULL: the whole workload. Open loop: the global
+     * schedule is drawn and only this segment's arrivals are sent, at their global times; the
+     * rate offered by this agent is rate / count. `requests` is then this agent's share. */
+    const struct ll_segment *segment;
+    /* > 0: the run's start on the monotonic clock, instead of the moment ll_drive starts: the
+     * common --start-at instant, so that agents share their schedule's origin and --duration
+     * ends all of them at the same moment (an agent that starts late catches up on its
+     * schedule; its lateness shows as slip and in the corrected latency). */
+    int64_t t_start_ns;
 };
 
 #define LL_DRIVE_CHECK_MS 10

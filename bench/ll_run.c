@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ll_agent.h"
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_drive.h"
@@ -14,19 +15,25 @@
 #include "ll_netopts.h"
 #include "ll_opts.h"
 #include "ll_outfile.h"
+#include "ll_proc.h"
 #include "ll_report.h"
 #include "ll_signal.h"
+#include "ll_window.h"
 #include "ll_thresh.h"
+#include "ll_workload_flags.h"
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
 #define LOOKAHEAD_DEFAULT_MAX   64 /* enough to hide the driver's turn-around; bounded memory */
 #define MOCK_START_TIMEOUT_MS   10000
 #define MOCK_STOP_TIMEOUT_MS    5000
+#define RUN_OPTS_MAX            80 /* entries of the flag table, its end included */
 
 struct run {
     /* flags */
     const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path, *warmup;
+    const char *window_spec; /* --window FROM[:TO] */
+    int64_t server_pid;      /* --server-pid, else the embedded mock's when there is a window */
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s, max_error_rate;
@@ -36,10 +43,12 @@ struct run {
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool url_from_env;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
-    bool requests_seen, duration_seen, max_error_seen;
-    struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
+    bool requests_seen, duration_seen, max_error_seen, prompt_seen;
+    struct ll_strv headers, mock_args, urls; /* urls: every --url (ll_xfer.slot) */
     struct ll_netopts net;                   /* real-endpoint flags (ll_netopts.h) */
     struct ll_strv thresholds;               /* every --threshold */
+    struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
+    struct ll_agent agent; /* --segment, --start-at (ll_agent.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -56,6 +65,10 @@ struct run {
     struct ll_outfile json;                 /* --json, opened before anything starts */
     struct ll_thresh_set th;                /* --threshold and --max-error-rate, parsed */
     int64_t timeout_ms, connect_timeout_ms; /* as applied: whole ms */
+    int64_t win_from_ns, win_to_ns;
+    struct ll_window win; /* when window_spec is set */
+    bool win_on;
+    struct ll_thread_wall twall; /* why the threads could not start (cfg.thread_wall) */
 };
 
 static void run_defaults(struct run *r)
@@ -75,6 +88,7 @@ static void run_defaults(struct run *r)
     ll_netopts_defaults(&r->net, &r->cfg);
     r->json.fd = -1;
     r->th.aborted_by = -1;
+    ll_wl_flags_defaults(&r->wl);
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
@@ -117,9 +131,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPTD("rate", LL_OPT_DOUBLE, &r->rate, 1e-3, 1e7, "R",
              "open loop: requests per second, latency from each intended start", "closed loop"),
         OPT("arrivals", LL_OPT_STR, &r->arrivals, 0, 0, "KIND",
-            "open-loop arrivals: constant or poisson (seeded by --seed)"),
+            "open-loop arrivals: constant, poisson or gamma (--burstiness; seeded by --seed)"),
         OPT("model", LL_OPT_STR, &r->model, 0, 0, "M", "model name sent with every request"),
-        OPT("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message"),
+        OPTS("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message", &r->prompt_seen),
         OPT("stream", LL_OPT_BOOL, &r->stream, 0, 0, NULL,
             "stream with SSE; records TTFT, TPOT, per-token ITL and chunk gaps"),
         OPTD("max-tokens", LL_OPT_INT, &r->max_tokens, 1, 1e7, "N", "max_tokens per request",
@@ -144,14 +158,26 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "per token after the first (itl and tpot need --stream)",
              "none"),
         OPTD("url", LL_OPT_LIST, &r->urls, 0, 0, "URL",
-             "OpenAI-compatible base URL, e.g. https://api.openai.com/v1; repeatable: requests "
-             "rotate over them (e.g. one mock on several 127.0.0.x, to spread ports)",
+             "OpenAI-compatible base URL, e.g. https://api.openai.com/v1; repeatable: the "
+             "in-flight slots are spread over them, slot i on URL i mod n, each keeping its "
+             "connection (e.g. one mock on several 127.0.0.x, to spread ports); with fewer slots "
+             "than URLs, requests rotate",
              "the embedded mockllm"),
         OPT("url-from-env", LL_OPT_BOOL, &r->url_from_env, 0, 0, NULL,
             "send the load to $OPENAI_BASE_URL (without this or --url the load goes to the "
             "embedded mock, whatever the environment says: no paid endpoint by accident)"),
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
+        OPTD("window", LL_OPT_STR, &r->window_spec, 0, 0, "FROM[:TO]",
+             "steady-state figures over this window after the start (TO: the end of "
+             "--duration): mean in flight on the wire, CPU per request and per token, RSS per "
+             "request in flight, threads, descriptors, and the latency and failures of the "
+             "requests started in it",
+             "none"),
+        OPTD("server-pid", LL_OPT_INT, &r->server_pid, 1, 4194304, "PID",
+             "with --window: sample this process too (CPU, RSS, threads, descriptors and its "
+             "RLIMIT_NOFILE), e.g. the server under test on this machine",
+             "the embedded mock"),
         OPTD("json", LL_OPT_STR, &r->json_path, 0, 0, "FILE",
              "write every figure and the configuration as JSON; - = stdout, the JSON alone "
              "(the text report then goes to stderr)",
@@ -159,7 +185,8 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPT("quiet", LL_OPT_BOOL, &r->quiet, 0, 0, NULL,
             "print no text report (errors and warnings still go to stderr)"),
         OPTS("seed", LL_OPT_INT, &r->seed, 0, 9e18, "N",
-             "seed for retry jitter, Poisson arrivals and the embedded mock", &r->seed_seen),
+             "seed for retry jitter, arrivals, workload draws and the embedded mock",
+             &r->seed_seen),
         OPT("insecure", LL_OPT_BOOL, &r->insecure, 0, 0, NULL,
             "do not verify HTTPS certificates (never the default)"),
         OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
@@ -175,6 +202,14 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {"max-error-rate", LL_OPT_DOUBLE, &r->max_error_rate, 0, 1, "R",
          "shorthand for --threshold 'error_rate<=R' (R a fraction, e.g. 0.01)", "none",
          &r->max_error_seen, 0},
+        OPTD("segment", LL_OPT_STR, &r->agent.segment_spec, 0, 0, "I/N",
+             "run segment I of a workload split over N agents: the requests, concurrency and "
+             "open-loop arrivals it owns; merge the agents' --json with llmload merge",
+             "the whole workload"),
+        OPTD("start-at", LL_OPT_STR, &r->agent.start_at_spec, 0, 0, "TIME",
+             "start the schedule at this wall-clock instant (RFC 3339, e.g. 2026-11-25T14:03:09Z, "
+             "or epoch seconds), the same on every agent; a late start is said and recorded",
+             "at once"),
         OPT("abort-on-fail", LL_OPT_BOOL, &r->abort_on_fail, 0, 0, NULL,
             "stop the run as soon as a threshold can no longer pass (k6's abortOnFail): no "
             "more sends, outstanding requests cancelled"),
@@ -187,18 +222,20 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "none"),
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
-    memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    size_t n = sizeof(tab) / sizeof(tab[0]) - 1; /* the workload's flags go over the end */
+    n = n < cap ? n : cap - 1;
+    memcpy(t, tab, n * sizeof(*t));
+    ll_wl_flags_table(&r->wl, t + n, cap - n);
     ll_netopts_append(&r->net, t, cap);
 }
 
-#define RUN_FLAGS_MAX 64
-
 static void run_help(struct run *r)
 {
-    struct ll_opt t[RUN_FLAGS_MAX];
-    run_table(r, t, RUN_FLAGS_MAX);
+    struct ll_opt t[RUN_OPTS_MAX];
+    run_table(r, t, RUN_OPTS_MAX);
     printf("usage: llmload run --backend threaded|evented --requests N\n"
-           "                   (--concurrency C | --rate R [--arrivals constant|poisson]) ...\n\n"
+           "                   (--concurrency C | --rate R [--arrivals constant|poisson|gamma] |\n"
+           "                    --trace FILE) ...\n\n"
            "Runs N chat-completion requests on one backend and prints a summary table.\n\n");
     ll_opts_help(stdout, t);
     printf("\nbackends:\n");
@@ -230,7 +267,7 @@ static int usage(const char *msg, const char *arg)
 /* --duration without --requests: no count, the time ends the run. */
 static bool run_unbounded(const struct run *r)
 {
-    return r->duration_seen && !r->requests_seen;
+    return r->duration_seen && !r->requests_seen && r->wl.trace == NULL; /* a trace ends */
 }
 
 /* Checks that need more than one flag. */
@@ -243,12 +280,22 @@ static int run_validate(struct run *r)
     if (r->be == NULL) {
         return usage("unknown backend (want threaded or evented):", r->backend);
     }
-    if (strcmp(r->arrivals, "constant") == 0) {
-        r->arr = LL_ARRIVALS_CONSTANT;
-    } else if (strcmp(r->arrivals, "poisson") == 0) {
-        r->arr = LL_ARRIVALS_POISSON;
-    } else {
-        return usage("--arrivals: want constant or poisson, got", r->arrivals);
+    if (ll_arrivals_parse(r->arrivals, &r->arr) != 0) {
+        return usage("--arrivals: want constant, poisson or gamma, got", r->arrivals);
+    }
+    struct ll_wl_run wr = {.who = WHO,
+                           .rate = &r->rate,
+                           .arr = &r->arr,
+                           .arrivals = &r->arrivals,
+                           .requests = &r->requests,
+                           .requests_seen = r->requests_seen,
+                           .requests_unbounded = run_unbounded(r),
+                           .max_tokens = r->max_tokens,
+                           .prompt_seen = r->prompt_seen,
+                           .seed = (uint64_t)r->seed};
+    int rc = ll_wl_flags_setup(&r->wl, &wr); /* may set a trace's rate and request count */
+    if (rc != 0) {
+        return rc;
     }
     if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
         return usage("--arrivals needs --rate", NULL);
@@ -310,10 +357,25 @@ static int run_validate(struct run *r)
         return usage("--warmup: want a number of requests (100) or a duration (10s, 500ms), got",
                      r->warmup);
     }
+    const char *why = NULL;
+    if (r->window_spec != NULL &&
+        ll_window_parse(r->window_spec, r->duration_seen ? r->duration_s : 0, &r->win_from_ns,
+                        &r->win_to_ns, &why) != 0) {
+        fprintf(stderr, "%s: --window '%s': %s\n", WHO, r->window_spec, why);
+        return LL_EXIT_USAGE;
+    }
+    if (r->server_pid > 0 && r->window_spec == NULL) {
+        return usage("--server-pid needs --window", NULL);
+    }
     /* Sized to the work: no more slots, threads or connections than there are requests. */
     r->concurrency_asked = r->concurrency;
     if (!run_unbounded(r) && r->requests < r->concurrency) {
         r->concurrency = r->requests;
+    }
+    if (ll_agent_parse(&r->agent, WHO) != 0 ||
+        ll_agent_split(&r->agent, WHO, run_unbounded(r), &r->requests, &r->concurrency,
+                       &r->concurrency_asked) != 0) {
+        return LL_EXIT_USAGE;
     }
     if (!r->lookahead_seen) {
         r->lookahead =
@@ -383,8 +445,9 @@ static int mock_start(struct run *r)
         snprintf(fault, sizeof(fault), "--fault-rate=%g", r->fault_rate);
         args[n++] = fault;
     }
-    if (r->seed_seen) {
-        snprintf(seed, sizeof(seed), "--seed=%lld", (long long)r->seed);
+    if (r->seed_seen || r->agent.seg.count > 1) { /* each agent's mock draws its own */
+        snprintf(seed, sizeof(seed), "--seed=%llu",
+                 (unsigned long long)ll_agent_seed(&r->agent, (uint64_t)r->seed));
         args[n++] = seed;
     }
     for (size_t i = 0; i < r->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
@@ -423,7 +486,8 @@ static void run_config(struct run *r)
     cfg->verify_tls = !r->insecure;
     cfg->blocking = r->blocking;
     cfg->stack_size = (size_t)r->stack_size;
-    cfg->seed = (uint64_t)r->seed;
+    cfg->seed = ll_agent_seed(&r->agent, (uint64_t)r->seed); /* retry jitter, per agent */
+    cfg->thread_wall = &r->twall;
     ll_netopts_apply(&r->net, cfg);
 
     r->msg = (struct ll_message){"user", r->prompt};
@@ -557,6 +621,8 @@ static void run_header(const struct run *r)
            (long long)r->retries, r->net.retry_partial ? "+partial" : "", r->timeout_s,
            r->connect_timeout_s, r->net.ttfb_s, r->net.idle_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
+    ll_wl_flags_header(&r->wl, stdout);
+    ll_agent_header(stdout, &r->agent, run_unbounded(r));
     run_header_limits(r);
     printf("\n");
     fflush(stdout);
@@ -595,6 +661,7 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(w, "rate", r->rate);
     cJSON_AddStringToObject(w, "arrivals", r->arrivals);
     cJSON_AddNumberToObject(w, "retries", (double)r->retries);
+    cJSON_AddItemToObject(w, "workload", ll_wl_flags_json(&r->wl));
     cJSON_AddItemToObject(w, "headers", ll_report_headers_json(r->headers.v, r->headers.n));
     cJSON_AddItemToObject(w, "client", ll_report_config_json(&r->cfg));
     cJSON *nf = cJSON_AddObjectToObject(w, "rlimit_nofile"); /* -1 = unlimited */
@@ -675,6 +742,7 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
         fprintf(stderr, "%s: warning: Little's law check off by %.1f%% (L %.3f vs lambda*W %.3f)\n",
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
+    ll_wl_flags_warn(&r->wl, WHO, s);
     ll_report_accounting(stdout, s);
     /* One exit code, the most severe first: a broken count, an interruption, a run in which
      * nothing succeeded, a failed threshold (llmload --help). */
@@ -707,19 +775,6 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
                             : LL_EXIT_OK;
 }
 
-/* The backend could not start its threads. It starts all of them or none (tp_pool.h): a run
- * with fewer would measure another in-flight limit than the one asked for, so the run stops
- * here and says which wall it met and what was measured. */
-static void run_thread_limit(const struct run *r, int err)
-{
-    char why[400];
-    ll_limits_threads_describe(why, sizeof(why), r->cfg.stack_size, r->cfg.concurrency);
-    fprintf(stderr,
-            "%s: local limit met: threads (cannot start the %s backend with %lld threads, all "
-            "or none: %s; %s)\n",
-            WHO, r->be->name, (long long)r->concurrency, ll_strerror(err), why);
-}
-
 /* Stopped by a signal before the client started: an empty run, every request not sent. */
 static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_drive_out *o)
 {
@@ -728,6 +783,52 @@ static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_d
     o->interrupted = true;
     o->not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
     s->t_start = s->t_stop = ll_now_ns();
+}
+
+/* The backend could not start its threads. It starts all of them or none (tp_pool.h): a run
+ * with fewer would measure another in-flight limit than the one asked for, so the run stops
+ * here and says which wall it met and what was measured. */
+static void run_thread_limit(const struct run *r, int err, char *line, size_t n)
+{
+    char why[400], wall[600];
+    ll_limits_threads_describe(why, sizeof(why), r->cfg.stack_size, r->cfg.concurrency);
+    if (r->twall.err != 0) { /* the counters read when pthread_create failed */
+        ll_thread_wall_describe(wall, sizeof(wall), &r->twall);
+    } else {
+        snprintf(wall, sizeof(wall), "%s", ll_strerror(err));
+    }
+    snprintf(line, n,
+             "local limit met: threads (cannot start the %s backend with %lld threads, all or "
+             "none: %s; %s)",
+             r->be->name, (long long)r->concurrency, wall, why);
+    fprintf(stderr, "%s: %s\n", WHO, line);
+}
+
+/* --json for a run whose threads could not start: no request, and the limit with its evidence
+ * (results.limits.met "threads", .line, .thread_wall), so that a script reads the wall as it
+ * reads any other. */
+static void run_thread_limit_json(struct run *r, struct ll_stats *s, const char *line)
+{
+    struct ll_drive_out o;
+    if (r->json_path == NULL) {
+        return;
+    }
+    run_not_started(r, s, &o);
+    o.interrupted = false;
+    o.not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
+    cJSON *doc = run_json(r, s, &o);
+    cJSON *lim = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "results"), "limits");
+    if (lim != NULL) {
+        cJSON_ReplaceItemInObject(lim, "met", cJSON_CreateString("threads"));
+        cJSON_ReplaceItemInObject(lim, "line", cJSON_CreateString(line));
+        if (r->twall.err != 0) {
+            cJSON_AddItemToObject(lim, "thread_wall", ll_thread_wall_json(&r->twall));
+        }
+    }
+    if (doc != NULL) {
+        ll_outfile_commit_json(&r->json, WHO, doc);
+    }
+    cJSON_Delete(doc);
 }
 
 /* ll_drive's stop hook: --abort-on-fail, and a threshold that can no longer pass. */
@@ -751,11 +852,23 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
-    ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
+    s.series = ll_series_new(); /* NULL: the JSON then has no series, the run is the same */
+    ll_stats_res_base(&s);      /* memory per request in flight counts the backend's threads too */
+    if (r->window_spec != NULL) {
+        int pid = r->server_pid > 0 ? (int)r->server_pid : r->mock_started ? (int)r->mock.pid : 0;
+        if (ll_window_init(&r->win, r->win_from_ns, r->win_to_ns, pid) != 0) {
+            fprintf(stderr, "%s: out of memory\n", WHO);
+            goto out;
+        }
+        r->win_on = true;
+        r->win.self.rss_run0_kb = ll_proc_rss_kb(); /* before the client: its threads count */
+    }
     /* A stop signal before this point: nothing was started; the run is reported as such. */
     err = ll_signal_caught() ? LL_ECANCELED : ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
-        run_thread_limit(r, err);
+        char line[1200];
+        run_thread_limit(r, err, line, sizeof(line));
+        run_thread_limit_json(r, &s, line);
         goto out;
     }
     if (err != 0 && err != LL_ECANCELED) {
@@ -774,14 +887,20 @@ static int run_load(struct run *r)
         .seed = (uint64_t)r->seed,
         .req = &r->req,
         .progress = isatty(STDERR_FILENO) == 1,
+        .window = r->win_on ? &r->win : NULL,
         .stop = r->th.abort_on_fail ? run_stop : NULL,
         .stop_arg = r,
+        .segment = &r->agent.seg,
     };
+    ll_wl_flags_drive(&r->wl, &d);
     if (c != NULL && r->warmup != NULL &&
         (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
                                &out, &r->warmup_sent, &r->warmup_ok)) != 0) {
         fprintf(stderr, "%s: the warm-up failed: %s\n", WHO, ll_strerror(err));
         goto out;
+    }
+    if (c != NULL) {
+        d.t_start_ns = ll_agent_start(&r->agent, WHO); /* --start-at, after the warm-up */
     }
     if (c == NULL) {
         run_not_started(r, &s, &out);
@@ -797,12 +916,26 @@ static int run_load(struct run *r)
         c = NULL;
     }
 
+    if (s.series != NULL) {
+        ll_series_close(s.series, s.t_stop);
+    }
     ll_report_table(stdout, &s);
     printf("\n");
+    if (r->win_on && c == NULL && s.submitted > 0) {
+        ll_window_print(stdout, &r->win);
+        printf("\n");
+    }
     rc = run_verdict(r, &s, &out);
     if (r->json_path != NULL) {
         cJSON *doc = run_json(r, &s, &out);
-        if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
+        if (r->win_on) {
+            cJSON_AddItemToObject(cJSON_GetObjectItem(doc, "results"), "window",
+                                  ll_window_json(&r->win));
+        }
+        if (doc == NULL || ll_agent_json(doc, &r->agent, &s, run_unbounded(r), rc) != 0) {
+            fprintf(stderr, "%s: --json %s: out of memory\n", WHO, r->json_path);
+            rc = LL_EXIT_FAIL;
+        } else if (ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
             rc = LL_EXIT_FAIL; /* the one line is printed */
         }
         cJSON_Delete(doc);
@@ -810,6 +943,10 @@ static int run_load(struct run *r)
 out:
     if (c != NULL) {
         ll_client_destroy(c);
+    }
+    if (r->win_on) {
+        ll_window_free(&r->win);
+        r->win_on = false;
     }
     ll_stats_free(&s);
     return rc;
@@ -822,17 +959,18 @@ static void run_free(struct run *r)
     ll_strv_free(&r->urls);
     ll_strv_free(&r->thresholds);
     ll_thresh_set_free(&r->th);
+    ll_wl_flags_free(&r->wl);
 }
 
 int ll_cmd_run(int argc, char **argv)
 {
     struct run r;
-    struct ll_opt table[RUN_FLAGS_MAX];
+    struct ll_opt table[RUN_OPTS_MAX];
     bool help;
     int rc;
 
     run_defaults(&r);
-    run_table(&r, table, RUN_FLAGS_MAX);
+    run_table(&r, table, RUN_OPTS_MAX);
     if (ll_opts_parse(WHO, table, argc, argv, &help) != 0) {
         rc = LL_EXIT_USAGE;
         goto out;

@@ -14,6 +14,7 @@
 #include "ll_retry.h"
 
 struct ll_call;
+struct ll_thread_wall; /* ll_proc.h */
 
 struct ll_message {
     const char *role; /* "system", "user", "assistant" */
@@ -28,7 +29,12 @@ struct ll_request {
     size_t n_messages;
     const char *body_json; /* sent verbatim when non-NULL (batch passes extra fields through) */
     int max_tokens;        /* <= 0: not sent */
-    bool stream;           /* SSE; stream_options.include_usage is always asked for */
+    /* Fields that only some servers take (vLLM, SGLang, TGI's min_tokens; OpenAI rejects them):
+     * sent only when set. ignore_eos: generate to max_tokens past the end of sequence;
+     * min_tokens > 0: at least that many. */
+    bool ignore_eos;
+    int min_tokens;
+    bool stream;                /* SSE; stream_options.include_usage is always asked for */
     const char *const *headers; /* extra "Name: value" lines, e.g. mockllm's x-mock-* */
     size_t n_headers;
     int64_t t_intended; /* open loop: when the request should have started; 0 = at submit */
@@ -74,6 +80,9 @@ struct ll_result {
     size_t content_len;
     char finish_reason[24];
     int prompt_tokens, completion_tokens, total_tokens; /* -1 when the server sent no usage */
+    /* The output tokens asked for: the request's max_tokens, 0 when none was sent (or the body
+     * was the caller's own JSON). An answer with fewer completion tokens came back short. */
+    int max_tokens;
     /* usage.completion_tokens_details.reasoning_tokens (part of completion_tokens), -1 when
      * the server did not say */
     int reasoning_tokens;
@@ -110,7 +119,7 @@ struct ll_result {
 
 /* Client configuration: what both backends honour identically. */
 struct ll_config {
-    const char *const *base_urls; /* e.g. "http://127.0.0.1:8000/v1"; calls rotate over them */
+    const char *const *base_urls; /* e.g. "http://127.0.0.1:8000/v1"; spread: ll_xfer.slot */
     size_t n_base_urls;
     const char *api_key; /* bearer token or NULL; never printed */
     /* The header that carries api_key: NULL for "Authorization: Bearer KEY", else "NAME: KEY"
@@ -146,6 +155,11 @@ struct ll_config {
      * waits look at it at least every LL_SIGNAL_POLL_NS, so wait/gather/next/progress return
      * promptly with CANCELLED results instead of running the workload to its end. */
     const volatile sig_atomic_t *stop;
+    /* Optional (NULL = not asked): where create() describes a failure to start its threads --
+     * the errno, how many had started, and every thread limit's counter read at that moment
+     * (ll_thread_wall_snap), so that the wall is named from evidence. Written by create() on
+     * the client thread, only when it returns LL_ELIMIT for threads. */
+    struct ll_thread_wall *thread_wall;
 };
 
 /* Fill a config with the defaults documented in `llmload run --help`. */

@@ -60,6 +60,7 @@
 #include "ll_err.h"
 #include "ll_hist.h"
 #include "ll_request.h"
+#include "ll_series.h"
 
 /* Service-level objective for goodput; a bound <= 0 is not set. */
 struct ll_slo {
@@ -144,6 +145,11 @@ struct ll_stats {
     /* Reasoning tokens: usage.completion_tokens_details.reasoning_tokens where sent (counted in
      * reasoning_usage), else the tokens of the reasoning chunks (reasoning_chunked). */
     uint64_t reasoning_tokens, reasoning_usage, reasoning_chunked;
+    /* Output asked against output received, judged by the server's usage on the successes
+     * that asked (ll_result.max_tokens > 0) and sent usage: out_asked of them, asking
+     * out_asked_tokens in all and receiving out_received_tokens; out_short came back with
+     * fewer tokens than asked (the server stopped at its end of sequence, as AIPerf flags). */
+    uint64_t out_asked, out_asked_tokens, out_received_tokens, out_short;
 
     struct ll_slo slo;
     uint64_t good; /* succeeded and met every bound of slo */
@@ -189,6 +195,13 @@ struct ll_stats {
     /* backend figures, copied from ll_client_sample() at the end */
     struct ll_be_stats be;    /* be.loop_lag points to our own copy, or NULL */
     struct ll_hist *loop_lag; /* owned copy when the backend reports loop lag */
+
+    /* Cores the client could use, for the keep-up judgement: 0 = this machine's (see
+     * ll_stats_keepup); a merge of several hosts' runs sets their sum. */
+    int cpu_usable;
+    /* Optional 1 s windows (ll_series.h), fed at every submit and result when set; owned
+     * (ll_stats_free frees it). The caller creates it; ll_stats_init leaves it NULL. */
+    struct ll_series *series;
 };
 
 /* Allocate the histograms. 0 or LL_ENOMEM (then nothing to free). */

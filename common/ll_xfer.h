@@ -62,6 +62,14 @@ struct ll_xfer {
     bool send_reused;     /* the last send went out on a connection opened before it */
     int call_resends;     /* this call's re-sends made by ll_xfer (bounded) */
 
+    /* The backend's number for the slot (worker, easy handle) this xfer serves, set once. With
+     * at least as many slots as base URLs, slot i sends every call to base URL i mod n, so its
+     * connection is reused call after call (a wrk connection keeps to its host); rotating each
+     * call over the URLs would leave a connection to every URL in each slot's pool -- a
+     * threaded worker's easy handle keeps up to five -- and open one on most calls. With fewer
+     * slots than URLs, calls keep the URL ll_client rotated them to. */
+    size_t slot;
+
     /* Private to ll_xfer.c (per-attempt state). */
     CURL *set_easy;           /* the handle the per-handle options were set on */
     const char *set_base_url; /* the base URL CURLOPT_CURLU was last set from */

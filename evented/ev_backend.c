@@ -511,6 +511,7 @@ static int ev__slots_init(struct ev_be *be)
          * curl does not know; only the blocking pitfall runs curl_easy_perform, which needs
          * the progress callback for both. */
         sl->x.no_progress_cb = !be->cfg->blocking;
+        sl->x.slot = (size_t)i; /* its base URL (ll_xfer.slot) */
         sl->next_free = be->free_slots;
         be->free_slots = sl;
     }
