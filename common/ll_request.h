@@ -105,7 +105,8 @@ struct ll_result {
     double t_connect_s, t_ttfb_s, t_total_s;
     /* The last attempt's wire phases, ns, -1 when it had none: dns, connect and tls only when
      * it opened a connection (tls over HTTPS), ttfb from the request sent to the first byte
-     * of the answer (curl's starttransfer - pretransfer). */
+     * of the answer (curl's starttransfer - pretransfer; 7.88 marks pretransfer once a small
+     * request is out). */
     int64_t ph_dns_ns, ph_connect_ns, ph_tls_ns, ph_ttfb_ns;
     uint64_t bytes_rx, bytes_tx;
     int connects; /* new connections opened over all attempts (CURLINFO_NUM_CONNECTS) */

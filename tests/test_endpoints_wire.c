@@ -354,7 +354,7 @@ static enum hs_after slow_handler(void *arg, const struct hs_req *req, int fd)
 
 /* 10 requests, reusing one connection and then a new one each: dns and connect recorded once
  * per connection the server accepted (and never for a reused one), no tls over plain HTTP, ttfb
- * for every request, at least the server's 40 ms and at most the request's e2e; the run's
+ * for every request, about the server's 40 ms (>= 30) and at most the request's e2e; the run's
  * figures (ll_stats) count the same. */
 static void test_endpoints_phases(void **state)
 {
@@ -382,7 +382,9 @@ static void test_endpoints_phases(void **state)
             assert_true((r->ph_dns_ns >= 0) == (r->connects > 0));
             connected += r->ph_connect_ns >= 0;
             assert_int_equal(r->ph_tls_ns, -1);
-            assert_true(r->ph_ttfb_ns >= 40 * LL_NS_PER_MS);
+            /* curl 7.88 marks pretransfer once the request is out (entering DID): the server's
+             * 40 ms hold, less the little between its send and that mark (ms under TSan) */
+            assert_true(r->ph_ttfb_ns >= 30 * LL_NS_PER_MS);
             assert_true(r->ph_ttfb_ns <= r->t_end - r->t_dispatch);
             ll_stats_add_result(&st, r, 0);
             ll_call_free(call);
