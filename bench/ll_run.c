@@ -29,6 +29,7 @@ struct run {
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s, max_error_rate;
+    double grace_s;          /* --graceful-stop */
     int64_t warmup_requests; /* --warmup N */
     double warmup_s;         /* --warmup 30s */
     uint64_t warmup_sent, warmup_ok;
@@ -68,6 +69,7 @@ static void run_defaults(struct run *r)
     r->timeout_s = (double)r->cfg.timeout_ms / 1000.0;
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
+    r->grace_s = 30;
     r->mock.pid = -1;
     r->json.fd = -1;
     r->th.aborted_by = -1;
@@ -102,6 +104,11 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {"duration", LL_OPT_SECONDS, &r->duration_s, 1e-3, 1e7, "T",
          "send for this long (30, 30s, 2m, 500ms), then collect what is out", "none",
          &r->duration_seen, 'd'},
+        OPTD("graceful-stop", LL_OPT_SECONDS, &r->grace_s, 0, 1e7, "T",
+             "with --duration: nothing new is sent after T's end (requests still queued for a "
+             "slot are withdrawn, counted as not sent); those in flight may finish, retries "
+             "included, for this long, then they are cancelled (k6's gracefulStop)",
+             "30s"),
         OPTD("warmup", LL_OPT_STR, &r->warmup, 0, 0, "N|T",
              "warm up first with N requests or for a duration T (10s), same client and load; "
              "excluded from every figure",
@@ -585,13 +592,51 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     } else {
         cJSON_AddNullToObject(run, "stopped_by");
     }
-    cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
+    if (o->not_sent_known) {
+        cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
+    } else {
+        cJSON_AddNullToObject(run, "not_sent"); /* no count, stopped before the deadline */
+    }
+    cJSON_AddNumberToObject(run, "withdrawn", (double)o->withdrawn);
+    if (r->duration_seen) {
+        cJSON *dl = cJSON_AddObjectToObject(run, "deadline");
+        cJSON_AddBoolToObject(dl, "reached", o->deadline);
+        cJSON_AddNumberToObject(dl, "graceful_stop_s", r->grace_s);
+        cJSON_AddNumberToObject(dl, "finished_after", (double)o->drained);
+        cJSON_AddNumberToObject(dl, "cancelled_at_graceful_stop", (double)o->grace_cut);
+    }
     if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
         cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
         cJSON_AddNumberToObject(wu, "sent", (double)r->warmup_sent);
         cJSON_AddNumberToObject(wu, "succeeded", (double)r->warmup_ok);
     }
     return doc;
+}
+
+/* "12", or "-" when unknown (a run without a count stopped before its deadline). */
+static void not_sent_str(char *buf, size_t n, const struct ll_drive_out *o)
+{
+    if (o->not_sent_known) {
+        snprintf(buf, n, "%llu", (unsigned long long)o->not_sent);
+    } else {
+        snprintf(buf, n, "-");
+    }
+}
+
+/* --duration's end, on the report's stream after the table: what the deadline did. */
+static void deadline_line(const struct run *r, const struct ll_drive_out *o)
+{
+    if (!r->duration_seen || !o->deadline) {
+        return;
+    }
+    printf("duration %gs reached: nothing sent after it; %llu queued requests withdrawn (not "
+           "sent); %llu in flight at the deadline came back after it (graceful stop %gs",
+           r->duration_s, (unsigned long long)o->withdrawn, (unsigned long long)o->drained,
+           r->grace_s);
+    if (o->grace_cut > 0) {
+        printf("; %llu cancelled when it ran out", (unsigned long long)o->grace_cut);
+    }
+    printf(")\n");
 }
 
 /* One line: no request succeeded, and why (the endpoint when every failure says so). */
@@ -617,8 +662,9 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
     char keepup[512];
     ll_stats_little(s, &l);
     if (ll_report_keepup_line(keepup, sizeof(keepup), s) > 0) {
-        /* Open loop that did not keep up: the rates and what held it back, slip included. */
-        fprintf(stderr, "%s: %s\n", WHO, keepup);
+        /* Open loop that did not keep up: the rates and what held it back, slip included. Part
+         * of the report (the table's "kept up NO" points here): on its stream, right after. */
+        printf("%s\n", keepup);
     } else if (s->sends_scheduled > 0 &&
                (s->slip_max_ns > LL_SLIP_HELD_MAX_NS ||
                 s->slip_sum_ns / (double)s->sends_scheduled > (double)LL_SLIP_HELD_MEAN_NS)) {
@@ -635,7 +681,9 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
         fprintf(stderr, "%s: warning: Little's law check off by %.1f%% (L %.3f vs lambda*W %.3f)\n",
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
+    deadline_line(r, o);
     ll_report_accounting(stdout, s);
+    fflush(stdout); /* the report before the verdict's lines on stderr */
     /* One exit code, the most severe first: a broken count, an interruption, a run in which
      * nothing succeeded, a failed threshold (llmload --help). */
     bool acct_failed = !ll_stats_accounting_ok(s);
@@ -643,15 +691,17 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
         fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
                 (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
     }
+    char ns[24];
+    not_sent_str(ns, sizeof(ns), o);
     if (o->interrupted) {
-        fprintf(stderr, "%s: interrupted: %llu requests not sent, outstanding ones cancelled\n",
-                WHO, (unsigned long long)o->not_sent);
+        fprintf(stderr, "%s: interrupted: %s requests not sent, outstanding ones cancelled\n", WHO,
+                ns);
     }
     if (o->stopped) {
         fprintf(stderr,
-                "%s: stopped early: threshold %s can no longer pass; %llu requests not sent, "
+                "%s: stopped early: threshold %s can no longer pass; %s requests not sent, "
                 "%llu cancelled\n",
-                WHO, r->th.v[r->th.aborted_by].expr, (unsigned long long)o->not_sent,
+                WHO, r->th.v[r->th.aborted_by].expr, ns,
                 (unsigned long long)s->by_class[LL_CLASS_CANCELLED]);
     }
     /* Whatever the classes: a run in which nothing succeeded measured nothing. */
@@ -687,6 +737,7 @@ static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_d
     o->first_cls = LL_CLASS_NONE;
     o->interrupted = true;
     o->not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
+    o->not_sent_known = !run_unbounded(r);
     s->t_start = s->t_stop = ll_now_ns();
 }
 
@@ -727,6 +778,7 @@ static int run_load(struct run *r)
     struct ll_drive_opts d = {
         .requests = run_unbounded(r) ? LL_DRIVE_UNBOUNDED : (uint64_t)r->requests,
         .duration_ns = r->duration_seen ? (int64_t)(r->duration_s * 1e9) : 0,
+        .grace_ns = (int64_t)(r->grace_s * 1e9),
         .concurrency = (int)r->concurrency,
         .lookahead = r->rate > 0 ? 0 : (int)r->lookahead,
         .rate = r->rate,

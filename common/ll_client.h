@@ -61,6 +61,9 @@ int ll_client_gather(struct ll_client *c, struct ll_call **calls, size_t n,
                      enum ll_gather_mode mode);
 
 void ll_client_cancel(struct ll_client *c, struct ll_call *call);
+/* Cancel every outstanding call. Queued calls end before their first attempt (CANCELLED with
+ * res.attempts == 0: never sent), also those a cancelled call's freed slot would have started. */
+void ll_client_cancel_all(struct ll_client *c);
 
 /* Let outstanding requests progress for up to timeout_ns (returns early if nothing is
  * outstanding). Returns how many calls became final meanwhile. */

@@ -103,6 +103,20 @@ void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
     }
 }
 
+void ll_stats_note_withdrawn(struct ll_stats *s, int64_t t_queued, int64_t now)
+{
+    little_event(s, now, -1);
+    /* It was outstanding from t_queued to now and has no residence: take that time back out of
+     * L, or a run's last look-ahead window would skew Little's law by its whole wait. */
+    if (now > t_queued && s->area_ns >= (double)(now - t_queued)) {
+        s->area_ns -= (double)(now - t_queued);
+    }
+    if (s->submitted > 0) {
+        s->submitted--;
+    }
+    s->withdrawn++;
+}
+
 static int64_t last_attempt_ns(const struct ll_result *r)
 {
     if (r->attempts >= 1 && r->attempts <= LL_ATTEMPTS_KEPT) {
@@ -231,6 +245,7 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     }
 #define SUM_(f) dst->f += src->f
     SUM_(submitted);
+    SUM_(withdrawn);
     SUM_(completed);
     SUM_(retries);
     SUM_(wire_requests);

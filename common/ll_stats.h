@@ -118,10 +118,11 @@ struct ll_stats {
     uint64_t by_class[LL_CLASS__COUNT];
     uint64_t by_limit[LL_LIMIT__COUNT]; /* RESOURCE failures by the local limit they met
                                            (ll_result.limit; [LL_LIMIT_NONE]: cause unknown) */
-    uint64_t submitted;                 /* ll_stats_note_submit calls */
-    uint64_t completed;                 /* results folded (every class, cancelled included) */
-    uint64_t retries;                   /* sum of attempts - 1 */
-    uint64_t wire_requests;             /* sum of attempts */
+    uint64_t submitted;                 /* ll_stats_note_submit calls, less the withdrawn */
+    uint64_t withdrawn;     /* submitted but never sent: taken back at a stop or a deadline */
+    uint64_t completed;     /* results folded (every class, cancelled included) */
+    uint64_t retries;       /* sum of attempts - 1 */
+    uint64_t wire_requests; /* sum of attempts */
     uint64_t connects;
     uint64_t bytes_rx, bytes_tx;
     /* Tokens, successes only. prompt/completion: sums of the usage of the successes that
@@ -190,6 +191,12 @@ void ll_stats_free(struct ll_stats *s);
 /* A request was submitted at `now`, meant to start at t_intended (0: at once, closed loop;
  * > 0: open loop, and the run is counted as one). */
 void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended);
+
+/* A submitted request came back withdrawn (CANCELLED with no attempt: it never went on the
+ * wire, ll_call_withdraw_if_late or a cancel while queued) at `now`: it is taken back out of
+ * `submitted` and of Little's law (its time queued since t_queued), and counted in `withdrawn`
+ * instead of any outcome. The caller does not fold it with ll_stats_add_result. */
+void ll_stats_note_withdrawn(struct ll_stats *s, int64_t t_queued, int64_t now);
 
 /* Fold one final result, collected by the driver at `now` (0: use res->t_end). Does not keep
  * any pointer into res; the caller frees it at once. */

@@ -149,6 +149,10 @@ static bool ev__attempt(struct ev_be *be, struct ev_slot *sl)
         ev__finish(be, call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
         return false;
     }
+    if (ll_call_withdraw_if_late(call, ll_now_ns())) {
+        ev__done_push(be, call); /* got a slot after its deadline: never sent */
+        return false;
+    }
     int err = ll_xfer_begin(&sl->x, sl->easy, call, be->cfg);
     if (err == 0) {
         err = ev_curl_add(sl->ec, sl->easy);
@@ -231,6 +235,9 @@ static void ev__run_blocking(struct ev_be *be, struct ev_slot *sl, struct ll_cal
     for (;;) {
         if (atomic_load(&call->cancel)) {
             ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
+            return;
+        }
+        if (ll_call_withdraw_if_late(call, ll_now_ns())) {
             return;
         }
         int err = ll_xfer_begin(&sl->x, sl->easy, call, be->cfg);

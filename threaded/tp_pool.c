@@ -195,6 +195,9 @@ static void tp__run(struct tp_worker *w, struct ll_call *call)
             ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
             return;
         }
+        if (ll_call_withdraw_if_late(call, ll_now_ns())) {
+            return; /* got a worker after its deadline: never sent */
+        }
         int err = ll_xfer_begin(&w->xfer, w->easy, call, cfg);
         if (err < 0) {
             ll_call_finish(call, LL_CLASS_RESOURCE, ll_strerror(err));
