@@ -387,8 +387,7 @@ out:
 }
 
 int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t requests,
-                    int64_t duration_ns, struct ll_drive_out *out, uint64_t *sent,
-                    uint64_t *succeeded)
+                    int64_t duration_ns, struct ll_drive_out *out, struct ll_drive_warm *warm)
 {
     struct ll_drive_opts w = *o;
     struct ll_stats scratch;
@@ -399,8 +398,9 @@ int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t
         return LL_ENOMEM;
     }
     int err = ll_drive(c, &w, &scratch, out);
-    *sent = scratch.completed;
-    *succeeded = ll_stats_succeeded(&scratch);
+    warm->sent = scratch.completed;
+    warm->succeeded = ll_stats_succeeded(&scratch);
+    warm->connects = scratch.connects;
     ll_stats_free(&scratch);
     return err;
 }

@@ -76,13 +76,19 @@ struct ll_drive_out {
 int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
              struct ll_drive_out *out);
 
+/* What a warm-up did. Its connections stay in the client's pool: the measured run reuses them
+ * (its own "connections opened" counts only new ones). */
+struct ll_drive_warm {
+    uint64_t sent, succeeded;
+    uint64_t connects; /* connections the warm-up opened */
+};
+
 /* Warm the client up before the measured run: the same load as `o` (concurrency, rate,
  * request) for `requests` requests, or for `duration_ns` when requests is 0. The results are
- * folded into a scratch ll_stats and dropped, so they reach no figure; *out says how many were
- * sent and how many succeeded, and out->interrupted whether a stop signal ended it.
- * 0 or LL_ENOMEM. */
+ * folded into a scratch ll_stats and dropped, so they reach no figure; *warm says what it did,
+ * out->interrupted whether a stop signal ended it. The caller resets the backend's own
+ * figures after it (ll_client_reset_stats). 0 or LL_ENOMEM. */
 int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t requests,
-                    int64_t duration_ns, struct ll_drive_out *out, uint64_t *sent,
-                    uint64_t *succeeded);
+                    int64_t duration_ns, struct ll_drive_out *out, struct ll_drive_warm *warm);
 
 #endif

@@ -29,10 +29,10 @@ struct run {
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s, max_error_rate;
-    double grace_s;          /* --graceful-stop */
-    int64_t warmup_requests; /* --warmup N */
-    double warmup_s;         /* --warmup 30s */
-    uint64_t warmup_sent, warmup_ok;
+    double grace_s;            /* --graceful-stop */
+    int64_t warmup_requests;   /* --warmup N */
+    double warmup_s;           /* --warmup 30s */
+    struct ll_drive_warm warm; /* what --warmup did */
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     bool requests_seen, duration_seen, max_error_seen;
@@ -607,8 +607,10 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     }
     if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
         cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
-        cJSON_AddNumberToObject(wu, "sent", (double)r->warmup_sent);
-        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warmup_ok);
+        cJSON_AddNumberToObject(wu, "sent", (double)r->warm.sent);
+        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warm.succeeded);
+        /* its connections stay pooled: the run's "connects" counts only new ones */
+        cJSON_AddNumberToObject(wu, "connections_opened", (double)r->warm.connects);
     }
     return doc;
 }
@@ -791,9 +793,15 @@ static int run_load(struct run *r)
     };
     if (c != NULL && r->warmup != NULL &&
         (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
-                               &out, &r->warmup_sent, &r->warmup_ok)) != 0) {
+                               &out, &r->warm)) != 0) {
         fprintf(stderr, "%s: the warm-up failed: %s\n", WHO, ll_strerror(err));
         goto out;
+    }
+    if (c != NULL) {
+        ll_client_reset_stats(c); /* the backend's figures: the measured run's alone */
+    }
+    if (c != NULL && r->warmup != NULL) {
+        s.warm_connects = (int64_t)r->warm.connects;
     }
     if (c == NULL) {
         run_not_started(r, &s, &out);

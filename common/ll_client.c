@@ -336,6 +336,13 @@ void ll_client_sample(struct ll_client *c, struct ll_be_stats *out)
     }
 }
 
+void ll_client_reset_stats(struct ll_client *c)
+{
+    if (c->be->reset_stats != NULL) {
+        c->be->reset_stats(c->inst);
+    }
+}
+
 void ll_client_destroy(struct ll_client *c)
 {
     if (c == NULL) {

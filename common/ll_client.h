@@ -71,6 +71,8 @@ int ll_client_progress(struct ll_client *c, int64_t timeout_ns);
 
 size_t ll_client_outstanding(const struct ll_client *c); /* submitted, not yet final */
 void ll_client_sample(struct ll_client *c, struct ll_be_stats *out);
+/* Start the backend's figures (ll_client_sample) afresh: what follows is measured alone. */
+void ll_client_reset_stats(struct ll_client *c);
 
 /* Free a final call and its result. NULL is fine. */
 void ll_call_free(struct ll_call *call);

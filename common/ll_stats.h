@@ -72,14 +72,19 @@ bool ll_slo_is_set(const struct ll_slo *slo);
 struct ll_resources {
     double cpu_user_s, cpu_sys_s; /* RUSAGE_SELF delta over the run */
     long nvcsw, nivcsw;           /* voluntary / involuntary context switches, delta */
-    long maxrss_kb;               /* ru_maxrss: the process's lifetime peak */
     long rss_start_kb;            /* /proc/self/statm at the start */
     /* /proc/self/statm before the backend was created (ll_stats_res_base), so that RSS per
      * request in flight counts the whole footprint the requests cause: threads' stacks, easy
      * handles, buffers. -1 when not taken: the figure then counts from rss_start_kb. */
     long rss_base_kb;
-    long rss_peak_kb;  /* peak of the samples taken during the run */
-    double rss_sum_kb; /* for the mean */
+    /* THE peak of the run (set by res_end): the larger of the sampled peak and the kernel's
+     * high-water mark, each of which can miss some of it (sampling every tick; VmHWM updated
+     * lazily). */
+    long rss_peak_kb;
+    long rss_sampled_kb; /* the largest /proc/self/statm sample during the run */
+    long hwm_kb;         /* VmHWM at the end (else ru_maxrss) */
+    bool hwm_reset;      /* VmHWM was reset at res_begin: it covers the run, not the process */
+    double rss_sum_kb;   /* for the mean */
     uint64_t rss_samples;
     int threads_start, threads_peak; /* /proc/self/status Threads: */
     /* The walls a RESOURCE failure names (ll_report's "local limit met" line), read at
@@ -123,7 +128,8 @@ struct ll_stats {
     uint64_t completed;     /* results folded (every class, cancelled included) */
     uint64_t retries;       /* sum of attempts - 1 */
     uint64_t wire_requests; /* sum of attempts */
-    uint64_t connects;
+    uint64_t connects;      /* new connections opened during the run */
+    int64_t warm_connects;  /* opened by a warm-up before the run and pooled, -1: no warm-up */
     uint64_t bytes_rx, bytes_tx;
     /* Tokens, successes only. prompt/completion: sums of the usage of the successes that
      * sent one; usage_missing: successes that sent none, of which chunk_counted streamed output

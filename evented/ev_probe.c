@@ -104,6 +104,16 @@ void ev_probe_active(struct ev_probe *p, bool on)
     ev__update(p, was);
 }
 
+void ev_probe_reset(struct ev_probe *p)
+{
+    ll_hist_init(&p->lag);
+    p->run_ns = 0;
+    p->iterations = 0;
+    if (ev__sampling(p)) {
+        p->entered = ll_now_ns(); /* the stretch under way counts from now */
+    }
+}
+
 void ev_probe_inside(struct ev_probe *p, bool inside)
 {
     bool was = ev__sampling(p);

@@ -55,4 +55,8 @@ void ev_probe_active(struct ev_probe *p, bool on);
 /* The loop is entered (true, before uv_run) or left (false, after it returns). */
 void ev_probe_inside(struct ev_probe *p, bool inside);
 
+/* Start the figures afresh (lag histogram, loop time, iterations; a measured run after its
+ * warm-up): what was sampled so far is dropped, the schedule of virtual samples goes on. */
+void ev_probe_reset(struct ev_probe *p);
+
 #endif

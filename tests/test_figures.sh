@@ -421,8 +421,8 @@ case_nulls() {
 
 # Item 13: RSS per request in flight counts the whole footprint the requests cause, from the
 # process before the backend was created (threads' stacks and handles included). Truth: the
-# kernel's ru_maxrss of the same run at C=1 and at C=300 (1 s per request, so all of them are in
-# flight together): the figure must account for all of the growth between the two (the old one,
+# kernel's high-water mark (VmHWM) of the same run at C=1 and at C=300 (1 s per request, so all
+# of them are in flight together): the figure must account for all of the growth between the two (the old one,
 # counted from after the backend's creation, gave 70-75% of it) and no more than the process
 # grew from its base.
 case_memory() {
@@ -441,8 +441,9 @@ big = json.load(open(sys.argv[2]))["results"]
 n = int(sys.argv[3])
 res = big["resources"]
 per = res["rss_per_in_flight_kb"]
-grown = big["resources"]["maxrss_kb"] - one["maxrss_kb"]  # the kernel's: n - 1 more in flight
-whole = res["maxrss_kb"] - res["rss_base_kb"]
+hwm = lambda r: r["rss_peak_sources"]["kernel_hwm_kb"]  # the kernel's high-water mark
+grown = hwm(big["resources"]) - hwm(one)  # the kernel's: n - 1 more in flight
+whole = hwm(res) - res["rss_base_kb"]
 print("  %s: %.1f KiB per request in flight; kernel: %d KiB more at C=%d than at C=1, %d KiB "
       "over the base" % (sys.argv[4], per, grown, n, whole))
 ok = big["littles_law"]["in_flight_peak"] == n and "before the backend" in \

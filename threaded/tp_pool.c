@@ -574,6 +574,16 @@ void tp_pool_sample(struct tp_pool *p, struct ll_be_stats *out)
     pthread_mutex_unlock(&p->mu);
 }
 
+void tp_pool_reset_stats(struct tp_pool *p)
+{
+    pthread_mutex_lock(&p->mu); /* workers add to them under it */
+    for (int i = 0; i < p->n_workers; i++) {
+        p->workers[i].backoff_waits = 0;
+        p->workers[i].backoff_ns = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
 void tp_pool_destroy(struct tp_pool *p)
 {
     struct ll_call *queued, *done = NULL, *next;
