@@ -11,6 +11,7 @@
 #include "ll_err.h"
 #include "ll_retry.h"
 #include "ll_signal.h"
+#include "ll_workload.h"
 
 #define TICK_NS      (150 * LL_NS_PER_MS) /* RSS samples and the progress line */
 #define SEND_BURST   256
@@ -69,7 +70,7 @@ struct drive {
     uint64_t checked;        /* s->completed when opts.stop was last asked */
     int64_t next_check;
     int64_t next_tick;
-    uint64_t rng;
+    struct ll_sched sched; /* open loop: when each request is due */
     bool progress_shown;
     int64_t deadline;     /* --duration's end, 0 none */
     bool grace_over;      /* the graceful stop ran out: what was out is cancelled */
@@ -107,6 +108,9 @@ static int submit_one(struct drive *d, int64_t t_intended)
 {
     struct ll_request req = *d->o->req;
     struct ll_call *call = NULL;
+    if (d->o->work != NULL && ll_workload_fill(d->o->work, d->o->req, &req) != 0) {
+        return LL_ENOMEM;
+    }
     req.t_intended = t_intended;
     req.not_after = d->deadline;
     int64_t now = ll_now_ns();
@@ -200,16 +204,29 @@ static void cancel_all(struct drive *d)
     ll_client_cancel_all(d->c); /* every call the driver has out is the client's */
 }
 
-/* Next gap of the open-loop schedule, ns. */
-static double next_gap_ns(struct drive *d)
+/* Open loop: the intended time of the next send (ll_arrivals.h), ns. */
+static double next_send_ns(struct drive *d)
 {
-    double mean = (double)LL_NS_PER_S / d->o->rate;
-    if (d->o->arrivals == LL_ARRIVALS_CONSTANT) {
-        return mean;
-    }
-    /* 53 random bits -> u in (0, 1]; -ln(u) is exponential with mean 1. */
-    double u = (double)((ll_rng_next(&d->rng) >> 11) + 1) * 0x1.0p-53;
-    return -log(u) * mean;
+    return (double)d->s->t_start + (double)ll_sched_next(&d->sched);
+}
+
+/* Closed loop: the requests to keep submitted now. While the ramp rises, its window and no
+ * lookahead (every submitted request is on the wire at once); then C plus the lookahead. */
+static uint64_t closed_window(const struct drive *d, int64_t now)
+{
+    const struct ll_drive_opts *o = d->o;
+    uint64_t c = (uint64_t)o->concurrency;
+    uint64_t w = ll_ramp_window((int64_t)(o->ramp_s * LL_NS_PER_S), c, now - d->s->t_start);
+    return w < c ? w : c + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
+}
+
+/* Closed loop: wake for the ramp's next step no later than `until`. */
+static int64_t ramp_wake(const struct drive *d, int64_t now, int64_t until)
+{
+    const struct ll_drive_opts *o = d->o;
+    int64_t step = ll_ramp_next_step((int64_t)(o->ramp_s * LL_NS_PER_S), (uint64_t)o->concurrency,
+                                     now - d->s->t_start);
+    return step >= 0 && d->s->t_start + step < until ? d->s->t_start + step : until;
 }
 
 /* Block until a result, the next send time or the next tick; never spin. */
@@ -281,9 +298,7 @@ static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
     bool open = o->rate > 0;
-    double sched_ns = (double)d->s->t_start; /* open loop: the next intended send */
-    uint64_t closed_window =
-        (uint64_t)o->concurrency + (uint64_t)(o->lookahead > 0 ? o->lookahead : 0);
+    double sched_ns = open ? next_send_ns(d) : 0; /* open loop: the next intended send */
     bool stopping = false;
 
     for (;;) {
@@ -303,16 +318,17 @@ static int drive_loop(struct drive *d)
          * held a zero-latency run at ~250 in flight of the 1,000 asked for, because one turn of
          * the backend finished about as many as the cap let in. */
         uint64_t burst_max = open ? SEND_BURST : d->collected_turn + SEND_BURST;
+        uint64_t window = open ? 0 : closed_window(d, now);
         d->collected_turn = 0;
         for (uint64_t burst = 0; burst < burst_max && may_send(d, stopping, now) &&
-                                 (open ? (int64_t)sched_ns <= now : d->in_flight < closed_window);
+                                 (open ? (int64_t)sched_ns <= now : d->in_flight < window);
              burst++) {
             int err = submit_one(d, open ? (int64_t)sched_ns : 0);
             if (err != 0) {
                 return err;
             }
             if (open) {
-                sched_ns += next_gap_ns(d);
+                sched_ns = next_send_ns(d);
                 now = ll_now_ns();
             }
         }
@@ -330,8 +346,10 @@ static int drive_loop(struct drive *d)
         if (more) {
             if (open && (int64_t)sched_ns < until) {
                 until = (int64_t)sched_ns;
-            } else if (!open && d->in_flight < closed_window) {
+            } else if (!open && d->in_flight < window) {
                 until = now; /* the burst ended with slots still free: only collect */
+            } else if (!open) {
+                until = ramp_wake(d, now, until);
             }
         }
         wait_some(d, until);
@@ -352,7 +370,7 @@ static int drive_loop(struct drive *d)
 int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats *s,
              struct ll_drive_out *out)
 {
-    struct drive d = {.c = c, .o = o, .s = s, .out = out, .rng = o->seed ? o->seed : 1};
+    struct drive d = {.c = c, .o = o, .s = s, .out = out};
     int err;
 
     memset(out, 0, sizeof(*out));
@@ -367,6 +385,17 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
     s->t_start = s->t_stop = ll_now_ns();
     d.next_tick = s->t_start + TICK_NS;
     d.deadline = o->duration_ns > 0 ? s->t_start + o->duration_ns : 0;
+    if (o->work != NULL) {
+        ll_workload_rewind(o->work); /* every drive sends the workload from its start */
+    }
+    d.sched = (struct ll_sched){.kind = o->arrivals,
+                                .rate = o->rate,
+                                .burstiness = o->burstiness,
+                                .ramp_s = o->ramp_s,
+                                .times_s = o->trace_s,
+                                .n_times = o->trace_n,
+                                .speed = o->trace_speed > 0 ? o->trace_speed : 1.0,
+                                .rng = o->seed};
     err = drive_loop(&d);
     if (err != 0) {
         cancel_all(&d); /* the client's destroy reaps them; accounting will say so */

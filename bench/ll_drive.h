@@ -12,13 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ll_arrivals.h"
 #include "ll_client.h"
 #include "ll_stats.h"
 
-enum ll_arrivals {
-    LL_ARRIVALS_CONSTANT, /* one send every 1/rate s */
-    LL_ARRIVALS_POISSON,  /* exponential gaps with mean 1/rate s, seeded */
-};
+struct ll_workload;
 
 #define LL_DRIVE_UNBOUNDED UINT64_MAX /* requests: no count, --duration ends the run */
 
@@ -38,8 +36,16 @@ struct ll_drive_opts {
     int lookahead;
     double rate; /* > 0: open loop, requests per second */
     enum ll_arrivals arrivals;
-    uint64_t seed;                /* Poisson RNG */
+    uint64_t seed;     /* Poisson and gamma RNG */
+    double burstiness; /* LL_ARRIVALS_GAMMA: the gaps' shape (ll_arrivals.h) */
+    /* > 0: a linear ramp over ramp_s seconds, of the rate (open loop) or of the requests kept
+     * in flight, from 1 to concurrency (closed loop; the lookahead only once it is complete) */
+    double ramp_s;
+    const double *trace_s; /* LL_ARRIVALS_TRACE: the times to replay, trace_n of them, */
+    size_t trace_n;        /* trace_speed times as fast (ll_arrivals.h) */
+    double trace_speed;
     const struct ll_request *req; /* template; t_intended and user are set per send */
+    struct ll_workload *work;     /* NULL, or each request's prompt and max_tokens from it */
     bool progress;                /* live line on stderr (the caller decides: isatty) */
     const char *label;            /* progress line prefix (e.g. "warm-up"), NULL: none */
     /* Optional: asked after results came in (at most every LL_DRIVE_CHECK_MS) whether the run

@@ -16,12 +16,14 @@
 #include "ll_report.h"
 #include "ll_signal.h"
 #include "ll_thresh.h"
+#include "ll_workload_flags.h"
 
 #define WHO                     "llmload run"
 #define OPEN_LOOP_DEFAULT_LIMIT 100
 #define LOOKAHEAD_DEFAULT_MAX   64 /* enough to hide the driver's turn-around; bounded memory */
 #define MOCK_START_TIMEOUT_MS   10000
 #define MOCK_STOP_TIMEOUT_MS    5000
+#define RUN_OPTS_MAX            64 /* entries of the flag table, its end included */
 
 struct run {
     /* flags */
@@ -35,9 +37,10 @@ struct run {
     struct ll_drive_warm warm; /* what --warmup did */
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
-    bool requests_seen, duration_seen, max_error_seen;
+    bool requests_seen, duration_seen, max_error_seen, prompt_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
     struct ll_strv thresholds;               /* every --threshold */
+    struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -73,6 +76,7 @@ static void run_defaults(struct run *r)
     r->mock.pid = -1;
     r->json.fd = -1;
     r->th.aborted_by = -1;
+    ll_wl_flags_defaults(&r->wl);
 }
 
 #define OPT(n, k, d, lo, hi, a, h)                                                                 \
@@ -120,9 +124,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPTD("rate", LL_OPT_DOUBLE, &r->rate, 1e-3, 1e7, "R",
              "open loop: requests per second, latency from each intended start", "closed loop"),
         OPT("arrivals", LL_OPT_STR, &r->arrivals, 0, 0, "KIND",
-            "open-loop arrivals: constant or poisson (seeded by --seed)"),
+            "open-loop arrivals: constant, poisson or gamma (--burstiness; seeded by --seed)"),
         OPT("model", LL_OPT_STR, &r->model, 0, 0, "M", "model name sent with every request"),
-        OPT("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message"),
+        OPTS("prompt", LL_OPT_STR, &r->prompt, 0, 0, "TEXT", "the user message", &r->prompt_seen),
         OPT("stream", LL_OPT_BOOL, &r->stream, 0, 0, NULL,
             "stream with SSE; records TTFT, TPOT, per-token ITL and chunk gaps"),
         OPTD("max-tokens", LL_OPT_INT, &r->max_tokens, 1, 1e7, "N", "max_tokens per request",
@@ -157,7 +161,8 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         OPT("quiet", LL_OPT_BOOL, &r->quiet, 0, 0, NULL,
             "print no text report (errors and warnings still go to stderr)"),
         OPTS("seed", LL_OPT_INT, &r->seed, 0, 9e18, "N",
-             "seed for retry jitter, Poisson arrivals and the embedded mock", &r->seed_seen),
+             "seed for retry jitter, arrivals, workload draws and the embedded mock",
+             &r->seed_seen),
         OPT("insecure", LL_OPT_BOOL, &r->insecure, 0, 0, NULL,
             "do not verify HTTPS certificates (never the default)"),
         OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
@@ -185,15 +190,19 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "none"),
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
-    memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    size_t n = sizeof(tab) / sizeof(tab[0]) - 1; /* the workload's flags go over the end */
+    n = n < cap ? n : cap - 1;
+    memcpy(t, tab, n * sizeof(*t));
+    ll_wl_flags_table(&r->wl, t + n, cap - n);
 }
 
 static void run_help(struct run *r)
 {
-    struct ll_opt t[48];
-    run_table(r, t, 48);
+    struct ll_opt t[RUN_OPTS_MAX];
+    run_table(r, t, RUN_OPTS_MAX);
     printf("usage: llmload run --backend threaded|evented --requests N\n"
-           "                   (--concurrency C | --rate R [--arrivals constant|poisson]) ...\n\n"
+           "                   (--concurrency C | --rate R [--arrivals constant|poisson|gamma] |\n"
+           "                    --trace FILE) ...\n\n"
            "Runs N chat-completion requests on one backend and prints a summary table.\n\n");
     ll_opts_help(stdout, t);
     printf("\nbackends:\n");
@@ -226,7 +235,7 @@ static int usage(const char *msg, const char *arg)
 /* --duration without --requests: no count, the time ends the run. */
 static bool run_unbounded(const struct run *r)
 {
-    return r->duration_seen && !r->requests_seen;
+    return r->duration_seen && !r->requests_seen && r->wl.trace == NULL; /* a trace ends */
 }
 
 /* Checks that need more than one flag. */
@@ -239,12 +248,22 @@ static int run_validate(struct run *r)
     if (r->be == NULL) {
         return usage("unknown backend (want threaded or evented):", r->backend);
     }
-    if (strcmp(r->arrivals, "constant") == 0) {
-        r->arr = LL_ARRIVALS_CONSTANT;
-    } else if (strcmp(r->arrivals, "poisson") == 0) {
-        r->arr = LL_ARRIVALS_POISSON;
-    } else {
-        return usage("--arrivals: want constant or poisson, got", r->arrivals);
+    if (ll_arrivals_parse(r->arrivals, &r->arr) != 0) {
+        return usage("--arrivals: want constant, poisson or gamma, got", r->arrivals);
+    }
+    struct ll_wl_run wr = {.who = WHO,
+                           .rate = &r->rate,
+                           .arr = &r->arr,
+                           .arrivals = &r->arrivals,
+                           .requests = &r->requests,
+                           .requests_seen = r->requests_seen,
+                           .requests_unbounded = run_unbounded(r),
+                           .max_tokens = r->max_tokens,
+                           .prompt_seen = r->prompt_seen,
+                           .seed = (uint64_t)r->seed};
+    int rc = ll_wl_flags_setup(&r->wl, &wr); /* may set a trace's rate and request count */
+    if (rc != 0) {
+        return rc;
     }
     if (r->rate <= 0 && strcmp(r->arrivals, "constant") != 0) {
         return usage("--arrivals needs --rate", NULL);
@@ -524,6 +543,7 @@ static void run_header(const struct run *r)
     printf(" retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
            (long long)r->retries, r->timeout_s, r->connect_timeout_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
+    ll_wl_flags_header(&r->wl, stdout);
     run_header_limits(r);
     printf("\n");
     fflush(stdout);
@@ -562,6 +582,7 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddNumberToObject(w, "rate", r->rate);
     cJSON_AddStringToObject(w, "arrivals", r->arrivals);
     cJSON_AddNumberToObject(w, "retries", (double)r->retries);
+    cJSON_AddItemToObject(w, "workload", ll_wl_flags_json(&r->wl));
     cJSON_AddItemToObject(w, "headers", ll_report_headers_json(r->headers.v, r->headers.n));
     cJSON_AddItemToObject(w, "client", ll_report_config_json(&r->cfg));
     cJSON *nf = cJSON_AddObjectToObject(w, "rlimit_nofile"); /* -1 = unlimited */
@@ -684,6 +705,7 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
     deadline_line(r, o);
+    ll_wl_flags_warn(&r->wl, WHO, s);
     ll_report_accounting(stdout, s);
     fflush(stdout); /* the report before the verdict's lines on stderr */
     /* One exit code, the most severe first: a broken count, an interruption, a run in which
@@ -791,6 +813,7 @@ static int run_load(struct run *r)
         .stop = r->th.abort_on_fail ? run_stop : NULL,
         .stop_arg = r,
     };
+    ll_wl_flags_drive(&r->wl, &d);
     if (c != NULL && r->warmup != NULL &&
         (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
                                &out, &r->warm)) != 0) {
@@ -842,17 +865,18 @@ static void run_free(struct run *r)
     ll_strv_free(&r->urls);
     ll_strv_free(&r->thresholds);
     ll_thresh_set_free(&r->th);
+    ll_wl_flags_free(&r->wl);
 }
 
 int ll_cmd_run(int argc, char **argv)
 {
     struct run r;
-    struct ll_opt table[48];
+    struct ll_opt table[RUN_OPTS_MAX];
     bool help;
     int rc;
 
     run_defaults(&r);
-    run_table(&r, table, 48);
+    run_table(&r, table, RUN_OPTS_MAX);
     if (ll_opts_parse(WHO, table, argc, argv, &help) != 0) {
         rc = LL_EXIT_USAGE;
         goto out;

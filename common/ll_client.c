@@ -111,6 +111,7 @@ int ll_client_submit(struct ll_client *c, const struct ll_request *req, struct l
     struct ll_result *res = &call->res;
     res->prompt_tokens = res->completion_tokens = res->total_tokens = -1;
     res->reasoning_tokens = -1;
+    res->max_tokens = req->body_json == NULL && req->max_tokens > 0 ? req->max_tokens : 0;
     res->t_queued = ll_now_ns();
     res->t_intended = req->t_intended ? req->t_intended : res->t_queued;
     res->user = req->user;

@@ -120,6 +120,12 @@ static void table_tokens(FILE *out, const struct ll_stats *s)
         ll_report__line_f(out, "completion tokens per s", per((double)toks, ll_stats_wall_s(s)),
                           "tok/s");
     }
+    if (s->out_asked > 0) { /* judged by usage against each request's max_tokens */
+        fprintf(out, "%-*s %14llu of %llu asked (tokens: %llu received of %llu asked)\n", LABEL_W,
+                "short answers (< max_tokens)", (unsigned long long)s->out_short,
+                (unsigned long long)s->out_asked, (unsigned long long)s->out_received_tokens,
+                (unsigned long long)s->out_asked_tokens);
+    }
     if (s->reasoning_tokens > 0 || s->reasoning_chunked > 0) {
         fprintf(out, "%-*s %14llu%s\n", LABEL_W, "  reasoning tokens",
                 (unsigned long long)s->reasoning_tokens,
@@ -418,6 +424,14 @@ static void json_tokens(cJSON *o, const struct ll_stats *s)
     cJSON_AddItemToObject(o, "tokens_source", src ? cJSON_CreateString(src) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "tokens_note",
                           note[0] ? cJSON_CreateString(note) : cJSON_CreateNull());
+    /* output asked (max_tokens) against received, by usage: null when no success asked */
+    cJSON_AddNumberToObject(o, "length_asked", (double)s->out_asked);
+    cJSON_AddItemToObject(o, "output_tokens_asked",
+                          number_or_null(s->out_asked > 0, (double)s->out_asked_tokens));
+    cJSON_AddItemToObject(o, "output_tokens_received_of_asked",
+                          number_or_null(s->out_asked > 0, (double)s->out_received_tokens));
+    cJSON_AddItemToObject(o, "short_answers",
+                          number_or_null(s->out_asked > 0, (double)s->out_short));
     cJSON_AddNumberToObject(o, "usage_missing", (double)s->usage_missing);
     cJSON_AddNumberToObject(o, "tokens_uncounted", (double)ll_stats_tokens_uncounted(s));
     cJSON_AddNumberToObject(o, "output_chunks", (double)s->output_chunks);

@@ -28,7 +28,12 @@ struct ll_request {
     size_t n_messages;
     const char *body_json; /* sent verbatim when non-NULL (batch passes extra fields through) */
     int max_tokens;        /* <= 0: not sent */
-    bool stream;           /* SSE; stream_options.include_usage is always asked for */
+    /* Fields that only some servers take (vLLM, SGLang, TGI's min_tokens; OpenAI rejects them):
+     * sent only when set. ignore_eos: generate to max_tokens past the end of sequence;
+     * min_tokens > 0: at least that many. */
+    bool ignore_eos;
+    int min_tokens;
+    bool stream;                /* SSE; stream_options.include_usage is always asked for */
     const char *const *headers; /* extra "Name: value" lines, e.g. mockllm's x-mock-* */
     size_t n_headers;
     int64_t t_intended; /* open loop: when the request should have started; 0 = at submit */
@@ -78,6 +83,9 @@ struct ll_result {
     size_t content_len;
     char finish_reason[24];
     int prompt_tokens, completion_tokens, total_tokens; /* -1 when the server sent no usage */
+    /* The output tokens asked for: the request's max_tokens, 0 when none was sent (or the body
+     * was the caller's own JSON). An answer with fewer completion tokens came back short. */
+    int max_tokens;
     /* usage.completion_tokens_details.reasoning_tokens (part of completion_tokens), -1 when
      * the server did not say */
     int reasoning_tokens;

@@ -263,6 +263,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(reasoning_tokens);
     SUM_(reasoning_usage);
     SUM_(reasoning_chunked);
+    SUM_(out_asked);
+    SUM_(out_asked_tokens);
+    SUM_(out_received_tokens);
+    SUM_(out_short);
     SUM_(good);
     SUM_(slo_miss_ttft);
     SUM_(slo_miss_itl);

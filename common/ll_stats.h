@@ -143,6 +143,11 @@ struct ll_stats {
     /* Reasoning tokens: usage.completion_tokens_details.reasoning_tokens where sent (counted in
      * reasoning_usage), else the tokens of the reasoning chunks (reasoning_chunked). */
     uint64_t reasoning_tokens, reasoning_usage, reasoning_chunked;
+    /* Output asked against output received, judged by the server's usage on the successes
+     * that asked (ll_result.max_tokens > 0) and sent usage: out_asked of them, asking
+     * out_asked_tokens in all and receiving out_received_tokens; out_short came back with
+     * fewer tokens than asked (the server stopped at its end of sequence, as AIPerf flags). */
+    uint64_t out_asked, out_asked_tokens, out_received_tokens, out_short;
 
     struct ll_slo slo;
     uint64_t good; /* succeeded and met every bound of slo */

@@ -67,6 +67,12 @@ void ll_stats__fold_tokens(struct ll_stats *s, const struct ll_result *r, uint64
     if (r->prompt_tokens >= 0 && r->completion_tokens >= 0) {
         s->prompt_tokens += (uint64_t)r->prompt_tokens;
         s->completion_tokens += (uint64_t)r->completion_tokens;
+        if (r->max_tokens > 0) { /* asked for a length: did it come back that long? */
+            s->out_asked++;
+            s->out_asked_tokens += (uint64_t)r->max_tokens;
+            s->out_received_tokens += (uint64_t)r->completion_tokens;
+            s->out_short += r->completion_tokens < r->max_tokens;
+        }
     } else {
         s->usage_missing++;
         if (r->n_chunks > 0) {

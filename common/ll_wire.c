@@ -10,7 +10,8 @@
 
 #include "ll_grow.h"
 
-/* The request JSON: model, messages, max_tokens, stream with usage. NULL on allocation failure. */
+/* The request JSON: model, messages, max_tokens, ignore_eos and min_tokens when set, stream with
+ * usage. NULL on allocation failure. */
 static char *render_body(const struct ll_config *cfg, const struct ll_request *req)
 {
     char *out = NULL;
@@ -33,6 +34,11 @@ static char *render_body(const struct ll_config *cfg, const struct ll_request *r
     }
     if (req->max_tokens > 0 &&
         cJSON_AddNumberToObject(root, "max_tokens", req->max_tokens) == NULL) {
+        goto out;
+    }
+    if ((req->ignore_eos && cJSON_AddTrueToObject(root, "ignore_eos") == NULL) ||
+        (req->min_tokens > 0 &&
+         cJSON_AddNumberToObject(root, "min_tokens", req->min_tokens) == NULL)) {
         goto out;
     }
     if (req->stream) {
@@ -111,7 +117,7 @@ static bool key_str(struct ll_wire_key *k, const char *s)
 
 static bool key_make(struct ll_wire_key *k, const struct ll_request *req)
 {
-    int ints[2] = {req->max_tokens, req->stream};
+    int ints[4] = {req->max_tokens, req->stream, req->ignore_eos, req->min_tokens};
     bool ok = true;
     k->len = 0;
     ok = key_str(k, req->body_json) && key_str(k, req->model) && key_put(k, ints, sizeof(ints)) &&

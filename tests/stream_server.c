@@ -35,6 +35,9 @@ struct ss_server {
     int lfd, wake[2];
     pthread_t thread;
     atomic_int requests;
+    pthread_mutex_t log_lock; /* the arrival log: written by the server, read by the test */
+    int64_t log_t[SS_LOG_MAX];
+    char *log_body[SS_LOG_MAX];
     struct ss_conn conns[SS_MAX_CONNS];
     int nconns;
     char url[64];
@@ -83,6 +86,19 @@ static bool request_complete(const struct ss_conn *c)
     return c->len >= (size_t)(eoh + 4 - c->head) + body;
 }
 
+static void log_arrival(struct ss_server *s, int k, const struct ss_conn *c)
+{
+    const char *eoh = memmem(c->head, c->len, "\r\n\r\n", 4);
+    if (k >= SS_LOG_MAX || eoh == NULL) {
+        return;
+    }
+    char *body = strdup(eoh + 4); /* head[] is NUL-terminated */
+    pthread_mutex_lock(&s->log_lock);
+    s->log_t[k] = c->t0;
+    s->log_body[k] = body;
+    pthread_mutex_unlock(&s->log_lock);
+}
+
 /* Read what the client sent; start the script once the request is complete. Returns false
  * when the connection is gone. */
 static bool conn_read(struct ss_server *s, struct ss_conn *c)
@@ -102,8 +118,9 @@ static bool conn_read(struct ss_server *s, struct ss_conn *c)
     c->head[c->len] = '\0';
     if (request_complete(c)) {
         int k = atomic_fetch_add(&s->requests, 1);
-        c->script = s->pick(s->arg, k);
         c->t0 = now_ns();
+        log_arrival(s, k, c);
+        c->script = s->pick(s->arg, k);
         c->step = 0;
         if (c->script == NULL) {
             return false;
@@ -203,6 +220,7 @@ int ss_start(ss_pick_fn pick, void *arg, struct ss_server **out)
     }
     s->pick = pick;
     s->arg = arg;
+    pthread_mutex_init(&s->log_lock, NULL);
     s->wake[0] = s->wake[1] = -1;
     s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
@@ -224,6 +242,7 @@ error:
     if (s->lfd >= 0) {
         close(s->lfd);
     }
+    pthread_mutex_destroy(&s->log_lock);
     free(s);
     return -1;
 }
@@ -252,5 +271,22 @@ void ss_stop(struct ss_server *s)
     close(s->wake[0]);
     close(s->wake[1]);
     close(s->lfd);
+    for (int i = 0; i < SS_LOG_MAX; i++) {
+        free(s->log_body[i]);
+    }
+    pthread_mutex_destroy(&s->log_lock);
     free(s);
+}
+
+const char *ss_arrival(struct ss_server *s, int n, int64_t *t_ns)
+{
+    const char *body = NULL;
+    if (n < 0 || n >= SS_LOG_MAX) {
+        return NULL;
+    }
+    pthread_mutex_lock(&s->log_lock);
+    body = s->log_body[n];
+    *t_ns = s->log_t[n];
+    pthread_mutex_unlock(&s->log_lock);
+    return body;
 }

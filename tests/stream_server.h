@@ -17,6 +17,7 @@
 #define STREAM_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SS_MAX_CONNS 64
 
@@ -44,6 +45,13 @@ const char *ss_url(const struct ss_server *s);
 
 /* Requests whose script started so far. */
 int ss_requests(const struct ss_server *s);
+
+/* The arrival log, the truth for tests of when a client sends and what: the n-th request
+ * (0-based, in the order the requests' bodies completed) arrived at *t_ns (CLOCK_MONOTONIC, as
+ * ll_now_ns()) with this body (a NUL-terminated copy, owned by the server, valid until
+ * ss_stop). NULL when fewer requests came, or n >= SS_LOG_MAX. */
+#define SS_LOG_MAX 4096
+const char *ss_arrival(struct ss_server *s, int n, int64_t *t_ns);
 
 /* Stop the thread, close every descriptor, free. NULL is fine. */
 void ss_stop(struct ss_server *s);
