@@ -14,6 +14,7 @@
 #include "ll_opts.h"
 #include "ll_outfile.h"
 #include "ll_report.h"
+#include "ll_retryopts.h"
 #include "ll_signal.h"
 #include "ll_thresh.h"
 #include "ll_workload_flags.h"
@@ -35,6 +36,7 @@ struct run {
     int64_t warmup_requests;   /* --warmup N */
     double warmup_s;           /* --warmup 30s */
     struct ll_drive_warm warm; /* what --warmup did */
+    struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     bool requests_seen, duration_seen, max_error_seen, prompt_seen;
@@ -73,6 +75,7 @@ static void run_defaults(struct run *r)
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
     r->grace_s = 30;
+    ll_retryopts_defaults(&r->retry, &r->cfg);
     r->mock.pid = -1;
     r->json.fd = -1;
     r->th.aborted_by = -1;
@@ -194,6 +197,7 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
     n = n < cap ? n : cap - 1;
     memcpy(t, tab, n * sizeof(*t));
     ll_wl_flags_table(&r->wl, t + n, cap - n);
+    ll_retryopts_append(&r->retry, t, cap);
 }
 
 static void run_help(struct run *r)
@@ -214,6 +218,7 @@ static void run_help(struct run *r)
            "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
            "started\n"
            "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
+           "\n%s"
            "\nTHRESHOLDS: --threshold 'METRIC OP NUMBER[UNIT]' states what must hold:\n"
            "  METRIC  [HIST.]STAT, HIST one of e2e (the default), corrected, last_attempt,\n"
            "          queue_wait, ttft, itl, ...; STAT pN, p(N), mean, min or max\n"
@@ -223,7 +228,8 @@ static void run_help(struct run *r)
            "  A figure that was not measured fails its threshold.\n"
            "\nexit: 0 ok; 1 the run failed (no request succeeded, accounting, unreachable "
            "endpoint, I/O);\n      2 usage; 3 a threshold failed (the run itself did not); "
-           "130/143 interrupted\n");
+           "130/143 interrupted\n",
+           ll_retryopts_help);
 }
 
 static int usage(const char *msg, const char *arg)
@@ -250,6 +256,9 @@ static int run_validate(struct run *r)
     }
     if (ll_arrivals_parse(r->arrivals, &r->arr) != 0) {
         return usage("--arrivals: want constant, poisson or gamma, got", r->arrivals);
+    }
+    if (ll_retryopts_apply(&r->retry, WHO, &r->cfg) != 0) {
+        return LL_EXIT_USAGE;
     }
     struct ll_wl_run wr = {.who = WHO,
                            .rate = &r->rate,
@@ -397,7 +406,7 @@ static int mock_start(struct run *r)
     args[n] = NULL;
     /* The mock runs in its own process group (ll_mockproc.h): a terminal's ^C reaches only us;
      * we cancel, drain, report, then stop the mock by PID. */
-    int err = ll_mockproc_start(&r->mock, NULL, args, MOCK_START_TIMEOUT_MS);
+    int err = ll_mockproc_start_embedded(&r->mock, args, MOCK_START_TIMEOUT_MS);
     if (err == LL_ECANCELED) {
         return 0; /* a stop signal: run_load reports a run that never started */
     }

@@ -205,6 +205,21 @@ int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const
     return err;
 }
 
+int ll_mockproc_start_embedded(struct ll_mockproc *m, const char *const *args, int timeout_ms)
+{
+    const char *argv[LL_MOCKPROC_MAX_ARGS + 1];
+    size_t n = 0;
+    argv[n++] = "--grace-ms=0";
+    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+        if (n >= LL_MOCKPROC_MAX_ARGS) {
+            return LL_ERANGE;
+        }
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return ll_mockproc_start(m, NULL, argv, timeout_ms);
+}
+
 int ll_mockproc_stop(struct ll_mockproc *m, int timeout_ms)
 {
     int status = 0;

@@ -38,6 +38,13 @@ const char *ll_mockproc_path(void);
 int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const *args,
                       int timeout_ms);
 
+/* ll_mockproc_start for llmload's own embedded mock: mockllm's --grace-ms=0 comes before
+ * `args` (which may override it). llmload stops its mock only when nothing it still wants
+ * answered is out -- a finished run, or one whose outstanding requests it cancelled (^C, a
+ * threshold, the end of --graceful-stop) -- so a grace period for the mock's in-flight requests
+ * would only keep llmload waiting (2 s by default) after its summary. Same contract. */
+int ll_mockproc_start_embedded(struct ll_mockproc *m, const char *const *args, int timeout_ms);
+
 /* SIGTERM, wait up to timeout_ms, then SIGKILL. Returns the child's exit status (0 = clean),
  * or LL_E*. Safe to call twice. */
 int ll_mockproc_stop(struct ll_mockproc *m, int timeout_ms);

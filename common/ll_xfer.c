@@ -585,6 +585,11 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
         if (call->stream && x->is_event_stream) {
             if (!x->sse.done) {
                 set_proto_error(x, "event stream ended without data: [DONE]");
+            } else if (res->n_chunks == 0 && res->completion_tokens <= 0) {
+                /* A 200 whose stream carried nothing (vLLM's bench: "Never received a valid
+                 * chunk"): no output chunk on any channel and no usage counting a token.
+                 * A non-streamed answer with empty content is the server's answer, not this. */
+                set_proto_error(x, "stream carried no output");
             }
         } else {
             parse_completion(x); /* also a server that answers a stream request in one piece */

@@ -11,6 +11,19 @@ backends, against truths from outside llmload.
                   cancelled; the two queued are not sent.
   interrupted     SIGINT during -d without -n: how many were not sent is unknown (null, "-");
                   with -n it is a count.
+  loop lag        evented: an idle loop (10 requests of 200 ms, 5 in flight) spends its time
+                  blocked in poll: lag p99 a few ms, not the wait before each response (the
+                  probe counted the wait before the last response as late: p99 ~ the latency);
+                  --blocking stalls the loop one whole call at a time: lag max ~ one call.
+                  threaded has no loop: null.
+  warm-up         --warmup 1s then 50 requests of 50 ms: the backend's figures are the measured
+                  run's (loop time and lag samples within its wall, not the warm-up's 1 s on top;
+                  backoff waits = the run's retries, each retry waiting once); the mock counts
+                  the warm-up's requests and connections beside the run's, and the report says
+                  the run reused the warm-up's connections.
+  memory          one RSS peak (no '(sampled)' and '(ru_maxrss)' peaks that disagree): the max
+                  of its two sources, above every other RSS figure, and RSS per request in
+                  flight computed from it.
 """
 import json
 import os
@@ -104,12 +117,95 @@ def interrupted(be):
                   (be, ns, err))
 
 
+def lag(be):
+    r, doc = run_json(["--backend", be, "-n", "10", "-c", "5", "--latency-ms", "200"])
+    if not check(r.rc == 0 and doc is not None, "%s idle lag: exit %d: %s" % (be, r.rc, r.err)):
+        return
+    lag = jget(doc, "results.backend.loop_lag")
+    if be == "threaded":
+        check(lag is None, "threaded: loop lag %s, want null (no loop)" % lag)
+        return
+    note("%s idle: loop lag %s" % (be, {k: lag[k] for k in ("count", "p99_ms", "max_ms")}))
+    check(lag["count"] >= 300 and lag["p99_ms"] <= 25,
+          "%s idle loop: lag p99 %.1f ms over %d samples, want <= 25 ms (the loop waited in "
+          "poll, it was not late)" % (be, lag["p99_ms"], lag["count"]))
+    r, doc = run_json(["--backend", be, "-n", "3", "-c", "3", "--latency-ms", "200",
+                       "--blocking"])
+    lag = jget(doc, "results.backend.loop_lag") or {}
+    note("%s --blocking: loop lag %s" % (be, {k: lag.get(k) for k in ("count", "p99_ms", "max_ms")}))
+    check(160 <= (lag.get("max_ms") or 0) <= scaled(400),
+          "%s --blocking: lag max %s ms, want about one call (200 ms)" % (be, lag.get("max_ms")))
+
+
+def warmup(be):
+    r, doc = run_json(["--backend", be, "--warmup", "1s", "-n", "50", "-c", "10",
+                       "--latency-ms", "50"])
+    if not check(r.rc == 0 and doc is not None, "%s warm-up: exit %d: %s" % (be, r.rc, r.err)):
+        return
+    req, bk, w, ms = (jget(doc, "results.requests"), jget(doc, "results.backend"),
+                      jget(doc, "run.warmup"), r.mock_summary())
+    wall_ms = req["wall_s"] * 1000
+    note("%s warm-up: wall %.0f ms, loop %s ms, lag count %s; warm-up %s; mock %s; run connects %s"
+         % (be, wall_ms, bk["loop_run_ms"], (bk["loop_lag"] or {}).get("count"), w, ms,
+            req["connects"]))
+    if be == "evented":
+        check(bk["loop_run_ms"] <= wall_ms * 1.02 + 5 and bk["loop_lag"]["count"] <= wall_ms + 5,
+              "%s warm-up: loop time %.0f ms, %d lag samples in a %.0f ms run: the warm-up's "
+              "second is in them" % (be, bk["loop_run_ms"], bk["loop_lag"]["count"], wall_ms))
+        check(bk["loop_busy_share"] + bk["loop_idle_share"] <= 1.0001,
+              "%s warm-up: busy %s + idle %s > 1" % (be, bk["loop_busy_share"],
+                                                     bk["loop_idle_share"]))
+    check(ms is not None and ms["requests"] == w["sent"] + req["submitted"],
+          "%s warm-up: mockllm saw %s requests, want warm-up %s + run %s" %
+          (be, ms and ms["requests"], w["sent"], req["submitted"]))
+    check(ms is not None and ms["connections"] == w["connections_opened"] + req["connects"],
+          "%s warm-up: mockllm accepted %s connections, want warm-up %s + run %s" %
+          (be, ms and ms["connections"], w["connections_opened"], req["connects"]))
+    check("warm, opened by the warm-up" in r.out, "%s warm-up: the table does not say the run "
+          "reused the warm-up's connections" % be)
+    # Backoff counters: each retry of the measured run waited once; the warm-up's are not in.
+    r, doc = run_json(["--backend", be, "--warmup", "30", "-n", "30", "-c", "3",
+                       "--fault-rate", "0.5", "--retries", "3", "--retry-base", "5ms",
+                       "--seed", "7"])
+    waits, retries = jget(doc, "results.backend.backoff_waits"), jget(doc, "results.requests.retries")
+    note("%s warm-up with faults: run retries %s, backoff waits %s" % (be, retries, waits))
+    check(retries is not None and retries > 0 and waits == retries,
+          "%s warm-up: %s backoff waits for the run's %s retries (the warm-up's waits are in)"
+          % (be, waits, retries))
+
+
+def memory(be):
+    r, doc = run_json(["--backend", be, "-n", "200", "-c", "50", "--latency-ms", "50"])
+    if not check(r.rc == 0 and doc is not None, "%s memory: exit %d: %s" % (be, r.rc, r.err)):
+        return
+    res = jget(doc, "results.resources")
+    src = res["rss_peak_sources"]
+    note("%s memory: peak %s (sources %s), base %s, start %s, mean %.0f, per in flight %.1f" %
+         (be, res["rss_peak_kb"], src, res["rss_base_kb"], res["rss_start_kb"],
+          res["rss_mean_kb"], res["rss_per_in_flight_kb"]))
+    peaks = [ln for ln in r.out.splitlines() if ln.startswith("rss peak")]
+    check(len(peaks) == 1, "%s memory: %d 'rss peak' lines, want one: %s" % (be, len(peaks), peaks))
+    check(res["rss_peak_kb"] == max(src["sampled_max_kb"], src["kernel_hwm_kb"]),
+          "%s memory: peak %s is not the max of its sources %s" % (be, res["rss_peak_kb"], src))
+    for k in ("rss_base_kb", "rss_start_kb", "rss_mean_kb"):
+        check(res["rss_peak_kb"] >= res[k], "%s memory: peak %s below %s %s" %
+              (be, res["rss_peak_kb"], k, res[k]))
+    inflight = jget(doc, "results.littles_law.in_flight_peak")
+    want = (res["rss_peak_kb"] - res["rss_base_kb"]) / inflight
+    check(abs(res["rss_per_in_flight_kb"] - want) < 0.01,
+          "%s memory: per in flight %s, want (peak - base) / %s = %s" %
+          (be, res["rss_per_in_flight_kb"], inflight, want))
+
+
 def main():
     need_binaries(LLMLOAD, MOCKLLM)
     for be in BACKENDS:
         deadline(be)
         graceful(be)
         interrupted(be)
+        lag(be)
+        warmup(be)
+        memory(be)
     finish("test_truth_window")
 
 
