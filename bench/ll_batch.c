@@ -556,7 +556,7 @@ static int batch_run(struct batch *b)
         }
         return rc;
     }
-    b->progress = isatty(STDERR_FILENO) == 1;
+    b->progress = isatty(STDERR_FILENO) == 1 && !b->quiet;
     b->t0 = ll_now_ns();
     ll_ratelimit_init(&b->rl, b->rpm, b->tpm, b->t0);
     rc = batch_loop(b);

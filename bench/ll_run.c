@@ -406,7 +406,7 @@ static int mock_start(struct run *r)
     args[n] = NULL;
     /* The mock runs in its own process group (ll_mockproc.h): a terminal's ^C reaches only us;
      * we cancel, drain, report, then stop the mock by PID. */
-    int err = ll_mockproc_start_embedded(&r->mock, args, MOCK_START_TIMEOUT_MS);
+    int err = ll_mockproc_start_embedded(&r->mock, args, MOCK_START_TIMEOUT_MS, r->quiet);
     if (err == LL_ECANCELED) {
         return 0; /* a stop signal: run_load reports a run that never started */
     }
@@ -569,7 +569,11 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddStringToObject(w, "model", r->model);
     cJSON_AddStringToObject(w, "prompt", r->prompt);
     cJSON_AddBoolToObject(w, "stream", r->stream);
-    cJSON_AddNumberToObject(w, "max_tokens", (double)r->max_tokens);
+    if (r->max_tokens > 0) {
+        cJSON_AddNumberToObject(w, "max_tokens", (double)r->max_tokens);
+    } else {
+        cJSON_AddNullToObject(w, "max_tokens"); /* not sent: the endpoint's default applies */
+    }
     if (run_unbounded(r)) {
         cJSON_AddNullToObject(w, "requests");
     } else {
@@ -818,7 +822,7 @@ static int run_load(struct run *r)
         .arrivals = r->arr,
         .seed = (uint64_t)r->seed,
         .req = &r->req,
-        .progress = isatty(STDERR_FILENO) == 1,
+        .progress = isatty(STDERR_FILENO) == 1 && !r->quiet,
         .stop = r->th.abort_on_fail ? run_stop : NULL,
         .stop_arg = r,
     };

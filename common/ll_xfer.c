@@ -433,16 +433,20 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
  * the client's instructions at zero latency). */
 static CURLcode set_url(struct ll_xfer *x, CURL *easy, const char *base_url)
 {
+    static const char sfx[] = "/chat/completions";
     char url[2048];
-    size_t blen = strlen(base_url);
+    size_t blen = strlen(base_url), slen = sizeof(sfx) - 1;
     while (blen > 0 && base_url[blen - 1] == '/') {
         blen--;
     }
-    if (blen + sizeof("/chat/completions") > sizeof(url)) {
+    if (blen + sizeof(sfx) > sizeof(url)) {
         return CURLE_URL_MALFORMAT;
     }
     memcpy(url, base_url, blen);
-    memcpy(url + blen, "/chat/completions", sizeof("/chat/completions"));
+    /* A full endpoint URL (.../v1/chat/completions, as servers' docs print it) is taken as it
+     * is: appending the path again posted to .../chat/completions/chat/completions. */
+    bool full = blen >= slen && memcmp(base_url + blen - slen, sfx, slen) == 0;
+    memcpy(url + blen, full ? "" : sfx, full ? 1 : sizeof(sfx));
     if (x->url == NULL && (x->url = curl_url()) == NULL) {
         return CURLE_OUT_OF_MEMORY;
     }
