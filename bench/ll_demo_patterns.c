@@ -177,10 +177,14 @@ static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const st
                ll_demo_fmt_s(w2, sizeof(w2), f[1].wall_s), 100.0 * share[1]);
         fflush(stdout);
         if (w != WORK_CPU_NO_YIELD) {
+            /* Judged on the overlap itself (timestamps of the answers and of the work), which a
+             * loaded machine shifts by its delays; the walls' ratio (ideal 2) is printed. */
             snprintf(key, sizeof(key), "%s_overlap_%s", be->name, w == WORK_WAIT ? "wait" : "cpu");
-            ll_demo_claim(d, key, f[0].wall_s / f[1].wall_s >= 1.5,
-                          "%s: submit-now-collect-later is %.2fx faster", be->name,
-                          f[0].wall_s / f[1].wall_s);
+            ll_demo_claim(
+                d, key, share[1] >= 0.5 && share[1] > share[0],
+                "%s: submit-now-collect-later overlapped %.0f%% (gather-then-work %.0f%%), "
+                "%.2fx faster",
+                be->name, 100.0 * share[1], 100.0 * share[0], f[0].wall_s / f[1].wall_s);
         }
     }
     printf("\n");
