@@ -100,7 +100,8 @@ fi
 # --quick; for the gate's rounds quick_KEY and then gate_KEY replace KEY, whatever the level.
 KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests requests peers
       httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
-      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout"
+      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout
+      targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom"
 load_conf() {
     local k q
     for k in $KEYS; do unset "$k" "quick_$k" "gate_$k"; done
@@ -108,6 +109,8 @@ load_conf() {
     min_requests=20 requests=0 peers="" httpx_max_concurrency=1000 httpx_max_requests=5000
     rates="" duration=2 slo="" slo_share=0.99 start_rate=1000 max_rate=100000 bisect=3
     max_probes=14 min_efficiency=0.9 listen_addrs=1 wrk_duration=5 cell_timeout=300
+    targets="" ttft_ms=0 itl_ms=50 tokens=400 chunk_tokens=1 settle_s=2 steady_s=20 min_share=0.95
+    max_stretch=1.25 headroom=0.02
     [ "$level" = quick ] || [ "${2:-}" = gate ] && wrk_duration=2 cell_timeout=60
     # shellcheck disable=SC1090
     . "$1"
@@ -125,7 +128,7 @@ load_conf() {
 
 # The issue's order first, then any workload a user added, by name.
 workloads=()
-order="latency-bound throughput streaming errors open-loop slo-search ceiling"
+order="latency-bound throughput streaming errors open-loop slo-search ceiling burst-turnaround"
 for w in $order $(cd "$LL_TOP/bench/workloads" && ls ./*.conf | sed 's|^\./||; s|\.conf$||' | sort); do
     [ -f "$LL_TOP/bench/workloads/$w.conf" ] || continue
     [[ " ${workloads[*]} " == *" $w "* ]] && continue
@@ -138,11 +141,12 @@ cells_total=0
 for w in "${workloads[@]}"; do
     load_conf "$LL_TOP/bench/workloads/$w.conf"
     case $mode in
-    closed|ceiling) n=$(wc -w <<<"$concurrency"); np=0
+    closed|burst) n=$(wc -w <<<"$concurrency"); np=0
         for p in $peers; do np=$((np + 1)); done
         cells_total=$((cells_total + n * (${#BACKENDS[@]} + np))) ;;
     open) cells_total=$((cells_total + $(wc -w <<<"$rates") * ${#BACKENDS[@]})) ;;
     slo-search) cells_total=$((cells_total + max_probes * ${#BACKENDS[@]})) ;;
+    ceiling) cells_total=$((cells_total + ($(wc -w <<<"$targets") + bisect) * ${#BACKENDS[@]})) ;;
     esac
 done
 [ ${#gate_cells[@]} -gt 0 ] && cells_total=$((cells_total + ${#gate_cells[@]} * reps))
@@ -386,9 +390,9 @@ do_slo() {
     done
 }
 
-# Ceiling: raise concurrency until a run fails or efficiency < min_efficiency; the report says
-# what stopped it (from the run's JSON and log: threads, memory, descriptors, ports).
-do_ceiling() {
+# Burst turnaround: raise concurrency until a run fails or efficiency < min_efficiency; the
+# report says what stopped it (from the run's JSON and log: threads, memory, descriptors, ports).
+do_burst() {
     local b c n eff nc lim
     nc=$(wc -w <<<"$concurrency")
     for b in "${BACKENDS[@]}"; do
@@ -408,6 +412,50 @@ do_ceiling() {
                 break
             fi
         done
+    done
+}
+
+# The steady-state ceiling (ceiling.conf): one open-loop run of long streams per step, its
+# figures from the steady window; report.py picks each next target from the steps so far
+# (`ceilnext`: up the targets while steps hold, then bisect) and judges every step.
+ceil_step() { # WORKLOAD BACKEND TARGET
+    local w=$1 b=$2 t=$3 tag rc=0 u args=() l_s rate limit dur n from
+    read -r l_s rate limit dur n from < <($PY -c "
+import math
+l = ($ttft_ms + ($tokens - min($chunk_tokens, $tokens)) * $itl_ms) / 1000.0  # ceiling.py's L
+d = l + $settle_s + $steady_s
+r = $t / l
+print('%g %g %d %g %d %g' % (l, r, math.ceil($t * (1 + $headroom)) + 8, d, math.ceil(r * d) + 1,
+                              l + $settle_s))")
+    tag=$w-$b-t$t$tag_suffix
+    progress "$w" "$b" "target=$t"
+    mock_start "$listen_addrs" --ttft "$ttft_ms" --itl "$itl_ms" --tokens "$tokens" \
+        --chunk-tokens "$chunk_tokens" $mock_args
+    for u in "${URLS[@]}"; do args+=(--url "$u"); done
+    # Every run bounded: --duration and --requests end the sending, --timeout each answer.
+    local keep=$cell_timeout
+    cell_timeout=$($PY -c "print(int($dur + 3 * $l_s + 60))")
+    bounded "$LLMLOAD" run --backend "$b" --rate "$rate" --concurrency "$limit" \
+        --requests "$n" --duration "${dur}s" --window "${from}s" --server-pid "$MOCK_PID" \
+        --stream --retries 0 --timeout "$($PY -c "print(2 * $l_s + 10)")" --no-limit-check \
+        --no-preflight --json "$out/raw/$tag.json" "${args[@]}" $run_args \
+        >"$out/logs/$tag.log" 2>&1 || rc=$?
+    cell_timeout=$keep
+    mock_stop
+    record "$w" "$b" "$t" "$rate" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+}
+do_ceiling() {
+    local b t steps max_steps
+    max_steps=$(( $(wc -w <<<"$targets") + bisect ))
+    for b in "${BACKENDS[@]}"; do
+        steps=0
+        while [ $steps -lt $max_steps ]; do
+            t=$($REPORT ceilnext "$out" "$1" "$b")
+            [ "$t" = done ] && break
+            ceil_step "$1" "$b" "$t"
+            steps=$((steps + 1))
+        done
+        cells_done=$((cells_done + max_steps - steps))
     done
 }
 
@@ -462,6 +510,7 @@ do_gate() {
     echo "threads_max=$(cat /proc/sys/kernel/threads-max)"
     echo "ephemeral_ports=$(tr '\t' '-' </proc/sys/net/ipv4/ip_local_port_range)"
     echo "max_map_count=$(cat /proc/sys/vm/max_map_count)"
+    echo "somaxconn=$(cat /proc/sys/net/core/somaxconn)"
     echo "stack_default_kb=$(ulimit -s)"
     echo "curl=$(curl --version 2>/dev/null | head -1 | cut -d' ' -f2)"
     echo "git=$(git -C "$LL_TOP" describe --always --dirty 2>/dev/null || echo none)"
@@ -476,6 +525,7 @@ for w in "${workloads[@]}"; do
     closed) do_closed "$w" ;;
     open) do_open "$w" ;;
     slo-search) do_slo "$w" ;;
+    burst) do_burst "$w" ;;
     ceiling) do_ceiling "$w" ;;
     *) echo "bench.sh: $w.conf: unknown mode '$mode'" >&2; exit 2 ;;
     esac

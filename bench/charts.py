@@ -53,6 +53,7 @@ class Plotter:
                 bad = [(x, y) for x, y, b in pts if b]
                 for part, style, key in (
                         ([(x, y) for x, y, _ in pts],
+                         "lines dt 2 lw 1.5" if s == "target" else
                          "linespoints lw 2 pt %d ps 1.2" % pt, lab),
                         (bad, "points pt %d ps 2.6 lw 2" % (pt - 1),
                          "%s: %d cell(s) with failures" % (lab, len(bad)))):
@@ -156,12 +157,19 @@ def charts(outdir, by_wl, confs, stamp, slo_rows):
            refs=([("y", share, "required %g" % share)] if share else []) +
            [("x", float(r), "%s: %s req/s" % (b, r)) for b, r in slo_rows if float(r) > 0],
            logy=False, yrange=("0", "1.05"))
-    ce = by_wl.get("ceiling", [])
-    min_eff = float(confs.get("ceiling", {}).get("min_efficiency") or 0.9)
-    p.plot("ceiling", "Ceiling ramp: efficiency vs concurrency", "requests in flight",
-           "ideal wall / measured wall",
-           [(c, c, series(ce, c, "concurrency", "efficiency")) for c in ("threaded", "evented")],
+    bu = by_wl.get("burst-turnaround", [])
+    min_eff = float(confs.get("burst-turnaround", {}).get("min_efficiency") or 0.9)
+    p.plot("burst", "Burst turnaround: efficiency vs requests started at once (1 s each)",
+           "requests started together", "ideal wall / measured wall",
+           [(c, c, series(bu, c, "concurrency", "efficiency")) for c in ("threaded", "evented")],
            refs=[("y", min_eff, "%g" % min_eff)], logy=False, yrange=("0", "1.1"))
+    ce = [x for x in by_wl.get("ceiling", []) if x.get("window")]
+    targets = sorted({x["target"] for x in ce})
+    p.plot("ceiling", "Steady-state ceiling: requests in flight held vs target (long streams)",
+           "target in flight", "mean in flight on the wire (steady window)",
+           [("target", "target", [(t, t, False) for t in targets])] +
+           [(c, c, series(ce, c, "target", "in_flight")) for c in ("threaded", "evented")],
+           logy=True)
     return p.made
 
 

@@ -152,6 +152,9 @@ static void collect(struct drive *d, struct ll_call *call)
         d->out->grace_cut += d->grace_over && call->res.cls == LL_CLASS_CANCELLED;
     }
     ll_stats_add_result(d->s, &call->res, now);
+    if (d->o->window != NULL) {
+        ll_window_fold(d->o->window, &call->res, now);
+    }
     if (call->res.cls != LL_CLASS_NONE) {
         note_failure(d, &call->res);
     }
@@ -189,6 +192,9 @@ static void progress_line(struct drive *d, int64_t now)
 
 static void tick(struct drive *d, int64_t now)
 {
+    if (d->o->window != NULL) {
+        ll_window_tick(d->o->window, now);
+    }
     if (now < d->next_tick) {
         return;
     }
@@ -337,6 +343,9 @@ static int drive_loop(struct drive *d)
             break;
         }
         int64_t until = d->next_tick;
+        if (o->window != NULL && ll_window_next_due(o->window) < until) {
+            until = ll_window_next_due(o->window); /* its boundaries, to the loop's turn */
+        }
         if (more && d->deadline > 0 && d->deadline < until) {
             until = d->deadline; /* wake when the time is up */
         } else if (!more && d->out->deadline && !d->grace_over &&
@@ -396,7 +405,13 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
                                 .n_times = o->trace_n,
                                 .speed = o->trace_speed > 0 ? o->trace_speed : 1.0,
                                 .rng = o->seed};
+    if (o->window != NULL) {
+        ll_window_start(o->window, s->t_start, s);
+    }
     err = drive_loop(&d);
+    if (o->window != NULL) {
+        ll_window_end(o->window, ll_now_ns());
+    }
     if (err != 0) {
         cancel_all(&d); /* the client's destroy reaps them; accounting will say so */
     }
@@ -423,6 +438,7 @@ int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t
     w.requests = requests > 0 ? requests : LL_DRIVE_UNBOUNDED;
     w.duration_ns = requests > 0 ? 0 : duration_ns;
     w.label = "warm-up";
+    w.window = NULL;
     if (ll_stats_init(&scratch, NULL) != 0) {
         return LL_ENOMEM;
     }

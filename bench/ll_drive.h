@@ -15,6 +15,7 @@
 #include "ll_arrivals.h"
 #include "ll_client.h"
 #include "ll_stats.h"
+#include "ll_window.h"
 
 struct ll_workload;
 
@@ -48,6 +49,7 @@ struct ll_drive_opts {
     struct ll_workload *work;     /* NULL, or each request's prompt and max_tokens from it */
     bool progress;                /* live line on stderr (the caller decides: isatty) */
     const char *label;            /* progress line prefix (e.g. "warm-up"), NULL: none */
+    struct ll_window *window;     /* optional: figures over the steady window (ll_window.h) */
     /* Optional: asked after results came in (at most every LL_DRIVE_CHECK_MS) whether the run
      * should stop early -- e.g. a threshold that can no longer pass. `remaining` counts the
      * requests not yet final (unsent + outstanding). true: no more sends, the outstanding

@@ -13,9 +13,11 @@
 #include "ll_mockproc.h"
 #include "ll_opts.h"
 #include "ll_outfile.h"
+#include "ll_proc.h"
 #include "ll_report.h"
 #include "ll_retryopts.h"
 #include "ll_signal.h"
+#include "ll_window.h"
 #include "ll_thresh.h"
 #include "ll_workload_flags.h"
 
@@ -29,6 +31,8 @@
 struct run {
     /* flags */
     const char *backend, *model, *prompt, *arrivals, *slo_spec, *url, *json_path, *warmup;
+    const char *window_spec; /* --window FROM[:TO] */
+    int64_t server_pid;      /* --server-pid, else the embedded mock's when there is a window */
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s, max_error_rate;
@@ -40,7 +44,7 @@ struct run {
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     bool requests_seen, duration_seen, max_error_seen, prompt_seen;
-    struct ll_strv headers, mock_args, urls; /* urls: every --url; calls rotate over them */
+    struct ll_strv headers, mock_args, urls; /* urls: every --url (ll_xfer.slot) */
     struct ll_strv thresholds;               /* every --threshold */
     struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
 
@@ -59,6 +63,10 @@ struct run {
     struct ll_outfile json;                 /* --json, opened before anything starts */
     struct ll_thresh_set th;                /* --threshold and --max-error-rate, parsed */
     int64_t timeout_ms, connect_timeout_ms; /* as applied: whole ms */
+    int64_t win_from_ns, win_to_ns;
+    struct ll_window win; /* when window_spec is set */
+    bool win_on;
+    struct ll_thread_wall twall; /* why the threads could not start (cfg.thread_wall) */
 };
 
 static void run_defaults(struct run *r)
@@ -152,11 +160,23 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "per token after the first (itl and tpot need --stream)",
              "none"),
         OPTD("url", LL_OPT_LIST, &r->urls, 0, 0, "URL",
-             "OpenAI-compatible base URL, e.g. https://api.openai.com/v1; repeatable: requests "
-             "rotate over them (e.g. one mock on several 127.0.0.x, to spread ports)",
+             "OpenAI-compatible base URL, e.g. https://api.openai.com/v1; repeatable: the "
+             "in-flight slots are spread over them, slot i on URL i mod n, each keeping its "
+             "connection (e.g. one mock on several 127.0.0.x, to spread ports); with fewer slots "
+             "than URLs, requests rotate",
              "$OPENAI_BASE_URL, else the embedded mockllm"),
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
+        OPTD("window", LL_OPT_STR, &r->window_spec, 0, 0, "FROM[:TO]",
+             "steady-state figures over this window after the start (TO: the end of "
+             "--duration): mean in flight on the wire, CPU per request and per token, RSS per "
+             "request in flight, threads, descriptors, and the latency and failures of the "
+             "requests started in it",
+             "none"),
+        OPTD("server-pid", LL_OPT_INT, &r->server_pid, 1, 4194304, "PID",
+             "with --window: sample this process too (CPU, RSS, threads, descriptors and its "
+             "RLIMIT_NOFILE), e.g. the server under test on this machine",
+             "the embedded mock"),
         OPTD("json", LL_OPT_STR, &r->json_path, 0, 0, "FILE",
              "write every figure and the configuration as JSON; - = stdout, the JSON alone "
              "(the text report then goes to stderr)",
@@ -331,6 +351,16 @@ static int run_validate(struct run *r)
         return usage("--warmup: want a number of requests (100) or a duration (10s, 500ms), got",
                      r->warmup);
     }
+    const char *why = NULL;
+    if (r->window_spec != NULL &&
+        ll_window_parse(r->window_spec, r->duration_seen ? r->duration_s : 0, &r->win_from_ns,
+                        &r->win_to_ns, &why) != 0) {
+        fprintf(stderr, "%s: --window '%s': %s\n", WHO, r->window_spec, why);
+        return LL_EXIT_USAGE;
+    }
+    if (r->server_pid > 0 && r->window_spec == NULL) {
+        return usage("--server-pid needs --window", NULL);
+    }
     /* Sized to the work: no more slots, threads or connections than there are requests. */
     r->concurrency_asked = r->concurrency;
     if (!run_unbounded(r) && r->requests < r->concurrency) {
@@ -437,6 +467,7 @@ static void run_config(struct run *r)
     cfg->blocking = r->blocking;
     cfg->stack_size = (size_t)r->stack_size;
     cfg->seed = (uint64_t)r->seed;
+    cfg->thread_wall = &r->twall;
 
     r->msg = (struct ll_message){"user", r->prompt};
     r->req = (struct ll_request){
@@ -754,19 +785,6 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
                             : LL_EXIT_OK;
 }
 
-/* The backend could not start its threads. It starts all of them or none (tp_pool.h): a run
- * with fewer would measure another in-flight limit than the one asked for, so the run stops
- * here and says which wall it met and what was measured. */
-static void run_thread_limit(const struct run *r, int err)
-{
-    char why[400];
-    ll_limits_threads_describe(why, sizeof(why), r->cfg.stack_size, r->cfg.concurrency);
-    fprintf(stderr,
-            "%s: local limit met: threads (cannot start the %s backend with %lld threads, all "
-            "or none: %s; %s)\n",
-            WHO, r->be->name, (long long)r->concurrency, ll_strerror(err), why);
-}
-
 /* Stopped by a signal before the client started: an empty run, every request not sent. */
 static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_drive_out *o)
 {
@@ -776,6 +794,52 @@ static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_d
     o->not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
     o->not_sent_known = !run_unbounded(r);
     s->t_start = s->t_stop = ll_now_ns();
+}
+
+/* The backend could not start its threads. It starts all of them or none (tp_pool.h): a run
+ * with fewer would measure another in-flight limit than the one asked for, so the run stops
+ * here and says which wall it met and what was measured. */
+static void run_thread_limit(const struct run *r, int err, char *line, size_t n)
+{
+    char why[400], wall[600];
+    ll_limits_threads_describe(why, sizeof(why), r->cfg.stack_size, r->cfg.concurrency);
+    if (r->twall.err != 0) { /* the counters read when pthread_create failed */
+        ll_thread_wall_describe(wall, sizeof(wall), &r->twall);
+    } else {
+        snprintf(wall, sizeof(wall), "%s", ll_strerror(err));
+    }
+    snprintf(line, n,
+             "local limit met: threads (cannot start the %s backend with %lld threads, all or "
+             "none: %s; %s)",
+             r->be->name, (long long)r->concurrency, wall, why);
+    fprintf(stderr, "%s: %s\n", WHO, line);
+}
+
+/* --json for a run whose threads could not start: no request, and the limit with its evidence
+ * (results.limits.met "threads", .line, .thread_wall), so that a script reads the wall as it
+ * reads any other. */
+static void run_thread_limit_json(struct run *r, struct ll_stats *s, const char *line)
+{
+    struct ll_drive_out o;
+    if (r->json_path == NULL) {
+        return;
+    }
+    run_not_started(r, s, &o);
+    o.interrupted = false;
+    o.not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
+    cJSON *doc = run_json(r, s, &o);
+    cJSON *lim = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "results"), "limits");
+    if (lim != NULL) {
+        cJSON_ReplaceItemInObject(lim, "met", cJSON_CreateString("threads"));
+        cJSON_ReplaceItemInObject(lim, "line", cJSON_CreateString(line));
+        if (r->twall.err != 0) {
+            cJSON_AddItemToObject(lim, "thread_wall", ll_thread_wall_json(&r->twall));
+        }
+    }
+    if (doc != NULL) {
+        ll_outfile_commit_json(&r->json, WHO, doc);
+    }
+    cJSON_Delete(doc);
 }
 
 /* ll_drive's stop hook: --abort-on-fail, and a threshold that can no longer pass. */
@@ -800,10 +864,21 @@ static int run_load(struct run *r)
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
     ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
+    if (r->window_spec != NULL) {
+        int pid = r->server_pid > 0 ? (int)r->server_pid : r->mock_started ? (int)r->mock.pid : 0;
+        if (ll_window_init(&r->win, r->win_from_ns, r->win_to_ns, pid) != 0) {
+            fprintf(stderr, "%s: out of memory\n", WHO);
+            goto out;
+        }
+        r->win_on = true;
+        r->win.self.rss_run0_kb = ll_proc_rss_kb(); /* before the client: its threads count */
+    }
     /* A stop signal before this point: nothing was started; the run is reported as such. */
     err = ll_signal_caught() ? LL_ECANCELED : ll_client_create(r->be, &r->cfg, &c);
     if (err == LL_ELIMIT) {
-        run_thread_limit(r, err);
+        char line[1200];
+        run_thread_limit(r, err, line, sizeof(line));
+        run_thread_limit_json(r, &s, line);
         goto out;
     }
     if (err != 0 && err != LL_ECANCELED) {
@@ -823,6 +898,7 @@ static int run_load(struct run *r)
         .seed = (uint64_t)r->seed,
         .req = &r->req,
         .progress = isatty(STDERR_FILENO) == 1 && !r->quiet,
+        .window = r->win_on ? &r->win : NULL,
         .stop = r->th.abort_on_fail ? run_stop : NULL,
         .stop_arg = r,
     };
@@ -855,9 +931,17 @@ static int run_load(struct run *r)
 
     ll_report_table(stdout, &s);
     printf("\n");
+    if (r->win_on && c == NULL && s.submitted > 0) {
+        ll_window_print(stdout, &r->win);
+        printf("\n");
+    }
     rc = run_verdict(r, &s, &out);
     if (r->json_path != NULL) {
         cJSON *doc = run_json(r, &s, &out);
+        if (r->win_on) {
+            cJSON_AddItemToObject(cJSON_GetObjectItem(doc, "results"), "window",
+                                  ll_window_json(&r->win));
+        }
         if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
             rc = LL_EXIT_FAIL; /* the one line is printed */
         }
@@ -866,6 +950,10 @@ static int run_load(struct run *r)
 out:
     if (c != NULL) {
         ll_client_destroy(c);
+    }
+    if (r->win_on) {
+        ll_window_free(&r->win);
+        r->win_on = false;
     }
     ll_stats_free(&s);
     return rc;

@@ -6,6 +6,7 @@ gnuplot charts, tables on the terminal. Python 3 standard library only.
     report.py get FILE KEY.PATH...                print figures from a JSON (0 when absent)
     report.py wrk2json WRK_OUT TIME_OUT CONNS     wrk's text + /usr/bin/time -> run-like JSON
     report.py gatereps OUTDIR LEVEL               the gate's rounds so far, as bench/gate.py reads them
+    report.py ceilnext OUTDIR WORKLOAD BACKEND    the ceiling ramp's next target, or "done"
 
 A figure that was not measured (absent, or null in the run's JSON) is None here: empty in
 cells.csv and "-" in report.md, never 0.
@@ -24,6 +25,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ceiling  # noqa: E402  (bench/ceiling.py: the steady-state ceiling's steps)
 import charts  # noqa: E402  (bench/charts.py)
 import gate  # noqa: E402  (bench/gate.py: the gated metrics' names)
 
@@ -121,6 +123,8 @@ def figures(row, conf, outdir):
         c["status"] = "skipped"
         return c
     c["status"] = "ok" if rc == "0" and doc is not None else ("timeout" if rc == "124" else "failed")
+    if conf.get("mode") == "ceiling":
+        c["target"] = c["concurrency"]  # the column holds a step's target
     if doc is None:
         return c
     r = doc.get("results", {})
@@ -163,6 +167,10 @@ def figures(row, conf, outdir):
     })
     ideal_ms = float(conf.get("ideal_ms") or 0)
     c["efficiency"] = None
+    if conf.get("mode") == "ceiling":  # a step of the steady-state ramp: its window's figures
+        ceiling.fields(c, doc)
+        c["efficiency"] = c.get("share")
+        return c
     if c["rate"] > 0 and c["rate"] and c["requests"]:
         c["efficiency"] = c["rps"] / c["rate"]  # achieved / offered
     elif ideal_ms > 0 and c["wall_s"] > 0 and c["concurrency"] and client in BACKENDS + ("libcurl", "httpx"):
@@ -174,7 +182,14 @@ def figures(row, conf, outdir):
     return c
 
 
-# --- ceilings: what stopped each backend -------------------------------------------------------
+# --- burst turnaround: what stopped each backend ------------------------------------------------
+def read_log(c, outdir):
+    try:
+        return open(os.path.join(outdir, c["log"]), errors="replace").read() if c.get("log") else ""
+    except OSError:
+        return ""
+
+
 def stop_reason(c, outdir, min_eff):
     text = ""
     if c.get("log"):
@@ -431,7 +446,7 @@ def verdict(by_wl, summary):
     ce = summary["workloads"].get("ceiling", {})
     for b in BACKENDS:
         if b + "_ceiling" in ce:
-            walls.append("%s holds %s in flight%s" % (
+            walls.append("%s holds %s streams in flight in steady state%s" % (
                 b, fmt(ce[b + "_ceiling"], "int"),
                 ", then " + ce[b + "_stop"] if ce.get(b + "_stop") else ""))
     for x in lb:
@@ -599,8 +614,10 @@ def report(outdir, wdir, level):
                     wsum[b + "_knee_rps"] = k["rate"]
         elif mode == "slo-search":
             md += slo_section(outdir, wcells, conf, wsum)
+        elif mode == "burst":
+            md += burst_section(outdir, wcells, conf, wsum, machine)
         elif mode == "ceiling":
-            md += ceiling_section(outdir, wcells, conf, wsum, machine)
+            md += ceiling.section(wcells, conf, wsum, machine, lambda c: read_log(c, outdir))
         md.append("")
         summary["workloads"][wl] = wsum
 
@@ -678,11 +695,13 @@ def slo_section(outdir, cells, conf, wsum):
     return md
 
 
-def ceiling_section(outdir, cells, conf, wsum, machine):
+def burst_section(outdir, cells, conf, wsum, machine):
+    """Burst turnaround: C requests at once, round after round (not a ceiling: see ceiling.py)."""
     min_eff = float(conf.get("min_efficiency") or 0.9)
-    md = ["Requests = %s x C, each waiting 1 s; efficiency = ideal wall / measured wall. The mock "
-          "listened on %s loopback addresses and the client rotated over them." % (
-              conf.get("rounds"), conf.get("listen_addrs")), ""]
+    md = ["Requests = %s x C, started together and each waiting 1 s, so they end together: the "
+          "cost of turning C completions around in one burst. Efficiency = ideal wall / measured "
+          "wall. The mock listened on %s loopback addresses, each client slot keeping to one."
+          % (conf.get("rounds"), conf.get("listen_addrs")), ""]
     head = ["backend", "C", "wall s", "efficiency", "failed", "RSS peak MiB", "threads",
             "CPU s", "mock CPU s", "stopped by"]
     rows, summ = [], []
@@ -703,13 +722,14 @@ def ceiling_section(outdir, cells, conf, wsum, machine):
                 break
             best = x
         top = best["concurrency"] if best else 0
-        wsum[b + "_ceiling"] = top
+        wsum[b + "_burst"] = top
         if why:
-            wsum[b + "_stop"] = "at %s: %s" % (fmt(at, "int"), why.split(":")[0])
-        summ.append("- **%s**: ceiling %s in flight; %s" % (
+            wsum[b + "_burst_stop"] = "at %s: %s" % (fmt(at, "int"), why.split(":")[0])
+        summ.append("- **%s**: turns %s around in a burst; %s" % (
             b, fmt(top, "int") if top else "below the first step",
             "stopped at C=%s by %s" % (fmt(at, "int"), why) if why else
-            "not reached: the ramp ended at its last step (raise concurrency in ceiling.conf)"))
+            "not reached: the ramp ended at its last step (raise concurrency in "
+            "burst-turnaround.conf)"))
     md.append(md_table(head, rows))
     md += [""] + summ
     md += ["", "The machine allowed: `ulimit -n` %s (hard), `ulimit -u` %s, pid_max %s, "
@@ -731,6 +751,14 @@ def main(argv):
         return 0
     if len(argv) == 4 and argv[1] == "gatereps":
         print(json.dumps(gate_rounds(read_cells(argv[2])[0], read_machine(argv[2]), argv[3])))
+        return 0
+    if len(argv) == 5 and argv[1] == "ceilnext":
+        cells = read_cells(argv[2])[0]
+        conf = read_env(os.path.join(argv[2], "conf", argv[3] + ".env"))
+        steps = [(c["target"], ceiling.held(c, conf)[0]) for c in cells
+                 if c["workload"] == argv[3] and c["client"] == argv[4] and not c.get("rep")]
+        t = ceiling.next_target(steps, conf)
+        print("done" if t is None else t)
         return 0
     if len(argv) == 5 and argv[1] == "report":
         report(argv[2], argv[3], argv[4])

@@ -14,6 +14,7 @@
 #include "ll_retry.h"
 
 struct ll_call;
+struct ll_thread_wall; /* ll_proc.h */
 
 struct ll_message {
     const char *role; /* "system", "user", "assistant" */
@@ -113,7 +114,7 @@ struct ll_result {
 
 /* Client configuration: what both backends honour identically. */
 struct ll_config {
-    const char *const *base_urls; /* e.g. "http://127.0.0.1:8000/v1"; calls rotate over them */
+    const char *const *base_urls; /* e.g. "http://127.0.0.1:8000/v1"; spread: ll_xfer.slot */
     size_t n_base_urls;
     const char *api_key;       /* bearer token or NULL; never printed */
     const char *default_model; /* used when a request names none */
@@ -136,6 +137,11 @@ struct ll_config {
      * waits look at it at least every LL_SIGNAL_POLL_NS, so wait/gather/next/progress return
      * promptly with CANCELLED results instead of running the workload to its end. */
     const volatile sig_atomic_t *stop;
+    /* Optional (NULL = not asked): where create() describes a failure to start its threads --
+     * the errno, how many had started, and every thread limit's counter read at that moment
+     * (ll_thread_wall_snap), so that the wall is named from evidence. Written by create() on
+     * the client thread, only when it returns LL_ELIMIT for threads. */
+    struct ll_thread_wall *thread_wall;
 };
 
 /* Fill a config with the defaults documented in `llmload run --help`. */

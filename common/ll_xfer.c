@@ -473,7 +473,10 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
     x->easy = easy;
     reset_attempt(x);
 
-    /* Parse the URL only when the base changes: calls rotate over cfg->base_urls. */
+    if (cfg->n_base_urls > 1 && (size_t)cfg->concurrency >= cfg->n_base_urls) {
+        call->base_url = cfg->base_urls[x->slot % cfg->n_base_urls]; /* see ll_xfer.slot */
+    }
+    /* Parse the URL only when the base changes: calls may rotate over cfg->base_urls. */
     if (x->set_base_url != call->base_url) {
         if (set_url(x, easy, call->base_url) != CURLE_OK) {
             x->set_base_url = NULL;

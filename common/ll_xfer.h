@@ -44,6 +44,13 @@ struct ll_xfer {
     /* Set by a backend that cancels by removing the handle itself (evented): no progress
      * callback is then installed, which spares curl its per-chunk progress bookkeeping. */
     bool no_progress_cb;
+    /* The backend's number for the slot (worker, easy handle) this xfer serves, set once. With
+     * at least as many slots as base URLs, slot i sends every call to base URL i mod n, so its
+     * connection is reused call after call (a wrk connection keeps to its host); rotating each
+     * call over the URLs would leave a connection to every URL in each slot's pool -- a
+     * threaded worker's easy handle keeps up to five -- and open one on most calls. With fewer
+     * slots than URLs, calls keep the URL ll_client rotated them to. */
+    size_t slot;
 
     /* Private to ll_xfer.c (per-attempt state). */
     CURL *set_easy;           /* the handle the per-handle options were set on */

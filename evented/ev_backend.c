@@ -476,6 +476,7 @@ static int ev__slots_init(struct ev_be *be)
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ev__open_sock_cb);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)sl);
         sl->x.no_progress_cb = true; /* cancel removes the handle from the multi itself */
+        sl->x.slot = (size_t)i;      /* its base URL (ll_xfer.slot) */
         sl->next_free = be->free_slots;
         be->free_slots = sl;
     }

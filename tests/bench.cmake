@@ -7,6 +7,12 @@ if(EXISTS /usr/bin/python3)
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_bench_gate.py
             ${CMAKE_SOURCE_DIR}/bench/gate.py ${CMAKE_CURRENT_SOURCE_DIR}/data/gate_rounds.json)
   set_tests_properties(test_bench_gate PROPERTIES TIMEOUT 120 LABELS "gate")
+  # The steady-state ceiling's steps and its naming of walls (bench/ceiling.py), on step
+  # results recorded on this machine (tests/data/ceiling).
+  add_test(NAME test_bench_ceiling
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_bench_ceiling.py
+            ${CMAKE_SOURCE_DIR}/bench ${CMAKE_CURRENT_SOURCE_DIR}/data/ceiling)
+  set_tests_properties(test_bench_ceiling PROPERTIES TIMEOUT 120 LABELS "gate")
   add_test(NAME test_bench_cli
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_bench_cli.sh ${CMAKE_SOURCE_DIR})
   set_tests_properties(test_bench_cli PROPERTIES TIMEOUT 60 LABELS "gate")

@@ -13,7 +13,13 @@
  *     RLIMIT_NPROC lowered (as root the child runs as nobody: root is exempt) and with
  *     RLIMIT_AS lowered (skipped under sanitizers), fails create() with LL_ELIMIT and leaves no
  *     thread behind. The last two are ctest entries of their own (test_limits_nproc,
- *     test_limits_as) so that a skip shows as SKIPPED.
+ *     test_limits_as) so that a skip shows as SKIPPED. With cfg.thread_wall set, the wall is
+ *     named from the counters read when pthread_create failed: EAGAIN after 0 threads and
+ *     "memory" for the stack larger than all memory, "RLIMIT_NPROC" for the child's user,
+ *     "RLIMIT_AS" with some threads started under the lowered address space;
+ *   - the /proc watch (ll_proc.h) counts this process's descriptors exactly (+5 after five
+ *     opens), still counts them when RLIMIT_NOFILE leaves no descriptor to open, and says a
+ *     watched process that exited is gone.
  */
 #include <errno.h>
 #include <grp.h>
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +42,7 @@
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_mockproc.h"
+#include "ll_proc.h"
 #include "ll_report.h"
 #include "ll_stats.h"
 #include "ll_xfer.h"
@@ -204,6 +212,8 @@ static int child_create(int res, rlim_t lim, int n, size_t stack)
         ll_test_config_closed(&cfg);
         cfg.concurrency = n;
         cfg.stack_size = stack;
+        struct ll_thread_wall tw = {0};
+        cfg.thread_wall = &tw;
         int before = threads_now();
         if (res == RLIMIT_NPROC && geteuid() == 0 &&
             (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) {
@@ -217,7 +227,12 @@ static int child_create(int res, rlim_t lim, int n, size_t stack)
             ll_backend_find("threaded")->destroy(b);
             _exit(4);
         }
-        _exit(err == LL_ELIMIT && threads_now() == before ? 0 : 5);
+        if (err != LL_ELIMIT || threads_now() != before) {
+            _exit(5);
+        }
+        /* named from the counters read at the failure: 7 when not the limit lowered here */
+        enum ll_thread_wall_kind want = res == RLIMIT_AS ? LL_TW_ADDRESS_SPACE : LL_TW_NPROC;
+        _exit(tw.err == EAGAIN && tw.wall == want && tw.started < n ? 0 : 7);
     }
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -234,10 +249,21 @@ static void test_limits_threads(void **state)
     ll_test_config_closed(&cfg);
     cfg.concurrency = 4;
     cfg.stack_size = (size_t)1 << 46; /* 64 TiB per thread: no mapping that large can succeed */
+    struct ll_thread_wall tw = {0};
+    cfg.thread_wall = &tw;
     int before = threads_now();
     assert_int_equal(be->create(&cfg, &b), LL_ELIMIT);
     assert_null(b);
     assert_int_equal(threads_now(), before);
+    char line[600];
+    ll_thread_wall_describe(line, sizeof(line), &tw);
+    print_message("  64 TiB stacks: %s\n", line);
+    assert_int_equal(tw.err, EAGAIN);
+    assert_int_equal(tw.started, 0);
+    assert_int_equal(tw.wanted, 4);
+    assert_int_equal(tw.wall, LL_TW_MEMORY);
+    assert_true(tw.proc_threads >= 1 && tw.pid_max > 0 && tw.threads_max > 0);
+    assert_non_null(strstr(line, "pthread_create EAGAIN after 0 of 4 threads"));
 }
 
 /* RLIMIT_NPROC counts every thread of this user. Root is exempt (CAP_SYS_RESOURCE), so as root
@@ -251,6 +277,7 @@ static void test_limits_threads_nproc(void **state)
                   rc == 0   ? "LL_ELIMIT"
                   : rc == 4 ? "not binding here"
                   : rc == 6 ? "cannot become nobody"
+                  : rc == 7 ? "LL_ELIMIT, but the wall named is not RLIMIT_NPROC"
                             : "FAILED");
     if (rc == 6 || (rc == 4 && geteuid() == 0)) {
         ll_test_skip("RLIMIT_NPROC does not bind here (root, and cannot run the child as nobody)");
@@ -278,6 +305,66 @@ static void test_limits_threads_as(void **state)
     assert_int_equal(child_create(RLIMIT_AS, lim, 64, (size_t)16 << 20), 0);
 }
 
+/* A child that waits to be killed: a process beside us to watch. */
+static pid_t child_pause(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    return pid;
+}
+
+static void test_limits_watch(void **state)
+{
+    (void)state;
+    struct ll_proc_watch w;
+    struct ll_proc_sample a, b;
+    int fds[5];
+    assert_int_equal(ll_proc_watch_open(&w, 0), 0);
+    assert_int_equal(ll_proc_watch_sample(&w, true, &a), 0);
+    assert_int_equal(a.fds, ll_proc_fds(0) - 2); /* the watch's own two are left out */
+    assert_true(a.threads >= 1 && a.rss_kb > 0 && a.cpu_s >= 0);
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(pipe(fds + 2), 0);
+    fds[4] = dup(0);
+    assert_int_equal(ll_proc_watch_sample(&w, true, &b), 0);
+    assert_int_equal(b.fds, a.fds + 5);
+    /* No descriptor left to open: the watch still counts, a fresh look cannot. */
+    struct rlimit old, rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rl = old;
+    int lowest = dup(0); /* the lowest free number: every one below it is taken */
+    close(lowest);
+    rl.rlim_cur = (rlim_t)lowest;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_true(ll_proc_fds(0) < 0); /* opendir itself met EMFILE */
+    assert_int_equal(ll_proc_watch_sample(&w, true, &b), 0);
+    assert_int_equal(b.fds, a.fds + 5);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    int64_t soft = 0, hard = 0;
+    assert_int_equal(ll_proc_nofile(0, &soft, &hard), 0);
+    assert_true(soft == (old.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)old.rlim_cur));
+    for (int i = 0; i < 5; i++) {
+        close(fds[i]);
+    }
+    ll_proc_watch_close(&w);
+
+    /* Another process: seen while it runs, gone once it exited. */
+    pid_t pid = child_pause();
+    assert_int_equal(ll_proc_watch_open(&w, (int)pid), 0);
+    assert_int_equal(ll_proc_watch_sample(&w, true, &a), 0);
+    assert_int_equal(a.threads, 1);
+    assert_true(a.fds >= 3);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    assert_int_equal(ll_proc_watch_sample(&w, true, &b), LL_ENOENT);
+    ll_proc_watch_close(&w);
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -290,6 +377,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_limits_threads),
         cmocka_unit_test(test_limits_threads_nproc),
         cmocka_unit_test(test_limits_threads_as),
+        cmocka_unit_test(test_limits_watch),
     };
     int failed = LL_TEST_RUN_GROUP("limits", tests, NULL, NULL);
     curl_global_cleanup();

@@ -9,8 +9,10 @@
 #     JSON has results.limits.met = "descriptors" and the same count, accounting OK;
 #   - the soft limit is raised to the hard one and the header says so;
 #   - threads: under `ulimit -v` the threaded backend cannot map 2000 stacks: exit 1 and one
-#     line "local limit met: threads (...)" naming what was measured (skipped under ASan,
-#     whose shadow memory needs the address space).
+#     line "local limit met: threads (...)" naming what bounds threads, refused up front; with
+#     --no-limit-check the threads are started and the line names the wall from the counters
+#     read when pthread_create failed ("EAGAIN after N of 2000 threads ...; met RLIMIT_AS ...")
+#     (skipped under ASan, whose shadow memory needs the address space).
 # Needs LL_LLMLOAD and LL_MOCKLLM.
 set -u
 LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
@@ -98,6 +100,15 @@ else
     [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "threads: stderr is not one line"
     grep -q '^llmload run: local limit met: threads (cannot start the threaded backend with 2000 threads, all or none: .*RLIMIT_NPROC .*threads-max .*pid_max .*stack .*RLIMIT_AS ' "$tmp/err" ||
         fail "threads: no limit line"
+    # --no-limit-check starts them: pthread_create fails and the counter at its limit is named.
+    (ulimit -v 1000000; exec "$LLMLOAD" run --backend threaded --url "$url" --requests 2000 \
+        --concurrency 2000 --no-preflight --no-limit-check) >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    echo "threads, started: $(cat "$tmp/err")"
+    [ "$rc" -eq 1 ] || fail "threads, started: exit $rc, want 1"
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "threads, started: stderr is not one line"
+    grep -Eq '^llmload run: local limit met: threads \(cannot start the threaded backend with 2000 threads, all or none: pthread_create EAGAIN after [0-9]+ of 2000 threads \([0-9]+ in the process\); met RLIMIT_AS [0-9]+ KiB .*RLIMIT_NPROC .*threads-max .*pid_max .*stack .*RLIMIT_AS ' "$tmp/err" ||
+        fail "threads, started: no evidence in the limit line"
 fi
 
 [ "$fails" -eq 0 ] && echo "test_limits_cli: OK" || echo "test_limits_cli: $fails failure(s)"

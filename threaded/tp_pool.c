@@ -22,6 +22,7 @@
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_err.h"
+#include "ll_proc.h"
 #include "ll_retry.h"
 #include "ll_xfer.h"
 
@@ -257,6 +258,7 @@ static int tp__worker_init(struct tp_pool *p, int i)
     struct tp_worker *w = &p->workers[i];
 
     w->pool = p;
+    w->xfer.slot = (size_t)i; /* its base URL (ll_xfer.slot) */
     w->rng = p->cfg->seed + (uint64_t)i;
     if (w->rng == 0) {
         w->rng = 0x9e3779b97f4a7c15ull; /* xorshift state must not be 0 */
@@ -350,6 +352,9 @@ static int tp__start_threads(struct tp_pool *p)
         e = pthread_create(&w->tid, &attr, tp__worker_main, w);
         if (e != 0) {
             err = tp__errno_to_ll(e);
+            if (err == LL_ELIMIT && p->cfg->thread_wall != NULL) { /* before the join */
+                ll_thread_wall_snap(p->cfg->thread_wall, e, i, p->n_workers, p->cfg->stack_size);
+            }
             goto out;
         }
         w->started = true;

@@ -14,7 +14,9 @@
  * Thread limit: create() either starts all cfg->concurrency threads or none. When
  * pthread_create fails partway (EAGAIN: thread or memory limit) the threads already started are
  * joined and create() returns LL_ELIMIT: a run silently made with fewer threads than asked would
- * measure a different in-flight limit than the one printed in its header.
+ * measure a different in-flight limit than the one printed in its header. With
+ * cfg->thread_wall set, the limits' counters are read first, while the threads still run
+ * (ll_proc.h), so the wall is named from what was at its limit.
  *
  * Cancel latency: a queued call ends at once (inside cancel()); a call sleeping before a retry is
  * woken at once; a call inside curl_easy_perform ends when ll_xfer's progress callback next runs,
