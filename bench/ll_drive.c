@@ -300,6 +300,36 @@ static bool stop_asked(struct drive *d, int64_t now)
     return true;
 }
 
+/* The next moment the driver must wake whatever arrives: its tick, a window's boundary, the
+ * deadline while there is more to send, the end of the graceful stop after it. */
+static int64_t timed_wake(const struct drive *d, bool more)
+{
+    const struct ll_drive_opts *o = d->o;
+    int64_t until = d->next_tick;
+    if (o->window != NULL && ll_window_next_due(o->window) < until) {
+        until = ll_window_next_due(o->window); /* its boundaries, to the loop's turn */
+    }
+    if (more && d->deadline > 0 && d->deadline < until) {
+        until = d->deadline; /* wake when the time is up */
+    } else if (!more && d->out->deadline && !d->grace_over && d->deadline + o->grace_ns < until) {
+        until = d->deadline + o->grace_ns; /* wake when the graceful stop runs out */
+    }
+    return until;
+}
+
+/* Withdrawn requests were never sent; of --requests, only a stop before the deadline leaves
+ * some unsent (--duration ending first is the run's own end). Without a count, how many a
+ * stopped run would have sent is unknown. */
+static void count_not_sent(struct drive *d)
+{
+    bool counted = d->o->requests != LL_DRIVE_UNBOUNDED;
+    d->out->not_sent = d->out->withdrawn;
+    if (d->stopped_in_time && counted) {
+        d->out->not_sent += d->o->requests - d->n_sent;
+    }
+    d->out->not_sent_known = counted || !d->stopped_in_time;
+}
+
 static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
@@ -342,16 +372,7 @@ static int drive_loop(struct drive *d)
         if (!more && d->in_flight == 0) {
             break;
         }
-        int64_t until = d->next_tick;
-        if (o->window != NULL && ll_window_next_due(o->window) < until) {
-            until = ll_window_next_due(o->window); /* its boundaries, to the loop's turn */
-        }
-        if (more && d->deadline > 0 && d->deadline < until) {
-            until = d->deadline; /* wake when the time is up */
-        } else if (!more && d->out->deadline && !d->grace_over &&
-                   d->deadline + o->grace_ns < until) {
-            until = d->deadline + o->grace_ns; /* wake when the graceful stop runs out */
-        }
+        int64_t until = timed_wake(d, more);
         if (more) {
             if (open && (int64_t)sched_ns < until) {
                 until = (int64_t)sched_ns;
@@ -364,15 +385,7 @@ static int drive_loop(struct drive *d)
         wait_some(d, until);
         tick(d, ll_now_ns());
     }
-    /* Withdrawn requests were never sent; of --requests, only a stop before the deadline leaves
-     * some unsent (--duration ending first is the run's own end). Without a count, how many a
-     * stopped run would have sent is unknown. */
-    bool counted = o->requests != LL_DRIVE_UNBOUNDED;
-    d->out->not_sent = d->out->withdrawn;
-    if (d->stopped_in_time && counted) {
-        d->out->not_sent += o->requests - d->n_sent;
-    }
-    d->out->not_sent_known = counted || !d->stopped_in_time;
+    count_not_sent(d);
     return 0;
 }
 

@@ -589,6 +589,37 @@ static void run_header(const struct run *r)
     fflush(stdout);
 }
 
+/* The JSON's "run": how the run ended, what was not sent, the deadline, the warm-up. */
+static void run_json_outcome(cJSON *run, const struct run *r, const struct ll_drive_out *o)
+{
+    cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
+    if (o->stopped) {
+        cJSON_AddStringToObject(run, "stopped_by", r->th.v[r->th.aborted_by].expr);
+    } else {
+        cJSON_AddNullToObject(run, "stopped_by");
+    }
+    if (o->not_sent_known) {
+        cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
+    } else {
+        cJSON_AddNullToObject(run, "not_sent"); /* no count, stopped before the deadline */
+    }
+    cJSON_AddNumberToObject(run, "withdrawn", (double)o->withdrawn);
+    if (r->duration_seen) {
+        cJSON *dl = cJSON_AddObjectToObject(run, "deadline");
+        cJSON_AddBoolToObject(dl, "reached", o->deadline);
+        cJSON_AddNumberToObject(dl, "graceful_stop_s", r->grace_s);
+        cJSON_AddNumberToObject(dl, "finished_after", (double)o->drained);
+        cJSON_AddNumberToObject(dl, "cancelled_at_graceful_stop", (double)o->grace_cut);
+    }
+    if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
+        cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
+        cJSON_AddNumberToObject(wu, "sent", (double)r->warm.sent);
+        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warm.succeeded);
+        /* its connections stay pooled: the run's "connects" counts only new ones */
+        cJSON_AddNumberToObject(wu, "connections_opened", (double)r->warm.connects);
+    }
+}
+
 static cJSON *run_json(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -650,33 +681,7 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     }
     cJSON_AddItemToObject(doc, "results", ll_report_stats_json(s));
     cJSON_AddItemToObject(doc, "thresholds", ll_thresh_json(&r->th, s));
-    cJSON *run = cJSON_AddObjectToObject(doc, "run");
-    cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
-    if (o->stopped) {
-        cJSON_AddStringToObject(run, "stopped_by", r->th.v[r->th.aborted_by].expr);
-    } else {
-        cJSON_AddNullToObject(run, "stopped_by");
-    }
-    if (o->not_sent_known) {
-        cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
-    } else {
-        cJSON_AddNullToObject(run, "not_sent"); /* no count, stopped before the deadline */
-    }
-    cJSON_AddNumberToObject(run, "withdrawn", (double)o->withdrawn);
-    if (r->duration_seen) {
-        cJSON *dl = cJSON_AddObjectToObject(run, "deadline");
-        cJSON_AddBoolToObject(dl, "reached", o->deadline);
-        cJSON_AddNumberToObject(dl, "graceful_stop_s", r->grace_s);
-        cJSON_AddNumberToObject(dl, "finished_after", (double)o->drained);
-        cJSON_AddNumberToObject(dl, "cancelled_at_graceful_stop", (double)o->grace_cut);
-    }
-    if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
-        cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
-        cJSON_AddNumberToObject(wu, "sent", (double)r->warm.sent);
-        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warm.succeeded);
-        /* its connections stay pooled: the run's "connects" counts only new ones */
-        cJSON_AddNumberToObject(wu, "connections_opened", (double)r->warm.connects);
-    }
+    run_json_outcome(cJSON_AddObjectToObject(doc, "run"), r, o);
     return doc;
 }
 
