@@ -22,6 +22,8 @@ static const struct ll_demo_scenario scenarios[] = {
      ll_demo_retry},
     {"pool", "one shared connection pool vs a new connection per request", ll_demo_pool},
     {"semaphore", "100 requests under in-flight limits 1, 3, 10, 100", ll_demo_semaphore},
+    {"server", "mockllm's event loop vs a thread per connection, 100 to 10,000 waiting",
+     ll_demo_server},
     {NULL, NULL, NULL},
 };
 

@@ -47,6 +47,7 @@ int ll_demo_errors(struct ll_demo *d);
 int ll_demo_retry(struct ll_demo *d);
 int ll_demo_pool(struct ll_demo *d);
 int ll_demo_semaphore(struct ll_demo *d);
+int ll_demo_server(struct ll_demo *d);
 
 /* What one batch of requests measured. */
 struct ll_demo_figs {

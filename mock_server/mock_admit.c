@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <uv.h>
 
 #include "mock_answer.h"
 #include "mock_conn.h"
@@ -15,95 +16,141 @@
 
 static struct mock_server *srv_of(struct mock_req *r)
 {
-    return r->conn->lp->srv;
+    return r->conn->w->srv;
 }
 
 /* ---- capacity ---- */
 
-static void slot_take(struct mock_req *r)
+/* running +/- 1: written only under the lock (or by the loop), read anywhere, so a relaxed
+ * load and store, which cost what a plain int did. */
+static void running_add(struct mock_cap *cap, int d)
 {
-    r->conn->lp->running++;
-    r->job.has_slot = true;
+    int n = atomic_load_explicit(&cap->running, memory_order_relaxed) + d;
+    atomic_store_explicit(&cap->running, n, memory_order_relaxed);
 }
 
-static void start_cb(uv_timer_t *t)
+static void start_cb(struct mock_conn *c)
 {
-    struct mock_conn *c = t->data;
     mock_gen_start(c->http.head);
 }
 
-static void slot_release(struct mock_req *r)
+/* Under the lock: r gives its slot back, and the first request waiting takes it, started on
+ * its own connection's thread (mock_conn_wake: from the loop, or by waking that thread). */
+static void slot_release(struct mock_cap *cap, struct mock_req *r)
 {
-    struct mock_loop *lp = r->conn->lp;
-    lp->running--;
+    running_add(cap, -1);
     r->job.has_slot = false;
-    struct mock_req *w = lp->wait_head;
-    if (w == NULL || (lp->slots > 0 && lp->running >= lp->slots)) {
+    struct mock_req *w = cap->wait_head;
+    if (w == NULL || (cap->slots > 0 &&
+                      atomic_load_explicit(&cap->running, memory_order_relaxed) >= cap->slots)) {
         return;
     }
-    lp->wait_head = w->job.wait_next;
-    if (lp->wait_head == NULL) {
-        lp->wait_tail = NULL;
+    cap->wait_head = w->job.wait_next;
+    if (cap->wait_head == NULL) {
+        cap->wait_tail = NULL;
     }
     w->job.waiting = false;
-    slot_take(w);
-    /* through the loop, not recursion: a chain of instant answers could be 10,000 deep */
-    mock_conn_timer(w->conn, 0, start_cb);
+    w->job.has_slot = true;
+    running_add(cap, 1);
+    mock_conn_wake(w->conn, start_cb);
 }
 
-static void wait_remove(struct mock_req *r)
+static void wait_remove(struct mock_cap *cap, struct mock_req *r)
 {
-    struct mock_loop *lp = r->conn->lp;
-    struct mock_req **pp = &lp->wait_head, *prev = NULL;
+    struct mock_req **pp = &cap->wait_head, *prev = NULL;
     while (*pp != NULL && *pp != r) {
         prev = *pp;
         pp = &(*pp)->job.wait_next;
     }
     if (*pp == r) {
         *pp = r->job.wait_next;
-        if (lp->wait_tail == r) {
-            lp->wait_tail = prev;
+        if (cap->wait_tail == r) {
+            cap->wait_tail = prev;
         }
     }
     r->job.waiting = false;
 }
 
-/* The request ends (mock_answer_account): its slot, or its place in the FIFO, goes back. */
+/* The request ends (mock_answer_account): its slot, or its place in the FIFO, goes back. A
+ * loop's own capacity needs no lock, and this runs for every request: two versions. */
 static void release(struct mock_req *r)
 {
+    struct mock_cap *cap = r->conn->w->cap;
     if (r->job.waiting) {
-        wait_remove(r);
+        wait_remove(cap, r);
     }
     if (r->job.has_slot) {
-        slot_release(r);
+        slot_release(cap, r);
     }
+}
+
+static void release_shared(struct mock_req *r)
+{
+    struct mock_cap *cap = r->conn->w->cap;
+    pthread_mutex_lock(&cap->mu);
+    release(r);
+    pthread_mutex_unlock(&cap->mu);
+}
+
+/* A slot for r now (true), or the last place in the FIFO (false). Under the lock if shared. */
+static bool take_slot(struct mock_cap *cap, struct mock_req *r)
+{
+    if (cap->slots > 0 &&
+        (atomic_load_explicit(&cap->running, memory_order_relaxed) >= cap->slots ||
+         cap->wait_head != NULL)) {
+        r->job.waiting = true;
+        r->job.wait_next = NULL;
+        if (cap->wait_tail != NULL) {
+            cap->wait_tail->job.wait_next = r;
+        } else {
+            cap->wait_head = r;
+        }
+        cap->wait_tail = r;
+        return false;
+    }
+    r->job.has_slot = true;
+    running_add(cap, 1);
+    return true;
 }
 
 /* Admitted: a stream's headers go now, even when it must wait for a capacity slot (a real
  * server queues it with its headers already sent). */
 static void admit(struct mock_req *r)
 {
-    struct mock_loop *lp = r->conn->lp;
+    struct mock_cap *cap = r->conn->w->cap;
+    bool now;
     if (r->job.stream) {
         mock_gen_admitted(r);
     }
-    r->job.release = release;
-    if (lp->slots > 0 && (lp->running >= lp->slots || lp->wait_head != NULL)) {
-        if (r->job.stream) {
-            mock_conn_flush(r->conn, false);
-        }
-        r->job.waiting = true;
-        r->job.wait_next = NULL;
-        if (lp->wait_tail != NULL) {
-            lp->wait_tail->job.wait_next = r;
-        } else {
-            lp->wait_head = r;
-        }
-        lp->wait_tail = r;
-        return;
+    if (cap->shared) {
+        r->job.release = release_shared;
+        pthread_mutex_lock(&cap->mu);
+        now = take_slot(cap, r);
+        pthread_mutex_unlock(&cap->mu);
+    } else {
+        r->job.release = release;
+        now = take_slot(cap, r);
     }
-    slot_take(r);
-    mock_gen_start(r);
+    if (now) {
+        mock_gen_start(r);
+    } else if (r->job.stream) {
+        mock_conn_flush(r->conn, false); /* outside the lock: a write may block (threads) */
+    }
+}
+
+int mock_cap_init(struct mock_cap *cap, int slots, bool shared)
+{
+    memset(cap, 0, sizeof(*cap));
+    cap->slots = slots;
+    cap->shared = shared;
+    return shared && pthread_mutex_init(&cap->mu, NULL) != 0 ? -1 : 0;
+}
+
+void mock_cap_destroy(struct mock_cap *cap)
+{
+    if (cap->shared) {
+        pthread_mutex_destroy(&cap->mu);
+    }
 }
 
 /* ---- gates ---- */
@@ -184,7 +231,7 @@ static bool forced(struct mock_req *r)
     if (status == 0) {
         return false;
     }
-    mock_metrics_fault(&srv->metrics, r->conn->lp->index, fault_kind(status));
+    mock_metrics_fault(&srv->metrics, r->conn->w->index, fault_kind(status));
     retry_error(r, status, r->x_retry_after >= 0 ? r->x_retry_after : 1, status_msg(status),
                 status == 429 ? "rate_limit_exceeded" : NULL);
     return true;
@@ -203,7 +250,7 @@ static bool rate_limited(struct mock_req *r)
     if (mock_ratelimit_take(&srv->rl, (int64_t)uv_hrtime(), tokens, &j->rl)) {
         return false;
     }
-    mock_metrics_add(&mock_metrics_loop(&srv->metrics, r->conn->lp->index)->rate_limited, 1);
+    mock_metrics_add(&mock_metrics_loop(&srv->metrics, r->conn->w->index)->rate_limited, 1);
     long long s = (j->rl.retry_after_ms + 999) / 1000;
     snprintf(msg, sizeof(msg),
              "Rate limit reached for %s per minute (mockllm). Retry after %lld s.",
@@ -222,8 +269,10 @@ static void plan_tokens(struct mock_req *r)
 {
     struct mock_job *j = &r->job;
     const struct mock_profile *p = j->prof;
-    struct mock_shape_ask ask = {r->x_tokens, r->x_reasoning1 - 1, j->max_tokens};
-    if (p->reasoning.kind != MOCK_DIST_FIXED || p->chunk.kind != MOCK_DIST_FIXED) {
+    struct mock_shape_ask ask = {r->x_tokens, r->x_reasoning1 - 1, j->max_tokens, j->min_tokens,
+                                 j->ignore_eos};
+    if (p->reasoning.kind != MOCK_DIST_FIXED || p->chunk.kind != MOCK_DIST_FIXED ||
+        (p->tokens.kind != MOCK_DIST_FIXED && r->x_tokens < 0)) {
         mock_rng_seed(&j->shape_rng, mock_hash64("shape", 5, j->id));
     }
     mock_shape_plan(&j->shape, p, &ask, &j->shape_rng);
@@ -255,7 +304,7 @@ void mock_admit_chat(struct mock_req *r)
     fd.split = fd.split || r->x_fault == MOCK_XF_SPLIT;
     int status = fault_status(fd.kind);
     if (status != 0) {
-        mock_metrics_fault(&srv->metrics, r->conn->lp->index, fd.kind);
+        mock_metrics_fault(&srv->metrics, r->conn->w->index, fd.kind);
         retry_error(r, status, fd.retry_after_s, status_msg(status),
                     status == 429 ? "rate_limit_exceeded" : NULL);
         return;
@@ -264,10 +313,10 @@ void mock_admit_chat(struct mock_req *r)
     j->split = fd.split && j->stream;
     j->close_after = fd.close_after;
     if (j->split) {
-        mock_metrics_fault(&srv->metrics, r->conn->lp->index, MOCK_FAULT_KIND_SPLIT);
+        mock_metrics_fault(&srv->metrics, r->conn->w->index, MOCK_FAULT_KIND_SPLIT);
     }
     if (fd.kind == MOCK_FAULT_STALL) {
-        mock_metrics_fault(&srv->metrics, r->conn->lp->index, MOCK_FAULT_STALL);
+        mock_metrics_fault(&srv->metrics, r->conn->w->index, MOCK_FAULT_STALL);
         mock_conn_hold(r->conn);
         return;
     }

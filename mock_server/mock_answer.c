@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <uv.h>
 
 #include "mock_conn.h"
 
@@ -48,23 +49,23 @@ static const char *reason(int status)
     }
 }
 
-/* The loop's cached Date line, re-rendered when the wall clock enters a new second. time() is
+/* The worker's cached Date line, re-rendered when the wall clock enters a new second. time() is
  * answered by the vDSO, without a system call; the loop's own clock (uv_now) would not do, its
  * seconds do not start with the wall clock's and the Date would lag by up to one. */
-static void date_line(struct mock_loop *lp, struct mock_buf *o)
+static void date_line(struct mock_worker *w, struct mock_buf *o)
 {
     time_t now = time(NULL);
     uint64_t sec = (uint64_t)now + 1; /* + 1: 0 means never rendered */
-    if (sec != lp->date_sec) {
+    if (sec != w->date_sec) {
         struct tm tm;
         size_t n =
             gmtime_r(&now, &tm) != NULL
-                ? strftime(lp->date, sizeof(lp->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm)
+                ? strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm)
                 : 0;
-        lp->date_len = n;
-        lp->date_sec = sec;
+        w->date_len = n;
+        w->date_sec = sec;
     }
-    mock_buf_add(o, lp->date, lp->date_len);
+    mock_buf_add(o, w->date, w->date_len);
 }
 
 void mock_answer_head(struct mock_req *r, struct mock_buf *o, int status, const char *ctype)
@@ -75,7 +76,7 @@ void mock_answer_head(struct mock_req *r, struct mock_buf *o, int status, const 
     mock_buf_lit(o, " ");
     mock_buf_adds(o, reason(status));
     mock_buf_lit(o, "\r\n");
-    date_line(r->conn->lp, o);
+    date_line(r->conn->w, o);
     mock_buf_lit(o, "Content-Type: ");
     mock_buf_adds(o, ctype);
     mock_buf_lit(o, "\r\n");
@@ -136,8 +137,7 @@ void mock_answer_respond(struct mock_req *r, int status, const char *ctype, cons
     if (r->method != HTTP_HEAD) {
         mock_buf_add(c->out, body, len);
     }
-    mock_conn_flush(c, false);
-    mock_answer_finish(r, status);
+    mock_answer_finish(r, status, false);
 }
 
 static const char *error_type(int status)
@@ -185,38 +185,40 @@ void mock_answer_error(struct mock_req *r, int status, const char *msg, const ch
 void mock_answer_account(struct mock_req *r, int status)
 {
     struct mock_job *j = &r->job;
-    struct mock_loop *lp = r->conn->lp;
+    struct mock_worker *w = r->conn->w;
     if (j->accounted) {
         return;
     }
     j->accounted = true;
     r->status = status;
-    if ((j->waiting || j->has_slot) && j->release != NULL) {
-        j->release(r); /* admission's capacity (mock_admit.c) */
+    if (j->release != NULL) {
+        j->release(r); /* admission's capacity (mock_admit.c), which knows what r holds */
     }
     if (j->is_chat) {
-        mock_metrics_request(&lp->srv->metrics, lp->index, j->model_idx, status);
+        mock_metrics_request(&w->srv->metrics, w->index, j->model_idx, status);
     }
     if (j->in_flight) {
-        mock_metrics_in_flight(&lp->srv->metrics, lp->index, -1);
+        mock_metrics_in_flight(&w->srv->metrics, w->index, -1);
         j->in_flight = false;
     }
     if (j->paced) { /* its connection closed while it waited for the client */
-        mock_metrics_add_gauge(&mock_metrics_loop(&lp->srv->metrics, lp->index)->paced, -1);
+        mock_metrics_add_gauge(&mock_metrics_loop(&w->srv->metrics, w->index)->paced, -1);
         j->paced = false;
     }
-    if (lp->srv->cfg->verbose) {
+    if (w->srv->cfg->verbose) {
         double ms = (double)((int64_t)uv_hrtime() - r->t_start_ns) / 1e6;
-        fprintf(stderr, "mockllm[%d]: %s %s %d %.1f ms%s%s\n", lp->index,
+        fprintf(stderr, "mockllm[%d]: %s %s %d %.1f ms%s%s\n", w->index,
                 http_method_str((enum http_method)r->method), r->url, status, ms,
                 j->model[0] ? " model=" : "", j->model);
     }
 }
 
-void mock_answer_finish(struct mock_req *r, int status)
+void mock_answer_finish(struct mock_req *r, int status, bool split)
 {
-    mock_answer_account(r, status);
-    mock_conn_done(r);
+    mock_answer_account(r, status); /* before the bytes go: see mock_answer.h */
+    if (mock_conn_flush(r->conn, split)) {
+        mock_conn_done(r);
+    }
 }
 
 void mock_answer_abort(struct mock_req *r)

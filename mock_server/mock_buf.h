@@ -1,10 +1,10 @@
-/* mock_buf.h - a growable byte buffer for building responses. Each loop owns two (struct
- * mock_loop: out and body) and every connection of the loop renders into them, so answering
+/* mock_buf.h - a growable byte buffer for building responses. Each worker owns two (struct
+ * mock_worker: out and body) and every connection it serves renders into them, so answering
  * costs no allocation once they have grown.
  *
  * Allocation failure does not abort: the buffer remembers it (oom) and ignores further appends;
  * the connection layer checks oom before sending and drops the connection instead. Not
- * thread-safe (one buffer belongs to one loop). */
+ * thread-safe (one buffer belongs to one worker). */
 #ifndef MOCK_BUF_H
 #define MOCK_BUF_H
 

@@ -1,3 +1,5 @@
+/* mock_config.c - defaults, the command line, and every setting by its flag name (the config
+ * file's too: mock_config_file.c reads the file, this applies it). */
 #include "mock_config.h"
 
 #include <cjson/cJSON.h>
@@ -7,6 +9,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "mock_config_file.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -74,7 +78,17 @@ static void config_defaults(struct mock_config *c)
 static int add_profile(struct mock_config *c, const char *spec, char *err, size_t errlen)
 {
     struct mock_profile p = c->profiles[0]; /* unnamed keys inherit the default profile */
-    char perr[200] = "";
+    char perr[200] = "", named[160];
+    if (strchr(spec, '=') == NULL) {
+        if (mock_profile_preset(spec, &p) != 0) {
+            return fail(err, errlen,
+                        "--profile '%s': neither a preset's name (see --help) nor a spec "
+                        "'name=M,...'",
+                        spec);
+        }
+        snprintf(named, sizeof(named), "name=%.64s,preset=%.64s", spec, spec);
+        spec = named; /* --profile realistic: a model "realistic" of that preset */
+    }
     p.name[0] = '\0';
     p.has_faults = false;
     mock_fault_rates_init(&p.faults);
@@ -195,44 +209,83 @@ static int set_num(struct mock_config *c, const struct num_opt *o, const char *v
     return 0;
 }
 
-/* One setting by its flag name, from the command line or the config file. */
-int mock__config_apply(struct mock_config *c, const char *name, const char *v, char *err,
-                       size_t errlen)
+static int file_apply(void *arg, const char *name, const char *v, char *err, size_t errlen);
+
+/* The flags without a value (--verbose ...): where each goes. */
+static bool *flag_of(struct mock_config *c, const char *name)
 {
+    return strcmp(name, "verbose") == 0         ? &c->verbose
+           : strcmp(name, "strict-models") == 0 ? &c->strict_models
+           : strcmp(name, "no-memo") == 0       ? &c->no_memo
+           : strcmp(name, "eos") == 0           ? &c->profiles[0].eos
+                                                : NULL;
+}
+
+/* The default profile's settings (--latency-ms, --ttft, ...). 0 or -1 as config_apply; 1 when
+ * name is none of them. */
+static int apply_default_profile(struct mock_profile *p, const char *name, const char *v, char *err,
+                                 size_t errlen)
+{
+    double d;
+    if (strcmp(name, "latency-ms") == 0) {
+        if (parse_double(v, 0, 1e9, &d) != 0) {
+            return fail(err, errlen, "--latency-ms '%s': want a number >= 0", v);
+        }
+        p->ttft = (struct mock_dist){MOCK_DIST_FIXED, d, d};
+        p->itl = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
+        return 0;
+    } else if (strcmp(name, "ttft") == 0 || strcmp(name, "itl") == 0) {
+        return set_dist(name[0] == 't' ? &p->ttft : &p->itl, name, v, err, errlen);
+    } else if (strcmp(name, "reasoning-tokens") == 0) {
+        return set_count(&p->reasoning, name, v, 0, err, errlen);
+    } else if (strcmp(name, "chunk-tokens") == 0) {
+        return set_count(&p->chunk, name, v, 1, err, errlen);
+    } else if (strcmp(name, "tokens") == 0) {
+        return set_count(&p->tokens, name, v, 1, err, errlen);
+    } else if (strcmp(name, "prefill") == 0) {
+        if (parse_double(v, 0, MOCK_PREFILL_MAX_MS, &d) != 0) {
+            return fail(err, errlen, "--prefill '%s': want ms per prompt token in [0, %g]", v,
+                        MOCK_PREFILL_MAX_MS);
+        }
+        p->prefill_ms = d;
+        return 0;
+    } else if (strcmp(name, "preset") == 0) {
+        if (mock_profile_preset(v, p) != 0) {
+            return fail(err, errlen, "--preset '%s': no such preset (see --help)", v);
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* One setting by its flag name and its value as text, from the command line or a config file
+ * (a flag without a value takes "true" or "false" there). 0, or -1 with a reason in err. */
+static int config_apply(struct mock_config *c, const char *name, const char *v, char *err,
+                        size_t errlen)
+{
+    bool *flag = flag_of(c, name);
+    double d;
+    int rc;
+    if (flag != NULL) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            return fail(err, errlen, "--%s: true or false in a config file", name);
+        }
+        *flag = v[0] == 't';
+        return 0;
+    }
     for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
         if (strcmp(name, num_opts[i].name) == 0) {
             return set_num(c, &num_opts[i], v, err, errlen);
         }
     }
-    long l;
-    double d;
-    if (strcmp(name, "listen") == 0) {
+    if ((rc = apply_default_profile(&c->profiles[0], name, v, err, errlen)) != 1) {
+        return rc;
+    } else if (strcmp(name, "listen") == 0) {
         return set_listen(c, v, err, errlen);
-    } else if (strcmp(name, "latency-ms") == 0) {
-        if (parse_double(v, 0, 1e9, &d) != 0) {
-            return fail(err, errlen, "--latency-ms '%s': want a number >= 0", v);
-        }
-        c->profiles[0].ttft = (struct mock_dist){MOCK_DIST_FIXED, d, d};
-        c->profiles[0].itl = (struct mock_dist){MOCK_DIST_FIXED, 0, 0};
-        return 0;
-    } else if (strcmp(name, "ttft") == 0) {
-        return set_dist(&c->profiles[0].ttft, name, v, err, errlen);
-    } else if (strcmp(name, "itl") == 0) {
-        return set_dist(&c->profiles[0].itl, name, v, err, errlen);
-    } else if (strcmp(name, "reasoning-tokens") == 0) {
-        return set_count(&c->profiles[0].reasoning, name, v, 0, err, errlen);
-    } else if (strcmp(name, "chunk-tokens") == 0) {
-        return set_count(&c->profiles[0].chunk, name, v, 1, err, errlen);
-    } else if (strcmp(name, "tokens") == 0) {
-        if (parse_long(v, 1, MOCK_MAX_TOKENS_CAP, &l) != 0) {
-            return fail(err, errlen, "--tokens '%s': want 1..%d", v, MOCK_MAX_TOKENS_CAP);
-        }
-        c->profiles[0].tokens = (int)l;
-        return 0;
     } else if (strcmp(name, "profile") == 0) {
         return add_profile(c, v, err, errlen);
     } else if (strcmp(name, "config") == 0) {
-        return mock_config_load_file(c, v, err, errlen);
+        return mock_config_file_read(v, file_apply, c, err, errlen);
     } else if (strcmp(name, "faults") == 0) {
         return set_faults(c, v, err, errlen);
     } else if (strcmp(name, "fault-rate") == 0) {
@@ -241,6 +294,12 @@ int mock__config_apply(struct mock_config *c, const char *name, const char *v, c
         }
         c->faults.rate[MOCK_FAULT_429] = c->faults.rate[MOCK_FAULT_500] =
             c->faults.rate[MOCK_FAULT_503] = d / 3.0;
+        return 0;
+    } else if (strcmp(name, "model") == 0) {
+        if (strcmp(v, "loop") != 0 && strcmp(v, "threads") != 0) {
+            return fail(err, errlen, "--model '%s': want loop or threads", v);
+        }
+        c->model = v[0] == 'l' ? MOCK_MODEL_LOOP : MOCK_MODEL_THREADS;
         return 0;
     } else if (strcmp(name, "api-key") == 0) {
         if (strlen(v) == 0 || strlen(v) >= sizeof(c->api_key)) {
@@ -252,15 +311,25 @@ int mock__config_apply(struct mock_config *c, const char *name, const char *v, c
     return fail(err, errlen, "unknown option '%s' (see --help)", name);
 }
 
+/* A config file's setting (mock_config_file.h). */
+static int file_apply(void *arg, const char *name, const char *v, char *err, size_t errlen)
+{
+    return config_apply(arg, name, v, err, errlen);
+}
+
 static const struct option long_opts[] = {
     {"listen", required_argument, 0, 0},
     {"port", required_argument, 0, 0},
     {"threads", required_argument, 0, 0},
+    {"model", required_argument, 0, 0},
     {"seed", required_argument, 0, 0},
     {"latency-ms", required_argument, 0, 0},
     {"ttft", required_argument, 0, 0},
     {"itl", required_argument, 0, 0},
     {"tokens", required_argument, 0, 0},
+    {"prefill", required_argument, 0, 0},
+    {"preset", required_argument, 0, 0},
+    {"eos", no_argument, 0, 'e'},
     {"reasoning-tokens", required_argument, 0, 0},
     {"chunk-tokens", required_argument, 0, 0},
     {"profile", required_argument, 0, 0},
@@ -305,8 +374,10 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
             c->strict_models = true;
         } else if (ch == 'm') {
             c->no_memo = true;
+        } else if (ch == 'e') {
+            c->profiles[0].eos = true;
         } else if (ch == 0) {
-            if (mock__config_apply(c, long_opts[idx].name, optarg, err, errlen) != 0) {
+            if (config_apply(c, long_opts[idx].name, optarg, err, errlen) != 0) {
                 return -1;
             }
         } else if (ch == ':') {
@@ -317,6 +388,9 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
     }
     if (optind < argc) {
         return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    }
+    if (c->model == MOCK_MODEL_THREADS && c->threads != 1) {
+        return fail(err, errlen, "--threads N runs N event loops: it needs --model loop");
     }
     if (c->nlisten == 0) {
         snprintf(c->listen[0], sizeof(c->listen[0]), "127.0.0.1");

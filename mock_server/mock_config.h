@@ -1,6 +1,6 @@
-/* mock_config.h - mockllm's settings, from the command line and an optional JSON config file.
- * Filled once by main before any loop starts; read-only afterwards, so every loop and thread
- * may read it without locks. */
+/* mock_config.h - mockllm's settings, from the command line and optional JSON config files
+ * (mock_config_file.h, which hands its settings back as flags). Filled once by main before any
+ * loop starts; read-only afterwards, so every loop and thread may read it without locks. */
 #ifndef MOCK_CONFIG_H
 #define MOCK_CONFIG_H
 
@@ -17,11 +17,15 @@
 #define MOCK_DEFAULT_MODEL  "gpt-mock"
 #define MOCK_MAX_TOKENS_CAP 65536 /* larger max_tokens is refused with 400 */
 
+/* How connections are served (--model): mock_server.h. */
+enum mock_model { MOCK_MODEL_LOOP, MOCK_MODEL_THREADS };
+
 struct mock_config {
     char listen[MOCK_MAX_LISTEN][64]; /* numeric IPv4/IPv6 addresses */
     int nlisten;
-    int port;    /* 0 = any free port */
-    int threads; /* loops, one per thread */
+    int port; /* 0 = any free port */
+    enum mock_model model;
+    int threads; /* loops, one per thread (--model loop) */
     int backlog;
     uint64_t seed;
     /* profiles[0] is the default profile, used for models not listed (unless strict_models) */
@@ -45,17 +49,10 @@ struct mock_config {
  * reason in err (exit 2). */
 int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, size_t errlen);
 
-/* Apply a JSON config file. 0, or -1 with "FILE: problem" in err. */
-int mock_config_load_file(struct mock_config *c, const char *path, char *err, size_t errlen);
-
 /* Index of the profile named `name`, or -1. */
 int mock_config_find_profile(const struct mock_config *c, const char *name);
 
+/* --help (mock_config_usage.c). */
 void mock_config_usage(FILE *f);
-
-/* Internal, shared with mock_config_file.c: apply one setting by its long flag name ("port",
- * "max-running", ...) and its value as text. 0, or -1 with a reason in err. */
-int mock__config_apply(struct mock_config *c, const char *name, const char *v, char *err,
-                       size_t errlen);
 
 #endif

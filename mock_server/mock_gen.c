@@ -1,6 +1,6 @@
 /* mock_gen.c - generating an admitted chat completion (mock_gen.h): its tokens planned, timed
- * (time to first token, per-token latency, chunks) by the connection's one uv timer (only the
- * head request of a connection is ever being answered), rendered as one JSON answer or as SSE
+ * (time to first token, per-token latency, chunks) by the connection's one timer (only the head
+ * request of a connection is ever being answered), rendered as one JSON answer or as SSE
  * events, and paced by a slow reader.
  *
  * Randomness: text comes from the request key (seed, model, messages, max_tokens) alone, so the
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <uv.h>
 
 #include "mock_gen.h"
 
@@ -22,28 +23,32 @@
 #define DUE_SLACK_NS      500000      /* a token due within half a millisecond goes now */
 #define MOCK_STREAM_BATCH (16 * 1024) /* a stream's tokens due at once go in writes this big */
 
-static void tick_cb(uv_timer_t *t);
+static void tick_cb(struct mock_conn *c);
 
 static struct mock_server *srv_of(struct mock_req *r)
 {
-    return r->conn->lp->srv;
+    return r->conn->w->srv;
 }
 
 /* ---- latency ---- */
 
+/* --slowdown: x (1 + F * (running - 1)); without it (the default) the count is not read. */
 static double load_factor(struct mock_req *r)
 {
-    const struct mock_loop *lp = r->conn->lp;
-    double running = lp->running > 1 ? lp->running - 1 : 0;
-    return 1.0 + srv_of(r)->cfg->slowdown * running;
+    double slowdown = srv_of(r)->cfg->slowdown;
+    if (slowdown == 0) {
+        return 1.0;
+    }
+    int n = atomic_load_explicit(&r->conn->w->cap->running, memory_order_relaxed);
+    return 1.0 + slowdown * (n > 1 ? n - 1 : 0);
 }
 
 static double draw_ttft_ms(struct mock_req *r)
 {
     double scale = srv_of(r)->cfg->scale;
-    double ms = r->x_latency_ms >= 0
-                    ? r->x_latency_ms * scale
-                    : mock_dist_sample_ms(&r->job.prof->ttft, &r->job.draw_rng, scale);
+    double ms = r->x_latency_ms >= 0 ? r->x_latency_ms * scale
+                                     : mock_profile_ttft_ms(r->job.prof, r->job.prompt_tokens,
+                                                            &r->job.draw_rng, scale);
     return ms * load_factor(r);
 }
 
@@ -92,20 +97,18 @@ static void schedule(struct mock_req *r)
 {
     int64_t wait = r->job.next_due_ns - (int64_t)uv_hrtime();
     if (wait <= DUE_SLACK_NS) {
-        mock_metrics_late(&srv_of(r)->metrics, r->conn->lp->index, -wait);
+        mock_metrics_late(&srv_of(r)->metrics, r->conn->w->index, -wait);
         step(r);
         return;
     }
-    if (r->conn->out->len > 0) {
-        mock_conn_flush(r->conn, false); /* a stream's headers, sent before its first token */
+    if (r->conn->out->len > 0 && !mock_conn_flush(r->conn, false)) {
+        return; /* a stream's headers, sent before its first token, could not go */
     }
-    uv_update_time(&r->conn->lp->loop);
     mock_conn_timer(r->conn, (uint64_t)((wait + DUE_SLACK_NS) / 1000000), tick_cb);
 }
 
-static void tick_cb(uv_timer_t *t)
+static void tick_cb(struct mock_conn *c)
 {
-    struct mock_conn *c = t->data;
     schedule(c->http.head); /* re-checks: loop time may run ahead of the clock by up to 1 ms */
 }
 
@@ -299,7 +302,7 @@ static void stream_head(struct mock_req *r)
 static void close_fault(struct mock_req *r)
 {
     struct mock_conn *c = r->conn;
-    mock_metrics_fault(&srv_of(r)->metrics, c->lp->index, MOCK_FAULT_CLOSE);
+    mock_metrics_fault(&srv_of(r)->metrics, c->w->index, MOCK_FAULT_CLOSE);
     mock_conn_flush(c, r->job.split);
     r->status = 0;
     mock_conn_close(c);
@@ -312,7 +315,7 @@ static void drain_cb(struct mock_conn *c)
 {
     struct mock_req *r = c->http.head;
     int64_t now = (int64_t)uv_hrtime();
-    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->lp->index)->paced, -1);
+    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->w->index)->paced, -1);
     r->job.paced = false;
     if (r->job.next_due_ns < now) {
         r->job.next_due_ns = now;
@@ -328,7 +331,7 @@ static bool paced(struct mock_req *r)
     if (mock_conn_backlog(c) <= MOCK_STREAM_HIGH) {
         return false;
     }
-    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->lp->index)->paced, 1);
+    mock_metrics_add_gauge(&mock_metrics_loop(&srv_of(r)->metrics, c->w->index)->paced, 1);
     r->job.paced = true;
     mock_conn_on_drain(c, drain_cb);
     return true;
@@ -353,8 +356,7 @@ static void stream_step(struct mock_req *r)
         emit_chunk(r, j->next_chunk);
         if (mock_shape_done(&j->shape)) {
             emit_tail(r);
-            mock_conn_flush(c, j->split);
-            mock_answer_finish(r, 200);
+            mock_answer_finish(r, 200, j->split);
             return;
         }
         /* the next chunk goes when its last token is due: one ITL per token */
@@ -363,14 +365,16 @@ static void stream_step(struct mock_req *r)
         for (int i = 1; i < j->next_chunk; i++) {
             j->next_due_ns += (int64_t)(draw_itl_ms(r) * 1e6);
         }
+        /* A write that failed ends the stream here: the connection closes once this returns
+         * (and the request is aborted), rather than the rest generated for nobody. */
         if (j->next_due_ns - (int64_t)uv_hrtime() > DUE_SLACK_NS) {
-            mock_conn_flush(c, j->split);
-            schedule(r);
+            if (mock_conn_flush(c, j->split)) {
+                schedule(r);
+            }
             return;
         }
         if (c->out->len >= MOCK_STREAM_BATCH) { /* due at once: write in batches, paced */
-            mock_conn_flush(c, j->split);
-            if (paced(r)) {
+            if (!mock_conn_flush(c, j->split) || paced(r)) {
                 return;
             }
         }
@@ -378,12 +382,12 @@ static void stream_step(struct mock_req *r)
 }
 
 /* n tokens of a text (the content, or the reasoning) rendered in place (they need no escaping,
- * see mock_text.h), or the same bytes from the loop's memo when this text was generated
+ * see mock_text.h), or the same bytes from the worker's memo when this text was generated
  * before. */
 static inline void render_text(struct mock_req *r, struct mock_buf *b, uint64_t key,
                                struct mock_rng *rng, int n)
 {
-    struct mock_memo *memo = &r->conn->lp->memo;
+    struct mock_memo *memo = &r->conn->w->memo;
     size_t len, start = b->len;
     if (n < 1) {
         return; /* cut while reasoning: no content */

@@ -1,8 +1,8 @@
 /* mock_gen.h - generating an admitted chat completion: its tokens (reasoning, content, chunks:
  * mock_shape.h), their timing (time to first token, per-token latency, --slowdown), the answer
  * as one JSON body or as SSE events, a stream's headers at admission, the close fault mid-answer,
- * and a stream paced by its reader. Ends each answer with mock_answer_finish. Loop thread only;
- * one request per connection at a time (the connection's head). */
+ * and a stream paced by its reader. Ends each answer with mock_answer_finish. On the connection's
+ * thread; one request per connection at a time (the connection's head). */
 #ifndef MOCK_GEN_H
 #define MOCK_GEN_H
 

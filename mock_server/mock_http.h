@@ -4,8 +4,8 @@
  * (mock_conn.c) feeds it what it reads and answers its requests one at a time; nothing here
  * reads, writes or answers.
  *
- * Requests come from the loop's pool (freed ones kept for reuse) and go back to it. Everything
- * here runs on the owning connection's loop thread. */
+ * Requests come from the worker's pool (freed ones kept for reuse) and go back to it. Everything
+ * here runs on the owning connection's thread (its loop's, or its own). */
 #ifndef MOCK_HTTP_H
 #define MOCK_HTTP_H
 
@@ -59,7 +59,7 @@ struct mock_req {
     char mock_key[MOCK_KEY_MAX];
 };
 
-/* Freed requests a loop keeps for reuse, last in first out (the next request of any connection
+/* Freed requests a worker keeps for reuse, last in first out (the next request of any connection
  * then reuses memory still in cache). */
 struct mock_req_pool {
     struct mock_req *spare;
@@ -106,7 +106,7 @@ void mock_http_pop(struct mock_http *h);
  * parsed, and the kept input. */
 void mock_http_drop(struct mock_http *h, bool keep_head);
 void mock_req_free(struct mock_req_pool *pool, struct mock_req *r);
-/* Free every request the pool keeps (at the loop's end). */
+/* Free every request the pool keeps (at the worker's end). */
 void mock_req_pool_free(struct mock_req_pool *pool);
 
 #endif

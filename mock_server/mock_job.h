@@ -22,6 +22,8 @@ struct mock_job {
     const struct mock_profile *prof;
     int model_idx;  /* metrics label; -1 until known */
     int max_tokens; /* -1 when the request gave none */
+    int min_tokens; /* -1 when the request gave none */
+    bool ignore_eos;
     int prompt_tokens;
     bool is_chat, stream, include_usage;
     uint64_t key; /* hash of what the answer's text depends on */
@@ -38,7 +40,7 @@ struct mock_job {
     enum mock_fault_kind fault;
     int close_after;
     bool split, rl_headers, has_slot, waiting;
-    struct mock_req *wait_next; /* capacity FIFO of the loop */
+    struct mock_req *wait_next; /* the capacity FIFO (struct mock_cap) */
     /* Gives back the slot or the place in the FIFO (set by admission, called once when the
      * request ends: mock_answer_account). */
     void (*release)(struct mock_req *r);

@@ -198,18 +198,62 @@ static bool profile_at_key(const char *p)
     return *p == '=';
 }
 
-static int profile_parse_tokens(const char *val, int *out, char *err, size_t errlen)
+static int profile_parse_prefill(const char *val, double *out, char *err, size_t errlen)
 {
     char *end;
     errno = 0;
-    long v = strtol(val, &end, 10);
-    if (end == val || *end != '\0' || errno != 0 || v < 1 || v > PROFILE_TOKENS_MAX) {
-        snprintf(err, errlen, "profile tokens: '%s' is not an integer in [1, %d]", val,
-                 PROFILE_TOKENS_MAX);
+    double v = strtod(val, &end);
+    if (end == val || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 ||
+        v > MOCK_PREFILL_MAX_MS) {
+        snprintf(err, errlen, "profile prefill: '%s' is not a number of ms in [0, %g]", val,
+                 MOCK_PREFILL_MAX_MS);
         return -1;
     }
-    *out = (int)v;
+    *out = v;
     return 0;
+}
+
+static int profile_parse_bool(const char *key, const char *val, bool *out, char *err, size_t errlen)
+{
+    static const char *const yes[] = {"yes", "true", "1", "on"}, *const no[] = {"no", "false", "0",
+                                                                                "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(val, yes[i]) == 0 || strcmp(val, no[i]) == 0) {
+            *out = strcmp(val, yes[i]) == 0;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "profile %s: '%s' is not yes or no", key, val);
+    return -1;
+}
+
+static int profile_apply_all(struct mock_profile *p, const char *spec, char *err, size_t errlen);
+
+/* The keys of a served model: tokens, prefill, eos, preset. 0 or -1 as profile_apply; 1 when
+ * key is none of them. */
+static int profile_apply_served(struct mock_profile *p, const char *key, const char *val, char *err,
+                                size_t errlen)
+{
+    char sub[160];
+    if (strcmp(key, "tokens") == 0) {
+        if (mock_count_parse(val, 1, PROFILE_TOKENS_MAX, &p->tokens, sub, sizeof(sub)) != 0) {
+            snprintf(err, errlen, "profile tokens: %s", sub);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "prefill") == 0)
+        return profile_parse_prefill(val, &p->prefill_ms, err, errlen);
+    if (strcmp(key, "eos") == 0)
+        return profile_parse_bool(key, val, &p->eos, err, errlen);
+    if (strcmp(key, "preset") == 0) {
+        if (mock_profile_preset(val, p) != 0) {
+            snprintf(err, errlen, "profile preset: no preset '%s' (see --help)", val);
+            return -1;
+        }
+        return 0;
+    }
+    return 1;
 }
 
 /* Apply one key=value to the profile being built. */
@@ -242,8 +286,9 @@ static int profile_apply(struct mock_profile *p, const char *key, const char *va
         }
         return 0;
     }
-    if (strcmp(key, "tokens") == 0)
-        return profile_parse_tokens(val, &p->tokens, err, errlen);
+    int rc = profile_apply_served(p, key, val, err, errlen);
+    if (rc != 1)
+        return rc;
     if (strcmp(key, "reasoning_tokens") == 0 || strcmp(key, "chunk_tokens") == 0) {
         bool reasoning = key[0] == 'r';
         if (mock_count_parse(val, reasoning ? 0 : 1, MOCK_COUNT_MAX,
@@ -270,19 +315,20 @@ void mock_profile_defaults(struct mock_profile *p)
     memset(p, 0, sizeof(*p));
     p->ttft = (struct mock_dist){MOCK_DIST_FIXED, 0.0, 0.0};
     p->itl = (struct mock_dist){MOCK_DIST_FIXED, 0.0, 0.0};
-    p->tokens = MOCK_PROFILE_DEFAULT_TOKENS;
+    p->tokens = (struct mock_dist){MOCK_DIST_FIXED, MOCK_PROFILE_DEFAULT_TOKENS,
+                                   MOCK_PROFILE_DEFAULT_TOKENS};
+    p->prefill_ms = 0.0;
+    p->eos = false;
     p->reasoning = (struct mock_dist){MOCK_DIST_FIXED, 0.0, 0.0};
     p->chunk = (struct mock_dist){MOCK_DIST_FIXED, 1.0, 1.0};
     p->has_faults = false;
     mock_fault_rates_init(&p->faults);
 }
 
-int mock_profile_parse(const char *spec, struct mock_profile *out, char *err, size_t errlen)
+/* Apply every key=value of spec to p, in order. */
+static int profile_apply_all(struct mock_profile *p, const char *spec, char *err, size_t errlen)
 {
-    struct mock_profile p;
     const char *s = spec;
-
-    mock_profile_defaults(&p);
     while (*s != '\0') {
         char key[24], val[PROFILE_VALUE_MAX];
         while (*s == ' ' || *s == '\t')
@@ -311,15 +357,83 @@ int mock_profile_parse(const char *spec, struct mock_profile *out, char *err, si
         }
         memcpy(val, v, vlen);
         val[vlen] = '\0';
-        if (profile_apply(&p, key, val, err, errlen) != 0)
+        if (profile_apply(p, key, val, err, errlen) != 0)
             return -1;
         if (*s == ',')
             s++;
     }
+    return 0;
+}
+
+int mock_profile_parse(const char *spec, struct mock_profile *out, char *err, size_t errlen)
+{
+    struct mock_profile p;
+    mock_profile_defaults(&p);
+    if (profile_apply_all(&p, spec, err, errlen) != 0)
+        return -1;
     if (p.name[0] == '\0') {
         snprintf(err, errlen, "profile: name= is required");
         return -1;
     }
     *out = p;
     return 0;
+}
+
+/* ---- presets ----------------------------------------------------------------------------- */
+
+/* Every key a profile has but name and faults, so that a preset sets a whole model. */
+static const struct {
+    const char *name, *keys, *what;
+} presets[] = {
+    {"realistic",
+     "ttft=lognormal:120,600,prefill=0.1,itl=lognormal:20,60,tokens=lognormal:250,1200,eos=yes,"
+     "reasoning_tokens=0,chunk_tokens=1",
+     "an 8B-class model on one GPU, moderate load"},
+    {"large",
+     "ttft=lognormal:300,1500,prefill=0.4,itl=lognormal:45,120,tokens=lognormal:300,1500,"
+     "eos=yes,reasoning_tokens=0,chunk_tokens=1",
+     "a 70B-class model"},
+    {"reasoning",
+     "ttft=lognormal:120,600,prefill=0.1,itl=lognormal:20,60,tokens=lognormal:250,1200,eos=yes,"
+     "reasoning_tokens=lognormal:600,4000,chunk_tokens=1",
+     "realistic, thinking first"},
+    {"exact", "ttft=0,prefill=0,itl=0,tokens=16,eos=no,reasoning_tokens=0,chunk_tokens=1",
+     "the defaults: fixed, for exact comparisons"},
+};
+
+int mock_profile_preset(const char *name, struct mock_profile *p)
+{
+    char err[200];
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
+        if (strcmp(presets[i].name, name) == 0) {
+            struct mock_profile q = *p;
+            if (profile_apply_all(&q, presets[i].keys, err, sizeof(err)) != 0)
+                return -1; /* a preset is known good: tests parse every one */
+            *p = q;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void mock_preset_list(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]) && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "  %-10s %s:\n               %s\n",
+                         presets[i].name, presets[i].what, presets[i].keys);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* mock_profile_ttft_ms with a prefill (without, it is mock_dist_sample_ms bit for bit). */
+double mock__profile_ttft_prefill(const struct mock_profile *p, long prompt_tokens,
+                                  struct mock_rng *r, double scale)
+{
+    double ms = mock_dist_sample_ms(&p->ttft, r, 1.0) + (double)prompt_tokens * p->prefill_ms;
+    ms *= scale;
+    if (!(ms >= 0.0))
+        return 0.0;
+    return ms > DIST_MAX_MS ? DIST_MAX_MS : ms;
 }

@@ -1,4 +1,4 @@
-/* mock_memo.h - per-loop memos of the two pure functions an answer to a repeated request would
+/* mock_memo.h - per-worker memos of the two pure functions an answer to a repeated request would
  * otherwise recompute: request body bytes -> the validated request (cJSON parse, field checks,
  * the text key), and (text key, token count) -> the generated content.
  *
@@ -9,9 +9,10 @@
  * (--no-memo turns the memos off).
  *
  * Shape: small direct-mapped tables; a new entry replaces whatever shared its slot. Bodies over
- * MOCK_MEMO_BODY_MAX and texts over MOCK_MEMO_TEXT_MAX are not kept, so a loop's memos stay
+ * MOCK_MEMO_BODY_MAX and texts over MOCK_MEMO_TEXT_MAX are not kept, so a worker's memos stay
  * under (16 x 2 KiB + 16 x 16 KiB). Only valid requests are kept: an error is rare and cheap.
- * One memo belongs to one loop and is used from its thread only. */
+ * One memo belongs to one worker (an event loop, or one connection's thread: mock_worker.h) and
+ * is used from its thread only. */
 #ifndef MOCK_MEMO_H
 #define MOCK_MEMO_H
 
@@ -29,8 +30,8 @@
 struct mock_memo_req {
     uint64_t key;
     const struct mock_profile *prof;
-    int model_idx, max_tokens, prompt_tokens;
-    bool stream, include_usage;
+    int model_idx, max_tokens, min_tokens, prompt_tokens;
+    bool stream, include_usage, ignore_eos;
     char model[MOCK_MODEL_ECHO_MAX + 1];
 };
 

@@ -1,5 +1,6 @@
 #include "mock_metrics.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ const unsigned mock_late_le_us[MOCK_LATE_BOUNDS] = {100,   500,   1000,   2000, 
 int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int nloops)
 {
     memset(m, 0, sizeof(*m));
+    pthread_mutex_init(&m->sys.mu, NULL);
     m->cfg = cfg;
     m->nloops = nloops;
     m->nmodels = cfg->nprofiles;
@@ -45,6 +47,15 @@ int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int
     return 0;
 }
 
+int mock_metrics_init_shared(struct mock_metrics *m, const struct mock_config *cfg)
+{
+    if (mock_metrics_init(m, cfg, 1) != 0) {
+        return -1;
+    }
+    m->shared = true;
+    return 0;
+}
+
 void mock_metrics_free(struct mock_metrics *m)
 {
     for (int i = 0; m->loops != NULL && i < m->nloops; i++) {
@@ -52,6 +63,28 @@ void mock_metrics_free(struct mock_metrics *m)
     }
     free(m->loops);
     m->loops = NULL;
+    pthread_mutex_destroy(&m->sys.mu);
+}
+
+/* *a = max(*a, v), by any number of threads. */
+static void store_max(atomic_llong *a, long long v)
+{
+    long long cur = atomic_load_explicit(a, memory_order_relaxed);
+    while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+/* The shared slot (one, many writers): each change one atomic add; the peak by compare and
+ * swap, only when the count passes it. */
+static void in_flight_shared(struct mock_metrics *m, int delta)
+{
+    struct mock_loop_counters *me = &m->loops[0];
+    long long now = atomic_fetch_add_explicit(&me->in_flight, delta, memory_order_relaxed) + delta;
+    if (delta > 0 && now > atomic_load_explicit(&m->in_flight_peak, memory_order_relaxed)) {
+        store_max(&me->in_flight_peak, now);
+        store_max(&m->in_flight_peak, now);
+    }
 }
 
 void mock_metrics_request(struct mock_metrics *m, int loop, int model, int status)
@@ -64,6 +97,10 @@ void mock_metrics_request(struct mock_metrics *m, int loop, int model, int statu
 
 void mock_metrics_in_flight(struct mock_metrics *m, int loop, int delta)
 {
+    if (m->shared) {
+        in_flight_shared(m, delta);
+        return;
+    }
     struct mock_loop_counters *me = &m->loops[loop];
     long long mine = atomic_load_explicit(&me->in_flight, RELAXED) + delta;
     atomic_store_explicit(&me->in_flight, mine, RELAXED); /* only this loop writes it */
@@ -108,20 +145,123 @@ void mock_metrics_fault(struct mock_metrics *m, int loop, int kind)
     }
 }
 
-void mock_metrics_late(struct mock_metrics *m, int loop, long long late_ns)
+static inline int late_bucket(unsigned long long ns)
 {
-    struct mock_loop_counters *me = &m->loops[loop];
-    unsigned long long ns = late_ns > 0 ? (unsigned long long)late_ns : 0;
     int b = 0;
     while (b < MOCK_LATE_BOUNDS && ns > mock_late_le_us[b] * 1000ULL) {
         b++;
     }
+    return b;
+}
+
+/* The shared slot's lateness: atomic adds, the maximum by compare and swap. */
+static void late_shared(struct mock_loop_counters *me, unsigned long long ns)
+{
+    mock_metrics_add(&me->late[late_bucket(ns)], 1);
+    mock_metrics_add(&me->late_sum_ns, ns);
+    unsigned long long mx = atomic_load_explicit(&me->late_max_ns, RELAXED);
+    while (ns > mx &&
+           !atomic_compare_exchange_weak_explicit(&me->late_max_ns, &mx, ns, RELAXED, RELAXED)) {
+    }
+}
+
+void mock_metrics_late(struct mock_metrics *m, int loop, long long late_ns)
+{
+    struct mock_loop_counters *me = &m->loops[loop];
+    unsigned long long ns = late_ns > 0 ? (unsigned long long)late_ns : 0;
+    if (m->shared) {
+        late_shared(me, ns);
+        return;
+    }
+    int b = late_bucket(ns);
     /* Only this loop writes these: load and store, no locked instruction on the hot path. */
     atomic_store_explicit(&me->late[b], atomic_load_explicit(&me->late[b], RELAXED) + 1, RELAXED);
     atomic_store_explicit(&me->late_sum_ns, atomic_load_explicit(&me->late_sum_ns, RELAXED) + ns,
                           RELAXED);
     if (ns > atomic_load_explicit(&me->late_max_ns, RELAXED)) {
         atomic_store_explicit(&me->late_max_ns, ns, RELAXED);
+    }
+}
+
+static void render_one(struct mock_buf *out, const char *name, const char *type, const char *help,
+                       long long v);
+
+void mock_metrics_threads(struct mock_metrics *m, int delta)
+{
+    long long now = atomic_fetch_add_explicit(&m->threads, delta, RELAXED) + delta;
+    store_max(&m->threads_peak, now);
+}
+
+void mock_metrics_thread_fail(struct mock_metrics *m, int err, const char *limit,
+                              const char *detail)
+{
+    pthread_mutex_lock(&m->sys.mu);
+    m->sys.thread_fail++;
+    m->sys.thread_errno = err;
+    snprintf(m->sys.thread_limit, sizeof(m->sys.thread_limit), "%s", limit);
+    snprintf(m->sys.thread_detail, sizeof(m->sys.thread_detail), "%s", detail);
+    pthread_mutex_unlock(&m->sys.mu);
+}
+
+static const int accept_errs[MOCK_ACCEPT_ERRS - 1] = {EMFILE, ENFILE, ENOBUFS, ENOMEM};
+
+void mock_metrics_accept_fail(struct mock_metrics *m, int err)
+{
+    int i = 0;
+    while (i < MOCK_ACCEPT_ERRS - 1 && accept_errs[i] != err) {
+        i++;
+    }
+    pthread_mutex_lock(&m->sys.mu);
+    m->sys.accept_fail[i]++;
+    pthread_mutex_unlock(&m->sys.mu);
+}
+
+static const char *accept_err_name(int i)
+{
+    return i < MOCK_ACCEPT_ERRS - 1 ? strerrorname_np(accept_errs[i]) : "other";
+}
+
+/* A copy of the failures, taken under their lock. */
+static struct mock_sysfail sysfail_copy(struct mock_metrics *m)
+{
+    struct mock_sysfail f;
+    pthread_mutex_lock(&m->sys.mu);
+    f = m->sys;
+    pthread_mutex_unlock(&m->sys.mu);
+    return f;
+}
+
+static void render_sys(struct mock_metrics *m, struct mock_buf *out)
+{
+    struct mock_sysfail f = sysfail_copy(m);
+    render_one(out, "mockllm_threads", "gauge",
+               "Threads serving connections (the loops, or one per connection).",
+               atomic_load_explicit(&m->threads, RELAXED));
+    render_one(out, "mockllm_threads_peak", "gauge", "Most serving threads at once.",
+               atomic_load_explicit(&m->threads_peak, RELAXED));
+    mock_buf_adds(out, "# HELP mockllm_thread_start_failures_total Connections closed unserved "
+                       "because no thread could be started for them, by errno and the limit "
+                       "met.\n# TYPE mockllm_thread_start_failures_total counter\n");
+    if (f.thread_fail == 0) {
+        mock_buf_adds(out, "mockllm_thread_start_failures_total 0\n");
+    } else {
+        const char *e = strerrorname_np(f.thread_errno);
+        mock_buf_printf(
+            out, "# %s\nmockllm_thread_start_failures_total{errno=\"%s\",limit=\"%s\"} %llu\n",
+            f.thread_detail, e ? e : "?", f.thread_limit, f.thread_fail);
+    }
+    mock_buf_adds(out, "# HELP mockllm_accept_failures_total accept() failures by errno.\n"
+                       "# TYPE mockllm_accept_failures_total counter\n");
+    bool any = false;
+    for (int i = 0; i < MOCK_ACCEPT_ERRS; i++) {
+        if (f.accept_fail[i] != 0) {
+            mock_buf_printf(out, "mockllm_accept_failures_total{errno=\"%s\"} %llu\n",
+                            accept_err_name(i), f.accept_fail[i]);
+            any = true;
+        }
+    }
+    if (!any) {
+        mock_buf_adds(out, "mockllm_accept_failures_total 0\n");
     }
 }
 
@@ -248,6 +388,7 @@ void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
     render_one(out, "mockllm_rate_limited_total", "counter", "Requests refused by --rpm/--tpm.",
                (long long)SUM(rate_limited));
     render_late(m, out);
+    render_sys(m, out);
 }
 
 void mock_metrics_reset(struct mock_metrics *m)
@@ -276,6 +417,30 @@ void mock_metrics_reset(struct mock_metrics *m)
     /* The loops' own peaks are left alone: they bound the sum from above (a lower value
      * could hide a new peak), and only their loops write them. */
     atomic_store_explicit(&m->in_flight_peak, mock_metrics_in_flight_now(m), RELAXED);
+    atomic_store_explicit(&m->threads_peak, atomic_load_explicit(&m->threads, RELAXED), RELAXED);
+    pthread_mutex_lock(&m->sys.mu);
+    m->sys.thread_fail = 0;
+    memset(m->sys.accept_fail, 0, sizeof(m->sys.accept_fail));
+    pthread_mutex_unlock(&m->sys.mu);
+}
+
+/* The limits met, one line each: the evidence of where the server stopped. */
+static void summary_sys(struct mock_metrics *m, FILE *f)
+{
+    struct mock_sysfail s = sysfail_copy(m);
+    if (s.thread_fail > 0) {
+        const char *e = strerrorname_np(s.thread_errno);
+        fprintf(f,
+                "mockllm: %llu connections refused: cannot start a thread: %s (%s); limit met: "
+                "%s\n",
+                s.thread_fail, e ? e : "?", strerror(s.thread_errno), s.thread_detail);
+    }
+    for (int i = 0; i < MOCK_ACCEPT_ERRS; i++) {
+        if (s.accept_fail[i] != 0) {
+            fprintf(f, "mockllm: %llu accept() failures: %s\n", s.accept_fail[i],
+                    accept_err_name(i));
+        }
+    }
 }
 
 void mock_metrics_summary(struct mock_metrics *m, FILE *f)
@@ -304,6 +469,10 @@ void mock_metrics_summary(struct mock_metrics *m, FILE *f)
             total ? line : "mockllm: 0 requests", total ? ")" : "",
             (long long)atomic_load_explicit(&m->in_flight_peak, RELAXED),
             (unsigned long long)SUM(conn_total));
+    if (m->shared) { /* a thread per connection: how many ran at once */
+        fprintf(f, "mockllm: %lld threads at the peak (one per connection, and the acceptor)\n",
+                (long long)atomic_load_explicit(&m->threads_peak, RELAXED));
+    }
     unsigned long long per[MOCK_LATE_BOUNDS + 1], sum_ns, max_ns, over = 0;
     unsigned long long n = late_totals(m, per, &sum_ns, &max_ns);
     for (int b = 1; b <= MOCK_LATE_BOUNDS; b++) {
@@ -313,4 +482,5 @@ void mock_metrics_summary(struct mock_metrics *m, FILE *f)
         fprintf(f, "mockllm: %llu timed sends, %llu more than 1 ms late, latest %.1f ms late\n", n,
                 over, max_ns / 1e6);
     }
+    summary_sys(m, f);
 }

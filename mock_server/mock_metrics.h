@@ -1,15 +1,23 @@
 /* mock_metrics.h - the server's counters, rendered as Prometheus text on GET /metrics.
  *
- * Each loop owns one slot of counters (its own cache lines, relaxed C11 atomics so a scrape from
- * another loop's thread is race-free); a scrape sums the slots. Only the peak of requests in
- * flight over all loops is shared, and it is written only when it may have been exceeded (see
- * mock_metrics_in_flight): a counter every loop wrote on every request cost about 0.7 µs per
- * request with two loops, its cache line moving between the cores. Every function may be
- * called from any loop thread; mock_metrics_in_flight only by the loop named. */
+ * --model loop: each loop owns one slot of counters (its own cache lines, relaxed C11 atomics so
+ * a scrape from another loop's thread is race-free); a scrape sums the slots. Only the peak of
+ * requests in flight over all loops is shared, and it is written only when it may have been
+ * exceeded (see mock_metrics_in_flight): a counter every loop wrote on every request cost about
+ * 0.7 µs per request with two loops, its cache line moving between the cores. The slot's gauges
+ * and lateness are written by its loop alone, with a plain load and store.
+ *
+ * --model threads: one slot that every connection thread writes (mock_metrics_init_shared), so
+ * every write is an atomic read-modify-write.
+ *
+ * Every function may be called from any serving thread; with slots of their own (loops), the
+ * functions documented "only that loop" only by the loop named. */
 #ifndef MOCK_METRICS_H
 #define MOCK_METRICS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "mock_buf.h"
@@ -58,15 +66,34 @@ struct mock_loop_counters {
     _Alignas(64) atomic_llong in_flight_peak;
 };
 
+/* Failures to start a serving thread or to accept a connection: how a server meets the limits
+ * of the machine. Rare, so under a mutex. */
+#define MOCK_ACCEPT_ERRS 5 /* EMFILE, ENFILE, ENOBUFS, ENOMEM, other */
+struct mock_sysfail {
+    pthread_mutex_t mu;
+    unsigned long long thread_fail; /* connections refused: no thread could start */
+    int thread_errno;               /* of the latest such failure */
+    char thread_limit[32];          /* the limit it met ("RLIMIT_NPROC", ...) */
+    char thread_detail[256];        /* with its figures, one line */
+    unsigned long long accept_fail[MOCK_ACCEPT_ERRS];
+};
+
 struct mock_metrics {
     const struct mock_config *cfg;
     int nloops, nmodels;
+    bool shared; /* one slot written by many threads (mock_metrics_init_shared) */
     struct mock_loop_counters *loops;
     _Alignas(64) atomic_llong in_flight_peak; /* of the sum over loops */
+    /* serving threads: the loops, or one per connection (--model threads) */
+    atomic_llong threads, threads_peak;
+    struct mock_sysfail sys;
 };
 
-/* 0 or -1 (no memory). Model index i < cfg->nprofiles is profile i; nprofiles is "none". */
+/* 0 or -1 (no memory). Model index i < cfg->nprofiles is profile i; nprofiles is "none".
+ * nloops slots, each written by one loop. */
 int mock_metrics_init(struct mock_metrics *m, const struct mock_config *cfg, int nloops);
+/* One slot, written by any number of threads: every write atomic. 0 or -1. */
+int mock_metrics_init_shared(struct mock_metrics *m, const struct mock_config *cfg);
 void mock_metrics_free(struct mock_metrics *m);
 
 void mock_metrics_request(struct mock_metrics *m, int loop, int model, int status);
@@ -75,6 +102,14 @@ void mock_metrics_request(struct mock_metrics *m, int loop, int model, int statu
  * lasted only the nanoseconds between another loop's increment and its reads can be missed,
  * so under contention the peak can be slightly low. */
 void mock_metrics_in_flight(struct mock_metrics *m, int loop, int delta);
+/* A serving thread started (+1) or ended (-1); the peak follows. Any thread. */
+void mock_metrics_threads(struct mock_metrics *m, int delta);
+/* No thread could be started for a connection: err (an errno value) and the limit it met
+ * (mock_syslimit.h: a short name and a line with its figures). Any thread. */
+void mock_metrics_thread_fail(struct mock_metrics *m, int err, const char *limit,
+                              const char *detail);
+/* accept() failed with err (EMFILE, ENFILE, ...). Any thread. */
+void mock_metrics_accept_fail(struct mock_metrics *m, int err);
 /* Requests in flight now, over all loops. */
 long long mock_metrics_in_flight_now(struct mock_metrics *m);
 void mock_metrics_fault(struct mock_metrics *m, int loop, int kind);
@@ -89,7 +124,8 @@ static inline void mock_metrics_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
-/* A gauge written only by its own loop: a load and a store, no locked instruction. */
+/* A gauge written only by its own loop: a load and a store, no locked instruction. (A shared
+ * slot's writers use atomic_fetch_add instead.) */
 static inline void mock_metrics_add_gauge(atomic_llong *g, long long d)
 {
     atomic_store_explicit(g, atomic_load_explicit(g, memory_order_relaxed) + d,
@@ -100,8 +136,11 @@ static inline void mock_metrics_add_gauge(atomic_llong *g, long long d)
 void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out);
 /* Zero every counter and set the peak to the current in-flight (gauges keep their value). */
 void mock_metrics_reset(struct mock_metrics *m);
-/* One line: requests by status, peak in flight, connections; a second one on timed sends,
- * when there were any: how many were more than 1 ms late, and the latest. */
+/* One line: requests by status, peak in flight, connections (tests parse it: keep its form);
+ * with a shared slot (a thread per connection) one with the threads at their peak; one on timed
+ * sends, when there were any: how many were more than 1 ms late, and the latest; then one per
+ * kind of system failure met (threads that could not start, with the errno and the limit;
+ * accept failures by errno). */
 void mock_metrics_summary(struct mock_metrics *m, FILE *f);
 
 #endif

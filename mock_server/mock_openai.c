@@ -1,5 +1,5 @@
 /* mock_openai.c - the application mockllm serves (mock_openai.h): routes, request validation
- * (cJSON, memoised per loop), the small routes' answers; chat completions go on to admission. */
+ * (cJSON, memoised per worker), the small routes' answers; chat completions go on to admission. */
 #include "mock_openai.h"
 
 #include <cjson/cJSON.h>
@@ -84,6 +84,33 @@ static int check_messages(struct mock_req *r, const cJSON *msgs, char *msg, size
     return 0;
 }
 
+/* vLLM's length fields: min_tokens (an integer from 0 to max_tokens) and ignore_eos (a
+ * boolean), which load generators send to get exact output lengths. */
+static int check_length_fields(struct mock_job *j, const cJSON *root, char *msg, size_t len,
+                               const char **param)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "min_tokens");
+    j->min_tokens = -1;
+    if (v != NULL && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+            v->valuedouble > MOCK_MAX_TOKENS_CAP) {
+            return bad(msg, len, param, "min_tokens",
+                       "Invalid 'min_tokens': expected an integer from 0 to 65536.");
+        }
+        j->min_tokens = (int)v->valuedouble;
+        if (j->max_tokens > 0 && j->min_tokens > j->max_tokens) {
+            return bad(msg, len, param, "min_tokens",
+                       "Invalid 'min_tokens': must not exceed max_tokens.");
+        }
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "ignore_eos");
+    if (v != NULL && !cJSON_IsBool(v) && !cJSON_IsNull(v)) {
+        return bad(msg, len, param, "ignore_eos", "Invalid 'ignore_eos': expected a boolean.");
+    }
+    j->ignore_eos = cJSON_IsTrue(v);
+    return 0;
+}
+
 static int check_scalars(struct mock_req *r, const cJSON *root, char *msg, size_t len,
                          const char **param)
 {
@@ -98,6 +125,10 @@ static int check_scalars(struct mock_req *r, const cJSON *root, char *msg, size_
                    "Invalid 'max_completion_tokens': expected an integer from 1 to 65536.");
     }
     j->max_tokens = mct > 0 && (mt < 0 || mct < mt) ? mct : mt;
+    int rc = check_length_fields(j, root, msg, len, param);
+    if (rc != 0) {
+        return rc;
+    }
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "stream");
     if (v != NULL && !cJSON_IsBool(v) && !cJSON_IsNull(v)) {
         return bad(msg, len, param, "stream", "Invalid 'stream': expected a boolean.");
@@ -150,7 +181,7 @@ static uint64_t hash_json(const cJSON *it, uint64_t h)
 static int check_request(struct mock_req *r, const cJSON *root, char *msg, size_t len,
                          const char **param)
 {
-    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    const struct mock_config *cfg = r->conn->w->srv->cfg;
     struct mock_job *j = &r->job;
     if (!cJSON_IsObject(root)) {
         return bad(msg, len, param, NULL, "The request body must be a JSON object.");
@@ -203,6 +234,8 @@ static void memo_of_job(struct mock_memo_req *m, const struct mock_job *j)
     m->prof = j->prof;
     m->model_idx = j->model_idx;
     m->max_tokens = j->max_tokens;
+    m->min_tokens = j->min_tokens;
+    m->ignore_eos = j->ignore_eos;
     m->prompt_tokens = j->prompt_tokens;
     m->stream = j->stream;
     m->include_usage = j->include_usage;
@@ -215,6 +248,8 @@ static void job_from_memo(struct mock_job *j, const struct mock_memo_req *m)
     j->prof = m->prof;
     j->model_idx = m->model_idx;
     j->max_tokens = m->max_tokens;
+    j->min_tokens = m->min_tokens;
+    j->ignore_eos = m->ignore_eos;
     j->prompt_tokens = m->prompt_tokens;
     j->stream = m->stream;
     j->include_usage = m->include_usage;
@@ -223,14 +258,14 @@ static void job_from_memo(struct mock_job *j, const struct mock_memo_req *m)
 
 static void route_chat(struct mock_req *r)
 {
-    struct mock_server *srv = r->conn->lp->srv;
+    struct mock_server *srv = r->conn->w->srv;
     struct mock_job *j = &r->job;
     char msg[256];
     const char *param = NULL;
     j->is_chat = j->in_flight = true;
     j->model_idx = -1;
-    j->max_tokens = -1;
-    mock_metrics_in_flight(&srv->metrics, r->conn->lp->index, 1);
+    j->max_tokens = j->min_tokens = -1;
+    mock_metrics_in_flight(&srv->metrics, r->conn->w->index, 1);
     if (srv->cfg->api_key[0] != '\0' && !auth_ok(r, srv->cfg->api_key)) {
         mock_answer_error(r, 401,
                           r->auth[0] ? "Incorrect API key provided."
@@ -238,7 +273,7 @@ static void route_chat(struct mock_req *r)
                           NULL, "invalid_api_key", NULL);
         return;
     }
-    struct mock_memo *memo = &r->conn->lp->memo;
+    struct mock_memo *memo = &r->conn->w->memo;
     const char *body = r->body ? r->body : "";
     uint64_t hash = 0;
     const struct mock_memo_req *seen = mock_memo_req_get(memo, body, r->body_len, &hash);
@@ -271,7 +306,7 @@ static void route_chat(struct mock_req *r)
 static void route_metrics(struct mock_req *r)
 {
     struct mock_buf *b = mock_conn_scratch(r->conn);
-    mock_metrics_render(&r->conn->lp->srv->metrics, b);
+    mock_metrics_render(&r->conn->w->srv->metrics, b);
     mock_answer_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b->p, b->len, NULL);
 }
 
@@ -288,7 +323,7 @@ struct route {
 
 static void route_models(struct mock_req *r)
 {
-    struct mock_server *srv = r->conn->lp->srv;
+    struct mock_server *srv = r->conn->w->srv;
     mock_answer_respond(r, 200, "application/json", srv->models_json, srv->models_len, NULL);
 }
 
@@ -299,7 +334,7 @@ static void route_health(struct mock_req *r)
 
 static void route_reset(struct mock_req *r)
 {
-    mock_metrics_reset(&r->conn->lp->srv->metrics);
+    mock_metrics_reset(&r->conn->w->srv->metrics);
     json_ok(r, "{\"status\":\"reset\"}\n");
 }
 
@@ -319,7 +354,15 @@ static cJSON *model_object(const struct mock_config *cfg, int i)
     cJSON_AddStringToObject(m, "owned_by", "mockllm");
     cJSON_AddStringToObject(m, "ttft", ttft);
     cJSON_AddStringToObject(m, "itl", itl);
-    cJSON_AddNumberToObject(m, "tokens", p->tokens);
+    if (p->tokens.kind == MOCK_DIST_FIXED) {
+        cJSON_AddNumberToObject(m, "tokens", p->tokens.a);
+    } else {
+        char tokens[96];
+        mock_dist_format(&p->tokens, tokens, sizeof(tokens));
+        cJSON_AddStringToObject(m, "tokens", tokens);
+    }
+    cJSON_AddNumberToObject(m, "prefill_ms_per_token", p->prefill_ms);
+    cJSON_AddBoolToObject(m, "eos", p->eos);
     cJSON_AddStringToObject(m, "reasoning_tokens", reasoning);
     cJSON_AddStringToObject(m, "chunk_tokens", chunk);
     cJSON_AddBoolToObject(m, "default", i == 0);
@@ -330,7 +373,7 @@ static cJSON *model_object(const struct mock_config *cfg, int i)
  * ids with slashes ("org/model") work as they do on OpenAI-compatible servers. */
 static void route_model(struct mock_req *r, const char *id, size_t len)
 {
-    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    const struct mock_config *cfg = r->conn->w->srv->cfg;
     char name[MOCK_MODEL_ECHO_MAX + 1], msg[MOCK_MODEL_ECHO_MAX + 64];
     int i = -1;
     if (len <= MOCK_MODEL_ECHO_MAX) {
@@ -367,7 +410,7 @@ static const struct route routes[] = {
 
 static void pre_error(struct mock_req *r)
 {
-    const struct mock_config *cfg = r->conn->lp->srv->cfg;
+    const struct mock_config *cfg = r->conn->w->srv->cfg;
     char msg[160];
     if (r->pre_status == 413) {
         snprintf(msg, sizeof(msg), "Request body larger than the limit of %zu bytes.",

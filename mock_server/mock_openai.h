@@ -6,12 +6,13 @@
  * validation (here) -> admission (mock_admit.c) -> generation (mock_gen.c) -> what every answer
  * shares (mock_answer.c) -> the connection, reading and writing (mock_conn.c) -> HTTP parsing
  * (mock_http.c). The connection calls back up only through struct mock_app, which
- * mock_openai_prepare installs. Everything runs on the connection's loop thread. */
+ * mock_openai_prepare installs. Everything runs on the connection's thread
+ * (its loop's, or its own with --model threads). */
 #ifndef MOCK_OPENAI_H
 #define MOCK_OPENAI_H
 
 #include "mock_http.h"
-#include "mock_loop.h"
+#include "mock_worker.h"
 
 /* Answer r, the head of its connection's queue (struct mock_app's handle). */
 void mock_openai_handle(struct mock_req *r);

@@ -21,32 +21,44 @@ struct mock_shape {
 
 /* What a request asks of the shape (-1 where it gives nothing). */
 struct mock_shape_ask {
-    int tokens;     /* x-mock-tokens: the content the model would write; max_tokens only caps */
-    int reasoning;  /* x-mock-reasoning-tokens: reasoning tokens, no draw */
-    int max_tokens; /* max_tokens / max_completion_tokens */
+    int tokens;      /* x-mock-tokens: the content the model would write; max_tokens only caps */
+    int reasoning;   /* x-mock-reasoning-tokens: reasoning tokens, no draw */
+    int max_tokens;  /* max_tokens / max_completion_tokens */
+    int min_tokens;  /* min_tokens (vLLM's): no end before this many completion tokens */
+    bool ignore_eos; /* ignore_eos (vLLM's): run to max_tokens */
 };
 
-/* Plan the answer. Natural lengths: content = ask->tokens or p->tokens, reasoning =
- * ask->reasoning or a draw of p->reasoning from r (no draw when it is a fixed count).
- * max_tokens bounds reasoning + content together, as OpenAI's max_completion_tokens does:
- * without ask->tokens it is the answer's length (reasoning first, content the rest), with it
- * a cap; either way length_cut when it is below the natural total, which can end the answer
- * while still reasoning (no content then). An answer without reasoning has at least one
- * content token. */
+/* Plan the answer. Natural lengths: content = ask->tokens or a draw of p->tokens (none when it
+ * is a fixed count), reasoning = ask->reasoning or a draw of p->reasoning, both from r (the
+ * reasoning first). min_tokens raises the natural total (reasoning + content). Then, as
+ * OpenAI's max_completion_tokens does, max_tokens bounds reasoning + content together:
+ *   - the model stops by itself (p->eos, or x-mock-tokens): max_tokens only caps the total;
+ *   - otherwise (the default, for exact benchmarks) max_tokens is the answer's length;
+ *   - ignore_eos: max_tokens is the length, and the answer ends by length.
+ * length_cut (finish_reason "length") when max_tokens cut the natural total or ignore_eos ran
+ * to it; an answer can so end while still reasoning (no content then). An answer without
+ * reasoning has at least one content token. */
 static inline void mock_shape_plan(struct mock_shape *s, const struct mock_profile *p,
                                    const struct mock_shape_ask *ask, struct mock_rng *r)
 {
-    int natural = ask->tokens > 0 ? ask->tokens : p->tokens, reason = 0;
+    int reason = 0;
     s->reasoning_on = ask->reasoning >= 0 || !mock_count_is_fixed(&p->reasoning, 0);
     if (s->reasoning_on) {
         reason = ask->reasoning >= 0 ? ask->reasoning
                                      : mock_count_sample(&p->reasoning, r, 0, MOCK_COUNT_MAX);
     }
-    long want = (long)reason + natural, total = want;
-    if (ask->max_tokens > 0 && (ask->tokens > 0 ? ask->max_tokens < want : true)) {
+    int natural = ask->tokens > 0 ? ask->tokens
+                  : p->tokens.kind == MOCK_DIST_FIXED
+                      ? (int)p->tokens.a
+                      : mock_count_sample(&p->tokens, r, 1, MOCK_COUNT_MAX);
+    bool stops = (ask->tokens > 0 || p->eos) && !ask->ignore_eos;
+    long want = (long)reason + natural, total;
+    want = ask->min_tokens > want ? ask->min_tokens : want;
+    total = want;
+    if (ask->max_tokens > 0 && (!stops || ask->max_tokens < want)) {
         total = ask->max_tokens;
     }
-    s->length_cut = ask->max_tokens > 0 && ask->max_tokens < want;
+    s->length_cut = ask->max_tokens > 0 && (ask->max_tokens < want || ask->ignore_eos);
     s->n_reason = reason < total ? reason : (int)total;
     s->n_content = (int)(total - s->n_reason);
     if (total < 1) {

@@ -14,6 +14,12 @@ if(TARGET llmload AND TARGET mockllm)
     set_tests_properties(test_demo_${scenario} PROPERTIES TIMEOUT 60 LABELS "integration;demo"
       ENVIRONMENT "${LL_DEMO_ENV}")
   endforeach()
+  # llmload demo server: the loop against a thread per connection, at 50 and 300 connections
+  # here (100, 1,000, 10,000 by default: too heavy beside other tests); the threads label
+  # runs it under TSan too.
+  add_test(NAME test_demo_server COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_demos.sh server 0.2)
+  set_tests_properties(test_demo_server PROPERTIES TIMEOUT 120 LABELS "integration;demo;threads"
+    ENVIRONMENT "${LL_DEMO_ENV};LL_DEMO_SERVER_CONNS=50 300")
   add_test(NAME test_batch COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_batch.sh)
   set_tests_properties(test_batch PROPERTIES TIMEOUT 90 LABELS "integration;demo"
     ENVIRONMENT "${LL_DEMO_ENV}")

@@ -223,6 +223,23 @@ long long ll_test_mock_metric(const struct ll_mockproc *m, const char *name)
     return v;
 }
 
+const char *ll_test_mock_model(void)
+{
+    const char *m = getenv("LL_MOCK_MODEL");
+    return m != NULL && m[0] != '\0' ? m : "loop";
+}
+
+int ll_test_mock_start(struct ll_mockproc *m, const char *const *args, int timeout_ms)
+{
+    const char *argv[32] = {"--model", ll_test_mock_model()};
+    size_t n = 2;
+    for (size_t i = 0; args != NULL && args[i] != NULL && n < 31; i++) {
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return ll_mockproc_start(m, NULL, argv, timeout_ms);
+}
+
 long long ll_test_progress_until(struct ll_client *c, const struct ll_mockproc *m, const char *name,
                                  long long want, int timeout_ms)
 {

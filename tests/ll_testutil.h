@@ -76,6 +76,17 @@ struct ll_call *ll_test_submit(struct ll_test_fixture *f, const char *h0, const 
  * Needs ll_backends. */
 void ll_test_warm_up(void);
 
+/* --- mockllm's concurrency models --------------------------------------------------------- */
+
+/* The model the mock tests run mockllm with (mockllm --model): $LL_MOCK_MODEL, "loop" when
+ * unset. tests/mock.cmake registers each mock test once per model, so that the thread-per-
+ * connection server passes the conformance tests the loop server passes. */
+const char *ll_test_mock_model(void);
+
+/* ll_mockproc_start(m, NULL, args, timeout_ms) with "--model" ll_test_mock_model() in front of
+ * args (NULL-terminated, may be NULL; at most 30). 0 or LL_E*. */
+int ll_test_mock_start(struct ll_mockproc *m, const char *const *args, int timeout_ms);
+
 /* --- this process and mockllm's, from /proc ---------------------------------------------- */
 
 /* Open descriptors of `pid` (0: this process), or -1. */

@@ -22,6 +22,7 @@ ll_add_test(test_mock_hostile
   LABELS "integration;reliability"
   TIMEOUT 180
   NEEDS_MOCK)
+ll_add_mock_model_test(test_mock_hostile) # tests/mock.cmake: again against --model threads
 
 # valgrind memcheck over a short integration run (both backends, llmload and its mockllm).
 if(TARGET llmload AND TARGET mockllm)

@@ -32,8 +32,27 @@ for k, v in claims.items():
         fails.append("claim %s does not hold" % k)
 rows = doc.get("rows", [])
 backends = sorted({r["backend"] for r in rows})
-if len(backends) < 2:
+if len(backends) < 2 and scenario != "server":  # server: one client, two servers
     fails.append("want rows for both backends, got %s" % backends)
+if scenario == "server":
+    # each size once per server model, every figure from the server's own counters
+    by = {}
+    for r in rows:
+        by.setdefault(r["connections"], {})[r["server_model"]] = r
+    if not by or any(set(v) != {"loop", "threads"} for v in by.values()):
+        fails.append("want a loop and a threads row per size, got %s" % sorted(by))
+    for n, v in sorted(by.items()):
+        lp, th = v.get("loop", {}), v.get("threads", {})
+        if lp.get("ok") != n or lp.get("server_threads_peak") != 1:
+            fails.append("loop at %d: %s" % (n, lp))
+        if th.get("ok") == n and th.get("server_threads_peak", 0) < n:
+            fails.append("threads at %d: fewer threads than connections: %s" % (n, th))
+        if th.get("ok") != n and not th.get("stopped_by"):
+            fails.append("threads at %d stopped without saying why: %s" % (n, th))
+    top = max(by) if by else 0
+    if by and not by[top]["threads"]["server_rss_peak_kb"] > by[top]["loop"]["server_rss_peak_kb"]:
+        fails.append("at %d the threads server used no more memory than the loop" % top)
+    backends = []
 
 def row(be, case, **kw):
     for r in rows:

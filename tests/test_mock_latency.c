@@ -215,7 +215,7 @@ static void test_mock_latency_profile_full(void **state)
     assert_true(p.ttft.a == 200.0 && p.ttft.b == 800.0);
     assert_int_equal(p.itl.kind, MOCK_DIST_UNIFORM);
     assert_true(p.itl.a == 10.0 && p.itl.b == 30.0);
-    assert_int_equal(p.tokens, 64);
+    assert_true(mock_count_is_fixed(&p.tokens, 64));
     assert_true(p.has_faults);
     assert_true(p.faults.rate[MOCK_FAULT_429] == 0.1);
     assert_true(p.faults.rate[MOCK_FAULT_500] == 0.0);
@@ -230,7 +230,8 @@ static void test_mock_latency_profile_defaults(void **state)
     assert_string_equal(p.name, "tiny");
     assert_int_equal(p.ttft.kind, MOCK_DIST_FIXED);
     assert_true(p.ttft.a == 0.0 && p.itl.a == 0.0);
-    assert_int_equal(p.tokens, MOCK_PROFILE_DEFAULT_TOKENS);
+    assert_true(mock_count_is_fixed(&p.tokens, MOCK_PROFILE_DEFAULT_TOKENS));
+    assert_true(p.prefill_ms == 0.0 && !p.eos);
     assert_false(p.has_faults);
     /* order does not matter, and a fixed spec right before another key is fine */
     assert_int_equal(mock_profile_parse("itl=5,name=x,ttft=100", &p, err, sizeof(err)), 0);
@@ -251,17 +252,87 @@ static void test_mock_latency_profile_bad(void **state)
         "name=a,429=0.7,500=0.7",        /* rates sum over 1 */
         "name=a,,ttft=5",                /* empty pair */
         "name=a,ttft",                   /* no value */
+        "name=a,preset=fast",            /* no such preset */
+        "name=a,prefill=-1",             /* negative */
+        "name=a,prefill=5000",           /* over the bound */
+        "name=a,eos=maybe",              /* not yes or no */
+        "name=a,tokens=lognormal:0,5",   /* a count's p50 > 0 */
         "name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct mock_profile p;
+        struct mock_profile p, before;
         memset(&p, 0x5a, sizeof(p));
+        before = p;
         char err[200] = "";
         if (mock_profile_parse(bad[i], &p, err, sizeof(err)) != -1)
             fail_msg("accepted bad profile '%s'", bad[i]);
         assert_true(strlen(err) > 10);
-        assert_int_equal(p.tokens, 0x5a5a5a5a); /* untouched */
+        assert_memory_equal(&p, &before, sizeof(p)); /* untouched */
     }
+}
+
+/* Every preset parses into a whole model; a later key changes it; a preset keeps the name. */
+static void test_mock_latency_presets(void **state)
+{
+    char list[2048], err[200];
+    struct mock_profile p;
+    mock_preset_list(list, sizeof(list));
+    assert_non_null(strstr(list, "realistic"));
+    assert_int_equal(mock_profile_parse("name=s,preset=realistic", &p, err, sizeof(err)), 0);
+    assert_string_equal(p.name, "s");
+    assert_true(p.ttft.kind == MOCK_DIST_LOGNORMAL && p.itl.kind == MOCK_DIST_LOGNORMAL);
+    assert_true(p.tokens.kind == MOCK_DIST_LOGNORMAL && p.eos && p.prefill_ms > 0);
+    assert_int_equal(
+        mock_profile_parse("name=s,preset=realistic,itl=7,eos=no", &p, err, sizeof(err)), 0);
+    assert_true(p.itl.kind == MOCK_DIST_FIXED && p.itl.a == 7 && !p.eos);
+    assert_true(p.ttft.kind == MOCK_DIST_LOGNORMAL); /* the rest still the preset's */
+    static const char *const names[] = {"realistic", "large", "reasoning", "exact"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        mock_profile_defaults(&p);
+        assert_int_equal(mock_profile_preset(names[i], &p), 0);
+        assert_non_null(strstr(list, names[i]));
+    }
+    assert_true(mock_count_is_fixed(&p.tokens, MOCK_PROFILE_DEFAULT_TOKENS)); /* exact */
+    assert_int_equal(mock_profile_preset("nosuch", &p), -1);
+}
+
+/* TTFT = the ttft draw + prompt tokens x prefill, scaled: the median grows with the prompt by
+ * prefill per token, the spread stays the lognormal's, the same rng the same value; without
+ * prefill, exactly mock_dist_sample_ms. */
+static void test_mock_latency_ttft_prefill(void **state)
+{
+    struct mock_profile p;
+    char err[200];
+    assert_int_equal(
+        mock_profile_parse("name=s,ttft=lognormal:100,400,prefill=0.5", &p, err, sizeof(err)), 0);
+    static const long prompts[] = {1, 1000, 4000};
+    double med[3];
+    for (int k = 0; k < 3; k++) {
+        double v[DRAWS];
+        struct mock_rng r;
+        mock_rng_seed(&r, 3);
+        for (int i = 0; i < DRAWS; i++) {
+            struct mock_rng again = r;
+            v[i] = mock_profile_ttft_ms(&p, prompts[k], &r, 1.0);
+            assert_true(v[i] >= prompts[k] * 0.5); /* never below the prefill */
+            assert_true(mock_profile_ttft_ms(&p, prompts[k], &again, 1.0) == v[i]);
+        }
+        qsort(v, DRAWS, sizeof(v[0]), cmp_double);
+        med[k] = v[DRAWS / 2];
+        double p99 = v[DRAWS * 99 / 100];
+        assert_true(fabs(med[k] - (100 + prompts[k] * 0.5)) < 5); /* shifted median */
+        assert_true(fabs(p99 - (400 + prompts[k] * 0.5)) < 40);   /* and tail */
+    }
+    assert_true(med[0] < med[1] && med[1] < med[2]);
+    struct mock_rng r1, r2;
+    mock_rng_seed(&r1, 5);
+    mock_rng_seed(&r2, 5);
+    assert_true(mock_profile_ttft_ms(&p, 1000, &r1, 0.1) ==
+                (mock_dist_sample_ms(&p.ttft, &r2, 1.0) + 500.0) * 0.1);
+    p.prefill_ms = 0;
+    mock_rng_seed(&r1, 5);
+    mock_rng_seed(&r2, 5);
+    assert_true(mock_profile_ttft_ms(&p, 1000, &r1, 0.3) == mock_dist_sample_ms(&p.ttft, &r2, 0.3));
 }
 
 int main(void)
@@ -280,6 +351,8 @@ int main(void)
         cmocka_unit_test(test_mock_latency_profile_full),
         cmocka_unit_test(test_mock_latency_profile_defaults),
         cmocka_unit_test(test_mock_latency_profile_bad),
+        cmocka_unit_test(test_mock_latency_presets),
+        cmocka_unit_test(test_mock_latency_ttft_prefill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

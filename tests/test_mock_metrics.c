@@ -1,8 +1,12 @@
 /* test_mock_metrics.c - mockllm's counters (mock_server/mock_metrics.h): the peak of requests in
  * flight over several loops, kept without a counter shared on every request, is still the peak
  * of the sum; the gauge is the sum; a reset brings the peak down to what is in flight. The send
- * lateness histogram's buckets, sum, count and maximum. */
+ * lateness histogram's buckets, sum, count and maximum. The shared slot of --model threads: many
+ * writers, no update lost; the thread gauges and the failure counters' labels. */
+#include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,12 +119,84 @@ static void test_metrics_late_histogram(void **state)
     mock_metrics_free(&m);
 }
 
+/* The shared slot (--model threads): many threads writing one slot lose no update. Each
+ * thread raises in flight N times (a peak of all of them), records N lateness samples and
+ * lowers in flight again: the counts come out exact, the peak is the sum. */
+#define SHARED_THREADS 4
+#define SHARED_N       20000
+
+static void *shared_writer(void *arg)
+{
+    struct mock_metrics *m = arg;
+    for (int i = 0; i < SHARED_N; i++) {
+        mock_metrics_in_flight(m, 0, 1);
+        mock_metrics_late(m, 0, (long long)i * 1000);
+    }
+    return NULL;
+}
+
+static void *shared_lower(void *arg)
+{
+    struct mock_metrics *m = arg;
+    for (int i = 0; i < SHARED_N; i++) {
+        mock_metrics_in_flight(m, 0, -1);
+    }
+    return NULL;
+}
+
+static void run_threads(void *(*fn)(void *), struct mock_metrics *m)
+{
+    pthread_t t[SHARED_THREADS];
+    for (int i = 0; i < SHARED_THREADS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, fn, m), 0);
+    }
+    for (int i = 0; i < SHARED_THREADS; i++) {
+        pthread_join(t[i], NULL);
+    }
+}
+
+static void test_metrics_shared_slot(void **state)
+{
+    static struct mock_config cfg = {.nprofiles = 1};
+    struct mock_metrics m;
+    struct mock_buf b = {0};
+    assert_int_equal(mock_metrics_init_shared(&m, &cfg), 0);
+    run_threads(shared_writer, &m);
+    assert_int_equal(mock_metrics_in_flight_now(&m), SHARED_THREADS * SHARED_N);
+    assert_int_equal(peak(&m), SHARED_THREADS * SHARED_N);
+    run_threads(shared_lower, &m);
+    assert_int_equal(mock_metrics_in_flight_now(&m), 0);
+    mock_metrics_threads(&m, 3);
+    mock_metrics_threads(&m, -2);
+    mock_metrics_render(&m, &b);
+    mock_buf_add(&b, "", 1);
+    char want[128];
+    snprintf(want, sizeof(want), "mockllm_send_lateness_seconds_count %d\n",
+             SHARED_THREADS * SHARED_N);
+    assert_non_null(strstr(b.p, want));
+    assert_non_null(strstr(b.p, "mockllm_send_lateness_max_seconds 0.019999000\n"));
+    assert_non_null(strstr(b.p, "mockllm_threads 1\n"));
+    assert_non_null(strstr(b.p, "mockllm_threads_peak 3\n"));
+    assert_non_null(strstr(b.p, "mockllm_thread_start_failures_total 0\n"));
+    mock_metrics_thread_fail(&m, EAGAIN, "RLIMIT_AS", "RLIMIT_AS 28 MiB: 20 MiB mapped");
+    mock_metrics_accept_fail(&m, EMFILE);
+    mock_buf_clear(&b);
+    mock_metrics_render(&m, &b);
+    mock_buf_add(&b, "", 1);
+    assert_non_null(strstr(
+        b.p, "mockllm_thread_start_failures_total{errno=\"EAGAIN\",limit=\"RLIMIT_AS\"} 1\n"));
+    assert_non_null(strstr(b.p, "mockllm_accept_failures_total{errno=\"EMFILE\"} 1\n"));
+    free(b.p);
+    mock_metrics_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_in_flight_one_loop),
         cmocka_unit_test(test_metrics_in_flight_loops),
         cmocka_unit_test(test_metrics_late_histogram),
+        cmocka_unit_test(test_metrics_shared_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

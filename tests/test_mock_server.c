@@ -24,6 +24,7 @@
 
 #include "ll_clock.h"
 #include "ll_mockproc.h"
+#include "ll_testutil.h"
 
 #define CHAT "/v1/chat/completions"
 #define BODY(extra)                                                                                \
@@ -33,7 +34,7 @@ static struct ll_mockproc mp;
 
 static void start(const char *const *args)
 {
-    assert_int_equal(ll_mockproc_start(&mp, NULL, args, 5000), 0);
+    assert_int_equal(ll_test_mock_start(&mp, args, 5000), 0);
 }
 
 static int teardown(void **state)
@@ -306,7 +307,7 @@ static void test_mock_server_memo_same_answers(void **state)
     struct ll_mockproc plain;
     struct resp r;
     start(base_args);
-    assert_int_equal(ll_mockproc_start(&plain, NULL, plain_args, 5000), 0);
+    assert_int_equal(ll_test_mock_start(&plain, plain_args, 5000), 0);
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         http(NULL, CHAT, bodies[i], i == 6 ? fewer : NULL, &r);
         assert_int_equal(r.status, 200);
@@ -722,6 +723,14 @@ static void test_mock_server_idle_timeout(void **state)
     expect_ok_chat();
 }
 
+/* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
+static const char *group_name(const char *base)
+{
+    static char name[64];
+    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
+    return name;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,7 +753,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_server_idle_timeout, teardown),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int failed = cmocka_run_group_tests_name("mock_server", tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name(group_name("mock_server"), tests, NULL, NULL);
     curl_global_cleanup();
     return failed;
 }

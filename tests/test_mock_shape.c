@@ -1,7 +1,8 @@
 /* test_mock_shape.c - mockllm's token counts (reasoning tokens, tokens per chunk: mock_latency.h)
  * and the shape of an answer (mock_shape.h): parsing, the draws' distributions, determinism
- * under a seed, max_tokens over reasoning + content, and chunks that add up to the usage and
- * never mix reasoning with content. No server. */
+ * under a seed, max_tokens over reasoning + content, a served model's lengths (eos, min_tokens,
+ * ignore_eos, natural lengths drawn), and chunks that add up to the usage and never mix
+ * reasoning with content. No server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,7 +117,7 @@ static void test_mock_shape_profile_keys(void **state)
     assert_true(p.reasoning.kind == MOCK_DIST_UNIFORM && p.reasoning.a == 10 &&
                 p.reasoning.b == 40);
     assert_true(mock_count_is_fixed(&p.chunk, 3));
-    assert_int_equal(p.tokens, 8);
+    assert_true(mock_count_is_fixed(&p.tokens, 8));
     p = profile("name=plain");
     assert_true(mock_count_is_fixed(&p.reasoning, 0));
     assert_true(mock_count_is_fixed(&p.chunk, 1));
@@ -126,14 +127,20 @@ static void test_mock_shape_profile_keys(void **state)
     assert_int_equal(mock_profile_parse("name=t,reasoning_tokens=x", &q, err, sizeof(err)), -1);
 }
 
-static struct mock_shape plan(const struct mock_profile *p, int tokens, int reasoning, int max)
+static struct mock_shape plan_ask(const struct mock_profile *p, int tokens, int reasoning, int max,
+                                  int min, bool ignore_eos)
 {
     struct mock_shape s;
-    struct mock_shape_ask ask = {tokens, reasoning, max};
+    struct mock_shape_ask ask = {tokens, reasoning, max, min, ignore_eos};
     struct mock_rng r;
     mock_rng_seed(&r, 1);
     mock_shape_plan(&s, p, &ask, &r);
     return s;
+}
+
+static struct mock_shape plan(const struct mock_profile *p, int tokens, int reasoning, int max)
+{
+    return plan_ask(p, tokens, reasoning, max, -1, false);
 }
 
 #define SHAPE(s, reason, content, cut)                                                             \
@@ -172,6 +179,63 @@ static void test_mock_shape_plan_max_tokens(void **state)
     assert_true(s.reasoning_on); /* asked for: the usage says 0 reasoning tokens */
 }
 
+/* A served model (eos): the answer stops at its natural length and max_tokens only caps it;
+ * min_tokens raises the natural length; ignore_eos runs to max_tokens and ends by length. The
+ * default (no eos) keeps max_tokens as the length, whatever min_tokens says. */
+static void test_mock_shape_plan_eos(void **state)
+{
+    struct mock_profile served = profile("name=s,tokens=16,eos=yes");
+    struct mock_profile exact = profile("name=e,tokens=16");
+    struct mock_profile think = profile("name=t,tokens=10,reasoning_tokens=5,eos=yes");
+    SHAPE(plan(&served, -1, -1, -1), 0, 16, false);
+    SHAPE(plan(&served, -1, -1, 100), 0, 16, false); /* stops by itself under the cap */
+    SHAPE(plan(&served, -1, -1, 10), 0, 10, true);   /* capped */
+    SHAPE(plan_ask(&served, -1, -1, 100, 40, false), 0, 40, false); /* no end before 40 */
+    SHAPE(plan_ask(&served, -1, -1, 30, 30, false), 0, 30, false);
+    SHAPE(plan_ask(&served, -1, -1, 100, -1, true), 0, 100, true); /* ignore_eos: max_tokens */
+    SHAPE(plan_ask(&served, -1, -1, -1, -1, true), 0, 16, false);  /* nothing to run to */
+    SHAPE(plan_ask(&served, 4, -1, 100, -1, true), 0, 100, true);  /* over x-mock-tokens too */
+    SHAPE(plan(&exact, -1, -1, 100), 0, 100, false); /* exact: max_tokens is the length */
+    SHAPE(plan_ask(&exact, -1, -1, 100, 50, false), 0, 100, false);
+    SHAPE(plan_ask(&exact, -1, -1, -1, 50, false), 0, 50, false); /* no max_tokens: floor */
+    SHAPE(plan_ask(&exact, -1, -1, 100, -1, true), 0, 100, true);
+    SHAPE(plan(&think, -1, -1, 100), 5, 10, false); /* reasoning + content, then EOS */
+    SHAPE(plan_ask(&think, -1, -1, 100, 20, false), 5, 15, false);
+    SHAPE(plan(&think, -1, -1, 8), 5, 3, true);
+}
+
+/* tokens=lognormal:P50,P99 draws the natural length per request: its median near P50, its 99th
+ * percentile near P99, whole and >= 1, the same for the same seed; a fixed count draws
+ * nothing, so existing profiles' draws do not move. */
+static void test_mock_shape_natural_lengths(void **state)
+{
+    struct mock_profile p = profile("name=s,tokens=lognormal:250,1200,eos=yes");
+    struct mock_profile fixed = profile("name=f,tokens=16,eos=yes");
+    int lens[DRAWS];
+    for (int i = 0; i < DRAWS; i++) {
+        struct mock_rng r, again;
+        mock_rng_seed(&r, (uint64_t)i);
+        again = r;
+        struct mock_shape s, t;
+        struct mock_shape_ask ask = {-1, -1, -1, -1, false};
+        mock_shape_plan(&s, &p, &ask, &r);
+        mock_shape_plan(&t, &p, &ask, &again);
+        assert_int_equal(s.n_content, t.n_content);
+        assert_true(s.n_content >= 1 && !s.length_cut);
+        lens[i] = s.n_content;
+        struct mock_rng before = again;
+        mock_shape_plan(&t, &fixed, &ask, &again);
+        assert_true(again.s == before.s && t.n_content == 16);
+    }
+    int below_p50 = 0, below_p99 = 0;
+    for (int i = 0; i < DRAWS; i++) {
+        below_p50 += lens[i] < 250;
+        below_p99 += lens[i] <= 1200;
+    }
+    assert_true(fabs((double)below_p50 / DRAWS - 0.5) < 0.02);
+    assert_true(fabs((double)below_p99 / DRAWS - 0.99) < 0.005);
+}
+
 /* Walk a stream's chunks as mockllm emits them; returns how many. Checks each against the
  * shape: within [lo, hi] unless cut by a phase end, never across reasoning and content, and
  * all of them add up to the planned counts. */
@@ -203,7 +267,7 @@ static void test_mock_shape_chunks_add_up(void **state)
     for (uint64_t seed = 0; seed < 500; seed++) {
         struct mock_rng r;
         struct mock_shape s;
-        struct mock_shape_ask ask = {-1, -1, seed % 3 == 0 ? 11 : -1};
+        struct mock_shape_ask ask = {-1, -1, seed % 3 == 0 ? 11 : -1, -1, false};
         mock_rng_seed(&r, seed);
         mock_shape_plan(&s, &p, &ask, &r);
         assert_true(s.n_reason >= 0 && s.n_reason <= 9);
@@ -231,7 +295,7 @@ static void test_mock_shape_deterministic(void **state)
     for (uint64_t seed = 1; seed <= 50; seed++) {
         struct mock_rng r1, r2, r3;
         struct mock_shape s1, s2, s3;
-        struct mock_shape_ask ask = {-1, -1, -1};
+        struct mock_shape_ask ask = {-1, -1, -1, -1, false};
         mock_rng_seed(&r1, seed);
         mock_rng_seed(&r2, seed);
         mock_rng_seed(&r3, seed + 1000);
@@ -257,6 +321,8 @@ int main(void)
         cmocka_unit_test(test_mock_shape_count_draws),
         cmocka_unit_test(test_mock_shape_profile_keys),
         cmocka_unit_test(test_mock_shape_plan_max_tokens),
+        cmocka_unit_test(test_mock_shape_plan_eos),
+        cmocka_unit_test(test_mock_shape_natural_lengths),
         cmocka_unit_test(test_mock_shape_chunks_add_up),
         cmocka_unit_test(test_mock_shape_deterministic),
     };

@@ -3,13 +3,13 @@
  * answer (JSON, SSE stream, errors, faults) -> writes -> close.
  *
  * No seam inside mockllm is needed: the harness builds one server and one loop in-process from
- * mockllm's own parts (the same steps as mock_server.c's srv_init/loop_init, minus signals and
- * threads), listens on a loopback port, and for every input opens a real TCP connection, which
- * mockllm accepts with mock_conn_accept(). The input goes in over that socket in two writes
- * (the first half, a loop pass, the rest) so that parser callbacks are also split across reads.
- * The loop then runs until the answer stops flowing (bounded), the client end is reset
- * (SO_LINGER 0: no TIME_WAIT, so millions of inputs never exhaust ports) and
- * mock_conn_close_all() drops whatever the input left pending (a stall, a long latency, a
+ * mockllm's own parts (the same steps as mock_server.c's srv_init and mock_loops.c's loop_init,
+ * minus signals and threads), listens on a loopback port, and for every input opens a real TCP
+ * connection, which mockllm accepts with mock_conn_loop_accept(). The input goes in over that
+ * socket in two writes (the first half, a loop pass, the rest) so that parser callbacks are also
+ * split across reads. The loop then runs until the answer stops flowing (bounded), the client end
+ * is reset (SO_LINGER 0: no TIME_WAIT, so millions of inputs never exhaust ports) and
+ * mock_conn_loop_close_all() drops whatever the input left pending (a stall, a long latency, a
  * paused pipeline). Every input must leave no connection and, under ASan, no leak.
  *
  * Built two ways: with -fsanitize=fuzzer (tests/fuzz/run.sh, LL_FUZZ=ON with clang), and with
@@ -31,8 +31,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mock_admit.h"
 #include "mock_config.h"
-#include "mock_conn.h"
+#include "mock_conn_loop.h"
 #include "mock_openai.h"
 #include "mock_server.h"
 
@@ -45,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct mock_config cfg;
 static struct mock_server srv;
 static struct mock_loop lp; /* large (its read buffer): static */
-static uv_tcp_t listener;
+static uv_poll_t listener;
+static int listen_fd;
 static struct sockaddr_in addr;
 
 static void die(const char *what)
@@ -54,10 +56,12 @@ static void die(const char *what)
     abort();
 }
 
-static void connection_cb(uv_stream_t *server, int status)
+/* The listener is polled and accepted from as mockllm's loops do (mock_loops.c). */
+static void listen_cb(uv_poll_t *h, int status, int events)
 {
-    if (status == 0) {
-        mock_conn_accept(&lp, server);
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        mock_conn_loop_accept(&lp, fd);
     }
 }
 
@@ -80,8 +84,6 @@ static void setup_server(void)
         die(err);
     }
     srv.cfg = &cfg;
-    srv.nloops = 1;
-    srv.loops = &lp;
     srv.rl_on = true;
     mock_ratelimit_init(&srv.rl, cfg.rpm, cfg.tpm, (int64_t)uv_hrtime());
     srv.occ = calloc(MOCK_OCC_SLOTS, sizeof(*srv.occ));
@@ -90,17 +92,19 @@ static void setup_server(void)
         mock_openai_prepare(&srv) != 0) {
         die("out of memory");
     }
-    lp.srv = &srv;
-    lp.slots = cfg.max_running;
-    if (uv_loop_init(&lp.loop) != 0 || uv_tcp_init(&lp.loop, &listener) != 0) {
+    mock_cap_init(&lp.cap, cfg.max_running, false);
+    mock_worker_init(&lp.w, &srv, 0, &lp.cap, &lp.stopping);
+    if (uv_loop_init(&lp.loop) != 0) {
         die("uv_loop_init");
     }
-    listener.data = &lp;
     uv_ip4_addr("127.0.0.1", 0, &addr);
-    int len = sizeof(addr);
-    if (uv_tcp_bind(&listener, (const struct sockaddr *)&addr, 0) != 0 ||
-        uv_listen((uv_stream_t *)&listener, 128, connection_cb) != 0 ||
-        uv_tcp_getsockname(&listener, (struct sockaddr *)&addr, &len) != 0) {
+    socklen_t len = sizeof(addr);
+    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0 || bind(listen_fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        listen(listen_fd, 128) != 0 ||
+        getsockname(listen_fd, (struct sockaddr *)&addr, &len) != 0 ||
+        uv_poll_init(&lp.loop, &listener, listen_fd) != 0 ||
+        uv_poll_start(&listener, UV_READABLE, listen_cb) != 0) {
         die("cannot listen on 127.0.0.1");
     }
 }
@@ -195,11 +199,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "  %zu bytes in, %zu bytes answered\n", size, g_answered);
     }
     close(fd); /* a reset: mockllm sees the client leave */
-    mock_conn_close_all(&lp);
+    mock_conn_loop_close_all(&lp);
     for (int i = 0; i < 4; i++) {
         uv_run(&lp.loop, UV_RUN_NOWAIT); /* close callbacks free the connection */
     }
-    if (lp.nconns != 0 || lp.running != 0 || lp.wait_head != NULL) {
+    if (lp.nconns != 0 || atomic_load(&lp.cap.running) != 0 || lp.cap.wait_head != NULL) {
         die("an input left a connection, a running request or a waiting one behind");
     }
     return 0;
