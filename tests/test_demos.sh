@@ -100,8 +100,14 @@ for be in backends:
         for r in lim:
             if not (0 < r["peak_in_flight"] <= r["limit"]):
                 fails.append("%s limit %d: peak %s" % (be, r["limit"], r["peak_in_flight"]))
+        # mockllm's count: a higher limit lets more in at once
+        peaks = [r["peak_in_flight"] for r in lim]
+        if peaks != sorted(set(peaks)):
+            fails.append("%s peaks do not grow with the limit: %s" % (be, peaks))
+        # walls ordered where waves set them; the last step may cost in opening 100
+        # connections at once what it saves (a loaded machine): a quarter of room there
         walls = [r["wall_s"] for r in lim]
-        if walls != sorted(walls, reverse=True):
+        if walls[:-1] != sorted(walls[:-1], reverse=True) or walls[-1] >= 1.25 * walls[-2]:
             fails.append("%s walls not ordered: %s" % (be, walls))
     elif scenario == "errors":
         c, f = row(be, "collect"), row(be, "fail-fast")
