@@ -100,7 +100,8 @@ fi
 # --quick; for the gate's rounds quick_KEY and then gate_KEY replace KEY, whatever the level.
 KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests requests peers
       httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
-      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout
+      bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout server_models
+      client_backend
       targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom"
 load_conf() {
     local k q
@@ -147,6 +148,8 @@ for w in "${workloads[@]}"; do
     open) cells_total=$((cells_total + $(wc -w <<<"$rates") * ${#BACKENDS[@]})) ;;
     slo-search) cells_total=$((cells_total + max_probes * ${#BACKENDS[@]})) ;;
     ceiling) cells_total=$((cells_total + ($(wc -w <<<"$targets") + bisect) * ${#BACKENDS[@]})) ;;
+    server) cells_total=$((cells_total + $(wc -w <<<"$concurrency") * $(wc -w <<<"$server_models"))) ;;
+    *) usage "bench/workloads/$w.conf: unknown mode '$mode'" ;;
     esac
 done
 [ ${#gate_cells[@]} -gt 0 ] && cells_total=$((cells_total + ${#gate_cells[@]} * reps))
@@ -193,7 +196,7 @@ CELLS=$out/cells.tsv
 printf '%s\n' "${notes[@]}" >"$out/notes.txt"
 
 # --- processes: everything we start is stopped by PID ----------------------------------------
-MOCK_PID="" CLIENT_PID=""
+MOCK_PID="" CLIENT_PID="" MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS=""
 stop_pid() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 cleanup() { stop_pid "$CLIENT_PID"; stop_pid "$MOCK_PID"; }
 trap cleanup EXIT
@@ -254,15 +257,16 @@ run_llmload() {
     local w=$1 b=$2 c=$3 r=$4 n=$5 tag rc=0 u args=(); shift 5
     tag=$w-$b${c:+-c$c}${r:+-r$r}$tag_suffix
     progress "$w" "$b" "${c:+c=$c}${r:+r=$r}"
-    mock_start "$listen_addrs" $mock_args
+    mock_start "$listen_addrs" $mock_args $MOCK_EXTRA
     for u in "${URLS[@]}"; do args+=(--url "$u"); done
     [ -n "$c" ] && args+=(--concurrency "$c")
     [ -n "$r" ] && args+=(--rate "$r")
     bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" \
         --no-preflight --json "$out/raw/$tag.json" $run_args "$@" \
         >"$out/logs/$tag.log" 2>&1 || rc=$?
+    [ -n "$SERVER_FIGS" ] && server_figures "$out/raw/$tag.server.json"
     mock_stop
-    record "$w" "$b" "$c" "$r" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
+    record "$w" "${RECORD_AS:-$b}" "$c" "$r" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
     LAST_JSON=$out/raw/$tag.json LAST_RC=$rc
 }
 
@@ -492,6 +496,48 @@ do_gate() {
     GATE_REP="" tag_suffix=""
 }
 
+# server_figures FILE: the running mock's own figures, read before it stops: peak RSS (VmHWM),
+# its threads' peak and the failures to start a thread or accept (from its /metrics).
+server_figures() {
+    local hwm
+    hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$MOCK_PID/status" 2>/dev/null || echo "")
+    $PY - "${URLS[0]%/v1}/metrics" "$hwm" >"$1" <<'PY' || true
+import json, sys, urllib.request
+m = {"vmhwm_kb": int(sys.argv[2]) if sys.argv[2] else None, "threads_peak": None,
+     "thread_start_failures": 0, "accept_failures": 0}
+try:
+    text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+except OSError:
+    text = ""
+for line in text.splitlines():
+    if line.startswith("#") or not line.strip():
+        continue
+    name, _, v = line.rpartition(" ")
+    base = name.split("{")[0]
+    if base == "mockllm_threads_peak":
+        m["threads_peak"] = float(v)
+    elif base == "mockllm_thread_start_failures_total":
+        m["thread_start_failures"] += float(v)
+        m.setdefault("thread_start_why", []).append(name)
+    elif base == "mockllm_accept_failures_total":
+        m["accept_failures"] += float(v)
+print(json.dumps(m))
+PY
+}
+
+# Server: the same evented client against each of mockllm's concurrency models
+# (server.conf); a cell is (model, C), recorded with the model as its "client".
+do_server() {
+    local c m
+    for c in $concurrency; do
+        for m in $server_models; do
+            MOCK_EXTRA="--model $m" RECORD_AS=$m SERVER_FIGS=1 tag_suffix=-$m
+            run_llmload "$1" "$client_backend" "$c" "" "$((c * rounds))" || true
+            MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS="" tag_suffix=""
+        done
+    done
+}
+
 # --- run ------------------------------------------------------------------------------------
 {
     echo "level=$level"
@@ -527,7 +573,7 @@ for w in "${workloads[@]}"; do
     slo-search) do_slo "$w" ;;
     burst) do_burst "$w" ;;
     ceiling) do_ceiling "$w" ;;
-    *) echo "bench.sh: $w.conf: unknown mode '$mode'" >&2; exit 2 ;;
+    server) do_server "$w" ;;
     esac
 done
 if [ ${#gate_cells[@]} -gt 0 ]; then

@@ -70,7 +70,8 @@ struct drive {
     uint64_t checked;        /* s->completed when opts.stop was last asked */
     int64_t next_check;
     int64_t next_tick;
-    struct ll_sched sched; /* open loop: when each request is due */
+    struct ll_sched sched;              /* open loop: when each request is due */
+    struct ll_segment_cursor seg_drawn; /* global arrivals drawn */
     bool progress_shown;
     int64_t deadline;     /* --duration's end, 0 none */
     bool grace_over;      /* the graceful stop ran out: what was out is cancelled */
@@ -104,11 +105,31 @@ static void submit_failed(struct drive *d, int err, int64_t now, int64_t t_inten
     note_failure(d, &res);
 }
 
+/* The workload's next request for this agent. The workload numbers requests as one whole run
+ * sends them (its draws, a dataset's order, a trace's rows); the requests other segments own
+ * are drawn and dropped here, so that each one this agent sends is the one the whole run would
+ * have sent in its place. The counts the workload reports are this agent's. */
+static int workload_next(struct drive *d, struct ll_request *req)
+{
+    struct ll_workload *w = d->o->work;
+    const struct ll_segment *g = d->o->segment;
+    uint64_t in = w->input_tokens, asked = w->output_asked;
+    while (g != NULL && !ll_segment_owns(g, w->sent)) {
+        if (ll_workload_fill(w, d->o->req, req) != 0) {
+            return LL_ENOMEM;
+        }
+        w->skipped++;
+    }
+    w->input_tokens = in;
+    w->output_asked = asked;
+    return ll_workload_fill(w, d->o->req, req);
+}
+
 static int submit_one(struct drive *d, int64_t t_intended)
 {
     struct ll_request req = *d->o->req;
     struct ll_call *call = NULL;
-    if (d->o->work != NULL && ll_workload_fill(d->o->work, d->o->req, &req) != 0) {
+    if (d->o->work != NULL && workload_next(d, &req) != 0) {
         return LL_ENOMEM;
     }
     req.t_intended = t_intended;
@@ -210,12 +231,6 @@ static void cancel_all(struct drive *d)
     ll_client_cancel_all(d->c); /* every call the driver has out is the client's */
 }
 
-/* Open loop: the intended time of the next send (ll_arrivals.h), ns. */
-static double next_send_ns(struct drive *d)
-{
-    return (double)d->s->t_start + (double)ll_sched_next(&d->sched);
-}
-
 /* Closed loop: the requests to keep submitted now. While the ramp rises, its window and no
  * lookahead (every submitted request is on the wire at once); then C plus the lookahead. */
 static uint64_t closed_window(const struct drive *d, int64_t now)
@@ -233,6 +248,22 @@ static int64_t ramp_wake(const struct drive *d, int64_t now, int64_t until)
     int64_t step = ll_ramp_next_step((int64_t)(o->ramp_s * LL_NS_PER_S), (uint64_t)o->concurrency,
                                      now - d->s->t_start);
     return step >= 0 && d->s->t_start + step < until ? d->s->t_start + step : until;
+}
+
+/* The global schedule (ll_arrivals.h): the next arrival, ns after the start (ll_segment_gen). */
+static int64_t sched_next(void *arg)
+{
+    struct drive *d = arg;
+    return ll_sched_next(&d->sched);
+}
+
+/* Open loop: the intended time of this agent's next send: the global schedule's next arrival
+ * that its segment owns (every one without a segment), whatever the arrival process. */
+static double next_send_ns(struct drive *d)
+{
+    static const struct ll_segment whole = {0, 1};
+    const struct ll_segment *g = d->o->segment != NULL ? d->o->segment : &whole;
+    return (double)d->s->t_start + (double)ll_segment_next(g, &d->seg_drawn, sched_next, d, NULL);
 }
 
 /* Block until a result, the next send time or the next tick; never spin. */
@@ -403,8 +434,10 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
         goto out;
     }
     ll_stats_res_begin(s);
-    s->offered_rps = o->rate; /* open loop: what ll_stats_keepup judges against */
-    s->t_start = s->t_stop = ll_now_ns();
+    /* open loop: what ll_stats_keepup judges against, this agent's part of it */
+    s->offered_rps = o->rate / (o->segment != NULL ? o->segment->count : 1);
+    s->t_stop = ll_now_ns();
+    s->t_start = o->t_start_ns > 0 && o->t_start_ns <= s->t_stop ? o->t_start_ns : s->t_stop;
     d.next_tick = s->t_start + TICK_NS;
     d.deadline = o->duration_ns > 0 ? s->t_start + o->duration_ns : 0;
     if (o->work != NULL) {
@@ -451,6 +484,7 @@ int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t
     w.requests = requests > 0 ? requests : LL_DRIVE_UNBOUNDED;
     w.duration_ns = requests > 0 ? 0 : duration_ns;
     w.label = "warm-up";
+    w.t_start_ns = 0; /* the measured run's start is the common one, not the warm-up's */
     w.window = NULL;
     if (ll_stats_init(&scratch, NULL) != 0) {
         return LL_ENOMEM;

@@ -14,6 +14,7 @@
 
 #include "ll_arrivals.h"
 #include "ll_client.h"
+#include "ll_segment.h"
 #include "ll_stats.h"
 #include "ll_window.h"
 
@@ -56,6 +57,15 @@ struct ll_drive_opts {
      * requests are cancelled, out->stopped is set. Runs on the driver's thread. */
     bool (*stop)(void *arg, const struct ll_stats *s, uint64_t remaining);
     void *stop_arg;
+    /* One agent of several (ll_segment.h), NULL: the whole workload. Open loop: the global
+     * schedule is drawn and only this segment's arrivals are sent, at their global times; the
+     * rate offered by this agent is rate / count. `requests` is then this agent's share. */
+    const struct ll_segment *segment;
+    /* > 0: the run's start on the monotonic clock, instead of the moment ll_drive starts: the
+     * common --start-at instant, so that agents share their schedule's origin and --duration
+     * ends all of them at the same moment (an agent that starts late catches up on its
+     * schedule; its lateness shows as slip and in the corrected latency). */
+    int64_t t_start_ns;
 };
 
 #define LL_DRIVE_CHECK_MS 10

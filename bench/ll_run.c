@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ll_agent.h"
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_drive.h"
@@ -47,6 +48,7 @@ struct run {
     struct ll_strv headers, mock_args, urls; /* urls: every --url (ll_xfer.slot) */
     struct ll_strv thresholds;               /* every --threshold */
     struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
+    struct ll_agent agent; /* --segment, --start-at (ll_agent.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -201,6 +203,14 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {"max-error-rate", LL_OPT_DOUBLE, &r->max_error_rate, 0, 1, "R",
          "shorthand for --threshold 'error_rate<=R' (R a fraction, e.g. 0.01)", "none",
          &r->max_error_seen, 0},
+        OPTD("segment", LL_OPT_STR, &r->agent.segment_spec, 0, 0, "I/N",
+             "run segment I of a workload split over N agents: the requests, concurrency and "
+             "open-loop arrivals it owns; merge the agents' --json with llmload merge",
+             "the whole workload"),
+        OPTD("start-at", LL_OPT_STR, &r->agent.start_at_spec, 0, 0, "TIME",
+             "start the schedule at this wall-clock instant (RFC 3339, e.g. 2026-11-25T14:03:09Z, "
+             "or epoch seconds), the same on every agent; a late start is said and recorded",
+             "at once"),
         OPT("abort-on-fail", LL_OPT_BOOL, &r->abort_on_fail, 0, 0, NULL,
             "stop the run as soon as a threshold can no longer pass (k6's abortOnFail): no "
             "more sends, outstanding requests cancelled"),
@@ -366,6 +376,11 @@ static int run_validate(struct run *r)
     if (!run_unbounded(r) && r->requests < r->concurrency) {
         r->concurrency = r->requests;
     }
+    if (ll_agent_parse(&r->agent, WHO) != 0 ||
+        ll_agent_split(&r->agent, WHO, run_unbounded(r), &r->requests, &r->concurrency,
+                       &r->concurrency_asked) != 0) {
+        return LL_EXIT_USAGE;
+    }
     if (!r->lookahead_seen) {
         r->lookahead =
             r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
@@ -426,8 +441,9 @@ static int mock_start(struct run *r)
         snprintf(fault, sizeof(fault), "--fault-rate=%g", r->fault_rate);
         args[n++] = fault;
     }
-    if (r->seed_seen) {
-        snprintf(seed, sizeof(seed), "--seed=%lld", (long long)r->seed);
+    if (r->seed_seen || r->agent.seg.count > 1) { /* each agent's mock draws its own */
+        snprintf(seed, sizeof(seed), "--seed=%llu",
+                 (unsigned long long)ll_agent_seed(&r->agent, (uint64_t)r->seed));
         args[n++] = seed;
     }
     for (size_t i = 0; i < r->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
@@ -466,7 +482,7 @@ static void run_config(struct run *r)
     cfg->verify_tls = !r->insecure;
     cfg->blocking = r->blocking;
     cfg->stack_size = (size_t)r->stack_size;
-    cfg->seed = (uint64_t)r->seed;
+    cfg->seed = ll_agent_seed(&r->agent, (uint64_t)r->seed); /* retry jitter, per agent */
     cfg->thread_wall = &r->twall;
 
     r->msg = (struct ll_message){"user", r->prompt};
@@ -584,6 +600,7 @@ static void run_header(const struct run *r)
            (long long)r->retries, r->timeout_s, r->connect_timeout_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
     ll_wl_flags_header(&r->wl, stdout);
+    ll_agent_header(stdout, &r->agent, run_unbounded(r));
     run_header_limits(r);
     printf("\n");
     fflush(stdout);
@@ -868,7 +885,8 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
-    ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
+    s.series = ll_series_new(); /* NULL: the JSON then has no series, the run is the same */
+    ll_stats_res_base(&s);      /* memory per request in flight counts the backend's threads too */
     if (r->window_spec != NULL) {
         int pid = r->server_pid > 0 ? (int)r->server_pid : r->mock_started ? (int)r->mock.pid : 0;
         if (ll_window_init(&r->win, r->win_from_ns, r->win_to_ns, pid) != 0) {
@@ -906,6 +924,7 @@ static int run_load(struct run *r)
         .window = r->win_on ? &r->win : NULL,
         .stop = r->th.abort_on_fail ? run_stop : NULL,
         .stop_arg = r,
+        .segment = &r->agent.seg,
     };
     ll_wl_flags_drive(&r->wl, &d);
     if (c != NULL && r->warmup != NULL &&
@@ -915,6 +934,7 @@ static int run_load(struct run *r)
         goto out;
     }
     if (c != NULL) {
+        d.t_start_ns = ll_agent_start(&r->agent, WHO); /* --start-at, after the warm-up */
         ll_client_reset_stats(c); /* the backend's figures: the measured run's alone */
     }
     if (c != NULL && r->warmup != NULL) {
@@ -934,6 +954,9 @@ static int run_load(struct run *r)
         c = NULL;
     }
 
+    if (s.series != NULL) {
+        ll_series_close(s.series, s.t_stop);
+    }
     ll_report_table(stdout, &s);
     printf("\n");
     if (r->win_on && c == NULL && s.submitted > 0) {
@@ -947,7 +970,10 @@ static int run_load(struct run *r)
             cJSON_AddItemToObject(cJSON_GetObjectItem(doc, "results"), "window",
                                   ll_window_json(&r->win));
         }
-        if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
+        if (doc == NULL || ll_agent_json(doc, &r->agent, &s, run_unbounded(r), rc) != 0) {
+            fprintf(stderr, "%s: --json %s: out of memory\n", WHO, r->json_path);
+            rc = LL_EXIT_FAIL;
+        } else if (ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
             rc = LL_EXIT_FAIL; /* the one line is printed */
         }
         cJSON_Delete(doc);

@@ -13,6 +13,7 @@ static const struct ll_cmd cmds[] = {
     {"batch", ll_cmd_batch, "JSONL prompts in, one JSONL result per id out; resumable"},
     {"demo", ll_cmd_demo, "the seed's lessons as measured scenarios (llmload demo lists them)"},
     {"compare", ll_cmd_compare, "two runs' --json files side by side with ratios (A B)"},
+    {"merge", ll_cmd_merge, "the --json files of a run split over hosts (--segment) added up"},
     {NULL, NULL, NULL},
 };
 
@@ -28,7 +29,8 @@ static int usage(FILE *out)
                  "  0    ok\n"
                  "  1    the run failed: no request succeeded, accounting, an unreachable "
                  "endpoint, I/O,\n"
-                 "       a demo claim that did not hold, a batch id that failed\n"
+                 "       a demo claim that did not hold, a batch id that failed, a merged run\n"
+                 "       missing or with a failed agent (merge)\n"
                  "  2    usage: a bad flag or value (one line on stderr)\n"
                  "  3    a threshold failed (run --threshold, compare --threshold); the run "
                  "itself worked\n"

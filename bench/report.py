@@ -618,6 +618,8 @@ def report(outdir, wdir, level):
             md += burst_section(outdir, wcells, conf, wsum, machine)
         elif mode == "ceiling":
             md += ceiling.section(wcells, conf, wsum, machine, lambda c: read_log(c, outdir))
+        elif mode == "server":
+            md += server_section(outdir, wcells, conf, wsum)
         md.append("")
         summary["workloads"][wl] = wsum
 
@@ -660,6 +662,34 @@ def report(outdir, wdir, level):
         f.write(text)
     # The terminal gets the tables, not the chart links.
     print("\n".join(line for line in md if not line.startswith("![")))
+
+
+def server_section(outdir, cells, conf, wsum):
+    """mockllm's two concurrency models under the same client: one row per (C, model), with
+    the server's own figures (bench.sh's server_figures, raw/TAG.server.json)."""
+    md = ["The same client (%s backend) against mockllm --model loop (one thread, an event loop) "
+          "and --model threads (a blocking thread per connection); %s requests per connection, "
+          "mock args `%s`. Server figures are the mock's own: peak RSS (VmHWM), its threads' "
+          "peak and its failures to start a thread or accept a connection (/metrics)." % (
+              conf.get("client_backend", "?"), conf.get("rounds", "?"), conf.get("mock_args", "")),
+          ""]
+    head = ["C", "server", "ok", "failed", "p50 ms", "p99 ms", "server RSS MiB", "server threads",
+            "server CPU s", "thread-start failures", "accept failures"]
+    rows = []
+    for c in sorted(cells, key=lambda x: (x["concurrency"], x["client"])):
+        sv = load_json(os.path.join(outdir, c["json"][:-len(".json")] + ".server.json")) \
+            if c.get("json") else None
+        sv = sv or {}
+        rows.append([fmt(c["concurrency"], "int"), c["client"], fmt(c.get("succeeded"), "int"),
+                     fmt(c.get("failed"), "int"), fmt(c.get("e2e_p50_ms"), "ms"),
+                     fmt(c.get("e2e_p99_ms"), "ms"),
+                     fmt(sv.get("vmhwm_kb"), "mib") if sv.get("vmhwm_kb") else "-",
+                     fmt(sv.get("threads_peak"), "int"), fmt(c.get("mock_cpu_s"), "num"),
+                     fmt(sv.get("thread_start_failures"), "int"),
+                     fmt(sv.get("accept_failures"), "int")])
+        wsum["%s_rss_kb@%d" % (c["client"], c["concurrency"])] = sv.get("vmhwm_kb")
+    md.append(md_table(head, rows))
+    return md
 
 
 def read_tsv(path):

@@ -65,6 +65,8 @@ void ll_stats_free(struct ll_stats *s)
     free(s->loop_lag);
     s->loop_lag = NULL;
     s->be.loop_lag = NULL;
+    ll_series_free(s->series);
+    s->series = NULL;
 }
 
 /* Integrate the outstanding count up to `now`, then apply delta. */
@@ -90,6 +92,9 @@ void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
 {
     s->submitted++;
     little_event(s, now, +1);
+    if (s->series != NULL) {
+        ll_series_note_submit(s->series, s->t_start, now); /* clipped when out of memory */
+    }
     if (t_intended > 0) {
         s->open_loop = true;
         s->sends_scheduled++;
@@ -183,6 +188,9 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
                                                         : r->t_queued;
 
     little_event(s, now > 0 ? now : r->t_end, -1);
+    if (s->series != NULL) {
+        ll_series_note_result(s->series, s->t_start, r, now > 0 ? now : r->t_end);
+    }
     s->completed++;
     s->by_class[cls]++;
     if (cls == LL_CLASS_RESOURCE) {
@@ -247,6 +255,9 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
 #define SUM_(f) dst->f += src->f
     SUM_(submitted);
     SUM_(withdrawn);
+    if (src->warm_connects >= 0) { /* -1: that side had no warm-up */
+        dst->warm_connects = (dst->warm_connects > 0 ? dst->warm_connects : 0) + src->warm_connects;
+    }
     SUM_(completed);
     SUM_(retries);
     SUM_(wire_requests);
@@ -314,6 +325,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     }
     if (src->ev_last_ns > dst->ev_last_ns) {
         dst->ev_last_ns = src->ev_last_ns;
+    }
+    if (src->series != NULL && dst->series != NULL &&
+        ll_series_merge(dst->series, src->series, NULL) != 0) {
+        return LL_ENOMEM;
     }
     if (src->loop_lag != NULL) {
         if (dst->loop_lag == NULL) {
@@ -437,7 +452,9 @@ void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     out->cpu_cores = wall > 0 ? (s->res.cpu_user_s + s->res.cpu_sys_s) / wall : 0.0;
     /* A backend without threads runs on the driver's one thread: one core is its ceiling. */
-    out->cpu_capacity = s->be.threads > 0 && ncpu > 1 ? (int)ncpu : 1;
+    out->cpu_capacity = s->cpu_usable > 0               ? s->cpu_usable
+                        : s->be.threads > 0 && ncpu > 1 ? (int)ncpu
+                                                        : 1;
     if (!s->open_loop || s->offered_rps <= 0 || s->dispatched < 2 ||
         s->dispatch_last <= s->dispatch_first) {
         return;

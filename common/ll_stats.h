@@ -57,6 +57,7 @@
 #include "ll_err.h"
 #include "ll_hist.h"
 #include "ll_request.h"
+#include "ll_series.h"
 
 /* Service-level objective for goodput; a bound <= 0 is not set. */
 struct ll_slo {
@@ -193,6 +194,13 @@ struct ll_stats {
     /* backend figures, copied from ll_client_sample() at the end */
     struct ll_be_stats be;    /* be.loop_lag points to our own copy, or NULL */
     struct ll_hist *loop_lag; /* owned copy when the backend reports loop lag */
+
+    /* Cores the client could use, for the keep-up judgement: 0 = this machine's (see
+     * ll_stats_keepup); a merge of several hosts' runs sets their sum. */
+    int cpu_usable;
+    /* Optional 1 s windows (ll_series.h), fed at every submit and result when set; owned
+     * (ll_stats_free frees it). The caller creates it; ll_stats_init leaves it NULL. */
+    struct ll_series *series;
 };
 
 /* Allocate the histograms. 0 or LL_ENOMEM (then nothing to free). */

@@ -173,7 +173,7 @@ PY
         fail "compare thresholds: one line each: $(cat "$tmp/err")"
     grep -q "mock.latency_ms: 20 vs 50" "$tmp/cmp" && grep -q "mock.fault_rate: mockllm's default vs 1" \
         "$tmp/cmp" || fail "compare: the mock's settings are not among the differences"
-    jcheck "$tmp/cmp.json" "d['command'] == 'compare' and d['schema_version'] == 2
+    jcheck "$tmp/cmp.json" "d['command'] == 'compare' and d['schema_version'] == 3
         and {x['key'] for x in d['config_differences']} >= {'mock.latency_ms', 'mock.fault_rate'}
         and [t['ok'] for t in d['thresholds']] == [False, False]
         and [f for f in d['figures'] if f['path'] == '=ok_rps'][0]['ratio'] == 0" \
@@ -401,7 +401,7 @@ case_nulls() {
             and r['latency']['e2e']['p50_ms'] > 0" \
             "$be: TTFT/ITL of a run that did not stream, goodput without an SLO, slip without a
             schedule must be null"
-        jcheck "$tmp/n.json" "d['schema_version'] == 2 and d['tool'] == 'llmload'
+        jcheck "$tmp/n.json" "d['schema_version'] == 3 and d['tool'] == 'llmload'
             and d['command'] == 'run'
             and __import__('re').fullmatch(r'\d+\.\d+\.\d+', d['llmload_version'])
             and __import__('re').fullmatch(r'([0-9a-f]{7,40}(-dirty)?|unknown)', d['git_commit'])
@@ -415,7 +415,7 @@ case_nulls() {
         ! grep -Eq '^e2e .* 0\.000' "$tmp/out" || fail "$be: 0.000 in an empty row"
     done
     "$LLMLOAD" ab --models a,b --json "$tmp/ab.json" >/dev/null 2>&1 || fail "ab: exit $?"
-    jcheck "$tmp/ab.json" "d['schema_version'] == 2 and d['command'] == 'ab' and d['git_commit']" \
+    jcheck "$tmp/ab.json" "d['schema_version'] == 3 and d['command'] == 'ab' and d['git_commit']" \
         "ab --json: the document's metadata"
 }
 
