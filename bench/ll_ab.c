@@ -15,6 +15,7 @@
 #include "ll_endpoint.h"
 #include "ll_netopts.h"
 #include "ll_opts.h"
+#include "ll_retryopts.h"
 #include "ll_outfile.h"
 #include "ll_report.h"
 #include "ll_signal.h"
@@ -33,6 +34,7 @@ struct ab {
     int64_t max_tokens, retries;
     double timeout_s;
     bool quiet;
+    struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     char *names[AB_MAX];
     size_t n;
     char prof[AB_MAX][160];
@@ -40,7 +42,7 @@ struct ab {
     struct ll_netopts net; /* real-endpoint flags (ll_netopts.h) */
 };
 
-#define AB_FLAGS_MAX 16
+#define AB_FLAGS_MAX 24
 
 static struct ab_profile profile_of(const char *name)
 {
@@ -228,6 +230,7 @@ static int ab_main(struct ab *a)
     } else if (err == 0) {
         ll_endpoint_config(&ep, &cfg, (int)a->n); /* every model at once */
         cfg.retry.max_attempts = (int)a->retries + 1;
+        ll_retryopts_apply(&a->retry, WHO, &cfg); /* checked in ll_cmd_ab */
         cfg.timeout_ms = (int64_t)(a->timeout_s * 1000.0);
         ll_netopts_apply(&a->net, &cfg);
         printf("%s: %zu models at once on %s (%s)\n", WHO, a->n, ep.base_url, ep.source);
@@ -263,6 +266,7 @@ int ll_cmd_ab(int argc, char **argv)
                    .retries = d.retry.max_attempts - 1,
                    .timeout_s = (double)d.timeout_ms / 1000.0};
     bool help;
+    ll_retryopts_defaults(&a.retry, &d);
     ll_netopts_defaults(&a.net, &d);
     struct ll_opt opts[AB_FLAGS_MAX] = {
         {"models", LL_OPT_STR, &a.models, 0, 0, "a,b,c",
@@ -281,8 +285,11 @@ int ll_cmd_ab(int argc, char **argv)
         {"quiet", LL_OPT_BOOL, &a.quiet, 0, 0, NULL, "print no table", NULL, NULL, 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
+    ll_retryopts_append(&a.retry, opts, AB_FLAGS_MAX);
     ll_netopts_append(&a.net, opts, AB_FLAGS_MAX);
-    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0 || ll_netopts_check(&a.net, WHO) != 0) {
+    struct ll_config check = d;
+    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0 || ll_netopts_check(&a.net, WHO) != 0 ||
+        (!help && ll_retryopts_apply(&a.retry, WHO, &check) != 0)) {
         return LL_EXIT_USAGE;
     }
     if (help) {
@@ -291,6 +298,7 @@ int ll_cmd_ab(int argc, char **argv)
                "function of the name (the same in any order; the table's header lists them).\n"
                "Retries and timeout default as in run and batch.\n\n");
         ll_opts_help(stdout, opts);
+        printf("\n%s", ll_retryopts_help);
         printf("\nexit: 0 every model answered; 1 a model failed (its row says why) or I/O; "
                "2 usage;\n      130/143/129 stopped by SIGINT/SIGTERM/SIGHUP\n");
         return LL_EXIT_OK;

@@ -26,6 +26,7 @@
 #include "ll_limits.h"
 #include "ll_opts.h"
 #include "ll_outfile.h"
+#include "ll_retryopts.h"
 #include "ll_ratelimit_client.h"
 #include "ll_signal.h"
 
@@ -47,7 +48,8 @@ struct batch {
     bool quiet;
     int64_t timeout_ms; /* as applied: whole ms (ll_opts_seconds_to_ms) */
     struct ll_strv mock_args;
-    struct ll_netopts net; /* real-endpoint flags (ll_netopts.h) */
+    struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
+    struct ll_netopts net;     /* real-endpoint flags (ll_netopts.h) */
     /* run */
     const struct ll_backend *be;
     struct ll_endpoint ep;
@@ -403,10 +405,11 @@ static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    ll_retryopts_append(&b->retry, t, cap);
     ll_netopts_append(&b->net, t, cap);
 }
 
-#define BATCH_FLAGS_MAX 28
+#define BATCH_FLAGS_MAX 36
 
 /* Model, timeout, retries and concurrency are the client's defaults, as in run and ab. */
 static void batch_defaults(struct batch *b)
@@ -421,6 +424,7 @@ static void batch_defaults(struct batch *b)
     b->timeout_s = (double)d.timeout_ms / 1000.0;
     b->fd = -1;
     b->prompts = -1;
+    ll_retryopts_defaults(&b->retry, &d);
     ll_netopts_defaults(&b->net, &d);
 }
 
@@ -442,6 +446,7 @@ static void batch_help(struct batch *b)
         "rerun sends them. A write that fails (disk full) stops the batch at once.\n"
         "Defaults for model, timeout, retries and concurrency are run's and ab's.\n\n");
     ll_opts_help(stdout, t);
+    printf("\n%s", ll_retryopts_help);
     printf("\nenvironment: OPENAI_API_KEY (never printed), OPENAI_BASE_URL\n"
            "exit: 0 every id ok, 1 some failed (or an I/O error), 2 usage, 128+N stopped by "
            "signal N (130 SIGINT, 143 SIGTERM)\n");
@@ -467,7 +472,8 @@ static int batch_setup(struct batch *b)
         fprintf(stderr, "%s: unknown backend '%s' (threaded or evented)\n", WHO, b->backend);
         return LL_EXIT_USAGE;
     }
-    if (ll_opts_seconds_to_ms(WHO, "timeout", b->timeout_s, &b->timeout_ms) != 0) {
+    if (ll_opts_seconds_to_ms(WHO, "timeout", b->timeout_s, &b->timeout_ms) != 0 ||
+        ll_retryopts_apply(&b->retry, WHO, &b->cfg) != 0) { /* checked now, applied later */
         return LL_EXIT_USAGE;
     }
     if (ll_batch_in_open(WHO, b->in_path, &b->in, &b->prompts) != 0 ||
@@ -514,6 +520,7 @@ static int batch_client(struct batch *b)
     ll_endpoint_config(&b->ep, &b->cfg, (int)c);
     b->cfg.default_model = b->model;
     b->cfg.retry.max_attempts = (int)b->retries + 1;
+    ll_retryopts_apply(&b->retry, WHO, &b->cfg); /* checked in batch_setup */
     b->cfg.timeout_ms = b->timeout_ms;
     ll_netopts_apply(&b->net, &b->cfg);
     err = ll_client_create(b->be, &b->cfg, &b->c);
@@ -565,7 +572,7 @@ static int batch_run(struct batch *b)
         }
         return rc;
     }
-    b->progress = isatty(STDERR_FILENO) == 1;
+    b->progress = isatty(STDERR_FILENO) == 1 && !b->quiet;
     b->t0 = ll_now_ns();
     ll_ratelimit_init(&b->rl, b->rpm, b->tpm, b->t0);
     rc = batch_loop(b);

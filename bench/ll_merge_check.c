@@ -156,13 +156,15 @@ static void add_resources(struct ll_resources *t, const struct ll_resources *a, 
     t->nvcsw += a->nvcsw;
     t->nivcsw += a->nivcsw;
 #define SUM_KNOWN_(f) t->f = t->f < 0 || a->f < 0 ? -1 : t->f + a->f
-    SUM_KNOWN_(maxrss_kb);
     SUM_KNOWN_(rss_start_kb);
     SUM_KNOWN_(rss_base_kb);
-    SUM_KNOWN_(rss_peak_kb);
+    SUM_KNOWN_(rss_peak_kb); /* each host's one peak (max of its sources) */
+    SUM_KNOWN_(rss_sampled_kb);
+    SUM_KNOWN_(hwm_kb);
     SUM_KNOWN_(threads_start);
     SUM_KNOWN_(threads_peak);
 #undef SUM_KNOWN_
+    t->hwm_reset = t->hwm_reset && a->hwm_reset;
     if (t->rss_samples > 0 && !isnan(mean)) {
         t->rss_sum_kb += mean; /* one sample: the sum of the hosts' means */
     } else {

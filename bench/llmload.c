@@ -4,6 +4,7 @@
 
 #include "ll_cmd.h"
 #include "ll_signal.h"
+#include "ll_version.h"
 
 /* Later: demo, ab, batch, compare. One line each. */
 static const struct ll_cmd cmds[] = {
@@ -18,7 +19,8 @@ static const struct ll_cmd cmds[] = {
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: llmload COMMAND [flags]   (llmload COMMAND --help for its flags)\n\n"
+    fprintf(out, "usage: llmload COMMAND [flags]   (llmload COMMAND --help for its flags)\n"
+                 "       llmload --version\n\n"
                  "commands:\n");
     for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
@@ -44,6 +46,11 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         return usage(stdout);
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        /* as every --json document's llmload_version and git_commit say it */
+        printf("llmload %s (git %s)\n", ll_version, ll_git_commit);
+        return LL_EXIT_OK;
     }
     for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
         if (strcmp(argv[1], c->name) == 0) {

@@ -1,4 +1,4 @@
-/* ll_stats.c - folding results into run figures; resource sampling from getrusage and /proc. */
+/* ll_stats.c - folding results into run figures (resources: ll_stats_res.c). */
 #include "ll_stats.h"
 
 #include <errno.h>
@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ll_clock.h"
@@ -49,7 +48,9 @@ int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo)
         s->slo = *slo;
     }
     s->be.loop_idle_ns = -1;
-    s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = s->res.rss_base_kb = -1;
+    s->res.rss_start_kb = s->res.rss_peak_kb = s->res.rss_base_kb = -1;
+    s->res.rss_sampled_kb = s->res.hwm_kb = -1;
+    s->warm_connects = -1;
     s->res.threads_start = s->res.threads_peak = -1;
     s->res.ports_lo = s->res.ports_hi = -1; /* nofile_*: 0 until res_begin reads them */
     return 0;
@@ -106,6 +107,20 @@ void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
             s->sends_late++;
         }
     }
+}
+
+void ll_stats_note_withdrawn(struct ll_stats *s, int64_t t_queued, int64_t now)
+{
+    little_event(s, now, -1);
+    /* It was outstanding from t_queued to now and has no residence: take that time back out of
+     * L, or a run's last look-ahead window would skew Little's law by its whole wait. */
+    if (now > t_queued && s->area_ns >= (double)(now - t_queued)) {
+        s->area_ns -= (double)(now - t_queued);
+    }
+    if (s->submitted > 0) {
+        s->submitted--;
+    }
+    s->withdrawn++;
 }
 
 static int64_t last_attempt_ns(const struct ll_result *r)
@@ -249,6 +264,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     }
 #define SUM_(f) dst->f += src->f
     SUM_(submitted);
+    SUM_(withdrawn);
+    if (src->warm_connects >= 0) { /* -1: that side had no warm-up */
+        dst->warm_connects = (dst->warm_connects > 0 ? dst->warm_connects : 0) + src->warm_connects;
+    }
     SUM_(completed);
     SUM_(retries);
     SUM_(wire_requests);
@@ -491,124 +510,6 @@ void ll_stats_little(const struct ll_stats *s, struct ll_little *out)
         out->judged = true;
         out->flagged = !(out->diff <= LL_LITTLE_TOLERANCE);
     }
-}
-
-/* ---- resources ---- */
-
-long ll_proc_rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, resident = -1;
-    if (f == NULL) {
-        return -1;
-    }
-    if (fscanf(f, "%ld %ld", &size, &resident) != 2) {
-        resident = -1;
-    }
-    fclose(f);
-    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-int ll_proc_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int threads = -1;
-    if (f == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "Threads: %d", &threads) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return threads;
-}
-
-static double tv_s(struct timeval tv)
-{
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-static void res_limits(struct ll_resources *r)
-{
-    struct rlimit rl;
-    r->nofile_soft = r->nofile_hard = 0;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        r->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur;
-        r->nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_max;
-    }
-    r->ports_lo = r->ports_hi = -1;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%d %d", &r->ports_lo, &r->ports_hi) != 2) {
-            r->ports_lo = r->ports_hi = -1;
-        }
-        fclose(f);
-    }
-}
-
-void ll_stats_res_base(struct ll_stats *s)
-{
-    s->res.rss_base_kb = ll_proc_rss_kb();
-}
-
-void ll_stats_res_begin(struct ll_stats *s)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    s->res.ru_user0 = tv_s(ru.ru_utime);
-    s->res.ru_sys0 = tv_s(ru.ru_stime);
-    s->res.ru_nvcsw0 = ru.ru_nvcsw;
-    s->res.ru_nivcsw0 = ru.ru_nivcsw;
-    s->res.rss_start_kb = ll_proc_rss_kb();
-    s->res.threads_start = ll_proc_threads();
-    ll_stats_res_sample(s);
-    res_limits(&s->res);
-}
-
-enum ll_limit ll_stats_limit_met(const struct ll_stats *s)
-{
-    for (int l = LL_LIMIT_NONE + 1; l < LL_LIMIT__COUNT; l++) {
-        if (s->by_limit[l] > 0) {
-            return (enum ll_limit)l;
-        }
-    }
-    for (int l = LL_LIMIT_NONE + 1; s->be.limit_hit != NULL && l < LL_LIMIT__COUNT; l++) {
-        if (strcmp(s->be.limit_hit, ll_limit_name((enum ll_limit)l)) == 0) {
-            return (enum ll_limit)l;
-        }
-    }
-    return LL_LIMIT_NONE;
-}
-
-void ll_stats_res_sample(struct ll_stats *s)
-{
-    long rss = ll_proc_rss_kb();
-    int threads = ll_proc_threads();
-    if (rss >= 0) {
-        s->res.rss_sum_kb += (double)rss;
-        s->res.rss_samples++;
-        if (rss > s->res.rss_peak_kb) {
-            s->res.rss_peak_kb = rss;
-        }
-    }
-    if (threads > s->res.threads_peak) {
-        s->res.threads_peak = threads;
-    }
-}
-
-void ll_stats_res_end(struct ll_stats *s)
-{
-    struct rusage ru;
-    ll_stats_res_sample(s);
-    getrusage(RUSAGE_SELF, &ru);
-    s->res.cpu_user_s = tv_s(ru.ru_utime) - s->res.ru_user0;
-    s->res.cpu_sys_s = tv_s(ru.ru_stime) - s->res.ru_sys0;
-    s->res.nvcsw = ru.ru_nvcsw - s->res.ru_nvcsw0;
-    s->res.nivcsw = ru.ru_nivcsw - s->res.ru_nivcsw0;
-    s->res.maxrss_kb = ru.ru_maxrss;
 }
 
 /* ---- SLO ---- */

@@ -640,6 +640,11 @@ static void finish_answer(struct ll_xfer *x, CURLcode rc, long status, int64_t n
     if (x->call->stream && x->is_event_stream) {
         if (!x->sse.done) {
             set_proto_error(x, "event stream ended without data: [DONE]");
+        } else if (res->n_chunks == 0 && res->completion_tokens <= 0) {
+            /* A 200 whose stream carried nothing (vLLM's bench: "Never received a valid
+             * chunk"): no output chunk on any channel and no usage counting a token.
+             * A non-streamed answer with empty content is the server's answer, not this. */
+            set_proto_error(x, "stream carried no output");
         }
         return;
     }

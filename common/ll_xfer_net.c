@@ -129,10 +129,16 @@ int ll_xfer_url_set(CURLU *u, const char *base, char *why, size_t whylen)
     } else if (pn < 1 || pn > 65535) {
         snprintf(why, whylen, "port %s is not in 1-65535", port ? port : "?");
     } else {
-        /* The path gets /chat/completions; a query (Azure's ?api-version=) stays a query. */
-        size_t len = path ? strlen(path) : 0;
+        /* The path gets /chat/completions; a query (Azure's ?api-version=) stays a query. A
+         * full endpoint URL (.../v1/chat/completions, as servers' docs print it) is taken as it
+         * is: appending the path again posted to .../chat/completions/chat/completions. */
+        static const char sfx[] = "/chat/completions";
+        size_t len = path ? strlen(path) : 0, slen = sizeof(sfx) - 1;
         while (len > 0 && path[len - 1] == '/') {
             len--;
+        }
+        if (len >= slen && memcmp(path + len - slen, sfx, slen) == 0) {
+            len -= slen;
         }
         if (len + sizeof("/chat/completions") > sizeof(joined)) {
             snprintf(why, whylen, "path too long");

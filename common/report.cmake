@@ -2,6 +2,7 @@
 # driver's work never edits common/CMakeLists.txt.
 target_sources(ll_common PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats_res.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats_tokens.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_report.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_report_open.c

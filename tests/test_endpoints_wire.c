@@ -310,6 +310,10 @@ static void test_endpoints_base_url_and_key(void **state)
         {"/v1", "POST /v1/chat/completions HTTP/1.1"},
         {"/v1/", "POST /v1/chat/completions HTTP/1.1"},
         {"", "POST /chat/completions HTTP/1.1"},
+        /* a full endpoint URL, as servers' docs print it, is taken as it is */
+        {"/v1/chat/completions", "POST /v1/chat/completions HTTP/1.1"},
+        {"/openai/deployments/d/chat/completions/?api-version=1",
+         "POST /openai/deployments/d/chat/completions?api-version=1 HTTP/1.1"},
     };
     const struct ll_backend *be = backend(state);
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
