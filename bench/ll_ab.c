@@ -13,6 +13,7 @@
 #include "ll_client.h"
 #include "ll_cmd.h"
 #include "ll_endpoint.h"
+#include "ll_netopts.h"
 #include "ll_opts.h"
 #include "ll_retryopts.h"
 #include "ll_outfile.h"
@@ -38,7 +39,10 @@ struct ab {
     size_t n;
     char prof[AB_MAX][160];
     struct ll_outfile json;
+    struct ll_netopts net; /* real-endpoint flags (ll_netopts.h) */
 };
+
+#define AB_FLAGS_MAX 24
 
 static struct ab_profile profile_of(const char *name)
 {
@@ -220,11 +224,15 @@ static int ab_main(struct ab *a)
     cJSON *doc = cJSON_CreateObject();
     int rc = LL_EXIT_FAIL;
     ll_report_meta_json(doc, "ab");
-    if (ll_endpoint_open(&ep, WHO, a->url, true, args) == 0) {
+    int err = ll_endpoint_open(&ep, WHO, a->url, true, args);
+    if (err == LL_EINVAL) {
+        rc = LL_EXIT_USAGE; /* an endpoint URL that cannot work */
+    } else if (err == 0) {
         ll_endpoint_config(&ep, &cfg, (int)a->n); /* every model at once */
         cfg.retry.max_attempts = (int)a->retries + 1;
         ll_retryopts_apply(&a->retry, WHO, &cfg); /* checked in ll_cmd_ab */
         cfg.timeout_ms = (int64_t)(a->timeout_s * 1000.0);
+        ll_netopts_apply(&a->net, &cfg);
         printf("%s: %zu models at once on %s (%s)\n", WHO, a->n, ep.base_url, ep.source);
         if (ep.mock) {
             print_profiles(a, args);
@@ -259,7 +267,8 @@ int ll_cmd_ab(int argc, char **argv)
                    .timeout_s = (double)d.timeout_ms / 1000.0};
     bool help;
     ll_retryopts_defaults(&a.retry, &d);
-    struct ll_opt opts[16] = {
+    ll_netopts_defaults(&a.net, &d);
+    struct ll_opt opts[AB_FLAGS_MAX] = {
         {"models", LL_OPT_STR, &a.models, 0, 0, "a,b,c",
          "models to compare (no default: ab is about the names you give)", "required", NULL, 0},
         {"prompt", LL_OPT_STR, &a.prompt, 0, 0, "TEXT", "the one prompt", NULL, NULL, 0},
@@ -276,9 +285,10 @@ int ll_cmd_ab(int argc, char **argv)
         {"quiet", LL_OPT_BOOL, &a.quiet, 0, 0, NULL, "print no table", NULL, NULL, 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
-    ll_retryopts_append(&a.retry, opts, sizeof(opts) / sizeof(opts[0]));
+    ll_retryopts_append(&a.retry, opts, AB_FLAGS_MAX);
+    ll_netopts_append(&a.net, opts, AB_FLAGS_MAX);
     struct ll_config check = d;
-    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0 ||
+    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0 || ll_netopts_check(&a.net, WHO) != 0 ||
         (!help && ll_retryopts_apply(&a.retry, WHO, &check) != 0)) {
         return LL_EXIT_USAGE;
     }
@@ -292,6 +302,9 @@ int ll_cmd_ab(int argc, char **argv)
         printf("\nexit: 0 every model answered; 1 a model failed (its row says why) or I/O; "
                "2 usage;\n      130/143/129 stopped by SIGINT/SIGTERM/SIGHUP\n");
         return LL_EXIT_OK;
+    }
+    if (a.url != NULL && ll_netopts_check_url(WHO, "--url", a.url) != 0) {
+        return LL_EXIT_USAGE; /* before anything runs */
     }
     if (a.models == NULL) {
         fprintf(stderr, "%s: --models is required (e.g. --models a,b,c)\n", WHO);

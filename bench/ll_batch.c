@@ -22,6 +22,7 @@
 #include "ll_clock.h"
 #include "ll_cmd.h"
 #include "ll_endpoint.h"
+#include "ll_netopts.h"
 #include "ll_limits.h"
 #include "ll_opts.h"
 #include "ll_outfile.h"
@@ -48,6 +49,7 @@ struct batch {
     int64_t timeout_ms; /* as applied: whole ms (ll_opts_seconds_to_ms) */
     struct ll_strv mock_args;
     struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
+    struct ll_netopts net;     /* real-endpoint flags (ll_netopts.h) */
     /* run */
     const struct ll_backend *be;
     struct ll_endpoint ep;
@@ -391,8 +393,9 @@ static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)
          0},
         {"max-tokens", LL_OPT_INT, &b->max_tokens, 1, 1e7, "N",
          "max_tokens for lines that set none", "not sent", NULL, 0},
-        {"timeout", LL_OPT_DOUBLE, &b->timeout_s, 0, 86400, "S", "total timeout per attempt, s",
-         NULL, NULL, 0},
+        {"timeout", LL_OPT_DOUBLE, &b->timeout_s, 0, 86400, "S",
+         "total timeout per attempt, s, 0 = none (see --ttfb-timeout, --idle-timeout)", NULL, NULL,
+         0},
         {"url", LL_OPT_STR, &b->url, 0, 0, "URL", "OpenAI-compatible base URL",
          "$OPENAI_BASE_URL, else the embedded mockllm", NULL, 0},
         {"mock-arg", LL_OPT_LIST, &b->mock_args, 0, 0, "ARG",
@@ -403,7 +406,10 @@ static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)
     };
     memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
     ll_retryopts_append(&b->retry, t, cap);
+    ll_netopts_append(&b->net, t, cap);
 }
+
+#define BATCH_FLAGS_MAX 36
 
 /* Model, timeout, retries and concurrency are the client's defaults, as in run and ab. */
 static void batch_defaults(struct batch *b)
@@ -419,13 +425,14 @@ static void batch_defaults(struct batch *b)
     b->fd = -1;
     b->prompts = -1;
     ll_retryopts_defaults(&b->retry, &d);
+    ll_netopts_defaults(&b->net, &d);
 }
 
 static void batch_help(struct batch *b)
 {
-    struct ll_opt t[24];
+    struct ll_opt t[BATCH_FLAGS_MAX];
     batch_defaults(b);
-    batch_table(b, t, 24);
+    batch_table(b, t, BATCH_FLAGS_MAX);
     printf(
         "usage: llmload batch --in prompts.jsonl --out results.jsonl [flags]\n\n"
         "Input lines: {\"id\", \"model\"?, \"messages\" | \"prompt\", \"max_tokens\"?, ...};\n"
@@ -452,6 +459,13 @@ static int batch_setup(struct batch *b)
     struct ll_batch_resume r;
     if (b->in_path == NULL || b->out_path == NULL) {
         fprintf(stderr, "%s: --in and --out are required (see --help)\n", WHO);
+        return LL_EXIT_USAGE;
+    }
+    const char *env = getenv("OPENAI_BASE_URL"); /* batch may call the environment's API */
+    if (ll_netopts_check(&b->net, WHO) != 0 ||
+        (b->url != NULL && ll_netopts_check_url(WHO, "--url", b->url) != 0) ||
+        (b->url == NULL && env != NULL && *env != '\0' &&
+         ll_netopts_check_url(WHO, "OPENAI_BASE_URL", env) != 0)) {
         return LL_EXIT_USAGE;
     }
     if ((b->be = ll_backend_find(b->backend)) == NULL) {
@@ -499,15 +513,17 @@ static int batch_client(struct batch *b)
     if (ll_limits_check(WHO, b->be, &want) != 0) {
         return LL_EXIT_FAIL;
     }
-    if (ll_endpoint_open(&b->ep, WHO, b->url, true, args) != 0) {
-        return LL_EXIT_FAIL;
+    int err = ll_endpoint_open(&b->ep, WHO, b->url, true, args);
+    if (err != 0) {
+        return err == LL_EINVAL ? LL_EXIT_USAGE : LL_EXIT_FAIL; /* $OPENAI_BASE_URL unusable */
     }
     ll_endpoint_config(&b->ep, &b->cfg, (int)c);
     b->cfg.default_model = b->model;
     b->cfg.retry.max_attempts = (int)b->retries + 1;
     ll_retryopts_apply(&b->retry, WHO, &b->cfg); /* checked in batch_setup */
     b->cfg.timeout_ms = b->timeout_ms;
-    int err = ll_client_create(b->be, &b->cfg, &b->c);
+    ll_netopts_apply(&b->net, &b->cfg);
+    err = ll_client_create(b->be, &b->cfg, &b->c);
     if (err != 0) {
         fprintf(stderr, "%s: cannot start the %s backend: %s\n", WHO, b->be->name,
                 ll_strerror(err));
@@ -574,10 +590,10 @@ static int batch_run(struct batch *b)
 int ll_cmd_batch(int argc, char **argv)
 {
     struct batch b;
-    struct ll_opt t[24];
+    struct ll_opt t[BATCH_FLAGS_MAX];
     bool help;
     batch_defaults(&b);
-    batch_table(&b, t, 24);
+    batch_table(&b, t, BATCH_FLAGS_MAX);
     int rc = ll_opts_parse(WHO, t, argc, argv, &help) != 0 ? LL_EXIT_USAGE : 0;
     if (rc == 0 && help) {
         ll_strv_free(&b.mock_args);

@@ -5,6 +5,7 @@
 #include "ll_cmd.h"
 #include "ll_demo.h"
 #include "ll_err.h"
+#include "ll_netopts.h"
 #include "ll_opts.h"
 #include "ll_outfile.h"
 #include "ll_report.h"
@@ -96,7 +97,14 @@ static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, con
         ll_outfile_abort(&out);
         return LL_EXIT_FAIL;
     }
-    printf("llmload demo %s (scale %g; backends:", s->name, d->scale);
+    /* First, where the load goes: never an endpoint that was not named for this run. */
+    if (d->url != NULL) {
+        printf("llmload demo %s: load goes to %s (--url; scale %g; backends:", s->name, d->url,
+               d->scale);
+    } else {
+        printf("llmload demo %s: load goes to the embedded mockllm (scale %g; backends:", s->name,
+               d->scale);
+    }
     for (size_t i = 0; i < d->n_be; i++) {
         printf(" %s", d->be[i]->name);
     }
@@ -162,6 +170,9 @@ int ll_cmd_demo(int argc, char **argv)
         list_scenarios(stdout);
         ll_opts_help(stdout, opts);
         return LL_EXIT_OK;
+    }
+    if (d.url != NULL && ll_netopts_check_url(WHO, "--url", d.url) != 0) {
+        return LL_EXIT_USAGE;
     }
     int rc = pick_backends(&d, backend);
     return rc != 0 ? rc : run_scenario(s, &d, json, quiet);

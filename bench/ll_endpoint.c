@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "ll_err.h"
+#include "ll_netopts.h"
 #include "ll_outfile.h"
 #include "ll_signal.h"
 
@@ -54,10 +55,8 @@ int ll_endpoint_open(struct ll_endpoint *ep, const char *who, const char *url, b
     if (url == NULL) {
         return start_mock(ep, who, args);
     }
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        fprintf(stderr, "%s: the endpoint URL must start with http:// or https://, got %s\n", who,
-                url);
-        return LL_EINVAL;
+    if (ll_netopts_check_url(who, ep->source, url) != 0) {
+        return LL_EINVAL; /* a usage error: callers exit 2 */
     }
     ep->base_url = url;
     return 0;

@@ -29,7 +29,8 @@ struct ll_endpoint {
 
 /* Use `url` when non-NULL (and, if env_ok, $OPENAI_BASE_URL); otherwise start mockllm with
  * `args` (NULL-terminated, may be NULL). `who` prefixes the one error line printed on failure.
- * 0, LL_ECANCELED (a stop signal arrived while the mock started) or LL_E*. */
+ * 0, LL_EINVAL for a URL that cannot work (a usage error: exit 2), LL_ECANCELED (a stop
+ * signal arrived while the mock started) or another LL_E*. */
 int ll_endpoint_open(struct ll_endpoint *ep, const char *who, const char *url, bool env_ok,
                      const char *const *args);
 

@@ -12,6 +12,7 @@
 #include "ll_drive.h"
 #include "ll_limits.h"
 #include "ll_mockproc.h"
+#include "ll_netopts.h"
 #include "ll_opts.h"
 #include "ll_outfile.h"
 #include "ll_proc.h"
@@ -27,7 +28,7 @@
 #define LOOKAHEAD_DEFAULT_MAX   64 /* enough to hide the driver's turn-around; bounded memory */
 #define MOCK_START_TIMEOUT_MS   10000
 #define MOCK_STOP_TIMEOUT_MS    5000
-#define RUN_OPTS_MAX            64 /* entries of the flag table, its end included */
+#define RUN_OPTS_MAX            80 /* entries of the flag table, its end included */
 
 struct run {
     /* flags */
@@ -43,9 +44,11 @@ struct run {
     struct ll_drive_warm warm; /* what --warmup did */
     struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
+    bool url_from_env;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     bool requests_seen, duration_seen, max_error_seen, prompt_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url (ll_xfer.slot) */
+    struct ll_netopts net;                   /* real-endpoint flags (ll_netopts.h) */
     struct ll_strv thresholds;               /* every --threshold */
     struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
     struct ll_agent agent; /* --segment, --start-at (ll_agent.h) */
@@ -87,6 +90,7 @@ static void run_defaults(struct run *r)
     r->grace_s = 30;
     ll_retryopts_defaults(&r->retry, &r->cfg);
     r->mock.pid = -1;
+    ll_netopts_defaults(&r->net, &r->cfg);
     r->json.fd = -1;
     r->th.aborted_by = -1;
     ll_wl_flags_defaults(&r->wl);
@@ -148,7 +152,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "retries after the first attempt (429, 5xx, timeouts, connection errors)",
              &r->retries_seen),
         OPT("timeout", LL_OPT_DOUBLE, &r->timeout_s, 0, 86400, "S",
-            "total timeout per attempt in seconds (applied in whole ms), 0 = none"),
+            "total timeout per attempt in seconds (applied in whole ms), 0 = none "
+            "(--ttfb-timeout and --idle-timeout catch a stalled answer without cutting a long, "
+            "live stream)"),
         OPT("connect-timeout", LL_OPT_DOUBLE, &r->connect_timeout_s, 0, 3600, "S",
             "connect timeout per attempt in seconds (whole ms), 0 = curl's"),
         OPT("no-reuse", LL_OPT_BOOL, &r->no_reuse, 0, 0, NULL,
@@ -166,7 +172,10 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "in-flight slots are spread over them, slot i on URL i mod n, each keeping its "
              "connection (e.g. one mock on several 127.0.0.x, to spread ports); with fewer slots "
              "than URLs, requests rotate",
-             "$OPENAI_BASE_URL, else the embedded mockllm"),
+             "the embedded mockllm"),
+        OPT("url-from-env", LL_OPT_BOOL, &r->url_from_env, 0, 0, NULL,
+            "send the load to $OPENAI_BASE_URL (without this or --url the load goes to the "
+            "embedded mock, whatever the environment says: no paid endpoint by accident)"),
         OPTD("header", LL_OPT_LIST, &r->headers, 0, 0, "'Name: value'",
              "extra request header, repeatable", "none"),
         OPTD("window", LL_OPT_STR, &r->window_spec, 0, 0, "FROM[:TO]",
@@ -228,6 +237,7 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
     memcpy(t, tab, n * sizeof(*t));
     ll_wl_flags_table(&r->wl, t + n, cap - n);
     ll_retryopts_append(&r->retry, t, cap);
+    ll_netopts_append(&r->net, t, cap);
 }
 
 static void run_help(struct run *r)
@@ -245,8 +255,7 @@ static void run_help(struct run *r)
     }
     printf("\nenvironment:\n"
            "  OPENAI_API_KEY   bearer token sent with every request (never printed)\n"
-           "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
-           "started\n"
+           "  OPENAI_BASE_URL  endpoint with --url-from-env (never used without it)\n"
            "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
            "\n%s"
            "\nTHRESHOLDS: --threshold 'METRIC OP NUMBER[UNIT]' states what must hold:\n"
@@ -344,6 +353,9 @@ static int run_validate(struct run *r)
             return usage("--header: want 'Name: value', got", r->headers.v[i]);
         }
     }
+    if (ll_netopts_check(&r->net, WHO) != 0) {
+        return LL_EXIT_USAGE;
+    }
     if (r->blocking && !(r->be->caps & LL_CAP_BLOCKING)) {
         return usage("--blocking is not supported by backend", r->be->name);
     }
@@ -388,6 +400,8 @@ static int run_validate(struct run *r)
     return 0;
 }
 
+/* --url, else $OPENAI_BASE_URL with --url-from-env, else the embedded mock (started later):
+ * a load goes to an endpoint only when it was named for this run. */
 /* A concurrency the machine cannot give is refused before the mock or a thread starts. */
 static int run_check_limits(const struct run *r)
 {
@@ -403,20 +417,26 @@ static int run_endpoint(struct run *r)
 {
     const char *env = getenv("OPENAI_BASE_URL");
     bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0;
+    if (r->url_from_env && r->urls.n > 0) {
+        return usage("--url-from-env and --url name two endpoints: give one of them", NULL);
+    }
     if (r->urls.n > 0) {
         r->url = r->urls.v[0];
         r->url_source = "--url";
-    } else if (env != NULL && *env != '\0') {
+    } else if (r->url_from_env) {
+        if (env == NULL || *env == '\0') {
+            return usage("--url-from-env: OPENAI_BASE_URL is not set", NULL);
+        }
         r->url = env;
-        r->url_source = "OPENAI_BASE_URL";
+        r->url_source = "OPENAI_BASE_URL, --url-from-env";
     } else {
         r->url_source = "embedded mockllm";
         return 0;
     }
     for (size_t i = 0; i < (r->urls.n > 0 ? r->urls.n : 1); i++) {
         const char *u = r->urls.n > 0 ? r->urls.v[i] : r->url;
-        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-            return usage("the endpoint URL must start with http:// or https://, got", u);
+        if (ll_netopts_check_url(WHO, r->urls.n > 0 ? "--url" : "OPENAI_BASE_URL", u) != 0) {
+            return LL_EXIT_USAGE;
         }
     }
     if (mock_flags) {
@@ -484,6 +504,7 @@ static void run_config(struct run *r)
     cfg->stack_size = (size_t)r->stack_size;
     cfg->seed = ll_agent_seed(&r->agent, (uint64_t)r->seed); /* retry jitter, per agent */
     cfg->thread_wall = &r->twall;
+    ll_netopts_apply(&r->net, cfg);
 
     r->msg = (struct ll_message){"user", r->prompt};
     r->req = (struct ll_request){
@@ -561,10 +582,25 @@ static void run_header_limits(const struct run *r)
            nf->err ? strerror(nf->err) : "");
 }
 
+/* The first line, before any request (the preflight's too): where the load goes. */
+static void run_target(const struct run *r)
+{
+    const char *env = getenv("OPENAI_BASE_URL");
+    printf("llmload run: load goes to %s", r->base_url);
+    if (r->cfg.n_base_urls > 1) {
+        printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
+    }
+    printf(" (%s)%s\n", r->url_source,
+           r->mock_started && env != NULL && *env != '\0'
+               ? "; OPENAI_BASE_URL is set but not used (--url-from-env would use it)"
+               : "");
+    fflush(stdout);
+}
+
 static void run_header(const struct run *r)
 {
     const struct ll_backend *be = r->be;
-    printf("llmload run: backend=%s (%s)\n", be->name, be->descr);
+    printf("backend=%s (%s)\n", be->name, be->descr); /* run_target printed line one */
     printf("endpoint=%s", r->base_url != NULL ? r->base_url : "none (stopped before it started)");
     if (r->cfg.n_base_urls > 1) {
         printf(" (+%zu more, rotated)", r->cfg.n_base_urls - 1);
@@ -596,8 +632,10 @@ static void run_header(const struct run *r)
     if (r->warmup != NULL) {
         printf(" warmup=%s%s (excluded)", r->warmup, r->warmup_requests > 0 ? " requests" : "");
     }
-    printf(" retries=%lld timeout=%gs connect_timeout=%gs reuse=%s seed=%lld\n",
-           (long long)r->retries, r->timeout_s, r->connect_timeout_s, r->no_reuse ? "off" : "on",
+    printf(" retries=%lld%s timeout=%gs connect_timeout=%gs ttfb_timeout=%gs idle_timeout=%gs "
+           "reuse=%s seed=%lld\n",
+           (long long)r->retries, r->net.retry_partial ? "+partial" : "", r->timeout_s,
+           r->connect_timeout_s, r->net.ttfb_s, r->net.idle_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
     ll_wl_flags_header(&r->wl, stdout);
     ll_agent_header(stdout, &r->agent, run_unbounded(r));
@@ -1038,6 +1076,7 @@ int ll_cmd_run(int argc, char **argv)
         goto out;
     }
     run_config(&r);
+    run_target(&r);
     if (!r.mock_started && r.base_url != NULL && !r.no_preflight && !ll_signal_caught() &&
         (rc = preflight(&r)) != 0) {
         goto out;

@@ -110,6 +110,7 @@ int ll_client_submit(struct ll_client *c, const struct ll_request *req, struct l
     atomic_init(&call->cancel, false);
     struct ll_result *res = &call->res;
     res->prompt_tokens = res->completion_tokens = res->total_tokens = -1;
+    res->ph_dns_ns = res->ph_connect_ns = res->ph_tls_ns = res->ph_ttfb_ns = -1; /* no attempt */
     res->reasoning_tokens = -1;
     res->max_tokens = req->body_json == NULL && req->max_tokens > 0 ? req->max_tokens : 0;
     res->t_queued = ll_now_ns();

@@ -49,6 +49,7 @@ const char *ll_strerror(int err);
     X(HTTP_5XX, "5xx", "HTTP 5xx server error")                                                    \
     X(TIMEOUT, "timeout", "connect or total timeout")                                              \
     X(CONNECT, "connect", "connection refused, reset or closed early")                             \
+    X(PARTIAL, "partial", "the answer had begun when it was cut (not re-sent: may be billed)")     \
     X(PROTOCOL, "protocol", "malformed HTTP, JSON or SSE answer")                                  \
     X(RESOURCE, "resource", "a local limit was met (descriptors, threads, memory, ports)")         \
     X(CANCELLED, "cancelled", "cancelled before it finished")

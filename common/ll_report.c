@@ -85,6 +85,7 @@ static void table_requests(FILE *out, const struct ll_stats *s)
     ll_report__line_u(out, "retries", s->retries);
     ll_report__line_u(out, "wire requests", s->wire_requests);
     ll_report__line_u(out, "connections opened", s->connects);
+    ll_report__line_u(out, "connection re-sends", s->resends);
     if (s->warm_connects >= 0) { /* pooled by the warm-up: the run reuses them */
         ll_report__line_u(out, "  warm, opened by the warm-up", (uint64_t)s->warm_connects);
     }
@@ -324,8 +325,10 @@ static void table_latency(FILE *out, const struct ll_stats *s)
     fprintf(out, " %10s\n", "max");
     for (int i = 0; i < LL_H__COUNT; i++) {
         /* The stream's figures only mean something when the run streamed output; the
-         * corrected latency only in open loop (a closed loop has no schedule). */
-        if ((i >= LL_H_TTFT && i <= LL_H_CHUNK_GAP && s->hist[i]->n == 0) ||
+         * corrected latency only in open loop (a closed loop has no schedule); the connection
+         * phases when connections were opened (tls: over HTTPS). */
+        bool phase = i == LL_H_DNS || i == LL_H_CONNECT || i == LL_H_TLS || i == LL_H_TTFB;
+        if ((((i >= LL_H_TTFT && i <= LL_H_CHUNK_GAP) || phase) && s->hist[i]->n == 0) ||
             (i == LL_H_CORRECTED && !s->open_loop)) {
             continue;
         }
@@ -462,6 +465,7 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "retries", (double)s->retries);
     cJSON_AddNumberToObject(o, "wire_requests", (double)s->wire_requests);
     cJSON_AddNumberToObject(o, "connects", (double)s->connects);
+    cJSON_AddNumberToObject(o, "resends", (double)s->resends);
     cJSON_AddNumberToObject(o, "bytes_rx", (double)s->bytes_rx);
     cJSON_AddNumberToObject(o, "bytes_tx", (double)s->bytes_tx);
     cJSON_AddNumberToObject(o, "submit_errors", (double)s->submit_errors);
@@ -664,6 +668,9 @@ cJSON *ll_report_config_json(const struct ll_config *cfg)
         cJSON_AddItemToArray(urls, cJSON_CreateString(cfg->base_urls[i]));
     }
     cJSON_AddBoolToObject(o, "api_key_set", cfg->api_key != NULL && cfg->api_key[0] != '\0');
+    cJSON_AddStringToObject(o, "api_key_header", /* the header's name, never the key */
+                            cfg->api_key_header ? cfg->api_key_header : "Authorization: Bearer");
+    cJSON_AddBoolToObject(o, "compressed", cfg->compressed);
     cJSON_AddStringToObject(o, "default_model", cfg->default_model ? cfg->default_model : "");
     cJSON_AddNumberToObject(o, "concurrency", cfg->concurrency);
     cJSON *r = cJSON_AddObjectToObject(o, "retry");
@@ -674,8 +681,12 @@ cJSON *ll_report_config_json(const struct ll_config *cfg)
     cJSON_AddBoolToObject(r, "jitter", cfg->retry.jitter);
     cJSON_AddBoolToObject(r, "honor_retry_after", cfg->retry.honor_retry_after);
     cJSON_AddNumberToObject(r, "max_retry_after_ms", (double)cfg->retry.max_retry_after_ms);
+    cJSON_AddNumberToObject(r, "max_retry_wait_ms", (double)cfg->retry.max_retry_wait_ms);
     cJSON_AddNumberToObject(o, "connect_timeout_ms", (double)cfg->connect_timeout_ms);
+    cJSON_AddNumberToObject(o, "ttfb_timeout_ms", (double)cfg->ttfb_timeout_ms);
+    cJSON_AddNumberToObject(o, "idle_timeout_ms", (double)cfg->idle_timeout_ms);
     cJSON_AddNumberToObject(o, "timeout_ms", (double)cfg->timeout_ms);
+    cJSON_AddBoolToObject(r, "retry_partial", cfg->retry.retry_partial);
     cJSON_AddBoolToObject(o, "no_reuse", cfg->no_reuse);
     cJSON_AddBoolToObject(o, "verify_tls", cfg->verify_tls);
     cJSON_AddBoolToObject(o, "blocking", cfg->blocking);

@@ -13,7 +13,9 @@ void ll_config_defaults(struct ll_config *cfg)
     cfg->concurrency = 10;
     ll_retry_defaults(&cfg->retry);
     cfg->connect_timeout_ms = 10000;
-    cfg->timeout_ms = 60000;
+    cfg->ttfb_timeout_ms = 600000; /* as the OpenAI SDKs' read timeout: a long generation */
+    cfg->idle_timeout_ms = 300000;
+    cfg->timeout_ms = 0;
     cfg->verify_tls = true;
     cfg->seed = 1;
     cfg->stop = ll_signal_flag(); /* NULL unless the program installed the handlers */

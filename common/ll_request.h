@@ -107,8 +107,18 @@ struct ll_result {
 
     /* curl's phase timings of the last attempt, seconds */
     double t_connect_s, t_ttfb_s, t_total_s;
+    /* The last attempt's wire phases, ns, -1 when it had none: dns, connect and tls only when
+     * it opened a connection (tls over HTTPS), ttfb from the request sent to the first byte
+     * of the answer (curl's starttransfer - pretransfer; 7.88 marks pretransfer once a small
+     * request is out). */
+    int64_t ph_dns_ns, ph_connect_ns, ph_tls_ns, ph_ttfb_ns;
     uint64_t bytes_rx, bytes_tx;
     int connects; /* new connections opened over all attempts (CURLINFO_NUM_CONNECTS) */
+    /* Connection re-sends: the request went out again at once on a new connection because a
+     * reused one had died before any byte of an answer (by curl within a transfer, or by
+     * ll_xfer after one; see ll_xfer_end). Not attempts, not retries: no backoff, and the
+     * server never processed the request that died. */
+    int resends;
     void *user;
 };
 
@@ -116,17 +126,30 @@ struct ll_result {
 struct ll_config {
     const char *const *base_urls; /* e.g. "http://127.0.0.1:8000/v1"; spread: ll_xfer.slot */
     size_t n_base_urls;
-    const char *api_key;       /* bearer token or NULL; never printed */
+    const char *api_key; /* bearer token or NULL; never printed */
+    /* The header that carries api_key: NULL for "Authorization: Bearer KEY", else "NAME: KEY"
+     * (Azure OpenAI's api-key). */
+    const char *api_key_header;
+    /* Ask for a compressed answer (Accept-Encoding: every encoding this libcurl decodes). An
+     * encoded answer is decoded whether asked for or not (ll_xfer). */
+    bool compressed;
     const char *default_model; /* used when a request names none */
     int concurrency;           /* in-flight limit (pool size / easy handles), >= 1 */
     struct ll_retry_policy retry;
-    int64_t connect_timeout_ms; /* per attempt, 0 = curl default */
-    int64_t timeout_ms;         /* total per attempt, 0 = none */
-    bool no_reuse;              /* a fresh connection for every request */
-    bool verify_tls;            /* HTTPS verifies peer and host (default true) */
-    bool blocking;              /* evented only: the seed's pitfall, blocking call in the loop */
-    size_t stack_size;          /* threaded only: pthread stack bytes, 0 = default */
-    uint64_t seed;              /* jitter RNG seed */
+    /* Limits per attempt, ms, 0 = none. connect: TCP (and TLS) set-up. ttfb: from the start of
+     * the transfer to the first byte of the answer (a non-streamed answer arrives whole, so
+     * this bounds its generation). idle: the longest silence between bytes once the answer
+     * began (a stream that keeps sending is never cut by it). timeout: the whole attempt, off
+     * by default: LLM streams may rightly last minutes. */
+    int64_t connect_timeout_ms; /* 0 = curl default */
+    int64_t ttfb_timeout_ms;
+    int64_t idle_timeout_ms;
+    int64_t timeout_ms;
+    bool no_reuse;     /* a fresh connection for every request */
+    bool verify_tls;   /* HTTPS verifies peer and host (default true) */
+    bool blocking;     /* evented only: the seed's pitfall, blocking call in the loop */
+    size_t stack_size; /* threaded only: pthread stack bytes, 0 = default */
+    uint64_t seed;     /* jitter RNG seed */
     /* Optional work per response (the seed's CPU-bound step), run on the thread that performed
      * the call -- a threaded worker, or the evented loop itself -- once the call is final and
      * before poll() hands it back. Must be thread-safe and must not call the client. */

@@ -20,6 +20,7 @@ void ll_retry_defaults(struct ll_retry_policy *p)
     p->jitter = true;
     p->honor_retry_after = true;
     p->max_retry_after_ms = 60000;
+    p->max_retry_wait_ms = 60000;
 }
 
 bool ll_retry_retryable(enum ll_class cls, int status)
@@ -75,7 +76,8 @@ int64_t ll_retry_backoff_ns(const struct ll_retry_policy *p, int failed, uint64_
 int64_t ll_retry_next_delay_ns(const struct ll_retry_policy *p, int attempts_made,
                                enum ll_class cls, int status, int64_t retry_after_ms, uint64_t *rng)
 {
-    if (!ll_retry_retryable(cls, status) || attempts_made >= p->max_attempts) {
+    bool partial_ok = cls == LL_CLASS_PARTIAL && p->retry_partial;
+    if ((!ll_retry_retryable(cls, status) && !partial_ok) || attempts_made >= p->max_attempts) {
         return -1;
     }
     if (p->honor_retry_after && retry_after_ms >= 0) {
@@ -175,4 +177,90 @@ int ll_retry_after_parse(const char *value, time_t now, int64_t *out_ms)
         return parse_delta(buf, out_ms);
     }
     return parse_date(buf, now, out_ms);
+}
+
+int ll_retry_duration_parse(const char *value, int64_t *out_ms)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"ms", 1.0},   {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ns", 1e-6},
+                 {"h", 3600e3}, {"m", 60e3},  {"s", 1e3}};
+    const char *s = value;
+    double total = 0;
+    bool value_had_unit = false;
+    if (s == NULL) {
+        return LL_EINVAL;
+    }
+    while (isspace((unsigned char)*s)) {
+        s++;
+    }
+    if (*s == '\0') {
+        return LL_EINVAL;
+    }
+    while (*s != '\0' && !isspace((unsigned char)*s)) {
+        char *end;
+        if (!isdigit((unsigned char)*s) && *s != '.') {
+            return LL_EINVAL;
+        }
+        double v = strtod(s, &end);
+        if (end == s || !(v >= 0)) {
+            return LL_EINVAL;
+        }
+        s = end;
+        size_t i = 0, n = sizeof(units) / sizeof(units[0]);
+        while (i < n && strncmp(s, units[i].unit, strlen(units[i].unit)) != 0) {
+            i++;
+        }
+        if (i == n) {
+            if ((*s != '\0' && !isspace((unsigned char)*s)) || total > 0 || value_had_unit) {
+                return LL_EINVAL; /* a bare number stands alone */
+            }
+            total += v * 1e3; /* a bare number: seconds */
+            break;
+        }
+        total += v * units[i].ms;
+        s += strlen(units[i].unit);
+        value_had_unit = true;
+    }
+    while (isspace((unsigned char)*s)) {
+        s++;
+    }
+    if (*s != '\0') {
+        return LL_EINVAL;
+    }
+    double ms = ceil(total - 1e-9);
+    *out_ms = ms > (double)LL_RETRY_MAX_MS ? LL_RETRY_MAX_MS : (int64_t)(ms < 0 ? 0 : ms);
+    return 0;
+}
+
+void ll_retry_hints_clear(struct ll_retry_hints *h)
+{
+    h->after_ms = h->retry_after = h->reset_requests = h->reset_tokens = -1;
+    h->remaining_requests = h->remaining_tokens = -1;
+}
+
+int64_t ll_retry_hint_pick(const struct ll_retry_hints *h, int status, const char **source)
+{
+    const char *src = NULL;
+    int64_t ms = -1;
+    if (h->after_ms >= 0) {
+        ms = h->after_ms, src = "retry-after-ms";
+    } else if (h->retry_after >= 0) {
+        ms = h->retry_after, src = "Retry-After";
+    } else if (status == 429) {
+        bool req = h->reset_requests >= 0, tok = h->reset_tokens >= 0;
+        bool req_out = req && h->remaining_requests == 0, tok_out = tok && h->remaining_tokens == 0;
+        bool use_req = req_out != tok_out ? req_out /* the exhausted one */
+                                          : req && (!tok || h->reset_requests >= h->reset_tokens);
+        if (use_req) {
+            ms = h->reset_requests, src = "x-ratelimit-reset-requests";
+        } else if (tok) {
+            ms = h->reset_tokens, src = "x-ratelimit-reset-tokens";
+        }
+    }
+    if (source != NULL) {
+        *source = src;
+    }
+    return ms;
 }

@@ -200,6 +200,8 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
         s->wire_requests += (uint64_t)r->attempts;
         s->retries += (uint64_t)(r->attempts - 1);
     }
+    s->resends += r->resends > 0 ? (uint64_t)r->resends : 0;
+    s->wire_requests += r->resends > 0 ? (uint64_t)r->resends : 0;
     s->connects += r->connects > 0 ? (uint64_t)r->connects : 0;
     s->bytes_rx += r->bytes_rx;
     s->bytes_tx += r->bytes_tx;
@@ -223,6 +225,14 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     uint64_t reasoning = 0;
     if (r->n_chunks > 0 && r->chunk != NULL) { /* streamed output */
         ll_stats__fold_chunks(s, r, &max_itl, &tpot, &reasoning);
+    }
+    /* The wire's phases, from curl (-1: the phase did not happen on the last attempt). */
+    const int64_t ph[] = {r->ph_dns_ns, r->ph_connect_ns, r->ph_tls_ns, r->ph_ttfb_ns};
+    const enum ll_stats_hist ph_h[] = {LL_H_DNS, LL_H_CONNECT, LL_H_TLS, LL_H_TTFB};
+    for (size_t i = 0; i < sizeof(ph) / sizeof(ph[0]); i++) {
+        if (ph[i] >= 0) {
+            ll_hist_record(s->hist[ph_h[i]], ph[i]);
+        }
     }
     ll_stats__fold_tokens(s, r, reasoning);
     if (r->t_dispatch > 0) {
@@ -262,6 +272,7 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(retries);
     SUM_(wire_requests);
     SUM_(connects);
+    SUM_(resends);
     SUM_(bytes_rx);
     SUM_(bytes_tx);
     SUM_(prompt_tokens);

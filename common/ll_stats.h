@@ -30,6 +30,9 @@
  * Every latency and token figure describes successful requests only: a failed request's
  * timings (a cut stream's gaps, its first token) are not folded in, nor its tokens -- except
  * stream_tokens, which counts what arrived whatever the outcome.
+ *   dns, connect, tls   curl's phases of the last attempt, when it opened a connection (a reused
+ *                connection has none; tls only over HTTPS): ll_result.ph_*
+ *   ttfb         the last attempt's request sent (curl's pretransfer) to its first answer byte
  *
  * Goodput: a request is good when it succeeded and met every bound of the SLO that is set,
  * each measured from its START: the intended send in open loop (so queueing behind a slow
@@ -106,7 +109,11 @@ struct ll_resources {
     X(TTFT, "ttft", "dispatch to the first output token, any channel")                             \
     X(TPOT, "tpot", "per request: (e2e - ttft) / (output tokens - 1)")                             \
     X(ITL, "itl", "per token: a chunk's gap / the tokens it carried")                              \
-    X(CHUNK_GAP, "chunk_gap", "gap between consecutive output chunks")
+    X(CHUNK_GAP, "chunk_gap", "gap between consecutive output chunks")                             \
+    X(DNS, "dns", "name resolution, attempts that opened a connection (curl)")                     \
+    X(CONNECT, "connect", "TCP connect, attempts that opened a connection (curl)")                 \
+    X(TLS, "tls", "TLS handshake, attempts that opened an HTTPS connection (curl)")                \
+    X(TTFB, "ttfb", "request sent to the answer's first byte, last attempt (curl)")
 
 enum ll_stats_hist {
 #define LL_STATS_HIST_ENUM_(name, short_, descr) LL_H_##name,
@@ -128,8 +135,9 @@ struct ll_stats {
     uint64_t withdrawn;     /* submitted but never sent: taken back at a stop or a deadline */
     uint64_t completed;     /* results folded (every class, cancelled included) */
     uint64_t retries;       /* sum of attempts - 1 */
-    uint64_t wire_requests; /* sum of attempts */
+    uint64_t wire_requests; /* sum of attempts and connection re-sends */
     uint64_t connects;      /* new connections opened during the run */
+    uint64_t resends;       /* connection re-sends (ll_result.resends): not retries */
     int64_t warm_connects;  /* opened by a warm-up before the run and pooled, -1: no warm-up */
     uint64_t bytes_rx, bytes_tx;
     /* Tokens, successes only. prompt/completion: sums of the usage of the successes that

@@ -47,6 +47,7 @@ static const struct field fields[] = {
     F(K_U64, retries),
     F(K_U64, wire_requests),
     F(K_U64, connects),
+    F(K_U64, resends),
     F(K_I64, warm_connects),
     F(K_U64, bytes_rx),
     F(K_U64, bytes_tx),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ll_grow.h"
 
@@ -58,7 +59,22 @@ out:
     return out;
 }
 
-/* Content-Type, Authorization, "Expect:" (no 100-continue round trip for a small POST), extras. */
+/* Whether one of the request's extra headers is `name` (case-insensitive). */
+static bool has_header(const struct ll_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (strncasecmp(req->headers[i], name, n) == 0 && req->headers[i][n] == ':') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Content-Type, Authorization, "Expect:" (no 100-continue round trip for a small POST), extras.
+ * ll_xfer has curl decode any Content-Encoding (CURLOPT_ACCEPT_ENCODING), which also makes curl
+ * send its own Accept-Encoding: an empty "Accept-Encoding:" removes that unless compression was
+ * asked for (cfg->compressed, or an Accept-Encoding among the extras, which then goes as is). */
 static struct curl_slist *render_headers(const struct ll_config *cfg, const struct ll_request *req)
 {
     struct curl_slist *h = NULL, *t;
@@ -71,12 +87,15 @@ static struct curl_slist *render_headers(const struct ll_config *cfg, const stru
     } while (0)
     ADD("Content-Type: application/json");
     if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
-        size_t n = strlen(cfg->api_key) + sizeof("Authorization: Bearer ");
+        /* "Authorization: Bearer KEY", or "NAME: KEY" (Azure OpenAI's api-key) */
+        const char *name = cfg->api_key_header ? cfg->api_key_header : "Authorization";
+        const char *bearer = cfg->api_key_header ? "" : "Bearer ";
+        size_t n = strlen(name) + strlen(bearer) + strlen(cfg->api_key) + sizeof(": ");
         char *line = malloc(n);
         if (line == NULL) {
             goto error;
         }
-        snprintf(line, n, "Authorization: Bearer %s", cfg->api_key);
+        snprintf(line, n, "%s: %s%s", name, bearer, cfg->api_key);
         t = curl_slist_append(h, line);
         memset(line, 0, n); /* the key should not linger in freed memory */
         free(line);
@@ -86,6 +105,9 @@ static struct curl_slist *render_headers(const struct ll_config *cfg, const stru
         h = t;
     }
     ADD("Expect:");
+    if (!cfg->compressed && !has_header(req, "Accept-Encoding")) {
+        ADD("Accept-Encoding:");
+    }
     for (size_t i = 0; i < req->n_headers; i++) {
         ADD(req->headers[i]);
     }

@@ -2,6 +2,7 @@
  * stream), classification and the retry decision. Both backends call exactly this code, so they
  * send the same bytes and judge answers the same way. */
 #include "ll_xfer.h"
+#include "ll_xfer_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -19,6 +20,9 @@
 #include "ll_retry.h"
 
 #define LL_XFER_MAX_BODY ((size_t)64 << 20) /* a larger answer is not a chat completion */
+/* Re-sends ll_xfer makes for one call (curl makes up to 5 more within each transfer): a server
+ * that kills every reused connection costs a new connection each time, never a loop. */
+#define LL_XFER_MAX_RESENDS 5
 
 /* The classification table: a curl error decides the class by itself; CURLE_OK defers to the
  * HTTP status (ll_xfer_classify). Anything not listed is a protocol error. */
@@ -89,21 +93,29 @@ enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long 
     return LL_LIMIT_NONE;
 }
 
-curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr *a)
-{
-    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd == CURL_SOCKET_BAD) {
-        x->sock_errno = errno;
-    }
-    return fd;
-}
-
 static void set_proto_error(struct ll_xfer *x, const char *why)
 {
     if (!x->proto_error) {
         x->proto_error = true;
         snprintf(x->proto_why, sizeof(x->proto_why), "%s", why);
     }
+}
+
+/* The answer is a 200 that reports an error (ll_inband.h): a failure carrying its message,
+ * classed by what it says (ll_xfer_end). */
+static void set_inband_error(struct ll_xfer *x, const struct ll_inband *ib)
+{
+    char why[sizeof(x->proto_why)];
+    char code[16] = "";
+    if (ib->code != 0) {
+        snprintf(code, sizeof(code), " (code %d)", ib->code);
+    }
+    snprintf(why, sizeof(why), "error inside a 200 answer%s: %s", code, ib->msg);
+    if (!x->proto_error) {
+        x->inband_seen = true;
+        x->inband = *ib;
+    }
+    set_proto_error(x, why);
 }
 
 static int append_content(struct ll_xfer *x, const char *s, size_t n)
@@ -216,25 +228,37 @@ static int take_delta(struct ll_xfer *x, const cJSON *choice, unsigned *out)
 }
 
 /* One chat.completion.chunk. Returns 0, or non-zero to abort the transfer. */
-static int sse_event_cb(void *arg, const char *data, size_t len)
+/* Only blanks: an event with an empty data field (WHATWG dispatches it) carries no chunk. */
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int sse_event_cb(void *arg, const char *type, const char *data, size_t len)
 {
     struct ll_xfer *x = arg;
     struct ll_result *res = &x->call->res;
     int64_t now = ll_now_ns();
+    if (blank(data, len)) {
+        return 0;
+    }
     cJSON *root = ll_json_parse(data, len);
     unsigned out = 0;
     int rc = 0;
+    struct ll_inband ib;
 
-    if (!cJSON_IsObject(root)) {
-        set_proto_error(x, "SSE event is not a JSON object");
+    if (ll_inband_error(root, type, data, len, &ib)) {
+        set_inband_error(x, &ib);
         rc = LL_EPROTO;
         goto out;
     }
-    const char *emsg = error_message(root);
-    if (emsg != NULL) {
-        char why[sizeof(x->proto_why)];
-        snprintf(why, sizeof(why), "error event in stream: %s", emsg);
-        set_proto_error(x, why);
+    if (!cJSON_IsObject(root)) {
+        set_proto_error(x, "SSE event is not a JSON object");
         rc = LL_EPROTO;
         goto out;
     }
@@ -258,8 +282,10 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct ll_xfer *x = userdata;
     size_t n = size * nmemb;
+    x->t_last_byte = ll_now_ns();
+    x->rx_bytes += n;
     if (x->t_first_byte == 0) {
-        x->t_first_byte = ll_now_ns();
+        x->t_first_byte = x->t_last_byte;
     }
     if (x->call->stream && x->is_event_stream && x->status / 100 == 2) {
         int rc = ll_sse_feed(&x->sse, ptr, n, sse_event_cb, x);
@@ -283,34 +309,16 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* Header value after "Name:", trimmed, copied into out. false when the name does not match. */
-static bool header_value(const char *line, size_t n, const char *name, char *out, size_t outsz)
-{
-    size_t nl = strlen(name);
-    if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') {
-        return false;
-    }
-    const char *v = line + nl + 1, *end = line + n;
-    while (v < end && (*v == ' ' || *v == '\t')) {
-        v++;
-    }
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
-    }
-    size_t len = (size_t)(end - v) < outsz - 1 ? (size_t)(end - v) : outsz - 1;
-    memcpy(out, v, len);
-    out[len] = '\0';
-    return true;
-}
-
 static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct ll_xfer *x = userdata;
     size_t n = size * nmemb;
     char val[128];
 
+    x->t_last_byte = ll_now_ns();
+    x->rx_bytes += n;
     if (x->t_first_byte == 0) {
-        x->t_first_byte = ll_now_ns();
+        x->t_first_byte = x->t_last_byte;
     }
     if (n > 5 && memcmp(ptr, "HTTP/", 5) == 0) {
         /* A new status line (after a 100 Continue, say): earlier headers no longer apply. */
@@ -321,23 +329,29 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         }
         x->status = status;
         x->is_event_stream = false;
-        x->retry_after_ms = -1;
-    } else if (header_value(ptr, n, "Retry-After", val, sizeof(val))) {
-        int64_t ms;
-        if (ll_retry_after_parse(val, time(NULL), &ms) == 0) {
-            x->retry_after_ms = ms;
-        }
-    } else if (header_value(ptr, n, "Content-Type", val, sizeof(val))) {
+        x->content_encoding[0] = '\0';
+        ll_retry_hints_clear(&x->hints);
+    } else if ((ptr[0] | 0x20) == 'r' || (ptr[0] | 0x20) == 'x') {
+        ll_xfer__take_hint(x, ptr, n);
+    } else if (ll_xfer__header_value(ptr, n, "Content-Encoding", x->content_encoding,
+                                     sizeof(x->content_encoding))) {
+        /* kept for the message if it cannot be decoded */
+    } else if (ll_xfer__header_value(ptr, n, "Content-Type", val, sizeof(val))) {
         x->is_event_stream = strncasecmp(val, "text/event-stream", 17) == 0;
     }
     return n;
 }
 
+/* curl calls this at least once a second during a transfer (and after each chunk): cancel,
+ * and the limits curl does not know. Non-zero aborts (CURLE_ABORTED_BY_CALLBACK). */
 static int xferinfo_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    const struct ll_xfer *x = clientp;
-    return atomic_load_explicit(&x->call->cancel, memory_order_relaxed) ? 1 : 0;
+    struct ll_xfer *x = clientp;
+    if (atomic_load_explicit(&x->call->cancel, memory_order_relaxed)) {
+        return 1;
+    }
+    return ll_xfer_watch(x, ll_now_ns()) < 0 ? 1 : 0;
 }
 
 /* Reset what one attempt produces, so that a retry starts clean. */
@@ -349,13 +363,18 @@ static void reset_attempt(struct ll_xfer *x)
         x->buf[0] = '\0';
     }
     ll_sse_reset(&x->sse);
-    x->retry_after_ms = -1;
+    ll_retry_hints_clear(&x->hints);
     x->is_event_stream = false;
     x->proto_error = false;
     x->proto_why[0] = '\0';
+    x->inband_seen = false;
+    x->content_encoding[0] = '\0';
     x->status = 0;
     x->errbuf[0] = '\0';
     x->t_first_byte = 0;
+    x->t_last_byte = 0;
+    x->rx_bytes = 0;
+    x->timed_out = LL_XFER_LIM_NONE;
     x->sock_errno = 0;
     res->limit = LL_LIMIT_NONE;
     /* The content buffer belongs to the call; its capacity is unknown to this xfer, which may
@@ -415,9 +434,14 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
         SET(CURLOPT_NOPROGRESS, 0L);
     }
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    SET(CURLOPT_PREREQFUNCTION, ll_xfer__prereq_cb);
+    SET(CURLOPT_PREREQDATA, (void *)x);
     /* HTTP/1.1 on both backends: a multi handle would otherwise multiplex HTTP/2 over TLS while
      * the threaded workers each hold one connection, and the two would not be compared fairly. */
     SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* Decode whatever Content-Encoding arrives (gzip, deflate, br, zstd as this libcurl
+     * supports); whether one is asked for is the header list's business (ll_wire). */
+    SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_FRESH_CONNECT, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_FORBID_REUSE, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
@@ -431,26 +455,14 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
 /* The URL goes to curl parsed, as a CURLU handle: curl 7.88 then copies it for each transfer
  * instead of parsing and re-normalising the URL string again (with CURLOPT_URL that was ~5% of
  * the client's instructions at zero latency). */
+
 static CURLcode set_url(struct ll_xfer *x, CURL *easy, const char *base_url)
 {
-    static const char sfx[] = "/chat/completions";
-    char url[2048];
-    size_t blen = strlen(base_url), slen = sizeof(sfx) - 1;
-    while (blen > 0 && base_url[blen - 1] == '/') {
-        blen--;
-    }
-    if (blen + sizeof(sfx) > sizeof(url)) {
-        return CURLE_URL_MALFORMAT;
-    }
-    memcpy(url, base_url, blen);
-    /* A full endpoint URL (.../v1/chat/completions, as servers' docs print it) is taken as it
-     * is: appending the path again posted to .../chat/completions/chat/completions. */
-    bool full = blen >= slen && memcmp(base_url + blen - slen, sfx, slen) == 0;
-    memcpy(url + blen, full ? "" : sfx, full ? 1 : sizeof(sfx));
+    char why[128];
     if (x->url == NULL && (x->url = curl_url()) == NULL) {
         return CURLE_OUT_OF_MEMORY;
     }
-    if (curl_url_set(x->url, CURLUPART_URL, url, 0) != CURLUE_OK) {
+    if (ll_xfer_url_set(x->url, base_url, why, sizeof(why)) != 0) {
         return CURLE_URL_MALFORMAT;
     }
     return curl_easy_setopt(easy, CURLOPT_CURLU, x->url);
@@ -468,10 +480,18 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
         }
         x->set_easy = easy;
     }
+    bool resend = x->resend && x->call == call;
+    if (!resend && call->res.attempts == 0) {
+        x->call_resends = 0; /* a new call (a retry of this one keeps the count) */
+    }
+    x->resend = false;
     x->call = call;
     x->cfg = cfg;
     x->easy = easy;
     reset_attempt(x);
+    x->sends = 0;
+    x->socks_since_send = 0;
+    x->send_reused = false;
 
     if (cfg->n_base_urls > 1 && (size_t)cfg->concurrency >= cfg->n_base_urls) {
         call->base_url = cfg->base_urls[x->slot % cfg->n_base_urls]; /* see ll_xfer.slot */
@@ -491,6 +511,10 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
         return LL_ECURL;
     }
 
+    x->t_xfer_start = ll_now_ns();
+    if (resend) {
+        return 0; /* the same attempt goes on: its start and the dispatch time stay */
+    }
     x->t_start = ll_now_ns();
     if (call->res.attempts == 0) {
         call->res.t_dispatch = x->t_start;
@@ -504,6 +528,11 @@ static void parse_completion(struct ll_xfer *x)
 {
     struct ll_result *res = &x->call->res;
     cJSON *root = ll_json_parse(x->buf ? x->buf : "", x->len);
+    struct ll_inband ib;
+    if (ll_inband_error(root, NULL, NULL, 0, &ib)) {
+        set_inband_error(x, &ib);
+        goto out;
+    }
     if (!cJSON_IsObject(root)) {
         set_proto_error(x, "2xx answer is not JSON");
         goto out;
@@ -539,6 +568,17 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
         snprintf(res->errmsg, sizeof(res->errmsg), "cannot open a socket: %s%s%s%s",
                  strerror(x->sock_errno), res->limit ? " (local limit: " : "",
                  res->limit ? ll_limit_name(res->limit) : "", res->limit ? ")" : "");
+    } else if (x->timed_out != LL_XFER_LIM_NONE && rc != CURLE_OK) {
+        bool ttfb = x->timed_out == LL_XFER_LIM_TTFB;
+        snprintf(res->errmsg, sizeof(res->errmsg), "%s %g s (%s timeout)",
+                 ttfb ? "no byte of an answer within" : "no byte for",
+                 (double)(ttfb ? x->cfg->ttfb_timeout_ms : x->cfg->idle_timeout_ms) / 1000.0,
+                 ttfb ? "ttfb" : "idle");
+    } else if (rc == CURLE_BAD_CONTENT_ENCODING) {
+        snprintf(res->errmsg, sizeof(res->errmsg),
+                 "cannot decode the answer's Content-Encoding: %.40s (%.70s)",
+                 x->content_encoding[0] ? x->content_encoding : "?",
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     } else if (rc != CURLE_OK && res->limit != LL_LIMIT_NONE) {
         snprintf(res->errmsg, sizeof(res->errmsg), "%.120s (local limit: %s)",
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), ll_limit_name(res->limit));
@@ -553,7 +593,13 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
                  emsg ? emsg : "");
         ll_json_free(root);
     }
-    (void)cls;
+    if (cls == LL_CLASS_PARTIAL) {
+        /* Say that it had begun: it is why it was not sent again. */
+        char cause[sizeof(res->errmsg)];
+        memcpy(cause, res->errmsg, sizeof(cause));
+        snprintf(res->errmsg, sizeof(res->errmsg), "answer cut after %zu bytes%s: %.100s",
+                 x->rx_bytes, x->call->stream ? " of a stream" : "", cause);
+    }
 }
 
 static void read_info(struct ll_xfer *x, long *status)
@@ -571,6 +617,10 @@ static void read_info(struct ll_xfer *x, long *status)
     if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK) {
         res->connects += (int)conns;
     }
+    if (x->sends > 1) {
+        res->resends += x->sends - 1; /* curl sent it again after a reused connection died */
+    }
+    ll_xfer__read_phases(x, conns > 0);
     curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req_size);
     curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hdr_size);
     curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);
@@ -579,34 +629,45 @@ static void read_info(struct ll_xfer *x, long *status)
     res->bytes_tx += (uint64_t)req_size; /* headers and the POST body (checked with curl 7.88) */
 }
 
-int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
+/* A complete 2xx answer: a stream must have ended with [DONE]; anything else is parsed as
+ * one chat completion (also a server that answers a stream request in one piece). */
+static void finish_answer(struct ll_xfer *x, CURLcode rc, long status, int64_t now)
 {
-    struct ll_call *call = x->call;
-    struct ll_result *res = &call->res;
-    int64_t now = ll_now_ns();
-    long status;
-
-    read_info(x, &status);
-    bool ok_2xx = rc == CURLE_OK && status >= 200 && status < 300;
-    if (ok_2xx) {
-        if (call->stream && x->is_event_stream) {
-            if (!x->sse.done) {
-                set_proto_error(x, "event stream ended without data: [DONE]");
-            } else if (res->n_chunks == 0 && res->completion_tokens <= 0) {
-                /* A 200 whose stream carried nothing (vLLM's bench: "Never received a valid
-                 * chunk"): no output chunk on any channel and no usage counting a token.
-                 * A non-streamed answer with empty content is the server's answer, not this. */
-                set_proto_error(x, "stream carried no output");
-            }
-        } else {
-            parse_completion(x); /* also a server that answers a stream request in one piece */
-            if (res->t_first_token == 0) {
-                res->t_first_token = now;
-            }
-        }
+    struct ll_result *res = &x->call->res;
+    if (rc != CURLE_OK || status < 200 || status >= 300) {
+        return;
     }
+    if (x->call->stream && x->is_event_stream) {
+        if (!x->sse.done) {
+            set_proto_error(x, "event stream ended without data: [DONE]");
+        } else if (res->n_chunks == 0 && res->completion_tokens <= 0) {
+            /* A 200 whose stream carried nothing (vLLM's bench: "Never received a valid
+             * chunk"): no output chunk on any channel and no usage counting a token.
+             * A non-streamed answer with empty content is the server's answer, not this. */
+            set_proto_error(x, "stream carried no output");
+        }
+        return;
+    }
+    parse_completion(x);
+    if (res->t_first_token == 0) {
+        res->t_first_token = now;
+    }
+}
+
+/* The attempt's class: the table, then what an answer said inside a 200, an answer cut after
+ * it began (partial), a local limit (resource) and cancel, in that order of precedence. */
+static enum ll_class attempt_class(struct ll_xfer *x, CURLcode rc, long status, bool cancelled)
+{
+    struct ll_result *res = &x->call->res;
     enum ll_class cls = ll_xfer_classify(rc, status, x->proto_error);
-    bool cancelled = atomic_load(&call->cancel);
+    if (x->inband_seen && status / 100 == 2) {
+        /* Said inside a 200: classed by what it says; cut short if tokens had come. */
+        cls = x->call->stream && res->n_chunks > 0 ? LL_CLASS_PARTIAL : x->inband.cls;
+    }
+    if ((cls == LL_CLASS_TIMEOUT || cls == LL_CLASS_CONNECT) && x->t_first_byte != 0 &&
+        (status == 0 || status / 100 == 2)) {
+        cls = LL_CLASS_PARTIAL; /* the answer had begun: the endpoint may have billed it */
+    }
     long os_errno = 0;
     if (rc == CURLE_COULDNT_CONNECT) {
         curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
@@ -616,9 +677,31 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     if (res->limit != LL_LIMIT_NONE) {
         cls = LL_CLASS_RESOURCE; /* never retried: another attempt would meet the same wall */
     }
-    if (cancelled) {
-        cls = LL_CLASS_CANCELLED;
+    return cancelled ? LL_CLASS_CANCELLED : cls;
+}
+
+int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
+{
+    struct ll_call *call = x->call;
+    struct ll_result *res = &call->res;
+    int64_t now = ll_now_ns();
+    long status;
+
+    x->resend = false;
+    if (x->timed_out != LL_XFER_LIM_NONE && rc != CURLE_OK) {
+        rc = CURLE_OPERATION_TIMEDOUT; /* whatever curl said after we ended it */
     }
+    read_info(x, &status);
+    if (ll_xfer__died_unanswered(x, rc) && x->call_resends < LL_XFER_MAX_RESENDS &&
+        !atomic_load(&call->cancel)) {
+        x->call_resends++;
+        res->resends++;
+        x->resend = true;
+        return 0;
+    }
+    finish_answer(x, rc, status, now);
+    bool cancelled = atomic_load(&call->cancel);
+    enum ll_class cls = attempt_class(x, rc, status, cancelled);
 
     int i = res->attempts++;
     if (i < LL_ATTEMPTS_KEPT) {
@@ -643,8 +726,7 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     }
 
     if (cls != LL_CLASS_NONE && !cancelled) {
-        int64_t wait = ll_retry_next_delay_ns(&x->cfg->retry, res->attempts, cls, (int)status,
-                                              x->retry_after_ms, rng);
+        int64_t wait = ll_xfer__retry_wait(x, cls, status, rng);
         if (wait >= 0) {
             if (i < LL_ATTEMPTS_KEPT) {
                 res->attempt[i].wait_ns = wait;

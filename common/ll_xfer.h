@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "ll_call.h"
+#include "ll_inband.h"
 #include "ll_request.h"
 #include "ll_sse.h"
 
@@ -30,12 +31,15 @@ struct ll_xfer {
     CURL *easy;
     char *buf; /* response body (non-stream, or any error body), NUL-terminated */
     size_t len, cap;
-    struct ll_sse sse;      /* streaming: SSE framing state */
-    int64_t retry_after_ms; /* parsed Retry-After of this attempt, -1 when none */
-    bool is_event_stream;   /* Content-Type: text/event-stream */
-    bool proto_error;       /* the answer could not be understood */
-    char proto_why[96];
-    void *owner; /* backend private (e.g. the worker or the ev request) */
+    struct ll_sse sse;           /* streaming: SSE framing state */
+    struct ll_retry_hints hints; /* this attempt's retry-after-ms, Retry-After, rate headers */
+    bool is_event_stream;        /* Content-Type: text/event-stream */
+    char content_encoding[48];   /* the answer's Content-Encoding, "" when none */
+    bool proto_error;            /* the answer could not be understood */
+    char proto_why[160];
+    bool inband_seen;        /* the answer reported an error inside a 200 (ll_inband.h) */
+    struct ll_inband inband; /* which, when inband_seen */
+    void *owner;             /* backend private (e.g. the worker or the ev request) */
     /* errno of this attempt's failed socket(2), 0 when none failed: set by
      * ll_xfer_open_socket(), reset by ll_xfer_begin(). curl 7.88 reports a failed socket() as
      * CURLE_COULDNT_CONNECT with CURLINFO_OS_ERRNO untouched (stale from an earlier transfer),
@@ -44,6 +48,20 @@ struct ll_xfer {
     /* Set by a backend that cancels by removing the handle itself (evented): no progress
      * callback is then installed, which spares curl its per-chunk progress bookkeeping. */
     bool no_progress_cb;
+    /* Set by ll_xfer_end when its 0 means "send the request again at once on a new
+     * connection": the attempt died on a reused connection before any byte of an answer
+     * (ll_xfer_resending). The backend begins again without a backoff; it is not a retry. */
+    bool resend;
+
+    /* Which limit of cfg ended this transfer (ll_xfer_watch), LL_XFER_LIM_NONE when none. */
+    int timed_out;
+
+    /* Private to ll_xfer.c (per-transfer connection bookkeeping). */
+    int sends;            /* requests curl sent in this transfer (CURLOPT_PREREQFUNCTION) */
+    int socks_since_send; /* sockets opened since the last send (ll_xfer_open_socket) */
+    bool send_reused;     /* the last send went out on a connection opened before it */
+    int call_resends;     /* this call's re-sends made by ll_xfer (bounded) */
+
     /* The backend's number for the slot (worker, easy handle) this xfer serves, set once. With
      * at least as many slots as base URLs, slot i sends every call to base URL i mod n, so its
      * connection is reused call after call (a wrk connection keeps to its host); rotating each
@@ -57,8 +75,11 @@ struct ll_xfer {
     const char *set_base_url; /* the base URL CURLOPT_CURLU was last set from */
     CURLU *url;               /* the parsed URL given to curl (CURLOPT_CURLU) */
     int64_t t_start, t_first_byte;
-    int status;                   /* from the last status line seen */
-    size_t content_cap;           /* capacity of call->res.content */
+    int64_t t_xfer_start; /* this transfer (a re-send starts a new one within the attempt) */
+    int64_t t_last_byte;  /* the answer's latest byte, for the idle limit */
+    size_t rx_bytes;      /* answer bytes of this transfer (headers and body) */
+    int status;           /* from the last status line seen */
+    size_t content_cap;   /* capacity of call->res.content */
     char errbuf[CURL_ERROR_SIZE]; /* CURLOPT_ERRORBUFFER: curl's detail for errmsg */
 };
 
@@ -75,12 +96,47 @@ int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const str
  * timings, classifies the attempt, parses the answer into call->res (content, usage,
  * finish_reason, token times; streaming deltas were parsed as they arrived) and records the
  * attempt. Returns the wait in ns before the next attempt (>= 0), or -1 when the call is final
- * (res.cls and res.t_end set). A set call->cancel makes the call final as CANCELLED. */
+ * (res.cls and res.t_end set). A set call->cancel makes the call final as CANCELLED.
+ *
+ * Connection re-sends: a request that died (send or receive error, or nothing at all) on a
+ * connection curl reused, before any byte of an answer, never reached the application. curl
+ * itself sends such a request again on a new connection within the transfer, but 7.88 counts
+ * those re-sends per easy handle, not per request, and gives up at its sixth over the handle's
+ * life ("Connection died, tried 5 times before giving up"); nor does it re-send when the error
+ * met the upload of a large body. ll_xfer_end re-sends those: it returns 0 with x->resend set
+ * (ll_xfer_resending), the attempt count unchanged. res.resends counts both kinds. */
 int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng);
 
 /* Free what the xfer allocated (buffers, the parsed URL the handle points to): after
  * curl_easy_cleanup() of the handle it was used with. The easy handle stays the backend's. */
 void ll_xfer_cleanup(struct ll_xfer *x);
+
+/* After ll_xfer_end returned 0: true when that 0 is a connection re-send (the request died on
+ * a reused connection before any byte of an answer, so the server never processed it), to be
+ * begun again at once and not counted as a retry or a backoff wait. */
+static inline bool ll_xfer_resending(const struct ll_xfer *x)
+{
+    return x->resend;
+}
+
+/* The limits of cfg that ll_xfer watches itself (curl knows only connect and total ones). */
+enum { LL_XFER_LIM_NONE, LL_XFER_LIM_TTFB, LL_XFER_LIM_IDLE };
+
+/* Watch the running transfer's time-to-first-byte and idle limits (cfg->ttfb_timeout_ms,
+ * idle_timeout_ms) at `now` (ll_now_ns). Returns -1 when one has run out (x->timed_out says
+ * which; the backend then ends the transfer, and ll_xfer_end reports it as a timeout whatever
+ * curl code it ended with), 0 when neither limit is set, else the time (ns) at which to look
+ * again: no limit can run out before it. Threaded: ll_xfer's own progress callback calls it,
+ * which curl_easy_perform runs at least once a second; evented: a timer per transfer. The
+ * thread running the transfer. */
+int64_t ll_xfer_watch(struct ll_xfer *x, int64_t now);
+
+/* Make u the chat-completions URL of the base URL `base`: its path + "/chat/completions" (the
+ * path's trailing slashes dropped), its query kept a query, so an Azure deployment URL
+ * ".../deployments/d?api-version=2024-06-01" becomes ".../deployments/d/chat/completions?api-
+ * version=2024-06-01". 0, or LL_EINVAL with a reason in why when base is not an http(s) URL
+ * with a host and a port in 1-65535 that curl accepts. Any thread; u is the caller's. */
+int ll_xfer_url_set(CURLU *u, const char *base, char *why, size_t whylen);
 
 /* Map a CURLcode and HTTP status to an outcome class (the classification table). */
 enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);

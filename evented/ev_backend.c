@@ -37,6 +37,8 @@ struct ev_slot {
     bool in_multi;        /* an attempt is running */
     bool backing_off;     /* waiting on `backoff` to retry */
     int64_t backoff_start;
+    /* Waits for the retry while backing off; watches the running attempt's ttfb and idle
+     * limits (ll_xfer_watch) while in the multi: the two never overlap. */
     uv_timer_t backoff;
     struct ev_slot *next_free;
 };
@@ -140,6 +142,35 @@ static void ev__finish(struct ev_be *be, struct ll_call *call, enum ll_class cls
     ev__done_push(be, call);
 }
 
+static void ev__watch_cb(uv_timer_t *t);
+
+/* Look at the attempt's limits again at `next` (ll_now_ns), or never when next is 0. The timer
+ * counts whole ms: rounded up, so the limit has run out when it fires. */
+static void ev__watch_arm(struct ev_slot *sl, int64_t next)
+{
+    if (next > 0) {
+        int64_t ms = (next - ll_now_ns() + LL_NS_PER_MS - 1) / LL_NS_PER_MS;
+        uv_update_time(&sl->be->loop);
+        uv_timer_start(&sl->backoff, ev__watch_cb, ms > 0 ? (uint64_t)ms : 0, 0);
+    }
+}
+
+static void ev__ended(struct ev_be *be, struct ev_slot *sl, CURLcode rc);
+
+/* The attempt's ttfb or idle limit may have run out: end it as curl would end a timeout. */
+static void ev__watch_cb(uv_timer_t *t)
+{
+    struct ev_slot *sl = t->data;
+    int64_t next = sl->in_multi ? ll_xfer_watch(&sl->x, ll_now_ns()) : 0;
+    if (next >= 0) {
+        ev__watch_arm(sl, next);
+        return;
+    }
+    ev_curl_remove(sl->ec, sl->easy);
+    sl->in_multi = false;
+    ev__ended(sl->be, sl, CURLE_OPERATION_TIMEDOUT);
+}
+
 /* Start the next attempt of sl->call. false when the call became final instead: the slot is
  * then idle and the caller releases it. */
 static bool ev__attempt(struct ev_be *be, struct ev_slot *sl)
@@ -167,6 +198,7 @@ static bool ev__attempt(struct ev_be *be, struct ev_slot *sl)
         return false;
     }
     sl->in_multi = true;
+    ev__watch_arm(sl, ll_xfer_watch(&sl->x, ll_now_ns()));
     return true;
 }
 
@@ -203,13 +235,20 @@ static void ev__backoff_cb(uv_timer_t *t)
 /* A transfer ended (ev_curl removed it from the multi already). */
 static void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
 {
-    struct ev_be *be = arg;
     char *priv = NULL;
 
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
     struct ll_xfer *x = (struct ll_xfer *)priv;
     struct ev_slot *sl = (struct ev_slot *)((char *)x - offsetof(struct ev_slot, x));
     sl->in_multi = false;
+    ev__ended(arg, sl, rc);
+}
+
+/* The slot's transfer is out of the multi with `rc`: final, re-sent, or a retry after a wait. */
+static void ev__ended(struct ev_be *be, struct ev_slot *sl, CURLcode rc)
+{
+    struct ll_xfer *x = &sl->x;
+    uv_timer_stop(&sl->backoff); /* the attempt's watch */
     int64_t wait = ll_xfer_end(x, rc, &be->rng);
     if (sl->call->res.limit != LL_LIMIT_NONE) { /* ll_xfer_end judged it (EMFILE, ...) */
         be->limit_hit = ll_limit_name(sl->call->res.limit);
@@ -217,6 +256,14 @@ static void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
     if (wait < 0) {
         ev__done_push(be, sl->call);
         ev__release(be, sl);
+        return;
+    }
+    if (ll_xfer_resending(x)) {
+        /* A reused connection had died before any answer: again at once, not a retry (the
+         * handle is out of the multi already, so it may go straight back in). */
+        if (!ev__attempt(be, sl)) {
+            ev__release(be, sl);
+        }
         return;
     }
     /* Hold the slot across the wait (the semaphore is held across the sleep). Rounded up:
@@ -249,6 +296,9 @@ static void ev__run_blocking(struct ev_be *be, struct ev_slot *sl, struct ll_cal
         int64_t wait = ll_xfer_end(&sl->x, curl_easy_perform(sl->easy), &be->rng);
         if (wait < 0) {
             return;
+        }
+        if (ll_xfer_resending(&sl->x)) {
+            continue;
         }
         be->backoff_waits++;
         be->backoff_ns += wait;
@@ -366,6 +416,7 @@ static void ev__cancel_slot(struct ev_be *be, struct ev_slot *sl)
         be->backoff_ns += ll_now_ns() - sl->backoff_start;
         ev__finish(be, call, LL_CLASS_CANCELLED, "cancelled while waiting to retry");
     } else if (sl->in_multi) {
+        uv_timer_stop(&sl->backoff); /* the attempt's watch */
         ev_curl_remove(sl->ec, sl->easy);
         sl->in_multi = false;
         /* Recorded as an attempt that ended cancelled, as on the threaded backend. */
@@ -475,8 +526,11 @@ static int ev__slots_init(struct ev_be *be)
         ev_curl_prepare_easy(sl->ec, sl->easy);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ev__open_sock_cb);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)sl);
-        sl->x.no_progress_cb = true; /* cancel removes the handle from the multi itself */
-        sl->x.slot = (size_t)i;      /* its base URL (ll_xfer.slot) */
+        /* Cancel removes the handle from the multi itself, and a timer watches the limits
+         * curl does not know; only the blocking pitfall runs curl_easy_perform, which needs
+         * the progress callback for both. */
+        sl->x.no_progress_cb = !be->cfg->blocking;
+        sl->x.slot = (size_t)i; /* its base URL (ll_xfer.slot) */
         sl->next_free = be->free_slots;
         be->free_slots = sl;
     }

@@ -15,6 +15,10 @@ struct ev_sock {
     int events;  /* UV_READABLE|UV_WRITABLE the poll watches; 0 when stopped */
     bool owned;  /* a connection socket opened for curl: closed through ev__closesocket_fn */
     bool parked; /* curl said REMOVE; an owned socket's poll stays in epoll meanwhile */
+    /* curl asked to read it: the connection was made. Until then curl 7.88 may close it with
+     * plain close(2), not our CURLOPT_CLOSESOCKETFUNCTION (cf-socket.c closes a socket it never
+     * made the connection's, e.g. a connect cut by a timeout, with sclose) */
+    bool connected;
 };
 
 static void ev__drain(struct ev_curl *ec);
@@ -123,13 +127,29 @@ static void ev__poll_cb(uv_poll_t *h, int status, int events)
         s->ec->counts.parked_wakeups++;
         return;
     }
+    struct ev_curl *ec = s->ec;
+    curl_socket_t fd = s->fd;
+    int watched = s->events;
     if (status < 0) {
-        flags = CURL_CSELECT_ERR;
-    } else {
-        flags |= (events & UV_READABLE) ? CURL_CSELECT_IN : 0;
-        flags |= (events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0;
+        /* A socket error (libuv saw EPOLLERR and stopped the poll). Not CURL_CSELECT_ERR:
+         * curl would fail the transfer without reading the socket (ev_curl.h). The socket is
+         * readable and writable in the sense that a read or write returns the error now. */
+        ec->counts.poll_errors++;
+        s->events = 0;
+        events = watched;
     }
-    ev__action(s->ec, s->fd, flags);
+    flags |= (events & UV_READABLE) ? CURL_CSELECT_IN : 0;
+    flags |= (events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0;
+    ev__action(ec, fd, flags);
+    if (status < 0 && ev__lookup(ec, fd) == s && !s->parked && s->events == 0 &&
+        !uv_is_closing((uv_handle_t *)&s->poll) && !uv_is_active((uv_handle_t *)&s->poll)) {
+        /* curl still holds the socket and did not ask again: watch what it watched, so the
+         * transfer is not left without a poll (it would then end only at its timeout). */
+        if (uv_poll_start(&s->poll, watched, ev__poll_cb) == 0) {
+            s->events = watched;
+            ec->counts.polls_started++;
+        }
+    }
 }
 
 /* The record for a socket curl starts to watch. A record parked on this fd (a pooled connection
@@ -176,8 +196,8 @@ static int ev__socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, vo
     if (what == CURL_POLL_REMOVE) {
         if (s != NULL) {
             s->parked = true;
-            if (!s->owned) {
-                ev__sock_stop(s);
+            if (!s->owned || !s->connected) {
+                ev__sock_stop(s); /* it may be closed behind our back (struct ev_sock) */
             }
             curl_multi_assign(ec->multi, fd, NULL);
         }
@@ -191,6 +211,7 @@ static int ev__socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, vo
         curl_multi_assign(ec->multi, fd, s);
     }
     s->parked = false;
+    s->connected |= (what & CURL_POLL_IN) != 0;
     events |= (what & CURL_POLL_IN) ? UV_READABLE : 0;
     events |= (what & CURL_POLL_OUT) ? UV_WRITABLE : 0;
     if (events == s->events && uv_is_active((uv_handle_t *)&s->poll)) {
@@ -212,6 +233,7 @@ void ev_curl_own_socket(struct ev_curl *ec, curl_socket_t fd)
         ev__sock_stop(s); /* a record left on this number belonged to a socket now gone */
         s->owned = true;
         s->parked = false;
+        s->connected = false;
     }
 }
 

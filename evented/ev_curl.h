@@ -13,16 +13,27 @@
  *     run right after that action returns (curl is then no longer on the stack), a few times
  *     at most: a request finished there usually starts the next one, and waiting for the next
  *     loop pass would cost an epoll_wait(0) and the loop's bookkeeping every time.
- *   - A negative poll status goes to curl as CURL_CSELECT_ERR.
+ *   - A negative poll status (libuv reports EPOLLERR as UV_EBADF and stops the poll) goes to
+ *     curl as the events the poll was watching, not as CURL_CSELECT_ERR: curl 7.88 answers
+ *     CSELECT_ERR with "select/poll returned error" (CURLE_SEND_ERROR) without touching the
+ *     socket, so a request that met a connection the server had reset failed, where
+ *     curl_easy_perform (whose own poll maps POLLERR to readable) reads the socket, sees
+ *     ECONNRESET and sends the request again on a new connection. Handing curl the watched
+ *     events makes it read or write the socket and meet the error itself, as it does there.
+ *     The poll is started again if curl still wants the socket afterwards.
  *   - curl_multi_info_read() is drained completely after every curl_multi_socket_action().
  *   - Never two active polls on one fd, never an fd closed under an active poll. Records live in
  *     an fd -> record table, so there is at most one per fd. CURL_POLL_REMOVE parks the record:
  *     curl says REMOVE for a pooled connection after every request and re-adds the same fd for
  *     the next, so a parked record is taken up again instead of paying malloc + uv_poll_init
- *     each time. For a socket opened for a connection (ev_curl_own_socket) the parked poll even
- *     stays in epoll, since stopping and restarting it cost three epoll_ctl per request; if such
- *     an idle socket turns readable (the server closed it) its poll is stopped then. Any other
- *     socket's poll is stopped at REMOVE (libuv takes the fd out of epoll inside uv_poll_stop).
+ *     each time. For a connected socket opened for a connection (ev_curl_own_socket; connected:
+ *     curl has asked to read it) the parked poll even stays in epoll, since stopping and
+ *     restarting it cost three epoll_ctl per request; if such an idle socket turns readable
+ *     (the server closed it) its poll is stopped then. Any other socket's poll is stopped at
+ *     REMOVE (libuv takes the fd out of epoll inside uv_poll_stop): curl 7.88 closes a socket
+ *     whose connect it gave up (a timeout during connect) with plain close(2), without the
+ *     close-socket callback, and a poll left on it made libuv abort on epoll_ctl (EBADF) when
+ *     it added the watcher on its next pass.
  *     The record is closed when curl closes the socket: every easy handle gets a
  *     CURLOPT_CLOSESOCKETFUNCTION (ev_curl_prepare_easy) that stops and closes the poll before
  *     close(2). The poll's close callback frees the record and touches nothing else, because
@@ -61,6 +72,7 @@ struct ev_curl_counts {
     uint64_t stale_polls;    /* active polls found where curl had not said REMOVE (expect 0) */
     uint64_t polls_started;  /* uv_poll_start calls: one or two epoll_ctl each */
     uint64_t parked_wakeups; /* parked pooled connections that became readable (server closed) */
+    uint64_t poll_errors;    /* poll callbacks with a negative status (socket error, e.g. RST) */
     uint64_t done;           /* transfers reported through the done callback */
 };
 
@@ -92,8 +104,8 @@ void ev_curl_prepare_easy(struct ev_curl *ec, CURL *easy);
  * abandoning a transfer (cancel); finished transfers are removed before the done callback.
  * Must not be called from inside a curl callback. 0 or LL_ECURL. */
 /* fd was just opened for a connection (the backend's CURLOPT_OPENSOCKETFUNCTION calls this):
- * curl will close it through ev_curl's CURLOPT_CLOSESOCKETFUNCTION, never behind our back, so
- * its poll may stay in epoll between requests. */
+ * once connected, curl closes it through ev_curl's CURLOPT_CLOSESOCKETFUNCTION, never behind
+ * our back, so its poll may stay in epoll between requests (see CURL_POLL_REMOVE above). */
 void ev_curl_own_socket(struct ev_curl *ec, curl_socket_t fd);
 
 int ev_curl_add(struct ev_curl *ec, CURL *easy);

@@ -449,7 +449,7 @@ static const struct eq_step eq_steps[EQ_N] = {
      3},
     {NULL, {"x-mock-status: 400"}, false, EQ_FAST, LL_CLASS_HTTP_4XX, 400, 1},
     {NULL, {"x-mock-status: 401"}, false, EQ_FAST, LL_CLASS_HTTP_4XX, 401, 1},
-    {NULL, {"x-mock-fault: close"}, false, EQ_FAST, LL_CLASS_CONNECT, -1, 3},
+    {NULL, {"x-mock-fault: close"}, false, EQ_FAST, LL_CLASS_PARTIAL, 200, 1},
     {NULL, {NULL}, true, EQ_FAST, LL_CLASS_NONE, 200, 1},
     {"429s",
      {"x-mock-fail-first: 1", "x-mock-fail-status: 429", "x-mock-retry-after: 0"},

@@ -41,8 +41,8 @@ static void test_errors_codes(void **state)
 
 static void test_errors_classes_round_trip(void **state)
 {
-    static const char *const names[] = {"ok",      "4xx",      "429",      "5xx",      "timeout",
-                                        "connect", "protocol", "resource", "cancelled"};
+    static const char *const names[] = {"ok",      "4xx",     "429",      "5xx",      "timeout",
+                                        "connect", "partial", "protocol", "resource", "cancelled"};
     assert_int_equal(LL_CLASS__COUNT, sizeof(names) / sizeof(names[0]));
     for (int i = 0; i < LL_CLASS__COUNT; i++) {
         enum ll_class c = LL_CLASS__COUNT;

@@ -38,13 +38,15 @@ struct hcase {
     enum ll_class also; /* an equally right class (a reset instead of a FIN), or want again */
 };
 
-/* Truncated body and a close at once are "closed early" (CONNECT); a body or stream that is not
- * what the API promises is PROTOCOL; whatever never finishes meets the timeout. */
+/* A close at once is "closed early" (CONNECT); a 200 cut short, by a close (truncated body) or
+ * by the timeout (the endless stream), is PARTIAL: its answer had begun, so it may have been
+ * billed and is not sent again (issue 12); a body or stream that is not what the API promises
+ * is PROTOCOL; an answer that never begins meets the timeout. */
 static const struct hcase cases[HS__COUNT] = {
-    {HS_TRUNCATE, LL_CLASS_CONNECT, LL_CLASS_CONNECT},
+    {HS_TRUNCATE, LL_CLASS_PARTIAL, LL_CLASS_PARTIAL},
     {HS_BAD_JSON, LL_CLASS_PROTOCOL, LL_CLASS_PROTOCOL},
     {HS_HTML, LL_CLASS_PROTOCOL, LL_CLASS_PROTOCOL},
-    {HS_SSE_FOREVER, LL_CLASS_TIMEOUT, LL_CLASS_TIMEOUT},
+    {HS_SSE_FOREVER, LL_CLASS_PARTIAL, LL_CLASS_PARTIAL},
     {HS_SILENT, LL_CLASS_TIMEOUT, LL_CLASS_TIMEOUT},
     {HS_CLOSE, LL_CLASS_CONNECT, LL_CLASS_CONNECT},
     {HS_GARBAGE, LL_CLASS_PROTOCOL, LL_CLASS_CONNECT},

@@ -32,6 +32,7 @@ static void test_retry_defaults(void **state)
     assert_true(p.jitter);
     assert_true(p.honor_retry_after);
     assert_int_equal(p.max_retry_after_ms, 60000);
+    assert_int_equal(p.max_retry_wait_ms, 60000);
 }
 
 static void test_retry_backoff_schedule(void **state)
@@ -192,6 +193,65 @@ static void test_retry_next_delay(void **state)
     assert_int_equal(ll_retry_next_delay_ns(&p, 1, LL_CLASS_CONNECT, 0, -1, &rng), -1);
 }
 
+/* OpenAI's x-ratelimit-reset-* durations: Go's form, every unit, and what is not one. */
+static void test_retry_duration(void **state)
+{
+    static const struct {
+        const char *in;
+        int64_t ms;
+    } ok[] = {{"1s", 1000},    {"6m0s", 360000}, {"250ms", 250},  {"1h2m3.5s", 3723500},
+              {"0.5s", 500},   {"20ms", 20},     {"1500us", 2},   {"999ns", 1},
+              {" 2s ", 2000},  {"17", 17000},    {"0s", 0},       {"1m30s", 90000},
+              {"3.25s", 3250}, {"1h", 3600000},  {"1.5m", 90000}, {"2\xc2\xb5s", 1}};
+    static const char *const bad[] = {"", "s", "1x", "-1s", "1s2", "ms", "1 s", "abc", "1s-"};
+    int64_t ms;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        ms = -7;
+        if (ll_retry_duration_parse(ok[i].in, &ms) != 0 || ms != ok[i].ms) {
+            fail_msg("'%s': got %lld, want %lld", ok[i].in, (long long)ms, (long long)ok[i].ms);
+        }
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (ll_retry_duration_parse(bad[i], &ms) == 0) {
+            fail_msg("'%s' parsed as %lld", bad[i], (long long)ms);
+        }
+    }
+    assert_int_equal(ll_retry_duration_parse(NULL, &ms), LL_EINVAL);
+}
+
+/* Which hint wins: retry-after-ms, then Retry-After, then (429 only) the exhausted reset. */
+static void test_retry_hint_pick(void **state)
+{
+    struct ll_retry_hints h;
+    const char *src = "x";
+    ll_retry_hints_clear(&h);
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), -1);
+    assert_null(src);
+    h.reset_requests = 1000;
+    h.reset_tokens = 360000;
+    assert_int_equal(ll_retry_hint_pick(&h, 503, NULL), -1);     /* not a rate limit */
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), 360000); /* neither said: the longer */
+    assert_string_equal(src, "x-ratelimit-reset-tokens");
+    h.remaining_requests = 0;
+    h.remaining_tokens = 5000;
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), 1000); /* the exhausted one */
+    assert_string_equal(src, "x-ratelimit-reset-requests");
+    h.remaining_requests = 3;
+    h.remaining_tokens = 0;
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), 360000);
+    h.reset_tokens = -1;
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), 1000); /* the only one there */
+    h.retry_after = 2000;
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), 2000);
+    assert_string_equal(src, "Retry-After");
+    assert_int_equal(ll_retry_hint_pick(&h, 503, &src), 2000);
+    h.after_ms = 1500;
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), 1500); /* Azure sends both */
+    assert_string_equal(src, "retry-after-ms");
+    h.after_ms = 0;
+    assert_int_equal(ll_retry_hint_pick(&h, 429, &src), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,7 +259,8 @@ int main(void)
         cmocka_unit_test(test_retry_jitter_bounds),   cmocka_unit_test(test_retry_rng),
         cmocka_unit_test(test_retry_retryable_table), cmocka_unit_test(test_retry_after_seconds),
         cmocka_unit_test(test_retry_after_dates),     cmocka_unit_test(test_retry_after_garbage),
-        cmocka_unit_test(test_retry_next_delay),
+        cmocka_unit_test(test_retry_next_delay),      cmocka_unit_test(test_retry_duration),
+        cmocka_unit_test(test_retry_hint_pick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

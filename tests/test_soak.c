@@ -128,6 +128,7 @@ static void test_soak_backend(void **state)
     cfg.retry.base_ms = 1;
     cfg.retry.cap_ms = 10;
     cfg.retry.max_retry_after_ms = 10;
+    cfg.retry.retry_partial = true; /* a close mid-answer is retried too: every request ends ok */
 
     int mock_fds0 = ll_test_fd_count(m.pid) + 1; /* + the /metrics connection being served */
     long mock_rss0 = ll_test_rss_kb(m.pid);

@@ -1,4 +1,5 @@
-/* test_sse.c - SSE framing: every split point, every line ending, comments, [DONE], limits. */
+/* test_sse.c - SSE parsing: every WHATWG rule (tests/sse_rules.h) at every split point, every
+ * line ending, comments, [DONE], limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,23 +12,84 @@
 
 #include "ll_err.h"
 #include "ll_sse.h"
+#include "sse_rules.h"
 
 #define MAX_EVENTS 16
 
 struct events {
     int n;
     char data[MAX_EVENTS][128];
+    char type[MAX_EVENTS][32];
     int stop_after; /* return 99 from the n-th event (0 = never) */
 };
 
-static int collect_cb(void *arg, const char *data, size_t len)
+static int collect_cb(void *arg, const char *type, const char *data, size_t len)
 {
     struct events *ev = arg;
     assert_int_equal(strlen(data), len); /* NUL-ended, no embedded NUL here */
     assert_true(ev->n < MAX_EVENTS);
     snprintf(ev->data[ev->n], sizeof(ev->data[0]), "%s", data);
+    snprintf(ev->type[ev->n], sizeof(ev->type[0]), "%s", type);
     ev->n++;
     return ev->stop_after && ev->n == ev->stop_after ? 99 : 0;
+}
+
+/* What a parser fed `r` must have produced. */
+static void check_rule(const struct sse_rule *r, const struct events *ev, const struct ll_sse *s,
+                       const char *how)
+{
+    int want = 0;
+    while (want < SSE_MAX_EV && r->ev[want].type != NULL) {
+        want++;
+    }
+    if (ev->n != want) {
+        fail_msg("%s (%s): %d events, want %d", r->name, how, ev->n, want);
+    }
+    for (int i = 0; i < want; i++) {
+        if (strcmp(ev->type[i], r->ev[i].type) != 0 || strcmp(ev->data[i], r->ev[i].data) != 0) {
+            fail_msg("%s (%s): event %d is %s '%s', want %s '%s'", r->name, how, i, ev->type[i],
+                     ev->data[i], r->ev[i].type, r->ev[i].data);
+        }
+    }
+    if (strcmp(s->last_id, r->last_id) != 0 || s->retry_ms != r->retry_ms || s->done != r->done) {
+        fail_msg("%s (%s): id '%s' retry %lld done %d, want '%s' %lld %d", r->name, how, s->last_id,
+                 (long long)s->retry_ms, s->done, r->last_id, (long long)r->retry_ms, r->done);
+    }
+}
+
+/* Every rule, fed whole, in two pieces at every split point, in three pieces at every pair of
+ * split points, and byte by byte; and again after a reset, as the next attempt would. */
+static void test_sse_rules_every_split(void **state)
+{
+    for (size_t k = 0; k < SSE_N_RULES; k++) {
+        const struct sse_rule *r = &sse_rules[k];
+        for (size_t a = 0; a <= r->len; a++) {
+            for (size_t b = a; b <= r->len; b++) {
+                struct ll_sse s;
+                struct events ev = {0};
+                char how[48];
+                ll_sse_init(&s);
+                assert_int_equal(ll_sse_feed(&s, r->bytes, a, collect_cb, &ev), 0);
+                assert_int_equal(ll_sse_feed(&s, r->bytes + a, b - a, collect_cb, &ev), 0);
+                assert_int_equal(ll_sse_feed(&s, r->bytes + b, r->len - b, collect_cb, &ev), 0);
+                snprintf(how, sizeof(how), "cut at %zu and %zu", a, b);
+                check_rule(r, &ev, &s, how);
+                ll_sse_free(&s);
+            }
+        }
+        struct ll_sse s;
+        struct events ev = {0};
+        ll_sse_init(&s);
+        static const char prime[] = "data: x\nid: 1\nretry: 5\nevent: e\n\xEF";
+        assert_int_equal(ll_sse_feed(&s, prime, sizeof(prime) - 1, collect_cb, &ev), 0);
+        ll_sse_reset(&s); /* a new stream: no pending line, type, id, retry or BOM state */
+        memset(&ev, 0, sizeof(ev));
+        for (size_t i = 0; i < r->len; i++) {
+            assert_int_equal(ll_sse_feed(&s, r->bytes + i, 1, collect_cb, &ev), 0);
+        }
+        check_rule(r, &ev, &s, "byte by byte after a reset");
+        ll_sse_free(&s);
+    }
 }
 
 static const char *const want[] = {"{\"a\":1}", "line1\nline2", "{\"b\":2}", "", " x:y"};
@@ -205,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_sse_done_dispatches_nothing),
         cmocka_unit_test(test_sse_oversized_event),
         cmocka_unit_test(test_sse_callback_stops),
+        cmocka_unit_test(test_sse_rules_every_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,7 +52,10 @@ static void test_wire_equal_requests_share(void **state)
     assert_string_equal(a->body, "{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}],"
                                  "\"model\":\"gpt-mock\",\"max_tokens\":8}");
     assert_int_equal(a->body_len, strlen(a->body));
-    assert_int_equal(n_headers(a->headers), 4); /* Content-Type, Authorization, Expect, extra */
+    /* Content-Type, Authorization, Expect, an empty Accept-Encoding (curl decodes any encoding
+     * but nothing is asked for), extra */
+    assert_int_equal(n_headers(a->headers), 5);
+    assert_string_equal(a->headers->next->next->next->data, "Accept-Encoding:");
 
     /* The caller reuses its buffer with other text: a new wire, never the stale one. */
     snprintf(prompt, sizeof(prompt), "%s", "hellp");

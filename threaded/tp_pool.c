@@ -209,6 +209,9 @@ static void tp__run(struct tp_worker *w, struct ll_call *call)
         if (wait_ns < 0) {
             return;
         }
+        if (ll_xfer_resending(&w->xfer)) {
+            continue; /* a reused connection had died: again at once, not a retry */
+        }
         if (!tp__backoff(w, call, wait_ns)) {
             ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled while waiting to retry");
             return;
