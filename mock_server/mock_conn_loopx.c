@@ -11,12 +11,12 @@
  * connection that needs more gets a struct mock_lx and the x transport (its own send and
  * backlog; the rest is the loop's), and its reads come to x_read_cb.
  *
- * Where the emulated round trip's parts go (README): a new connection starts reading a whole
- * RTT after its accept (the kernel finished the TCP handshake at once, so that round trip is
- * paid in the first bytes' turn: within the TLS handshake for HTTPS, within the first request
- * in cleartext); then what is read is acted on RTT/2 late and what is written leaves RTT/2
- * late, in order, FIN and resets included (a close after a partial answer sends the part
- * first). */
+ * Where the emulated round trip's parts go (README): what is read is acted on RTT/2 late and
+ * what is written leaves RTT/2 late, in order, FIN and resets included (a close after a
+ * partial answer sends the part first); the kernel finished the TCP handshake at once, so its
+ * round trip is added to the first bytes the client sends (and to what follows them until they
+ * are acted on, to keep the order): it shows within the TLS handshake for HTTPS, within the
+ * first request in cleartext, not in the connect time. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +35,15 @@ struct mock_lx {
     bool tcp_later; /* the socket closes from the delay line, after the bytes before it */
     unsigned char nsniff;
     char sniff[PREFACE_LEN];
+    bool started;    /* the first bytes were read: the handshake's round trip is paid */
+    int first_items; /* items in the delay line's 1.5 RTT queue: later input queues behind */
     struct mock_h2 *h2;
     size_t rtt_out; /* bytes in the delay line towards the client */
 };
 
 /* What the delay line carries for a connection. */
-enum { LX_START, LX_IN, LX_END, LX_OUT, LX_SHUT, LX_CLOSE };
+enum { LX_IN, LX_END, LX_OUT, LX_SHUT, LX_CLOSE };
+#define LX_FIRST 0x100 /* or-ed into an input's kind when it went to the 1.5 RTT queue */
 
 static void x_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void proto_in(struct mock_lconn *c, const char *p, size_t n);
@@ -308,13 +311,20 @@ static void x_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         raw_in(c, nread, buf->base);
         return;
     }
-    int rc = nread > 0
-                 ? mock_rtt_push(c->lp->rtt, false, c, LX_IN, buf->base, (size_t)nread)
-                 : mock_rtt_push(c->lp->rtt, false, c, LX_END, (const char *)&nread, sizeof(nread));
+    /* The first bytes pay the TCP handshake's round trip too; what follows them waits in the
+     * same queue until they are acted on, so that the input stays in order. */
+    struct mock_lx *x = c->x;
+    bool first = !x->started || x->first_items > 0;
+    int kind = first ? LX_FIRST : 0;
+    int rc = nread > 0 ? mock_rtt_push(c->lp->rtt, first, c, kind | LX_IN, buf->base, (size_t)nread)
+                       : mock_rtt_push(c->lp->rtt, first, c, kind | LX_END, (const char *)&nread,
+                                       sizeof(nread));
     if (rc != 0) {
         mock__lconn_close(c);
         return;
     }
+    x->started = true;
+    x->first_items += first;
     c->refs++;
     if (nread < 0) {
         mock__lconn_read_stop(c);
@@ -330,7 +340,10 @@ static void deliver(struct mock_rtt_item *it, bool dropped)
     bool live = !dropped && !c->closing;
     ssize_t end;
     c->refs--;
-    switch (it->kind) {
+    if (it->kind & LX_FIRST) {
+        x->first_items--;
+    }
+    switch (it->kind & ~LX_FIRST) {
     case LX_OUT:
         x->rtt_out -= it->len;
         if (!dropped && (!c->closing || x->tcp_later)) {
@@ -349,11 +362,6 @@ static void deliver(struct mock_rtt_item *it, bool dropped)
         memcpy(&end, it->data, sizeof(end));
         if (live) {
             raw_in(c, end, NULL);
-        }
-        break;
-    case LX_START:
-        if (live) {
-            mock__lconn_read_start(c);
         }
         break;
     case LX_SHUT:
@@ -439,13 +447,7 @@ void mock__lx_accept(struct mock_lconn *c)
         c->x->sniffing = h2_served(c);
     }
     c->rcb = x_read_cb;
-    if (c->lp->rtt == NULL) {
-        mock__lconn_read_start(c);
-    } else if (mock_rtt_push(c->lp->rtt, true, c, LX_START, NULL, 0) == 0) {
-        c->refs++; /* reads start once the handshake's round trip is over */
-    } else {
-        mock__lconn_close(c);
-    }
+    mock__lconn_read_start(c);
 }
 
 int mock__lx_shutdown(struct mock_lconn *c)

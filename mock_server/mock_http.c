@@ -242,7 +242,7 @@ static void header_done(struct mock_http *h)
         copy_value(r->auth, sizeof(r->auth), v, h->hval_trunc ? 0 : h->hval_len);
     } else if (len == 6 && strcasecmp(n, "expect") == 0) {
         r->expect_continue = strcasecmp(v, "100-continue") == 0;
-    } else if (len > 7 && strncasecmp(n, "x-mock-", 7) == 0) {
+    } else if (len > 7 && (n[0] | 0x20) == 'x' && strncasecmp(n, "x-mock-", 7) == 0) {
         mock_header(r, n + 7, v, h->hval_len);
     }
 }
@@ -301,11 +301,13 @@ static int on_headers_complete(http_parser *p)
     return 0;
 }
 
-/* Append to the body: 0, or the status the request gets instead (413, 500). */
-static int body_add(struct mock_http *h, struct mock_req *r, const char *at, size_t len)
+static int on_body(http_parser *p, const char *at, size_t len)
 {
+    struct mock_http *h = p->data;
+    struct mock_req *r = h->cur;
     if (r->body_len + len > h->cfg->max_body_bytes) {
-        return 413;
+        h->err_status = 413;
+        return -1;
     }
     if (r->body_len + len + 1 > r->body_cap) {
         size_t cap = r->body_cap ? r->body_cap : 1024;
@@ -314,7 +316,8 @@ static int body_add(struct mock_http *h, struct mock_req *r, const char *at, siz
         }
         char *nb = realloc(r->body, cap);
         if (nb == NULL) {
-            return 500;
+            h->err_status = 500;
+            return -1;
         }
         r->body = nb;
         r->body_cap = cap;
@@ -322,17 +325,6 @@ static int body_add(struct mock_http *h, struct mock_req *r, const char *at, siz
     memcpy(r->body + r->body_len, at, len);
     r->body_len += len;
     r->body[r->body_len] = '\0';
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    struct mock_http *h = p->data;
-    int st = body_add(h, h->cur, at, len);
-    if (st != 0) {
-        h->err_status = st;
-        return -1;
-    }
     return 0;
 }
 
@@ -512,9 +504,9 @@ void mock_http_field(struct mock_http *h, const char *name, size_t nlen, const c
 void mock_http_data(struct mock_http *h, const char *p, size_t n)
 {
     struct mock_req *r = h->cur;
-    int st;
-    if (r != NULL && r->pre_status == 0 && (st = body_add(h, r, p, n)) != 0) {
-        fail_req(r, st, NULL);
+    h->err_status = 0;
+    if (r != NULL && r->pre_status == 0 && on_body(&h->parser, p, n) != 0) {
+        fail_req(r, h->err_status, NULL); /* as http_parser would: 413, or 500 */
     }
 }
 

@@ -66,8 +66,8 @@ int mock_rtt_init(struct mock_rtt *r, uv_loop_t *loop, double rtt_ms,
                   void (*deliver)(struct mock_rtt_item *it, bool dropped))
 {
     memset(r, 0, sizeof(*r));
-    r->full_ns = (int64_t)(rtt_ms * 1e6);
-    r->half_ns = r->full_ns / 2;
+    r->half_ns = (int64_t)(rtt_ms * 1e6) / 2;
+    r->first_ns = 3 * r->half_ns;
     r->deliver = deliver;
     r->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (r->tfd < 0) {
@@ -84,15 +84,15 @@ int mock_rtt_init(struct mock_rtt *r, uv_loop_t *loop, double rtt_ms,
     return 0;
 }
 
-int mock_rtt_push(struct mock_rtt *r, bool full, void *owner, int kind, const char *p, size_t n)
+int mock_rtt_push(struct mock_rtt *r, bool first, void *owner, int kind, const char *p, size_t n)
 {
     struct mock_rtt_item *it = r->open ? malloc(sizeof(*it) + n) : NULL;
     if (it == NULL) {
         return -1;
     }
-    int q = full ? 1 : 0;
+    int q = first ? 1 : 0;
     it->next = NULL;
-    it->due_ns = (int64_t)uv_hrtime() + (full ? r->full_ns : r->half_ns);
+    it->due_ns = (int64_t)uv_hrtime() + (first ? r->first_ns : r->half_ns);
     it->owner = owner;
     it->kind = kind;
     it->len = n;
