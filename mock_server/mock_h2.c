@@ -27,6 +27,11 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) {
         return 0; /* trailers: their fields are ignored */
     }
+    if (h->goaway && f->hd.stream_id > h->goaway_last) {
+        /* Past the GOAWAY mockllm queued (it may not have left yet): not processed, and
+         * closed by nghttp2 once it has, so the client knows to send it again. */
+        return 0;
+    }
     struct mock_h2s *st = mock__h2s_new(h, f->hd.stream_id);
     if (st == NULL) {
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
@@ -35,6 +40,8 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud
     mock_metrics_net(metrics(h), h->w->index, MOCK_NET_H2_STREAM);
     h->opened++;
     if (cfg->h2_goaway_after > 0 && h->opened == cfg->h2_goaway_after) {
+        h->goaway = true;
+        h->goaway_last = f->hd.stream_id;
         nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR, NULL, 0);
         mock_metrics_net(metrics(h), h->w->index, MOCK_NET_H2_GOAWAY);
     }
@@ -247,9 +254,12 @@ void mock_h2_stop(struct mock_h2 *h)
         return;
     }
     mock__h2_enter(h);
-    nghttp2_submit_goaway(h->sess, NGHTTP2_FLAG_NONE,
-                          nghttp2_session_get_last_proc_stream_id(h->sess), NGHTTP2_NO_ERROR, NULL,
-                          0);
+    int32_t last = nghttp2_session_get_last_proc_stream_id(h->sess);
+    if (!h->goaway || last < h->goaway_last) {
+        h->goaway = true;
+        h->goaway_last = last;
+    }
+    nghttp2_submit_goaway(h->sess, NGHTTP2_FLAG_NONE, h->goaway_last, NGHTTP2_NO_ERROR, NULL, 0);
     mock__h2_leave(h);
 }
 

@@ -24,6 +24,8 @@ struct mock_h2 {
     struct mock_h2s *streams; /* every stream with an object: doubly linked */
     int nstreams;
     int opened;           /* streams the client opened on this connection (the faults count them) */
+    bool goaway;          /* mockllm queued a GOAWAY ... */
+    int32_t goaway_last;  /* ... naming this stream as the last it processes */
     int depth;            /* entry points on the stack: frames are written when it returns to 0 */
     bool closed;          /* mock_h2_close: nothing more is done */
     bool ended;           /* io->end was called */
@@ -55,6 +57,7 @@ struct mock_h2s {
     bool active;    /* the request is being answered */
     bool closing;   /* reset or gone: nothing more is sent */
     bool failed;    /* a send failed: reset once the caller's stack unwound */
+    bool rst_after; /* reset once the data already rendered has been sent */
     bool open;      /* nghttp2 still has the stream */
 };
 

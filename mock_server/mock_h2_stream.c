@@ -130,6 +130,9 @@ ssize_t mock__h2s_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 {
     struct mock_h2s *st = src->ptr;
     size_t avail = st->data.len - st->data_off;
+    if (avail == 0 && st->rst_after) {
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM INTERNAL_ERROR */
+    }
     if (avail == 0 && !st->eof) {
         st->deferred = true;
         return NGHTTP2_ERR_DEFERRED;
@@ -215,9 +218,18 @@ static void st_close(struct mock_h2s *st)
     st->drain_cb = NULL;
     mock_http_drop(&st->c.http, false);
     uv_timer_stop(&st->timer);
-    if (st->open && !h->closed) {
-        nghttp2_submit_rst_stream(h->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    if (!st->open || h->closed) {
+        return;
     }
+    if (st->submitted && !st->head_only && st->data.len > st->data_off) {
+        /* What the answer sent before dropping its "connection" goes first, as over HTTP/1.1:
+         * the data source resets the stream once it has given the rest (nghttp2 would send
+         * the reset ahead of queued DATA). */
+        st->rst_after = true;
+        resume(st);
+        return;
+    }
+    nghttp2_submit_rst_stream(h->sess, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
 }
 
 static void h2s_close(struct mock_conn *c)
