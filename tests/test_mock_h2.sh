@@ -54,6 +54,13 @@ expect_eq "cleartext port still speaks HTTP/1.1" \
     "$("${CURL[@]}" -o /dev/null -w '%{http_version} %{http_code}' "$CLEAR_BASE/health")" "1.1 200"
 expect_eq "mockllm_h2_connections_total (h2c: one per curl)" "$(metric mockllm_h2_connections_total)" 3
 
+# ---- a reader that grants no window paces its stream; memory stays bounded ----
+rss0=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+/usr/bin/python3 "$WIRE" h2-slow "$PORT" || fail "h2 slow reader"
+rss1=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+[ $((rss1 - rss0)) -lt 16384 ] && pass "RSS after a 13 MB stream to a slow reader: +$((rss1 - rss0)) KiB" ||
+    fail "RSS grew $((rss1 - rss0)) KiB for one paced stream"
+
 # ---- many streams on one connection ----
 snapshot "$tmp/m0"
 h2load -n 200 -c 1 -m 100 -d "$tmp/chat.json" -H 'content-type: application/json' \

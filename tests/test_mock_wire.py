@@ -12,6 +12,11 @@ then the connection closed), 1 otherwise.
     h2-badpreface PORT CA       ALPN h2, then no client preface: GOAWAY PROTOCOL_ERROR
     h2-badhpack PORT [CA]       HEADERS with an HPACK index that does not exist: GOAWAY
                                 COMPRESSION_ERROR
+    h2-slow PORT                h2c: a 65,536-token stream whose reader grants no window:
+                                mockllm stops at the window (mockllm_streams_paced 1, under
+                                256 KiB sent, not growing), then, window granted as DATA is
+                                read, finishes
+                                ([DONE], paced 0)
 Without CA the HTTP/2 commands use h2c (prior knowledge) on cleartext.
 """
 import random
@@ -128,9 +133,53 @@ def h2_badhpack(port, ca=None):
               "an HPACK index that does not exist")
 
 
+def metric(port, name):
+    import urllib.request
+    for line in urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode().splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    return None
+
+
+def h2_slow(port):
+    body = (b'{"model":"gpt-mock","messages":[{"role":"user","content":"hi"}],'
+            b'"max_tokens":65536,"stream":true}')
+    block = b"\x83\x86\x04\x14/v1/chat/completions\x01\x09localhost"
+    s = connect(port)
+    s.sendall(PREFACE + frame(4, 0, 0) + frame(1, 4, 1, block) + frame(0, 1, 1, body))
+    paced, sent = None, None
+    for _ in range(50):  # until the stream waits (at most 5 s)
+        time.sleep(0.1)
+        paced, sent = metric(port, "mockllm_streams_paced"), metric(port, "mockllm_bytes_sent_total")
+        if paced == 1:
+            break
+    time.sleep(0.3)
+    sent2 = metric(port, "mockllm_bytes_sent_total")
+    s.settimeout(10)
+    buf, got, done = b"", 0, False
+    while not done:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            n = int.from_bytes(buf[:3], "big")
+            ftype, payload, buf = buf[3], buf[9:9 + n], buf[9 + n:]
+            if ftype == 0 and n > 0:
+                got += n
+                s.sendall(frame(8, 0, 0, struct.pack(">I", n)) + frame(8, 0, 1, struct.pack(">I", n)))
+                done = payload.endswith(b"data: [DONE]\n\n")
+    after = metric(port, "mockllm_streams_paced")
+    # (a scrape's own answer, ~5 KB, is counted between the two readings)
+    check(paced == 1 and sent2 - sent < 16384 and sent < 256 * 1024 and done and after == 0,
+          "a reader that grants no window: paced %s, %s bytes sent, still %s after 0.3 s; "
+          "then %d bytes read, [DONE] %s, paced %s" % (paced, sent, sent2, got, done, after))
+
+
 def main():
     cmds = {"tls-garbage": tls_garbage, "tls-plain": tls_plain, "tls-badrecord": tls_badrecord,
-            "h2-badframe": h2_badframe, "h2-badpreface": h2_badpreface, "h2-badhpack": h2_badhpack}
+            "h2-badframe": h2_badframe, "h2-badpreface": h2_badpreface, "h2-badhpack": h2_badhpack,
+            "h2-slow": h2_slow}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](int(sys.argv[2]), *sys.argv[3:])
