@@ -115,6 +115,11 @@ expect_eq "reset stream: events before the reset (role + close_after 3)" "$(grep
 expect_eq "the other stream: last event" "$(grep '^data: ' "$tmp/ok.txt" | tail -1)" "data: [DONE]"
 expect_eq "both streams on one connection (connects: 1 + 0)" "$(sort "$tmp/conns.txt" | tr '\n' ' ')" "0 1 "
 expect_eq "mockllm_h2_resets_total" "$(($(metric mockllm_h2_resets_total) - rst0))" 1
+# a plain answer cut by the close fault: its headers and half its body, then the reset
+nghttp -v -H 'x-mock-fault: close' -d "$tmp/chat.json" "$BASE/v1/chat/completions" 2>&1 |
+    grep -Eo "recv (HEADERS|DATA|RST_STREAM) frame" | uniq | tr '\n' ' ' >"$tmp/frames.txt"
+expect_eq "close fault on a plain answer: frames" "$(cat "$tmp/frames.txt")" \
+    "recv HEADERS frame recv DATA frame recv RST_STREAM frame "
 mock_stop
 
 # ---- GOAWAY after 3 streams ----

@@ -37,11 +37,12 @@ phases() {
 
 # within WHAT GOT_US WANT_MS: GOT within 10% of WANT.
 within() {
-    local lo=$(($3 * 900)) hi=$(($3 * 1100))
+    local lo=$(($3 * 900)) hi=$(($3 * 1100)) ms
+    ms=$(awk -v us="$2" 'BEGIN { printf "%.3f", us / 1000 }')
     if [ "$2" -ge "$lo" ] && [ "$2" -le "$hi" ]; then
-        pass "$1: $(($2 / 1000)).$(printf %03d $(($2 % 1000))) ms (want $3 ms +/- 10%)"
+        pass "$1: $ms ms (want $3 ms +/- 10%)"
     else
-        fail "$1: $(($2 / 1000)).$(printf %03d $(($2 % 1000))) ms, want $3 ms +/- 10%"
+        fail "$1: $ms ms, want $3 ms +/- 10%"
     fi
 }
 
