@@ -14,6 +14,7 @@
 #include "ll_cmd.h"
 #include "ll_endpoint.h"
 #include "ll_opts.h"
+#include "ll_retryopts.h"
 #include "ll_outfile.h"
 #include "ll_report.h"
 #include "ll_signal.h"
@@ -32,6 +33,7 @@ struct ab {
     int64_t max_tokens, retries;
     double timeout_s;
     bool quiet;
+    struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     char *names[AB_MAX];
     size_t n;
     char prof[AB_MAX][160];
@@ -221,6 +223,7 @@ static int ab_main(struct ab *a)
     if (ll_endpoint_open(&ep, WHO, a->url, true, args) == 0) {
         ll_endpoint_config(&ep, &cfg, (int)a->n); /* every model at once */
         cfg.retry.max_attempts = (int)a->retries + 1;
+        ll_retryopts_apply(&a->retry, WHO, &cfg); /* checked in ll_cmd_ab */
         cfg.timeout_ms = (int64_t)(a->timeout_s * 1000.0);
         printf("%s: %zu models at once on %s (%s)\n", WHO, a->n, ep.base_url, ep.source);
         if (ep.mock) {
@@ -255,7 +258,8 @@ int ll_cmd_ab(int argc, char **argv)
                    .retries = d.retry.max_attempts - 1,
                    .timeout_s = (double)d.timeout_ms / 1000.0};
     bool help;
-    const struct ll_opt opts[] = {
+    ll_retryopts_defaults(&a.retry, &d);
+    struct ll_opt opts[16] = {
         {"models", LL_OPT_STR, &a.models, 0, 0, "a,b,c",
          "models to compare (no default: ab is about the names you give)", "required", NULL, 0},
         {"prompt", LL_OPT_STR, &a.prompt, 0, 0, "TEXT", "the one prompt", NULL, NULL, 0},
@@ -272,7 +276,10 @@ int ll_cmd_ab(int argc, char **argv)
         {"quiet", LL_OPT_BOOL, &a.quiet, 0, 0, NULL, "print no table", NULL, NULL, 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
-    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0) {
+    ll_retryopts_append(&a.retry, opts, sizeof(opts) / sizeof(opts[0]));
+    struct ll_config check = d;
+    if (ll_opts_parse(WHO, opts, argc, argv, &help) != 0 ||
+        (!help && ll_retryopts_apply(&a.retry, WHO, &check) != 0)) {
         return LL_EXIT_USAGE;
     }
     if (help) {
@@ -281,6 +288,7 @@ int ll_cmd_ab(int argc, char **argv)
                "function of the name (the same in any order; the table's header lists them).\n"
                "Retries and timeout default as in run and batch.\n\n");
         ll_opts_help(stdout, opts);
+        printf("\n%s", ll_retryopts_help);
         printf("\nexit: 0 every model answered; 1 a model failed (its row says why) or I/O; "
                "2 usage;\n      130/143/129 stopped by SIGINT/SIGTERM/SIGHUP\n");
         return LL_EXIT_OK;

@@ -25,6 +25,7 @@
 #include "ll_limits.h"
 #include "ll_opts.h"
 #include "ll_outfile.h"
+#include "ll_retryopts.h"
 #include "ll_ratelimit_client.h"
 #include "ll_signal.h"
 
@@ -46,6 +47,7 @@ struct batch {
     bool quiet;
     int64_t timeout_ms; /* as applied: whole ms (ll_opts_seconds_to_ms) */
     struct ll_strv mock_args;
+    struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     /* run */
     const struct ll_backend *be;
     struct ll_endpoint ep;
@@ -400,6 +402,7 @@ static void batch_table(struct batch *b, struct ll_opt *t, size_t cap)
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     memcpy(t, tab, sizeof(tab) < cap * sizeof(*t) ? sizeof(tab) : cap * sizeof(*t));
+    ll_retryopts_append(&b->retry, t, cap);
 }
 
 /* Model, timeout, retries and concurrency are the client's defaults, as in run and ab. */
@@ -415,13 +418,14 @@ static void batch_defaults(struct batch *b)
     b->timeout_s = (double)d.timeout_ms / 1000.0;
     b->fd = -1;
     b->prompts = -1;
+    ll_retryopts_defaults(&b->retry, &d);
 }
 
 static void batch_help(struct batch *b)
 {
-    struct ll_opt t[20];
+    struct ll_opt t[24];
     batch_defaults(b);
-    batch_table(b, t, 20);
+    batch_table(b, t, 24);
     printf(
         "usage: llmload batch --in prompts.jsonl --out results.jsonl [flags]\n\n"
         "Input lines: {\"id\", \"model\"?, \"messages\" | \"prompt\", \"max_tokens\"?, ...};\n"
@@ -435,6 +439,7 @@ static void batch_help(struct batch *b)
         "rerun sends them. A write that fails (disk full) stops the batch at once.\n"
         "Defaults for model, timeout, retries and concurrency are run's and ab's.\n\n");
     ll_opts_help(stdout, t);
+    printf("\n%s", ll_retryopts_help);
     printf("\nenvironment: OPENAI_API_KEY (never printed), OPENAI_BASE_URL\n"
            "exit: 0 every id ok, 1 some failed (or an I/O error), 2 usage, 128+N stopped by "
            "signal N (130 SIGINT, 143 SIGTERM)\n");
@@ -453,7 +458,8 @@ static int batch_setup(struct batch *b)
         fprintf(stderr, "%s: unknown backend '%s' (threaded or evented)\n", WHO, b->backend);
         return LL_EXIT_USAGE;
     }
-    if (ll_opts_seconds_to_ms(WHO, "timeout", b->timeout_s, &b->timeout_ms) != 0) {
+    if (ll_opts_seconds_to_ms(WHO, "timeout", b->timeout_s, &b->timeout_ms) != 0 ||
+        ll_retryopts_apply(&b->retry, WHO, &b->cfg) != 0) { /* checked now, applied later */
         return LL_EXIT_USAGE;
     }
     if (ll_batch_in_open(WHO, b->in_path, &b->in, &b->prompts) != 0 ||
@@ -499,6 +505,7 @@ static int batch_client(struct batch *b)
     ll_endpoint_config(&b->ep, &b->cfg, (int)c);
     b->cfg.default_model = b->model;
     b->cfg.retry.max_attempts = (int)b->retries + 1;
+    ll_retryopts_apply(&b->retry, WHO, &b->cfg); /* checked in batch_setup */
     b->cfg.timeout_ms = b->timeout_ms;
     int err = ll_client_create(b->be, &b->cfg, &b->c);
     if (err != 0) {
@@ -549,7 +556,7 @@ static int batch_run(struct batch *b)
         }
         return rc;
     }
-    b->progress = isatty(STDERR_FILENO) == 1;
+    b->progress = isatty(STDERR_FILENO) == 1 && !b->quiet;
     b->t0 = ll_now_ns();
     ll_ratelimit_init(&b->rl, b->rpm, b->tpm, b->t0);
     rc = batch_loop(b);
@@ -567,10 +574,10 @@ static int batch_run(struct batch *b)
 int ll_cmd_batch(int argc, char **argv)
 {
     struct batch b;
-    struct ll_opt t[20];
+    struct ll_opt t[24];
     bool help;
     batch_defaults(&b);
-    batch_table(&b, t, 20);
+    batch_table(&b, t, 24);
     int rc = ll_opts_parse(WHO, t, argc, argv, &help) != 0 ? LL_EXIT_USAGE : 0;
     if (rc == 0 && help) {
         ll_strv_free(&b.mock_args);

@@ -25,5 +25,6 @@ int ll_cmd_batch(int argc, char **argv); /* bench/ll_batch.c */
 int ll_cmd_ab(int argc, char **argv);    /* bench/ll_ab.c */
 
 int ll_cmd_compare(int argc, char **argv); /* bench/ll_compare.c */
+int ll_cmd_merge(int argc, char **argv);   /* bench/ll_merge.c */
 
 #endif

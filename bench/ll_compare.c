@@ -25,10 +25,12 @@
 #define WHO         "llmload compare"
 #define MAX_JSON_SZ (64L << 20)
 
-/* One row: a label and a dotted path into the run's JSON. */
+/* One row: a label and a dotted path into the run's JSON. A share (0..1) is compared by its
+ * change B - A in percentage points: its ratio is undefined when A's is 0. */
 struct cmp_row {
     const char *label;
     const char *path;
+    bool share;
 };
 
 /* Figures computed from others rather than read (see derived()): throughput counts successes
@@ -38,38 +40,38 @@ struct cmp_row {
 #define ERROR_SHARE "=error_share"
 
 static const struct cmp_row rows[] = {
-    {"throughput req/s (ok)", OK_RPS},
-    {"failed req/s", FAILED_RPS},
-    {"error share", ERROR_SHARE},
-    {"wall s", "results.requests.wall_s"},
-    {"requests succeeded", "results.requests.succeeded"},
-    {"requests failed", "results.requests.failed"},
-    {"retries", "results.requests.retries"},
-    {"goodput share", "results.goodput.share"},
-    {"e2e p50 ms", "results.latency.e2e.p50_ms"},
-    {"e2e p90 ms", "results.latency.e2e.p90_ms"},
-    {"e2e p99 ms", "results.latency.e2e.p99_ms"},
-    {"e2e p99.9 ms", "results.latency.e2e.p999_ms"},
-    {"e2e max ms", "results.latency.e2e.max_ms"},
-    {"corrected p99 ms", "results.latency.corrected.p99_ms"},
-    {"last attempt p99 ms", "results.latency.last_attempt.p99_ms"},
-    {"queue wait p99 ms", "results.latency.queue_wait.p99_ms"},
-    {"ttft p50 ms", "results.latency.ttft.p50_ms"},
-    {"ttft p99 ms", "results.latency.ttft.p99_ms"},
-    {"tpot p50 ms", "results.latency.tpot.p50_ms"},
-    {"itl p50 ms", "results.latency.itl.p50_ms"},
-    {"itl p99 ms", "results.latency.itl.p99_ms"},
-    {"chunk gap p50 ms", "results.latency.chunk_gap.p50_ms"},
-    {"completion tokens/s", "results.requests.completion_tokens_per_s"},
-    {"cpu s per 1000 req", "results.resources.cpu_s_per_1000_requests"},
-    {"rss peak KiB", "results.resources.rss_peak_kb"},
-    {"rss KiB per in flight", "results.resources.rss_per_in_flight_kb"},
-    {"threads peak", "results.resources.threads_peak"},
-    {"ctx switches vol", "results.resources.ctx_switches_voluntary"},
-    {"ctx switches invol", "results.resources.ctx_switches_involuntary"},
-    {"loop lag p99 ms", "results.backend.loop_lag.p99_ms"},
-    {"sends slipped max ms", "results.schedule.slip_max_ms"},
-    {NULL, NULL},
+    {"throughput req/s (ok)", OK_RPS, false},
+    {"failed req/s", FAILED_RPS, false},
+    {"error share", ERROR_SHARE, true},
+    {"wall s", "results.requests.wall_s", false},
+    {"requests succeeded", "results.requests.succeeded", false},
+    {"requests failed", "results.requests.failed", false},
+    {"retries", "results.requests.retries", false},
+    {"goodput share", "results.goodput.share", true},
+    {"e2e p50 ms", "results.latency.e2e.p50_ms", false},
+    {"e2e p90 ms", "results.latency.e2e.p90_ms", false},
+    {"e2e p99 ms", "results.latency.e2e.p99_ms", false},
+    {"e2e p99.9 ms", "results.latency.e2e.p999_ms", false},
+    {"e2e max ms", "results.latency.e2e.max_ms", false},
+    {"corrected p99 ms", "results.latency.corrected.p99_ms", false},
+    {"last attempt p99 ms", "results.latency.last_attempt.p99_ms", false},
+    {"queue wait p99 ms", "results.latency.queue_wait.p99_ms", false},
+    {"ttft p50 ms", "results.latency.ttft.p50_ms", false},
+    {"ttft p99 ms", "results.latency.ttft.p99_ms", false},
+    {"tpot p50 ms", "results.latency.tpot.p50_ms", false},
+    {"itl p50 ms", "results.latency.itl.p50_ms", false},
+    {"itl p99 ms", "results.latency.itl.p99_ms", false},
+    {"chunk gap p50 ms", "results.latency.chunk_gap.p50_ms", false},
+    {"completion tokens/s", "results.requests.completion_tokens_per_s", false},
+    {"cpu s per 1000 req", "results.resources.cpu_s_per_1000_requests", false},
+    {"rss peak KiB", "results.resources.rss_peak_kb", false},
+    {"rss KiB per in flight", "results.resources.rss_per_in_flight_kb", false},
+    {"threads peak", "results.resources.threads_peak", false},
+    {"ctx switches vol", "results.resources.ctx_switches_voluntary", false},
+    {"ctx switches invol", "results.resources.ctx_switches_involuntary", false},
+    {"loop lag p99 ms", "results.backend.loop_lag.p99_ms", false},
+    {"sends slipped max ms", "results.schedule.slip_max_ms", false},
+    {NULL, NULL, false},
 };
 
 /* Configuration keys whose difference makes the comparison suspect. */
@@ -289,7 +291,8 @@ static void add_fig(cJSON *o, const char *key, double v, bool have)
     }
 }
 
-/* The table of figures, and with --json the same as [{"label", "path", "a", "b", "ratio"}]. */
+/* The table of figures, and with --json the same as [{"label", "path", "a", "b", "ratio"}]
+ * ("difference" B - A instead of "ratio" for a share). */
 static void figures(const cJSON *a, const cJSON *b, cJSON *out)
 {
     printf("\n%-24s %14s %14s %9s\n", "figure", "A", "B", "B/A");
@@ -302,9 +305,12 @@ static void figures(const cJSON *a, const cJSON *b, cJSON *out)
         printf("%-24s", r->label);
         print_num(x, hx);
         print_num(y, hy);
-        bool hr = hx && hy && x != 0;
-        if (hr) {
-            printf(" %9.2f\n", y / x);
+        bool hr = hx && hy && (r->share || x != 0);
+        double v = r->share ? y - x : y / x;
+        if (hr && r->share) {
+            printf(" %+7.2fpt\n", 100.0 * v); /* percentage points */
+        } else if (hr) {
+            printf(" %9.2f\n", v);
         } else {
             printf(" %9s\n", "-");
         }
@@ -313,7 +319,7 @@ static void figures(const cJSON *a, const cJSON *b, cJSON *out)
         cJSON_AddStringToObject(f, "path", r->path);
         add_fig(f, "a", x, hx);
         add_fig(f, "b", y, hy);
-        add_fig(f, "ratio", hr ? y / x : 0, hr);
+        add_fig(f, r->share ? "difference" : "ratio", hr ? v : 0, hr);
         cJSON_AddItemToArray(out, f);
     }
 }
@@ -328,8 +334,8 @@ static size_t thresholds(const struct ll_thresh_set *set, const cJSON *a, const 
         const struct ll_thresh *t = &set->v[i];
         double x, y, ratio = NAN;
         if (ll_thresh_json_path(t, path, sizeof(path)) == 0 && figure(a, path, &x) &&
-            figure(b, path, &y) && x != 0) {
-            ratio = y / x;
+            figure(b, path, &y) && (t->diff || x != 0)) {
+            ratio = t->diff ? y - x : y / x; /* a share: B - A, defined when A's is 0 */
         }
         bool ok = ll_thresh_holds(t, ratio);
         ll_thresh_format(t, ratio, val, sizeof(val));
@@ -341,7 +347,7 @@ static size_t thresholds(const struct ll_thresh_set *set, const cJSON *a, const 
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "expr", t->expr);
         cJSON_AddBoolToObject(o, "ok", ok);
-        add_fig(o, "ratio", ratio, isfinite(ratio));
+        add_fig(o, t->diff ? "difference" : "ratio", ratio, isfinite(ratio));
         cJSON_AddItemToArray(out, o);
     }
     return failed;
@@ -404,9 +410,15 @@ static void help(FILE *out)
                  "  --json FILE        write the comparison as JSON (- = stdout)\n"
                  "  --threshold EXPR   a bound on the ratio B/A, for CI, repeatable: "
                  "'throughput>=0.95',\n"
-                 "                     'p99<=1.10', 'error_rate<=1' (run --help's grammar; the "
-                 "number is a\n"
-                 "                     ratio or a percentage); a missing figure fails\n\n"
+                 "                     'p99<=1.10' (run --help's grammar; the number is a ratio "
+                 "or a\n"
+                 "                     percentage); a missing figure fails. error_rate and "
+                 "goodput_share\n"
+                 "                     bound the change B-A in percentage points instead (a "
+                 "ratio of\n"
+                 "                     shares is undefined when A's is 0): 'error_rate<=1%%' "
+                 "(B at most\n"
+                 "                     one point above A), 'goodput_share>=-5%%'\n\n"
                  "exit: 0 ok; 1 a file is unreadable or not a run's JSON; 2 usage; 3 a threshold "
                  "failed\n");
 }
@@ -431,7 +443,8 @@ static int parse_args(struct cmp_args *c, int argc, char **argv)
             if (ll_thresh_set_add(&c->th, val, true) != 0) {
                 fprintf(stderr,
                         "%s: --threshold: want FIGURE OP RATIO, e.g. 'throughput>=0.95' "
-                        "or 'p99<=110%%', got %s\n",
+                        "or 'p99<=110%%', or for error_rate and goodput_share the change "
+                        "B-A in points, e.g. 'error_rate<=1%%', got %s\n",
                         WHO, val);
                 return LL_EXIT_USAGE;
             }

@@ -33,20 +33,31 @@ static int run_limit(const struct ll_endpoint *ep, const struct ll_backend *be, 
     return err;
 }
 
+/* The claims, from mockllm's own peak first: never above the limit, and a higher limit lets
+ * more in at once (the limit is used, not only respected). The walls are ordered where waves
+ * of requests set them; the last step (one wave of 100 against ten of 10) may cost as much in
+ * opening 100 connections at once as it saves on a loaded machine: there a higher limit is
+ * only required not to be slower by more than that (a quarter). */
 static void claims(struct ll_demo *d, const struct ll_backend *be, const struct sem_fig *s)
 {
     char key[96];
-    bool peak_ok = true, ordered = true;
+    bool peak_ok = true, ordered = true, used = true;
     for (size_t i = 0; i < N_LIMITS; i++) {
         peak_ok = peak_ok && s[i].peak >= 0 && s[i].peak <= limits[i];
-        ordered = ordered && (i == 0 || s[i].f.wall_s < s[i - 1].f.wall_s);
+        used = used && (i == 0 || s[i].peak < 0 || s[i].peak > s[i - 1].peak);
+        double room = i + 1 == N_LIMITS ? 1.25 : 1.0;
+        ordered = ordered && (i == 0 || s[i].f.wall_s < room * s[i - 1].f.wall_s);
     }
     snprintf(key, sizeof(key), "%s_peak_within_limit", be->name);
-    ll_demo_claim(d, key, peak_ok, "%s: mockllm's peak in flight <= limit in every run", be->name);
+    ll_demo_claim(d, key, peak_ok && used,
+                  "%s: mockllm's peak in flight <= limit in every run, and higher with each "
+                  "limit (%lld, %lld, %lld, %lld)",
+                  be->name, s[0].peak, s[1].peak, s[2].peak, s[3].peak);
     snprintf(key, sizeof(key), "%s_wall_ordered", be->name);
     ll_demo_claim(d, key, ordered,
-                  "%s: a higher limit is always faster (%.2f > %.2f > %.2f > %.2f s)", be->name,
-                  s[0].f.wall_s, s[1].f.wall_s, s[2].f.wall_s, s[3].f.wall_s);
+                  "%s: a higher limit is faster (%.2f > %.2f > %.2f s; %.2f s with 100 "
+                  "connections opened at once)",
+                  be->name, s[0].f.wall_s, s[1].f.wall_s, s[2].f.wall_s, s[3].f.wall_s);
 }
 
 static int run_backend(struct ll_demo *d, const struct ll_endpoint *ep, const struct ll_backend *be)

@@ -59,58 +59,23 @@ static bool bm_get(const struct bitmap *b, uint64_t bit)
     return bit / 64 < b->words && (b->w[bit / 64] & (1ull << (bit % 64))) != 0;
 }
 
-/* Calls handed out and not yet final, so SIGINT can cancel them. A slot index travels in
- * req.user -> res.user; free slots form a stack. */
-struct live {
-    struct ll_call **slot;
-    size_t *free_idx;
-    size_t cap, n_free, used;
-};
-
-static int live_reserve(struct live *l, size_t *idx)
-{
-    if (l->n_free > 0) {
-        *idx = l->free_idx[--l->n_free];
-        return 0;
-    }
-    if (l->used == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct ll_call **s = realloc(l->slot, cap * sizeof(*s));
-        if (s == NULL) {
-            return LL_ENOMEM;
-        }
-        l->slot = s;
-        size_t *f = realloc(l->free_idx, cap * sizeof(*f));
-        if (f == NULL) {
-            return LL_ENOMEM;
-        }
-        l->free_idx = f;
-        l->cap = cap;
-    }
-    *idx = l->used++;
-    return 0;
-}
-
-static void live_release(struct live *l, size_t idx)
-{
-    l->slot[idx] = NULL;
-    l->free_idx[l->n_free++] = idx;
-}
-
 struct drive {
     struct ll_client *c;
     const struct ll_drive_opts *o;
     struct ll_stats *s;
     struct ll_drive_out *out;
     struct bitmap sent, done;
-    struct live live;
     uint64_t n_sent, in_flight, errors;
     uint64_t collected_turn; /* results collected since the last burst of sends */
     uint64_t checked;        /* s->completed when opts.stop was last asked */
     int64_t next_check;
     int64_t next_tick;
-    struct ll_sched sched; /* open loop: when each request is due */
+    struct ll_sched sched;              /* open loop: when each request is due */
+    struct ll_segment_cursor seg_drawn; /* global arrivals drawn */
     bool progress_shown;
+    int64_t deadline;     /* --duration's end, 0 none */
+    bool grace_over;      /* the graceful stop ran out: what was out is cancelled */
+    bool stopped_in_time; /* a stop (signal, opts.stop) came before the deadline */
 };
 
 static void note_failure(struct drive *d, const struct ll_result *res)
@@ -140,25 +105,39 @@ static void submit_failed(struct drive *d, int err, int64_t now, int64_t t_inten
     note_failure(d, &res);
 }
 
+/* The workload's next request for this agent. The workload numbers requests as one whole run
+ * sends them (its draws, a dataset's order, a trace's rows); the requests other segments own
+ * are drawn and dropped here, so that each one this agent sends is the one the whole run would
+ * have sent in its place. The counts the workload reports are this agent's. */
+static int workload_next(struct drive *d, struct ll_request *req)
+{
+    struct ll_workload *w = d->o->work;
+    const struct ll_segment *g = d->o->segment;
+    uint64_t in = w->input_tokens, asked = w->output_asked;
+    while (g != NULL && !ll_segment_owns(g, w->sent)) {
+        if (ll_workload_fill(w, d->o->req, req) != 0) {
+            return LL_ENOMEM;
+        }
+        w->skipped++;
+    }
+    w->input_tokens = in;
+    w->output_asked = asked;
+    return ll_workload_fill(w, d->o->req, req);
+}
+
 static int submit_one(struct drive *d, int64_t t_intended)
 {
     struct ll_request req = *d->o->req;
     struct ll_call *call = NULL;
-    size_t idx;
-    if (d->o->work != NULL && ll_workload_fill(d->o->work, d->o->req, &req) != 0) {
+    if (d->o->work != NULL && workload_next(d, &req) != 0) {
         return LL_ENOMEM;
     }
-    int err = live_reserve(&d->live, &idx);
-    if (err != 0) {
-        return err;
-    }
     req.t_intended = t_intended;
-    req.user = (void *)(uintptr_t)(idx + 1);
+    req.not_after = d->deadline;
     int64_t now = ll_now_ns();
     d->n_sent++;
-    err = ll_client_submit(d->c, &req, &call);
+    int err = ll_client_submit(d->c, &req, &call);
     if (err != 0) {
-        live_release(&d->live, idx);
         submit_failed(d, err, now, t_intended);
         return 0;
     }
@@ -166,7 +145,6 @@ static int submit_one(struct drive *d, int64_t t_intended)
         return LL_ENOMEM;
     }
     bm_set(&d->sent, call->seq);
-    d->live.slot[idx] = call;
     d->in_flight++;
     ll_stats_note_submit(d->s, now, t_intended);
     return 0;
@@ -175,10 +153,6 @@ static int submit_one(struct drive *d, int64_t t_intended)
 static void collect(struct drive *d, struct ll_call *call)
 {
     int64_t now = ll_now_ns();
-    uintptr_t idx = (uintptr_t)call->res.user;
-    if (idx >= 1 && idx <= d->live.used && d->live.slot[idx - 1] == call) {
-        live_release(&d->live, idx - 1);
-    }
     /* A seq never submitted or seen twice: both are accounting failures. */
     if (!bm_get(&d->sent, call->seq) || bm_set(&d->done, call->seq)) {
         d->s->acct_duplicates++;
@@ -186,6 +160,18 @@ static void collect(struct drive *d, struct ll_call *call)
         d->in_flight--;
     }
     d->collected_turn++;
+    if (call->res.cls == LL_CLASS_CANCELLED && call->res.attempts == 0) {
+        /* Never went on the wire (withdrawn at the deadline, or cancelled while queued by a
+         * stop): not a request of the run, counted as not sent. */
+        ll_stats_note_withdrawn(d->s, call->res.t_queued, now);
+        d->out->withdrawn++;
+        ll_call_free(call);
+        return;
+    }
+    if (d->out->deadline) {
+        d->out->drained++;
+        d->out->grace_cut += d->grace_over && call->res.cls == LL_CLASS_CANCELLED;
+    }
     ll_stats_add_result(d->s, &call->res, now);
     if (d->o->window != NULL) {
         ll_window_fold(d->o->window, &call->res, now);
@@ -242,17 +228,7 @@ static void tick(struct drive *d, int64_t now)
 
 static void cancel_all(struct drive *d)
 {
-    for (size_t i = 0; i < d->live.used; i++) {
-        if (d->live.slot[i] != NULL) {
-            ll_client_cancel(d->c, d->live.slot[i]);
-        }
-    }
-}
-
-/* Open loop: the intended time of the next send (ll_arrivals.h), ns. */
-static double next_send_ns(struct drive *d)
-{
-    return (double)d->s->t_start + (double)ll_sched_next(&d->sched);
+    ll_client_cancel_all(d->c); /* every call the driver has out is the client's */
 }
 
 /* Closed loop: the requests to keep submitted now. While the ramp rises, its window and no
@@ -272,6 +248,22 @@ static int64_t ramp_wake(const struct drive *d, int64_t now, int64_t until)
     int64_t step = ll_ramp_next_step((int64_t)(o->ramp_s * LL_NS_PER_S), (uint64_t)o->concurrency,
                                      now - d->s->t_start);
     return step >= 0 && d->s->t_start + step < until ? d->s->t_start + step : until;
+}
+
+/* The global schedule (ll_arrivals.h): the next arrival, ns after the start (ll_segment_gen). */
+static int64_t sched_next(void *arg)
+{
+    struct drive *d = arg;
+    return ll_sched_next(&d->sched);
+}
+
+/* Open loop: the intended time of this agent's next send: the global schedule's next arrival
+ * that its segment owns (every one without a segment), whatever the arrival process. */
+static double next_send_ns(struct drive *d)
+{
+    static const struct ll_segment whole = {0, 1};
+    const struct ll_segment *g = d->o->segment != NULL ? d->o->segment : &whole;
+    return (double)d->s->t_start + (double)ll_segment_next(g, &d->seg_drawn, sched_next, d, NULL);
 }
 
 /* Block until a result, the next send time or the next tick; never spin. */
@@ -301,8 +293,22 @@ static void wait_some(struct drive *d, int64_t until)
 /* More to send: not stopping, below --requests, inside --duration. */
 static bool may_send(const struct drive *d, bool stopping, int64_t now)
 {
-    return !stopping && d->n_sent < d->o->requests &&
-           (d->o->duration_ns <= 0 || now < d->s->t_start + d->o->duration_ns);
+    return !stopping && d->n_sent < d->o->requests && (d->deadline == 0 || now < d->deadline);
+}
+
+/* --duration: the deadline passes (sends stop; what waits for a slot is withdrawn by the
+ * backend as it would start), then the graceful stop runs out (what is still out is
+ * cancelled). */
+static void watch_deadline(struct drive *d, int64_t now)
+{
+    if (d->deadline == 0 || now < d->deadline) {
+        return;
+    }
+    d->out->deadline = true;
+    if (!d->grace_over && now >= d->deadline + d->o->grace_ns && d->in_flight > 0) {
+        d->grace_over = true;
+        cancel_all(d);
+    }
 }
 
 /* Ask opts.stop, when results came in since it was last asked and not more often than every
@@ -325,6 +331,36 @@ static bool stop_asked(struct drive *d, int64_t now)
     return true;
 }
 
+/* The next moment the driver must wake whatever arrives: its tick, a window's boundary, the
+ * deadline while there is more to send, the end of the graceful stop after it. */
+static int64_t timed_wake(const struct drive *d, bool more)
+{
+    const struct ll_drive_opts *o = d->o;
+    int64_t until = d->next_tick;
+    if (o->window != NULL && ll_window_next_due(o->window) < until) {
+        until = ll_window_next_due(o->window); /* its boundaries, to the loop's turn */
+    }
+    if (more && d->deadline > 0 && d->deadline < until) {
+        until = d->deadline; /* wake when the time is up */
+    } else if (!more && d->out->deadline && !d->grace_over && d->deadline + o->grace_ns < until) {
+        until = d->deadline + o->grace_ns; /* wake when the graceful stop runs out */
+    }
+    return until;
+}
+
+/* Withdrawn requests were never sent; of --requests, only a stop before the deadline leaves
+ * some unsent (--duration ending first is the run's own end). Without a count, how many a
+ * stopped run would have sent is unknown. */
+static void count_not_sent(struct drive *d)
+{
+    bool counted = d->o->requests != LL_DRIVE_UNBOUNDED;
+    d->out->not_sent = d->out->withdrawn;
+    if (d->stopped_in_time && counted) {
+        d->out->not_sent += d->o->requests - d->n_sent;
+    }
+    d->out->not_sent_known = counted || !d->stopped_in_time;
+}
+
 static int drive_loop(struct drive *d)
 {
     const struct ll_drive_opts *o = d->o;
@@ -336,9 +372,11 @@ static int drive_loop(struct drive *d)
         int64_t now = ll_now_ns();
         if (!stopping && (ll_signal_caught() || stop_asked(d, now))) {
             stopping = true;
+            d->stopped_in_time = !d->out->deadline;
             d->out->interrupted = ll_signal_caught() != 0;
             cancel_all(d);
         }
+        watch_deadline(d, now);
         /* Sends come in bursts, so results are still collected (and their times stay honest)
          * between them: the open loop behind schedule sends at most SEND_BURST at once; the
          * closed loop refills what the last turn freed plus SEND_BURST more. The closed loop's
@@ -365,13 +403,7 @@ static int drive_loop(struct drive *d)
         if (!more && d->in_flight == 0) {
             break;
         }
-        int64_t until = d->next_tick;
-        if (o->window != NULL && ll_window_next_due(o->window) < until) {
-            until = ll_window_next_due(o->window); /* its boundaries, to the loop's turn */
-        }
-        if (more && o->duration_ns > 0 && d->s->t_start + o->duration_ns < until) {
-            until = d->s->t_start + o->duration_ns; /* wake when the time is up */
-        }
+        int64_t until = timed_wake(d, more);
         if (more) {
             if (open && (int64_t)sched_ns < until) {
                 until = (int64_t)sched_ns;
@@ -384,8 +416,7 @@ static int drive_loop(struct drive *d)
         wait_some(d, until);
         tick(d, ll_now_ns());
     }
-    /* Only a stop leaves requests unsent: --duration ending first is the run's own end. */
-    d->out->not_sent = stopping && o->requests != LL_DRIVE_UNBOUNDED ? o->requests - d->n_sent : 0;
+    count_not_sent(d);
     return 0;
 }
 
@@ -403,9 +434,12 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
         goto out;
     }
     ll_stats_res_begin(s);
-    s->offered_rps = o->rate; /* open loop: what ll_stats_keepup judges against */
-    s->t_start = s->t_stop = ll_now_ns();
+    /* open loop: what ll_stats_keepup judges against, this agent's part of it */
+    s->offered_rps = o->rate / (o->segment != NULL ? o->segment->count : 1);
+    s->t_stop = ll_now_ns();
+    s->t_start = o->t_start_ns > 0 && o->t_start_ns <= s->t_stop ? o->t_start_ns : s->t_stop;
     d.next_tick = s->t_start + TICK_NS;
+    d.deadline = o->duration_ns > 0 ? s->t_start + o->duration_ns : 0;
     if (o->work != NULL) {
         ll_workload_rewind(o->work); /* every drive sends the workload from its start */
     }
@@ -439,27 +473,26 @@ int ll_drive(struct ll_client *c, const struct ll_drive_opts *o, struct ll_stats
 out:
     free(d.sent.w);
     free(d.done.w);
-    free(d.live.slot);
-    free(d.live.free_idx);
     return err;
 }
 
 int ll_drive_warmup(struct ll_client *c, const struct ll_drive_opts *o, uint64_t requests,
-                    int64_t duration_ns, struct ll_drive_out *out, uint64_t *sent,
-                    uint64_t *succeeded)
+                    int64_t duration_ns, struct ll_drive_out *out, struct ll_drive_warm *warm)
 {
     struct ll_drive_opts w = *o;
     struct ll_stats scratch;
     w.requests = requests > 0 ? requests : LL_DRIVE_UNBOUNDED;
     w.duration_ns = requests > 0 ? 0 : duration_ns;
     w.label = "warm-up";
+    w.t_start_ns = 0; /* the measured run's start is the common one, not the warm-up's */
     w.window = NULL;
     if (ll_stats_init(&scratch, NULL) != 0) {
         return LL_ENOMEM;
     }
     int err = ll_drive(c, &w, &scratch, out);
-    *sent = scratch.completed;
-    *succeeded = ll_stats_succeeded(&scratch);
+    warm->sent = scratch.completed;
+    warm->succeeded = ll_stats_succeeded(&scratch);
+    warm->connects = scratch.connects;
     ll_stats_free(&scratch);
     return err;
 }

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "ll_err.h"
+#include "ll_outfile.h"
 #include "ll_signal.h"
 
 #define MOCK_START_TIMEOUT_MS 10000
@@ -17,7 +18,8 @@
 static int start_mock(struct ll_endpoint *ep, const char *who, const char *const *args)
 {
     /* The mock runs in its own process group: a terminal's ^C reaches only us. */
-    int err = ll_mockproc_start(&ep->proc, NULL, args, MOCK_START_TIMEOUT_MS);
+    int err = ll_mockproc_start_embedded(&ep->proc, args, MOCK_START_TIMEOUT_MS,
+                                         ll_outfile_quieted()); /* --quiet: none of its notes */
     if (err == LL_ECANCELED) {
         fprintf(stderr, "%s: stopped by %s while the embedded mock started\n", who,
                 ll_signal_name(ll_signal_caught()));

@@ -209,8 +209,16 @@ void ll_outfile_abort(struct ll_outfile *o)
     }
 }
 
+static bool outfile_quieted;
+
+bool ll_outfile_quieted(void)
+{
+    return outfile_quieted;
+}
+
 int ll_outfile_quiet(void)
 {
+    outfile_quieted = true;
     int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     fflush(stdout);
     if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {

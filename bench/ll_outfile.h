@@ -20,6 +20,7 @@
 #ifndef LL_OUTFILE_H
 #define LL_OUTFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cJSON.h>
@@ -50,5 +51,7 @@ const char *ll_outfile_why(char *buf, size_t len, const char *path, int errnum);
 
 /* --quiet: point stdout at /dev/null (after any "-" file took the real stdout). 0 or LL_EIO. */
 int ll_outfile_quiet(void);
+/* ll_outfile_quiet() was called: the command runs quiet (no progress line, no mock notes). */
+bool ll_outfile_quieted(void);
 
 #endif

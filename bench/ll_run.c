@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ll_agent.h"
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_drive.h"
@@ -15,6 +16,7 @@
 #include "ll_outfile.h"
 #include "ll_proc.h"
 #include "ll_report.h"
+#include "ll_retryopts.h"
 #include "ll_signal.h"
 #include "ll_window.h"
 #include "ll_thresh.h"
@@ -35,15 +37,18 @@ struct run {
     int64_t requests, concurrency, lookahead, max_tokens, retries, stack_size, seed;
     int64_t concurrency_asked; /* --concurrency as given; `concurrency` is what the work needs */
     double rate, timeout_s, connect_timeout_s, latency_ms, fault_rate, duration_s, max_error_rate;
-    int64_t warmup_requests; /* --warmup N */
-    double warmup_s;         /* --warmup 30s */
-    uint64_t warmup_sent, warmup_ok;
+    double grace_s;            /* --graceful-stop */
+    int64_t warmup_requests;   /* --warmup N */
+    double warmup_s;           /* --warmup 30s */
+    struct ll_drive_warm warm; /* what --warmup did */
+    struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     bool requests_seen, duration_seen, max_error_seen, prompt_seen;
     struct ll_strv headers, mock_args, urls; /* urls: every --url (ll_xfer.slot) */
     struct ll_strv thresholds;               /* every --threshold */
     struct ll_wl_flags wl; /* dataset, lengths, ramp, burstiness, trace (ll_workload_flags.h) */
+    struct ll_agent agent; /* --segment, --start-at (ll_agent.h) */
 
     /* derived */
     const struct ll_backend *be;
@@ -79,6 +84,8 @@ static void run_defaults(struct run *r)
     r->timeout_s = (double)r->cfg.timeout_ms / 1000.0;
     r->connect_timeout_s = (double)r->cfg.connect_timeout_ms / 1000.0;
     r->seed = (int64_t)r->cfg.seed;
+    r->grace_s = 30;
+    ll_retryopts_defaults(&r->retry, &r->cfg);
     r->mock.pid = -1;
     r->json.fd = -1;
     r->th.aborted_by = -1;
@@ -114,6 +121,11 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {"duration", LL_OPT_SECONDS, &r->duration_s, 1e-3, 1e7, "T",
          "send for this long (30, 30s, 2m, 500ms), then collect what is out", "none",
          &r->duration_seen, 'd'},
+        OPTD("graceful-stop", LL_OPT_SECONDS, &r->grace_s, 0, 1e7, "T",
+             "with --duration: nothing new is sent after T's end (requests still queued for a "
+             "slot are withdrawn, counted as not sent); those in flight may finish, retries "
+             "included, for this long, then they are cancelled (k6's gracefulStop)",
+             "30s"),
         OPTD("warmup", LL_OPT_STR, &r->warmup, 0, 0, "N|T",
              "warm up first with N requests or for a duration T (10s), same client and load; "
              "excluded from every figure",
@@ -191,6 +203,14 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
         {"max-error-rate", LL_OPT_DOUBLE, &r->max_error_rate, 0, 1, "R",
          "shorthand for --threshold 'error_rate<=R' (R a fraction, e.g. 0.01)", "none",
          &r->max_error_seen, 0},
+        OPTD("segment", LL_OPT_STR, &r->agent.segment_spec, 0, 0, "I/N",
+             "run segment I of a workload split over N agents: the requests, concurrency and "
+             "open-loop arrivals it owns; merge the agents' --json with llmload merge",
+             "the whole workload"),
+        OPTD("start-at", LL_OPT_STR, &r->agent.start_at_spec, 0, 0, "TIME",
+             "start the schedule at this wall-clock instant (RFC 3339, e.g. 2026-11-25T14:03:09Z, "
+             "or epoch seconds), the same on every agent; a late start is said and recorded",
+             "at once"),
         OPT("abort-on-fail", LL_OPT_BOOL, &r->abort_on_fail, 0, 0, NULL,
             "stop the run as soon as a threshold can no longer pass (k6's abortOnFail): no "
             "more sends, outstanding requests cancelled"),
@@ -207,6 +227,7 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
     n = n < cap ? n : cap - 1;
     memcpy(t, tab, n * sizeof(*t));
     ll_wl_flags_table(&r->wl, t + n, cap - n);
+    ll_retryopts_append(&r->retry, t, cap);
 }
 
 static void run_help(struct run *r)
@@ -227,6 +248,7 @@ static void run_help(struct run *r)
            "  OPENAI_BASE_URL  endpoint when --url is absent; the embedded mock is then not "
            "started\n"
            "  LL_MOCKLLM       path of the mockllm binary for the embedded mock\n"
+           "\n%s"
            "\nTHRESHOLDS: --threshold 'METRIC OP NUMBER[UNIT]' states what must hold:\n"
            "  METRIC  [HIST.]STAT, HIST one of e2e (the default), corrected, last_attempt,\n"
            "          queue_wait, ttft, itl, ...; STAT pN, p(N), mean, min or max\n"
@@ -236,7 +258,8 @@ static void run_help(struct run *r)
            "  A figure that was not measured fails its threshold.\n"
            "\nexit: 0 ok; 1 the run failed (no request succeeded, accounting, unreachable "
            "endpoint, I/O);\n      2 usage; 3 a threshold failed (the run itself did not); "
-           "130/143 interrupted\n");
+           "130/143 interrupted\n",
+           ll_retryopts_help);
 }
 
 static int usage(const char *msg, const char *arg)
@@ -263,6 +286,9 @@ static int run_validate(struct run *r)
     }
     if (ll_arrivals_parse(r->arrivals, &r->arr) != 0) {
         return usage("--arrivals: want constant, poisson or gamma, got", r->arrivals);
+    }
+    if (ll_retryopts_apply(&r->retry, WHO, &r->cfg) != 0) {
+        return LL_EXIT_USAGE;
     }
     struct ll_wl_run wr = {.who = WHO,
                            .rate = &r->rate,
@@ -350,6 +376,11 @@ static int run_validate(struct run *r)
     if (!run_unbounded(r) && r->requests < r->concurrency) {
         r->concurrency = r->requests;
     }
+    if (ll_agent_parse(&r->agent, WHO) != 0 ||
+        ll_agent_split(&r->agent, WHO, run_unbounded(r), &r->requests, &r->concurrency,
+                       &r->concurrency_asked) != 0) {
+        return LL_EXIT_USAGE;
+    }
     if (!r->lookahead_seen) {
         r->lookahead =
             r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
@@ -410,8 +441,9 @@ static int mock_start(struct run *r)
         snprintf(fault, sizeof(fault), "--fault-rate=%g", r->fault_rate);
         args[n++] = fault;
     }
-    if (r->seed_seen) {
-        snprintf(seed, sizeof(seed), "--seed=%lld", (long long)r->seed);
+    if (r->seed_seen || r->agent.seg.count > 1) { /* each agent's mock draws its own */
+        snprintf(seed, sizeof(seed), "--seed=%llu",
+                 (unsigned long long)ll_agent_seed(&r->agent, (uint64_t)r->seed));
         args[n++] = seed;
     }
     for (size_t i = 0; i < r->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
@@ -420,7 +452,7 @@ static int mock_start(struct run *r)
     args[n] = NULL;
     /* The mock runs in its own process group (ll_mockproc.h): a terminal's ^C reaches only us;
      * we cancel, drain, report, then stop the mock by PID. */
-    int err = ll_mockproc_start(&r->mock, NULL, args, MOCK_START_TIMEOUT_MS);
+    int err = ll_mockproc_start_embedded(&r->mock, args, MOCK_START_TIMEOUT_MS, r->quiet);
     if (err == LL_ECANCELED) {
         return 0; /* a stop signal: run_load reports a run that never started */
     }
@@ -450,7 +482,7 @@ static void run_config(struct run *r)
     cfg->verify_tls = !r->insecure;
     cfg->blocking = r->blocking;
     cfg->stack_size = (size_t)r->stack_size;
-    cfg->seed = (uint64_t)r->seed;
+    cfg->seed = ll_agent_seed(&r->agent, (uint64_t)r->seed); /* retry jitter, per agent */
     cfg->thread_wall = &r->twall;
 
     r->msg = (struct ll_message){"user", r->prompt};
@@ -568,9 +600,41 @@ static void run_header(const struct run *r)
            (long long)r->retries, r->timeout_s, r->connect_timeout_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
     ll_wl_flags_header(&r->wl, stdout);
+    ll_agent_header(stdout, &r->agent, run_unbounded(r));
     run_header_limits(r);
     printf("\n");
     fflush(stdout);
+}
+
+/* The JSON's "run": how the run ended, what was not sent, the deadline, the warm-up. */
+static void run_json_outcome(cJSON *run, const struct run *r, const struct ll_drive_out *o)
+{
+    cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
+    if (o->stopped) {
+        cJSON_AddStringToObject(run, "stopped_by", r->th.v[r->th.aborted_by].expr);
+    } else {
+        cJSON_AddNullToObject(run, "stopped_by");
+    }
+    if (o->not_sent_known) {
+        cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
+    } else {
+        cJSON_AddNullToObject(run, "not_sent"); /* no count, stopped before the deadline */
+    }
+    cJSON_AddNumberToObject(run, "withdrawn", (double)o->withdrawn);
+    if (r->duration_seen) {
+        cJSON *dl = cJSON_AddObjectToObject(run, "deadline");
+        cJSON_AddBoolToObject(dl, "reached", o->deadline);
+        cJSON_AddNumberToObject(dl, "graceful_stop_s", r->grace_s);
+        cJSON_AddNumberToObject(dl, "finished_after", (double)o->drained);
+        cJSON_AddNumberToObject(dl, "cancelled_at_graceful_stop", (double)o->grace_cut);
+    }
+    if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
+        cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
+        cJSON_AddNumberToObject(wu, "sent", (double)r->warm.sent);
+        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warm.succeeded);
+        /* its connections stay pooled: the run's "connects" counts only new ones */
+        cJSON_AddNumberToObject(wu, "connections_opened", (double)r->warm.connects);
+    }
 }
 
 static cJSON *run_json(const struct run *r, const struct ll_stats *s, const struct ll_drive_out *o)
@@ -584,7 +648,11 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     cJSON_AddStringToObject(w, "model", r->model);
     cJSON_AddStringToObject(w, "prompt", r->prompt);
     cJSON_AddBoolToObject(w, "stream", r->stream);
-    cJSON_AddNumberToObject(w, "max_tokens", (double)r->max_tokens);
+    if (r->max_tokens > 0) {
+        cJSON_AddNumberToObject(w, "max_tokens", (double)r->max_tokens);
+    } else {
+        cJSON_AddNullToObject(w, "max_tokens"); /* not sent: the endpoint's default applies */
+    }
     if (run_unbounded(r)) {
         cJSON_AddNullToObject(w, "requests");
     } else {
@@ -630,20 +698,34 @@ static cJSON *run_json(const struct run *r, const struct ll_stats *s, const stru
     }
     cJSON_AddItemToObject(doc, "results", ll_report_stats_json(s));
     cJSON_AddItemToObject(doc, "thresholds", ll_thresh_json(&r->th, s));
-    cJSON *run = cJSON_AddObjectToObject(doc, "run");
-    cJSON_AddBoolToObject(run, "interrupted", o->interrupted);
-    if (o->stopped) {
-        cJSON_AddStringToObject(run, "stopped_by", r->th.v[r->th.aborted_by].expr);
-    } else {
-        cJSON_AddNullToObject(run, "stopped_by");
-    }
-    cJSON_AddNumberToObject(run, "not_sent", (double)o->not_sent);
-    if (r->warmup != NULL) { /* sent before the measured run, in no figure above */
-        cJSON *wu = cJSON_AddObjectToObject(run, "warmup");
-        cJSON_AddNumberToObject(wu, "sent", (double)r->warmup_sent);
-        cJSON_AddNumberToObject(wu, "succeeded", (double)r->warmup_ok);
-    }
+    run_json_outcome(cJSON_AddObjectToObject(doc, "run"), r, o);
     return doc;
+}
+
+/* "12", or "-" when unknown (a run without a count stopped before its deadline). */
+static void not_sent_str(char *buf, size_t n, const struct ll_drive_out *o)
+{
+    if (o->not_sent_known) {
+        snprintf(buf, n, "%llu", (unsigned long long)o->not_sent);
+    } else {
+        snprintf(buf, n, "-");
+    }
+}
+
+/* --duration's end, on the report's stream after the table: what the deadline did. */
+static void deadline_line(const struct run *r, const struct ll_drive_out *o)
+{
+    if (!r->duration_seen || !o->deadline) {
+        return;
+    }
+    printf("duration %gs reached: nothing sent after it; %llu queued requests withdrawn (not "
+           "sent); %llu in flight at the deadline came back after it (graceful stop %gs",
+           r->duration_s, (unsigned long long)o->withdrawn, (unsigned long long)o->drained,
+           r->grace_s);
+    if (o->grace_cut > 0) {
+        printf("; %llu cancelled when it ran out", (unsigned long long)o->grace_cut);
+    }
+    printf(")\n");
 }
 
 /* One line: no request succeeded, and why (the endpoint when every failure says so). */
@@ -669,8 +751,9 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
     char keepup[512];
     ll_stats_little(s, &l);
     if (ll_report_keepup_line(keepup, sizeof(keepup), s) > 0) {
-        /* Open loop that did not keep up: the rates and what held it back, slip included. */
-        fprintf(stderr, "%s: %s\n", WHO, keepup);
+        /* Open loop that did not keep up: the rates and what held it back, slip included. Part
+         * of the report (the table's "kept up NO" points here): on its stream, right after. */
+        printf("%s\n", keepup);
     } else if (s->sends_scheduled > 0 &&
                (s->slip_max_ns > LL_SLIP_HELD_MAX_NS ||
                 s->slip_sum_ns / (double)s->sends_scheduled > (double)LL_SLIP_HELD_MEAN_NS)) {
@@ -687,8 +770,10 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
         fprintf(stderr, "%s: warning: Little's law check off by %.1f%% (L %.3f vs lambda*W %.3f)\n",
                 WHO, 100.0 * l.diff, l.l_measured, l.l_predicted);
     }
+    deadline_line(r, o);
     ll_wl_flags_warn(&r->wl, WHO, s);
     ll_report_accounting(stdout, s);
+    fflush(stdout); /* the report before the verdict's lines on stderr */
     /* One exit code, the most severe first: a broken count, an interruption, a run in which
      * nothing succeeded, a failed threshold (llmload --help). */
     bool acct_failed = !ll_stats_accounting_ok(s);
@@ -696,15 +781,17 @@ static int run_verdict(const struct run *r, const struct ll_stats *s, const stru
         fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
                 (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
     }
+    char ns[24];
+    not_sent_str(ns, sizeof(ns), o);
     if (o->interrupted) {
-        fprintf(stderr, "%s: interrupted: %llu requests not sent, outstanding ones cancelled\n",
-                WHO, (unsigned long long)o->not_sent);
+        fprintf(stderr, "%s: interrupted: %s requests not sent, outstanding ones cancelled\n", WHO,
+                ns);
     }
     if (o->stopped) {
         fprintf(stderr,
-                "%s: stopped early: threshold %s can no longer pass; %llu requests not sent, "
+                "%s: stopped early: threshold %s can no longer pass; %s requests not sent, "
                 "%llu cancelled\n",
-                WHO, r->th.v[r->th.aborted_by].expr, (unsigned long long)o->not_sent,
+                WHO, r->th.v[r->th.aborted_by].expr, ns,
                 (unsigned long long)s->by_class[LL_CLASS_CANCELLED]);
     }
     /* Whatever the classes: a run in which nothing succeeded measured nothing. */
@@ -727,6 +814,7 @@ static void run_not_started(const struct run *r, struct ll_stats *s, struct ll_d
     o->first_cls = LL_CLASS_NONE;
     o->interrupted = true;
     o->not_sent = run_unbounded(r) ? 0 : (uint64_t)r->requests;
+    o->not_sent_known = !run_unbounded(r);
     s->t_start = s->t_stop = ll_now_ns();
 }
 
@@ -797,7 +885,8 @@ static int run_load(struct run *r)
         return LL_EXIT_FAIL;
     }
     s.in_flight_limit = (uint64_t)r->cfg.concurrency;
-    ll_stats_res_base(&s); /* memory per request in flight counts the backend's threads too */
+    s.series = ll_series_new(); /* NULL: the JSON then has no series, the run is the same */
+    ll_stats_res_base(&s);      /* memory per request in flight counts the backend's threads too */
     if (r->window_spec != NULL) {
         int pid = r->server_pid > 0 ? (int)r->server_pid : r->mock_started ? (int)r->mock.pid : 0;
         if (ll_window_init(&r->win, r->win_from_ns, r->win_to_ns, pid) != 0) {
@@ -824,23 +913,32 @@ static int run_load(struct run *r)
     struct ll_drive_opts d = {
         .requests = run_unbounded(r) ? LL_DRIVE_UNBOUNDED : (uint64_t)r->requests,
         .duration_ns = r->duration_seen ? (int64_t)(r->duration_s * 1e9) : 0,
+        .grace_ns = (int64_t)(r->grace_s * 1e9),
         .concurrency = (int)r->concurrency,
         .lookahead = r->rate > 0 ? 0 : (int)r->lookahead,
         .rate = r->rate,
         .arrivals = r->arr,
         .seed = (uint64_t)r->seed,
         .req = &r->req,
-        .progress = isatty(STDERR_FILENO) == 1,
+        .progress = isatty(STDERR_FILENO) == 1 && !r->quiet,
         .window = r->win_on ? &r->win : NULL,
         .stop = r->th.abort_on_fail ? run_stop : NULL,
         .stop_arg = r,
+        .segment = &r->agent.seg,
     };
     ll_wl_flags_drive(&r->wl, &d);
     if (c != NULL && r->warmup != NULL &&
         (err = ll_drive_warmup(c, &d, (uint64_t)r->warmup_requests, (int64_t)(r->warmup_s * 1e9),
-                               &out, &r->warmup_sent, &r->warmup_ok)) != 0) {
+                               &out, &r->warm)) != 0) {
         fprintf(stderr, "%s: the warm-up failed: %s\n", WHO, ll_strerror(err));
         goto out;
+    }
+    if (c != NULL) {
+        d.t_start_ns = ll_agent_start(&r->agent, WHO); /* --start-at, after the warm-up */
+        ll_client_reset_stats(c); /* the backend's figures: the measured run's alone */
+    }
+    if (c != NULL && r->warmup != NULL) {
+        s.warm_connects = (int64_t)r->warm.connects;
     }
     if (c == NULL) {
         run_not_started(r, &s, &out);
@@ -856,6 +954,9 @@ static int run_load(struct run *r)
         c = NULL;
     }
 
+    if (s.series != NULL) {
+        ll_series_close(s.series, s.t_stop);
+    }
     ll_report_table(stdout, &s);
     printf("\n");
     if (r->win_on && c == NULL && s.submitted > 0) {
@@ -869,7 +970,10 @@ static int run_load(struct run *r)
             cJSON_AddItemToObject(cJSON_GetObjectItem(doc, "results"), "window",
                                   ll_window_json(&r->win));
         }
-        if (doc == NULL || ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
+        if (doc == NULL || ll_agent_json(doc, &r->agent, &s, run_unbounded(r), rc) != 0) {
+            fprintf(stderr, "%s: --json %s: out of memory\n", WHO, r->json_path);
+            rc = LL_EXIT_FAIL;
+        } else if (ll_outfile_commit_json(&r->json, WHO, doc) != 0) {
             rc = LL_EXIT_FAIL; /* the one line is printed */
         }
         cJSON_Delete(doc);

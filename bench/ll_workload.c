@@ -100,7 +100,7 @@ int ll_workload_fill(struct ll_workload *w, const struct ll_request *tmpl, struc
 
 void ll_workload_rewind(struct ll_workload *w)
 {
-    w->sent = w->input_tokens = w->output_asked = 0; /* the streams are seeded again at sent 0 */
+    w->sent = w->skipped = w->input_tokens = w->output_asked = 0; /* seeded again at sent 0 */
 }
 
 void ll_workload_free(struct ll_workload *w)

@@ -35,10 +35,11 @@ struct ll_workload {
     /* state */
     uint64_t rng_in, rng_out, rng_text; /* 0 until the first fill */
     uint64_t sent;                      /* requests filled */
-    uint64_t input_tokens;              /* their prompts' length in mockllm's tokens, added */
-    uint64_t output_asked;              /* their max_tokens, added */
-    struct ll_message msg;              /* a synthetic prompt's one user message */
-    char *text;                         /* its bytes; owned */
+    uint64_t skipped;      /* of them, filled for other agents and dropped (ll_drive, --segment) */
+    uint64_t input_tokens; /* their prompts' length in mockllm's tokens, added */
+    uint64_t output_asked; /* their max_tokens, added */
+    struct ll_message msg; /* a synthetic prompt's one user message */
+    char *text;            /* its bytes; owned */
     size_t text_cap;
 };
 

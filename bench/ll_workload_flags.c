@@ -277,7 +277,7 @@ cJSON *ll_wl_flags_json(const struct ll_wl_flags *f)
     }
     /* what was sent, by the client's count (mockllm counts prompts the same way) */
     cJSON *s = cJSON_AddObjectToObject(o, "sent");
-    cJSON_AddNumberToObject(s, "requests", (double)f->work.sent);
+    cJSON_AddNumberToObject(s, "requests", (double)(f->work.sent - f->work.skipped));
     cJSON_AddItemToObject(s, "input_tokens",
                           f->active ? cJSON_CreateNumber((double)f->work.input_tokens)
                                     : cJSON_CreateNull());

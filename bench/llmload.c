@@ -4,6 +4,7 @@
 
 #include "ll_cmd.h"
 #include "ll_signal.h"
+#include "ll_version.h"
 
 /* Later: demo, ab, batch, compare. One line each. */
 static const struct ll_cmd cmds[] = {
@@ -12,12 +13,14 @@ static const struct ll_cmd cmds[] = {
     {"batch", ll_cmd_batch, "JSONL prompts in, one JSONL result per id out; resumable"},
     {"demo", ll_cmd_demo, "the seed's lessons as measured scenarios (llmload demo lists them)"},
     {"compare", ll_cmd_compare, "two runs' --json files side by side with ratios (A B)"},
+    {"merge", ll_cmd_merge, "the --json files of a run split over hosts (--segment) added up"},
     {NULL, NULL, NULL},
 };
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: llmload COMMAND [flags]   (llmload COMMAND --help for its flags)\n\n"
+    fprintf(out, "usage: llmload COMMAND [flags]   (llmload COMMAND --help for its flags)\n"
+                 "       llmload --version\n\n"
                  "commands:\n");
     for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
@@ -26,7 +29,8 @@ static int usage(FILE *out)
                  "  0    ok\n"
                  "  1    the run failed: no request succeeded, accounting, an unreachable "
                  "endpoint, I/O,\n"
-                 "       a demo claim that did not hold, a batch id that failed\n"
+                 "       a demo claim that did not hold, a batch id that failed, a merged run\n"
+                 "       missing or with a failed agent (merge)\n"
                  "  2    usage: a bad flag or value (one line on stderr)\n"
                  "  3    a threshold failed (run --threshold, compare --threshold); the run "
                  "itself worked\n"
@@ -42,6 +46,11 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         return usage(stdout);
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        /* as every --json document's llmload_version and git_commit say it */
+        printf("llmload %s (git %s)\n", ll_version, ll_git_commit);
+        return LL_EXIT_OK;
     }
     for (const struct ll_cmd *c = cmds; c->name != NULL; c++) {
         if (strcmp(argv[1], c->name) == 0) {

@@ -84,6 +84,11 @@ struct ll_backend {
     /* Optional (may be NULL): backend-specific figures. Pointers stay valid until destroy. */
     void (*sample)(struct ll_be *be, struct ll_be_stats *out);
 
+    /* Optional (may be NULL: sample() has nothing cumulative): start sample()'s figures afresh
+     * -- counters, times, the loop-lag histogram, limit_hit -- so that they describe only what
+     * follows, e.g. a measured run after its warm-up. Outstanding calls are not touched. */
+    void (*reset_stats)(struct ll_be *be);
+
     /* Stop: cancels whatever is outstanding, joins threads / closes the loop, frees everything.
      * Calls not yet returned by poll() are freed with ll_call_free(). */
     void (*destroy)(struct ll_be *be);

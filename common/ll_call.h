@@ -23,6 +23,8 @@ struct ll_call {
     struct ll_wire *wire; /* rendered body and headers, shared by equal requests (ll_wire.h) */
     const char *base_url; /* chosen at submit (rotation over cfg->base_urls) */
     bool stream;
+    int64_t
+        not_after; /* ll_request.not_after: withdrawn when its first attempt would start later */
     struct ll_result res;
     atomic_bool cancel;                /* set by the submitting thread; read by the backend */
     bool done;                         /* final; set by the client layer when poll returns it */
@@ -35,5 +37,12 @@ struct ll_call {
 /* End a call without (more) wire attempts: cls is CANCELLED, RESOURCE, or the class of the
  * local failure; `why` becomes res.errmsg. Sets res.cls and res.t_end. Any thread. */
 void ll_call_finish(struct ll_call *call, enum ll_class cls, const char *why);
+
+/* Called by a backend right before it starts a call's FIRST attempt, at `now`: when the call
+ * has a not_after deadline that has passed, it is withdrawn -- finished CANCELLED with no
+ * attempt, "not sent: withdrawn at the deadline" -- and true is returned (the backend then
+ * hands it back like any final call). Otherwise false and nothing changes. Any thread. A
+ * CANCELLED call with res.attempts == 0 never went on the wire, whatever ended it. */
+bool ll_call_withdraw_if_late(struct ll_call *call, int64_t now);
 
 #endif

@@ -105,6 +105,7 @@ int ll_client_submit(struct ll_client *c, const struct ll_request *req, struct l
     call->base_url = c->cfg->base_urls[c->next_url];
     c->next_url = (c->next_url + 1) % c->cfg->n_base_urls;
     call->stream = req->stream;
+    call->not_after = req->not_after;
     call->seq = c->seq;
     atomic_init(&call->cancel, false);
     struct ll_result *res = &call->res;
@@ -139,9 +140,7 @@ static int64_t watch_stop(struct ll_client *c, int64_t timeout_ns)
     }
     if (*c->cfg->stop != 0 && !c->stopped) {
         c->stopped = true;
-        for (struct ll_call *p = c->live.head; p != NULL; p = p->cl_next) {
-            ll_client_cancel(c, p);
-        }
+        ll_client_cancel_all(c);
     }
     return timeout_ns < 0 || timeout_ns > LL_SIGNAL_POLL_NS ? LL_SIGNAL_POLL_NS : timeout_ns;
 }
@@ -295,6 +294,19 @@ void ll_client_cancel(struct ll_client *c, struct ll_call *call)
     c->be->cancel(c->inst, call);
 }
 
+void ll_client_cancel_all(struct ll_client *c)
+{
+    /* Flag every call first: a slot freed by cancelling one call must not start a queued call
+     * that is about to be cancelled too -- it would go on the wire for nothing, and count as
+     * sent. Flagged, it ends before its first attempt (CANCELLED, no attempt: never sent). */
+    for (struct ll_call *p = c->live.head; p != NULL; p = p->cl_next) {
+        atomic_store(&p->cancel, true);
+    }
+    for (struct ll_call *p = c->live.head; p != NULL; p = p->cl_next) {
+        c->be->cancel(c->inst, p);
+    }
+}
+
 int ll_client_progress(struct ll_client *c, int64_t timeout_ns)
 {
     int64_t deadline = ll_now_ns() + (timeout_ns > 0 ? timeout_ns : 0);
@@ -325,14 +337,19 @@ void ll_client_sample(struct ll_client *c, struct ll_be_stats *out)
     }
 }
 
+void ll_client_reset_stats(struct ll_client *c)
+{
+    if (c->be->reset_stats != NULL) {
+        c->be->reset_stats(c->inst);
+    }
+}
+
 void ll_client_destroy(struct ll_client *c)
 {
     if (c == NULL) {
         return;
     }
-    for (struct ll_call *p = c->live.head; p != NULL; p = p->cl_next) {
-        ll_client_cancel(c, p);
-    }
+    ll_client_cancel_all(c);
     while (c->outstanding > 0 && pump(c, -1) >= 0) {
     }
     while (c->ready.head != NULL) {
@@ -343,6 +360,15 @@ void ll_client_destroy(struct ll_client *c)
     c->be->destroy(c->inst);        /* frees whatever a failed poll left with the backend */
     ll_wire_cache_clear(&c->wires); /* calls the caller still holds keep their own references */
     free(c);
+}
+
+bool ll_call_withdraw_if_late(struct ll_call *call, int64_t now)
+{
+    if (call->not_after <= 0 || call->res.attempts > 0 || now < call->not_after) {
+        return false;
+    }
+    ll_call_finish(call, LL_CLASS_CANCELLED, "not sent: withdrawn at the deadline");
+    return true;
 }
 
 void ll_call_free(struct ll_call *call)

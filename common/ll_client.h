@@ -61,6 +61,9 @@ int ll_client_gather(struct ll_client *c, struct ll_call **calls, size_t n,
                      enum ll_gather_mode mode);
 
 void ll_client_cancel(struct ll_client *c, struct ll_call *call);
+/* Cancel every outstanding call. Queued calls end before their first attempt (CANCELLED with
+ * res.attempts == 0: never sent), also those a cancelled call's freed slot would have started. */
+void ll_client_cancel_all(struct ll_client *c);
 
 /* Let outstanding requests progress for up to timeout_ns (returns early if nothing is
  * outstanding). Returns how many calls became final meanwhile. */
@@ -68,6 +71,8 @@ int ll_client_progress(struct ll_client *c, int64_t timeout_ns);
 
 size_t ll_client_outstanding(const struct ll_client *c); /* submitted, not yet final */
 void ll_client_sample(struct ll_client *c, struct ll_be_stats *out);
+/* Start the backend's figures (ll_client_sample) afresh: what follows is measured alone. */
+void ll_client_reset_stats(struct ll_client *c);
 
 /* Free a final call and its result. NULL is fine. */
 void ll_call_free(struct ll_call *call);

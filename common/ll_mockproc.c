@@ -95,7 +95,7 @@ static int read_line(int fd, char *buf, size_t len, int64_t deadline_ns)
 
 /* In the child, between fork and exec: async-signal-safe calls only. Never returns. */
 static void child_exec(const char *path, char *const *argv, int out_fd, int err_fd, pid_t parent,
-                       const sigset_t *mask)
+                       const sigset_t *mask, bool quiet)
 {
     static const int reset[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ};
     struct sigaction dfl;
@@ -112,6 +112,13 @@ static void child_exec(const char *path, char *const *argv, int out_fd, int err_
         dup2(out_fd, STDOUT_FILENO) < 0) {
         _exit(127);
     }
+    if (quiet) { /* its summary and notes are text the user asked not to see */
+        int null_fd = open("/dev/null", O_WRONLY);
+        if (null_fd >= 0) {
+            dup2(null_fd, STDERR_FILENO);
+            close(null_fd);
+        }
+    }
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (strchr(path, '/') != NULL) {
         execve(path, argv, environ);
@@ -126,7 +133,7 @@ static void child_exec(const char *path, char *const *argv, int out_fd, int err_
 
 /* fork + exec with every signal blocked across the fork, so no handler of ours runs in the
  * child. 0, or LL_ENOENT / LL_ESYS with the child reaped. */
-static int spawn(struct ll_mockproc *m, char *const *argv, int out_fd)
+static int spawn(struct ll_mockproc *m, char *const *argv, int out_fd, bool quiet)
 {
     int errp[2];
     sigset_t all, old;
@@ -140,7 +147,7 @@ static int spawn(struct ll_mockproc *m, char *const *argv, int out_fd)
     pid_t pid = fork();
     if (pid == 0) {
         close(errp[0]);
-        child_exec(m->path, argv, out_fd, errp[1], parent, &old);
+        child_exec(m->path, argv, out_fd, errp[1], parent, &old, quiet);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(errp[1]);
@@ -163,8 +170,8 @@ static int spawn(struct ll_mockproc *m, char *const *argv, int out_fd)
     return 0;
 }
 
-int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const *args,
-                      int timeout_ms)
+static int start(struct ll_mockproc *m, const char *path, const char *const *args, int timeout_ms,
+                 bool quiet)
 {
     const char *argv[LL_MOCKPROC_MAX_ARGS + 4];
     size_t argc = 0;
@@ -189,7 +196,7 @@ int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         return LL_ESYS;
     }
-    int err = spawn(m, (char *const *)argv, pipefd[1]);
+    int err = spawn(m, (char *const *)argv, pipefd[1], quiet);
     close(pipefd[1]);
     if (err == 0) {
         char line[256];
@@ -203,6 +210,28 @@ int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const
     }
     close(pipefd[0]); /* mockllm prints nothing more on stdout unless --verbose is asked */
     return err;
+}
+
+int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const *args,
+                      int timeout_ms)
+{
+    return start(m, path, args, timeout_ms, false);
+}
+
+int ll_mockproc_start_embedded(struct ll_mockproc *m, const char *const *args, int timeout_ms,
+                               bool quiet)
+{
+    const char *argv[LL_MOCKPROC_MAX_ARGS + 1];
+    size_t n = 0;
+    argv[n++] = "--grace-ms=0";
+    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+        if (n >= LL_MOCKPROC_MAX_ARGS) {
+            return LL_ERANGE;
+        }
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    return start(m, NULL, argv, timeout_ms, quiet);
 }
 
 int ll_mockproc_stop(struct ll_mockproc *m, int timeout_ms)

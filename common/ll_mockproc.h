@@ -15,6 +15,7 @@
 #ifndef LL_MOCKPROC_H
 #define LL_MOCKPROC_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct ll_mockproc {
@@ -37,6 +38,16 @@ const char *ll_mockproc_path(void);
  * reaped. The child's stderr is inherited. */
 int ll_mockproc_start(struct ll_mockproc *m, const char *path, const char *const *args,
                       int timeout_ms);
+
+/* ll_mockproc_start for llmload's own embedded mock: mockllm's --grace-ms=0 comes before
+ * `args` (which may override it). llmload stops its mock only when nothing it still wants
+ * answered is out -- a finished run, or one whose outstanding requests it cancelled (^C, a
+ * threshold, the end of --graceful-stop) -- so a grace period for the mock's in-flight requests
+ * would only keep llmload waiting (2 s by default) after its summary. quiet (--quiet): the
+ * child's stderr goes to /dev/null, so its summary lines do not show either (a start that
+ * fails then says only what llmload saw). Same contract otherwise. */
+int ll_mockproc_start_embedded(struct ll_mockproc *m, const char *const *args, int timeout_ms,
+                               bool quiet);
 
 /* SIGTERM, wait up to timeout_ms, then SIGKILL. Returns the child's exit status (0 = clean),
  * or LL_E*. Safe to call twice. */

@@ -85,6 +85,9 @@ static void table_requests(FILE *out, const struct ll_stats *s)
     ll_report__line_u(out, "retries", s->retries);
     ll_report__line_u(out, "wire requests", s->wire_requests);
     ll_report__line_u(out, "connections opened", s->connects);
+    if (s->warm_connects >= 0) { /* pooled by the warm-up: the run reuses them */
+        ll_report__line_u(out, "  warm, opened by the warm-up", (uint64_t)s->warm_connects);
+    }
     ll_report__line_u(out, "bytes received", s->bytes_rx);
     ll_report__line_u(out, "bytes sent", s->bytes_tx);
 }
@@ -194,6 +197,15 @@ static void table_loop(FILE *out, const struct ll_stats *s)
     ll_report__line_u(out, "loop iterations", s->be.loop_iterations);
 }
 
+/* How the one RSS peak was measured, for the table and the JSON. */
+static const char *rss_peak_method(const struct ll_resources *r)
+{
+    return r->hwm_reset ? "(max of /proc samples every 150 ms and the kernel's VmHWM, reset at the "
+                          "start of the run)"
+                        : "(max of /proc samples every 150 ms and the kernel's high-water mark "
+                          "since the process started)";
+}
+
 static void table_resources(FILE *out, const struct ll_stats *s)
 {
     const struct ll_resources *r = &s->res;
@@ -210,10 +222,10 @@ static void table_resources(FILE *out, const struct ll_stats *s)
         line_kb(out, "rss before the backend", r->rss_base_kb);
     }
     line_kb(out, "rss at start", r->rss_start_kb);
-    line_kb(out, "rss peak (sampled)", r->rss_peak_kb);
+    line_kb(out, "rss peak", r->rss_peak_kb);
+    fprintf(out, "%-*s %14s %s\n", LABEL_W, "", "", rss_peak_method(r));
     line_kb(out, "rss mean (sampled)",
             r->rss_samples > 0 ? (long)(r->rss_sum_kb / (double)r->rss_samples) : -1);
-    line_kb(out, "rss peak (ru_maxrss)", r->maxrss_kb);
     ll_report__line_f(out, "rss per request in flight", ll_stats_rss_per_in_flight(s), "KiB");
     fprintf(out, "%-*s %14s (rss peak - rss %s) / in-flight peak\n", LABEL_W, "", "",
             r->rss_base_kb >= 0 ? "before the backend" : "at start");
@@ -520,10 +532,15 @@ static cJSON *json_resources(const struct ll_stats *s)
     /* -1: /proc could not be read, so not measured */
     ll_report__add_num(o, "rss_start_kb", r->rss_start_kb >= 0 ? (double)r->rss_start_kb : NAN);
     ll_report__add_num(o, "rss_peak_kb", r->rss_peak_kb >= 0 ? (double)r->rss_peak_kb : NAN);
+    cJSON_AddStringToObject(o, "rss_peak_method", rss_peak_method(r));
+    /* the peak's two sources, each of which can miss some of it; rss_peak_kb is their max */
+    cJSON *src = cJSON_AddObjectToObject(o, "rss_peak_sources");
+    ll_report__add_num(src, "sampled_max_kb",
+                       r->rss_sampled_kb >= 0 ? (double)r->rss_sampled_kb : NAN);
+    ll_report__add_num(src, "kernel_hwm_kb", r->hwm_kb >= 0 ? (double)r->hwm_kb : NAN);
     ll_report__add_num(o, "rss_mean_kb",
                        r->rss_samples > 0 ? r->rss_sum_kb / (double)r->rss_samples : NAN);
     cJSON_AddNumberToObject(o, "rss_samples", (double)r->rss_samples);
-    ll_report__add_num(o, "maxrss_kb", r->maxrss_kb >= 0 ? (double)r->maxrss_kb : NAN);
     ll_report__add_num(o, "rss_base_kb", r->rss_base_kb >= 0 ? (double)r->rss_base_kb : NAN);
     ll_report__add_num(o, "rss_per_in_flight_kb", ll_stats_rss_per_in_flight(s));
     cJSON_AddStringToObject(o, "rss_per_in_flight_method",

@@ -26,8 +26,12 @@
 
 /* The version of the JSON documents' layout. 2: throughput counts successes only, figures not
  * measured are null, closed loop has no corrected latency, thresholds and the open-loop
- * verdict (files without the key are version 1). */
-#define LL_REPORT_SCHEMA_VERSION 2
+ * verdict (files without the key are version 1). 3: a run's document adds "exact" (every
+ * histogram whole in a named bucket layout, every counter, the 1 s series: ll_stats_exact.h),
+ * "segment" and "start" (ll_agent.h), run.exit_code and run.host; "config" gives the whole
+ * workload's requests and concurrency also when the run was one segment of it; `llmload
+ * merge` writes the same document for the merged run. Nothing of version 2 changed meaning. */
+#define LL_REPORT_SCHEMA_VERSION 3
 
 /* Every --json document starts with these keys: "tool": "llmload", "command", "schema_version",
  * "llmload_version", "git_commit" (of the build), "created_utc" ("2026-11-25T14:03:09Z"). */

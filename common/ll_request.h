@@ -38,7 +38,11 @@ struct ll_request {
     const char *const *headers; /* extra "Name: value" lines, e.g. mockllm's x-mock-* */
     size_t n_headers;
     int64_t t_intended; /* open loop: when the request should have started; 0 = at submit */
-    void *user;         /* carried to the result untouched */
+    /* > 0: a deadline (ll_now_ns()) for the first attempt. A call still waiting for an in-flight
+     * slot then is withdrawn instead of sent: it ends CANCELLED with no attempt (--duration's
+     * end: nothing new goes on the wire after it). 0: none. */
+    int64_t not_after;
+    void *user; /* carried to the result untouched */
 };
 
 /* What an SSE chunk's delta carried: the output channels that count as generated tokens. */

@@ -1,4 +1,4 @@
-/* ll_stats.c - folding results into run figures; resource sampling from getrusage and /proc. */
+/* ll_stats.c - folding results into run figures (resources: ll_stats_res.c). */
 #include "ll_stats.h"
 
 #include <errno.h>
@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ll_clock.h"
@@ -49,7 +48,9 @@ int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo)
         s->slo = *slo;
     }
     s->be.loop_idle_ns = -1;
-    s->res.maxrss_kb = s->res.rss_start_kb = s->res.rss_peak_kb = s->res.rss_base_kb = -1;
+    s->res.rss_start_kb = s->res.rss_peak_kb = s->res.rss_base_kb = -1;
+    s->res.rss_sampled_kb = s->res.hwm_kb = -1;
+    s->warm_connects = -1;
     s->res.threads_start = s->res.threads_peak = -1;
     s->res.ports_lo = s->res.ports_hi = -1; /* nofile_*: 0 until res_begin reads them */
     return 0;
@@ -64,6 +65,8 @@ void ll_stats_free(struct ll_stats *s)
     free(s->loop_lag);
     s->loop_lag = NULL;
     s->be.loop_lag = NULL;
+    ll_series_free(s->series);
+    s->series = NULL;
 }
 
 /* Integrate the outstanding count up to `now`, then apply delta. */
@@ -89,6 +92,9 @@ void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
 {
     s->submitted++;
     little_event(s, now, +1);
+    if (s->series != NULL) {
+        ll_series_note_submit(s->series, s->t_start, now); /* clipped when out of memory */
+    }
     if (t_intended > 0) {
         s->open_loop = true;
         s->sends_scheduled++;
@@ -101,6 +107,20 @@ void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended)
             s->sends_late++;
         }
     }
+}
+
+void ll_stats_note_withdrawn(struct ll_stats *s, int64_t t_queued, int64_t now)
+{
+    little_event(s, now, -1);
+    /* It was outstanding from t_queued to now and has no residence: take that time back out of
+     * L, or a run's last look-ahead window would skew Little's law by its whole wait. */
+    if (now > t_queued && s->area_ns >= (double)(now - t_queued)) {
+        s->area_ns -= (double)(now - t_queued);
+    }
+    if (s->submitted > 0) {
+        s->submitted--;
+    }
+    s->withdrawn++;
 }
 
 static int64_t last_attempt_ns(const struct ll_result *r)
@@ -168,6 +188,9 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
                                                         : r->t_queued;
 
     little_event(s, now > 0 ? now : r->t_end, -1);
+    if (s->series != NULL) {
+        ll_series_note_result(s->series, s->t_start, r, now > 0 ? now : r->t_end);
+    }
     s->completed++;
     s->by_class[cls]++;
     if (cls == LL_CLASS_RESOURCE) {
@@ -231,6 +254,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     }
 #define SUM_(f) dst->f += src->f
     SUM_(submitted);
+    SUM_(withdrawn);
+    if (src->warm_connects >= 0) { /* -1: that side had no warm-up */
+        dst->warm_connects = (dst->warm_connects > 0 ? dst->warm_connects : 0) + src->warm_connects;
+    }
     SUM_(completed);
     SUM_(retries);
     SUM_(wire_requests);
@@ -298,6 +325,10 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     }
     if (src->ev_last_ns > dst->ev_last_ns) {
         dst->ev_last_ns = src->ev_last_ns;
+    }
+    if (src->series != NULL && dst->series != NULL &&
+        ll_series_merge(dst->series, src->series, NULL) != 0) {
+        return LL_ENOMEM;
     }
     if (src->loop_lag != NULL) {
         if (dst->loop_lag == NULL) {
@@ -421,7 +452,9 @@ void ll_stats_keepup(const struct ll_stats *s, struct ll_keepup *out)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     out->cpu_cores = wall > 0 ? (s->res.cpu_user_s + s->res.cpu_sys_s) / wall : 0.0;
     /* A backend without threads runs on the driver's one thread: one core is its ceiling. */
-    out->cpu_capacity = s->be.threads > 0 && ncpu > 1 ? (int)ncpu : 1;
+    out->cpu_capacity = s->cpu_usable > 0               ? s->cpu_usable
+                        : s->be.threads > 0 && ncpu > 1 ? (int)ncpu
+                                                        : 1;
     if (!s->open_loop || s->offered_rps <= 0 || s->dispatched < 2 ||
         s->dispatch_last <= s->dispatch_first) {
         return;
@@ -466,124 +499,6 @@ void ll_stats_little(const struct ll_stats *s, struct ll_little *out)
         out->judged = true;
         out->flagged = !(out->diff <= LL_LITTLE_TOLERANCE);
     }
-}
-
-/* ---- resources ---- */
-
-long ll_proc_rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, resident = -1;
-    if (f == NULL) {
-        return -1;
-    }
-    if (fscanf(f, "%ld %ld", &size, &resident) != 2) {
-        resident = -1;
-    }
-    fclose(f);
-    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-int ll_proc_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int threads = -1;
-    if (f == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "Threads: %d", &threads) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return threads;
-}
-
-static double tv_s(struct timeval tv)
-{
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-static void res_limits(struct ll_resources *r)
-{
-    struct rlimit rl;
-    r->nofile_soft = r->nofile_hard = 0;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        r->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur;
-        r->nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_max;
-    }
-    r->ports_lo = r->ports_hi = -1;
-    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%d %d", &r->ports_lo, &r->ports_hi) != 2) {
-            r->ports_lo = r->ports_hi = -1;
-        }
-        fclose(f);
-    }
-}
-
-void ll_stats_res_base(struct ll_stats *s)
-{
-    s->res.rss_base_kb = ll_proc_rss_kb();
-}
-
-void ll_stats_res_begin(struct ll_stats *s)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    s->res.ru_user0 = tv_s(ru.ru_utime);
-    s->res.ru_sys0 = tv_s(ru.ru_stime);
-    s->res.ru_nvcsw0 = ru.ru_nvcsw;
-    s->res.ru_nivcsw0 = ru.ru_nivcsw;
-    s->res.rss_start_kb = ll_proc_rss_kb();
-    s->res.threads_start = ll_proc_threads();
-    ll_stats_res_sample(s);
-    res_limits(&s->res);
-}
-
-enum ll_limit ll_stats_limit_met(const struct ll_stats *s)
-{
-    for (int l = LL_LIMIT_NONE + 1; l < LL_LIMIT__COUNT; l++) {
-        if (s->by_limit[l] > 0) {
-            return (enum ll_limit)l;
-        }
-    }
-    for (int l = LL_LIMIT_NONE + 1; s->be.limit_hit != NULL && l < LL_LIMIT__COUNT; l++) {
-        if (strcmp(s->be.limit_hit, ll_limit_name((enum ll_limit)l)) == 0) {
-            return (enum ll_limit)l;
-        }
-    }
-    return LL_LIMIT_NONE;
-}
-
-void ll_stats_res_sample(struct ll_stats *s)
-{
-    long rss = ll_proc_rss_kb();
-    int threads = ll_proc_threads();
-    if (rss >= 0) {
-        s->res.rss_sum_kb += (double)rss;
-        s->res.rss_samples++;
-        if (rss > s->res.rss_peak_kb) {
-            s->res.rss_peak_kb = rss;
-        }
-    }
-    if (threads > s->res.threads_peak) {
-        s->res.threads_peak = threads;
-    }
-}
-
-void ll_stats_res_end(struct ll_stats *s)
-{
-    struct rusage ru;
-    ll_stats_res_sample(s);
-    getrusage(RUSAGE_SELF, &ru);
-    s->res.cpu_user_s = tv_s(ru.ru_utime) - s->res.ru_user0;
-    s->res.cpu_sys_s = tv_s(ru.ru_stime) - s->res.ru_sys0;
-    s->res.nvcsw = ru.ru_nvcsw - s->res.ru_nvcsw0;
-    s->res.nivcsw = ru.ru_nivcsw - s->res.ru_nivcsw0;
-    s->res.maxrss_kb = ru.ru_maxrss;
 }
 
 /* ---- SLO ---- */

@@ -57,6 +57,7 @@
 #include "ll_err.h"
 #include "ll_hist.h"
 #include "ll_request.h"
+#include "ll_series.h"
 
 /* Service-level objective for goodput; a bound <= 0 is not set. */
 struct ll_slo {
@@ -72,14 +73,19 @@ bool ll_slo_is_set(const struct ll_slo *slo);
 struct ll_resources {
     double cpu_user_s, cpu_sys_s; /* RUSAGE_SELF delta over the run */
     long nvcsw, nivcsw;           /* voluntary / involuntary context switches, delta */
-    long maxrss_kb;               /* ru_maxrss: the process's lifetime peak */
     long rss_start_kb;            /* /proc/self/statm at the start */
     /* /proc/self/statm before the backend was created (ll_stats_res_base), so that RSS per
      * request in flight counts the whole footprint the requests cause: threads' stacks, easy
      * handles, buffers. -1 when not taken: the figure then counts from rss_start_kb. */
     long rss_base_kb;
-    long rss_peak_kb;  /* peak of the samples taken during the run */
-    double rss_sum_kb; /* for the mean */
+    /* THE peak of the run (set by res_end): the larger of the sampled peak and the kernel's
+     * high-water mark, each of which can miss some of it (sampling every tick; VmHWM updated
+     * lazily). */
+    long rss_peak_kb;
+    long rss_sampled_kb; /* the largest /proc/self/statm sample during the run */
+    long hwm_kb;         /* VmHWM at the end (else ru_maxrss) */
+    bool hwm_reset;      /* VmHWM was reset at res_begin: it covers the run, not the process */
+    double rss_sum_kb;   /* for the mean */
     uint64_t rss_samples;
     int threads_start, threads_peak; /* /proc/self/status Threads: */
     /* The walls a RESOURCE failure names (ll_report's "local limit met" line), read at
@@ -118,11 +124,13 @@ struct ll_stats {
     uint64_t by_class[LL_CLASS__COUNT];
     uint64_t by_limit[LL_LIMIT__COUNT]; /* RESOURCE failures by the local limit they met
                                            (ll_result.limit; [LL_LIMIT_NONE]: cause unknown) */
-    uint64_t submitted;                 /* ll_stats_note_submit calls */
-    uint64_t completed;                 /* results folded (every class, cancelled included) */
-    uint64_t retries;                   /* sum of attempts - 1 */
-    uint64_t wire_requests;             /* sum of attempts */
-    uint64_t connects;
+    uint64_t submitted;                 /* ll_stats_note_submit calls, less the withdrawn */
+    uint64_t withdrawn;     /* submitted but never sent: taken back at a stop or a deadline */
+    uint64_t completed;     /* results folded (every class, cancelled included) */
+    uint64_t retries;       /* sum of attempts - 1 */
+    uint64_t wire_requests; /* sum of attempts */
+    uint64_t connects;      /* new connections opened during the run */
+    int64_t warm_connects;  /* opened by a warm-up before the run and pooled, -1: no warm-up */
     uint64_t bytes_rx, bytes_tx;
     /* Tokens, successes only. prompt/completion: sums of the usage of the successes that
      * sent one; usage_missing: successes that sent none, of which chunk_counted streamed output
@@ -186,6 +194,13 @@ struct ll_stats {
     /* backend figures, copied from ll_client_sample() at the end */
     struct ll_be_stats be;    /* be.loop_lag points to our own copy, or NULL */
     struct ll_hist *loop_lag; /* owned copy when the backend reports loop lag */
+
+    /* Cores the client could use, for the keep-up judgement: 0 = this machine's (see
+     * ll_stats_keepup); a merge of several hosts' runs sets their sum. */
+    int cpu_usable;
+    /* Optional 1 s windows (ll_series.h), fed at every submit and result when set; owned
+     * (ll_stats_free frees it). The caller creates it; ll_stats_init leaves it NULL. */
+    struct ll_series *series;
 };
 
 /* Allocate the histograms. 0 or LL_ENOMEM (then nothing to free). */
@@ -195,6 +210,12 @@ void ll_stats_free(struct ll_stats *s);
 /* A request was submitted at `now`, meant to start at t_intended (0: at once, closed loop;
  * > 0: open loop, and the run is counted as one). */
 void ll_stats_note_submit(struct ll_stats *s, int64_t now, int64_t t_intended);
+
+/* A submitted request came back withdrawn (CANCELLED with no attempt: it never went on the
+ * wire, ll_call_withdraw_if_late or a cancel while queued) at `now`: it is taken back out of
+ * `submitted` and of Little's law (its time queued since t_queued), and counted in `withdrawn`
+ * instead of any outcome. The caller does not fold it with ll_stats_add_result. */
+void ll_stats_note_withdrawn(struct ll_stats *s, int64_t t_queued, int64_t now);
 
 /* Fold one final result, collected by the driver at `now` (0: use res->t_end). Does not keep
  * any pointer into res; the caller frees it at once. */

@@ -77,13 +77,21 @@ static int parse_metric(const char *m, struct ll_thresh *t)
 static int parse_bound(const char *v, struct ll_thresh *t)
 {
     char *unit;
-    if (!((v[0] >= '0' && v[0] <= '9') || v[0] == '.')) {
+    const char *digits = t->diff && (v[0] == '-' || v[0] == '+') ? v + 1 : v;
+    if (!((digits[0] >= '0' && digits[0] <= '9') || digits[0] == '.')) {
         return LL_EINVAL;
     }
     errno = 0;
     double x = strtod(v, &unit);
-    if (errno != 0 || !isfinite(x) || x < 0) {
+    if (errno != 0 || !isfinite(x) || (x < 0 && !t->diff)) {
         return LL_EINVAL;
+    }
+    if (t->diff) { /* percentage points, said so: a bare number could be read as a ratio */
+        if (strcmp(unit, "%") != 0 || x > 100 || x < -100) {
+            return LL_EINVAL;
+        }
+        t->bound = x / 100.0;
+        return 0;
     }
     if (t->ratio || t->metric == LL_TH_ERROR_RATE || t->metric == LL_TH_GOODPUT_SHARE) {
         if (strcmp(unit, "%") == 0) {
@@ -135,7 +143,11 @@ int ll_thresh_parse(const char *expr, bool ratio, struct ll_thresh *out)
     left[op - t.expr] = '\0';
     bool eq = op[1] == '=';
     t.op = op[0] == '<' ? (eq ? LL_TH_LE : LL_TH_LT) : (eq ? LL_TH_GE : LL_TH_GT);
-    if (parse_metric(left, &t) != 0 || parse_bound(op + 1 + eq, &t) != 0) {
+    if (parse_metric(left, &t) != 0) {
+        return LL_EINVAL;
+    }
+    t.diff = ratio && (t.metric == LL_TH_ERROR_RATE || t.metric == LL_TH_GOODPUT_SHARE);
+    if (parse_bound(op + 1 + eq, &t) != 0) {
         return LL_EINVAL;
     }
     *out = t;
@@ -271,6 +283,8 @@ void ll_thresh_format(const struct ll_thresh *t, double v, char *buf, size_t n)
 {
     if (!isfinite(v)) {
         snprintf(buf, n, "not measured");
+    } else if (t->diff) {
+        snprintf(buf, n, "B-A %+.3f points", 100.0 * v);
     } else if (t->ratio) {
         snprintf(buf, n, "B/A %.3f", v);
     } else if (t->metric == LL_TH_LATENCY) {

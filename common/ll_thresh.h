@@ -20,7 +20,10 @@
  *
  * In ratio mode (llmload compare) the same grammar bounds the ratio B/A of the figure between
  * two runs: 'throughput>=0.95' fails when B has less than 95% of A's throughput; NUMBER is a
- * bare ratio or a percentage.
+ * bare ratio or a percentage. The shares (error_rate, goodput_share) are bounded by their
+ * DIFFERENCE B - A in percentage points instead, NUMBER written with '%' and possibly signed:
+ * 'error_rate<=1%' fails when B's error rate is more than one point above A's. A ratio of
+ * shares means nothing when A's is 0 (a clean baseline), the usual case.
  *
  * Pure functions on the caller's data; any thread.
  */
@@ -53,8 +56,10 @@ struct ll_thresh {
     int hist;   /* LL_TH_LATENCY: enum ll_stats_hist */
     double pct; /* LL_TH_LATENCY: the percentile, or LL_TH_MEAN / LL_TH_MIN / LL_TH_MAX */
     enum ll_thresh_op op;
-    double bound; /* latency: ns (ratio mode: a ratio); rates: 0..1; throughput: req/s */
+    double bound; /* latency: ns (ratio mode: a ratio); rates: 0..1; throughput: req/s;
+                     diff: B - A as a fraction (-1..1) */
     bool ratio;   /* parsed in ratio mode */
+    bool diff;    /* ratio mode on a share: bounds B - A, not B/A */
 };
 
 /* Parse one expression (grammar above); ratio: compare's B/A mode. 0 or LL_EINVAL. */

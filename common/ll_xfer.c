@@ -433,16 +433,20 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
  * the client's instructions at zero latency). */
 static CURLcode set_url(struct ll_xfer *x, CURL *easy, const char *base_url)
 {
+    static const char sfx[] = "/chat/completions";
     char url[2048];
-    size_t blen = strlen(base_url);
+    size_t blen = strlen(base_url), slen = sizeof(sfx) - 1;
     while (blen > 0 && base_url[blen - 1] == '/') {
         blen--;
     }
-    if (blen + sizeof("/chat/completions") > sizeof(url)) {
+    if (blen + sizeof(sfx) > sizeof(url)) {
         return CURLE_URL_MALFORMAT;
     }
     memcpy(url, base_url, blen);
-    memcpy(url + blen, "/chat/completions", sizeof("/chat/completions"));
+    /* A full endpoint URL (.../v1/chat/completions, as servers' docs print it) is taken as it
+     * is: appending the path again posted to .../chat/completions/chat/completions. */
+    bool full = blen >= slen && memcmp(base_url + blen - slen, sfx, slen) == 0;
+    memcpy(url + blen, full ? "" : sfx, full ? 1 : sizeof(sfx));
     if (x->url == NULL && (x->url = curl_url()) == NULL) {
         return CURLE_OUT_OF_MEMORY;
     }
@@ -588,6 +592,11 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
         if (call->stream && x->is_event_stream) {
             if (!x->sse.done) {
                 set_proto_error(x, "event stream ended without data: [DONE]");
+            } else if (res->n_chunks == 0 && res->completion_tokens <= 0) {
+                /* A 200 whose stream carried nothing (vLLM's bench: "Never received a valid
+                 * chunk"): no output chunk on any channel and no usage counting a token.
+                 * A non-streamed answer with empty content is the server's answer, not this. */
+                set_proto_error(x, "stream carried no output");
             }
         } else {
             parse_completion(x); /* also a server that answers a stream request in one piece */

@@ -2,10 +2,16 @@
 # driver's work never edits common/CMakeLists.txt.
 target_sources(ll_common PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats_res.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats_tokens.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_report.c
   ${CMAKE_CURRENT_SOURCE_DIR}/ll_report_open.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/ll_thresh.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_thresh.c
+  # results that merge exactly (issue 16): histograms whole, every counter, 1 s windows
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_hist_json.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_series.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_stats_exact.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/ll_walltime.c)
 
 # llmload's version and the git commit, for every --json document (ll_report_meta_json): a C file
 # regenerated at every build, rewritten only when the commit (or dirtiness) changed.

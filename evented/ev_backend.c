@@ -60,6 +60,7 @@ struct ev_be {
     uint64_t backoff_waits;
     int64_t backoff_ns;
     const char *limit_hit;
+    uint64_t idle_base; /* uv_metrics_idle_time at the last reset_stats */
 };
 
 struct ev_destroy_report ev_last_destroy;
@@ -149,6 +150,10 @@ static bool ev__attempt(struct ev_be *be, struct ev_slot *sl)
         ev__finish(be, call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
         return false;
     }
+    if (ll_call_withdraw_if_late(call, ll_now_ns())) {
+        ev__done_push(be, call); /* got a slot after its deadline: never sent */
+        return false;
+    }
     int err = ll_xfer_begin(&sl->x, sl->easy, call, be->cfg);
     if (err == 0) {
         err = ev_curl_add(sl->ec, sl->easy);
@@ -231,6 +236,9 @@ static void ev__run_blocking(struct ev_be *be, struct ev_slot *sl, struct ll_cal
     for (;;) {
         if (atomic_load(&call->cancel)) {
             ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
+            return;
+        }
+        if (ll_call_withdraw_if_late(call, ll_now_ns())) {
             return;
         }
         int err = ll_xfer_begin(&sl->x, sl->easy, call, be->cfg);
@@ -391,13 +399,24 @@ static void ev__sample(struct ll_be *b, struct ll_be_stats *out)
 
     memset(out, 0, sizeof(*out));
     out->threads = 0; /* the loop runs on the client thread */
-    out->loop_idle_ns = (int64_t)uv_metrics_idle_time(&be->loop);
+    out->loop_idle_ns = (int64_t)(uv_metrics_idle_time(&be->loop) - be->idle_base);
     out->loop_lag = &be->probe.lag;
     out->loop_run_ns = be->probe.run_ns;
     out->loop_iterations = be->probe.iterations;
     out->backoff_waits = be->backoff_waits;
     out->backoff_ns = be->backoff_ns;
     out->limit_hit = be->limit_hit;
+}
+
+static void ev__reset_stats(struct ll_be *b)
+{
+    struct ev_be *be = (struct ev_be *)b;
+
+    ev_probe_reset(&be->probe);
+    be->idle_base = uv_metrics_idle_time(&be->loop);
+    be->backoff_waits = 0;
+    be->backoff_ns = 0;
+    be->limit_hit = NULL;
 }
 
 /* --- life cycle ---------------------------------------------------------------------------- */
@@ -586,5 +605,6 @@ const struct ll_backend ev_backend = {
     .cancel = ev__cancel,
     .needs = ev__needs,
     .sample = ev__sample,
+    .reset_stats = ev__reset_stats,
     .destroy = ev__destroy,
 };

@@ -1,13 +1,17 @@
 /* ev_probe.h - the evented backend's loop figures: loop lag, time in the loop, iterations,
  * measured without ever waking the loop.
  *
- * Loop lag is how late a callback due at a moment runs because the loop was busy. A timer that
+ * Loop lag is how late the loop runs work that is due (a timer that expired, a socket that is
+ * ready) because it was busy running other callbacks: time spent blocked in poll with nothing
+ * ready is idle, never lag. A timer that
  * fires every few ms measures it, but wakes the loop each time: at one request in flight that
  * was most of the evented backend's CPU. Here a uv_prepare handle (just before the loop blocks
  * in poll) and a uv_check handle (just after poll and its I/O callbacks) see every iteration's
  * edges instead. A virtual probe is due every EV_PROBE_PERIOD_NS of loop time: one due while
  * the loop was blocked in poll would have run at once (lag 0); one due while the loop ran
- * callbacks runs when that stretch ends (lag = end - due). Time outside the loop (the caller's,
+ * callbacks runs when that stretch ends (lag = end - due). The wait in poll is credited from
+ * libuv's idle time (UV_METRICS_IDLE_TIME) at the check handle, or earlier when sampling stops
+ * inside an I/O callback of the same iteration. Time outside the loop (the caller's,
  * between polls) and time with no request active do not count: the schedule stands still.
  *
  * All calls on the loop's thread.
@@ -50,5 +54,9 @@ void ev_probe_active(struct ev_probe *p, bool on);
 
 /* The loop is entered (true, before uv_run) or left (false, after it returns). */
 void ev_probe_inside(struct ev_probe *p, bool inside);
+
+/* Start the figures afresh (lag histogram, loop time, iterations; a measured run after its
+ * warm-up): what was sampled so far is dropped, the schedule of virtual samples goes on. */
+void ev_probe_reset(struct ev_probe *p);
 
 #endif

@@ -12,6 +12,10 @@
  *                   asked; else an OpenAI-shaped error), with `Retry-After: RA` when RA is
  *                   given, after MS milliseconds (default at once)
  *   html            200 text/html: a proxy's error page, not an OpenAI answer
+ *   done            200 with no output: a stream of nothing but "data: [DONE]"; not streamed,
+ *                   an empty message (content "", finish_reason stop, 0 completion tokens)
+ *   empty           200 with no output: a stream of a role-only chunk, a finish chunk and a
+ *                   usage chunk of 0 completion tokens, then [DONE]; not streamed, as done
  *   silent          read the request, never answer
  *   close           close the connection without answering
  * The default script is "200".
@@ -49,7 +53,7 @@
 #define SS_MAX_STEPS 64
 #define SS_BUF       65536
 
-enum ss_kind { SS_STATUS, SS_HTML, SS_SILENT, SS_CLOSE };
+enum ss_kind { SS_STATUS, SS_HTML, SS_SILENT, SS_CLOSE, SS_DONE, SS_EMPTY };
 
 struct ss_step {
     enum ss_kind kind;
@@ -112,6 +116,10 @@ static int parse_step(const char *s, struct ss_step *st)
     snprintf(st->text, sizeof(st->text), "%s", s);
     if (strcmp(s, "html") == 0) {
         st->kind = SS_HTML;
+        return 0;
+    }
+    if (strcmp(s, "done") == 0 || strcmp(s, "empty") == 0) {
+        st->kind = s[0] == 'd' ? SS_DONE : SS_EMPTY;
         return 0;
     }
     if (strcmp(s, "silent") == 0) {
@@ -183,6 +191,27 @@ static void send_answer(int fd, int status, const char *type, const char *extra,
     "\"model\":\"scripted\",\"choices\":[{\"index\":0,\"delta\":" delta                            \
     ",\"finish_reason\":" finish "}]}\n\n"
 
+/* A 200 that carries no output (steps done and empty). */
+#define USAGE0_CHUNK                                                                               \
+    "data: {\"id\":\"chatcmpl-s\",\"object\":\"chat.completion.chunk\",\"choices\":[],"            \
+    "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":0,\"total_tokens\":1}}\n\n"
+
+static void answer_empty(struct ss_conn *c, bool done_only)
+{
+    static const char no_output[] = CHUNK("{\"role\":\"assistant\"}", "null")
+        CHUNK("{}", "\"stop\"") USAGE0_CHUNK "data: [DONE]\n\n";
+    if (c->stream) {
+        send_answer(c->fd, 200, "text/event-stream", "Cache-Control: no-cache\r\n",
+                    done_only ? "data: [DONE]\n\n" : no_output);
+        return;
+    }
+    send_answer(c->fd, 200, "application/json", "",
+                "{\"id\":\"chatcmpl-s\",\"object\":\"chat.completion\",\"created\":1,"
+                "\"model\":\"scripted\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                "\"assistant\",\"content\":\"\"},\"finish_reason\":\"stop\"}],"
+                "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":0,\"total_tokens\":1}}");
+}
+
 static void answer(struct ss_conn *c)
 {
     const struct ss_step *st = c->step;
@@ -191,6 +220,10 @@ static void answer(struct ss_conn *c)
     if (st->kind == SS_HTML) {
         send_answer(c->fd, 200, "text/html", "",
                     "<html><body>502 Bad Gateway (a proxy's page)</body></html>\n");
+        return;
+    }
+    if (st->kind == SS_DONE || st->kind == SS_EMPTY) {
+        answer_empty(c, st->kind == SS_DONE);
         return;
     }
     if (st->status != 200) {

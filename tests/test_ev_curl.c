@@ -455,6 +455,10 @@ static void test_ev_backend_blocking_serializes(void **state)
     assert_true(evented < 200);
     assert_true(blocking >= 250);
     assert_true(lag_blocking >= 80);
+    /* The loop slept in poll for the whole 100 ms: idle, not lag. The last response stops the
+     * probe inside an I/O callback, before the check handle has credited that wait; counted as
+     * busy, it made the p99 about a whole call. A quarter of a call is far from both. */
+    assert_true(lag_ok < 25);
 }
 
 /* Blocking: the probe sees every stall, the last one too (it is read as the probe stops). */

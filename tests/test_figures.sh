@@ -173,7 +173,7 @@ PY
         fail "compare thresholds: one line each: $(cat "$tmp/err")"
     grep -q "mock.latency_ms: 20 vs 50" "$tmp/cmp" && grep -q "mock.fault_rate: mockllm's default vs 1" \
         "$tmp/cmp" || fail "compare: the mock's settings are not among the differences"
-    jcheck "$tmp/cmp.json" "d['command'] == 'compare' and d['schema_version'] == 2
+    jcheck "$tmp/cmp.json" "d['command'] == 'compare' and d['schema_version'] == 3
         and {x['key'] for x in d['config_differences']} >= {'mock.latency_ms', 'mock.fault_rate'}
         and [t['ok'] for t in d['thresholds']] == [False, False]
         and [f for f in d['figures'] if f['path'] == '=ok_rps'][0]['ratio'] == 0" \
@@ -401,7 +401,7 @@ case_nulls() {
             and r['latency']['e2e']['p50_ms'] > 0" \
             "$be: TTFT/ITL of a run that did not stream, goodput without an SLO, slip without a
             schedule must be null"
-        jcheck "$tmp/n.json" "d['schema_version'] == 2 and d['tool'] == 'llmload'
+        jcheck "$tmp/n.json" "d['schema_version'] == 3 and d['tool'] == 'llmload'
             and d['command'] == 'run'
             and __import__('re').fullmatch(r'\d+\.\d+\.\d+', d['llmload_version'])
             and __import__('re').fullmatch(r'([0-9a-f]{7,40}(-dirty)?|unknown)', d['git_commit'])
@@ -415,14 +415,14 @@ case_nulls() {
         ! grep -Eq '^e2e .* 0\.000' "$tmp/out" || fail "$be: 0.000 in an empty row"
     done
     "$LLMLOAD" ab --models a,b --json "$tmp/ab.json" >/dev/null 2>&1 || fail "ab: exit $?"
-    jcheck "$tmp/ab.json" "d['schema_version'] == 2 and d['command'] == 'ab' and d['git_commit']" \
+    jcheck "$tmp/ab.json" "d['schema_version'] == 3 and d['command'] == 'ab' and d['git_commit']" \
         "ab --json: the document's metadata"
 }
 
 # Item 13: RSS per request in flight counts the whole footprint the requests cause, from the
 # process before the backend was created (threads' stacks and handles included). Truth: the
-# kernel's ru_maxrss of the same run at C=1 and at C=300 (1 s per request, so all of them are in
-# flight together): the figure must account for all of the growth between the two (the old one,
+# kernel's high-water mark (VmHWM) of the same run at C=1 and at C=300 (1 s per request, so all
+# of them are in flight together): the figure must account for all of the growth between the two (the old one,
 # counted from after the backend's creation, gave 70-75% of it) and no more than the process
 # grew from its base.
 case_memory() {
@@ -441,8 +441,9 @@ big = json.load(open(sys.argv[2]))["results"]
 n = int(sys.argv[3])
 res = big["resources"]
 per = res["rss_per_in_flight_kb"]
-grown = big["resources"]["maxrss_kb"] - one["maxrss_kb"]  # the kernel's: n - 1 more in flight
-whole = res["maxrss_kb"] - res["rss_base_kb"]
+hwm = lambda r: r["rss_peak_sources"]["kernel_hwm_kb"]  # the kernel's high-water mark
+grown = hwm(big["resources"]) - hwm(one)  # the kernel's: n - 1 more in flight
+whole = hwm(res) - res["rss_base_kb"]
 print("  %s: %.1f KiB per request in flight; kernel: %d KiB more at C=%d than at C=1, %d KiB "
       "over the base" % (sys.argv[4], per, grown, n, whole))
 ok = big["littles_law"]["in_flight_peak"] == n and "before the backend" in \
@@ -485,16 +486,22 @@ case_keepup() {
     for be in $BACKENDS; do
         "$LLMLOAD" run --backend "$be" --requests 300 --rate 5000 --concurrency 10 \
             --latency-ms 100 --json "$tmp/k.json" >"$tmp/out" 2>"$tmp/err" || fail "$be: exit $?"
+        # The line is part of the report: on its stream (stdout), after the table that points
+        # to it ("why: the line after the table"), not on stderr where a redirect loses it.
         grep -Eq "open loop did not keep up: offered 5000.0 req/s, achieved [0-9.]+ req/s .*held \
-back by the in-flight cap \(10\)" "$tmp/err" || fail "$be: no plain 'did not keep up' line: $(cat "$tmp/err")"
+back by the in-flight cap \(10\)" "$tmp/out" || fail "$be: no plain 'did not keep up' line: $(cat "$tmp/out")"
         grep -Eq '^kept up +NO' "$tmp/out" || fail "$be: the table does not say 'kept up NO'"
+        why=$(grep -n "did not keep up" "$tmp/out" | head -1 | cut -d: -f1)
+        lat=$(grep -n "^latency (ms)" "$tmp/out" | head -1 | cut -d: -f1)
+        [ -n "$why" ] && [ -n "$lat" ] && [ "$why" -gt "$lat" ] ||
+            fail "$be: the keep-up line (line $why) is not after the table (line $lat)"
         jcheck "$tmp/k.json" "r['schedule']['kept_up'] is False and r['schedule']['offered_rps'] == 5000
             and 60 <= r['schedule']['achieved_rps'] <= 105
             and 'in_flight_cap' in r['schedule']['held_back_by']
             and r['schedule']['waited_for_slot'] >= 270" "$be: offered vs achieved, and why"
         "$LLMLOAD" run --backend "$be" --requests 200 --rate 200 --concurrency 50 --latency-ms 20 \
             --json "$tmp/k.json" >"$tmp/out" 2>"$tmp/err" || fail "$be: exit $?"
-        ! grep -q "did not keep up" "$tmp/err" || fail "$be at 200 req/s: $(cat "$tmp/err")"
+        ! grep -q "did not keep up" "$tmp/out" "$tmp/err" || fail "$be at 200 req/s: $(cat "$tmp/out")"
         jcheck "$tmp/k.json" "r['schedule']['kept_up'] is True
             and 180 <= r['schedule']['achieved_rps'] <= 220 and r['schedule']['held_back_by'] == []" \
             "$be: 200 req/s kept"

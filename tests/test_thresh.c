@@ -56,6 +56,18 @@ static void test_thresh_parse(void **state)
     assert_int_equal(ll_thresh_parse("p99<=1.1", true, &t), 0);
     assert_true(t.bound == 1.1);
     assert_int_equal(ll_thresh_parse("p99<=1.1ms", true, &t), LL_EINVAL);
+    /* ratio mode, shares: the change B - A in percentage points, with '%' and a sign allowed
+     * (a ratio of error rates is undefined against a clean baseline) */
+    assert_int_equal(ll_thresh_parse("error_rate<=1%", true, &t), 0);
+    assert_true(t.diff && t.metric == LL_TH_ERROR_RATE && fabs(t.bound - 0.01) < 1e-12);
+    assert_true(ll_thresh_holds(&t, 0.01 - 0.0) && !ll_thresh_holds(&t, 0.02 - 0.0));
+    assert_int_equal(ll_thresh_parse("goodput_share>=-5%", true, &t), 0);
+    assert_true(t.diff && fabs(t.bound + 0.05) < 1e-12 && ll_thresh_holds(&t, 0.90 - 0.94));
+    assert_int_equal(ll_thresh_parse("error_rate<=1", true, &t), LL_EINVAL); /* ratio or points? */
+    assert_int_equal(ll_thresh_parse("error_rate<=-1%", false, &t), LL_EINVAL);
+    assert_int_equal(ll_thresh_parse("throughput>=-1", true, &t), LL_EINVAL);
+    assert_int_equal(ll_thresh_parse("error_rate<=0.01", false, &t), 0);
+    assert_false(t.diff);
 
     const char *bad[] = {"",
                          "p99",

@@ -5,7 +5,7 @@
  *   - TTFT is the first output on any channel: reasoning_content / reasoning at 50 ms (content
  *     only at 460 ms), a tool call at 50 ms; an answer capped while reasoning has one too;
  *   - a chunk is not a token: 5 chunks of 4 tokens 40 ms apart give 80 tokens, a per-token gap
- *     (ITL) of ~10 ms, TPOT ~8.4 ms and chunk gaps of ~40 ms; --slo itl=20,tpot=20 holds;
+ *     (ITL) of ~10 ms, TPOT ~8.4 ms and chunk gaps of ~40 ms; --slo itl=30,tpot=30 holds;
  *   - a cut stream's gaps stay out: 3 cut streams (100 ms gaps), 3 good ones (10 ms) -> 27 gaps;
  *   - no usage from the server: the report says so, tokens counted from chunks, never "0".
  * Bounds are wide (a loaded 2-core machine) but each excludes the wrong figure it is named for.
@@ -273,8 +273,9 @@ static void check_ttft(const char *be, const struct ss_script *sc, const char *r
     cJSON *doc = run(be, sc, pick_one, 3, 3, NULL, true, &text);
     assert_int_equal((int)jnum(doc, "results.requests.succeeded"), 3);
     assert_int_equal((int)jnum(doc, "results.latency.ttft.count"), 3);
-    /* truth 50 ms; counting content only would give ~460 ms (tool calls: none at all) */
-    assert_between(jnum(doc, "results.latency.ttft.p50_ms"), 45, 150, "ttft p50");
+    /* truth 50 ms; counting content only would give ~460 ms (tool calls: none at all). The
+     * upper bound leaves a loaded machine 200 ms of delay and still catches 460. */
+    assert_between(jnum(doc, "results.latency.ttft.p50_ms"), 45, 250, "ttft p50");
     if (rsn_source != NULL) {
         assert_string_equal(jstr(doc, "results.requests.reasoning_tokens_source"), rsn_source);
         assert_int_equal((int)jnum(doc, "results.requests.reasoning_tokens"), (int)rsn_tokens);
@@ -299,10 +300,11 @@ static void test_tokens_ttft_any_channel(void **state)
 static void test_tokens_ttft_capped_in_reasoning(void **state)
 {
     char *text = NULL;
-    cJSON *doc = run(*state, &capped, pick_one, 3, 3, "ttft=200", true, &text);
+    /* ttft=300: a loaded machine's room over the truth of 50 ms; the fault records no TTFT */
+    cJSON *doc = run(*state, &capped, pick_one, 3, 3, "ttft=300", true, &text);
     assert_int_equal((int)jnum(doc, "results.requests.succeeded"), 3);
     assert_int_equal((int)jnum(doc, "results.latency.ttft.count"), 3);
-    assert_between(jnum(doc, "results.latency.ttft.p50_ms"), 45, 150, "ttft p50");
+    assert_between(jnum(doc, "results.latency.ttft.p50_ms"), 45, 250, "ttft p50");
     assert_int_equal((int)jnum(doc, "results.goodput.missed_ttft"), 0);
     assert_int_equal((int)jnum(doc, "results.goodput.good"), 3);
     assert_int_equal((int)jnum(doc, "results.requests.reasoning_tokens"), 15);
@@ -315,7 +317,9 @@ static void test_tokens_ttft_capped_in_reasoning(void **state)
 static void test_tokens_chunk_of_four(void **state)
 {
     char *text = NULL;
-    cJSON *doc = run(*state, &spec, pick_one, 4, 4, "itl=20,tpot=20", true, &text);
+    /* The SLO's bounds sit between the truth (~10 ms per token) and what a chunk counted as a
+     * token gives (40 ms), with room for a loaded machine's delays. */
+    cJSON *doc = run(*state, &spec, pick_one, 4, 4, "itl=30,tpot=30", true, &text);
     assert_int_equal((int)jnum(doc, "results.requests.succeeded"), 4);
     assert_int_equal((int)jnum(doc, "results.requests.completion_tokens"), 80);
     assert_string_equal(jstr(doc, "results.requests.tokens_source"), "usage");
@@ -323,14 +327,14 @@ static void test_tokens_chunk_of_four(void **state)
     assert_int_equal((int)jnum(doc, "results.requests.output_chunks"), 20);
     /* per token: 4 chunks after the first x 4 tokens x 4 requests, ~10 ms (the chunk gap / 4) */
     assert_int_equal((int)jnum(doc, "results.latency.itl.count"), 64);
-    assert_between(jnum(doc, "results.latency.itl.p50_ms"), 7, 16, "itl p50");
+    assert_between(jnum(doc, "results.latency.itl.p50_ms"), 7, 30, "itl p50");
     /* the chunk gaps, under their own name: ~40 ms */
     assert_int_equal((int)jnum(doc, "results.latency.chunk_gap.count"), 16);
-    assert_between(jnum(doc, "results.latency.chunk_gap.p50_ms"), 30, 80, "chunk_gap p50");
+    assert_between(jnum(doc, "results.latency.chunk_gap.p50_ms"), 30, 150, "chunk_gap p50");
     /* TPOT = (e2e - ttft) / 19 = 160 / 19 = 8.4 ms; from the chunk count it would be 40 */
     assert_int_equal((int)jnum(doc, "results.latency.tpot.count"), 4);
-    assert_between(jnum(doc, "results.latency.tpot.p50_ms"), 6, 20, "tpot p50");
-    /* --slo itl=20 bounds the per-token gap, tpot=20 the mean per token: all four meet both */
+    assert_between(jnum(doc, "results.latency.tpot.p50_ms"), 6, 30, "tpot p50");
+    /* --slo itl=30 bounds the per-token gap, tpot=30 the mean per token: all four meet both */
     assert_int_equal((int)jnum(doc, "results.goodput.missed_itl"), 0);
     assert_int_equal((int)jnum(doc, "results.goodput.missed_tpot"), 0);
     assert_int_equal((int)jnum(doc, "results.goodput.good"), 4);
@@ -352,7 +356,9 @@ static void test_tokens_failed_streams_excluded(void **state)
     assert_int_equal((int)jnum(doc, "results.requests.by_class.protocol"), 3);
     /* 3 good streams x 9 gaps of ~10 ms; the cut ones' 100 ms gaps stay out */
     assert_int_equal((int)jnum(doc, "results.latency.itl.count"), 27);
-    assert_true(jnum(doc, "results.latency.itl.max_ms") < 60);
+    /* p90, not the max: one delayed gap of a loaded machine is not the fault; the cut
+     * streams' 100 ms gaps would be half of them */
+    assert_true(jnum(doc, "results.latency.itl.p90_ms") < 60);
     assert_int_equal((int)jnum(doc, "results.latency.chunk_gap.count"), 27);
     assert_int_equal((int)jnum(doc, "results.latency.ttft.count"), 3);
     assert_int_equal((int)jnum(doc, "results.latency.tpot.count"), 3);

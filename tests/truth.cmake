@@ -16,7 +16,7 @@ if(TARGET llmload AND TARGET mockllm AND EXISTS /usr/bin/python3)
   if(LL_SANITIZE)
     list(APPEND LL_TRUTH_ENV "LL_TEST_SANITIZED=1")
   endif()
-  foreach(t run cli mock)
+  foreach(t run cli mock window surface)
     add_test(NAME test_truth_${t}
       COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/truth/test_${t}.py)
     set_tests_properties(test_truth_${t} PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77

@@ -30,6 +30,11 @@ static void tp__cancel(struct ll_be *be, struct ll_call *call)
     tp_pool_cancel((struct tp_pool *)be, call);
 }
 
+static void tp__reset_stats(struct ll_be *be)
+{
+    tp_pool_reset_stats((struct tp_pool *)be);
+}
+
 static void tp__sample(struct ll_be *be, struct ll_be_stats *out)
 {
     tp_pool_sample((struct tp_pool *)be, out);
@@ -61,5 +66,6 @@ const struct ll_backend tp_backend = {
     .cancel = tp__cancel,
     .needs = tp__needs,
     .sample = tp__sample,
+    .reset_stats = tp__reset_stats,
     .destroy = tp__destroy,
 };

@@ -196,6 +196,9 @@ static void tp__run(struct tp_worker *w, struct ll_call *call)
             ll_call_finish(call, LL_CLASS_CANCELLED, "cancelled before its next attempt");
             return;
         }
+        if (ll_call_withdraw_if_late(call, ll_now_ns())) {
+            return; /* got a worker after its deadline: never sent */
+        }
         int err = ll_xfer_begin(&w->xfer, w->easy, call, cfg);
         if (err < 0) {
             ll_call_finish(call, LL_CLASS_RESOURCE, ll_strerror(err));
@@ -572,6 +575,16 @@ void tp_pool_sample(struct tp_pool *p, struct ll_be_stats *out)
     for (int i = 0; i < p->n_workers; i++) {
         out->backoff_waits += p->workers[i].backoff_waits;
         out->backoff_ns += p->workers[i].backoff_ns;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void tp_pool_reset_stats(struct tp_pool *p)
+{
+    pthread_mutex_lock(&p->mu); /* workers add to them under it */
+    for (int i = 0; i < p->n_workers; i++) {
+        p->workers[i].backoff_waits = 0;
+        p->workers[i].backoff_ns = 0;
     }
     pthread_mutex_unlock(&p->mu);
 }

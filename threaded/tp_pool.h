@@ -55,6 +55,8 @@ void tp_pool_cancel(struct tp_pool *p, struct ll_call *call);
 
 /* Threads, retry waits and time spent in them, limit_hit. Safe while requests run. */
 void tp_pool_sample(struct tp_pool *p, struct ll_be_stats *out);
+/* Zero the backoff counters tp_pool_sample() sums (a measured run after a warm-up). */
+void tp_pool_reset_stats(struct tp_pool *p);
 
 /* Cancel everything outstanding, join every worker, free the calls poll never returned (with
  * ll_call_free), the easy handles and the share handle. */
