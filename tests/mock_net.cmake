@@ -13,3 +13,18 @@ set_tests_properties(test_mock_tls test_mock_h2 test_mock_rtt PROPERTIES TIMEOUT
   SKIP_RETURN_CODE 77 LABELS "integration;tls")
 set_tests_properties(test_mock_tls_threads PROPERTIES TIMEOUT 240 SKIP_RETURN_CODE 77
   LABELS "integration;tls;threads")
+
+# The libcurl cases of test_mock_server again over HTTPS (HTTP/1.1, both models) and HTTP/2.
+get_test_property(test_mock_server ENVIRONMENT mock_server_env)
+foreach(variant tls tls_threads h2)
+  add_test(NAME test_mock_server_${variant} COMMAND test_mock_server)
+  string(REGEX REPLACE "_threads$" "" transport ${variant})
+  set(env "${mock_server_env};LL_MOCK_TRANSPORT=${transport}")
+  set(labels "integration;tls")
+  if(variant STREQUAL "tls_threads")
+    set(env "${env};LL_MOCK_MODEL=threads")
+    set(labels "${labels};threads")
+  endif()
+  set_tests_properties(test_mock_server_${variant} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
+    LABELS "${labels}" ENVIRONMENT "${env}")
+endforeach()
