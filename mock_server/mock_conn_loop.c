@@ -312,9 +312,10 @@ void mock__lconn_read_switch(struct mock_lconn *c, uv_read_cb cb)
     /* the plain path's own callback, not the wrapper: one jump less per read */
     c->rcb = cb == mock__lconn_read_plain ? read_cb : cb;
     if (c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        c->reading = false;
-        read_start(c);
+        /* read_cb is a public field of uv_stream_t that libuv reads at every read: set it in
+         * place. uv_read_stop + uv_read_start would cost a connection two epoll_ctl calls
+         * (libuv re-adds the descriptor: ADD, EEXIST, MOD). */
+        c->tcp.read_cb = c->rcb;
     }
 }
 

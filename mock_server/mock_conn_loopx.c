@@ -411,7 +411,9 @@ static void sniff_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct mock_lconn *c = s->data;
     size_t k = nread > PREFACE_LEN ? PREFACE_LEN : nread > 0 ? (size_t)nread : 0;
-    if (nread <= 0 || memcmp(buf->base, preface, k) != 0) {
+    /* "PO", "GE", "HE": every HTTP/1.1 method differs from "PRI" by its second byte at most */
+    if (nread <= 0 || buf->base[0] != 'P' || (k > 1 && buf->base[1] != 'R') ||
+        memcmp(buf->base, preface, k) != 0) {
         mock__lconn_read_switch(c, mock__lconn_read_plain); /* HTTP/1.1 for good */
         mock__lconn_read_plain(s, nread, buf);
         return;
