@@ -46,10 +46,17 @@ mock_start() {
     fi
 }
 
-# mock_stop: SIGTERM to the last server started; its exit code.
+# mock_stop: SIGTERM to the last server started; its exit code, which must be 0 (a sanitizer's
+# report at exit makes it fail, with the report's start).
 mock_stop() {
+    local rc
     kill -TERM "$PID" 2>/dev/null
     wait "$PID"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+        fail "mockllm (pid $PID) exit $rc on SIGTERM: $(grep -m3 -E "ERROR|SUMMARY|mockllm" "$tmp"/*.err | head -3)"
+    fi
+    return "$rc"
 }
 
 # metric 'NAME{labels}': its value on the current server's /metrics ("" when absent).
