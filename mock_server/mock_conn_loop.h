@@ -6,6 +6,9 @@
  * at once) or gracefully (after an answer that ends the connection: shutdown, then discard input
  * until EOF or a short timer, so the client reads the whole answer instead of a reset).
  *
+ * With --tls, HTTP/2 (ALPN or h2c) or --rtt-ms, a connection gets more under it
+ * (mock_conn_loopx.c); a plain HTTP/1.1 connection takes the path described here alone.
+ *
  * struct mock_loop is one loop: its worker (mock_worker.h), its handles and connections.
  * mock_loops.c creates, runs and stops the loops; everything here runs on the loop's thread. */
 #ifndef MOCK_CONN_LOOP_H
