@@ -13,26 +13,30 @@
 #     request), and HTTP/2 over TLS the same 40 ms as HTTP/1.1;
 #   - --model threads refuses --rtt-ms (exit 2).
 # Each figure is the least of 7 runs, the others' noise only adds: timing on a loaded machine
-# never makes a round trip shorter than it is.
+# never makes a round trip shorter than it is. The servers with and without the round trip run
+# side by side, measured in turn.
 # Usage: test_mock_rtt.sh MOCKLLM
 set -u
 MOCK=$1
 . "$(dirname "$0")/test_mock_netlib.sh"
 RUNS=7
 
-# phases RUNS ARGS...: curl with two URLs RUNS times; prints the least, in µs, of: first URL
-# time_connect, time_appconnect, time_starttransfer; second URL time_starttransfer.
-phases() {
-    local n=$1 i
+# once FILE ARGS...: one curl with two URLs against the current server; appends to FILE the
+# first URL's time_connect, time_appconnect, time_starttransfer and the second's
+# time_starttransfer.
+once() {
+    local f=$1
     shift
-    for i in $(seq "$n"); do
-        "${CURL[@]}" -o /dev/null -o /dev/null "$@" "$BASE/health" "$BASE/health" \
-            -w '%{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer}\n'
-    done | awk 'NR % 2 == 1 { c = $1; a = $2; s = $4 }
-                NR % 2 == 0 { r = $4
-                  if (NR == 2 || c < mc) mc = c; if (NR == 2 || a < ma) ma = a
-                  if (NR == 2 || s < ms) ms = s; if (NR == 2 || r < mr) mr = r }
-                END { printf "%d %d %d %d\n", mc * 1e6, ma * 1e6, ms * 1e6, mr * 1e6 }'
+    "${CURL[@]}" -o /dev/null -o /dev/null "$@" "$BASE/health" "$BASE/health" \
+        -w '%{time_connect} %{time_appconnect} %{time_starttransfer}\n' |
+        paste -sd ' ' | awk '{ print $1, $2, $3, $6 }' >>"$f"
+}
+
+# least FILE: the least of each column, in µs.
+least() {
+    awk 'NR == 1 || $1 < c { c = $1 } NR == 1 || $2 < a { a = $2 }
+         NR == 1 || $3 < s { s = $3 } NR == 1 || $4 < r { r = $4 }
+         END { printf "%d %d %d %d\n", c * 1e6, a * 1e6, s * 1e6, r * 1e6 }' "$1"
 }
 
 # within WHAT GOT_US WANT_MS: GOT within 10% of WANT.
@@ -46,15 +50,28 @@ within() {
     fi
 }
 
-declare -A tls13 tls13h2 clear
+# Both round trips served at once and measured in turn, run after run, so that a busy moment
+# of the machine falls on both.
+declare -A tls13 tls13h2 clear base curl
 for rtt in 0 20; do
     mock_start "tls$rtt" --tls --rtt-ms $rtt || exit 1
-    tls13[$rtt]=$(phases $RUNS --http1.1 --tlsv1.3)
-    tls13h2[$rtt]=$(phases $RUNS --http2 --tlsv1.3)
-    mock_stop
+    base[tls$rtt]=$BASE curl[tls$rtt]="${CURL[*]}"
     mock_start "clear$rtt" --rtt-ms $rtt || exit 1
-    clear[$rtt]=$(phases $RUNS --http1.1)
-    mock_stop
+    base[clear$rtt]=$BASE curl[clear$rtt]="${CURL[*]}"
+done
+for i in $(seq $RUNS); do
+    for rtt in 0 20; do
+        BASE=${base[tls$rtt]} CURL=(${curl[tls$rtt]})
+        once "$tmp/tls13.$rtt" --http1.1 --tlsv1.3
+        once "$tmp/tls13h2.$rtt" --http2 --tlsv1.3
+        BASE=${base[clear$rtt]} CURL=(${curl[clear$rtt]})
+        once "$tmp/clear.$rtt" --http1.1
+    done
+done
+for rtt in 0 20; do
+    tls13[$rtt]=$(least "$tmp/tls13.$rtt")
+    tls13h2[$rtt]=$(least "$tmp/tls13h2.$rtt")
+    clear[$rtt]=$(least "$tmp/clear.$rtt")
     echo "rtt $rtt: least connect/appconnect/starttransfer/reused (µs): TLS 1.3 ${tls13[$rtt]}, h2 ${tls13h2[$rtt]}, cleartext ${clear[$rtt]}"
 done
 
@@ -73,6 +90,9 @@ read -r c20 a20 s20 r20 <<<"${clear[20]}"
 within "reused connection, cleartext: extra" $((r20 - r0)) 20
 within "new cleartext connection: extra beyond a reused one's" $(((s20 - r20) - (s0 - r0))) 20
 
+for PID in "${mock_pids[@]}"; do
+    mock_stop # each exits 0
+done
 "$MOCK" --port 0 --model threads --rtt-ms 20 2>"$tmp/threads.err" </dev/null
 expect_eq "--model threads --rtt-ms (exit)" "$?" 2
 
