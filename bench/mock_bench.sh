@@ -15,7 +15,12 @@
 # moves throughput, while CPU per request is what the server itself costs. One more pair:
 # mockllm --no-memo (every body parsed, every text generated) at 100 connections. Then 10,000
 # connections each waiting 1 s on mockllm: every request answered, p99, peak RSS, and how late
-# mockllm itself wrote the answers (its /metrics). Prints Markdown tables.
+# mockllm itself wrote the answers (its /metrics). Then the transport (issue 15), one loop
+# against one worker, both serving the same ECDSA P-256 certificate: keep-alive HTTPS under
+# wrk at 10 and 100 connections, a new TLS connection per request (wrk with Connection: close,
+# 10 connections: handshakes per second; wrk resumes its TLS sessions, so these are resumed
+# handshakes, as mockllm's /metrics shows), and HTTP/2 over TLS under h2load (10 connections,
+# 10 streams each). Prints Markdown tables.
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
@@ -30,7 +35,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-ll_deps $LL_BUILD_DEPS wrk nginx-light
+ll_deps $LL_BUILD_DEPS wrk nginx-light nghttp2-client openssl
 ll_build "$LL_TOP/build"
 mockllm=$LL_TOP/build/mock_server/mockllm
 out=${out:-$LL_TOP/bench/results/mock-$(date +%Y%m%d-%H%M%S)}
@@ -42,20 +47,29 @@ trap cleanup EXIT
 
 free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
-# start_mock ARGS... -> sets MOCK_PID, MOCK_PORT
+# start_mock ARGS... -> sets MOCK_PID, MOCK_PORT (the ready line may go on: "tls CAFILE")
 start_mock() {
     coproc MOCK { exec "$mockllm" --port 0 "$@"; }
     MOCK_PID=$MOCK_PID
-    read -r -t 10 _ _ MOCK_PORT <&"${MOCK[0]}"
+    read -r -t 10 _ _ MOCK_PORT _ <&"${MOCK[0]}"
     pids+=("$MOCK_PID")
 }
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-# start_nginx WORKERS BODYFILE -> sets NGINX_PID, NGINX_PORT. Serves the body mockllm sent, from
-# memory (`return 200`), so neither side touches the disk.
+# start_nginx WORKERS BODYFILE [tls] -> sets NGINX_PID, NGINX_PORT. Serves the body mockllm
+# sent, from memory (`return 200`), so neither side touches the disk; with tls, HTTPS and
+# HTTP/2 with $work/cert.pem and key.pem, tickets and a session cache (as mockllm resumes).
 start_nginx() {
     NGINX_PORT=$(free_port)
-    local body; body=$(sed 's/\\/\\\\/g; s/"/\\"/g' "$2")
+    local body listen="listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;" scheme=http
+    body=$(sed 's/\\/\\\\/g; s/"/\\"/g' "$2")
+    if [ "${3:-}" = tls ]; then
+        scheme=https
+        listen="listen 127.0.0.1:$NGINX_PORT ssl http2 reuseport backlog=4096;
+        ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache shared:SSL:10m; ssl_session_tickets on;
+        http2_max_concurrent_streams 100;"
+    fi
     cat >"$work/nginx.conf" <<NGX
 worker_processes $1;
 daemon off;
@@ -67,7 +81,7 @@ http {
     keepalive_requests 100000000;
     keepalive_timeout 60s;
     server {
-        listen 127.0.0.1:$NGINX_PORT reuseport backlog=4096;
+        $listen
         location / { default_type application/json; return 200 "$body"; }
     }
 }
@@ -75,7 +89,7 @@ NGX
     nginx -c "$work/nginx.conf" -p "$work" &
     NGINX_PID=$!
     pids+=("$NGINX_PID")
-    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && return 0; sleep 0.1; done
+    for _ in $(seq 50); do curl -sk -o /dev/null "$scheme://127.0.0.1:$NGINX_PORT/" && return 0; sleep 0.1; done
     echo "nginx did not start" >&2; return 1
 }
 
@@ -91,12 +105,14 @@ ticks() {
 }
 hz=$(getconf CLK_TCK)
 
-# run_wrk PORT CONNS PIDS -> "rps p50_ms p99_ms errors cpu_us_per_request"
+# run_wrk PORT CONNS PIDS -> "rps p50_ms p99_ms errors cpu_us_per_request"; $scheme (http or
+# https) and $wrk_args (extra wrk arguments) apply.
+scheme=http wrk_args=()
 run_wrk() {
     local t=2 c0 c1; [ "$2" -lt 2 ] && t=1
     c0=$(ticks $3)
     wrk -t"$t" -c"$2" -d"${duration}s" --timeout 10s --latency -s "$LL_TOP/bench/lib/post.lua" \
-        "http://127.0.0.1:$1/v1/chat/completions" >"$work/wrk.out" 2>&1
+        "${wrk_args[@]}" "$scheme://127.0.0.1:$1/v1/chat/completions" >"$work/wrk.out" 2>&1
     c1=$(ticks $3)
     awk -v out="$work/wrk.out" -v dt=$((c1 - c0)) -v hz="$hz" '
         function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
@@ -107,6 +123,22 @@ run_wrk() {
         END { printf "%.0f %.3f %.3f %d %.2f\n", rps, p50, p99, err, (n > 0 ? dt * 1e6 / hz / n : 0) }' "$work/wrk.out"
 }
 
+# run_h2load PORT CONNS PIDS -> the same fields from h2load over TLS (ALPN h2), 10 streams per
+# connection (h2load gives no percentiles: p50 and p99 are its mean and max).
+run_h2load() {
+    local c0 c1
+    c0=$(ticks $3)
+    h2load -D "$duration" -c "$2" -m 10 -t 1 -d "$work/post.json" \
+        "https://127.0.0.1:$1/v1/chat/completions" >"$work/h2load.out" 2>&1 || true
+    c1=$(ticks $3)
+    awk -v dt=$((c1 - c0)) -v hz="$hz" -v d="$duration" '
+        function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+        /^requests:/ { ok = $8; err = $10 + $12 }
+        /^time for request:/ { mean = ms($6); mx = ms($5) }
+        END { printf "%.0f %.3f %.3f %d %.2f\n", ok / d, mean, mx, err, (ok > 0 ? dt * 1e6 / hz / ok : 0) }' "$work/h2load.out"
+}
+
+runner=run_wrk
 conns=(1 10 100 1000)
 declare -A rps p99 errs ratio cpu
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -135,11 +167,11 @@ pair() {
             # A then B, then B then A: whatever the order itself does (a warm cache, a
             # frequency step) falls on both sides alike.
             if [ $((i % 2)) -eq 1 ]; then
-                read -r r1 _ q1 e1 u1 < <(run_wrk "$pa" "$c" "$ia")
-                read -r r2 _ q2 e2 u2 < <(run_wrk "$pb" "$c" "$ib")
+                read -r r1 _ q1 e1 u1 < <($runner "$pa" "$c" "$ia")
+                read -r r2 _ q2 e2 u2 < <($runner "$pb" "$c" "$ib")
             else
-                read -r r2 _ q2 e2 u2 < <(run_wrk "$pb" "$c" "$ib")
-                read -r r1 _ q1 e1 u1 < <(run_wrk "$pa" "$c" "$ia")
+                read -r r2 _ q2 e2 u2 < <($runner "$pb" "$c" "$ib")
+                read -r r1 _ q1 e1 u1 < <($runner "$pa" "$c" "$ia")
             fi
             ra+=("$r1") rb+=("$r2") qa+=("$q1") qb+=("$q2") ua+=("$u1") ub+=("$u2")
             ea=$((ea + e1)) eb=$((eb + e2))
@@ -174,6 +206,22 @@ stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
 start_mock --seed 1 --threads 2
 start_nginx 2 "$work/body.json"
 pair mock2 "$MOCK_PORT" "$MOCK_PID" nginx2 "$NGINX_PORT" "$(nginx_pids)"
+stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+
+# The transport: HTTPS kept alive, a new TLS connection per request, HTTP/2 (h2load).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+printf '%s' '{"model":"gpt-mock","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' \
+    >"$work/post.json"
+start_mock --seed 1 --tls --cert "$work/cert.pem" --key "$work/key.pem"
+start_nginx 1 "$work/body.json" tls
+scheme=https
+pair mocktls "$MOCK_PORT" "$MOCK_PID" nginxtls "$NGINX_PORT" "$(nginx_pids)" 10 100
+wrk_args=(-H "Connection: close")
+pair mocknew "$MOCK_PORT" "$MOCK_PID" nginxnew "$NGINX_PORT" "$(nginx_pids)" 10
+wrk_args=() runner=run_h2load
+pair mockh2 "$MOCK_PORT" "$MOCK_PID" nginxh2 "$NGINX_PORT" "$(nginx_pids)" 10
+scheme=http runner=run_wrk
 stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
 
 # 10,000 connections, each request waiting 1 s on a uv timer.
@@ -232,6 +280,20 @@ stop_pid "$MOCK_PID"
     echo "Each run's ratio, mockllm 1 loop / nginx 1 worker: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock1,$c]}"; done)"
     echo
     echo "Each run's ratio, mockllm --threads 2 / nginx 2 workers: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock2,$c]}"; done)"
+    echo
+    echo "### mockllm against nginx over TLS and HTTP/2 (1 loop / 1 worker, the same ECDSA P-256 certificate)"
+    echo
+    echo "| cell | connections | mockllm req/s | nginx req/s | ratio [95% CI] | CPU µs/req mockllm / nginx |"
+    echo "|---|---:|---:|---:|---|---:|"
+    for cell in "mocktls nginxtls HTTPS keep-alive (wrk) 10" "mocktls nginxtls HTTPS keep-alive (wrk) 100" \
+        "mocknew nginxnew a new TLS connection per request, resumed (wrk, Connection: close) 10" \
+        "mockh2 nginxh2 HTTP/2 over TLS, 10 streams a connection (h2load) 10"; do
+        set -- $cell
+        a=$1 b=$2; shift 2; c=${*: -1}; name=${*:1:$#-1}
+        read -r g lo hi <<<"${rci[$a,$c]}"
+        printf '| %s | %s | %s | %s | %s [%s, %s] | %s / %s |\n' "$name" "$c" "${rps[$a,$c]}" "${rps[$b,$c]}" \
+            "$g" "$lo" "$hi" "${cpu[$a,$c]}" "${cpu[$b,$c]}"
+    done
     echo
     echo "### 10,000 connections, each request waiting 1 s (\`--latency-ms 1000\`, wrk -c10000 -d10s)"
     echo

@@ -68,6 +68,8 @@ static void config_defaults(struct mock_config *c)
     c->max_body_bytes = 1 << 20;
     c->idle_timeout_ms = 30000;
     c->grace_ms = 2000;
+    c->h2_max_streams = 100; /* as nginx, h2o and most servers announce */
+    c->h2_settings_max = 1;
     mock_fault_rates_init(&c->faults);
     struct mock_profile *p = &c->profiles[0];
     mock_profile_defaults(p);
@@ -176,6 +178,11 @@ static const struct num_opt num_opts[] = {
     NUM("max-body-bytes", 0, 1 << 30, true, max_body_bytes, 'z'),
     NUM("idle-timeout-ms", 1, 1e9, true, idle_timeout_ms, 'i'),
     NUM("grace-ms", 0, 1e9, true, grace_ms, 'i'),
+    NUM("h2-max-streams", 0, 2147483647, true, h2_max_streams, 'i'),
+    NUM("h2-goaway-after", 0, 1e9, true, h2_goaway_after, 'i'),
+    NUM("h2-settings-after", 0, 1e9, true, h2_settings_after, 'i'),
+    NUM("h2-settings-max", 0, 2147483647, true, h2_settings_max, 'i'),
+    NUM("rtt-ms", 0, 60000, false, rtt_ms, 'd'),
 };
 
 static int set_num(struct mock_config *c, const struct num_opt *o, const char *v, char *err,
@@ -210,6 +217,8 @@ static int set_num(struct mock_config *c, const struct num_opt *o, const char *v
 }
 
 static int file_apply(void *arg, const char *name, const char *v, char *err, size_t errlen);
+static int apply_path(struct mock_config *c, const char *name, const char *v, char *err,
+                      size_t errlen);
 
 /* The flags without a value (--verbose ...): where each goes. */
 static bool *flag_of(struct mock_config *c, const char *name)
@@ -217,6 +226,7 @@ static bool *flag_of(struct mock_config *c, const char *name)
     return strcmp(name, "verbose") == 0         ? &c->verbose
            : strcmp(name, "strict-models") == 0 ? &c->strict_models
            : strcmp(name, "no-memo") == 0       ? &c->no_memo
+           : strcmp(name, "tls") == 0           ? &c->tls
            : strcmp(name, "eos") == 0           ? &c->profiles[0].eos
                                                 : NULL;
 }
@@ -278,7 +288,8 @@ static int config_apply(struct mock_config *c, const char *name, const char *v, 
             return set_num(c, &num_opts[i], v, err, errlen);
         }
     }
-    if ((rc = apply_default_profile(&c->profiles[0], name, v, err, errlen)) != 1) {
+    if ((rc = apply_default_profile(&c->profiles[0], name, v, err, errlen)) != 1 ||
+        (rc = apply_path(c, name, v, err, errlen)) != 1) {
         return rc;
     } else if (strcmp(name, "listen") == 0) {
         return set_listen(c, v, err, errlen);
@@ -309,6 +320,46 @@ static int config_apply(struct mock_config *c, const char *name, const char *v, 
         return 0;
     }
     return fail(err, errlen, "unknown option '%s' (see --help)", name);
+}
+
+/* --cert, --key, --ca-out: a path into dst. 0, -1 with err, or 1 when name is none of them. */
+static int apply_path(struct mock_config *c, const char *name, const char *v, char *err,
+                      size_t errlen)
+{
+    char *dst = strcmp(name, "cert") == 0     ? c->tls_cert
+                : strcmp(name, "key") == 0    ? c->tls_key
+                : strcmp(name, "ca-out") == 0 ? c->tls_ca_out
+                                              : NULL;
+    if (dst == NULL) {
+        return 1;
+    }
+    if (v[0] == '\0' || strlen(v) >= sizeof(c->tls_cert)) {
+        return fail(err, errlen, "--%s: want a path of 1..%zu bytes", name,
+                    sizeof(c->tls_cert) - 1);
+    }
+    snprintf(dst, sizeof(c->tls_cert), "%s", v);
+    return 0;
+}
+
+/* What no single flag can check: flags that need one another, or the loop model. */
+static int config_check(const struct mock_config *c, char *err, size_t errlen)
+{
+    if (c->model == MOCK_MODEL_THREADS && c->threads != 1) {
+        return fail(err, errlen, "--threads N runs N event loops: it needs --model loop");
+    }
+    if (c->model == MOCK_MODEL_THREADS && c->rtt_ms > 0) {
+        return fail(err, errlen, "--rtt-ms is emulated by the event loops: it needs --model loop");
+    }
+    if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0')) {
+        return fail(err, errlen, "--cert and --key go together");
+    }
+    if (!c->tls && (c->tls_cert[0] != '\0' || c->tls_ca_out[0] != '\0')) {
+        return fail(err, errlen, "--%s needs --tls", c->tls_cert[0] ? "cert" : "ca-out");
+    }
+    if (c->tls_cert[0] != '\0' && c->tls_ca_out[0] != '\0') {
+        return fail(err, errlen, "--ca-out names where the throwaway CA goes: not with --cert");
+    }
+    return 0;
 }
 
 /* A config file's setting (mock_config_file.h). */
@@ -349,6 +400,15 @@ static const struct option long_opts[] = {
     {"backlog", required_argument, 0, 0},
     {"strict-models", no_argument, 0, 's'},
     {"no-memo", no_argument, 0, 'm'},
+    {"tls", no_argument, 0, 't'},
+    {"cert", required_argument, 0, 0},
+    {"key", required_argument, 0, 0},
+    {"ca-out", required_argument, 0, 0},
+    {"h2-max-streams", required_argument, 0, 0},
+    {"h2-goaway-after", required_argument, 0, 0},
+    {"h2-settings-after", required_argument, 0, 0},
+    {"h2-settings-max", required_argument, 0, 0},
+    {"rtt-ms", required_argument, 0, 0},
     {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -374,6 +434,8 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
             c->strict_models = true;
         } else if (ch == 'm') {
             c->no_memo = true;
+        } else if (ch == 't') {
+            c->tls = true;
         } else if (ch == 'e') {
             c->profiles[0].eos = true;
         } else if (ch == 0) {
@@ -389,8 +451,8 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
     if (optind < argc) {
         return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
     }
-    if (c->model == MOCK_MODEL_THREADS && c->threads != 1) {
-        return fail(err, errlen, "--threads N runs N event loops: it needs --model loop");
+    if (config_check(c, err, errlen) != 0) {
+        return -1;
     }
     if (c->nlisten == 0) {
         snprintf(c->listen[0], sizeof(c->listen[0]), "127.0.0.1");

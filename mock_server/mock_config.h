@@ -40,6 +40,15 @@ struct mock_config {
     size_t max_header_bytes, max_body_bytes;
     int idle_timeout_ms;
     int grace_ms; /* on SIGINT/SIGTERM, how long in-flight requests may still finish */
+    /* the transport (mock_tls.h, mock_h2.h, mock_rtt.h) */
+    bool tls;
+    char tls_cert[256], tls_key[256]; /* PEM files; empty: a throwaway CA and leaf */
+    char tls_ca_out[256];             /* where the throwaway CA goes; empty: $TMPDIR */
+    int h2_max_streams;               /* SETTINGS_MAX_CONCURRENT_STREAMS; 0: no HTTP/2 */
+    int h2_goaway_after;              /* GOAWAY once a connection opened this many streams */
+    int h2_settings_after;            /* a SETTINGS change after this many streams ... */
+    int h2_settings_max;              /* ... to this many concurrent streams */
+    double rtt_ms;                    /* emulated network round trip (0: none) */
     bool verbose, strict_models;
     bool no_memo; /* recompute every answer (mock_memo.h): to measure or test what it saves */
 };

@@ -4,7 +4,9 @@
  * waits with mock_conn_timer(), ends each answer with mock_conn_done(), or drops the connection.
  *
  * Two transports implement it (struct mock_transport), and they are all that differs between
- * mockllm's concurrency models (--model):
+ * mockllm's concurrency models (--model); TLS, HTTP/2 and the emulated round trip sit under
+ * them without the layers above knowing (mock_conn_loopx.c; mock_conn_thread.c for TLS), an
+ * HTTP/2 stream being a mock_conn of its own with a third transport (mock_h2.h):
  *   loop     mock_conn_loop.c: libuv, many connections per thread; a wait is a uv timer, a
  *            write that the kernel does not take at once is queued (libuv's write queue) and a
  *            stream then waits for its reader (mock_conn_on_drain).

@@ -1,30 +1,12 @@
 /* mock_conn_loop.c - the libuv transport (mock_conn_loop.h): accept, read and parse, hand
  * requests over in order, write (with backpressure), finish an answer, close. */
-#include "mock_conn_loop.h"
-
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MOCK_DRAIN_MS 2000
+#include "mock_conn_loop_int.h"
 
-struct mock_lconn {
-    struct mock_conn c; /* first: the layers above see only this */
-    uv_tcp_t tcp;
-    uv_timer_t idle;     /* idle keep-alive, trickling request, stall, drain after shutdown */
-    uint64_t idle_since; /* loop time (ms) the connection last became idle */
-    uv_timer_t work;     /* the head request's timer (mock_conn_timer) */
-    void (*work_cb)(struct mock_conn *c);
-    uv_shutdown_t shut;
-    struct mock_loop *lp;
-    struct mock_lconn *prev, *next;
-    size_t write_queued;
-    void (*drain_cb)(struct mock_conn *c); /* mock_conn_on_drain's waiter, or NULL */
-    int open_handles;
-    bool active, closing, shutting, broken, reading, in_kick, eof;
-    bool failed; /* a write failed: the connection closes as soon as the stack unwinds */
-    bool held;   /* the head request stalls (mock_conn_hold): the client's EOF ends it */
-};
+#define MOCK_DRAIN_MS 2000
 
 struct mock_wreq {
     uv_write_t w;
@@ -38,6 +20,8 @@ static struct mock_lconn *lconn(struct mock_conn *c)
 {
     return (struct mock_lconn *)c;
 }
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void idle_cb(uv_timer_t *t);
 static void keepalive_cb(uv_timer_t *t);
@@ -65,6 +49,12 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
     }
 }
 
+int mock__lconn_tcp_shutdown(struct mock_lconn *c)
+{
+    c->shut.data = c;
+    return uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, shutdown_cb);
+}
+
 /* Answer sent, connection to end: FIN after the queued writes, then discard input until the
  * client closes (or a short timer), so the client never gets a reset instead of the answer. */
 static void conn_shutdown(struct mock_lconn *c)
@@ -74,8 +64,7 @@ static void conn_shutdown(struct mock_lconn *c)
     }
     c->shutting = true;
     mock_http_drop(&c->c.http, c->active);
-    c->shut.data = c;
-    if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+    if ((c->x != NULL ? mock__lx_shutdown(c) : mock__lconn_tcp_shutdown(c)) != 0) {
         loop_close(&c->c);
         return;
     }
@@ -107,18 +96,30 @@ static void loop_done(struct mock_req *r)
 
 /* ---- closing ---- */
 
-static void close_cb(uv_handle_t *h)
+void mock__lconn_free(struct mock_lconn *c)
 {
-    struct mock_lconn *c = h->data;
-    if (--c->open_handles > 0) {
-        return;
-    }
     struct mock_loop *lp = c->lp;
+    if (c->x != NULL) {
+        mock__lx_free(c);
+    }
     mock_buf_free(&c->c.pre);
     free(c);
     if (atomic_load_explicit(&lp->stopping, memory_order_relaxed) && lp->conn_gone != NULL) {
         lp->conn_gone(lp);
     }
+}
+
+static void close_cb(uv_handle_t *h)
+{
+    struct mock_lconn *c = h->data;
+    if (--c->open_handles == 0 && c->refs == 0) {
+        mock__lconn_free(c);
+    }
+}
+
+void mock__lconn_close_tcp(struct mock_lconn *c)
+{
+    uv_close((uv_handle_t *)&c->tcp, close_cb);
 }
 
 static void loop_close(struct mock_conn *cc)
@@ -143,7 +144,9 @@ static void loop_close(struct mock_conn *cc)
     }
     c->lp->nconns--;
     atomic_fetch_sub_explicit(&mock_conn_counters(cc)->conn_open, 1, memory_order_relaxed);
-    uv_close((uv_handle_t *)&c->tcp, close_cb);
+    if (c->x == NULL || !mock__lx_close(c)) { /* the delay line may close the socket later */
+        uv_close((uv_handle_t *)&c->tcp, close_cb);
+    }
     uv_close((uv_handle_t *)&c->idle, close_cb);
     uv_close((uv_handle_t *)&c->work, close_cb);
 }
@@ -209,12 +212,10 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     *buf = uv_buf_init(c->lp->rbuf, sizeof(c->lp->rbuf));
 }
 
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
 static void read_start(struct mock_lconn *c)
 {
     if (!c->reading && !c->closing &&
-        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0) {
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, c->rcb) == 0) {
         c->reading = true;
     }
 }
@@ -249,6 +250,34 @@ static void parsed(struct mock_lconn *c, enum mock_http_rc rc)
     }
 }
 
+/* The end of the client's input (nread < 0: EOF or an error). */
+static void h1_end(struct mock_lconn *c, ssize_t nread)
+{
+    /* A stalled request will never be answered: a client that gave up must not keep its
+     * connection (and the request's accounting) open until the idle timeout. */
+    if (c->shutting || nread != UV_EOF || c->c.http.head == NULL || c->held) {
+        loop_close(&c->c);
+        return;
+    }
+    /* Half-closed after sending requests: answer those, then close. */
+    c->eof = true;
+    read_stop(c);
+    c->c.http.tail->keep_alive = false;
+}
+
+/* Bytes of an HTTP/1.1 connection: parsed, their requests answered in order. */
+static inline void h1_in(struct mock_lconn *c, const char *p, size_t n)
+{
+    if (c->shutting || c->broken) {
+        return; /* draining before close, or past a parse error */
+    }
+    enum mock_http_rc rc = mock_http_feed(&c->c.http, p, n);
+    if (rc != MOCK_HTTP_OK || c->c.http.want_continue) {
+        parsed(c, rc);
+    }
+    conn_kick(c);
+}
+
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct mock_lconn *c = s->data;
@@ -256,27 +285,38 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        /* A stalled request will never be answered: a client that gave up must not keep its
-         * connection (and the request's accounting) open until the idle timeout. */
-        if (c->shutting || nread != UV_EOF || c->c.http.head == NULL || c->held) {
-            loop_close(&c->c);
-            return;
-        }
-        /* Half-closed after sending requests: answer those, then close. */
-        c->eof = true;
-        read_stop(c);
-        c->c.http.tail->keep_alive = false;
+        h1_end(c, nread);
         return;
     }
     mock_metrics_add(&mock_conn_counters(&c->c)->bytes_in, (unsigned long long)nread);
-    if (c->shutting || c->broken) {
-        return; /* draining before close, or past a parse error */
+    h1_in(c, buf->base, (size_t)nread);
+}
+
+void mock__lconn_h1_in(struct mock_lconn *c, const char *p, size_t n)
+{
+    h1_in(c, p, n);
+}
+
+void mock__lconn_h1_end(struct mock_lconn *c, ssize_t nread)
+{
+    h1_end(c, nread);
+}
+
+void mock__lconn_read_plain(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    read_cb(s, nread, buf);
+}
+
+void mock__lconn_read_switch(struct mock_lconn *c, uv_read_cb cb)
+{
+    /* the plain path's own callback, not the wrapper: one jump less per read */
+    c->rcb = cb == mock__lconn_read_plain ? read_cb : cb;
+    if (c->reading) {
+        /* read_cb is a public field of uv_stream_t that libuv reads at every read: set it in
+         * place. uv_read_stop + uv_read_start would cost a connection two epoll_ctl calls
+         * (libuv re-adds the descriptor: ADD, EEXIST, MOD). */
+        c->tcp.read_cb = c->rcb;
     }
-    enum mock_http_rc rc = mock_http_feed(&c->c.http, buf->base, (size_t)nread);
-    if (rc != MOCK_HTTP_OK || c->c.http.want_continue) {
-        parsed(c, rc);
-    }
-    conn_kick(c);
 }
 
 /* ---- answering in order ---- */
@@ -335,7 +375,7 @@ static void write_cb(uv_write_t *w, int status)
         loop_close(&c->c); /* callbacks run from the loop, never under an answer's feet */
         return;
     }
-    if (c->drain_cb != NULL && loop_backlog(&c->c) <= MOCK_STREAM_LOW) {
+    if (c->drain_cb != NULL && c->c.tp->backlog(&c->c) <= MOCK_STREAM_LOW) {
         void (*cb)(struct mock_conn *) = c->drain_cb;
         c->drain_cb = NULL;
         cb(&c->c);
@@ -346,6 +386,9 @@ static void write_cb(uv_write_t *w, int status)
     if (c->write_queued < MOCK_WRITE_HIGH / 2 && !c->shutting) {
         conn_kick(c);
     }
+    if (c->x != NULL && !c->closing) {
+        mock__lx_written(c);
+    }
 }
 
 static void loop_fail(struct mock_conn *cc)
@@ -355,29 +398,28 @@ static void loop_fail(struct mock_conn *cc)
     uv_timer_start(&c->idle, idle_cb, 0, 0);
 }
 
-static bool loop_send(struct mock_conn *cc, const char *p, size_t n)
+/* To the socket: what the kernel takes now, the rest queued (copied). Inlined into the plain
+ * send: it is every answer's path. */
+static inline __attribute__((always_inline)) bool tcp_write(struct mock_lconn *c, const char *p,
+                                                            size_t n)
 {
-    struct mock_lconn *c = lconn(cc);
-    if (c->closing || c->failed || n == 0) {
-        return !c->closing && !c->failed;
-    }
     size_t off = 0;
     if (c->write_queued == 0) {
         uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
         int rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
         if (rc < 0 && rc != UV_EAGAIN) {
-            loop_fail(cc);
+            loop_fail(&c->c);
             return false;
         }
         off = rc > 0 ? (size_t)rc : 0;
-        mock_metrics_add(&mock_conn_counters(cc)->bytes_out, off);
+        mock_metrics_add(&mock_conn_counters(&c->c)->bytes_out, off);
         if (off == n) {
             return true;
         }
     }
     struct mock_wreq *wr = malloc(sizeof(*wr) + (n - off));
     if (wr == NULL) {
-        loop_fail(cc);
+        loop_fail(&c->c);
         return false;
     }
     wr->len = n - off;
@@ -386,7 +428,7 @@ static bool loop_send(struct mock_conn *cc, const char *p, size_t n)
     uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
     if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, write_cb) != 0) {
         free(wr);
-        loop_fail(cc);
+        loop_fail(&c->c);
         return false;
     }
     c->write_queued += wr->len;
@@ -394,6 +436,28 @@ static bool loop_send(struct mock_conn *cc, const char *p, size_t n)
         read_stop(c);
     }
     return true;
+}
+
+static bool loop_send(struct mock_conn *cc, const char *p, size_t n)
+{
+    struct mock_lconn *c = lconn(cc);
+    if (c->closing || c->failed || n == 0) {
+        return !c->closing && !c->failed;
+    }
+    return tcp_write(c, p, n);
+}
+
+bool mock__lconn_write(struct mock_lconn *c, const char *p, size_t n)
+{
+    if (c->closing || n == 0) {
+        return !c->closing;
+    }
+    return tcp_write(c, p, n);
+}
+
+size_t mock__lconn_queued(struct mock_lconn *c)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
 }
 
 static const struct mock_transport loop_transport = {
@@ -408,6 +472,55 @@ static const struct mock_transport loop_transport = {
     .backlog = loop_backlog,
     .on_drain = loop_on_drain,
 };
+
+/* The same connection with TLS, HTTP/2 or the round-trip emulation under it (mock_conn_loopx.c):
+ * only writing and its backlog differ. */
+const struct mock_transport mock__loop_x_transport = {
+    .name = "loop",
+    .send = mock__lx_send,
+    .fail = loop_fail,
+    .done = loop_done,
+    .close = loop_close,
+    .hold = loop_hold,
+    .timer = loop_timer,
+    .wake = loop_wake,
+    .backlog = mock__lx_backlog,
+    .on_drain = loop_on_drain,
+};
+
+void mock__lconn_close(struct mock_lconn *c)
+{
+    loop_close(&c->c);
+}
+
+void mock__lconn_shutdown(struct mock_lconn *c)
+{
+    conn_shutdown(c);
+}
+
+void mock__lconn_fail(struct mock_lconn *c)
+{
+    loop_fail(&c->c);
+}
+
+void mock__lconn_read_start(struct mock_lconn *c)
+{
+    read_start(c);
+}
+
+void mock__lconn_read_stop(struct mock_lconn *c)
+{
+    read_stop(c);
+}
+
+/* An HTTP/2 connection: its idle timeout counts only while no stream is open. */
+void mock__lconn_busy(struct mock_lconn *c, bool busy)
+{
+    c->active = busy;
+    if (!busy) {
+        idle_touch(c);
+    }
+}
 
 /* ---- accepting, stopping ---- */
 
@@ -446,8 +559,13 @@ void mock_conn_loop_accept(struct mock_loop *lp, int fd)
     lp->nconns++;
     mock_metrics_add(&mock_conn_counters(&c->c)->conn_total, 1);
     atomic_fetch_add_explicit(&mock_conn_counters(&c->c)->conn_open, 1, memory_order_relaxed);
-    read_start(c);
+    c->rcb = read_cb;
     idle_touch(c);
+    if (lp->x_accept) {
+        mock__lx_accept(c); /* TLS, the round trip, or an h2c preface to look for */
+    } else {
+        read_start(c);
+    }
 }
 
 void mock_conn_loop_stop_all(struct mock_loop *lp)
@@ -455,6 +573,9 @@ void mock_conn_loop_stop_all(struct mock_loop *lp)
     struct mock_lconn *c = lp->conns, *next;
     for (; c != NULL; c = next) {
         next = c->next;
+        if (c->x != NULL && mock__lx_stop(c)) {
+            continue; /* HTTP/2: GOAWAY, and its streams finish */
+        }
         if (c->c.http.head == NULL) {
             loop_close(&c->c); /* idle, or only part of a request: nothing to finish */
         }

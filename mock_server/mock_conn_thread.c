@@ -151,7 +151,7 @@ static void thr_on_drain(struct mock_conn *c, void (*cb)(struct mock_conn *c))
 /* Every byte to the kernel, blocking while the client does not read: the thread's own
  * backpressure. The wait goes in poll(POLLOUT) rather than in a blocking send() so that each
  * part the kernel takes is counted at once, as the loop counts its writes. */
-static bool thr_send(struct mock_conn *c, const char *p, size_t n)
+static bool raw_send(struct mock_conn *c, const char *p, size_t n)
 {
     struct mock_tconn *t = tconn(c);
     struct mock_loop_counters *ctr = mock_conn_counters(c);
@@ -189,6 +189,34 @@ static bool thr_send(struct mock_conn *c, const char *p, size_t n)
     return !t->failed;
 }
 
+/* The ciphertext the TLS engine produced, to the socket. */
+static bool tls_flush(struct mock_tconn *t)
+{
+    char buf[16 * 1024];
+    size_t n;
+    bool ok = true;
+    while ((n = mock_tls_take(&t->tls, buf, sizeof(buf))) > 0) {
+        ok = raw_send(&t->c, buf, n) && ok;
+    }
+    return ok;
+}
+
+static bool thr_send(struct mock_conn *c, const char *p, size_t n)
+{
+    struct mock_tconn *t = tconn(c);
+    if (!t->tls_on) {
+        return raw_send(c, p, n);
+    }
+    if (t->closing || t->failed) {
+        return false;
+    }
+    if (mock_tls_write(&t->tls, p, n) != 0) {
+        t->failed = true;
+        return false;
+    }
+    return tls_flush(t);
+}
+
 static const struct mock_transport thread_transport = {
     .name = "threads",
     .send = thr_send,
@@ -219,6 +247,62 @@ static void parsed(struct mock_tconn *t, enum mock_http_rc rc)
         t->c.http.want_continue = false;
         thr_send(&t->c, cont, sizeof(cont) - 1);
     }
+}
+
+/* Decrypted bytes to the parser (which keeps them while 64 requests wait). */
+static void plain_in(struct mock_tconn *t, const char *p, size_t n)
+{
+    if (t->c.http.paused) {
+        if (mock_http_keep(&t->c.http, p, n) != 0) {
+            thr_close(&t->c);
+        }
+        return;
+    }
+    parsed(t, mock_http_feed(&t->c.http, p, n));
+}
+
+/* TLS records in: the handshake answered, plaintext parsed. false when the input ended: the
+ * client's close_notify, or bad TLS (its alert sent, the connection then ends with a FIN). */
+static bool tls_feed(struct mock_tconn *t, const char *p, size_t n)
+{
+    struct mock_metrics *m = &t->c.w->srv->metrics;
+    char plain[16 * 1024];
+    if (mock_tls_put(&t->tls, p, n) != 0) {
+        thr_close(&t->c);
+        return false;
+    }
+    while (!t->closing && !t->broken) {
+        enum mock_tls_hs hs;
+        int k = mock_tls_read(&t->tls, plain, sizeof(plain), &hs);
+        if (hs != MOCK_TLS_HS_NONE) {
+            mock_metrics_net(m, t->c.w->index,
+                             hs == MOCK_TLS_HS_FULL ? MOCK_NET_TLS_FULL : MOCK_NET_TLS_RESUMED);
+        }
+        if (k > 0) {
+            plain_in(t, plain, (size_t)k);
+            continue;
+        }
+        tls_flush(t);
+        if (k == MOCK_TLS_WANT) {
+            return true;
+        }
+        if (k == MOCK_TLS_ERR) {
+            mock_metrics_net(m, t->c.w->index, MOCK_NET_TLS_FAIL);
+            t->shutting = true; /* linger(): FIN after the alert */
+        }
+        return false;
+    }
+    return !t->closing;
+}
+
+/* Bytes read from the socket, to the parser (through TLS when on). false: no more input. */
+static bool feed(struct mock_tconn *t, const char *p, size_t n)
+{
+    if (t->tls_on) {
+        return tls_feed(t, p, n);
+    }
+    parsed(t, mock_http_feed(&t->c.http, p, n));
+    return true;
 }
 
 /* One read within `until`: > 0 bytes read, 0 at EOF, -1 on error or when the time is up. */
@@ -262,11 +346,7 @@ static bool read_more(struct mock_tconn *t, char *buf, size_t cap)
     }
     ssize_t n = read_until(t, buf, cap, t->idle_since_ns + idle_timeout_ns(t));
     atomic_store(&t->idle, false);
-    if (n <= 0) {
-        return false;
-    }
-    parsed(t, mock_http_feed(&t->c.http, buf, (size_t)n));
-    return true;
+    return n > 0 && feed(t, buf, (size_t)n);
 }
 
 /* A stalled request: nothing is answered; the client's leaving or the idle timeout ends the
@@ -279,10 +359,9 @@ static void hold_wait(struct mock_tconn *t, char *buf, size_t cap)
             break;
         }
         ssize_t n = read_until(t, buf, cap, t->hold_until_ns);
-        if (n <= 0) {
+        if (n <= 0 || !feed(t, buf, (size_t)n)) {
             break;
         }
-        parsed(t, mock_http_feed(&t->c.http, buf, (size_t)n));
     }
     thr_close(&t->c);
 }
@@ -334,6 +413,10 @@ static void linger(struct mock_tconn *t, char *buf, size_t cap)
 {
     int64_t ms = t->c.w->srv->cfg->idle_timeout_ms;
     int64_t until = now_ns() + (ms < MOCK_DRAIN_MS ? ms : MOCK_DRAIN_MS) * 1000000;
+    if (t->tls_on) {
+        mock_tls_close_notify(&t->tls);
+        tls_flush(t);
+    }
     shutdown(t->fd, SHUT_WR);
     while (read_until(t, buf, cap, until) > 0) {
     }
@@ -345,6 +428,12 @@ void mock_conn_thread_serve(struct mock_tconn *t, struct mock_worker *w)
     int one = 1;
     mock_conn_init(&t->c, &thread_transport, w);
     setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (w->srv->tls != NULL) {
+        if (mock_tls_init(&t->tls, w->srv->tls) != 0) {
+            return; /* out of memory: the connection closes unserved */
+        }
+        t->tls_on = true;
+    }
     atomic_fetch_add_explicit(&mock_conn_counters(&t->c)->conn_open, 1, memory_order_relaxed);
     while (!t->closing) {
         answer_queued(t, buf, sizeof(buf));
@@ -362,6 +451,9 @@ void mock_conn_thread_serve(struct mock_tconn *t, struct mock_worker *w)
     }
     thr_close(&t->c);
     mock_buf_free(&t->c.pre);
+    if (t->tls_on) {
+        mock_tls_free(&t->tls);
+    }
 }
 
 /* ---- life ---- */

@@ -7,7 +7,9 @@
  * client that does not read is counted in mockllm_streams_paced); a request waiting for a
  * --max-running slot sleeps on the connection's condition variable until the request that
  * frees one wakes it (mock_conn_wake). Parsing, routes, admission, generation and answers are the
- * loop model's own code (mock_conn.h).
+ * loop model's own code (mock_conn.h). With --tls the same memory-BIO engine as the loop's
+ * (mock_tls.h) sits between the socket and the parser, driven by these blocking reads and
+ * writes; ALPN offers http/1.1 only (HTTP/2 is the loop model's).
  *
  * Lifetime: the server (mock_threads.c) accepts, mock_conn_thread_init()s, registers the
  * connection where it can reach it at stop, and starts its thread, which runs
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #include "mock_conn.h"
+#include "mock_tls.h"
 #include "mock_worker.h"
 
 struct mock_tconn {
@@ -38,6 +41,8 @@ struct mock_tconn {
     void (*due_cb)(struct mock_conn *c); /* mock_conn_timer's: cb at due_ns (uv_hrtime clock) */
     int64_t due_ns, idle_since_ns, hold_until_ns;
     bool active, closing, shutting, held, failed, broken;
+    bool tls_on;
+    struct mock_tls tls;
     /* The server's: its list of connections and the thread serving this one. */
     struct mock_tconn *prev, *next;
     pthread_t thread;

@@ -137,13 +137,8 @@ static int on_message_begin(http_parser *p)
     return 0;
 }
 
-static int on_url(http_parser *p, const char *at, size_t len)
+static void url_add(struct mock_req *r, const char *at, size_t len)
 {
-    struct mock_http *h = p->data;
-    struct mock_req *r = h->cur;
-    if (count_header(h, len) != 0) {
-        return -1;
-    }
     size_t room = MOCK_URL_MAX - 1 - r->url_len;
     if (len > room) {
         r->url_trunc = true;
@@ -152,6 +147,15 @@ static int on_url(http_parser *p, const char *at, size_t len)
     memcpy(r->url + r->url_len, at, len);
     r->url_len += len;
     r->url[r->url_len] = '\0';
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct mock_http *h = p->data;
+    if (count_header(h, len) != 0) {
+        return -1;
+    }
+    url_add(h->cur, at, len);
     return 0;
 }
 
@@ -238,7 +242,7 @@ static void header_done(struct mock_http *h)
         copy_value(r->auth, sizeof(r->auth), v, h->hval_trunc ? 0 : h->hval_len);
     } else if (len == 6 && strcasecmp(n, "expect") == 0) {
         r->expect_continue = strcasecmp(v, "100-continue") == 0;
-    } else if (len > 7 && strncasecmp(n, "x-mock-", 7) == 0) {
+    } else if (len > 7 && (n[0] | 0x20) == 'x' && strncasecmp(n, "x-mock-", 7) == 0) {
         mock_header(r, n + 7, v, h->hval_len);
     }
 }
@@ -404,6 +408,18 @@ enum mock_http_rc mock_http_feed(struct mock_http *h, const char *data, size_t l
     return MOCK_HTTP_OK;
 }
 
+int mock_http_keep(struct mock_http *h, const char *p, size_t n)
+{
+    char *np = realloc(h->pending, h->pending_len + n);
+    if (np == NULL) {
+        return -1;
+    }
+    memcpy(np + h->pending_len, p, n);
+    h->pending = np;
+    h->pending_len += n;
+    return 0;
+}
+
 enum mock_http_rc mock_http_resume(struct mock_http *h)
 {
     char *p = h->pending;
@@ -415,4 +431,95 @@ enum mock_http_rc mock_http_resume(struct mock_http *h)
     enum mock_http_rc rc = mock_http_feed(h, p ? p : "", len);
     free(p);
     return rc;
+}
+
+/* ---- requests from HTTP/2 frames ---- */
+
+struct mock_req *mock_http_begin(struct mock_http *h)
+{
+    if (h->cur != NULL) {
+        mock_req_free(h->pool, h->cur);
+    }
+    h->cur = req_new(h);
+    h->header_bytes = 0;
+    if (h->cur != NULL) {
+        h->cur->keep_alive = true;
+        h->cur->method = 255; /* none until :method */
+    }
+    return h->cur;
+}
+
+static void fail_req(struct mock_req *r, int status, const char *msg)
+{
+    if (r->pre_status == 0) {
+        r->pre_status = status;
+        r->pre_msg = msg;
+    }
+}
+
+static void pseudo(struct mock_req *r, const char *n, size_t nlen, const char *v, size_t vlen)
+{
+    if (nlen == 5 && memcmp(n, ":path", 5) == 0) {
+        url_add(r, v, vlen);
+    } else if (nlen == 7 && memcmp(n, ":method", 7) == 0) {
+        for (int m = 0; m < 64; m++) {
+            const char *s = http_method_str((enum http_method)m);
+            if (strcmp(s, "<unknown>") == 0) {
+                break;
+            }
+            if (strlen(s) == vlen && memcmp(s, v, vlen) == 0) {
+                r->method = (unsigned char)m;
+                return;
+            }
+        }
+        fail_req(r, 400, "invalid HTTP method");
+    }
+}
+
+void mock_http_field(struct mock_http *h, const char *name, size_t nlen, const char *value,
+                     size_t vlen)
+{
+    struct mock_req *r = h->cur;
+    if (r == NULL || r->pre_status != 0) {
+        return;
+    }
+    h->header_bytes += nlen + vlen;
+    if (h->header_bytes > h->cfg->max_header_bytes) {
+        fail_req(r, 431, NULL);
+        return;
+    }
+    if (nlen > 0 && name[0] == ':') {
+        pseudo(r, name, nlen, value, vlen);
+        return;
+    }
+    size_t n = nlen < sizeof(h->hname) ? nlen : sizeof(h->hname);
+    memcpy(h->hname, name, n);
+    h->hname_len = nlen;
+    h->hval_trunc = vlen > sizeof(h->hval) - 1;
+    h->hval_len = h->hval_trunc ? sizeof(h->hval) - 1 : vlen;
+    memcpy(h->hval, value, h->hval_len);
+    header_done(h);
+}
+
+void mock_http_data(struct mock_http *h, const char *p, size_t n)
+{
+    struct mock_req *r = h->cur;
+    h->err_status = 0;
+    if (r != NULL && r->pre_status == 0 && on_body(&h->parser, p, n) != 0) {
+        fail_req(r, h->err_status, NULL); /* as http_parser would: 413, or 500 */
+    }
+}
+
+void mock_http_end(struct mock_http *h)
+{
+    struct mock_req *r = h->cur;
+    if (r == NULL) {
+        return;
+    }
+    h->cur = NULL;
+    if (r->method == 255) {
+        fail_req(r, 400, "no :method");
+        r->method = HTTP_GET;
+    }
+    req_enqueue(h, r);
 }

@@ -106,6 +106,20 @@ void mock_http_pop(struct mock_http *h);
  * parsed, and the kept input. */
 void mock_http_drop(struct mock_http *h, bool keep_head);
 void mock_req_free(struct mock_req_pool *pool, struct mock_req *r);
+/* Keep n bytes for mock_http_resume, behind any already kept (a transport that decrypts or
+ * delays its input may hold more after the parser paused). 0 or -1 (out of memory). */
+int mock_http_keep(struct mock_http *h, const char *p, size_t n);
+
+/* HTTP/2 (mock_h2.c) builds a request from frames instead of bytes, with the same limits and
+ * the same headers read: begin it, give it pseudo-headers (:method, :path; others are counted
+ * and ignored) and headers, body bytes, then end it (queued, keep-alive). A header block over
+ * --max-header-bytes makes it a 431, a body over --max-body-bytes a 413, an unknown method a
+ * 400, answered when it ends. mock_http_begin returns NULL when out of memory. */
+struct mock_req *mock_http_begin(struct mock_http *h);
+void mock_http_field(struct mock_http *h, const char *name, size_t nlen, const char *value,
+                     size_t vlen);
+void mock_http_data(struct mock_http *h, const char *p, size_t n);
+void mock_http_end(struct mock_http *h);
 /* Free every request the pool keeps (at the worker's end). */
 void mock_req_pool_free(struct mock_req_pool *pool);
 

@@ -81,6 +81,7 @@ static void maybe_finish(struct mock_loop *lp)
     if (atomic_load_explicit(&lp->stopping, memory_order_relaxed) && lp->nconns == 0 &&
         lp->grace_started) {
         close_handle((uv_handle_t *)&lp->grace_timer);
+        mock_conn_loop_rtt_stop(lp); /* resets still on their way go now */
     }
 }
 
@@ -145,6 +146,11 @@ static int loop_init(struct loops *ls, struct mock_loop *lp, int index)
     if (uv_loop_init(&lp->loop) != 0) {
         return -1;
     }
+    const struct mock_config *cfg = srv->cfg;
+    lp->x_accept = srv->tls != NULL || cfg->rtt_ms > 0 || cfg->h2_max_streams > 0;
+    if (cfg->rtt_ms > 0 && mock_conn_loop_rtt_start(lp) != 0) {
+        return -1;
+    }
     uv_async_init(&lp->loop, &lp->stop_async, stop_async_cb);
     lp->stop_async.data = lp;
     uv_timer_init(&lp->loop, &lp->grace_timer);
@@ -167,6 +173,7 @@ static void walk_close_cb(uv_handle_t *h, void *arg)
 /* Close whatever a loop still has open (setup failed, or after the run), then the loop. */
 static int loop_fini(struct mock_loop *lp)
 {
+    mock_conn_loop_rtt_stop(lp);
     close_listeners(lp);
     if (lp->reserve >= 0) {
         close(lp->reserve);

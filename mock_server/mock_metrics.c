@@ -354,6 +354,41 @@ static void render_late(struct mock_metrics *m, struct mock_buf *out)
                     n, sum_ns / 1e9, n, max_ns / 1e9);
 }
 
+static void render_net(struct mock_metrics *m, struct mock_buf *out)
+{
+    unsigned long long v[MOCK_NET__COUNT] = {0};
+    for (int k = 0; k < MOCK_NET__COUNT; k++) {
+        for (int l = 0; l < m->nloops; l++) {
+            v[k] += atomic_load_explicit(&m->loops[l].net[k], RELAXED);
+        }
+    }
+    mock_buf_printf(out,
+                    "# HELP mockllm_tls_handshakes_total TLS handshakes completed, in full or "
+                    "resumed (ticket or session id).\n"
+                    "# TYPE mockllm_tls_handshakes_total counter\n"
+                    "mockllm_tls_handshakes_total{kind=\"full\"} %llu\n"
+                    "mockllm_tls_handshakes_total{kind=\"resumed\"} %llu\n",
+                    v[MOCK_NET_TLS_FULL], v[MOCK_NET_TLS_RESUMED]);
+    render_one(out, "mockllm_tls_failures_total", "counter",
+               "Connections ended by bad TLS input (handshake or record).",
+               (long long)v[MOCK_NET_TLS_FAIL]);
+    render_one(out, "mockllm_h2_connections_total", "counter",
+               "Connections that spoke HTTP/2 (ALPN h2 or h2c).", (long long)v[MOCK_NET_H2_CONN]);
+    render_one(out, "mockllm_h2_streams_total", "counter", "HTTP/2 streams opened by clients.",
+               (long long)v[MOCK_NET_H2_STREAM]);
+    render_one(out, "mockllm_h2_resets_total", "counter", "HTTP/2 streams reset by mockllm.",
+               (long long)v[MOCK_NET_H2_RST]);
+    mock_buf_printf(out,
+                    "# HELP mockllm_h2_faults_total Injected HTTP/2 connection faults by kind.\n"
+                    "# TYPE mockllm_h2_faults_total counter\n"
+                    "mockllm_h2_faults_total{kind=\"goaway\"} %llu\n"
+                    "mockllm_h2_faults_total{kind=\"settings\"} %llu\n",
+                    v[MOCK_NET_H2_GOAWAY], v[MOCK_NET_H2_SETTINGS]);
+    render_one(out, "mockllm_h2_protocol_errors_total", "counter",
+               "HTTP/2 connections ended by bad input (GOAWAY with an error code).",
+               (long long)v[MOCK_NET_H2_ERROR]);
+}
+
 void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
 {
     long long open = 0;
@@ -388,6 +423,7 @@ void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
     render_one(out, "mockllm_rate_limited_total", "counter", "Requests refused by --rpm/--tpm.",
                (long long)SUM(rate_limited));
     render_late(m, out);
+    render_net(m, out);
     render_sys(m, out);
 }
 
@@ -401,6 +437,9 @@ void mock_metrics_reset(struct mock_metrics *m)
         }
         for (int k = 0; k < MOCK_FAULT_KINDS; k++) {
             atomic_store_explicit(&c->faults[k], 0, RELAXED);
+        }
+        for (int k = 0; k < MOCK_NET__COUNT; k++) {
+            atomic_store_explicit(&c->net[k], 0, RELAXED);
         }
         atomic_store_explicit(&c->conn_total, 0, RELAXED);
         atomic_store_explicit(&c->bytes_in, 0, RELAXED);

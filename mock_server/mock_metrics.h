@@ -50,6 +50,21 @@ enum mock_status_slot {
 #define MOCK_LATE_BOUNDS 11
 extern const unsigned mock_late_le_us[MOCK_LATE_BOUNDS];
 
+/* What the transport counts (mock_tls.h, mock_h2.h): mockllm_tls_* and mockllm_h2_* on
+ * /metrics. */
+enum mock_net_kind {
+    MOCK_NET_TLS_FULL,    /* handshakes completed in full */
+    MOCK_NET_TLS_RESUMED, /* ... and by resumption (ticket or session id) */
+    MOCK_NET_TLS_FAIL,    /* connections ended by bad TLS input (handshake or record) */
+    MOCK_NET_H2_CONN,     /* connections that spoke HTTP/2 (ALPN h2, or h2c) */
+    MOCK_NET_H2_STREAM,   /* requests (streams) they carried */
+    MOCK_NET_H2_RST,      /* streams mockllm reset (RST_STREAM) */
+    MOCK_NET_H2_GOAWAY,   /* injected GOAWAY (--h2-goaway-after) */
+    MOCK_NET_H2_SETTINGS, /* injected SETTINGS changes (--h2-settings-after) */
+    MOCK_NET_H2_ERROR,    /* connections ended by bad HTTP/2 input (GOAWAY with an error) */
+    MOCK_NET__COUNT
+};
+
 struct mock_loop_counters {
     _Alignas(64) atomic_ullong conn_total;
     atomic_llong conn_open;
@@ -60,6 +75,7 @@ struct mock_loop_counters {
     atomic_ullong faults[MOCK_FAULT_KINDS];
     atomic_ullong late[MOCK_LATE_BOUNDS + 1]; /* per bucket, not cumulative */
     atomic_ullong late_sum_ns, late_max_ns;
+    atomic_ullong net[MOCK_NET__COUNT];
     atomic_ullong *requests; /* [(nmodels + 1) * MOCK_ST__COUNT]; last row: model unknown */
     /* This loop's peak in flight: read by the other loops on every request, so on a line of
      * its own that changes only with a new peak. */
@@ -123,6 +139,11 @@ static inline struct mock_loop_counters *mock_metrics_loop(struct mock_metrics *
 static inline void mock_metrics_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+/* One transport event of `loop` (mock_net_kind). Any serving thread. */
+static inline void mock_metrics_net(struct mock_metrics *m, int loop, enum mock_net_kind k)
+{
+    atomic_fetch_add_explicit(&m->loops[loop].net[k], 1, memory_order_relaxed);
 }
 /* A gauge written only by its own loop: a load and a store, no locked instruction. (A shared
  * slot's writers use atomic_fetch_add instead.) */

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "mock_openai.h"
+#include "mock_tls.h"
 
 /* Parse "1.2.3.4", "::1" or "[::1]" with a port. 0 or -1. */
 static int parse_addr(const char *host, int port, struct sockaddr_storage *ss)
@@ -110,8 +111,11 @@ void mock__server_accept_all(struct mock_server *srv, int lfd, int flags, int *r
 
 void mock__server_ready(const struct mock_server *srv)
 {
-    /* The readiness line: tests and the driver wait for it (common/ll_mockproc.c). */
-    printf("listening %s %d\n", srv->cfg->listen[0], srv->port);
+    /* The readiness line: tests and the driver wait for it (common/ll_mockproc.c). With --tls
+     * it goes on: "tls", and the CA file to trust when mockllm made its own. */
+    const char *ca = srv->tls ? mock_tls_srv_ca_file(srv->tls) : NULL;
+    printf("listening %s %d%s%s%s\n", srv->cfg->listen[0], srv->port, srv->tls ? " tls" : "",
+           ca ? " " : "", ca ? ca : "");
     fflush(stdout);
 }
 
@@ -124,7 +128,8 @@ static void raise_nofile(void)
     }
 }
 
-static int srv_init(struct mock_server *srv, const struct mock_config *cfg)
+static int srv_init(struct mock_server *srv, const struct mock_config *cfg, char *err,
+                    size_t errlen)
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
@@ -137,6 +142,12 @@ static int srv_init(struct mock_server *srv, const struct mock_config *cfg)
                       ? mock_metrics_init_shared(&srv->metrics, cfg)
                       : mock_metrics_init(&srv->metrics, cfg, cfg->threads);
     if (srv->occ == NULL || srv->script == NULL || metrics != 0 || mock_openai_prepare(srv) != 0) {
+        snprintf(err, errlen, "out of memory at start");
+        return -1;
+    }
+    /* HTTP/2 is the event loops' (mock_h2.h): ALPN offers it only where it is served. */
+    bool h2 = cfg->model == MOCK_MODEL_LOOP && cfg->h2_max_streams > 0;
+    if (cfg->tls && mock_tls_srv_init(&srv->tls, cfg, h2, err, errlen) != 0) {
         return -1;
     }
     return 0;
@@ -151,16 +162,18 @@ static void srv_free(struct mock_server *srv)
     }
     free(srv->occ);
     cJSON_free(srv->models_json);
+    mock_tls_srv_free(srv->tls);
 }
 
 int mock_server_run(const struct mock_config *cfg)
 {
     struct mock_server srv;
+    char err[512];
     int rc = 1;
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-write is an error code, not a death */
     raise_nofile();
-    if (srv_init(&srv, cfg) != 0) {
-        fprintf(stderr, "mockllm: out of memory at start\n");
+    if (srv_init(&srv, cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mockllm: %s\n", err);
     } else {
         rc = cfg->model == MOCK_MODEL_THREADS ? mock__threads_run(&srv) : mock__loops_run(&srv);
     }

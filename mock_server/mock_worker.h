@@ -35,6 +35,7 @@
 #define MOCK_READ_BUF  (64 * 1024) /* what one read may take */
 
 struct mock_app;
+struct mock_tls_srv;
 
 struct mock_server {
     const struct mock_config *cfg;
@@ -46,7 +47,8 @@ struct mock_server {
     atomic_uint *occ;  /* [MOCK_OCC_SLOTS] */
     char *models_json; /* GET /v1/models body, rendered once */
     size_t models_len;
-    int port; /* the port every listener got (the first --port 0 choice) */
+    int port;                 /* the port every listener got (the first --port 0 choice) */
+    struct mock_tls_srv *tls; /* --tls: the context every connection's engine uses, or NULL */
 };
 
 struct mock_cap {

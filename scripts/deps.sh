@@ -2,7 +2,7 @@
 # ll_deps PKG...: install the Debian packages that are missing when running as root; otherwise
 # print the exact apt-get line and fail. Package names are Debian 12's.
 
-LL_BUILD_DEPS="cmake make gcc pkg-config libcurl4-openssl-dev libuv1-dev libcmocka-dev libhttp-parser-dev libcjson-dev"
+LL_BUILD_DEPS="cmake make gcc pkg-config libcurl4-openssl-dev libuv1-dev libcmocka-dev libhttp-parser-dev libcjson-dev libssl-dev libnghttp2-dev"
 
 ll_deps() {
     local missing=() p

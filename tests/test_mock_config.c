@@ -132,12 +132,67 @@ static void test_mock_config_flags(void **state)
     }
 }
 
+/* The transport's settings (issue 15): defaults, values, and the flags that need one another. */
+static void test_mock_config_transport(void **state)
+{
+    const char *const none[] = {NULL};
+    assert_int_equal(parse(none), 0);
+    assert_false(cfg.tls);
+    assert_int_equal(cfg.h2_max_streams, 100);
+    assert_int_equal(cfg.h2_settings_max, 1);
+    assert_true(cfg.rtt_ms == 0 && cfg.h2_goaway_after == 0 && cfg.h2_settings_after == 0);
+    const char *const all[] = {"--tls",       "--ca-out",
+                               "/tmp/ca.pem", "--h2-max-streams",
+                               "8",           "--h2-goaway-after",
+                               "3",           "--h2-settings-after",
+                               "2",           "--h2-settings-max",
+                               "0",           "--rtt-ms",
+                               "20.5",        NULL};
+    assert_int_equal(parse(all), 0);
+    assert_true(cfg.tls && cfg.rtt_ms == 20.5);
+    assert_string_equal(cfg.tls_ca_out, "/tmp/ca.pem");
+    assert_int_equal(cfg.h2_max_streams, 8);
+    assert_int_equal(cfg.h2_goaway_after, 3);
+    assert_int_equal(cfg.h2_settings_after, 2);
+    assert_int_equal(cfg.h2_settings_max, 0);
+    file("{\"tls\": true, \"cert\": \"/c.pem\", \"key\": \"/k.pem\", \"rtt-ms\": 5}");
+    const char *const fromfile[] = {"--config", path, NULL};
+    assert_int_equal(parse(fromfile), 0);
+    unlink(path);
+    assert_true(cfg.tls && cfg.rtt_ms == 5);
+    assert_string_equal(cfg.tls_key, "/k.pem");
+    static const struct {
+        const char *argv[4], *want;
+    } bad[] = {
+        {{"--tls", "--cert", "/c.pem", NULL}, "--cert and --key go together"},
+        {{"--cert", "/c.pem", "--key", "/k.pem"}, "--cert needs --tls"},
+        {{"--ca-out", "/tmp/x.pem", NULL}, "--ca-out needs --tls"},
+        {{"--model", "threads", "--rtt-ms", "20"}, "it needs --model loop"},
+        {{"--rtt-ms", "-1", NULL}, "--rtt-ms"},
+        {{"--h2-max-streams", "-1", NULL}, "--h2-max-streams"},
+        {{"--cert", "", NULL}, "want a path"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[5] = {bad[i].argv[0], bad[i].argv[1], bad[i].argv[2], bad[i].argv[3],
+                               NULL};
+        assert_int_equal(parse(argv), -1);
+        if (strstr(err, bad[i].want) == NULL) {
+            fail_msg("%s %s: wanted '%s', got '%s'", argv[0], argv[1], bad[i].want, err);
+        }
+    }
+    const char *const both[] = {"--tls",  "--cert",   "/c.pem", "--key",
+                                "/k.pem", "--ca-out", "/x.pem", NULL};
+    assert_int_equal(parse(both), -1);
+    assert_non_null(strstr(err, "not with --cert"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mock_config_file),
         cmocka_unit_test(test_mock_config_file_bad),
         cmocka_unit_test(test_mock_config_flags),
+        cmocka_unit_test(test_mock_config_transport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

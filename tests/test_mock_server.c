@@ -1,7 +1,12 @@
 /* test_mock_server.c - mockllm end to end: answers, streams, routes, metrics, HTTP edge cases,
  * scripted faults, rate limits, authentication, timeouts and the server's own lateness. Each
  * test starts its own mockllm on a free port (ll_mockproc) and stops it by PID; clients are
- * libcurl and raw sockets. */
+ * libcurl and raw sockets.
+ *
+ * LL_MOCK_TRANSPORT=tls runs the libcurl cases again over HTTPS (mockllm --tls, its CA written
+ * where the test trusts it), =h2 over HTTP/2 by ALPN: every answer must be the same whatever
+ * carries it (each request checks the HTTP version it got). The raw-socket cases speak
+ * HTTP/1.1 bytes by hand and stay cleartext. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -31,15 +36,45 @@
     "{\"model\":\"mock\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]" extra "}"
 
 static struct ll_mockproc mp;
+static char ca_path[64]; /* mockllm --tls --ca-out: the CA libcurl trusts */
+
+/* "" (cleartext HTTP/1.1), "tls" (HTTP/1.1 over TLS) or "h2" (HTTP/2 over TLS). */
+static const char *transport(void)
+{
+    const char *t = getenv("LL_MOCK_TRANSPORT");
+    return t != NULL ? t : "";
+}
+
+/* Start a mockllm into m with args, over the transport asked for (its CA written to ca). */
+static void start_on(struct ll_mockproc *m, const char *const *args, char *ca)
+{
+    const char *argv[32];
+    size_t n = 0;
+    for (; args != NULL && args[n] != NULL && n < 28; n++) {
+        argv[n] = args[n];
+    }
+    if (transport()[0] != '\0') {
+        static int seq;
+        snprintf(ca, sizeof(ca_path), "/tmp/ll_mock_server_ca_%d_%d.pem", (int)getpid(), seq++);
+        argv[n++] = "--tls";
+        argv[n++] = "--ca-out";
+        argv[n++] = ca;
+    }
+    argv[n] = NULL;
+    assert_int_equal(ll_test_mock_start(m, argv, 5000), 0);
+}
 
 static void start(const char *const *args)
 {
-    assert_int_equal(ll_test_mock_start(&mp, args, 5000), 0);
+    start_on(&mp, args, ca_path);
 }
 
 static int teardown(void **state)
 {
     assert_int_equal(ll_mockproc_stop(&mp, 5000), 0); /* exit 0: clean shutdown */
+    if (ca_path[0] != '\0') {
+        unlink(ca_path); /* --ca-out names a file of ours: mockllm leaves it */
+    }
     return 0;
 }
 
@@ -53,6 +88,7 @@ struct resp {
     size_t hlen;
     CURLcode rc;
     long connects;
+    long version; /* CURL_HTTP_VERSION_* negotiated */
 };
 
 static size_t on_body(char *p, size_t sz, size_t n, void *arg)
@@ -83,7 +119,14 @@ static void http(CURL *easy, const char *path, const char *body, const char *con
     CURL *e = easy ? easy : curl_easy_init();
     struct curl_slist *hl = NULL;
     memset(r, 0, sizeof(*r));
-    snprintf(url, sizeof(url), "http://%s:%d%s", mp.host, mp.port, path);
+    bool tls = transport()[0] != '\0';
+    snprintf(url, sizeof(url), "%s://%s:%d%s", tls ? "https" : "http", mp.host, mp.port, path);
+    if (tls) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, ca_path);
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                         strcmp(transport(), "h2") == 0 ? (long)CURL_HTTP_VERSION_2TLS
+                                                        : (long)CURL_HTTP_VERSION_1_1);
+    }
     hl = curl_slist_append(hl, "Content-Type: application/json");
     hl = curl_slist_append(hl, "Expect:");
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
@@ -105,6 +148,7 @@ static void http(CURL *easy, const char *path, const char *body, const char *con
     r->rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &r->connects);
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &r->version);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hl);
     if (easy == NULL) {
@@ -118,6 +162,9 @@ static void expect_ok_chat(void)
     http(NULL, CHAT, BODY(), NULL, &r);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 200);
+    /* the transport asked for is the one that answered */
+    assert_int_equal(r.version, strcmp(transport(), "h2") == 0 ? CURL_HTTP_VERSION_2_0
+                                                               : CURL_HTTP_VERSION_1_1);
 }
 
 /* The error body must be OpenAI's shape; param (if not NULL) must name the field. */
@@ -254,15 +301,15 @@ static void test_mock_server_stream_matches(void **state)
     start(base_args);
     http(NULL, CHAT, BODY(",\"max_tokens\":5"), NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.headers, "Content-Length:"));
-    assert_non_null(strstr(r.headers, "application/json"));
+    assert_non_null(strcasestr(r.headers, "Content-Length:"));
+    assert_non_null(strcasestr(r.headers, "application/json"));
     char *content = nonstream_content(r.body, &f1);
     assert_string_equal(f1, "length"); /* 5 < the profile's 12 */
     http(NULL, CHAT,
          BODY(",\"max_tokens\":5,\"stream\":true,\"stream_options\":{\"include_usage\":true}"),
          NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.headers, "text/event-stream"));
+    assert_non_null(strcasestr(r.headers, "text/event-stream"));
     join_stream(r.body, joined, sizeof(joined), &f2, &usage);
     assert_string_equal(joined, content);
     assert_string_equal(f2, "length");
@@ -307,14 +354,17 @@ static void test_mock_server_memo_same_answers(void **state)
     struct ll_mockproc plain;
     struct resp r;
     start(base_args);
-    assert_int_equal(ll_test_mock_start(&plain, plain_args, 5000), 0);
+    char plain_ca[sizeof(ca_path)] = "", keep_ca[sizeof(ca_path)];
+    start_on(&plain, plain_args, plain_ca);
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         http(NULL, CHAT, bodies[i], i == 6 ? fewer : NULL, &r);
         assert_int_equal(r.status, 200);
         answer_digest(r.body, with[i], sizeof(with[i]));
     }
     struct ll_mockproc keep = mp;
-    mp = plain; /* http() talks to mp */
+    mp = plain; /* http() talks to mp, trusting ca_path */
+    memcpy(keep_ca, ca_path, sizeof(ca_path));
+    memcpy(ca_path, plain_ca, sizeof(ca_path));
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         http(NULL, CHAT, bodies[i], i == 6 ? fewer : NULL, &r);
         assert_int_equal(r.status, 200);
@@ -322,7 +372,11 @@ static void test_mock_server_memo_same_answers(void **state)
         assert_string_equal(with[i], without);
     }
     mp = keep;
+    memcpy(ca_path, keep_ca, sizeof(ca_path));
     assert_int_equal(ll_mockproc_stop(&plain, 5000), 0);
+    if (plain_ca[0] != '\0') {
+        unlink(plain_ca);
+    }
     assert_string_equal(with[0], with[2]);
     assert_string_equal(with[1], with[4]);
     assert_string_not_equal(with[0], with[1]);
@@ -356,11 +410,11 @@ static void test_mock_server_routes(void **state)
     assert_non_null(strstr(r.body, "gpt-nosuch"));
     http(NULL, "/v1/models/gpt-mock", "{}", NULL, &r);
     expect_error(&r, 405, NULL);
-    assert_non_null(strstr(r.headers, "Allow: GET"));
+    assert_non_null(strcasestr(r.headers, "Allow: GET"));
     http(NULL, "/health", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     /* Every answer carries a Date in the IMF-fixdate form, close to our own clock. */
-    const char *d = strstr(r.headers, "Date: ");
+    const char *d = strcasestr(r.headers, "Date: ");
     assert_non_null(d);
     char date[64];
     size_t dn = strcspn(d + 6, "\r\n");
@@ -373,10 +427,10 @@ static void test_mock_server_routes(void **state)
     expect_error(&r, 404, NULL);
     http(NULL, "/v1/models", "{}", NULL, &r);
     expect_error(&r, 405, NULL);
-    assert_non_null(strstr(r.headers, "Allow: GET"));
+    assert_non_null(strcasestr(r.headers, "Allow: GET"));
     http(NULL, CHAT, NULL, NULL, &r);
     expect_error(&r, 405, NULL);
-    assert_non_null(strstr(r.headers, "Allow: POST"));
+    assert_non_null(strcasestr(r.headers, "Allow: POST"));
     expect_ok_chat();
 }
 
@@ -568,7 +622,7 @@ static void test_mock_server_scripted(void **state)
     for (int i = 0; i < 2; i++) {
         http(NULL, CHAT, BODY(), h, &r);
         expect_error(&r, 503, NULL);
-        assert_non_null(strstr(r.headers, "Retry-After: 1"));
+        assert_non_null(strcasestr(r.headers, "Retry-After: 1"));
     }
     http(NULL, CHAT, BODY(), h, &r);
     assert_int_equal(r.status, 200);
@@ -600,7 +654,7 @@ static void test_mock_server_forced(void **state)
     start(base_args);
     http(NULL, CHAT, BODY(), h429, &r);
     expect_error(&r, 429, NULL);
-    assert_non_null(strstr(r.headers, "Retry-After: 3"));
+    assert_non_null(strcasestr(r.headers, "Retry-After: 3"));
     http(NULL, CHAT, BODY(), h500, &r);
     expect_error(&r, 500, NULL);
     expect_ok_chat();
@@ -614,13 +668,13 @@ static void test_mock_server_ratelimit(void **state)
     for (int i = 0; i < 2; i++) {
         http(NULL, CHAT, BODY(), NULL, &r);
         assert_int_equal(r.status, 200);
-        assert_non_null(strstr(r.headers, "x-ratelimit-limit-requests: 2"));
+        assert_non_null(strcasestr(r.headers, "x-ratelimit-limit-requests: 2"));
     }
     http(NULL, CHAT, BODY(), NULL, &r);
     expect_error(&r, 429, NULL);
-    assert_non_null(strstr(r.headers, "Retry-After: "));
-    assert_non_null(strstr(r.headers, "x-ratelimit-remaining-requests: 0"));
-    assert_non_null(strstr(r.headers, "x-ratelimit-reset-requests: "));
+    assert_non_null(strcasestr(r.headers, "Retry-After: "));
+    assert_non_null(strcasestr(r.headers, "x-ratelimit-remaining-requests: 0"));
+    assert_non_null(strcasestr(r.headers, "x-ratelimit-reset-requests: "));
 }
 
 static void test_mock_server_auth(void **state)
@@ -641,7 +695,9 @@ static void test_mock_server_auth(void **state)
 
 static void test_mock_server_close_fault(void **state)
 {
-    const char *h[] = {"x-mock-fault: close", NULL};
+    /* Tokens 10 ms apart: over HTTP/2, curl 7.88 drops DATA it has not delivered yet when the
+     * RST_STREAM comes in the same read. */
+    const char *h[] = {"x-mock-fault: close", "x-mock-itl-ms: 10", NULL};
     struct resp r;
     start(base_args);
     http(NULL, CHAT, BODY(",\"stream\":true"), h, &r);
@@ -726,8 +782,8 @@ static void test_mock_server_idle_timeout(void **state)
 /* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
 static const char *group_name(const char *base)
 {
-    static char name[64];
-    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
+    static char name[128];
+    snprintf(name, sizeof(name), "%.64s (--model %.32s)", base, ll_test_mock_model());
     return name;
 }
 
@@ -752,8 +808,27 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_server_lateness, teardown),
         cmocka_unit_test_teardown(test_mock_server_idle_timeout, teardown),
     };
+    /* The cases that write HTTP/1.1 bytes by hand stay cleartext: over TLS, the others. */
+    const struct CMUnitTest over_tls[] = {
+        cmocka_unit_test_teardown(test_mock_server_stream_matches, teardown),
+        cmocka_unit_test_teardown(test_mock_server_memo_same_answers, teardown),
+        cmocka_unit_test_teardown(test_mock_server_routes, teardown),
+        cmocka_unit_test_teardown(test_mock_server_metrics, teardown),
+        cmocka_unit_test_teardown(test_mock_server_keepalive, teardown),
+        cmocka_unit_test_teardown(test_mock_server_bad_json, teardown),
+        cmocka_unit_test_teardown(test_mock_server_scripted, teardown),
+        cmocka_unit_test_teardown(test_mock_server_forced, teardown),
+        cmocka_unit_test_teardown(test_mock_server_ratelimit, teardown),
+        cmocka_unit_test_teardown(test_mock_server_auth, teardown),
+        cmocka_unit_test_teardown(test_mock_server_close_fault, teardown),
+        cmocka_unit_test_teardown(test_mock_server_timing, teardown),
+    };
+    char name[64];
+    snprintf(name, sizeof(name), "mock_server%s%s", transport()[0] ? " over " : "", transport());
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int failed = cmocka_run_group_tests_name(group_name("mock_server"), tests, NULL, NULL);
+    int failed = transport()[0] == '\0'
+                     ? cmocka_run_group_tests_name(group_name(name), tests, NULL, NULL)
+                     : cmocka_run_group_tests_name(group_name(name), over_tls, NULL, NULL);
     curl_global_cleanup();
     return failed;
 }

@@ -14,6 +14,11 @@
  *
  * Built two ways: with -fsanitize=fuzzer (tests/fuzz/run.sh, LL_FUZZ=ON with clang), and with
  * tests/fuzz/replay_main.c as an ordinary program that replays the corpus under ctest.
+ *
+ * With FZ_H2 defined (fuzz_h2, test_fuzz_replay_h2, seeds in corpus_h2/ from
+ * make_h2_corpus.py) the same path is taken over HTTP/2: the loop serves h2c as mockllm does,
+ * and every input is the frames that follow a client's preface and empty SETTINGS, which the
+ * harness sends first, so that mutations land in frames and HPACK, not in the preface.
  * LL_FUZZ_VERBOSE=1 prints each input's size and the status line and size of its answer.
  */
 #include <arpa/inet.h>
@@ -93,6 +98,9 @@ static void setup_server(void)
         die("out of memory");
     }
     mock_cap_init(&lp.cap, cfg.max_running, false);
+#ifdef FZ_H2
+    lp.x_accept = true; /* new connections are sniffed for the h2c preface, as in mockllm */
+#endif
     mock_worker_init(&lp.w, &srv, 0, &lp.cap, &lp.stopping);
     if (uv_loop_init(&lp.loop) != 0) {
         die("uv_loop_init");
@@ -183,6 +191,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int fd = client_connect();
     g_answered = 0;
+#ifdef FZ_H2
+    static const uint8_t start[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                   "\x00\x00\x00\x04\x00\x00\x00\x00\x00"; /* SETTINGS, empty */
+    client_write(fd, start, sizeof(start) - 1);
+#endif
     size_t half = size / 2;
     client_write(fd, data, half);
     uv_run(&lp.loop, UV_RUN_NOWAIT);
