@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ll_agent.h"
@@ -44,6 +45,7 @@ struct run {
     struct ll_drive_warm warm; /* what --warmup did */
     struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
+    bool tls; /* the embedded mock serves HTTPS (mockllm --tls); its CA is trusted */
     bool url_from_env;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     bool requests_seen, duration_seen, max_error_seen, prompt_seen;
@@ -198,7 +200,9 @@ static void run_table(struct run *r, struct ll_opt *t, size_t cap)
              "seed for retry jitter, arrivals, workload draws and the embedded mock",
              &r->seed_seen),
         OPT("insecure", LL_OPT_BOOL, &r->insecure, 0, 0, NULL,
-            "do not verify HTTPS certificates (never the default)"),
+            "do not verify HTTPS certificates (never the default; the header says so)"),
+        OPT("tls", LL_OPT_BOOL, &r->tls, 0, 0, NULL,
+            "the embedded mock serves HTTPS (mockllm --tls); the CA it made is trusted"),
         OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
             "skip the one-request check of an external endpoint"),
         OPT("no-limit-check", LL_OPT_BOOL, &r->no_limit_check, 0, 0, NULL,
@@ -416,7 +420,7 @@ static int run_check_limits(const struct run *r)
 static int run_endpoint(struct run *r)
 {
     const char *env = getenv("OPENAI_BASE_URL");
-    bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0;
+    bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0 || r->tls;
     if (r->url_from_env && r->urls.n > 0) {
         return usage("--url-from-env and --url name two endpoints: give one of them", NULL);
     }
@@ -440,8 +444,8 @@ static int run_endpoint(struct run *r)
         }
     }
     if (mock_flags) {
-        return usage("--latency-ms, --fault-rate and --mock-arg need the embedded mock, "
-                     "but the endpoint comes from",
+        return usage("--latency-ms, --fault-rate, --mock-arg and --tls need the embedded mock "
+                     "(an https:// endpoint needs no flag), but the endpoint comes from",
                      r->url_source);
     }
     r->base_url = r->url;
@@ -465,6 +469,9 @@ static int mock_start(struct run *r)
         snprintf(seed, sizeof(seed), "--seed=%llu",
                  (unsigned long long)ll_agent_seed(&r->agent, (uint64_t)r->seed));
         args[n++] = seed;
+    }
+    if (r->tls) {
+        args[n++] = "--tls";
     }
     for (size_t i = 0; i < r->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
         args[n++] = r->mock_args.v[i];
@@ -505,6 +512,9 @@ static void run_config(struct run *r)
     cfg->seed = ll_agent_seed(&r->agent, (uint64_t)r->seed); /* retry jitter, per agent */
     cfg->thread_wall = &r->twall;
     ll_netopts_apply(&r->net, cfg);
+    if (cfg->ca_file == NULL && r->mock.ca_file[0] != '\0') {
+        cfg->ca_file = r->mock.ca_file; /* the embedded mock's CA (--tls): trusted, verified */
+    }
 
     r->msg = (struct ll_message){"user", r->prompt};
     r->req = (struct ll_request){
@@ -597,6 +607,24 @@ static void run_target(const struct run *r)
     fflush(stdout);
 }
 
+/* HTTPS or HTTP/2 only (a cleartext HTTP/1.1 run's header stays as it was): what is trusted. */
+static void run_header_transport(const struct run *r)
+{
+    const struct ll_config *c = &r->cfg;
+    bool https = r->base_url != NULL && strncasecmp(r->base_url, "https:", 6) == 0;
+    if (!https && c->http_version == LL_HTTP_1_1) {
+        return;
+    }
+    printf("transport: http=%s",
+           c->http_version == LL_HTTP_2 ? (https ? "2 (ALPN)" : "2 (h2c)") : "1.1");
+    if (https && !c->verify_tls) {
+        printf(" tls=UNVERIFIED (--insecure: any certificate is accepted)");
+    } else if (https) {
+        printf(" tls=verified, trusting %s", c->ca_file != NULL ? c->ca_file : "the system's CAs");
+    }
+    printf("\n");
+}
+
 static void run_header(const struct run *r)
 {
     const struct ll_backend *be = r->be;
@@ -637,6 +665,7 @@ static void run_header(const struct run *r)
            (long long)r->retries, r->net.retry_partial ? "+partial" : "", r->timeout_s,
            r->connect_timeout_s, r->net.ttfb_s, r->net.idle_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
+    run_header_transport(r);
     ll_wl_flags_header(&r->wl, stdout);
     ll_agent_header(stdout, &r->agent, run_unbounded(r));
     run_header_limits(r);
