@@ -21,6 +21,7 @@
 #include "ll_retryopts.h"
 #include "ll_signal.h"
 #include "ll_window.h"
+#include "ll_xfer.h"
 #include "ll_thresh.h"
 #include "ll_workload_flags.h"
 
@@ -615,8 +616,11 @@ static void run_header_transport(const struct run *r)
     if (!https && c->http_version == LL_HTTP_1_1) {
         return;
     }
-    printf("transport: http=%s",
-           c->http_version == LL_HTTP_2 ? (https ? "2 (ALPN)" : "2 (h2c)") : "1.1");
+    const char *h2c = ll_xfer_h2c_no_reuse()
+                          ? "2 (h2c; a new connection per request: curl before 8.0 cannot reuse "
+                            "one, curl issue 10634)"
+                          : "2 (h2c)";
+    printf("transport: http=%s", c->http_version == LL_HTTP_2 ? (https ? "2 (ALPN)" : h2c) : "1.1");
     if (https && !c->verify_tls) {
         printf(" tls=UNVERIFIED (--insecure: any certificate is accepted)");
     } else if (https) {

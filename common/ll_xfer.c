@@ -468,6 +468,11 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
     return rc;
 }
 
+bool ll_xfer_h2c_no_reuse(void)
+{
+    return curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+}
+
 /* The URL goes to curl parsed, as a CURLU handle: curl 7.88 then copies it for each transfer
  * instead of parsing and re-normalising the URL string again (with CURLOPT_URL that was ~5% of
  * the client's instructions at zero latency). */
@@ -481,17 +486,19 @@ static CURLcode set_url(struct ll_xfer *x, CURL *easy, const char *base_url)
     if (ll_xfer_url_set(x->url, base_url, why, sizeof(why)) != 0) {
         return CURLE_URL_MALFORMAT;
     }
+    CURLcode rc = CURLE_OK;
     if (x->cfg->http_version == LL_HTTP_2) {
         /* https: offer h2 and http/1.1 by ALPN (the server picks); http: h2c with prior
          * knowledge, as no Upgrade can carry a POST body. */
-        long v = strncasecmp(base_url, "https:", 6) == 0 ? CURL_HTTP_VERSION_2TLS
-                                                         : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
-        CURLcode rc = curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, v);
-        if (rc != CURLE_OK) {
-            return rc;
-        }
+        bool h2c = strncasecmp(base_url, "https:", 6) != 0;
+        long fresh = x->cfg->no_reuse || (h2c && ll_xfer_h2c_no_reuse()) ? 1L : 0L;
+        SET(CURLOPT_HTTP_VERSION,
+            h2c ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : (long)CURL_HTTP_VERSION_2TLS);
+        SET(CURLOPT_FRESH_CONNECT, fresh);
+        SET(CURLOPT_FORBID_REUSE, fresh);
     }
-    return curl_easy_setopt(easy, CURLOPT_CURLU, x->url);
+    SET(CURLOPT_CURLU, x->url);
+    return rc;
 }
 
 int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg)

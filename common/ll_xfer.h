@@ -149,6 +149,13 @@ enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);
  * place it is always set afresh. ll_xfer_end() turns a limit into LL_CLASS_RESOURCE. */
 enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long os_errno);
 
+/* true when h2c (HTTP/2 with prior knowledge over cleartext, cfg->http_version LL_HTTP_2 with
+ * an http:// URL) gets a new connection per request: libcurl before 8.0 (Debian 12's 7.88)
+ * stacks a second HTTP/2 layer on a reused h2c connection, and every request after the first
+ * on it fails (curl issue 10634, fixed by curl PR 10643 in 8.0). HTTP/2 over TLS is not
+ * affected. Any thread. */
+bool ll_xfer_h2c_no_reuse(void);
+
 /* Open a socket for curl, for a backend's CURLOPT_OPENSOCKETFUNCTION: socket(2) with
  * SOCK_CLOEXEC; on failure records errno in x->sock_errno and returns CURL_SOCKET_BAD. Any
  * thread (the one running x's transfer). */
