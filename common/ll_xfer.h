@@ -89,7 +89,10 @@ struct ll_xfer {
 /* Prepare `easy` (already created by the backend, possibly reused) for the next attempt of
  * `call`: URL, POST body, headers, connect/total timeouts, write/header/progress callbacks,
  * CURLOPT_PRIVATE = x, CURLOPT_NOSIGNAL, TCP_NODELAY, and CURLOPT_FRESH_CONNECT/FORBID_REUSE
- * when cfg->no_reuse. Records the attempt's start time. 0 or LL_E* (LL_ECURL). */
+ * when cfg->no_reuse; TLS verification with cfg->ca_file (CURLOPT_CAINFO) when set; the HTTP
+ * version of cfg->http_version by the URL's scheme (ALPN over https, h2c over http). Counts
+ * each new connection's TLS handshake, full or resumed, into call->res as the request goes out.
+ * Records the attempt's start time. 0 or LL_E* (LL_ECURL). */
 int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg);
 
 /* The attempt ended with `rc` (CURLE_OK or a curl error). Reads the status and curl's phase
