@@ -43,7 +43,7 @@ struct ll_be_stats {
 
 /* What a backend asks of the machine for cfg->concurrency calls in flight: estimates,
  * measured per call in flight, so that a concurrency the machine cannot give is refused before
- * create() starts anything (bench/ll_limits.h). */
+ * create() starts anything (bench/cli/ll_limits.h). */
 struct ll_be_needs {
     int64_t threads;     /* threads create() starts */
     int64_t descriptors; /* descriptors held with every call in flight */

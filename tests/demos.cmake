@@ -1,5 +1,6 @@
-# The demo scenarios, ab and batch end to end (bench/ll_demo*.c, ll_ab.c, ll_batch*.c): each
-# scenario at a small --scale checks its claim with tolerant bounds (orderings and ratios).
+# The demo scenarios, ab and batch end to end (bench/demo/ll_demo*.c, bench/batch/ll_ab.c,
+# ll_batch*.c): each scenario at a small --scale checks its claim with tolerant bounds
+# (orderings and ratios).
 if(TARGET llmload AND TARGET mockllm)
   set(LL_DEMO_ENV "LL_LLMLOAD=$<TARGET_FILE:llmload>;LL_MOCKLLM=$<TARGET_FILE:mockllm>")
   # scenario and the --scale its timings need to stay well above scheduling noise

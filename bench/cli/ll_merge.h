@@ -12,7 +12,7 @@
  * (exit 1): a run with a missing agent is not a smaller run.
  *
  * Files written by `llmload merge --json` merge again (their "segment.covers" lists every
- * segment they hold). Internal to bench/ll_merge*.c; main thread only.
+ * segment they hold). Internal to bench/cli/ll_merge*.c; main thread only.
  */
 #ifndef LL_MERGE_H
 #define LL_MERGE_H

@@ -19,12 +19,12 @@ struct ll_cmd {
     const char *summary; /* one line for `llmload --help` */
 };
 
-int ll_cmd_run(int argc, char **argv);   /* bench/ll_run.c */
-int ll_cmd_demo(int argc, char **argv);  /* bench/ll_demo.c */
-int ll_cmd_batch(int argc, char **argv); /* bench/ll_batch.c */
-int ll_cmd_ab(int argc, char **argv);    /* bench/ll_ab.c */
+int ll_cmd_run(int argc, char **argv);   /* bench/cli/ll_run.c */
+int ll_cmd_demo(int argc, char **argv);  /* bench/demo/ll_demo.c */
+int ll_cmd_batch(int argc, char **argv); /* bench/batch/ll_batch.c */
+int ll_cmd_ab(int argc, char **argv);    /* bench/batch/ll_ab.c */
 
-int ll_cmd_compare(int argc, char **argv); /* bench/ll_compare.c */
-int ll_cmd_merge(int argc, char **argv);   /* bench/ll_merge.c */
+int ll_cmd_compare(int argc, char **argv); /* bench/cli/ll_compare.c */
+int ll_cmd_merge(int argc, char **argv);   /* bench/cli/ll_merge.c */
 
 #endif
