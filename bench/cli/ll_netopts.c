@@ -103,7 +103,9 @@ void ll_netopts_apply(const struct ll_netopts *n, struct ll_config *cfg)
     cfg->retry.retry_partial = n->retry_partial;
     cfg->compressed = n->compressed;
     cfg->api_key_header = n->key_header;
-    cfg->ca_file = n->cacert;
+    if (n->cacert != NULL) { /* else the config's own: the system's, or an embedded mock's */
+        cfg->ca_file = n->cacert;
+    }
     cfg->http_version = strcmp(n->http, "2") == 0 ? LL_HTTP_2 : LL_HTTP_1_1;
 }
 
