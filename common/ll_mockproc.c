@@ -199,13 +199,16 @@ static int start(struct ll_mockproc *m, const char *path, const char *const *arg
     int err = spawn(m, (char *const *)argv, pipefd[1], quiet);
     close(pipefd[1]);
     if (err == 0) {
-        char line[256];
+        char line[4400];
         int n = read_line(pipefd[0], line, sizeof(line), ll_now_ns() + timeout_ms * LL_NS_PER_MS);
         if (n < 0 || sscanf(line, "listening %63s %d", m->host, &m->port) != 2 || m->port <= 0) {
             ll_mockproc_stop(m, 1000);
             err = n == LL_ECANCELED ? LL_ECANCELED : LL_ETIMEDOUT;
         } else {
-            snprintf(m->base_url, sizeof(m->base_url), "http://%s:%d/v1", m->host, m->port);
+            /* "listening HOST PORT tls CAFILE" with --tls (a path without blanks: mockllm's) */
+            bool tls = sscanf(line, "listening %*s %*d tls %4095s", m->ca_file) == 1;
+            snprintf(m->base_url, sizeof(m->base_url), "%s://%s:%d/v1", tls ? "https" : "http",
+                     m->host, m->port);
         }
     }
     close(pipefd[0]); /* mockllm prints nothing more on stdout unless --verbose is asked */

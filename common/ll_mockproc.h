@@ -3,6 +3,8 @@
  * Used by llmload's subcommands when no --url is given and by every integration test. mockllm
  * is run with --port 0 and prints one line on stdout once it listens:
  *     listening 127.0.0.1 41234
+ * or, with --tls, "listening 127.0.0.1 41234 tls /tmp/mockllm-ca-XXXX.pem": the CA it made,
+ * which the client trusts (ca_file) so that HTTPS is verified, never switched off.
  * which is how readiness is signalled: no sleeps. A child process, not a thread, so that the
  * server's CPU time never counts as the client's (getrusage(RUSAGE_SELF)).
  *
@@ -22,7 +24,8 @@ struct ll_mockproc {
     pid_t pid;
     int port;
     char host[64];
-    char base_url[128]; /* "http://HOST:PORT/v1" */
+    char base_url[128]; /* "http://HOST:PORT/v1", "https://..." with --tls */
+    char ca_file[4096]; /* with --tls: the CA file the ready line named, else "" */
     char path[4096];    /* the binary that was started */
 };
 

@@ -86,6 +86,15 @@ static void table_requests(FILE *out, const struct ll_stats *s)
     ll_report__line_u(out, "wire requests", s->wire_requests);
     ll_report__line_u(out, "connections opened", s->connects);
     ll_report__line_u(out, "connection re-sends", s->resends);
+    if (s->tls_full + s->tls_resumed > 0 || s->http2_requests > 0) { /* HTTPS or HTTP/2 only */
+        ll_report__line_u(out, "TLS handshakes, full", s->tls_full);
+        ll_report__line_u(out, "TLS handshakes, resumed", s->tls_resumed);
+        ll_report__line_u(out, "requests over HTTP/2", s->http2_requests);
+        if (s->connects > 0) {
+            fprintf(out, "%-*s %14.1f\n", LABEL_W, "requests per connection",
+                    (double)s->wire_requests / (double)s->connects);
+        }
+    }
     if (s->warm_connects >= 0) { /* pooled by the warm-up: the run reuses them */
         ll_report__line_u(out, "  warm, opened by the warm-up", (uint64_t)s->warm_connects);
     }
@@ -466,6 +475,15 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "wire_requests", (double)s->wire_requests);
     cJSON_AddNumberToObject(o, "connects", (double)s->connects);
     cJSON_AddNumberToObject(o, "resends", (double)s->resends);
+    cJSON_AddNumberToObject(o, "tls_handshakes_full", (double)s->tls_full);
+    cJSON_AddNumberToObject(o, "tls_handshakes_resumed", (double)s->tls_resumed);
+    cJSON_AddNumberToObject(o, "http2_requests", (double)s->http2_requests);
+    if (s->connects > 0) { /* wire requests (re-sends and retries included) per connection */
+        cJSON_AddNumberToObject(o, "requests_per_connection",
+                                (double)s->wire_requests / (double)s->connects);
+    } else {
+        cJSON_AddNullToObject(o, "requests_per_connection");
+    }
     cJSON_AddNumberToObject(o, "bytes_rx", (double)s->bytes_rx);
     cJSON_AddNumberToObject(o, "bytes_tx", (double)s->bytes_tx);
     cJSON_AddNumberToObject(o, "submit_errors", (double)s->submit_errors);
@@ -689,6 +707,12 @@ cJSON *ll_report_config_json(const struct ll_config *cfg)
     cJSON_AddBoolToObject(r, "retry_partial", cfg->retry.retry_partial);
     cJSON_AddBoolToObject(o, "no_reuse", cfg->no_reuse);
     cJSON_AddBoolToObject(o, "verify_tls", cfg->verify_tls);
+    if (cfg->ca_file != NULL) {
+        cJSON_AddStringToObject(o, "ca_file", cfg->ca_file);
+    } else {
+        cJSON_AddNullToObject(o, "ca_file"); /* the system's CA store */
+    }
+    cJSON_AddStringToObject(o, "http", cfg->http_version == LL_HTTP_2 ? "2" : "1.1");
     cJSON_AddBoolToObject(o, "blocking", cfg->blocking);
     cJSON_AddNumberToObject(o, "stack_size", (double)cfg->stack_size);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);

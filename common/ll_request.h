@@ -114,12 +114,23 @@ struct ll_result {
     int64_t ph_dns_ns, ph_connect_ns, ph_tls_ns, ph_ttfb_ns;
     uint64_t bytes_rx, bytes_tx;
     int connects; /* new connections opened over all attempts (CURLINFO_NUM_CONNECTS) */
+    /* TLS handshakes of the connections this call opened, in full or resumed from a session
+     * ticket (OpenSSL's SSL_session_reused, read as the request goes out), over all attempts */
+    int tls_full, tls_resumed;
+    bool http2; /* the last attempt's answer came over HTTP/2 (CURLINFO_HTTP_VERSION) */
     /* Connection re-sends: the request went out again at once on a new connection because a
      * reused one had died before any byte of an answer (by curl within a transfer, or by
      * ll_xfer after one; see ll_xfer_end). Not attempts, not retries: no backoff, and the
      * server never processed the request that died. */
     int resends;
     void *user;
+};
+
+/* The HTTP version asked for (--http). */
+enum ll_http {
+    LL_HTTP_1_1 = 0, /* HTTP/1.1 only, also over TLS (ALPN offers http/1.1 alone) */
+    LL_HTTP_2,       /* https: HTTP/2 through ALPN, 1.1 if the server declines; http: h2c with
+                        prior knowledge */
 };
 
 /* Client configuration: what both backends honour identically. */
@@ -145,8 +156,10 @@ struct ll_config {
     int64_t ttfb_timeout_ms;
     int64_t idle_timeout_ms;
     int64_t timeout_ms;
-    bool no_reuse;     /* a fresh connection for every request */
-    bool verify_tls;   /* HTTPS verifies peer and host (default true) */
+    bool no_reuse;       /* a fresh connection for every request */
+    bool verify_tls;     /* HTTPS verifies peer and host (default true) */
+    const char *ca_file; /* PEM CA bundle HTTPS trusts (CURLOPT_CAINFO); NULL: the system's */
+    enum ll_http http_version;
     bool blocking;     /* evented only: the seed's pitfall, blocking call in the loop */
     size_t stack_size; /* threaded only: pthread stack bytes, 0 = default */
     uint64_t seed;     /* jitter RNG seed */

@@ -203,6 +203,9 @@ void ll_stats_add_result(struct ll_stats *s, const struct ll_result *r, int64_t 
     s->resends += r->resends > 0 ? (uint64_t)r->resends : 0;
     s->wire_requests += r->resends > 0 ? (uint64_t)r->resends : 0;
     s->connects += r->connects > 0 ? (uint64_t)r->connects : 0;
+    s->tls_full += r->tls_full > 0 ? (uint64_t)r->tls_full : 0;
+    s->tls_resumed += r->tls_resumed > 0 ? (uint64_t)r->tls_resumed : 0;
+    s->http2_requests += r->http2 ? 1 : 0;
     s->bytes_rx += r->bytes_rx;
     s->bytes_tx += r->bytes_tx;
     if (r->t_queued > 0 && r->t_end >= r->t_queued) {
@@ -273,6 +276,9 @@ int ll_stats_merge(struct ll_stats *dst, const struct ll_stats *src)
     SUM_(wire_requests);
     SUM_(connects);
     SUM_(resends);
+    SUM_(tls_full);
+    SUM_(tls_resumed);
+    SUM_(http2_requests);
     SUM_(bytes_rx);
     SUM_(bytes_tx);
     SUM_(prompt_tokens);

@@ -138,7 +138,10 @@ struct ll_stats {
     uint64_t wire_requests; /* sum of attempts and connection re-sends */
     uint64_t connects;      /* new connections opened during the run */
     uint64_t resends;       /* connection re-sends (ll_result.resends): not retries */
-    int64_t warm_connects;  /* opened by a warm-up before the run and pooled, -1: no warm-up */
+    /* TLS handshakes of the connections opened (ll_result.tls_*): full, resumed by ticket */
+    uint64_t tls_full, tls_resumed;
+    uint64_t http2_requests; /* results whose last answer came over HTTP/2 */
+    int64_t warm_connects;   /* opened by a warm-up before the run and pooled, -1: no warm-up */
     uint64_t bytes_rx, bytes_tx;
     /* Tokens, successes only. prompt/completion: sums of the usage of the successes that
      * sent one; usage_missing: successes that sent none, of which chunk_counted streamed output

@@ -39,6 +39,12 @@ static const struct {
     {CURLE_GOT_NOTHING, LL_CLASS_CONNECT},
     {CURLE_PARTIAL_FILE, LL_CLASS_CONNECT},
     {CURLE_SSL_CONNECT_ERROR, LL_CLASS_CONNECT},
+    /* The server's certificate was not trusted (wrong CA, wrong name, unreadable CA file):
+     * the connection could not be made, whatever the answer would have been. */
+    {CURLE_PEER_FAILED_VERIFICATION, LL_CLASS_CONNECT},
+    {CURLE_SSL_CACERT_BADFILE, LL_CLASS_CONNECT},
+    {CURLE_SSL_CERTPROBLEM, LL_CLASS_CONNECT},
+    {CURLE_SSL_PINNEDPUBKEYNOTMATCH, LL_CLASS_CONNECT},
     {CURLE_HTTP2, LL_CLASS_CONNECT},
     {CURLE_HTTP2_STREAM, LL_CLASS_CONNECT},
     {CURLE_ABORTED_BY_CALLBACK, LL_CLASS_CANCELLED},
@@ -436,9 +442,16 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_PREREQFUNCTION, ll_xfer__prereq_cb);
     SET(CURLOPT_PREREQDATA, (void *)x);
-    /* HTTP/1.1 on both backends: a multi handle would otherwise multiplex HTTP/2 over TLS while
-     * the threaded workers each hold one connection, and the two would not be compared fairly. */
-    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* HTTP/1.1 on both backends unless --http 2 asks (set_url then picks ALPN or h2c by the
+     * URL's scheme): a multi handle would otherwise multiplex HTTP/2 over TLS while the
+     * threaded workers each hold one connection, and the two would not be compared fairly. */
+    if (cfg->http_version == LL_HTTP_2) {
+        /* Wait for a connection that may multiplex rather than open one per transfer while
+         * the first handshake is under way (a multi handle; one easy handle opens anyway). */
+        SET(CURLOPT_PIPEWAIT, 1L);
+    } else {
+        SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
     /* Decode whatever Content-Encoding arrives (gzip, deflate, br, zstd as this libcurl
      * supports); whether one is asked for is the header list's business (ll_wire). */
     SET(CURLOPT_ACCEPT_ENCODING, "");
@@ -446,10 +459,18 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
     SET(CURLOPT_FORBID_REUSE, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
+    if (cfg->ca_file != NULL) { /* e.g. the embedded mock's throwaway CA: trusted, verified */
+        SET(CURLOPT_CAINFO, cfg->ca_file);
+    }
     if (!proxy_env_set) {
         SET(CURLOPT_PROXY, "");
     }
     return rc;
+}
+
+bool ll_xfer_h2c_no_reuse(void)
+{
+    return curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
 }
 
 /* The URL goes to curl parsed, as a CURLU handle: curl 7.88 then copies it for each transfer
@@ -465,7 +486,19 @@ static CURLcode set_url(struct ll_xfer *x, CURL *easy, const char *base_url)
     if (ll_xfer_url_set(x->url, base_url, why, sizeof(why)) != 0) {
         return CURLE_URL_MALFORMAT;
     }
-    return curl_easy_setopt(easy, CURLOPT_CURLU, x->url);
+    CURLcode rc = CURLE_OK;
+    if (x->cfg->http_version == LL_HTTP_2) {
+        /* https: offer h2 and http/1.1 by ALPN (the server picks); http: h2c with prior
+         * knowledge, as no Upgrade can carry a POST body. */
+        bool h2c = strncasecmp(base_url, "https:", 6) != 0;
+        long fresh = x->cfg->no_reuse || (h2c && ll_xfer_h2c_no_reuse()) ? 1L : 0L;
+        SET(CURLOPT_HTTP_VERSION,
+            h2c ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : (long)CURL_HTTP_VERSION_2TLS);
+        SET(CURLOPT_FRESH_CONNECT, fresh);
+        SET(CURLOPT_FORBID_REUSE, fresh);
+    }
+    SET(CURLOPT_CURLU, x->url);
+    return rc;
 }
 
 int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg)
@@ -617,6 +650,9 @@ static void read_info(struct ll_xfer *x, long *status)
     if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK) {
         res->connects += (int)conns;
     }
+    long ver = 0;
+    res->http2 = curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &ver) == CURLE_OK &&
+                 ver == CURL_HTTP_VERSION_2_0;
     if (x->sends > 1) {
         res->resends += x->sends - 1; /* curl sent it again after a reused connection died */
     }

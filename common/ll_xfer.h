@@ -89,7 +89,10 @@ struct ll_xfer {
 /* Prepare `easy` (already created by the backend, possibly reused) for the next attempt of
  * `call`: URL, POST body, headers, connect/total timeouts, write/header/progress callbacks,
  * CURLOPT_PRIVATE = x, CURLOPT_NOSIGNAL, TCP_NODELAY, and CURLOPT_FRESH_CONNECT/FORBID_REUSE
- * when cfg->no_reuse. Records the attempt's start time. 0 or LL_E* (LL_ECURL). */
+ * when cfg->no_reuse; TLS verification with cfg->ca_file (CURLOPT_CAINFO) when set; the HTTP
+ * version of cfg->http_version by the URL's scheme (ALPN over https, h2c over http). Counts
+ * each new connection's TLS handshake, full or resumed, into call->res as the request goes out.
+ * Records the attempt's start time. 0 or LL_E* (LL_ECURL). */
 int ll_xfer_begin(struct ll_xfer *x, CURL *easy, struct ll_call *call, const struct ll_config *cfg);
 
 /* The attempt ended with `rc` (CURLE_OK or a curl error). Reads the status and curl's phase
@@ -148,6 +151,13 @@ enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);
  * COULDNT_CONNECT only: curl leaves it stale across transfers, and a connect failure is the one
  * place it is always set afresh. ll_xfer_end() turns a limit into LL_CLASS_RESOURCE. */
 enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long os_errno);
+
+/* true when h2c (HTTP/2 with prior knowledge over cleartext, cfg->http_version LL_HTTP_2 with
+ * an http:// URL) gets a new connection per request: libcurl before 8.0 (Debian 12's 7.88)
+ * stacks a second HTTP/2 layer on a reused h2c connection, and every request after the first
+ * on it fails (curl issue 10634, fixed by curl PR 10643 in 8.0). HTTP/2 over TLS is not
+ * affected. Any thread. */
+bool ll_xfer_h2c_no_reuse(void);
 
 /* Open a socket for curl, for a backend's CURLOPT_OPENSOCKETFUNCTION: socket(2) with
  * SOCK_CLOEXEC; on failure records errno in x->sock_errno and returns CURL_SOCKET_BAD. Any

@@ -4,6 +4,7 @@
 #include "ll_xfer.h"
 
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,23 @@ curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr 
     return fd;
 }
 
+/* A connection this transfer opened is about to carry its first request: over TLS, its
+ * handshake is done, and OpenSSL says whether it resumed a session. curl itself does not say
+ * (its verbose text does); the SSL pointer is valid while the transfer holds the connection. */
+static void count_handshake(struct ll_xfer *x)
+{
+    const struct curl_tlssessioninfo *ti = NULL;
+    if (curl_easy_getinfo(x->easy, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || ti == NULL ||
+        ti->backend != CURLSSLBACKEND_OPENSSL || ti->internals == NULL) {
+        return; /* cleartext, or a TLS library we cannot ask */
+    }
+    if (SSL_session_reused((SSL *)ti->internals)) {
+        x->call->res.tls_resumed++;
+    } else {
+        x->call->res.tls_full++;
+    }
+}
+
 /* CURLOPT_PREREQFUNCTION: curl is about to send the request, on a connection it just opened or
  * one it reused (no socket opened since the last send). Called again for each re-send curl
  * makes within the transfer after a reused connection died. */
@@ -36,6 +54,9 @@ int ll_xfer__prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip
     x->sends++;
     x->send_reused = x->socks_since_send == 0;
     x->socks_since_send = 0;
+    if (!x->send_reused) {
+        count_handshake(x);
+    }
     return CURL_PREREQFUNC_OK;
 }
 

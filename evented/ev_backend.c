@@ -47,6 +47,10 @@ struct ev_be {
     const struct ll_config *cfg;
     uv_loop_t loop;
     struct ev_curl *ecs; /* n_ec multi handles on the one loop (EV_SLOTS_PER_MULTI) */
+    /* TLS sessions shared by every easy handle, so that a new connection resumes whichever
+     * handle made the session (curl keeps one cache per easy handle otherwise). One thread,
+     * the loop's: no lock callbacks. */
+    CURLSH *share;
     int n_ec, n_ec_ready;
     struct ev_slot *slots;
     int n_slots;
@@ -501,6 +505,14 @@ static int ev__multis_init(struct ev_be *be)
         slots = slots < EV_SLOTS_PER_MULTI ? slots : EV_SLOTS_PER_MULTI;
         curl_multi_setopt(be->ecs[i].multi, CURLMOPT_MAXCONNECTS, (long)slots);
         curl_multi_setopt(be->ecs[i].multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+        /* HTTP/2 (--http 2): streams share a connection up to the server's concurrent-stream
+         * limit, then curl opens another (curl 7.88's default too; said here, not assumed). */
+        curl_multi_setopt(be->ecs[i].multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    }
+    be->share = curl_share_init();
+    if (be->share == NULL ||
+        curl_share_setopt(be->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        return LL_ECURL;
     }
     return 0;
 }
@@ -526,6 +538,7 @@ static int ev__slots_init(struct ev_be *be)
         ev_curl_prepare_easy(sl->ec, sl->easy);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ev__open_sock_cb);
         curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)sl);
+        curl_easy_setopt(sl->easy, CURLOPT_SHARE, be->share);
         /* Cancel removes the handle from the multi itself, and a timer watches the limits
          * curl does not know; only the blocking pitfall runs curl_easy_perform, which needs
          * the progress callback for both. */
@@ -553,6 +566,9 @@ static void ev__teardown(struct ev_be *be)
     for (int i = 0; be->slots != NULL && i < be->n_slots; i++) {
         curl_easy_cleanup(be->slots[i].easy); /* NULL is fine */
         ll_xfer_cleanup(&be->slots[i].x);
+    }
+    if (be->share != NULL) {
+        curl_share_cleanup(be->share); /* after every easy handle that used it */
     }
     for (int i = 0; i < be->n_ec_ready; i++) {
         struct ev_curl *ec = &be->ecs[i];

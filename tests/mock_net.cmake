@@ -28,3 +28,12 @@ foreach(variant tls tls_threads h2)
   set_tests_properties(test_mock_server_${variant} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
     LABELS "${labels}" ENVIRONMENT "${env}")
 endforeach()
+
+# llmload's client over HTTPS and HTTP/2 on both backends (issue 15 items 5-7), every count
+# checked against mockllm's /metrics.
+if(TARGET llmload AND TARGET mockllm)
+  add_test(NAME test_client_tls COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_client_tls.sh
+    $<TARGET_FILE:llmload> $<TARGET_FILE:mockllm>)
+  set_tests_properties(test_client_tls PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
+    LABELS "integration;tls")
+endif()

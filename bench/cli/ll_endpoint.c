@@ -78,6 +78,9 @@ void ll_endpoint_config(const struct ll_endpoint *ep, struct ll_config *cfg, int
     cfg->api_key = ep->api_key;
     cfg->concurrency = concurrency;
     cfg->retry.max_attempts = 1;
+    if (ep->mock && ep->proc.ca_file[0] != '\0') {
+        cfg->ca_file = ep->proc.ca_file; /* mockllm --tls: its own CA, verified */
+    }
 }
 
 struct body {
@@ -112,7 +115,8 @@ static int mock_http(const struct ll_endpoint *ep, const char *path, bool post, 
     if (!ep->mock) {
         return LL_ESTATE;
     }
-    snprintf(url, sizeof(url), "http://%s:%d%s", ep->proc.host, ep->proc.port, path);
+    snprintf(url, sizeof(url), "%s://%s:%d%s", ep->proc.ca_file[0] != '\0' ? "https" : "http",
+             ep->proc.host, ep->proc.port, path);
     CURL *h = curl_easy_init();
     if (h == NULL) {
         return LL_ENOMEM;
@@ -120,6 +124,9 @@ static int mock_http(const struct ll_endpoint *ep, const char *path, bool post, 
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    if (ep->proc.ca_file[0] != '\0') {
+        curl_easy_setopt(h, CURLOPT_CAINFO, ep->proc.ca_file);
+    }
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     if (post) {

@@ -38,7 +38,8 @@ int ll_endpoint_open(struct ll_endpoint *ep, const char *who, const char *url, b
 void ll_endpoint_close(struct ll_endpoint *ep);
 
 /* A client configuration for this endpoint: ll_config_defaults(), the URL and key, the given
- * in-flight limit, no retries. ep must outlive cfg. */
+ * in-flight limit, no retries, and the mock's CA when it serves HTTPS (mockllm --tls). ep must
+ * outlive cfg. */
 void ll_endpoint_config(const struct ll_endpoint *ep, struct ll_config *cfg, int concurrency);
 
 /* Value of the first sample of metric `name` (exact name, labels ignored: the first line

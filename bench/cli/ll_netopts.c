@@ -1,8 +1,10 @@
 /* ll_netopts.c - the real-endpoint flags shared by run, batch and ab (ll_netopts.h). */
 #include "ll_netopts.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ll_err.h"
 #include "ll_xfer.h"
@@ -16,6 +18,8 @@ void ll_netopts_defaults(struct ll_netopts *n, const struct ll_config *cfg)
     n->retry_partial = cfg->retry.retry_partial;
     n->compressed = cfg->compressed;
     n->key_header = cfg->api_key_header;
+    n->cacert = cfg->ca_file;
+    n->http = cfg->http_version == LL_HTTP_2 ? "2" : "1.1";
 }
 
 size_t ll_netopts_table(struct ll_netopts *n, struct ll_opt *t, size_t cap)
@@ -42,6 +46,13 @@ size_t ll_netopts_table(struct ll_netopts *n, struct ll_opt *t, size_t cap)
         {"api-key-header", LL_OPT_STR, &n->key_header, 0, 0, "NAME",
          "send $OPENAI_API_KEY as 'NAME: key' (Azure: api-key) instead of a bearer token",
          "Authorization: Bearer", NULL, 0},
+        {"cacert", LL_OPT_STR, &n->cacert, 0, 0, "FILE",
+         "trust the CA certificates in this PEM file for https:// (verified as ever)",
+         "the system's CA store", NULL, 0},
+        {"http", LL_OPT_STR, &n->http, 0, 0, "1.1|2",
+         "HTTP version: 2 is HTTP/2 by ALPN over https:// (1.1 when the server declines) and "
+         "h2c with prior knowledge over http://",
+         NULL, NULL, 0},
     };
     size_t k = sizeof(tab) / sizeof(tab[0]);
     k = k < cap ? k : cap;
@@ -71,6 +82,14 @@ int ll_netopts_check(const struct ll_netopts *n, const char *who)
                 h);
         return LL_EINVAL;
     }
+    if (strcmp(n->http, "1.1") != 0 && strcmp(n->http, "2") != 0) {
+        fprintf(stderr, "%s: --http: want 1.1 or 2, got '%s'\n", who, n->http);
+        return LL_EINVAL;
+    }
+    if (n->cacert != NULL && access(n->cacert, R_OK) != 0) {
+        fprintf(stderr, "%s: --cacert '%s': %s\n", who, n->cacert, strerror(errno));
+        return LL_EINVAL;
+    }
     return 0;
 }
 
@@ -84,6 +103,10 @@ void ll_netopts_apply(const struct ll_netopts *n, struct ll_config *cfg)
     cfg->retry.retry_partial = n->retry_partial;
     cfg->compressed = n->compressed;
     cfg->api_key_header = n->key_header;
+    if (n->cacert != NULL) { /* else the config's own: the system's, or an embedded mock's */
+        cfg->ca_file = n->cacert;
+    }
+    cfg->http_version = strcmp(n->http, "2") == 0 ? LL_HTTP_2 : LL_HTTP_1_1;
 }
 
 int ll_netopts_check_url(const char *who, const char *what, const char *url)

@@ -22,6 +22,8 @@ struct ll_netopts {
     bool retry_partial;      /* cfg retry.retry_partial */
     bool compressed;         /* cfg compressed */
     const char *key_header;  /* cfg api_key_header; NULL: Authorization: Bearer */
+    const char *cacert;      /* cfg ca_file; NULL: the system's CA store */
+    const char *http;        /* "1.1" or "2": cfg http_version */
 };
 
 /* Fill n from cfg's current values (ll_config_defaults first). */
@@ -34,7 +36,8 @@ size_t ll_netopts_table(struct ll_netopts *n, struct ll_opt *t, size_t cap);
  * stays terminated. Returns the number appended (fewer when cap is short). */
 size_t ll_netopts_append(struct ll_netopts *n, struct ll_opt *t, size_t cap);
 
-/* Check what one flag alone cannot (a header name that is one token). `who` prefixes the one
+/* Check what one flag alone cannot (a header name that is one token, --http's value, a
+ * readable --cacert). `who` prefixes the one
  * line printed on stderr. 0 or LL_EINVAL. */
 int ll_netopts_check(const struct ll_netopts *n, const char *who);
 

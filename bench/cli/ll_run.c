@@ -27,6 +27,9 @@ static int mock_start(struct run *r)
                  (unsigned long long)ll_agent_seed(&r->agent, (uint64_t)r->seed));
         args[n++] = seed;
     }
+    if (r->tls) {
+        args[n++] = "--tls";
+    }
     for (size_t i = 0; i < r->mock_args.n && n + 1 < sizeof(args) / sizeof(args[0]); i++) {
         args[n++] = r->mock_args.v[i];
     }
@@ -66,6 +69,9 @@ static void run_config(struct run *r)
     cfg->seed = ll_agent_seed(&r->agent, (uint64_t)r->seed); /* retry jitter, per agent */
     cfg->thread_wall = &r->twall;
     ll_netopts_apply(&r->net, cfg);
+    if (cfg->ca_file == NULL && r->mock.ca_file[0] != '\0') {
+        cfg->ca_file = r->mock.ca_file; /* the embedded mock's CA (--tls): trusted, verified */
+    }
 
     r->msg = (struct ll_message){"user", r->prompt};
     r->req = (struct ll_request){

@@ -49,6 +49,7 @@ struct run {
     struct ll_drive_warm warm; /* what --warmup did */
     struct ll_retryopts retry; /* --retry-base, --retry-cap, --no-retry-jitter */
     bool stream, no_reuse, blocking, insecure, no_preflight, quiet, no_limit_check, abort_on_fail;
+    bool tls; /* the embedded mock serves HTTPS (mockllm --tls); its CA is trusted */
     bool url_from_env;
     bool concurrency_seen, lookahead_seen, latency_seen, fault_seen, seed_seen, retries_seen;
     bool requests_seen, duration_seen, max_error_seen, prompt_seen;

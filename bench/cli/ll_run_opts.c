@@ -130,7 +130,9 @@ void ll_run__table(struct run *r, struct ll_opt *t, size_t cap)
              "seed for retry jitter, arrivals, workload draws and the embedded mock",
              &r->seed_seen),
         OPT("insecure", LL_OPT_BOOL, &r->insecure, 0, 0, NULL,
-            "do not verify HTTPS certificates (never the default)"),
+            "do not verify HTTPS certificates (never the default; the header says so)"),
+        OPT("tls", LL_OPT_BOOL, &r->tls, 0, 0, NULL,
+            "the embedded mock serves HTTPS (mockllm --tls); the CA it made is trusted"),
         OPT("no-preflight", LL_OPT_BOOL, &r->no_preflight, 0, 0, NULL,
             "skip the one-request check of an external endpoint"),
         OPT("no-limit-check", LL_OPT_BOOL, &r->no_limit_check, 0, 0, NULL,
@@ -348,7 +350,7 @@ int ll_run__check_limits(const struct run *r)
 int ll_run__endpoint(struct run *r)
 {
     const char *env = getenv("OPENAI_BASE_URL");
-    bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0;
+    bool mock_flags = r->latency_seen || r->fault_seen || r->mock_args.n > 0 || r->tls;
     if (r->url_from_env && r->urls.n > 0) {
         return usage("--url-from-env and --url name two endpoints: give one of them", NULL);
     }
@@ -372,8 +374,8 @@ int ll_run__endpoint(struct run *r)
         }
     }
     if (mock_flags) {
-        return usage("--latency-ms, --fault-rate and --mock-arg need the embedded mock, "
-                     "but the endpoint comes from",
+        return usage("--latency-ms, --fault-rate, --mock-arg and --tls need the embedded mock "
+                     "(an https:// endpoint needs no flag), but the endpoint comes from",
                      r->url_source);
     }
     r->base_url = r->url;

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "ll_xfer.h"
 
 static const char *rlim_str(char *buf, size_t n, int64_t v)
 {
@@ -38,6 +41,27 @@ void ll_run__target(const struct run *r)
                ? "; OPENAI_BASE_URL is set but not used (--url-from-env would use it)"
                : "");
     fflush(stdout);
+}
+
+/* HTTPS or HTTP/2 only (a cleartext HTTP/1.1 run's header stays as it was): what is trusted. */
+static void run_header_transport(const struct run *r)
+{
+    const struct ll_config *c = &r->cfg;
+    bool https = r->base_url != NULL && strncasecmp(r->base_url, "https:", 6) == 0;
+    if (!https && c->http_version == LL_HTTP_1_1) {
+        return;
+    }
+    const char *h2c = ll_xfer_h2c_no_reuse()
+                          ? "2 (h2c; a new connection per request: curl before 8.0 cannot reuse "
+                            "one, curl issue 10634)"
+                          : "2 (h2c)";
+    printf("transport: http=%s", c->http_version == LL_HTTP_2 ? (https ? "2 (ALPN)" : h2c) : "1.1");
+    if (https && !c->verify_tls) {
+        printf(" tls=UNVERIFIED (--insecure: any certificate is accepted)");
+    } else if (https) {
+        printf(" tls=verified, trusting %s", c->ca_file != NULL ? c->ca_file : "the system's CAs");
+    }
+    printf("\n");
 }
 
 void ll_run__header(const struct run *r)
@@ -80,6 +104,7 @@ void ll_run__header(const struct run *r)
            (long long)r->retries, r->net.retry_partial ? "+partial" : "", r->timeout_s,
            r->connect_timeout_s, r->net.ttfb_s, r->net.idle_s, r->no_reuse ? "off" : "on",
            (long long)r->seed);
+    run_header_transport(r);
     ll_wl_flags_header(&r->wl, stdout);
     ll_agent_header(stdout, &r->agent, ll_run__unbounded(r));
     run_header_limits(r);
