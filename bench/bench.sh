@@ -111,7 +111,10 @@ load_conf() {
     rates="" duration=2 slo="" slo_share=0.99 start_rate=1000 max_rate=100000 bisect=3
     max_probes=14 min_efficiency=0.9 listen_addrs=1 wrk_duration=5 cell_timeout=300
     targets="" ttft_ms=0 itl_ms=50 tokens=400 chunk_tokens=1 settle_s=2 steady_s=20 min_share=0.95
-    max_stretch=1.25 headroom=0.02
+    max_stretch=1.25 headroom=0.02 server_models="" client_backend=""
+    # A key with no default above is empty, never unset: a new key must not trip `set -u` in
+    # every workload whose .conf does not name it.
+    for k in $KEYS; do [ -n "${!k+x}" ] || printf -v "$k" '%s' ""; done
     [ "$level" = quick ] || [ "${2:-}" = gate ] && wrk_duration=2 cell_timeout=60
     # shellcheck disable=SC1090
     . "$1"
@@ -127,6 +130,9 @@ load_conf() {
     return 0
 }
 
+# conf_env: the loaded workload's settings, one KEY=value line each (as conf/W.env keeps them).
+conf_env() { local k; for k in $KEYS; do printf '%s=%q\n' "$k" "${!k}"; done; }
+
 # The issue's order first, then any workload a user added, by name.
 workloads=()
 order="latency-bound throughput streaming errors open-loop slo-search ceiling burst-turnaround"
@@ -141,6 +147,7 @@ done
 cells_total=0
 for w in "${workloads[@]}"; do
     load_conf "$LL_TOP/bench/workloads/$w.conf"
+    conf_env >/dev/null # every key renders, also in --dry-run
     case $mode in
     closed|burst) n=$(wc -w <<<"$concurrency"); np=0
         for p in $peers; do np=$((np + 1)); done
@@ -566,7 +573,7 @@ echo "bench.sh: $level run, ${#workloads[@]} workloads, up to $cells_total cells
 for w in "${workloads[@]}"; do
     load_conf "$LL_TOP/bench/workloads/$w.conf"
     mkdir -p "$out/conf"
-    for k in $KEYS; do printf '%s=%q\n' "$k" "${!k}"; done >"$out/conf/$w.env"
+    conf_env >"$out/conf/$w.env"
     case $mode in
     closed) do_closed "$w" ;;
     open) do_open "$w" ;;
@@ -579,7 +586,7 @@ done
 if [ ${#gate_cells[@]} -gt 0 ]; then
     for w in $(printf '%s\n' "${gate_cells[@]}" | cut -d' ' -f1 | sort -u); do
         load_conf "$LL_TOP/bench/workloads/$w.conf" gate
-        for k in $KEYS; do printf '%s=%q\n' "$k" "${!k}"; done >"$out/conf/gate:$w.env"
+        conf_env >"$out/conf/gate:$w.env"
     done
     mkdir -p "$out/conf"
     echo "bench.sh: the gate's rounds (${#gate_cells[@]} cells a round, up to $reps rounds)" >&2

@@ -60,6 +60,12 @@ grep -qx "baseline written to: $top/bench/baseline.json" <<<"$out" || fail "bare
 out=$("$B" --dry-run 2>&1)
 grep -qx "baseline written to: -" <<<"$out" || fail "a plain run would write a baseline: $out"
 
+# every workload's settings render under `set -u` (a key that a .conf does not name is empty,
+# not unset: such a key once stopped every real run at its first workload), at both levels
+for lvl in --full --quick; do
+    out=$("$B" --dry-run $lvl 2>&1) || fail "--dry-run $lvl exits non-zero: $out"
+done
+
 # a partial run gates only the cells of its workloads
 out=$("$B" --dry-run --quick --only throughput --check "$work/check.json" 2>&1)
 grep -q '^gate cells a round: throughput threaded 100; throughput evented 100; throughput wrk 100; up to' <<<"$out" ||
