@@ -537,6 +537,16 @@ def read_machine(outdir):
 
 
 # --- the report --------------------------------------------------------------------------------
+
+def why_failed(outdir, log):
+    """': <the log's last line>' (what the program said as it stopped), or '' without one."""
+    try:
+        with open(os.path.join(outdir, log), errors="replace") as f:
+            lines = [ln.strip() for ln in f if ln.strip()]
+    except OSError:
+        return ""
+    return ": " + lines[-1][:400] if lines else ""
+
 def report(outdir, wdir, level):
     every, confs = read_cells(outdir)
     # The gate's rounds (cells with a round number) are kept apart from the tables: a table
@@ -638,9 +648,9 @@ def report(outdir, wdir, level):
     bad = [c for c in cells if c["status"] in ("failed", "timeout")]
     if bad:
         md += ["## Runs that failed", ""]
-        md += ["- %s %s C=%s rate=%s: %s (exit %s), log %s" % (
+        md += ["- %s %s C=%s rate=%s: %s (exit %s), log %s%s" % (
             c["workload"], c["client"], c["concurrency"], c["rate"] or "-", c["status"], c["rc"],
-            c["log"]) for c in bad]
+            c["log"], why_failed(outdir, c["log"])) for c in bad]
         md.append("")
     flagged = sorted({"%s/%s" % (c["workload"], c["client"]) for c in cells
                       if c.get("littles_flagged")})
