@@ -327,7 +327,8 @@ case_report() {
     done
     "$LLMLOAD" run --backend evented --requests 20 --concurrency 8 --retries 0 --fault-rate 1 \
         --json "$out/raw/bad.json" >/dev/null 2>&1
-    printf 'throughput\tevented\t8\t\t20\t1\traw/bad.json\tlogs/x.log\t0.1\n' >>"$out/cells.tsv"
+    printf 'throughput\tevented\t8\t\t20\t1\traw/bad.json\tlogs/bad.log\t0.1\n' >>"$out/cells.tsv"
+    printf '[ 1/1] progress\nllmload run: why this cell failed\n\n' >"$out/logs/bad.log"
     cat >"$out/logs/wrk.log" <<'WRK'
 Running 5s test @ http://127.0.0.1:1/v1/chat/completions
   2 threads and 4 connections
@@ -377,6 +378,9 @@ failed = by[("evented", "8")]
 empty(failed, "e2e_p50_ms", "e2e_p99_ms", "last_attempt_p99_ms", "cpu_per_1000")
 number(failed, "rps", 0.0)
 md = open(sys.argv[2]).read()
+# a failed cell is listed with what its program said last, so a reader sees why
+if "logs/bad.log: llmload run: why this cell failed" not in md:
+    bad.append("report.md: the failed cell's line does not give its log's last line")
 for line in md.splitlines():
     if "| p99.9 ms |" in line and line.startswith("| 4 |"):
         if not line.rstrip(" |").endswith("-"):
