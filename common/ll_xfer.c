@@ -103,7 +103,10 @@ static void set_proto_error(struct ll_xfer *x, const char *why)
 {
     if (!x->proto_error) {
         x->proto_error = true;
-        snprintf(x->proto_why, sizeof(x->proto_why), "%s", why);
+        /* Cut to proto_why's size on purpose: one line, however long the server's words. */
+        size_t n = strnlen(why, sizeof(x->proto_why) - 1);
+        memcpy(x->proto_why, why, n);
+        x->proto_why[n] = '\0';
     }
 }
 
@@ -111,7 +114,8 @@ static void set_proto_error(struct ll_xfer *x, const char *why)
  * classed by what it says (ll_xfer_end). */
 static void set_inband_error(struct ll_xfer *x, const struct ll_inband *ib)
 {
-    char why[sizeof(x->proto_why)];
+    /* Room for the whole message: set_proto_error cuts it to proto_why's size, one place. */
+    char why[sizeof(x->proto_why) + sizeof(ib->msg)];
     char code[16] = "";
     if (ib->code != 0) {
         snprintf(code, sizeof(code), " (code %d)", ib->code);
