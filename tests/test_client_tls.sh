@@ -147,14 +147,14 @@ for be in threaded evented; do
     [ "$rc" -ne 0 ] && pass "$be wrong CA: exit $rc" || fail "$be wrong CA: exit 0"
     expect_eq "$be wrong CA: failed as connect" "$(jget "$tmp/badca.json" by_connect failed | xargs)" "3 3"
     expect_eq "$be wrong CA: one line says why" \
-        "$(grep -c 'unreachable: SSL certificate problem: unable to get local issuer certificate' "$tmp/badca.out")" 1
+        "$(grep -c 'failed TLS verification: SSL certificate problem: unable to get local issuer certificate' "$tmp/badca.out")" 1
     grep -q "$OPENAI_API_KEY" "$tmp/badca.out" && fail "$be wrong CA: the API key was printed"
     # The preflight says it before any load, in one line on stderr.
     timeout 60 "$LL" run --backend "$be" --url "$BASE/v1" --cacert "$OTHER_CA" --requests 3 \
         >/dev/null 2>"$tmp/badca_pre.err"
     rc=$?
     [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/badca_pre.err")" -eq 1 ] &&
-        grep -q "(connect): SSL certificate problem" "$tmp/badca_pre.err" &&
+        grep -q "failed TLS verification (connect): SSL certificate problem" "$tmp/badca_pre.err" &&
         pass "$be wrong CA, preflight: exit $rc, one line: $(cat "$tmp/badca_pre.err")" ||
         fail "$be wrong CA, preflight: exit $rc: $(head -3 "$tmp/badca_pre.err")"
 

@@ -84,6 +84,7 @@ static void note_failure(struct drive *d, const struct ll_result *res)
     if (d->out->first_cls == LL_CLASS_NONE && res->cls != LL_CLASS_CANCELLED) {
         d->out->first_cls = res->cls;
         snprintf(d->out->first_err, sizeof(d->out->first_err), "%s", res->errmsg);
+        d->out->first_curl = res->curl_code;
     }
 }
 

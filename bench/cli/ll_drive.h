@@ -84,6 +84,7 @@ struct ll_drive_out {
     bool stopped;            /* opts.stop said so: sends stopped, outstanding cancelled */
     enum ll_class first_cls; /* class of the first failed request, LL_CLASS_NONE if none */
     char first_err[160];     /* its errmsg */
+    int first_curl;          /* its CURLcode, 0 when none */
 };
 
 /* Run the workload on `c`, folding into `s` (initialised by the caller; t_start, t_stop and

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "ll_run_int.h"
 
 static int mock_start(struct run *r)
@@ -85,6 +87,19 @@ static void run_config(struct run *r)
     };
 }
 
+bool ll_run__tls_refused(int curl_code)
+{
+    switch (curl_code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* One request to an external endpoint, no retries: say clearly when it is unreachable or not
  * OpenAI-compatible instead of reporting N identical failures. 0 or an exit code. */
 static int preflight(struct run *r)
@@ -103,6 +118,10 @@ static int preflight(struct run *r)
         const char *why = NULL;
         switch (res->cls) {
         case LL_CLASS_CONNECT:
+            /* reached, but its certificate was not trusted: say that, not "unreachable" */
+            why =
+                ll_run__tls_refused(res->curl_code) ? "failed TLS verification" : "is unreachable";
+            break;
         case LL_CLASS_TIMEOUT:
             why = "is unreachable";
             break;

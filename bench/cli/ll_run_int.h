@@ -82,6 +82,10 @@ struct run {
 
 /* ll_run_opts.c */
 /* Every field zero, then each flag's default. */
+/* Whether a connect-class failure's CURLcode says the server answered but its certificate (or
+ * pinned key) was refused: "failed TLS verification", not "unreachable". Any thread. */
+bool ll_run__tls_refused(int curl_code);
+
 void ll_run__defaults(struct run *r);
 /* One table for parsing and --help into t (cap entries, RUN_OPTS_MAX is enough). Call after
  * ll_run__defaults() so that help shows defaults. */

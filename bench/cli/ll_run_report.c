@@ -209,12 +209,14 @@ cJSON *ll_run__json(const struct run *r, const struct ll_stats *s, const struct 
 }
 
 /* "12", or "-" when unknown (a run without a count stopped before its deadline). */
+/* "N requests not sent, ", or "" when no count of them exists (--duration: the requests are
+ * made as the run goes, so none is left over to count). */
 static void not_sent_str(char *buf, size_t n, const struct ll_drive_out *o)
 {
     if (o->not_sent_known) {
-        snprintf(buf, n, "%llu", (unsigned long long)o->not_sent);
-    } else {
-        snprintf(buf, n, "-");
+        snprintf(buf, n, "%llu requests not sent, ", (unsigned long long)o->not_sent);
+    } else if (n > 0) {
+        buf[0] = '\0';
     }
 }
 
@@ -241,8 +243,9 @@ static void no_success(const struct run *r, const struct ll_stats *s, const stru
     bool unreachable = o->first_cls == LL_CLASS_CONNECT || o->first_cls == LL_CLASS_PROTOCOL;
     if (unreachable && s->by_class[o->first_cls] == ll_stats_failed(s)) {
         fprintf(stderr, "%s: no request succeeded: %s %s: %s\n", WHO, r->base_url,
-                o->first_cls == LL_CLASS_CONNECT ? "is unreachable"
-                                                 : "did not answer like an OpenAI-compatible API",
+                o->first_cls == LL_CLASS_PROTOCOL ? "did not answer like an OpenAI-compatible API"
+                : ll_run__tls_refused(o->first_curl) ? "failed TLS verification"
+                                                     : "is unreachable",
                 o->first_err);
         return;
     }
@@ -287,15 +290,14 @@ int ll_run__verdict(const struct run *r, const struct ll_stats *s, const struct 
         fprintf(stderr, "%s: ACCOUNTING FAILED: %llu duplicate, %llu missing results\n", WHO,
                 (unsigned long long)s->acct_duplicates, (unsigned long long)s->acct_missing);
     }
-    char ns[24];
+    char ns[48];
     not_sent_str(ns, sizeof(ns), o);
     if (o->interrupted) {
-        fprintf(stderr, "%s: interrupted: %s requests not sent, outstanding ones cancelled\n", WHO,
-                ns);
+        fprintf(stderr, "%s: interrupted: %soutstanding ones cancelled\n", WHO, ns);
     }
     if (o->stopped) {
         fprintf(stderr,
-                "%s: stopped early: threshold %s can no longer pass; %s requests not sent, "
+                "%s: stopped early: threshold %s can no longer pass; %s"
                 "%llu cancelled\n",
                 WHO, r->th.v[r->th.aborted_by].expr, ns,
                 (unsigned long long)s->by_class[LL_CLASS_CANCELLED]);
