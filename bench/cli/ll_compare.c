@@ -42,7 +42,7 @@ struct cmp_row {
 static const struct cmp_row rows[] = {
     {"throughput req/s (ok)", OK_RPS, false},
     {"failed req/s", FAILED_RPS, false},
-    {"error share", ERROR_SHARE, true},
+    {"error share %", ERROR_SHARE, true},
     {"wall s", "results.requests.wall_s", false},
     {"requests succeeded", "results.requests.succeeded", false},
     {"requests failed", "results.requests.failed", false},
@@ -303,8 +303,9 @@ static void figures(const cJSON *a, const cJSON *b, cJSON *out)
             continue; /* e.g. TTFT of a run that did not stream */
         }
         printf("%-24s", r->label);
-        print_num(x, hx);
-        print_num(y, hy);
+        double pct = r->share ? 100.0 : 1.0; /* a share reads in %, as llmload run prints it */
+        print_num(pct * x, hx);
+        print_num(pct * y, hy);
         bool hr = hx && hy && (r->share || x != 0);
         double v = r->share ? y - x : y / x;
         if (hr && r->share) {
