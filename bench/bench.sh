@@ -6,7 +6,8 @@
 #   bench/bench.sh [--quick | --full] [--only W[,W...]] [--backends threaded,evented]
 #                  [--out DIR] [--check BASELINE.json] [--update-baseline [FILE]] [--reps N]
 #
-#   --quick            short cells, fewer points: under 3 minutes in all
+#   --quick            short cells, fewer points: 3.5 minutes with --check (204 s in CI today,
+#                      12 gate rounds included)
 #   --full             every point of every workload (the default)
 #   --only W,...       only these workloads (names of bench/workloads/*.conf)
 #   --backends LIST    comma-separated backends (default: threaded,evented)
