@@ -229,6 +229,13 @@ const char *ll_test_mock_model(void)
     return m != NULL && m[0] != '\0' ? m : "loop";
 }
 
+const char *ll_test_mock_group(const char *base)
+{
+    static char name[128];
+    snprintf(name, sizeof(name), "%.64s (--model %.32s)", base, ll_test_mock_model());
+    return name;
+}
+
 int ll_test_mock_start(struct ll_mockproc *m, const char *const *args, int timeout_ms)
 {
     const char *argv[32] = {"--model", ll_test_mock_model()};

@@ -83,6 +83,10 @@ void ll_test_warm_up(void);
  * connection server passes the conformance tests the loop server passes. */
 const char *ll_test_mock_model(void);
 
+/* "BASE (--model M)": a cmocka group's name that says which mockllm model it ran against.
+ * Points into a static buffer, valid until the next call; main thread. */
+const char *ll_test_mock_group(const char *base);
+
 /* ll_mockproc_start(m, NULL, args, timeout_ms) with "--model" ll_test_mock_model() in front of
  * args (NULL-terminated, may be NULL; at most 30). 0 or LL_E*. */
 int ll_test_mock_start(struct ll_mockproc *m, const char *const *args, int timeout_ms);

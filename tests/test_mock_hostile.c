@@ -406,14 +406,6 @@ static void test_mock_hostile_stall_leave(void **state)
     assert_true(ll_now_ns() - t0 < 10 * 1000000000LL);
 }
 
-/* "mock_x (--model M)": which model of mockllm the group ran against. */
-static const char *group_name(const char *base)
-{
-    static char name[64];
-    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
-    return name;
-}
-
 int main(void)
 {
     struct rlimit rl;
@@ -429,7 +421,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_hostile_resets, teardown),
         cmocka_unit_test_teardown(test_mock_hostile_stall_leave, teardown),
     };
-    int failed = cmocka_run_group_tests_name(group_name("mock_hostile"), tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name(ll_test_mock_group("mock_hostile"), tests, NULL, NULL);
     curl_global_cleanup();
     return failed != 0;
 }

@@ -391,14 +391,6 @@ static void test_mock_models_thread_limit(void **state)
     assert_int_equal(ll_test_mock_start(&mp, NULL, 10000), 0); /* for the teardown */
 }
 
-/* "mock_models (--model M)": which model of mockllm the group ran against. */
-static const char *group_name(const char *base)
-{
-    static char name[64];
-    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
-    return name;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,5 +401,5 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_models_nofile, teardown),
         cmocka_unit_test_teardown(test_mock_models_thread_limit, teardown),
     };
-    return cmocka_run_group_tests_name(group_name("mock_models"), tests, NULL, NULL);
+    return cmocka_run_group_tests_name(ll_test_mock_group("mock_models"), tests, NULL, NULL);
 }

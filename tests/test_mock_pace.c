@@ -265,19 +265,11 @@ static void test_mock_pace_leavers(void **state)
     assert_int_equal(other, 3);
 }
 
-/* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
-static const char *group_name(const char *base)
-{
-    static char name[64];
-    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
-    return name;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_mock_pace_slow_readers, teardown),
         cmocka_unit_test_teardown(test_mock_pace_leavers, teardown),
     };
-    return cmocka_run_group_tests_name(group_name("mock_pace"), tests, NULL, NULL);
+    return cmocka_run_group_tests_name(ll_test_mock_group("mock_pace"), tests, NULL, NULL);
 }

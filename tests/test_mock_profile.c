@@ -233,13 +233,6 @@ static void test_mock_profile_deterministic(void **state)
     free(models);
 }
 
-static const char *group_name(const char *base)
-{
-    static char name[64];
-    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
-    return name;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,7 +241,7 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_profile_deterministic, teardown),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int failed = cmocka_run_group_tests_name(group_name("mock_profile"), tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name(ll_test_mock_group("mock_profile"), tests, NULL, NULL);
     curl_global_cleanup();
     return failed;
 }

@@ -779,14 +779,6 @@ static void test_mock_server_idle_timeout(void **state)
     expect_ok_chat();
 }
 
-/* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
-static const char *group_name(const char *base)
-{
-    static char name[128];
-    snprintf(name, sizeof(name), "%.64s (--model %.32s)", base, ll_test_mock_model());
-    return name;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -827,8 +819,8 @@ int main(void)
     snprintf(name, sizeof(name), "mock_server%s%s", transport()[0] ? " over " : "", transport());
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int failed = transport()[0] == '\0'
-                     ? cmocka_run_group_tests_name(group_name(name), tests, NULL, NULL)
-                     : cmocka_run_group_tests_name(group_name(name), over_tls, NULL, NULL);
+                     ? cmocka_run_group_tests_name(ll_test_mock_group(name), tests, NULL, NULL)
+                     : cmocka_run_group_tests_name(ll_test_mock_group(name), over_tls, NULL, NULL);
     curl_global_cleanup();
     return failed;
 }

@@ -496,14 +496,6 @@ static void test_mock_stream_chunk_timing(void **state)
     watch_close(&w);
 }
 
-/* "mock_x" or "mock_x (threads)": which model of mockllm the group ran against. */
-static const char *group_name(const char *base)
-{
-    static char name[64];
-    snprintf(name, sizeof(name), "%s (--model %s)", base, ll_test_mock_model());
-    return name;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,5 +505,5 @@ int main(void)
         cmocka_unit_test_teardown(test_mock_stream_reasoning_headers, teardown),
         cmocka_unit_test_teardown(test_mock_stream_chunk_timing, teardown),
     };
-    return cmocka_run_group_tests_name(group_name("mock_stream"), tests, NULL, NULL);
+    return cmocka_run_group_tests_name(ll_test_mock_group("mock_stream"), tests, NULL, NULL);
 }
