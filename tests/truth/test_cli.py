@@ -14,14 +14,13 @@ outside llmload, on both backends.
 """
 import json
 import os
-import pty
 import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from truthlib import (BACKENDS, TMP, ScriptSrv, check, finish, jget, llmload,  # noqa: E402
-                      need_binaries, note, run_json, scaled, LLMLOAD, MOCKLLM, SCRIPTSRV)
+                      need_binaries, note, on_pty, run_json, scaled, LLMLOAD, MOCKLLM, SCRIPTSRV)
 
 
 def ab(be):
@@ -141,25 +140,6 @@ def compare():
     r = llmload(["compare", files[20][0], bad])
     check(r.rc == 1 and len(r.err.strip().splitlines()) == 1, "compare of a non-run file: exit %d %r" %
           (r.rc, r.err))
-
-
-def on_pty(args):
-    """Run llmload with stderr on a pseudo-terminal; returns (rc, what the terminal got)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([LLMLOAD] + args, stdout=subprocess.DEVNULL, stderr=slave,
-                         stdin=subprocess.DEVNULL)
-    os.close(slave)
-    got = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the last writer closed the terminal
-            break
-        if not chunk:
-            break
-        got += chunk
-    os.close(master)
-    return p.wait(timeout=60), got.decode(errors="replace")
 
 
 def progress(be):

@@ -22,7 +22,6 @@ llmload (ll_scriptsrv's log, mockllm's summary, the wall clock of this process).
 """
 import json
 import os
-import pty
 import re
 import signal
 import subprocess
@@ -31,7 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from truthlib import (BACKENDS, TMP, ScriptSrv, check, finish, jget, llmload, need_binaries,  # noqa
-                      note, run_json, scaled, LLMLOAD, MOCKLLM, SCRIPTSRV)
+                      note, on_pty, run_json, scaled, LLMLOAD, MOCKLLM, SCRIPTSRV)
 
 
 def batch_in(name, n):
@@ -178,32 +177,12 @@ def interrupt(be):
               "%s %s: the mock printed no summary (not stopped cleanly): %s" % (be, cmd, err[-300:]))
 
 
-def on_pty(args):
-    master, slave = pty.openpty()
-    env = dict(os.environ)
-    env.pop("OPENAI_BASE_URL", None)
-    p = subprocess.Popen([LLMLOAD] + args, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL,
-                         env=env)
-    os.close(slave)
-    got = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        got += chunk
-    os.close(master)
-    return p.wait(timeout=60), got.decode(errors="replace")
-
-
 def quiet(be):
     inp, out = batch_in("quiet-%s.jsonl" % be, 6)
     for args in (["run", "--backend", be, "-n", "30", "-c", "2", "--latency-ms", "50", "--quiet"],
                  ["batch", "--backend", be, "--in", inp, "--out", out, "--concurrency", "2",
                   "--mock-arg=--latency-ms=150", "--quiet"]):
-        rc, term = on_pty(args)
+        rc, term = on_pty(args, stdout=True, env={"OPENAI_BASE_URL": None})
         check(rc == 0 and term.strip() == "",
               "%s %s --quiet: the terminal got %r" % (be, args[0], term[-300:]))
 

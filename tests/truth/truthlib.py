@@ -10,6 +10,7 @@ LL_TEST_SANITIZED=1 in a sanitizer build (bounds on time are then a little wider
 """
 import json
 import os
+import pty
 import re
 import signal
 import subprocess
@@ -93,6 +94,32 @@ class Result:
                 status[k] = int(v)
         return {"requests": int(m.group(1)), "status": status, "peak": int(m.group(3)),
                 "connections": int(m.group(4))}
+
+
+def on_pty(args, stdout=False, env=None):
+    """Run llmload with stderr (and stdout, when asked) on a pseudo-terminal; returns (rc, what
+    the terminal got). env as llmload()'s: None values remove a variable."""
+    master, slave = pty.openpty()
+    e = dict(os.environ)
+    for k, v in (env or {}).items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
+    p = subprocess.Popen([LLMLOAD] + args, stdout=slave if stdout else subprocess.DEVNULL,
+                         stderr=slave, stdin=subprocess.DEVNULL, env=e)
+    os.close(slave)
+    got = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        got += chunk
+    os.close(master)
+    return p.wait(timeout=60), got.decode(errors="replace")
 
 
 def llmload(args, env=None, timeout=90, stdin=None, stderr=None):
