@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench/mock_bench.sh - mockllm alone under wrk, beside nginx serving the same bytes, same run.
 #
-#   bench/mock_bench.sh [--duration S] [--reps N] [--out DIR]
+#   bench/mock_bench.sh [--duration S] [--reps N] [--out DIR] [--only PARTS]
+#
+# PARTS: a comma-separated subset of clear (the HTTP/1.1 cells), tls (the transport cells) and
+# 10k (10,000 waiting connections); all three by default.
 #
 # Cells: wrk at 1, 10, 100, 1000 connections against mockllm (one loop) and nginx (one worker),
 # then mockllm --threads 2 and nginx with two workers; zero latency. The two servers of a pair
@@ -24,17 +27,23 @@
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
-duration=5 reps=5 out=""
+duration=5 reps=5 out="" only=clear,tls,10k
 while [ $# -gt 0 ]; do
     case $1 in
     --duration) duration=$2; shift ;;
     --reps) reps=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --only) only=$2; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "mock_bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
 done
+for p in ${only//,/ }; do
+    case $p in clear | tls | 10k) ;; *) echo "mock_bench.sh: --only takes clear, tls, 10k, not '$p'" >&2; exit 2 ;; esac
+done
+# want PART -> true when PART is to run
+want() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
 ll_deps $LL_BUILD_DEPS wrk nginx-light nghttp2-client openssl
 ll_build "$LL_TOP/build"
 mockllm=$LL_TOP/build/mock_server/mockllm
@@ -191,121 +200,136 @@ pair() {
 nginx_pids() { echo "$NGINX_PID" $(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null); }
 declare -A ratios_all rci cci
 
-echo "mockllm against nginx, wrk ${duration}s per run, $reps alternating runs per cell" >&2
+echo "mockllm against nginx, wrk ${duration}s per run, $reps alternating runs per cell, parts: $only" >&2
+# The answer nginx serves: the bytes mockllm sends for the same request.
 start_mock --seed 1
 curl -s -X POST -H 'Content-Type: application/json' \
     -d '{"model":"gpt-mock","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' \
     "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" >"$work/body.json"
-start_nginx 1 "$work/body.json"
-pair mock1 "$MOCK_PORT" "$MOCK_PID" nginx1 "$NGINX_PORT" "$(nginx_pids)"
-stop_pid "$MOCK_PID"
-# The same cell with every body parsed and every text generated: what the memos save.
-start_mock --seed 1 --no-memo
-pair nomemo "$MOCK_PORT" "$MOCK_PID" nginx1 "$NGINX_PORT" "$(nginx_pids)" 100
-stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
-start_mock --seed 1 --threads 2
-start_nginx 2 "$work/body.json"
-pair mock2 "$MOCK_PORT" "$MOCK_PID" nginx2 "$NGINX_PORT" "$(nginx_pids)"
-stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+if want clear; then
+    start_nginx 1 "$work/body.json"
+    pair mock1 "$MOCK_PORT" "$MOCK_PID" nginx1 "$NGINX_PORT" "$(nginx_pids)"
+    stop_pid "$MOCK_PID"
+    # The same cell with every body parsed and every text generated: what the memos save.
+    start_mock --seed 1 --no-memo
+    pair nomemo "$MOCK_PORT" "$MOCK_PID" nginx1 "$NGINX_PORT" "$(nginx_pids)" 100
+    stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+    start_mock --seed 1 --threads 2
+    start_nginx 2 "$work/body.json"
+    pair mock2 "$MOCK_PORT" "$MOCK_PID" nginx2 "$NGINX_PORT" "$(nginx_pids)"
+    stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+else
+    stop_pid "$MOCK_PID"
+fi
 
 # The transport: HTTPS kept alive, a new TLS connection per request, HTTP/2 (h2load).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
-    -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-printf '%s' '{"model":"gpt-mock","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' \
-    >"$work/post.json"
-start_mock --seed 1 --tls --cert "$work/cert.pem" --key "$work/key.pem"
-start_nginx 1 "$work/body.json" tls
-scheme=https
-pair mocktls "$MOCK_PORT" "$MOCK_PID" nginxtls "$NGINX_PORT" "$(nginx_pids)" 10 100
-wrk_args=(-H "Connection: close")
-pair mocknew "$MOCK_PORT" "$MOCK_PID" nginxnew "$NGINX_PORT" "$(nginx_pids)" 10
-wrk_args=() runner=run_h2load
-pair mockh2 "$MOCK_PORT" "$MOCK_PID" nginxh2 "$NGINX_PORT" "$(nginx_pids)" 10
-scheme=http runner=run_wrk
-stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+if want tls; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+    printf '%s' '{"model":"gpt-mock","messages":[{"role":"user","content":"Hello"}],"max_tokens":16}' \
+        >"$work/post.json"
+    start_mock --seed 1 --tls --cert "$work/cert.pem" --key "$work/key.pem"
+    start_nginx 1 "$work/body.json" tls
+    scheme=https
+    pair mocktls "$MOCK_PORT" "$MOCK_PID" nginxtls "$NGINX_PORT" "$(nginx_pids)" 10 100
+    wrk_args=(-H "Connection: close")
+    pair mocknew "$MOCK_PORT" "$MOCK_PID" nginxnew "$NGINX_PORT" "$(nginx_pids)" 10
+    wrk_args=() runner=run_h2load
+    pair mockh2 "$MOCK_PORT" "$MOCK_PID" nginxh2 "$NGINX_PORT" "$(nginx_pids)" 10
+    scheme=http runner=run_wrk
+    stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+fi
 
 # 10,000 connections, each request waiting 1 s on a uv timer.
-start_mock --seed 1 --latency-ms 1000
-wrk -t2 -c10000 -d10s --timeout 5s --latency -s "$LL_TOP/bench/lib/post.lua" \
-    "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" >"$work/wrk10k.out" 2>&1 || true
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$MOCK_PID/status")
-# mockllm's own share of the tail: how late it wrote each answer against its due time.
-curl -s "http://127.0.0.1:$MOCK_PORT/metrics" >"$work/metrics10k.txt" || true
-stop_pid "$MOCK_PID"
+if want 10k; then
+    start_mock --seed 1 --latency-ms 1000
+    wrk -t2 -c10000 -d10s --timeout 5s --latency -s "$LL_TOP/bench/lib/post.lua" \
+        "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" >"$work/wrk10k.out" 2>&1 || true
+    rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$MOCK_PID/status")
+    # mockllm's own share of the tail: how late it wrote each answer against its due time.
+    curl -s "http://127.0.0.1:$MOCK_PORT/metrics" >"$work/metrics10k.txt" || true
+    stop_pid "$MOCK_PID"
+fi
 
 {
-    echo "### mockllm against nginx (wrk, zero latency, median of $reps alternating ${duration} s runs, $(nproc) cores)"
+    echo "Command: \`bench/mock_bench.sh --duration $duration --reps $reps --only $only\`"
     echo
-    echo "Command: \`bench/mock_bench.sh --duration $duration --reps $reps\`"
-    echo
-    echo "| connections | mockllm 1 loop | nginx 1 worker | ratio | CPU µs/req | mockllm --threads 2 | nginx 2 workers | ratio | CPU µs/req |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    for c in "${conns[@]}"; do
-        awk -v c="$c" -v a="${rps[mock1,$c]}" -v b="${rps[nginx1,$c]}" -v d="${rps[mock2,$c]}" -v e="${rps[nginx2,$c]}" \
-            -v r1="${ratio[mock1,$c]}" -v r2="${ratio[mock2,$c]}" \
-            -v u1="${cpu[mock1,$c]}" -v v1="${cpu[nginx1,$c]}" -v u2="${cpu[mock2,$c]}" -v v2="${cpu[nginx2,$c]}" \
-            'BEGIN { printf "| %s | %d | %d | %.2f | %.1f / %.1f | %d | %d | %.2f | %.1f / %.1f |\n", c, a, b, r1, u1, v1, d, e, r2, u2, v2 }'
-    done
-    echo
-    echo "CPU µs/req: the server's own CPU time (all its threads, user + system) per answered request, mockllm / nginx."
-    echo
-    awk -v a="${rps[nomemo,100]}" -v b="${rps[nginx1,100]}" -v r="${ratio[nomemo,100]}" -v u="${cpu[nomemo,100]}" -v v="${cpu[nginx1,100]}" \
-        'BEGIN { printf "mockllm --no-memo (every body parsed, every text generated), 1 loop, 100 connections: %d req/s against nginx %d, ratio %.2f; CPU %.1f / %.1f µs/req.\n", a, b, r, u, v }'
-    echo
-    echo "p99 latency (ms) at the same cells: mockllm 1 loop ${p99[mock1,1]} / ${p99[mock1,10]} / ${p99[mock1,100]} / ${p99[mock1,1000]};" \
-         "nginx 1 worker ${p99[nginx1,1]} / ${p99[nginx1,10]} / ${p99[nginx1,100]} / ${p99[nginx1,1000]}. Errors: mockllm" \
-         "$(( ${errs[mock1,1]} + ${errs[mock1,10]} + ${errs[mock1,100]} + ${errs[mock1,1000]} + ${errs[mock2,1]} + ${errs[mock2,10]} + ${errs[mock2,100]} + ${errs[mock2,1000]} + ${errs[nomemo,100]} ))."
-    echo
-    # Over every pair of a configuration, all connection counts: the geometric mean of the
-    # per-run ratios, and how many pairs mockllm won. More runs than one cell's median sees.
-    for k in mock1 mock2; do
-        echo "$(for c in "${conns[@]}"; do echo "${ratios_all[$k,$c]}"; done)" | tr ' ' '\n' | awk -v k="$k" '
-            NF { n++; s += log($1); w += ($1 >= 1) }
-            END { printf "All %d runs of %s, every connection count: geometric mean of the ratios %.3f, mockllm ahead in %d.\n\n",
-                  n, (k == "mock1" ? "1 loop / 1 worker" : "--threads 2 / 2 workers"), exp(s / n), w }'
-    done
-    echo "Per cell, over its $reps paired runs: the geometric mean of mockllm / nginx with its 95% confidence interval (Student's t over the log ratios), for throughput (above 1: mockllm serves more) and for CPU per request (below 1: mockllm costs less)."
-    echo
-    echo "| server pair | connections | throughput ratio [95% CI] | CPU per request ratio [95% CI] |"
-    echo "|---|---:|---|---|"
-    for k in mock1 mock2; do
+    if want clear; then
+        echo "### mockllm against nginx (wrk, zero latency, median of $reps alternating ${duration} s runs, $(nproc) cores)"
+        echo
+        echo "| connections | mockllm 1 loop | nginx 1 worker | ratio | CPU µs/req | mockllm --threads 2 | nginx 2 workers | ratio | CPU µs/req |"
+        echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         for c in "${conns[@]}"; do
-            read -r g lo hi <<<"${rci[$k,$c]}"; read -r cg clo chi <<<"${cci[$k,$c]}"
-            printf '| %s | %s | %s [%s, %s] | %s [%s, %s] |\n' \
-                "$([ $k = mock1 ] && echo "1 loop / 1 worker" || echo "--threads 2 / 2 workers")" \
-                "$c" "$g" "$lo" "$hi" "$cg" "$clo" "$chi"
+            awk -v c="$c" -v a="${rps[mock1,$c]}" -v b="${rps[nginx1,$c]}" -v d="${rps[mock2,$c]}" -v e="${rps[nginx2,$c]}" \
+                -v r1="${ratio[mock1,$c]}" -v r2="${ratio[mock2,$c]}" \
+                -v u1="${cpu[mock1,$c]}" -v v1="${cpu[nginx1,$c]}" -v u2="${cpu[mock2,$c]}" -v v2="${cpu[nginx2,$c]}" \
+                'BEGIN { printf "| %s | %d | %d | %.2f | %.1f / %.1f | %d | %d | %.2f | %.1f / %.1f |\n", c, a, b, r1, u1, v1, d, e, r2, u2, v2 }'
         done
-    done
-    echo
-    echo "Each run's ratio, mockllm 1 loop / nginx 1 worker: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock1,$c]}"; done)"
-    echo
-    echo "Each run's ratio, mockllm --threads 2 / nginx 2 workers: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock2,$c]}"; done)"
-    echo
-    echo "### mockllm against nginx over TLS and HTTP/2 (1 loop / 1 worker, the same ECDSA P-256 certificate)"
-    echo
-    echo "| cell | connections | mockllm req/s | nginx req/s | ratio [95% CI] | CPU µs/req mockllm / nginx |"
-    echo "|---|---:|---:|---:|---|---:|"
-    for cell in "mocktls nginxtls HTTPS keep-alive (wrk) 10" "mocktls nginxtls HTTPS keep-alive (wrk) 100" \
-        "mocknew nginxnew a new TLS connection per request, resumed (wrk, Connection: close) 10" \
-        "mockh2 nginxh2 HTTP/2 over TLS, 10 streams a connection (h2load) 10"; do
-        set -- $cell
-        a=$1 b=$2; shift 2; c=${*: -1}; name=${*:1:$#-1}
-        read -r g lo hi <<<"${rci[$a,$c]}"
-        printf '| %s | %s | %s | %s | %s [%s, %s] | %s / %s |\n' "$name" "$c" "${rps[$a,$c]}" "${rps[$b,$c]}" \
-            "$g" "$lo" "$hi" "${cpu[$a,$c]}" "${cpu[$b,$c]}"
-    done
-    echo
-    echo "### 10,000 connections, each request waiting 1 s (\`--latency-ms 1000\`, wrk -c10000 -d10s)"
-    echo
-    echo '```'
-    grep -E 'Latency|Req/Sec|50%|90%|99%|requests in|Socket errors|Non-2xx|Requests/sec' "$work/wrk10k.out" || true
-    echo "mockllm peak RSS: $((rss_kb / 1024)) MiB"
-    awk '/^mockllm_send_lateness_seconds_bucket/ { split($1, q, "\""); le[++n] = q[2]; c[n] = $2 }
-         /^mockllm_send_lateness_seconds_count/ { total = $2 }
-         /^mockllm_send_lateness_max_seconds/ { mx = $2 }
-         END { if (total == 0) exit
-               printf "mockllm lateness (answers written after their due time), share within:"
-               for (i = 1; i < n; i++) if (le[i] >= 0.001 && le[i] <= 0.1) printf " %g ms %.1f%%", le[i] * 1000, 100 * c[i] / total
-               printf "; latest %.1f ms\n", mx * 1000 }' "$work/metrics10k.txt"
-    echo '```'
+        echo
+        echo "CPU µs/req: the server's own CPU time (all its threads, user + system) per answered request, mockllm / nginx."
+        echo
+        awk -v a="${rps[nomemo,100]}" -v b="${rps[nginx1,100]}" -v r="${ratio[nomemo,100]}" -v u="${cpu[nomemo,100]}" -v v="${cpu[nginx1,100]}" \
+            'BEGIN { printf "mockllm --no-memo (every body parsed, every text generated), 1 loop, 100 connections: %d req/s against nginx %d, ratio %.2f; CPU %.1f / %.1f µs/req.\n", a, b, r, u, v }'
+        echo
+        echo "p99 latency (ms) at the same cells: mockllm 1 loop ${p99[mock1,1]} / ${p99[mock1,10]} / ${p99[mock1,100]} / ${p99[mock1,1000]};" \
+             "nginx 1 worker ${p99[nginx1,1]} / ${p99[nginx1,10]} / ${p99[nginx1,100]} / ${p99[nginx1,1000]}. Errors: mockllm" \
+             "$(( ${errs[mock1,1]} + ${errs[mock1,10]} + ${errs[mock1,100]} + ${errs[mock1,1000]} + ${errs[mock2,1]} + ${errs[mock2,10]} + ${errs[mock2,100]} + ${errs[mock2,1000]} + ${errs[nomemo,100]} ))."
+        echo
+        # Over every pair of a configuration, all connection counts: the geometric mean of the
+        # per-run ratios, and how many pairs mockllm won. More runs than one cell's median sees.
+        for k in mock1 mock2; do
+            echo "$(for c in "${conns[@]}"; do echo "${ratios_all[$k,$c]}"; done)" | tr ' ' '\n' | awk -v k="$k" '
+                NF { n++; s += log($1); w += ($1 >= 1) }
+                END { printf "All %d runs of %s, every connection count: geometric mean of the ratios %.3f, mockllm ahead in %d.\n\n",
+                      n, (k == "mock1" ? "1 loop / 1 worker" : "--threads 2 / 2 workers"), exp(s / n), w }'
+        done
+        echo "Per cell, over its $reps paired runs: the geometric mean of mockllm / nginx with its 95% confidence interval (Student's t over the log ratios), for throughput (above 1: mockllm serves more) and for CPU per request (below 1: mockllm costs less)."
+        echo
+        echo "| server pair | connections | throughput ratio [95% CI] | CPU per request ratio [95% CI] |"
+        echo "|---|---:|---|---|"
+        for k in mock1 mock2; do
+            for c in "${conns[@]}"; do
+                read -r g lo hi <<<"${rci[$k,$c]}"; read -r cg clo chi <<<"${cci[$k,$c]}"
+                printf '| %s | %s | %s [%s, %s] | %s [%s, %s] |\n' \
+                    "$([ $k = mock1 ] && echo "1 loop / 1 worker" || echo "--threads 2 / 2 workers")" \
+                    "$c" "$g" "$lo" "$hi" "$cg" "$clo" "$chi"
+            done
+        done
+        echo
+        echo "Each run's ratio, mockllm 1 loop / nginx 1 worker: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock1,$c]}"; done)"
+        echo
+        echo "Each run's ratio, mockllm --threads 2 / nginx 2 workers: $(for c in "${conns[@]}"; do printf 'c=%s: %s; ' "$c" "${ratios_all[mock2,$c]}"; done)"
+        echo
+    fi
+    if want tls; then
+        echo "### mockllm against nginx over TLS and HTTP/2 (1 loop / 1 worker, the same ECDSA P-256 certificate)"
+        echo
+        echo "| cell | connections | mockllm req/s | nginx req/s | ratio [95% CI] | CPU µs/req mockllm / nginx |"
+        echo "|---|---:|---:|---:|---|---:|"
+        for cell in "mocktls nginxtls HTTPS keep-alive (wrk) 10" "mocktls nginxtls HTTPS keep-alive (wrk) 100" \
+            "mocknew nginxnew a new TLS connection per request, resumed (wrk, Connection: close) 10" \
+            "mockh2 nginxh2 HTTP/2 over TLS, 10 streams a connection (h2load) 10"; do
+            set -- $cell
+            a=$1 b=$2; shift 2; c=${*: -1}; name=${*:1:$#-1}
+            read -r g lo hi <<<"${rci[$a,$c]}"
+            printf '| %s | %s | %s | %s | %s [%s, %s] | %s / %s |\n' "$name" "$c" "${rps[$a,$c]}" "${rps[$b,$c]}" \
+                "$g" "$lo" "$hi" "${cpu[$a,$c]}" "${cpu[$b,$c]}"
+        done
+        echo
+    fi
+    if want 10k; then
+        echo "### 10,000 connections, each request waiting 1 s (\`--latency-ms 1000\`, wrk -c10000 -d10s)"
+        echo
+        echo '```'
+        grep -E 'Latency|Req/Sec|50%|90%|99%|requests in|Socket errors|Non-2xx|Requests/sec' "$work/wrk10k.out" || true
+        echo "mockllm peak RSS: $((rss_kb / 1024)) MiB"
+        awk '/^mockllm_send_lateness_seconds_bucket/ { split($1, q, "\""); le[++n] = q[2]; c[n] = $2 }
+             /^mockllm_send_lateness_seconds_count/ { total = $2 }
+             /^mockllm_send_lateness_max_seconds/ { mx = $2 }
+             END { if (total == 0) exit
+                   printf "mockllm lateness (answers written after their due time), share within:"
+                   for (i = 1; i < n; i++) if (le[i] >= 0.001 && le[i] <= 0.1) printf " %g ms %.1f%%", le[i] * 1000, 100 * c[i] / total
+                   printf "; latest %.1f ms\n", mx * 1000 }' "$work/metrics10k.txt"
+        echo '```'
+    fi
 } | tee "$out/mock_report.md"
