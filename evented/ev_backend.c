@@ -52,6 +52,8 @@ struct ev_be {
      * the loop's: no lock callbacks. */
     CURLSH *share;
     int n_ec, n_ec_ready;
+    int per_ec;                 /* slots per multi handle (ev__multi_of) */
+    struct ev_curl_conns conns; /* connection sockets of every multi (ev_curl_conns) */
     struct ev_slot *slots;
     int n_slots;
     struct ev_slot *free_slots;
@@ -461,6 +463,8 @@ static void ev__sample(struct ll_be *b, struct ll_be_stats *out)
     out->backoff_waits = be->backoff_waits;
     out->backoff_ns = be->backoff_ns;
     out->limit_hit = be->limit_hit;
+    out->conns_open = be->conns.open;
+    out->conns_open_peak = be->conns.peak;
 }
 
 static void ev__reset_stats(struct ll_be *b)
@@ -472,6 +476,7 @@ static void ev__reset_stats(struct ll_be *b)
     be->backoff_waits = 0;
     be->backoff_ns = 0;
     be->limit_hit = NULL;
+    be->conns.peak = be->conns.open;
 }
 
 /* --- life cycle ---------------------------------------------------------------------------- */
@@ -488,9 +493,46 @@ static curl_socket_t ev__open_sock_cb(void *arg, curlsocktype purpose, struct cu
     return fd;
 }
 
+/* One multi's options. slots: its easy handles; conns: the connections it may open (0: any).
+ * A multi keeps its own pool, so the backend's cap (cfg->max_connections) is shared out among
+ * the multis, and each may then carry as many HTTP/2 streams per connection as the server
+ * allows (its SETTINGS_MAX_CONCURRENT_STREAMS): curl's own limit, 100 by default, would
+ * otherwise leave the streams beyond it waiting for a connection the cap does not give. */
+static void ev__multi_options(CURLM *multi, int slots, int conns)
+{
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)slots);
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    /* HTTP/2 (--http 2): streams share a connection up to the server's concurrent-stream
+     * limit, then curl opens another (curl 7.88's default too; said here, not assumed). */
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    if (conns > 0) {
+        /* Over the cap a transfer waits in curl's pending list until a connection (or a
+         * stream on one) frees up: curl moves one pending transfer on per transfer done. */
+        curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conns);
+        curl_multi_setopt(multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                          (long)(slots > 100 ? slots : 100));
+    }
+}
+
+/* The multi handle of slot i. Uncapped, blocks of per_ec slots: the free list hands out the
+ * lowest slots first, so a light load stays on few multis and their warm pools. Under a cap
+ * (cfg->max_connections) the slots are dealt out in turn instead, so that whatever the load,
+ * the calls in flight spread evenly over the multis and their shares of the cap: in blocks, a
+ * load below the slots would crowd the first multis' few connections, past the streams the
+ * server allows on them, while the last multis' connections sat unused. */
+static int ev__multi_of(const struct ev_be *be, int i)
+{
+    return be->cfg->max_connections > 0 ? i % be->n_ec : i / be->per_ec;
+}
+
 static int ev__multis_init(struct ev_be *be)
 {
+    int cap = be->cfg->max_connections;
     be->n_ec = (be->n_slots + EV_SLOTS_PER_MULTI - 1) / EV_SLOTS_PER_MULTI;
+    if (cap > 0 && be->n_ec > cap) {
+        be->n_ec = cap; /* each multi needs a connection of its own */
+    }
+    be->per_ec = (be->n_slots + be->n_ec - 1) / be->n_ec;
     be->ecs = calloc((size_t)be->n_ec, sizeof(*be->ecs));
     if (be->ecs == NULL) {
         return LL_ENOMEM;
@@ -501,13 +543,14 @@ static int ev__multis_init(struct ev_be *be)
             return err;
         }
         be->n_ec_ready++;
-        int slots = be->n_slots - i * EV_SLOTS_PER_MULTI;
-        slots = slots < EV_SLOTS_PER_MULTI ? slots : EV_SLOTS_PER_MULTI;
-        curl_multi_setopt(be->ecs[i].multi, CURLMOPT_MAXCONNECTS, (long)slots);
-        curl_multi_setopt(be->ecs[i].multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-        /* HTTP/2 (--http 2): streams share a connection up to the server's concurrent-stream
-         * limit, then curl opens another (curl 7.88's default too; said here, not assumed). */
-        curl_multi_setopt(be->ecs[i].multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+        be->ecs[i].conns = &be->conns;
+        int slots = be->n_slots / be->n_ec + (i < be->n_slots % be->n_ec); /* dealt in turn */
+        if (cap <= 0) {                                                    /* in blocks */
+            slots = be->n_slots - i * be->per_ec;
+            slots = slots < be->per_ec ? slots : be->per_ec;
+        }
+        ev__multi_options(be->ecs[i].multi, slots,
+                          cap > 0 ? cap / be->n_ec + (i < cap % be->n_ec) : 0);
     }
     be->share = curl_share_init();
     if (be->share == NULL ||
@@ -526,7 +569,7 @@ static int ev__slots_init(struct ev_be *be)
     for (int i = be->n_slots - 1; i >= 0; i--) {
         struct ev_slot *sl = &be->slots[i];
         sl->be = be;
-        sl->ec = &be->ecs[i / EV_SLOTS_PER_MULTI];
+        sl->ec = &be->ecs[ev__multi_of(be, i)];
         uv_timer_init(&be->loop, &sl->backoff);
         sl->backoff.data = sl;
         sl->easy = curl_easy_init();
@@ -656,19 +699,22 @@ static void ev__destroy(struct ll_be *b)
     ev_last_destroy.calls_freed = freed;
 }
 
-/* No thread; one socket per call in flight and ~17 KiB resident each (/proc/PID/fd and RSS
+/* No thread; one socket per call in flight (per connection under cfg->max_connections) and
+ * ~17 KiB resident each (/proc/PID/fd and RSS
  * per in flight of `llmload run` at 100 and 1,000 in flight). */
 static void ev__needs(const struct ll_config *cfg, struct ll_be_needs *out)
 {
     out->threads = 0;
-    out->descriptors = (int64_t)cfg->concurrency;
+    out->descriptors = cfg->max_connections > 0 && cfg->max_connections < cfg->concurrency
+                           ? (int64_t)cfg->max_connections
+                           : (int64_t)cfg->concurrency;
     out->bytes = 24 * 1024 * (int64_t)cfg->concurrency;
 }
 
 const struct ll_backend ev_backend = {
     .name = "evented",
     .descr = "one thread: a libuv loop drives libcurl's multi-socket API",
-    .caps = LL_CAP_LOOP_LAG | LL_CAP_BLOCKING,
+    .caps = LL_CAP_LOOP_LAG | LL_CAP_BLOCKING | LL_CAP_SHARED_CONNS,
     .create = ev__create,
     .submit = ev__submit,
     .poll = ev__poll,

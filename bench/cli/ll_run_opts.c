@@ -327,6 +327,9 @@ int ll_run__validate(struct run *r)
                        &r->concurrency_asked) != 0) {
         return LL_EXIT_USAGE;
     }
+    if (ll_netopts_check_backend(&r->net, r->be, r->concurrency, WHO) != 0) {
+        return LL_EXIT_USAGE;
+    }
     if (!r->lookahead_seen) {
         r->lookahead =
             r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
