@@ -103,7 +103,8 @@ KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests req
       httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
       bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout server_models
       client_backend
-      targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom"
+      targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom
+      run_args_threaded run_args_evented"
 load_conf() {
     local k q
     for k in $KEYS; do unset "$k" "quick_$k" "gate_$k"; done
@@ -204,24 +205,33 @@ CELLS=$out/cells.tsv
 printf '%s\n' "${notes[@]}" >"$out/notes.txt"
 
 # --- processes: everything we start is stopped by PID ----------------------------------------
-MOCK_PID="" CLIENT_PID="" MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS=""
+MOCK_PID="" CLIENT_PID="" MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS="" MOCK_CA="" CLIENT_TLS=()
 stop_pid() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 cleanup() { stop_pid "$CLIENT_PID"; stop_pid "$MOCK_PID"; }
 trap cleanup EXIT
 trap 'echo; echo "bench.sh: interrupted" >&2; exit 130' INT TERM
 
-# mock_start NADDR ARGS...: a fresh mockllm on 127.0.0.1..NADDR, sets MOCK_PID and URLS (array).
+# mock_start NADDR ARGS...: a fresh mockllm on 127.0.0.1..NADDR, sets MOCK_PID, URLS (array)
+# and, when ARGS hold --tls, MOCK_CA: the throwaway CA its ready line names ("listening HOST
+# PORT tls CAFILE"), which the clients then trust (CLIENT_TLS: --cacert FILE).
 mock_start() {
-    local naddr=$1 listen=() i port _a _h; shift
+    local naddr=$1 listen=() i port _a _h tls ca scheme=http; shift
     for i in $(seq 1 "$naddr"); do listen+=(--listen "127.0.0.$i"); done
     coproc MOCKP { exec "$MOCKLLM" --port 0 "${listen[@]}" "$@" 2>>"$out/logs/mockllm.log"; }
     MOCK_PID=$MOCKP_PID
-    if ! read -r -t 10 _a _h port <&"${MOCKP[0]}"; then
+    if ! read -r -t 10 _a _h port tls ca <&"${MOCKP[0]}"; then
         echo "bench.sh: mockllm did not start ($*)" >&2; exit 1
     fi
+    MOCK_CA="" CLIENT_TLS=()
+    if [ "$tls" = tls ] && [ -n "$ca" ]; then
+        MOCK_CA=$ca scheme=https CLIENT_TLS=(--cacert "$ca")
+    fi
     URLS=()
-    for i in $(seq 1 "$naddr"); do URLS+=("http://127.0.0.$i:$port/v1"); done
+    for i in $(seq 1 "$naddr"); do URLS+=("$scheme://127.0.0.$i:$port/v1"); done
 }
+# backend_args BACKEND: the workload's run_args_BACKEND (e.g. ceiling-h2's --max-connections,
+# which only the evented backend can keep below its concurrency).
+backend_args() { local k=run_args_$1; echo "${!k:-}"; }
 # mock_stop: stop it, leaving its CPU seconds (user + system, from /proc) in MOCK_CPU.
 mock_stop() {
     MOCK_CPU=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' \
@@ -269,8 +279,8 @@ run_llmload() {
     for u in "${URLS[@]}"; do args+=(--url "$u"); done
     [ -n "$c" ] && args+=(--concurrency "$c")
     [ -n "$r" ] && args+=(--rate "$r")
-    bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" \
-        --no-preflight --json "$out/raw/$tag.json" $run_args "$@" \
+    bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" "${CLIENT_TLS[@]}" \
+        --no-preflight --json "$out/raw/$tag.json" $run_args $(backend_args "$b") "$@" \
         >"$out/logs/$tag.log" 2>&1 || rc=$?
     [ -n "$SERVER_FIGS" ] && server_figures "$out/raw/$tag.server.json"
     mock_stop
@@ -450,9 +460,10 @@ print('%g %g %d %g %d %g' % (l, r, math.ceil($t * (1 + $headroom)) + 8, d, math.
     bounded "$LLMLOAD" run --backend "$b" --rate "$rate" --concurrency "$limit" \
         --requests "$n" --duration "${dur}s" --window "${from}s" --server-pid "$MOCK_PID" \
         --stream --retries 0 --timeout "$($PY -c "print(2 * $l_s + 10)")" --no-limit-check \
-        --no-preflight --json "$out/raw/$tag.json" "${args[@]}" $run_args \
-        >"$out/logs/$tag.log" 2>&1 || rc=$?
+        --no-preflight --json "$out/raw/$tag.json" "${args[@]}" "${CLIENT_TLS[@]}" $run_args \
+        $(backend_args "$b") >"$out/logs/$tag.log" 2>&1 || rc=$?
     cell_timeout=$keep
+    server_figures "$out/raw/$tag.server.json" # the mock's own count of connections, streams
     mock_stop
     record "$w" "$b" "$t" "$rate" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
 }
@@ -505,17 +516,23 @@ do_gate() {
 }
 
 # server_figures FILE: the running mock's own figures, read before it stops: peak RSS (VmHWM),
-# its threads' peak and the failures to start a thread or accept (from its /metrics).
+# its threads' peak and the failures to start a thread or accept, its connections (accepted, less
+# this read's own; open now) and HTTP/2 streams, and its peak of requests in flight (/metrics,
+# read over HTTP/1.1, over HTTPS trusting its CA when it serves TLS).
 server_figures() {
     local hwm
     hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$MOCK_PID/status" 2>/dev/null || echo "")
-    $PY - "${URLS[0]%/v1}/metrics" "$hwm" >"$1" <<'PY' || true
-import json, sys, urllib.request
+    $PY - "${URLS[0]%/v1}/metrics" "$hwm" "$MOCK_CA" >"$1" <<'PY' || true
+import json, ssl, sys, urllib.request
 m = {"vmhwm_kb": int(sys.argv[2]) if sys.argv[2] else None, "threads_peak": None,
      "thread_start_failures": 0, "accept_failures": 0}
+counts = {"mockllm_connections_total": "connections", "mockllm_connections_open": "connections_open",
+          "mockllm_in_flight_peak": "in_flight_peak", "mockllm_h2_connections_total":
+          "h2_connections", "mockllm_h2_streams_total": "h2_streams"}
 try:
-    text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
-except OSError:
+    ctx = ssl.create_default_context(cafile=sys.argv[3]) if sys.argv[3] else None
+    text = urllib.request.urlopen(sys.argv[1], timeout=5, context=ctx).read().decode()
+except (OSError, ssl.SSLError):
     text = ""
 for line in text.splitlines():
     if line.startswith("#") or not line.strip():
@@ -529,6 +546,11 @@ for line in text.splitlines():
         m.setdefault("thread_start_why", []).append(name)
     elif base == "mockllm_accept_failures_total":
         m["accept_failures"] += float(v)
+    elif base in counts:
+        m[counts[base]] = int(float(v))
+for k in ("connections", "connections_open"):  # this read's own connection, accepted and open
+    if k in m:
+        m[k] -= 1
 print(json.dumps(m))
 PY
 }

@@ -24,6 +24,14 @@
  * quarter of all. Above this many slots the backend runs several multi handles on its one loop,
  * each with its own pool (a slot keeps its multi, so its connection is reused as before). */
 #define EV_SLOTS_PER_MULTI 128
+/* Under a cap (cfg->max_connections): as many multi handles as the cap has connections, down
+ * to this many slots each, every multi with its share of the cap. curl 7.88 runs every transfer
+ * on a connection whenever the connection turns readable (multi_socket expires each easy handle
+ * in the socket's hash, and each but the first then polls the socket itself), so the client's
+ * CPU per frame received grows with the streams per connection: the cap is best spent whole,
+ * the streams spread evenly over it. Not fewer slots than this: a multi handle costs tens of
+ * KiB (its socket hash, its pool) and a timer. */
+#define EV_CAPPED_MIN_SLOTS 32
 
 struct ev_be;
 
@@ -529,8 +537,9 @@ static int ev__multis_init(struct ev_be *be)
 {
     int cap = be->cfg->max_connections;
     be->n_ec = (be->n_slots + EV_SLOTS_PER_MULTI - 1) / EV_SLOTS_PER_MULTI;
-    if (cap > 0 && be->n_ec > cap) {
-        be->n_ec = cap; /* each multi needs a connection of its own */
+    if (cap > 0) {
+        be->n_ec = (be->n_slots + EV_CAPPED_MIN_SLOTS - 1) / EV_CAPPED_MIN_SLOTS;
+        be->n_ec = be->n_ec < cap ? be->n_ec : cap; /* each multi needs a connection */
     }
     be->per_ec = (be->n_slots + be->n_ec - 1) / be->n_ec;
     be->ecs = calloc((size_t)be->n_ec, sizeof(*be->ecs));

@@ -14,8 +14,8 @@
  *   slots share one multi handle and its pool; more slots get more multi handles on the same
  *   loop, 128 each (curl 7.88's search for an idle connection walks the whole pool; see
  *   EV_SLOTS_PER_MULTI). Calls beyond the limit wait in a FIFO.
- * - Connections (cfg->max_connections): the cap is shared out among the multi handles (never
- *   more multis than the cap, so each has a connection), each multi may then open its share
+ * - Connections (cfg->max_connections): the cap is shared out among the multi handles (as
+ *   many as the cap, down to 32 slots each; EV_CAPPED_MIN_SLOTS says why), each may open its share
  *   (CURLMOPT_MAX_TOTAL_CONNECTIONS) and carry on each as many HTTP/2 streams as the server
  *   allows; a transfer beyond waits in curl's pending list for a connection or a stream.
  *   Connection sockets open and their peak are counted (ll_be_stats.conns_open*).

@@ -165,6 +165,7 @@ static int batch_client(struct batch *b)
     struct ll_config want; /* checked before the mock starts: nothing to undo */
     ll_config_defaults(&want);
     want.concurrency = (int)c;
+    want.max_connections = (int)b->net.max_connections;
     if (ll_limits_check(WHO, b->be, &want) != 0) {
         return LL_EXIT_FAIL;
     }

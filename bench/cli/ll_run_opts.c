@@ -346,6 +346,7 @@ int ll_run__check_limits(const struct run *r)
     ll_config_defaults(&want);
     want.concurrency = (int)r->concurrency;
     want.stack_size = (size_t)r->stack_size;
+    want.max_connections = (int)r->net.max_connections; /* fewer descriptors under a cap */
     return ll_limits_check(WHO, r->be, &want);
 }
 
