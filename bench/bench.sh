@@ -516,9 +516,10 @@ do_gate() {
 }
 
 # server_figures FILE: the running mock's own figures, read before it stops: peak RSS (VmHWM),
-# its threads' peak and the failures to start a thread or accept, its connections (accepted, less
-# this read's own; open now) and HTTP/2 streams, and its peak of requests in flight (/metrics,
-# read over HTTP/1.1, over HTTPS trusting its CA when it serves TLS).
+# its threads' peak and the failures to start a thread or accept, its connections (accepted and
+# open now, less this read's own; the most open at once) and HTTP/2 streams, and its peak of
+# requests in flight (/metrics, read over HTTP/1.1, over HTTPS trusting its CA when it serves
+# TLS).
 server_figures() {
     local hwm
     hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$MOCK_PID/status" 2>/dev/null || echo "")
@@ -527,6 +528,7 @@ import json, ssl, sys, urllib.request
 m = {"vmhwm_kb": int(sys.argv[2]) if sys.argv[2] else None, "threads_peak": None,
      "thread_start_failures": 0, "accept_failures": 0}
 counts = {"mockllm_connections_total": "connections", "mockllm_connections_open": "connections_open",
+          "mockllm_connections_open_peak": "connections_open_peak",
           "mockllm_in_flight_peak": "in_flight_peak", "mockllm_h2_connections_total":
           "h2_connections", "mockllm_h2_streams_total": "h2_streams"}
 try:

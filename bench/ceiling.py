@@ -11,9 +11,9 @@ A step is one open-loop `llmload run --window` (bench.sh ceil_step). Its JSON ca
   results.limits           met (descriptors, ports, memory, threads), line, failed by limit,
                            thread_wall (errno, the counter at its limit) when threads failed
   results.requests         connects (connections opened), connections_open_peak (the most open
-                           at once, the backend's count); config.max_connections (the cap asked)
+                           at once, the backend's count); config.client.max_connections (the cap)
 and beside it, raw/TAG.server.json (bench.sh server_figures): the mock's own connections
-accepted and HTTP/2 streams, and its peak of requests in flight.
+(accepted, the most open at once) and HTTP/2 streams, and its peak of requests in flight.
 """
 import math
 import re
@@ -51,11 +51,12 @@ def fields(c, doc, server=None):
     c["target"] = c.get("concurrency", 0)
     c["window"] = w is not None
     c["limit"] = int(dig(doc, "config.concurrency", 0))
-    c["cap"] = dig(doc, "config.max_connections")  # --max-connections, None: no cap
+    c["cap"] = dig(doc, "config.client.max_connections")  # --max-connections; None: no cap
     c["conns_opened"] = dig(doc, "results.requests.connects")
     c["conns_peak"] = dig(doc, "results.requests.connections_open_peak")
     sv = server or {}
     c["mk_conns"] = sv.get("connections")
+    c["mk_conns_peak"] = sv.get("connections_open_peak")
     c["mk_in_flight_peak"] = sv.get("in_flight_peak")
     c["thread_wall"] = dig(doc, "results.limits.thread_wall")
     c["limit_failed"] = dig(doc, "results.limits.failed", {})
@@ -279,7 +280,7 @@ def section(cells, conf, wsum, machine, read_log):
     head = ["backend", "target", "in flight", "share", "failed", "p50 / p99 s", "ITL p99 ms",
             "CPU cores client / mock", "µs/request client / mock", "µs/token client / mock",
             "KiB/in flight client / mock", "threads", "fds client / mock",
-            "connections opened / peak / mock", "held"]
+            "connections opened / peak open / mock's peak", "held"]
     rows, summ = [], []
     for b in ("threaded", "evented"):
         mine = [x for x in cells if x["client"] == b]
@@ -330,7 +331,8 @@ def held_text(x):
     if x.get("conns_peak") is not None:
         out += ", over %s connections open at most (%s opened%s)" % (
             num(x["conns_peak"]), num(x.get("conns_opened")),
-            "; the mock accepted %s" % num(x["mk_conns"]) if x.get("mk_conns") is not None else "")
+            "; the mock saw at most %s open at once" % num(x["mk_conns_peak"])
+            if x.get("mk_conns_peak") is not None else "")
     if x.get("mk_in_flight_peak") is not None:
         out += ", the mock's peak in flight %s" % num(x["mk_in_flight_peak"])
     return out + ", client RSS %s KiB per request in flight" % fmt(x.get("cl_rss_kb_inflight"), 1)
@@ -350,10 +352,11 @@ def transport_text(conf, cells):
 
 
 def conns_text(x):
-    """connections opened / peak open (the client's counts) / the mock's accepted."""
+    """connections opened / the most open at once, the client's counts / the most open at once
+    at the mock (which sees a close only when it next reads: an upper bound)."""
     cap = " (cap %s)" % num(x["cap"]) if x.get("cap") else ""
     return "%s / %s / %s%s" % (num(x.get("conns_opened")), num(x.get("conns_peak")),
-                               num(x.get("mk_conns")), cap)
+                               num(x.get("mk_conns_peak")), cap)
 
 
 def pair(c, a, b, digits=2):
