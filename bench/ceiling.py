@@ -105,6 +105,10 @@ def held(c, conf):
     if c["share"] < pr["min_share"]:
         why.append("%.0f in flight of %d (%.3f < %.2f)" % (c["in_flight"], c["target"], c["share"],
                                                           pr["min_share"]))
+    mk_peak = c.get("mk_in_flight_peak")  # the server's own count: requests it was answering
+    if mk_peak is not None and mk_peak < pr["min_share"] * c["target"]:
+        why.append("the mock's peak in flight %d < %.2f of %d (the rest never reached it)" % (
+            mk_peak, pr["min_share"], c["target"]))
     cap, peak = c.get("cap"), c.get("conns_peak")
     if cap and peak is not None and peak > cap:
         why.append("%d connections open at once, over the cap of %d" % (peak, cap))
@@ -268,7 +272,7 @@ def section(cells, conf, wsum, machine, read_log):
           "L = %.2f s (TTFT %s ms, then %s tokens %s ms apart, %s per chunk), so that the target "
           "is in flight from L on; the figures are those of the steady window (llmload "
           "`--window`, %s s from L + %s s). Held: mean in flight on the wire >= %.2f of the "
-          "target, no failure, p99 <= %.2f x L%s. The mock listened on %s loopback "
+          "target (and the mock's own peak in flight), no failure, p99 <= %.2f x L%s. The mock listened on %s loopback "
           "address%s, each client slot keeping to one%s." % (
               pr["answer_s"], conf.get("ttft_ms"), conf.get("tokens"), conf.get("itl_ms"),
               conf.get("chunk_tokens"), conf.get("steady_s"), conf.get("settle_s"),

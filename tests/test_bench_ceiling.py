@@ -17,7 +17,8 @@ meet (CPU saturation, the mock's descriptors, stretched answers, a step killed b
 more connections open at once than the cap).
 
     held     every recorded step at 200..1,000 holds; the EMFILE and pids steps do not; the
-             HTTP/2 steps hold, evented within its cap, and not past it
+             HTTP/2 steps hold, evented within its cap, and not past it, nor when the mock's
+             own peak in flight falls short of the target
     plan     next_target: up the targets while steps hold, then bisect between the highest held
              and the lowest not held, at most `bisect` steps; a first target that fails bisects
              from 0; a midpoint that rounds onto a target already tried ends it
@@ -112,6 +113,10 @@ d["results"]["requests"]["connections_open_peak"] = 5  # one more than the cap o
 c = cell(d, 300, H2, server=load("evented-h2-t300.server.json"))
 ok, why = ceiling.held(c, H2)
 expect(not ok and why == ["5 connections open at once, over the cap of 4"], "over the cap", why)
+sv = dict(load("evented-h2-t300.server.json"), in_flight_peak=270)  # 30 waited in the client
+ok, why = ceiling.held(cell("evented-h2-t300.json", 300, H2, server=sv), H2)
+expect(not ok and why == ["the mock's peak in flight 270 < 0.95 of 300 (the rest never reached "
+                          "it)"], "the server's own count of requests in flight", why)
 
 # --- plan ---------------------------------------------------------------------------------------
 PLAN = dict(QUICK, targets="1000 2000 4000 8000", bisect="2")
