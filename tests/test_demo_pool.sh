@@ -71,7 +71,8 @@ PY
 # --- the old form: cleartext, no round trip ---
 "$LLMLOAD" demo pool --no-tls --rtt-ms 0 --scale $scale --json "$tmp/clear.json" >"$tmp/clear.out" 2>&1 ||
     fail "--no-tls --rtt-ms 0: exit $?: $(tail -5 "$tmp/clear.out")"
-grep -q "^transport: cleartext HTTP (--no-tls), HTTP/1.1, no round trip emulated" "$tmp/clear.out" ||
+grep -q "^transport: cleartext HTTP (--no-tls), HTTP/1.1,$" "$tmp/clear.out" &&
+    grep -q "^ *no round trip emulated" "$tmp/clear.out" ||
     fail "--no-tls --rtt-ms 0: transport line: $(grep -m1 transport "$tmp/clear.out")"
 check cleartext "$tmp/clear.json" || fails=$((fails + 1))
 

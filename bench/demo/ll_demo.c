@@ -23,8 +23,7 @@ static const struct ll_demo_scenario scenarios[] = {
     {"errors", "collect every outcome vs fail-fast: what fail-fast loses", false, ll_demo_errors},
     {"retry", "429, 503, 500 then success, retried with backoff and Retry-After; 400/401 not",
      false, ll_demo_retry},
-    {"pool",
-     "one shared connection pool vs a new connection per request, over TLS and a 20 ms round trip",
+    {"pool", "one shared pool vs a new connection per request, over TLS and a 20 ms round trip",
      true, ll_demo_pool},
     {"semaphore", "100 requests under in-flight limits 1, 3, 10, 100", false, ll_demo_semaphore},
     {"server", "mockllm's event loop vs a thread per connection, 100 to 10,000 waiting", false,
@@ -177,9 +176,8 @@ int ll_cmd_demo(int argc, char **argv)
          "0 = none)",
          NULL, &d.rtt_given, 0},
         {"no-tls", LL_OPT_BOOL, &d.no_tls, 0, 0, NULL,
-         "pool: the embedded mock serves cleartext HTTP (default: HTTPS, its own CA trusted and "
-         "verified)",
-         NULL, NULL, 0},
+         "pool: the embedded mock serves cleartext HTTP", "HTTPS, its own CA trusted and verified",
+         NULL, 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     if (argc < 1 || argv[0][0] == '-') {

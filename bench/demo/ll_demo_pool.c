@@ -235,9 +235,9 @@ static void print_transport(struct ll_demo *d, const struct pool_net *net)
             net->tls ? "TLS" : "cleartext");
     } else {
         cJSON_AddNumberToObject(t, "rtt_ms", net->rtt_ms);
-        printf("transport: %s, HTTP/1.1, ", net->tls ? "HTTPS (the embedded mock's own CA trusted "
-                                                       "and verified)"
-                                                     : "cleartext HTTP (--no-tls)");
+        printf("transport: %s, HTTP/1.1,\n           ",
+               net->tls ? "HTTPS (the embedded mock's own CA trusted and verified)"
+                        : "cleartext HTTP (--no-tls)");
         if (net->rtt_ms > 0) {
             printf("a %g ms network round trip emulated by mockllm (--rtt-ms %g x scale %g)\n",
                    net->rtt_ms, d->rtt_ms, d->scale);
