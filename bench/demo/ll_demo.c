@@ -63,10 +63,25 @@ static int pick_backends(struct ll_demo *d, const char *name)
     return 0;
 }
 
-/* --rtt-ms and --no-tls shape the embedded mock of the scenarios that choose a transport: given
- * elsewhere they would silently do nothing, so each is refused with one line. */
-static int check_transport(const struct ll_demo_scenario *s, const struct ll_demo *d)
+static const struct ll_demo_scenario *find_scenario(const char *name)
 {
+    for (const struct ll_demo_scenario *s = scenarios; s->name != NULL; s++) {
+        if (strcmp(s->name, name) == 0) {
+            return s;
+        }
+    }
+    fprintf(stderr, "%s: unknown scenario '%s' (llmload demo lists them)\n", WHO, name);
+    return NULL;
+}
+
+/* A --url that cannot work, and --rtt-ms or --no-tls where they cannot apply: they shape the
+ * embedded mock of the scenarios that choose a transport, and given elsewhere would silently do
+ * nothing. One line each; 0 or LL_EINVAL. */
+static int check_endpoint(const struct ll_demo_scenario *s, const struct ll_demo *d)
+{
+    if (d->url != NULL && ll_netopts_check_url(WHO, "--url", d->url) != 0) {
+        return LL_EINVAL;
+    }
     const char *flag = d->rtt_given ? "--rtt-ms" : d->no_tls ? "--no-tls" : NULL;
     if (flag == NULL) {
         return 0;
@@ -189,12 +204,8 @@ int ll_cmd_demo(int argc, char **argv)
         list_scenarios(argc < 1 ? stdout : stderr);
         return argc < 1 ? LL_EXIT_OK : LL_EXIT_USAGE;
     }
-    const struct ll_demo_scenario *s = scenarios;
-    while (s->name != NULL && strcmp(s->name, argv[0]) != 0) {
-        s++;
-    }
-    if (s->name == NULL) {
-        fprintf(stderr, "%s: unknown scenario '%s' (llmload demo lists them)\n", WHO, argv[0]);
+    const struct ll_demo_scenario *s = find_scenario(argv[0]);
+    if (s == NULL) {
         return LL_EXIT_USAGE;
     }
     if (ll_opts_parse(WHO, opts, argc - 1, argv + 1, &help) != 0) {
@@ -205,10 +216,7 @@ int ll_cmd_demo(int argc, char **argv)
         ll_opts_help(stdout, opts);
         return LL_EXIT_OK;
     }
-    if (d.url != NULL && ll_netopts_check_url(WHO, "--url", d.url) != 0) {
-        return LL_EXIT_USAGE;
-    }
-    if (check_transport(s, &d) != 0) {
+    if (check_endpoint(s, &d) != 0) {
         return LL_EXIT_USAGE;
     }
     int rc = pick_backends(&d, backend);
