@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # sourced: its keys, helpers and globals are bench.sh's
 # bench/lib/transport.sh - sourced by bench/bench.sh: the transport workload (mode=transport,
 # bench/workloads/transport.conf). It uses bench.sh's machinery (mock_start, run_llmload,
 # run_wrk, bounded, record, progress) and adds the cells' list, h2load, and the mock's own
