@@ -73,10 +73,10 @@ int ll_sys_count_lines(const char *path, int64_t *out)
 
 /* ---- the system's counts ---- */
 
-int ll_sys_tasks(int64_t *out)
+int ll_sys__tasks_at(const char *loadavg, int64_t *out)
 {
     long long run, total;
-    FILE *f = fopen("/proc/loadavg", "r"); /* "0.00 0.01 0.05 1/123 4567" */
+    FILE *f = fopen(loadavg, "r"); /* "0.00 0.01 0.05 1/123 4567" */
     *out = -1;
     if (f == NULL) {
         return LL_ENOENT;
@@ -90,11 +90,16 @@ int ll_sys_tasks(int64_t *out)
     return 0;
 }
 
-/* Threads of one process when its real uid is `uid`, else 0: "Uid:" comes before "Threads:". */
-static int64_t tasks_of(const char *pid, unsigned uid)
+int ll_sys_tasks(int64_t *out)
 {
-    char path[300], line[128];
-    snprintf(path, sizeof(path), "/proc/%s/status", pid);
+    return ll_sys__tasks_at("/proc/loadavg", out);
+}
+
+/* Threads of one process when its real uid is `uid`, else 0: "Uid:" comes before "Threads:". */
+static int64_t tasks_of(const char *proc, const char *pid, unsigned uid)
+{
+    char path[512], line[128];
+    snprintf(path, sizeof(path), "%s/%s/status", proc, pid);
     FILE *f = fopen(path, "r");
     unsigned ruid = ~0u;
     long threads = 0;
@@ -110,10 +115,9 @@ static int64_t tasks_of(const char *pid, unsigned uid)
     return ruid == uid && threads > 0 ? threads : 0;
 }
 
-int ll_sys_user_tasks(int64_t *out)
+int ll_sys__user_tasks_at(const char *proc, unsigned uid, int64_t *out)
 {
-    DIR *d = opendir("/proc");
-    unsigned uid = (unsigned)getuid();
+    DIR *d = opendir(proc);
     int64_t n = 0;
     *out = -1;
     if (d == NULL) {
@@ -121,12 +125,17 @@ int ll_sys_user_tasks(int64_t *out)
     }
     for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
         if (isdigit((unsigned char)e->d_name[0])) {
-            n += tasks_of(e->d_name, uid);
+            n += tasks_of(proc, e->d_name, uid);
         }
     }
     closedir(d);
     *out = n;
     return 0;
+}
+
+int ll_sys_user_tasks(int64_t *out)
+{
+    return ll_sys__user_tasks_at("/proc", (unsigned)getuid(), out);
 }
 
 int ll_sys_rlimit(int resource, int64_t *soft, int64_t *hard)
@@ -147,12 +156,14 @@ int ll_sys_rlimit(int resource, int64_t *soft, int64_t *hard)
     return rc;
 }
 
-/* The pids hierarchy's root and our directory under it (from /proc/self/cgroup), or false. */
-static bool cgroup_pids_dir(char *dir, size_t n, const char **root)
+/* From a /proc/self/cgroup text: the pids hierarchy's root under `sysfs` (root, n bytes) and
+ * our directory under it (dir), or false. */
+static bool cgroup_pids_dir(const char *cgroup_file, const char *sysfs, char *root, char *dir,
+                            size_t n)
 {
-    char line[512], rel[512] = "";
-    FILE *f = fopen("/proc/self/cgroup", "r");
-    *root = NULL;
+    char line[512], rel[512] = "", probe[300];
+    FILE *f = fopen(cgroup_file, "r");
+    root[0] = '\0';
     while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
         line[strcspn(line, "\n")] = '\0';
         char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -162,34 +173,33 @@ static bool cgroup_pids_dir(char *dir, size_t n, const char **root)
         *c2 = '\0';
         char *ctl = c1 + 1;
         if (strstr(ctl, "pids") != NULL) { /* v1: "8:pids:/path" */
-            *root = "/sys/fs/cgroup/pids";
+            snprintf(root, n, "%s/pids", sysfs);
             snprintf(rel, sizeof(rel), "%s", c2 + 1);
             break;
         }
-        if (*ctl == '\0' && *root == NULL) { /* v2: "0::/path", unless v1 names pids */
-            *root = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
-                        ? "/sys/fs/cgroup"
-                        : "/sys/fs/cgroup/unified";
+        if (*ctl == '\0' && root[0] == '\0') { /* v2: "0::/path", unless v1 names pids */
+            snprintf(probe, sizeof(probe), "%s/cgroup.controllers", sysfs);
+            snprintf(root, n, access(probe, F_OK) == 0 ? "%s" : "%s/unified", sysfs);
             snprintf(rel, sizeof(rel), "%s", c2 + 1);
         }
     }
     if (f != NULL) {
         fclose(f);
     }
-    if (*root == NULL) {
+    if (root[0] == '\0') {
         return false;
     }
-    snprintf(dir, n, "%s%s", *root, strcmp(rel, "/") == 0 ? "" : rel);
+    snprintf(dir, n, "%s%s", root, strcmp(rel, "/") == 0 ? "" : rel);
     return true;
 }
 
-int ll_sys_cgroup_pids(int64_t *current, int64_t *max, char *dir_out, size_t n)
+int ll_sys__cgroup_pids_at(const char *cgroup_file, const char *sysfs, int64_t *current,
+                           int64_t *max, char *dir_out, size_t n)
 {
-    char dir[256], path[300];
-    const char *root;
+    char root[256], dir[256], path[300];
     *current = *max = -1;
     dir_out[0] = '\0';
-    if (!cgroup_pids_dir(dir, sizeof(dir), &root)) {
+    if (!cgroup_pids_dir(cgroup_file, sysfs, root, dir, sizeof(dir))) {
         return LL_ENOENT;
     }
     for (;;) { /* from our own directory up to the root */
@@ -210,6 +220,11 @@ int ll_sys_cgroup_pids(int64_t *current, int64_t *max, char *dir_out, size_t n)
         *slash = '\0';
     }
     return *max >= 0 ? 0 : LL_ENOENT;
+}
+
+int ll_sys_cgroup_pids(int64_t *current, int64_t *max, char *dir, size_t n)
+{
+    return ll_sys__cgroup_pids_at("/proc/self/cgroup", "/sys/fs/cgroup", current, max, dir, n);
 }
 
 /* ---- thread walls ---- */

@@ -58,6 +58,14 @@ int ll_sys_rlimit(int resource, int64_t *soft, int64_t *hard);
  * 0, or LL_ENOENT when no directory on the path has a finite pids.max (then -1, -1, ""). */
 int ll_sys_cgroup_pids(int64_t *current, int64_t *max, char *dir, size_t n);
 
+/* The same three over other files, for tests that lay out a /proc or a cgroup tree of known
+ * contents: `loadavg` for /proc/loadavg; `proc` for /proc, counting real user `uid`;
+ * `cgroup_file` for /proc/self/cgroup and `sysfs` for /sys/fs/cgroup. */
+int ll_sys__tasks_at(const char *loadavg, int64_t *out);
+int ll_sys__user_tasks_at(const char *proc, unsigned uid, int64_t *out);
+int ll_sys__cgroup_pids_at(const char *cgroup_file, const char *sysfs, int64_t *current,
+                           int64_t *max, char *dir, size_t n);
+
 /* ---- thread walls ---- */
 
 /* The limits that can refuse a new thread, in the order they are judged: the counts of tasks

@@ -55,12 +55,17 @@ static void figures(char *buf, size_t n, const struct ll_thread_counts *c, long 
     }
 }
 
+void mock_syslimit_name(const struct ll_thread_counts *c, long threads, struct mock_syslimit *out)
+{
+    char line[200];
+    figures(line, sizeof(line), c, threads);
+    snprintf(out->name, sizeof(out->name), "%s", ll_thread_wall_limit(c->wall));
+    snprintf(out->detail, sizeof(out->detail), "%s %s", out->name, line);
+}
+
 void mock_syslimit_thread(int err, size_t stack_bytes, long threads, struct mock_syslimit *out)
 {
     struct ll_thread_counts c;
-    char line[200];
     ll_thread_counts_read(&c, err, stack_bytes);
-    figures(line, sizeof(line), &c, threads);
-    snprintf(out->name, sizeof(out->name), "%s", ll_thread_wall_limit(c.wall));
-    snprintf(out->detail, sizeof(out->detail), "%s %s", out->name, line);
+    mock_syslimit_name(&c, threads, out);
 }

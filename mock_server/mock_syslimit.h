@@ -22,4 +22,9 @@ struct mock_syslimit {
  * the figures read. */
 void mock_syslimit_thread(int err, size_t stack_bytes, long threads, struct mock_syslimit *out);
 
+struct ll_thread_counts; /* ll_sys.h */
+
+/* The wording alone: out from counters already read and judged (c->wall). Pure. */
+void mock_syslimit_name(const struct ll_thread_counts *c, long threads, struct mock_syslimit *out);
+
 #endif
