@@ -36,6 +36,7 @@ int ll_sys_read_key(const char *path, const char *key, int64_t *out)
     size_t klen = strlen(key);
     int rc = LL_EINVAL;
     *out = -1;
+    klen -= klen > 0 && key[klen - 1] == ':'; /* "Threads:" as "Threads" */
     if (f == NULL) {
         return LL_ENOENT;
     }

@@ -28,10 +28,11 @@
 int ll_sys_read_num(const char *path, int64_t *out);
 
 /* The number after "key:" on the first line that begins with `key` and a colon, in a
- * "Key:  value" file: /proc/PID/status, /proc/meminfo (key without the colon: "VmSize",
- * "MemAvailable"). Units are the file's (kB for Vm* and meminfo); of several numbers on the line
- * the first ("Uid": the real id). 0; LL_ENOENT when the file cannot be opened; LL_EINVAL when no
- * line has the key or no number follows it. *out is the number, or -1 on failure. */
+ * "Key:  value" file: /proc/PID/status, /proc/meminfo ("VmSize" or "VmSize:", the same; never
+ * a longer key such as "VmSizeX"). Units are the file's (kB for Vm* and meminfo); of several
+ * numbers on the line the first ("Uid": the real id). 0; LL_ENOENT when the file cannot be opened;
+ * LL_EINVAL when no line has the key or no number follows it. *out is the number, or -1 on failure.
+ */
 int ll_sys_read_key(const char *path, const char *key, int64_t *out);
 
 /* Lines ('\n's) in the file at `path`: the mappings of /proc/self/maps. 0, or LL_ENOENT when

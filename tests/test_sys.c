@@ -115,6 +115,9 @@ static void test_sys_read_key(void **state)
     assert_int_equal(v, 7); /* the first line with the key */
     assert_int_equal(ll_sys_read_key(path, "VmSize", &v), 0);
     assert_int_equal(v, 123456); /* not VmSizeX's 9 */
+    v = 0;
+    assert_int_equal(ll_sys_read_key(path, "VmSize:", &v), 0); /* the colon may be given */
+    assert_int_equal(v, 123456);
     assert_int_equal(ll_sys_read_key(path, "Uid", &v), 0);
     assert_int_equal(v, 1000); /* the real id, the first */
     v = 5;
