@@ -93,17 +93,22 @@ int ll_test_fd_count(pid_t pid)
     return ll_proc_fds((int)pid);
 }
 
-long ll_test_rss_kb(pid_t pid)
+long ll_test_status(pid_t pid, const char *key)
 {
     char path[64];
-    int64_t kb;
+    int64_t v;
     if (pid == 0) {
         snprintf(path, sizeof(path), "/proc/self/status");
     } else {
         snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     }
-    ll_sys_read_key(path, "VmRSS", &kb);
-    return (long)kb;
+    ll_sys_read_key(path, key, &v);
+    return (long)v;
+}
+
+long ll_test_rss_kb(pid_t pid)
+{
+    return ll_test_status(pid, "VmRSS");
 }
 
 char *ll_test_http(const char *host, int port, const char *path, bool post)

@@ -292,14 +292,7 @@ static void test_limits_threads_as(void **state)
     if (LL_TEST_SANITIZED) {
         ll_test_skip("RLIMIT_AS: a sanitizer's shadow memory needs the address space");
     }
-    long vm = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    char l[256];
-    while (f != NULL && fgets(l, sizeof(l), f) != NULL && sscanf(l, "VmSize: %ld", &vm) != 1) {
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
+    long vm = ll_test_status(0, "VmSize");
     assert_true(vm > 0);
     rlim_t lim = (rlim_t)vm * 1024 + ((rlim_t)56 << 20);
     assert_int_equal(child_create(RLIMIT_AS, lim, 64, (size_t)16 << 20), 0);
