@@ -28,6 +28,7 @@
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
+. "$LL_TOP/bench/lib/transport.sh" # mode=transport: its cells, h2load, the mock's counts
 
 usage() { echo "bench.sh: $*" >&2; echo "usage: bench/bench.sh [--quick|--full] [--only W,...] [--backends LIST] [--out DIR] [--check FILE] [--update-baseline [FILE]] [--reps N] [--no-build] [--dry-run] (see --help)" >&2; exit 2; }
 # need_value FLAG "$@": the flag's value, or a usage line when it is missing.
@@ -99,10 +100,11 @@ fi
 # --- workloads -------------------------------------------------------------------------------
 # load_conf FILE [gate]: reset the keys, source the file, then let quick_KEY replace KEY in
 # --quick; for the gate's rounds quick_KEY and then gate_KEY replace KEY, whatever the level.
+# (So no key may be named X where quick_X or gate_X is a variable of this script: gate_cells.)
 KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests requests peers
       httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
       bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout server_models
-      client_backend
+      client_backend protocols reuse rtts cell_list h2load_streams
       targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom
       run_args_threaded run_args_evented"
 load_conf() {
@@ -114,6 +116,7 @@ load_conf() {
     max_probes=14 min_efficiency=0.9 listen_addrs=1 wrk_duration=5 cell_timeout=300
     targets="" ttft_ms=0 itl_ms=50 tokens=400 chunk_tokens=1 settle_s=2 steady_s=20 min_share=0.95
     max_stretch=1.25 headroom=0.02 server_models="" client_backend=""
+    protocols="h1 h1-tls h2-tls" reuse="pool new" rtts=0 cell_list="" h2load_streams=100
     # A key with no default above is empty, never unset: a new key must not trip `set -u` in
     # every workload whose .conf does not name it.
     for k in $KEYS; do [ -n "${!k+x}" ] || printf -v "$k" '%s' ""; done
@@ -146,7 +149,7 @@ for w in $order $(cd "$LL_TOP/bench/workloads" && ls ./*.conf | sed 's|^\./||; s
 done
 
 # Cells are counted up front (an upper bound for the searches) for the progress line.
-cells_total=0
+cells_total=0 dry_lines=()
 for w in "${workloads[@]}"; do
     load_conf "$LL_TOP/bench/workloads/$w.conf"
     conf_env >/dev/null # every key renders, also in --dry-run
@@ -158,6 +161,8 @@ for w in "${workloads[@]}"; do
     slo-search) cells_total=$((cells_total + max_probes * ${#BACKENDS[@]})) ;;
     ceiling) cells_total=$((cells_total + ($(wc -w <<<"$targets") + bisect) * ${#BACKENDS[@]})) ;;
     server) cells_total=$((cells_total + $(wc -w <<<"$concurrency") * $(wc -w <<<"$server_models"))) ;;
+    transport) transport_count ${#BACKENDS[@]}; cells_total=$((cells_total + TCOUNT))
+        [ $dry_run = 1 ] && dry_lines+=("$w: $concurrency in flight, ${duration} s a run, $TCOUNT runs over ${#TCELLS[@]} cells: ${TCELLS[*]}") ;;
     *) usage "bench/workloads/$w.conf: unknown mode '$mode'" ;;
     esac
 done
@@ -168,6 +173,7 @@ if [ $dry_run = 1 ]; then
     echo "workloads: ${workloads[*]}"
     echo "backends: ${BACKENDS[*]}"
     echo "cells: up to $cells_total"
+    [ ${#dry_lines[@]} -gt 0 ] && printf '%s\n' "${dry_lines[@]}"
     [ ${#gate_cells[@]} -gt 0 ] && echo "gate cells a round: $(printf '%s; ' "${gate_cells[@]}")up to $reps rounds"
     echo "check against: ${check:--}"
     echo "baseline written to: ${update:--}"
@@ -179,6 +185,7 @@ fi
 ll_deps python3 time || { echo "bench.sh: needs /usr/bin/python3 and /usr/bin/time" >&2; exit 1; }
 notes=()
 ll_deps wrk || notes+=("wrk missing: the wrk peer is skipped")
+ll_deps nghttp2-client || notes+=("h2load (nghttp2-client) missing: the h2load peer is skipped")
 ll_deps gnuplot-nox || notes+=("gnuplot missing: no charts")
 ll_deps python3-httpx || notes+=("python3-httpx missing: the httpx peer is skipped")
 # Configure build/ as ll_build does, but build only the two programs measured here, so that a
@@ -205,27 +212,24 @@ CELLS=$out/cells.tsv
 printf '%s\n' "${notes[@]}" >"$out/notes.txt"
 
 # --- processes: everything we start is stopped by PID ----------------------------------------
-MOCK_PID="" CLIENT_PID="" MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS="" MOCK_CA="" CLIENT_TLS=()
+MOCK_PID="" CLIENT_PID="" MOCK_EXTRA="" RECORD_AS="" SERVER_FIGS="" MOCK_FIGS="" MOCK_CA=""
+WRK_ARGS=()
 stop_pid() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 cleanup() { stop_pid "$CLIENT_PID"; stop_pid "$MOCK_PID"; }
 trap cleanup EXIT
 trap 'echo; echo "bench.sh: interrupted" >&2; exit 130' INT TERM
 
-# mock_start NADDR ARGS...: a fresh mockllm on 127.0.0.1..NADDR, sets MOCK_PID, URLS (array)
-# and, when ARGS hold --tls, MOCK_CA: the throwaway CA its ready line names ("listening HOST
-# PORT tls CAFILE"), which the clients then trust (CLIENT_TLS: --cacert FILE).
+# mock_start NADDR ARGS...: a fresh mockllm on 127.0.0.1..NADDR, sets MOCK_PID and URLS (array);
+# with --tls, https URLs and MOCK_CA, the CA its ready line names ("listening HOST PORT tls CA").
 mock_start() {
-    local naddr=$1 listen=() i port _a _h tls ca scheme=http; shift
+    local naddr=$1 listen=() i port _a _h _t scheme=http; shift
     for i in $(seq 1 "$naddr"); do listen+=(--listen "127.0.0.$i"); done
     coproc MOCKP { exec "$MOCKLLM" --port 0 "${listen[@]}" "$@" 2>>"$out/logs/mockllm.log"; }
     MOCK_PID=$MOCKP_PID
-    if ! read -r -t 10 _a _h port tls ca <&"${MOCKP[0]}"; then
+    if ! read -r -t 10 _a _h port _t MOCK_CA <&"${MOCKP[0]}"; then
         echo "bench.sh: mockllm did not start ($*)" >&2; exit 1
     fi
-    MOCK_CA="" CLIENT_TLS=()
-    if [ "$tls" = tls ] && [ -n "$ca" ]; then
-        MOCK_CA=$ca scheme=https CLIENT_TLS=(--cacert "$ca")
-    fi
+    [ "$_t" = tls ] && scheme=https || MOCK_CA=""
     URLS=()
     for i in $(seq 1 "$naddr"); do URLS+=("$scheme://127.0.0.$i:$port/v1"); done
 }
@@ -252,11 +256,12 @@ progress() { # WORKLOAD CLIENT WHAT
 }
 
 # record WORKLOAD CLIENT CONC RATE REQUESTS RC JSON LOG [MOCK_CPU]: one line of cells.tsv per
-# client run; the last column is the gate's round ($GATE_REP), empty outside the gate.
-GATE_REP=""
+# client run; then the gate's round ($GATE_REP, empty outside the gate) and the transport
+# workload's cell ($CELL, PROTO/REUSE/RTT; empty elsewhere).
+GATE_REP="" CELL=""
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" \
-        "${9:-}" "$GATE_REP" >>"$CELLS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" \
+        "${9:-}" "$GATE_REP" "$CELL" >>"$CELLS"
     cells_done=$((cells_done + 1))
 }
 
@@ -274,15 +279,17 @@ bounded() {
 run_llmload() {
     local w=$1 b=$2 c=$3 r=$4 n=$5 tag rc=0 u args=(); shift 5
     tag=$w-$b${c:+-c$c}${r:+-r$r}$tag_suffix
-    progress "$w" "$b" "${c:+c=$c}${r:+r=$r}"
+    progress "$w" "$b" "${c:+c=$c}${r:+r=$r}${CELL:+ $CELL}"
     mock_start "$listen_addrs" $mock_args $MOCK_EXTRA
     for u in "${URLS[@]}"; do args+=(--url "$u"); done
+    [ -n "$MOCK_CA" ] && args+=(--cacert "$MOCK_CA")
     [ -n "$c" ] && args+=(--concurrency "$c")
     [ -n "$r" ] && args+=(--rate "$r")
-    bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" "${CLIENT_TLS[@]}" \
+    bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" \
         --no-preflight --json "$out/raw/$tag.json" $run_args $(backend_args "$b") "$@" \
         >"$out/logs/$tag.log" 2>&1 || rc=$?
     [ -n "$SERVER_FIGS" ] && server_figures "$out/raw/$tag.server.json"
+    [ -n "$MOCK_FIGS" ] && mock_figures "$out/raw/$tag.mock.json"
     mock_stop
     record "$w" "${RECORD_AS:-$b}" "$c" "$r" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
     LAST_JSON=$out/raw/$tag.json LAST_RC=$rc
@@ -291,11 +298,12 @@ run_llmload() {
 run_wrk() { # WORKLOAD CONC
     local w=$1 c=$2 tag=$1-wrk-c$2$tag_suffix rc=0 t=2
     [ "$c" -lt 2 ] && t=1
-    progress "$w" wrk "c=$c"
-    mock_start 1 $mock_args
+    progress "$w" wrk "c=$c${CELL:+ $CELL}"
+    mock_start 1 $mock_args $MOCK_EXTRA
     bounded /usr/bin/time -f '%U %S %M' -o "$out/logs/$tag.time" wrk -t"$t" -c"$c" \
         -d"${wrk_duration}s" --timeout 10s --latency -s "$LL_TOP/bench/lib/post.lua" \
-        "${URLS[0]}/chat/completions" >"$out/logs/$tag.log" 2>&1 || rc=$?
+        "${WRK_ARGS[@]}" "${URLS[0]}/chat/completions" >"$out/logs/$tag.log" 2>&1 || rc=$?
+    [ -n "$MOCK_FIGS" ] && mock_figures "$out/raw/$tag.mock.json"
     mock_stop
     $REPORT wrk2json "$out/logs/$tag.log" "$out/logs/$tag.time" "$c" >"$out/raw/$tag.json" || rc=1
     record "$w" wrk "$c" "" "" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
@@ -454,13 +462,14 @@ print('%g %g %d %g %d %g' % (l, r, math.ceil($t * (1 + $headroom)) + 8, d, math.
     mock_start "$listen_addrs" --ttft "$ttft_ms" --itl "$itl_ms" --tokens "$tokens" \
         --chunk-tokens "$chunk_tokens" $mock_args
     for u in "${URLS[@]}"; do args+=(--url "$u"); done
+    [ -n "$MOCK_CA" ] && args+=(--cacert "$MOCK_CA")
     # Every run bounded: --duration and --requests end the sending, --timeout each answer.
     local keep=$cell_timeout
     cell_timeout=$($PY -c "print(int($dur + 3 * $l_s + 60))")
     bounded "$LLMLOAD" run --backend "$b" --rate "$rate" --concurrency "$limit" \
         --requests "$n" --duration "${dur}s" --window "${from}s" --server-pid "$MOCK_PID" \
         --stream --retries 0 --timeout "$($PY -c "print(2 * $l_s + 10)")" --no-limit-check \
-        --no-preflight --json "$out/raw/$tag.json" "${args[@]}" "${CLIENT_TLS[@]}" $run_args \
+        --no-preflight --json "$out/raw/$tag.json" "${args[@]}" $run_args \
         $(backend_args "$b") >"$out/logs/$tag.log" 2>&1 || rc=$?
     cell_timeout=$keep
     server_figures "$out/raw/$tag.server.json" # the mock's own count of connections, streams
@@ -606,6 +615,7 @@ for w in "${workloads[@]}"; do
     burst) do_burst "$w" ;;
     ceiling) do_ceiling "$w" ;;
     server) do_server "$w" ;;
+    transport) do_transport "$w" ;;
     esac
 done
 if [ ${#gate_cells[@]} -gt 0 ]; then

@@ -7,6 +7,8 @@ gnuplot charts, tables on the terminal. Python 3 standard library only.
     report.py wrk2json WRK_OUT TIME_OUT CONNS     wrk's text + /usr/bin/time -> run-like JSON
     report.py gatereps OUTDIR LEVEL               the gate's rounds so far, as bench/gate.py reads them
     report.py ceilnext OUTDIR WORKLOAD BACKEND    the ceiling ramp's next target, or "done"
+    report.py h2load2json OUT LOG TIME CONC CONNS h2load's summary, --log-file and time -> JSON
+    report.py mockfigs METRICS_URL CAFILE|-       a running mockllm's connections, handshakes
 
 A figure that was not measured (absent, or null in the run's JSON) is None here: empty in
 cells.csv and "-" in report.md, never 0.
@@ -28,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ceiling  # noqa: E402  (bench/ceiling.py: the steady-state ceiling's steps)
 import charts  # noqa: E402  (bench/charts.py)
 import gate  # noqa: E402  (bench/gate.py: the gated metrics' names)
+import transport  # noqa: E402  (bench/transport.py: the transport workload)
 
 BACKENDS = ("threaded", "evented")
 PEERS = ("wrk", "libcurl", "httpx")
@@ -118,7 +121,7 @@ def figures(row, conf, outdir):
     c = {"workload": wl, "client": client, "concurrency": int(conc) if conc else 0,
          "rate": float(rate) if rate else 0.0, "rc": rc, "json": jpath, "log": log,
          "mock_cpu_s": float(row[8]) if len(row) > 8 and row[8] else 0.0,
-         "rep": row[9] if len(row) > 9 else ""}
+         "rep": row[9] if len(row) > 9 else "", "cell": row[10] if len(row) > 10 else ""}
     if rc == "skipped":
         c["status"] = "skipped"
         return c
@@ -526,7 +529,18 @@ def read_cells(outdir):
             p = os.path.join(outdir, "conf", wl + ".env")
             confs[wl] = read_env(p) if os.path.exists(p) else {}
         cells.append(figures(row, confs[wl], outdir))
+        if confs[wl].get("mode") == "transport":
+            transport_fields(cells[-1], outdir)
     return cells, confs
+
+
+def transport_fields(c, outdir):
+    """A transport cell's connection and handshake figures: its run's JSON and the mock's
+    counts (raw/TAG.mock.json, bench.sh's mock_figures)."""
+    j = c.get("json") or ""
+    doc = load_json(os.path.join(outdir, j)) if j else None
+    mock = load_json(os.path.join(outdir, j[:-len(".json")] + ".mock.json")) if j else None
+    transport.fields(c, doc, mock)
 
 
 def read_machine(outdir):
@@ -633,6 +647,9 @@ def report(outdir, wdir, level):
             md += ceiling.section(wcells, conf, wsum, machine, lambda c: read_log(c, outdir))
         elif mode == "server":
             md += server_section(outdir, wcells, conf, wsum)
+        elif mode == "transport":
+            md += transport.section(wcells, conf, wsum, machine, fmt, md_table,
+                                    lambda log: why_failed(outdir, log))
         md.append("")
         summary["workloads"][wl] = wsum
 
@@ -651,9 +668,10 @@ def report(outdir, wdir, level):
     bad = [c for c in cells if c["status"] in ("failed", "timeout")]
     if bad:
         md += ["## Runs that failed", ""]
-        md += ["- %s %s C=%s rate=%s: %s (exit %s), log %s%s" % (
-            c["workload"], c["client"], c["concurrency"], c["rate"] or "-", c["status"], c["rc"],
-            c["log"], why_failed(outdir, c["log"])) for c in bad]
+        md += ["- %s %s%s C=%s rate=%s: %s (exit %s), log %s%s" % (
+            c["workload"], c["client"], " " + c["cell"] if c.get("cell") else "", c["concurrency"],
+            c["rate"] or "-", c["status"], c["rc"], c["log"], why_failed(outdir, c["log"]))
+            for c in bad]
         md.append("")
     flagged = sorted({"%s/%s" % (c["workload"], c["client"]) for c in cells
                       if c.get("littles_flagged")})
@@ -791,6 +809,12 @@ def main(argv):
         return 0
     if len(argv) == 5 and argv[1] == "wrk2json":
         wrk2json(argv[2], argv[3], int(argv[4]))
+        return 0
+    if len(argv) == 7 and argv[1] == "h2load2json":
+        print(transport.h2load2json(argv[2], argv[3], argv[4], int(argv[5]), int(argv[6])))
+        return 0
+    if len(argv) == 4 and argv[1] == "mockfigs":
+        print(transport.mock_figures(argv[2], argv[3]))
         return 0
     if len(argv) == 4 and argv[1] == "gatereps":
         print(json.dumps(gate_rounds(read_cells(argv[2])[0], read_machine(argv[2]), argv[3])))

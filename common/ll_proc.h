@@ -7,8 +7,8 @@
  * moment (before the threads already started are joined) and the one at its limit is named:
  * that is evidence, where a description of the limits after the fact is only inference.
  *
- * Linux /proc and /sys; a figure that cannot be read is -1. Any thread; nothing is kept between
- * calls.
+ * Linux /proc and /sys (the small readers and the walls' reasoning are ll_sys.h, shared with
+ * mockllm); a figure that cannot be read is -1. Any thread; nothing is kept between calls.
  */
 #ifndef LL_PROC_H
 #define LL_PROC_H
@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ll_sys.h"
 
 /* One look at a process. */
 struct ll_proc_sample {
@@ -53,48 +55,18 @@ int ll_proc_fds(int pid);
  * 0 or LL_ENOENT. */
 int ll_proc_nofile(int pid, int64_t *soft, int64_t *hard);
 
-/* The limits that can refuse a new thread, in the order they are judged. */
-#define LL_THREAD_WALL_MAP(X)                                                                      \
-    X(UNKNOWN, "unknown", "no counter was at its limit")                                           \
-    X(CGROUP_PIDS, "cgroup pids.max", "the tasks its control group may hold")                      \
-    X(NPROC, "RLIMIT_NPROC", "the tasks its user may run (not for root)")                          \
-    X(THREADS_MAX, "threads-max", "kernel.threads-max, the tasks the system may run")              \
-    X(PID_MAX, "pid_max", "kernel.pid_max, the ids the system can give")                           \
-    X(MAP_COUNT, "max_map_count", "vm.max_map_count, mappings per process (two per stack)")        \
-    X(ADDRESS_SPACE, "RLIMIT_AS", "the address space its stacks reserve")                          \
-    X(MEMORY, "memory", "memory for a stack (ENOMEM, or a stack larger than MemAvailable)")
-
-enum ll_thread_wall_kind {
-#define LL_THREAD_WALL_ENUM_(name, short_, descr) LL_TW_##name,
-    LL_THREAD_WALL_MAP(LL_THREAD_WALL_ENUM_)
-#undef LL_THREAD_WALL_ENUM_
-        LL_TW__COUNT
-};
-
-/* A failed thread creation and the counters at that moment; -1 = unknown or unlimited. */
+/* A failed thread creation: how far it got, and every counter that can refuse a thread, read
+ * at that moment (ll_sys.h: the walls, their names and how one is judged met). */
 struct ll_thread_wall {
-    int err;                   /* errno of pthread_create (EAGAIN, ENOMEM); 0: nothing failed */
-    int started, wanted;       /* threads started before it failed, threads asked for */
-    size_t stack_size;         /* bytes per thread asked for, 0 = the default (RLIMIT_STACK) */
-    int proc_threads;          /* threads in this process */
-    bool root;                 /* RLIMIT_NPROC does not bind root */
-    int64_t nproc, user_tasks; /* RLIMIT_NPROC soft, tasks of this user (not for root) */
-    int64_t sys_tasks, threads_max; /* tasks on the system (/proc/loadavg), the limit */
-    int64_t pid_max;                /* kernel.pid_max */
-    int64_t pids_current, pids_max; /* the tightest cgroup on our path, pids controller */
-    char pids_cgroup[256];          /* its directory, "" when none is finite */
-    int64_t maps, max_map_count;    /* this process's mappings, vm.max_map_count */
-    int64_t vm_kb, as_kb, stack_kb; /* VmSize, RLIMIT_AS, one stack */
-    int64_t mem_avail_kb;           /* MemAvailable */
-    enum ll_thread_wall_kind wall;  /* the first counter found at its limit */
+    int started, wanted;         /* threads started before it failed, threads asked for */
+    struct ll_thread_counts sys; /* sys.err 0: nothing failed */
 };
 
-/* Read every counter now and decide `wall`. Call from the thread whose pthread_create failed,
- * before the threads it started are joined (their count is part of the evidence). */
+/* Record the failure and read every counter now (ll_thread_counts_read), deciding sys.wall.
+ * Call from the thread whose pthread_create failed, before the threads it started are joined
+ * (their count is part of the evidence). */
 void ll_thread_wall_snap(struct ll_thread_wall *w, int err, int started, int wanted,
                          size_t stack_size);
-
-const char *ll_thread_wall_name(enum ll_thread_wall_kind k); /* "cgroup pids.max", ... */
 
 /* One line: "pthread_create EAGAIN after 61 of 200 threads; met cgroup pids.max 64 (pids.current
  * 64 in /sys/fs/cgroup/pids/x)" or "...; no counter at its limit (RLIMIT_NPROC 62000, ...)".

@@ -712,6 +712,7 @@ cJSON *ll_report_config_json(const struct ll_config *cfg)
     cJSON_AddNumberToObject(o, "timeout_ms", (double)cfg->timeout_ms);
     cJSON_AddBoolToObject(r, "retry_partial", cfg->retry.retry_partial);
     cJSON_AddBoolToObject(o, "no_reuse", cfg->no_reuse);
+    cJSON_AddBoolToObject(o, "no_tls_resume", cfg->no_tls_resume);
     cJSON_AddBoolToObject(o, "verify_tls", cfg->verify_tls);
     if (cfg->ca_file != NULL) {
         cJSON_AddStringToObject(o, "ca_file", cfg->ca_file);

@@ -156,7 +156,12 @@ struct ll_config {
     int64_t ttfb_timeout_ms;
     int64_t idle_timeout_ms;
     int64_t timeout_ms;
-    bool no_reuse;       /* a fresh connection for every request */
+    bool no_reuse; /* a fresh connection for every request */
+    /* No TLS session cache (CURLOPT_SSL_SESSIONID_CACHE off): every new connection pays a full
+     * handshake, as a client made afresh for each request does (it has no sessions to
+     * resume). Off by default: reconnects resume a session (the threaded workers share theirs
+     * through the share handle, the evented multi handle keeps its own). */
+    bool no_tls_resume;
     bool verify_tls;     /* HTTPS verifies peer and host (default true) */
     const char *ca_file; /* PEM CA bundle HTTPS trusts (CURLOPT_CAINFO); NULL: the system's */
     enum ll_http http_version;

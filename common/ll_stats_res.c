@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ll_stats.h"
+#include "ll_sys.h"
 
 long ll_proc_rss_kb(void)
 {
@@ -24,28 +25,17 @@ long ll_proc_rss_kb(void)
     return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* A numeric field of /proc/self/status ("Threads:", "VmHWM:"), -1 when unknown. */
+/* A numeric field of /proc/self/status ("Threads", "VmHWM"), -1 when unknown. */
 static long proc_status(const char *field)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t n = strlen(field);
-    long v = -1;
-    if (f == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, field, n) == 0 && sscanf(line + n, "%ld", &v) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return v;
+    int64_t v;
+    ll_sys_read_key("/proc/self/status", field, &v);
+    return (long)v;
 }
 
 int ll_proc_threads(void)
 {
-    return (int)proc_status("Threads:");
+    return (int)proc_status("Threads");
 }
 
 /* Reset the kernel's high-water mark of RSS (VmHWM) to the current RSS (Linux >= 4.0): what
@@ -68,11 +58,8 @@ static double tv_s(struct timeval tv)
 
 static void res_limits(struct ll_resources *r)
 {
-    struct rlimit rl;
-    r->nofile_soft = r->nofile_hard = 0;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        r->nofile_soft = rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur;
-        r->nofile_hard = rl.rlim_max == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_max;
+    if (ll_sys_rlimit(RLIMIT_NOFILE, &r->nofile_soft, &r->nofile_hard) != 0) {
+        r->nofile_soft = r->nofile_hard = 0;
     }
     r->ports_lo = r->ports_hi = -1;
     FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
@@ -148,7 +135,7 @@ void ll_stats_res_end(struct ll_stats *s)
      * tick, and Linux updates VmHWM lazily (from per-thread counters folded in now and then),
      * so either may be the higher. Without a reset, VmHWM (else ru_maxrss) covers the
      * process's whole life: still a bound the peak cannot be below. */
-    long hwm = proc_status("VmHWM:");
+    long hwm = proc_status("VmHWM");
     s->res.hwm_kb = hwm >= 0 ? hwm : ru.ru_maxrss;
     s->res.hwm_reset = s->res.hwm_reset && hwm >= 0;
     s->res.rss_peak_kb =

@@ -461,6 +461,7 @@ static CURLcode set_handle_options(struct ll_xfer *x, CURL *easy, const struct l
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_FRESH_CONNECT, cfg->no_reuse ? 1L : 0L);
     SET(CURLOPT_FORBID_REUSE, cfg->no_reuse ? 1L : 0L);
+    SET(CURLOPT_SSL_SESSIONID_CACHE, cfg->no_tls_resume ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYPEER, cfg->verify_tls ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYHOST, cfg->verify_tls ? 2L : 0L);
     if (cfg->ca_file != NULL) { /* e.g. the embedded mock's throwaway CA: trusted, verified */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const int status_codes[MOCK_ST__COUNT] = {200, 400, 401, 404, 405, 413,
                                                  429, 431, 500, 503, 0};
@@ -477,6 +478,19 @@ void mock_metrics_reset(struct mock_metrics *m)
 }
 
 /* The limits met, one line each: the evidence of where the server stopped. */
+/* The server's own CPU over its life, every thread (those that ended too): what serving cost,
+ * beside a client's figure for the same run (llmload demo pool reads it from /proc per mode). */
+static void summary_cpu(FILE *f)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return;
+    }
+    double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    fprintf(f, "mockllm: CPU %.3f s (user %.3f s, system %.3f s)\n", user + sys, user, sys);
+}
+
 static void summary_sys(struct mock_metrics *m, FILE *f)
 {
     struct mock_sysfail s = sysfail_copy(m);
@@ -535,4 +549,5 @@ void mock_metrics_summary(struct mock_metrics *m, FILE *f)
                 over, max_ns / 1e6);
     }
     summary_sys(m, f);
+    summary_cpu(f);
 }

@@ -13,6 +13,12 @@ if(EXISTS /usr/bin/python3)
     COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_bench_ceiling.py
             ${CMAKE_SOURCE_DIR}/bench ${CMAKE_CURRENT_SOURCE_DIR}/data/ceiling)
   set_tests_properties(test_bench_ceiling PROPERTIES TIMEOUT 120 LABELS "gate")
+  # The transport workload's report (bench/transport.py via report.py) on a results directory
+  # made by the test with known right values; mockllm's own counts against a live mockllm.
+  add_test(NAME test_bench_transport
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_bench_transport.py
+            ${CMAKE_SOURCE_DIR}/bench $<TARGET_FILE:mockllm>)
+  set_tests_properties(test_bench_transport PROPERTIES TIMEOUT 120 LABELS "gate")
   add_test(NAME test_bench_cli
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_bench_cli.sh ${CMAKE_SOURCE_DIR})
   set_tests_properties(test_bench_cli PROPERTIES TIMEOUT 60 LABELS "gate")

@@ -1,7 +1,6 @@
 /* ll_testutil.c - see ll_testutil.h. */
 #include "ll_testutil.h"
 
-#include <dirent.h>
 #include <fnmatch.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +14,8 @@
 #include <curl/curl.h>
 
 #include "ll_clock.h"
+#include "ll_proc.h"
+#include "ll_sys.h"
 
 static const struct ll_message hello[] = {{"user", "Say hello."}};
 
@@ -89,45 +90,25 @@ struct ll_call *ll_test_submit(struct ll_test_fixture *f, const char *h0, const 
 
 int ll_test_fd_count(pid_t pid)
 {
-    char path[64];
-    if (pid == 0) {
-        snprintf(path, sizeof(path), "/proc/self/fd");
-    } else {
-        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-    }
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        return -1;
-    }
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        n += e->d_name[0] != '.';
-    }
-    closedir(d);
-    return pid == 0 ? n - 1 : n; /* our own listing holds one descriptor: the directory's */
+    return ll_proc_fds((int)pid);
 }
 
-long ll_test_rss_kb(pid_t pid)
+long ll_test_status(pid_t pid, const char *key)
 {
-    char path[64], line[256];
-    long kb = -1;
+    char path[64];
+    int64_t v;
     if (pid == 0) {
         snprintf(path, sizeof(path), "/proc/self/status");
     } else {
         snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     }
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
+    ll_sys_read_key(path, key, &v);
+    return (long)v;
+}
+
+long ll_test_rss_kb(pid_t pid)
+{
+    return ll_test_status(pid, "VmRSS");
 }
 
 char *ll_test_http(const char *host, int port, const char *path, bool post)

@@ -99,6 +99,10 @@ int ll_test_fd_count(pid_t pid);
 /* Resident set size in KiB (VmRSS of /proc/PID/status; pid 0: this process), or -1. */
 long ll_test_rss_kb(pid_t pid);
 
+/* A number of /proc/PID/status (pid 0: this process): key "Threads", "VmSize" (KiB), ...; -1
+ * when the process or the key is not there (ll_sys_read_key). */
+long ll_test_status(pid_t pid, const char *key);
+
 /* --- mockllm's admin endpoints and /metrics ---------------------------------------------- */
 
 /* GET (post == false) or POST (empty body) http://host:port<path> with a fresh easy handle and

@@ -66,6 +66,36 @@ for lvl in --full --quick; do
     out=$("$B" --dry-run $lvl 2>&1) || fail "--dry-run $lvl exits non-zero: $out"
 done
 
+# the transport workload renders its cells: 12 at the full level (3 transports x 2 reuse x 2
+# round trips), each on both backends, wrk beside the 8 HTTP/1.1 ones and h2load beside the 2
+# HTTP/2 shared-pool ones; --quick two cells in a few seconds
+expect_dry() { # WHAT PATTERN ARGS...: --dry-run ARGS prints a line matching PATTERN
+    local what=$1 pat=$2 out; shift 2
+    out=$("$B" --dry-run "$@" 2>&1) || fail "$what: exit non-zero: $out"
+    grep -q -- "$pat" <<<"$out" || fail "$what: no line matching '$pat' in: $out"
+}
+full_cells="h1/pool/0 h1/new/0 h1-tls/pool/0 h1-tls/new/0 h2-tls/pool/0 h2-tls/new/0 h1/pool/20 h1/new/20 h1-tls/pool/20 h1-tls/new/20 h2-tls/pool/20 h2-tls/new/20"
+expect_dry "transport, full" "^cells: up to 34$" --only transport
+expect_dry "transport, full, its cells" "^transport: 100 in flight, 4 s a run, 34 runs over 12 cells: $full_cells$" --only transport
+expect_dry "transport, full, one backend" "^cells: up to 22$" --only transport --backends evented
+expect_dry "transport, quick" "^transport: 100 in flight, 1 s a run, 6 runs over 2 cells: h1-tls/new/20 h2-tls/pool/20$" --quick --only transport
+expect_dry "transport, quick, one backend" "^cells: up to 4$" --quick --only transport --backends threaded
+
+# a transport .conf with a name it does not know: one line, exit 2, before anything starts (a
+# copy of bench.sh's files, so that the real workloads stay as they are)
+tree=$work/tree
+mkdir -p "$tree/bench/workloads" "$tree/scripts"
+cp -r "$top/bench/bench.sh" "$top/bench/lib" "$tree/bench/" && cp "$top/scripts/deps.sh" "$tree/scripts/"
+for bad in "protocols=\"h1 h2\"|unknown protocol 'h2' in 'h2/pool/0'" \
+    "cell_list=h1/keep/20|unknown reuse 'keep'" "cell_list=h1/pool/x|round trip in 'h1/pool/x'" \
+    "duration=1.5|duration is whole seconds" "concurrency=\"10 100\"|concurrency is one number" \
+    "protocols=\"\"|no cells"; do
+    { grep -v '^quick_' "$top/bench/workloads/transport.conf"; echo "${bad%%|*}"; } >"$tree/bench/workloads/transport.conf"
+    out=$("$tree/bench/bench.sh" --dry-run --only transport 2>&1); rc=$?
+    [ $rc -eq 2 ] && grep -q "transport: .*${bad#*|}" <<<"$out" ||
+        fail "transport.conf with ${bad%%|*}: exit $rc: $out"
+done
+
 # a partial run gates only the cells of its workloads
 out=$("$B" --dry-run --quick --only throughput --check "$work/check.json" 2>&1)
 grep -q '^gate cells a round: throughput threaded 100; throughput evented 100; throughput wrk 100; up to' <<<"$out" ||

@@ -232,7 +232,7 @@ static int child_create(int res, rlim_t lim, int n, size_t stack)
         }
         /* named from the counters read at the failure: 7 when not the limit lowered here */
         enum ll_thread_wall_kind want = res == RLIMIT_AS ? LL_TW_ADDRESS_SPACE : LL_TW_NPROC;
-        _exit(tw.err == EAGAIN && tw.wall == want && tw.started < n ? 0 : 7);
+        _exit(tw.sys.err == EAGAIN && tw.sys.wall == want && tw.started < n ? 0 : 7);
     }
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -258,11 +258,11 @@ static void test_limits_threads(void **state)
     char line[600];
     ll_thread_wall_describe(line, sizeof(line), &tw);
     print_message("  64 TiB stacks: %s\n", line);
-    assert_int_equal(tw.err, EAGAIN);
+    assert_int_equal(tw.sys.err, EAGAIN);
     assert_int_equal(tw.started, 0);
     assert_int_equal(tw.wanted, 4);
-    assert_int_equal(tw.wall, LL_TW_MEMORY);
-    assert_true(tw.proc_threads >= 1 && tw.pid_max > 0 && tw.threads_max > 0);
+    assert_int_equal(tw.sys.wall, LL_TW_MEMORY);
+    assert_true(tw.sys.proc_threads >= 1 && tw.sys.pid_max > 0 && tw.sys.threads_max > 0);
     assert_non_null(strstr(line, "pthread_create EAGAIN after 0 of 4 threads"));
 }
 
@@ -292,14 +292,7 @@ static void test_limits_threads_as(void **state)
     if (LL_TEST_SANITIZED) {
         ll_test_skip("RLIMIT_AS: a sanitizer's shadow memory needs the address space");
     }
-    long vm = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    char l[256];
-    while (f != NULL && fgets(l, sizeof(l), f) != NULL && sscanf(l, "VmSize: %ld", &vm) != 1) {
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
+    long vm = ll_test_status(0, "VmSize");
     assert_true(vm > 0);
     rlim_t lim = (rlim_t)vm * 1024 + ((rlim_t)56 << 20);
     assert_int_equal(child_create(RLIMIT_AS, lim, 64, (size_t)16 << 20), 0);

@@ -168,18 +168,7 @@ static void await_metric(const char *name, long long want)
 /* Threads of a process, from /proc/PID/status. */
 static long proc_threads(pid_t pid)
 {
-    char path[64], line[256];
-    long n = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "Threads:", 8) == 0) {
-            n = strtol(line + 8, NULL, 10);
-        }
-    }
-    fclose(f);
-    return n;
+    return ll_test_status(pid, "Threads");
 }
 
 /* ---- shared behaviour ---- */
@@ -346,18 +335,7 @@ static void test_mock_models_nofile(void **state)
 /* Kilobytes of a process's address space (VmSize). */
 static long vm_kb(pid_t pid)
 {
-    char path[64], line[256];
-    long kb = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, "VmSize:", 7) == 0) {
-            kb = strtol(line + 7, NULL, 10);
-        }
-    }
-    fclose(f);
-    return kb;
+    return ll_test_status(pid, "VmSize");
 }
 
 static void test_mock_models_thread_limit(void **state)

@@ -110,9 +110,21 @@ expect_eq "mockllm_tls_failures_total after three bad inputs" "$(($(metric mockl
 wait "$slow"
 expect_eq "a request on another connection meanwhile" "$(cat "$tmp/slow.code")" 200
 
+# The server's CPU on its summary line (getrusage, every thread) is the process's as /proc sees
+# it from outside: 300 full handshakes (one curl, no session cache, a connection each) make it
+# measurable; /proc is read just before SIGTERM, so the summary can only be a little more.
+"${CURL[@]}" --http1.1 --no-sessionid -H 'Connection: close' "$BASE/health?[1-300]" >/dev/null
+proc_cpu=$(awk -v t="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$PID/stat")
 # Stop: exit 0, the CA file removed, and no key material ever on stderr.
 mock_stop
 expect_eq "mockllm --tls exit on SIGTERM" "$?" 0
+sum_cpu=$(sed -n 's/^mockllm: CPU \([0-9.]*\) s (user [0-9.]* s, system [0-9.]* s)$/\1/p' "$tmp/tls.err")
+if [ -n "$sum_cpu" ] && awk -v p="$proc_cpu" -v s="$sum_cpu" \
+    'BEGIN { exit !(p >= 0.02 && s >= p - 0.02 && s <= p + 0.5) }'; then
+    pass "summary CPU $sum_cpu s, /proc $proc_cpu s before the stop"
+else
+    fail "summary CPU '$sum_cpu' s against /proc's $proc_cpu s (want within [-0.02, +0.5] s, /proc >= 0.02)"
+fi
 [ -e "$CA_FILE" ] && fail "the CA file outlives mockllm: $CA_FILE"
 grep -q "PRIVATE\|BEGIN" "$tmp/tls.err" && fail "key or certificate material on stderr"
 

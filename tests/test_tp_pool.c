@@ -96,34 +96,12 @@ static void test_tp_pool_stack_size(void **state)
 
 static int threads_now(void)
 {
-    FILE *fp = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
-        if (sscanf(line, "Threads: %d", &n) == 1) {
-            break;
-        }
-    }
-    if (fp != NULL) {
-        fclose(fp);
-    }
-    return n;
+    return (int)ll_test_status(0, "Threads");
 }
 
 static long vm_size_kb(void)
 {
-    FILE *fp = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
-        if (sscanf(line, "VmSize: %ld", &kb) == 1) {
-            break;
-        }
-    }
-    if (fp != NULL) {
-        fclose(fp);
-    }
-    return kb;
+    return ll_test_status(0, "VmSize");
 }
 
 /* pthread_create failing partway (address space for two stacks of 16 MiB, a pool of 64): create

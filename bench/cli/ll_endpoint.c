@@ -146,31 +146,59 @@ static int mock_http(const struct ll_endpoint *ep, const char *path, bool post, 
     return err;
 }
 
-long long ll_endpoint_metric_sum(const struct ll_endpoint *ep, const char *name, const char *label)
+/* Sum of the samples of `name` (with `label` in their label text, NULL: all) in Prometheus
+ * text, or -1 when there is none. text is left as it was: one scrape serves many names. */
+static long long metric_in(const char *text, const char *name, const char *label)
 {
-    char *text = NULL;
     long long sum = -1;
     size_t len = strlen(name);
-    if (mock_http(ep, "/metrics", false, &text) != 0 || text == NULL) {
-        free(text);
-        return -1;
-    }
-    for (char *line = text; line != NULL && *line != '\0';) {
-        char *nl = strchr(line, '\n');
-        if (nl != NULL) {
-            *nl = '\0';
-        }
-        if (strncmp(line, name, len) == 0 && (line[len] == ' ' || line[len] == '{')) {
+    char line[1024];
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        if (n < sizeof(line) && strncmp(p, name, len) == 0 && (p[len] == ' ' || p[len] == '{')) {
+            memcpy(line, p, n);
+            line[n] = '\0';
             char *sp = strrchr(line, ' ');
             bool match = label == NULL || (line[len] == '{' && strstr(line, label) != NULL);
             if (sp != NULL && match) {
                 sum = (sum < 0 ? 0 : sum) + strtoll(sp + 1, NULL, 10);
             }
         }
-        line = nl != NULL ? nl + 1 : NULL;
+        p = nl != NULL ? nl + 1 : NULL;
+    }
+    return sum;
+}
+
+long long ll_endpoint_metric_sum(const struct ll_endpoint *ep, const char *name, const char *label)
+{
+    char *text = NULL;
+    long long sum = -1;
+    if (mock_http(ep, "/metrics", false, &text) == 0 && text != NULL) {
+        sum = metric_in(text, name, label);
     }
     free(text);
     return sum;
+}
+
+int ll_endpoint_conns(const struct ll_endpoint *ep, struct ll_endpoint_conns *out)
+{
+    char *text = NULL;
+    out->opened = out->tls_full = out->tls_resumed = -1;
+    if (mock_http(ep, "/metrics", false, &text) != 0 || text == NULL) {
+        free(text);
+        return LL_ESTATE;
+    }
+    /* The scrape came on a connection of its own, counted before the answer was made: over
+     * TLS with a full handshake (a fresh handle has no session to resume). */
+    bool tls = ep->proc.ca_file[0] != '\0';
+    long long v = metric_in(text, "mockllm_connections_total", NULL);
+    out->opened = v > 0 ? v - 1 : v;
+    v = metric_in(text, "mockllm_tls_handshakes_total", "kind=\"full\"");
+    out->tls_full = v > 0 && tls ? v - 1 : v;
+    out->tls_resumed = metric_in(text, "mockllm_tls_handshakes_total", "kind=\"resumed\"");
+    free(text);
+    return out->opened >= 0 ? 0 : LL_ESTATE;
 }
 
 long long ll_endpoint_metric(const struct ll_endpoint *ep, const char *name)

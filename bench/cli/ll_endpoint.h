@@ -49,6 +49,15 @@ long long ll_endpoint_metric(const struct ll_endpoint *ep, const char *name);
 /* Sum of every sample of `name` whose label text contains `label` (NULL: all), or -1. */
 long long ll_endpoint_metric_sum(const struct ll_endpoint *ep, const char *name, const char *label);
 
+/* What mockllm counted on connections since its last reset, read from one scrape, less that
+ * scrape's own connection (and, over TLS, its full handshake): the client's connections alone.
+ * -1 in a field that cannot be read (mockllm_tls_handshakes_total is 0 on cleartext).
+ * 0, or LL_ESTATE when there is no mock or /metrics cannot be read (all fields -1). */
+struct ll_endpoint_conns {
+    long long opened, tls_full, tls_resumed;
+};
+int ll_endpoint_conns(const struct ll_endpoint *ep, struct ll_endpoint_conns *out);
+
 /* POST /metrics/reset: counters and the in-flight peak start again from zero. 0 or LL_E*. */
 int ll_endpoint_metrics_reset(const struct ll_endpoint *ep);
 

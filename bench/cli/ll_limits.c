@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ll_stats.h"
+#include "ll_sys.h"
 
 static int64_t rlim64(rlim_t v)
 {
@@ -36,29 +37,6 @@ void ll_limits_raise_nofile(struct ll_nofile *out)
     }
     out->soft = rlim64(rl.rlim_cur);
     out->hard = rlim64(rl.rlim_max);
-}
-
-/* First number in a /proc file, or -1. */
-static long long proc_num(const char *path, const char *key)
-{
-    char line[256];
-    long long v = -1;
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (key == NULL) {
-            sscanf(line, "%lld", &v);
-            break;
-        }
-        if (strncmp(line, key, strlen(key)) == 0) {
-            sscanf(line + strlen(key), "%lld", &v);
-            break;
-        }
-    }
-    fclose(f);
-    return v;
 }
 
 static const char *num(char *buf, size_t n, long long v)
@@ -90,7 +68,10 @@ int ll_limits_threads_describe(char *buf, size_t n, size_t stack_size, int wante
         pthread_attr_getstacksize(&attr, &stack);
         pthread_attr_destroy(&attr);
     }
-    long long avail = proc_num("/proc/meminfo", "MemAvailable:");
+    int64_t avail, tmax, pmax;
+    ll_sys_read_key("/proc/meminfo", "MemAvailable", &avail);
+    ll_sys_read_num("/proc/sys/kernel/threads-max", &tmax);
+    ll_sys_read_num("/proc/sys/kernel/pid_max", &pmax);
     int threads = ll_proc_threads();
     /* Stacks are address space: a finite RLIMIT_AS is often the wall that is met first. */
     char as[48] = "";
@@ -102,25 +83,11 @@ int ll_limits_threads_describe(char *buf, size_t n, size_t stack_size, int wante
                     "this process, stack %zu KiB per thread (%s), %zu MiB of stacks for %d, "
                     "MemAvailable %s MiB%s",
                     num(a, sizeof(a), soft), num(b, sizeof(b), hard),
-                    geteuid() == 0 ? " (not enforced for root)" : "",
-                    num(c, sizeof(c), proc_num("/proc/sys/kernel/threads-max", NULL)),
-                    num(d, sizeof(d), proc_num("/proc/sys/kernel/pid_max", NULL)), threads,
-                    threads == 1 ? "" : "s", stack / 1024,
+                    geteuid() == 0 ? " (not enforced for root)" : "", num(c, sizeof(c), tmax),
+                    num(d, sizeof(d), pmax), threads, threads == 1 ? "" : "s", stack / 1024,
                     stack_size != 0 ? "--stack-size" : "default",
                     (stack >> 20) * (size_t)(wanted > 0 ? wanted : 0), wanted,
                     num(e, sizeof(e), avail < 0 ? -1 : avail / 1024), as);
-}
-
-/* Tasks (threads) running on the whole system: the y of /proc/loadavg's "x/y". -1 unknown. */
-static long long system_tasks(void)
-{
-    long long running, total;
-    FILE *f = fopen("/proc/loadavg", "r");
-    int n = f != NULL ? fscanf(f, "%*s %*s %*s %lld/%lld", &running, &total) : 0;
-    if (f != NULL) {
-        fclose(f);
-    }
-    return n == 2 ? total : -1;
 }
 
 static int open_fds(void)
@@ -144,8 +111,10 @@ static int check_threads(const char *who, const struct ll_backend *be, const str
 {
     struct rlimit rl;
     char why[160] = "", all[400];
-    long long tasks = system_tasks(), tmax = proc_num("/proc/sys/kernel/threads-max", NULL);
-    long long pmax = proc_num("/proc/sys/kernel/pid_max", NULL), mine = ll_proc_threads();
+    int64_t tasks, tmax, pmax, mine = ll_proc_threads();
+    ll_sys_tasks(&tasks);
+    ll_sys_read_num("/proc/sys/kernel/threads-max", &tmax);
+    ll_sys_read_num("/proc/sys/kernel/pid_max", &pmax);
     size_t stack = n->stack_size;
     pthread_attr_t attr;
     if (stack == 0 && pthread_getattr_default_np(&attr) == 0) {
@@ -156,9 +125,11 @@ static int check_threads(const char *who, const struct ll_backend *be, const str
         n->threads + mine > (long long)rl.rlim_cur) {
         snprintf(why, sizeof(why), "RLIMIT_NPROC %llu", (unsigned long long)rl.rlim_cur);
     } else if (tmax > 0 && tasks > 0 && n->threads + tasks > tmax) {
-        snprintf(why, sizeof(why), "kernel.threads-max %lld with %lld tasks running", tmax, tasks);
+        snprintf(why, sizeof(why), "kernel.threads-max %lld with %lld tasks running",
+                 (long long)tmax, (long long)tasks);
     } else if (pmax > 0 && tasks > 0 && n->threads + tasks > pmax) {
-        snprintf(why, sizeof(why), "kernel.pid_max %lld with %lld tasks running", pmax, tasks);
+        snprintf(why, sizeof(why), "kernel.pid_max %lld with %lld tasks running", (long long)pmax,
+                 (long long)tasks);
     } else if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
                (unsigned long long)n->threads * stack > (unsigned long long)rl.rlim_cur) {
         snprintf(why, sizeof(why), "RLIMIT_AS %llu MiB cannot hold %lld stacks of %zu KiB",
@@ -194,12 +165,14 @@ int ll_limits_check(const char *who, const struct ll_backend *be, const struct l
                 (unsigned long long)rl.rlim_max, (unsigned long long)rl.rlim_cur);
         return LL_ELIMIT;
     }
-    long long avail_kb = proc_num("/proc/meminfo", "MemAvailable:");
+    int64_t avail_kb;
+    ll_sys_read_key("/proc/meminfo", "MemAvailable", &avail_kb);
     if (avail_kb > 0 && n.bytes / 1024 > avail_kb) {
         fprintf(stderr,
                 "%s: local limit met: memory (--concurrency %d on the %s backend needs about "
                 "%lld MiB; MemAvailable %lld MiB: lower --concurrency)\n",
-                who, cfg->concurrency, be->name, (long long)(n.bytes >> 20), avail_kb / 1024);
+                who, cfg->concurrency, be->name, (long long)(n.bytes >> 20),
+                (long long)avail_kb / 1024);
         return LL_ELIMIT;
     }
     return 0;

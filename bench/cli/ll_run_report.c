@@ -339,7 +339,7 @@ void ll_run__thread_limit(const struct run *r, int err, char *line, size_t n)
 {
     char why[400], wall[600];
     ll_limits_threads_describe(why, sizeof(why), r->cfg.stack_size, r->cfg.concurrency);
-    if (r->twall.err != 0) { /* the counters read when pthread_create failed */
+    if (r->twall.sys.err != 0) { /* the counters read when pthread_create failed */
         ll_thread_wall_describe(wall, sizeof(wall), &r->twall);
     } else {
         snprintf(wall, sizeof(wall), "%s", ll_strerror(err));
@@ -368,7 +368,7 @@ void ll_run__thread_limit_json(struct run *r, struct ll_stats *s, const char *li
     if (lim != NULL) {
         cJSON_ReplaceItemInObject(lim, "met", cJSON_CreateString("threads"));
         cJSON_ReplaceItemInObject(lim, "line", cJSON_CreateString(line));
-        if (r->twall.err != 0) {
+        if (r->twall.sys.err != 0) {
             cJSON_AddItemToObject(lim, "thread_wall", ll_thread_wall_json(&r->twall));
         }
     }

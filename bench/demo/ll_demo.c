@@ -14,24 +14,29 @@
 #define WHO "llmload demo"
 
 static const struct ll_demo_scenario scenarios[] = {
-    {"basics", "3 calls x 2 s: sequential, concurrent, blocking pitfall; and 10 x 3 s",
+    {"basics", "3 calls x 2 s: sequential, concurrent, blocking pitfall; and 10 x 3 s", false,
      ll_demo_basics},
-    {"io-vs-cpu", "a CPU step per response: concurrency helps the I/O, not the CPU", ll_demo_iocpu},
-    {"patterns", "gather vs submit-now-collect-later with other work in between", ll_demo_patterns},
-    {"errors", "collect every outcome vs fail-fast: what fail-fast loses", ll_demo_errors},
+    {"io-vs-cpu", "a CPU step per response: concurrency helps the I/O, not the CPU", false,
+     ll_demo_iocpu},
+    {"patterns", "gather vs submit-now-collect-later with other work in between", false,
+     ll_demo_patterns},
+    {"errors", "collect every outcome vs fail-fast: what fail-fast loses", false, ll_demo_errors},
     {"retry", "429, 503, 500 then success, retried with backoff and Retry-After; 400/401 not",
-     ll_demo_retry},
-    {"pool", "one shared connection pool vs a new connection per request", ll_demo_pool},
-    {"semaphore", "100 requests under in-flight limits 1, 3, 10, 100", ll_demo_semaphore},
-    {"server", "mockllm's event loop vs a thread per connection, 100 to 10,000 waiting",
+     false, ll_demo_retry},
+    {"pool", "one shared pool vs a new connection per request, over TLS and a 20 ms round trip",
+     true, ll_demo_pool},
+    {"semaphore", "100 requests under in-flight limits 1, 3, 10, 100", false, ll_demo_semaphore},
+    {"server", "mockllm's event loop vs a thread per connection, 100 to 10,000 waiting", false,
      ll_demo_server},
-    {NULL, NULL, NULL},
+    {NULL, NULL, false, NULL},
 };
 
 static void list_scenarios(FILE *out)
 {
     fprintf(out, "usage: llmload demo NAME [--backend threaded|evented|both] [--scale F] "
-                 "[--json FILE] [--url URL]\n\n"
+                 "[--json FILE] [--url URL]\n"
+                 "                         [--rtt-ms MS] [--no-tls] (pool: the embedded mock's "
+                 "transport)\n\n"
                  "exit: 0 every claim held; 1 a claim did not hold (one line each) or the run "
                  "failed;\n      2 usage; 130/143 interrupted\n\nscenarios:\n");
     for (const struct ll_demo_scenario *s = scenarios; s->name != NULL; s++) {
@@ -55,6 +60,43 @@ static int pick_backends(struct ll_demo *d, const char *name)
         return LL_EXIT_USAGE;
     }
     d->be[d->n_be++] = be;
+    return 0;
+}
+
+static const struct ll_demo_scenario *find_scenario(const char *name)
+{
+    for (const struct ll_demo_scenario *s = scenarios; s->name != NULL; s++) {
+        if (strcmp(s->name, name) == 0) {
+            return s;
+        }
+    }
+    fprintf(stderr, "%s: unknown scenario '%s' (llmload demo lists them)\n", WHO, name);
+    return NULL;
+}
+
+/* A --url that cannot work, and --rtt-ms or --no-tls where they cannot apply: they shape the
+ * embedded mock of the scenarios that choose a transport, and given elsewhere would silently do
+ * nothing. One line each; 0 or LL_EINVAL. */
+static int check_endpoint(const struct ll_demo_scenario *s, const struct ll_demo *d)
+{
+    if (d->url != NULL && ll_netopts_check_url(WHO, "--url", d->url) != 0) {
+        return LL_EINVAL;
+    }
+    const char *flag = d->rtt_given ? "--rtt-ms" : d->no_tls ? "--no-tls" : NULL;
+    if (flag == NULL) {
+        return 0;
+    }
+    if (!s->transport) {
+        fprintf(stderr, "%s %s: %s applies to the pool scenario only\n", WHO, s->name, flag);
+        return LL_EINVAL;
+    }
+    if (d->url != NULL) {
+        fprintf(stderr,
+                "%s %s: %s shapes the embedded mock; with --url the endpoint's own transport "
+                "and round trip apply\n",
+                WHO, s->name, flag);
+        return LL_EINVAL;
+    }
     return 0;
 }
 
@@ -129,7 +171,7 @@ static int run_scenario(const struct ll_demo_scenario *s, struct ll_demo *d, con
 
 int ll_cmd_demo(int argc, char **argv)
 {
-    struct ll_demo d = {.scale = 1.0};
+    struct ll_demo d = {.scale = 1.0, .rtt_ms = LL_DEMO_RTT_MS};
     const char *backend = NULL, *json = NULL;
     bool help, quiet = false;
     const struct ll_opt opts[] = {
@@ -144,6 +186,13 @@ int ll_cmd_demo(int argc, char **argv)
         {"quiet", LL_OPT_BOOL, &quiet, 0, 0, NULL, "print no text", NULL, NULL, 0},
         {"url", LL_OPT_STR, &d.url, 0, 0, "URL", "an endpoint instead of the bundled mock",
          "the bundled mockllm", NULL, 0},
+        {"rtt-ms", LL_OPT_DOUBLE, &d.rtt_ms, 0, 10000, "MS",
+         "pool: the network round trip the embedded mock emulates, ms at scale 1 (times --scale; "
+         "0 = none)",
+         NULL, &d.rtt_given, 0},
+        {"no-tls", LL_OPT_BOOL, &d.no_tls, 0, 0, NULL,
+         "pool: the embedded mock serves cleartext HTTP", "HTTPS, its own CA trusted and verified",
+         NULL, 0},
         {NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, 0},
     };
     if (argc < 1 || argv[0][0] == '-') {
@@ -155,12 +204,8 @@ int ll_cmd_demo(int argc, char **argv)
         list_scenarios(argc < 1 ? stdout : stderr);
         return argc < 1 ? LL_EXIT_OK : LL_EXIT_USAGE;
     }
-    const struct ll_demo_scenario *s = scenarios;
-    while (s->name != NULL && strcmp(s->name, argv[0]) != 0) {
-        s++;
-    }
-    if (s->name == NULL) {
-        fprintf(stderr, "%s: unknown scenario '%s' (llmload demo lists them)\n", WHO, argv[0]);
+    const struct ll_demo_scenario *s = find_scenario(argv[0]);
+    if (s == NULL) {
         return LL_EXIT_USAGE;
     }
     if (ll_opts_parse(WHO, opts, argc - 1, argv + 1, &help) != 0) {
@@ -171,7 +216,7 @@ int ll_cmd_demo(int argc, char **argv)
         ll_opts_help(stdout, opts);
         return LL_EXIT_OK;
     }
-    if (d.url != NULL && ll_netopts_check_url(WHO, "--url", d.url) != 0) {
+    if (check_endpoint(s, &d) != 0) {
         return LL_EXIT_USAGE;
     }
     int rc = pick_backends(&d, backend);

@@ -23,11 +23,18 @@
 #include "ll_endpoint.h"
 
 #define LL_DEMO_MAX_BACKENDS 8
+#define LL_DEMO_RTT_MS       20.0 /* pool's round trip at scale 1: a nearby region's */
 
 struct ll_demo {
     double scale;    /* multiplies every mock latency (and the waits the demo scripts) */
     const char *url; /* --url: an external endpoint instead of the mock (figures that need the
                         mock's metrics are then reported as unavailable) */
+    /* The embedded mock's transport, for the scenarios that choose one (pool: HTTPS with an
+     * emulated round trip by default). --rtt-ms: the round trip at scale 1, ms, multiplied by
+     * --scale like every mock latency (rtt_given: it was on the command line); --no-tls:
+     * cleartext. Neither applies to --url (an endpoint we did not start: refused together). */
+    double rtt_ms;
+    bool rtt_given, no_tls;
     const struct ll_backend *be[LL_DEMO_MAX_BACKENDS];
     size_t n_be;
     cJSON *json; /* the scenario's object; scenarios add "rows" and "claims" to it */
@@ -36,6 +43,7 @@ struct ll_demo {
 struct ll_demo_scenario {
     const char *name;
     const char *summary;           /* one line for `llmload demo` */
+    bool transport;                /* honours --rtt-ms and --no-tls */
     int (*run)(struct ll_demo *d); /* 0 or an exit code (LL_EXIT_*) */
 };
 
@@ -54,7 +62,10 @@ struct ll_demo_figs {
     double wall_s; /* first submit to last result */
     double cpu_s;  /* this process, user + system, over the same window */
     int ok, failed, cancelled;
-    int attempts;       /* wire attempts over every request */
+    int attempts; /* wire attempts over every request */
+    /* The client's view (curl's) over every request: connections opened, TLS handshakes in
+     * full and resumed. */
+    int connects, tls_full, tls_resumed;
     int64_t lag_max_ns; /* loop lag probe, -1 when the backend has none */
     int threads;        /* the backend's threads */
 };
@@ -78,7 +89,7 @@ double ll_demo_ms(const struct ll_demo *d, double ms);
 int ll_demo_batch(const struct ll_backend *be, const struct ll_config *cfg,
                   const struct ll_request *req, int n, struct ll_demo_figs *out);
 
-/* Fill figures from gathered calls (counts by outcome, attempts). */
+/* Fill figures from gathered calls (counts by outcome, attempts, connections). */
 void ll_demo_count(struct ll_call *const *calls, int n, struct ll_demo_figs *f);
 
 /* Process CPU time (user + system) in seconds. */

@@ -25,6 +25,8 @@
 #include "ll_cmd.h"
 #include "ll_demo.h"
 #include "ll_err.h"
+#include "ll_proc.h"
+#include "ll_sys.h"
 
 #define SRV_LATENCY_MS 1000.0
 #define SRV_MAX_CELLS  8
@@ -45,42 +47,22 @@ struct srv_cell {
 
 /* ---- the server's figures, from /proc and its /metrics ---- */
 
+/* A "Field:  value" of the process's /proc status (kB for Vm*), or -1. */
 static long proc_status_kb(pid_t pid, const char *field)
 {
-    char path[64], line[256];
-    size_t n = strlen(field);
-    long v = -1;
+    char path[64];
+    int64_t v;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, field, n) == 0 && line[n] == ':') {
-            v = strtol(line + n + 1, NULL, 10);
-        }
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    return v;
+    ll_sys_read_key(path, field, &v);
+    return (long)v;
 }
 
-/* utime + stime of a process, seconds. */
+/* utime + stime of a process, seconds, or -1. */
 static double proc_cpu_s(pid_t pid)
 {
-    char path[64], buf[1024];
-    unsigned long ut = 0, st = 0;
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-    if (f != NULL) {
-        fclose(f);
-    }
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
-    if (p == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) {
-        return -1;
-    }
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    struct ll_proc_sample s;
+    ll_proc_sample((int)pid, false, &s);
+    return s.cpu_s;
 }
 
 static size_t grab(char *p, size_t sz, size_t n, void *arg)
@@ -298,19 +280,6 @@ static void claims(struct ll_demo *d, const struct srv_cell *cells, int ncells)
     }
 }
 
-static long read_long(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    if (f != NULL) {
-        if (fscanf(f, "%ld", &v) != 1) {
-            v = -1;
-        }
-        fclose(f);
-    }
-    return v;
-}
-
 /* The walls ahead of a thread per connection on this machine, from its limits and the memory
  * one connection cost (the largest threads cell that served all, over the loop's same cell). */
 static void next_walls(struct ll_demo *d, const struct srv_cell *cells, int ncells)
@@ -319,40 +288,23 @@ static void next_walls(struct ll_demo *d, const struct srv_cell *cells, int ncel
     for (int i = 0; i < ncells; i++) {
         t = strcmp(cells[i].model, "threads") == 0 && all_served(&cells[i]) ? &cells[i] : t;
     }
-    struct rlimit np;
-    long tasks = -1, run;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f != NULL && fscanf(f, "%*f %*f %*f %ld/%ld", &run, &tasks) != 2) {
-        tasks = -1;
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    getrlimit(RLIMIT_NPROC, &np);
-    long pid_max = read_long("/proc/sys/kernel/pid_max");
-    long tmax = read_long("/proc/sys/kernel/threads-max");
-    long maps = read_long("/proc/sys/vm/max_map_count");
-    long avail = -1;
-    FILE *m = fopen("/proc/meminfo", "r");
-    char line[128];
-    while (m != NULL && fgets(line, sizeof(line), m) != NULL) {
-        if (strncmp(line, "MemAvailable:", 13) == 0) {
-            avail = strtol(line + 13, NULL, 10);
-        }
-    }
-    if (m != NULL) {
-        fclose(m);
-    }
+    int64_t tasks, nproc, pid_max, tmax, maps, avail;
+    ll_sys_tasks(&tasks);
+    ll_sys_rlimit(RLIMIT_NPROC, &nproc, NULL);
+    ll_sys_read_num("/proc/sys/kernel/pid_max", &pid_max);
+    ll_sys_read_num("/proc/sys/kernel/threads-max", &tmax);
+    ll_sys_read_num("/proc/sys/vm/max_map_count", &maps);
+    ll_sys_read_key("/proc/meminfo", "MemAvailable", &avail);
     double per_conn_kb = t != NULL && t->conns > 0 ? (double)t->hwm_kb / t->conns : -1;
     printf("\n  The walls ahead of a thread per connection on this machine:\n"
            "    tasks        kernel.pid_max %ld, kernel.threads-max %ld (%ld tasks now, all "
            "processes')\n"
            "    mappings     vm.max_map_count %ld (two a thread: ~%ld threads)\n",
-           pid_max, tmax, tasks, maps, maps / 2);
-    if (np.rlim_cur == RLIM_INFINITY) {
+           (long)pid_max, (long)tmax, (long)tasks, (long)maps, (long)maps / 2);
+    if (nproc < 0) {
         printf("    user tasks   RLIMIT_NPROC unlimited\n");
     } else {
-        printf("    user tasks   RLIMIT_NPROC %ld%s\n", (long)np.rlim_cur,
+        printf("    user tasks   RLIMIT_NPROC %ld%s\n", (long)nproc,
                getuid() == 0 ? " (not enforced for root)" : "");
     }
     if (per_conn_kb > 0 && avail > 0) {

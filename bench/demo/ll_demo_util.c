@@ -42,9 +42,13 @@ double ll_demo_cpu_s(void)
 void ll_demo_count(struct ll_call *const *calls, int n, struct ll_demo_figs *f)
 {
     f->ok = f->failed = f->cancelled = f->attempts = 0;
+    f->connects = f->tls_full = f->tls_resumed = 0;
     for (int i = 0; i < n; i++) {
         const struct ll_result *r = &calls[i]->res;
         f->attempts += r->attempts;
+        f->connects += r->connects;
+        f->tls_full += r->tls_full;
+        f->tls_resumed += r->tls_resumed;
         if (r->cls == LL_CLASS_NONE) {
             f->ok++;
         } else if (r->cls == LL_CLASS_CANCELLED) {
