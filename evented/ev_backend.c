@@ -1,6 +1,7 @@
-/* ev_backend.c - the evented backend instance: slots, FIFO, retry timers, poll. The loop-lag
- * probe is ev_probe.c. */
+/* ev_backend.c - the evented backend instance: slots, FIFO, retry timers, poll. Its multi
+ * handles and slots are set up in ev_setup.c, the loop-lag probe is ev_probe.c. */
 #include "ev_backend.h"
+#include "ev_backend_int.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -17,67 +18,6 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_xfer.h"
-
-/* Slots per multi handle. curl 7.88 finds an idle pooled connection by walking the list of every
- * connection to the host (ConnectionExists), so with one multi the cost of starting a request
- * grows with the connections held: ~30,000 instructions per request at 1,000 in flight, a
- * quarter of all. Above this many slots the backend runs several multi handles on its one loop,
- * each with its own pool (a slot keeps its multi, so its connection is reused as before). */
-#define EV_SLOTS_PER_MULTI 128
-/* Under a cap (cfg->max_connections): as many multi handles as the cap has connections, down
- * to this many slots each, every multi with its share of the cap. curl 7.88 runs every transfer
- * on a connection whenever the connection turns readable (multi_socket expires each easy handle
- * in the socket's hash, and each but the first then polls the socket itself), so the client's
- * CPU per frame received grows with the streams per connection: the cap is best spent whole,
- * the streams spread evenly over it. Not fewer slots than this: a multi handle costs tens of
- * KiB (its socket hash, its pool) and a timer. */
-#define EV_CAPPED_MIN_SLOTS 32
-
-struct ev_be;
-
-/* One easy handle and what a call needs while it holds it. */
-struct ev_slot {
-    struct ev_be *be;
-    struct ev_curl *ec; /* the multi handle (and pool) this slot's easy handle belongs to */
-    CURL *easy;
-    struct ll_xfer x;     /* reused for every attempt; buffers kept */
-    struct ll_call *call; /* NULL when free */
-    bool in_multi;        /* an attempt is running */
-    bool backing_off;     /* waiting on `backoff` to retry */
-    int64_t backoff_start;
-    /* Waits for the retry while backing off; watches the running attempt's ttfb and idle
-     * limits (ll_xfer_watch) while in the multi: the two never overlap. */
-    uv_timer_t backoff;
-    struct ev_slot *next_free;
-};
-
-struct ev_be {
-    const struct ll_config *cfg;
-    uv_loop_t loop;
-    struct ev_curl *ecs; /* n_ec multi handles on the one loop (EV_SLOTS_PER_MULTI) */
-    /* TLS sessions shared by every easy handle, so that a new connection resumes whichever
-     * handle made the session (curl keeps one cache per easy handle otherwise). One thread,
-     * the loop's: no lock callbacks. */
-    CURLSH *share;
-    int n_ec, n_ec_ready;
-    int per_ec;                 /* slots per multi handle (ev__multi_of) */
-    struct ev_curl_conns conns; /* connection sockets of every multi (ev_curl_conns) */
-    struct ev_slot *slots;
-    int n_slots;
-    struct ev_slot *free_slots;
-    struct ll_call *q_head, **q_tailp; /* waiting for a slot; be_data = pprev */
-    struct ll_call *d_head, **d_tailp; /* final, not yet handed back; be_data = EV_FINAL */
-    size_t active;                     /* submitted, not yet final */
-    uv_timer_t deadline;               /* poll()'s timeout */
-    bool deadline_hit;
-    struct ev_probe probe; /* loop lag and loop time, sampled while requests are active */
-    uv_idle_t blocker;     /* cfg->blocking: runs queued calls inside the loop */
-    uint64_t rng;
-    uint64_t backoff_waits;
-    int64_t backoff_ns;
-    const char *limit_hit;
-    uint64_t idle_base; /* uv_metrics_idle_time at the last reset_stats */
-};
 
 struct ev_destroy_report ev_last_destroy;
 
@@ -247,7 +187,7 @@ static void ev__backoff_cb(uv_timer_t *t)
 }
 
 /* A transfer ended (ev_curl removed it from the multi already). */
-static void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
+void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
 {
     char *priv = NULL;
 
@@ -487,162 +427,7 @@ static void ev__reset_stats(struct ll_be *b)
     be->conns.peak = be->conns.open;
 }
 
-/* --- life cycle ---------------------------------------------------------------------------- */
-
-/* socket(2) through ll_xfer, which keeps its errno (curl alone would report an EMFILE as a
- * refused connection), and known to ev_curl as a connection socket (ev_curl_own_socket). */
-static curl_socket_t ev__open_sock_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct ev_slot *sl = arg;
-    curl_socket_t fd = ll_xfer_open_socket(&sl->x, a);
-    if (fd != CURL_SOCKET_BAD) {
-        ev_curl_own_socket(sl->ec, fd);
-    }
-    return fd;
-}
-
-/* One multi's options. slots: its easy handles; conns: the connections it may open (0: any).
- * A multi keeps its own pool, so the backend's cap (cfg->max_connections) is shared out among
- * the multis, and each may then carry as many HTTP/2 streams per connection as the server
- * allows (its SETTINGS_MAX_CONCURRENT_STREAMS): curl's own limit, 100 by default, would
- * otherwise leave the streams beyond it waiting for a connection the cap does not give. */
-static void ev__multi_options(CURLM *multi, int slots, int conns)
-{
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)slots);
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-    /* HTTP/2 (--http 2): streams share a connection up to the server's concurrent-stream
-     * limit, then curl opens another (curl 7.88's default too; said here, not assumed). */
-    curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    if (conns > 0) {
-        /* Over the cap a transfer waits in curl's pending list until a connection (or a
-         * stream on one) frees up: curl moves one pending transfer on per transfer done. */
-        curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conns);
-        curl_multi_setopt(multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
-                          (long)(slots > 100 ? slots : 100));
-    }
-}
-
-/* The multi handle of slot i. Uncapped, blocks of per_ec slots: the free list hands out the
- * lowest slots first, so a light load stays on few multis and their warm pools. Under a cap
- * (cfg->max_connections) the slots are dealt out in turn instead, so that whatever the load,
- * the calls in flight spread evenly over the multis and their shares of the cap: in blocks, a
- * load below the slots would crowd the first multis' few connections, past the streams the
- * server allows on them, while the last multis' connections sat unused. */
-static int ev__multi_of(const struct ev_be *be, int i)
-{
-    return be->cfg->max_connections > 0 ? i % be->n_ec : i / be->per_ec;
-}
-
-static int ev__multis_init(struct ev_be *be)
-{
-    int cap = be->cfg->max_connections;
-    be->n_ec = (be->n_slots + EV_SLOTS_PER_MULTI - 1) / EV_SLOTS_PER_MULTI;
-    if (cap > 0) {
-        be->n_ec = (be->n_slots + EV_CAPPED_MIN_SLOTS - 1) / EV_CAPPED_MIN_SLOTS;
-        be->n_ec = be->n_ec < cap ? be->n_ec : cap; /* each multi needs a connection */
-    }
-    be->per_ec = (be->n_slots + be->n_ec - 1) / be->n_ec;
-    be->ecs = calloc((size_t)be->n_ec, sizeof(*be->ecs));
-    if (be->ecs == NULL) {
-        return LL_ENOMEM;
-    }
-    for (int i = 0; i < be->n_ec; i++) {
-        int err = ev_curl_init(&be->ecs[i], &be->loop, ev__done_cb, be);
-        if (err != 0) {
-            return err;
-        }
-        be->n_ec_ready++;
-        be->ecs[i].conns = &be->conns;
-        int slots = be->n_slots / be->n_ec + (i < be->n_slots % be->n_ec); /* dealt in turn */
-        if (cap <= 0) {                                                    /* in blocks */
-            slots = be->n_slots - i * be->per_ec;
-            slots = slots < be->per_ec ? slots : be->per_ec;
-        }
-        ev__multi_options(be->ecs[i].multi, slots,
-                          cap > 0 ? cap / be->n_ec + (i < cap % be->n_ec) : 0);
-    }
-    be->share = curl_share_init();
-    if (be->share == NULL ||
-        curl_share_setopt(be->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
-        return LL_ECURL;
-    }
-    return 0;
-}
-
-static int ev__slots_init(struct ev_be *be)
-{
-    be->slots = calloc((size_t)be->n_slots, sizeof(*be->slots));
-    if (be->slots == NULL) {
-        return LL_ENOMEM;
-    }
-    for (int i = be->n_slots - 1; i >= 0; i--) {
-        struct ev_slot *sl = &be->slots[i];
-        sl->be = be;
-        sl->ec = &be->ecs[ev__multi_of(be, i)];
-        uv_timer_init(&be->loop, &sl->backoff);
-        sl->backoff.data = sl;
-        sl->easy = curl_easy_init();
-        if (sl->easy == NULL) {
-            be->limit_hit = ll_limit_name(LL_LIMIT_MEMORY);
-            return LL_ENOMEM;
-        }
-        /* Set once: ll_xfer_begin never resets the handle. */
-        ev_curl_prepare_easy(sl->ec, sl->easy);
-        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ev__open_sock_cb);
-        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)sl);
-        curl_easy_setopt(sl->easy, CURLOPT_SHARE, be->share);
-        /* Cancel removes the handle from the multi itself, and a timer watches the limits
-         * curl does not know; only the blocking pitfall runs curl_easy_perform, which needs
-         * the progress callback for both. */
-        sl->x.no_progress_cb = !be->cfg->blocking;
-        sl->x.slot = (size_t)i; /* its base URL (ll_xfer.slot) */
-        sl->next_free = be->free_slots;
-        be->free_slots = sl;
-    }
-    return 0;
-}
-
-static void ev__close_walk_cb(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-/* Tear down whatever create() set up; also the error path of create(). */
-static void ev__teardown(struct ev_be *be)
-{
-    struct ev_destroy_report *r = &ev_last_destroy;
-
-    memset(r, 0, sizeof(*r));
-    for (int i = 0; be->slots != NULL && i < be->n_slots; i++) {
-        curl_easy_cleanup(be->slots[i].easy); /* NULL is fine */
-        ll_xfer_cleanup(&be->slots[i].x);
-    }
-    if (be->share != NULL) {
-        curl_share_cleanup(be->share); /* after every easy handle that used it */
-    }
-    for (int i = 0; i < be->n_ec_ready; i++) {
-        struct ev_curl *ec = &be->ecs[i];
-        ev_curl_close(ec); /* pooled connections close here; the loop is still alive */
-        r->polls_opened += ec->counts.polls_opened;
-        r->kicks += ec->counts.kicks;
-        r->timer_fires += ec->counts.timer_fires;
-        r->stale_polls += ec->counts.stale_polls;
-    }
-    uv_walk(&be->loop, ev__close_walk_cb, NULL);
-    while ((r->loop_close_rc = uv_loop_close(&be->loop)) == UV_EBUSY) {
-        uv_run(&be->loop, UV_RUN_DEFAULT);
-        r->loop_runs++;
-    }
-    for (int i = 0; i < be->n_ec_ready; i++) {
-        r->polls_freed += be->ecs[i].counts.polls_freed;
-    }
-    free(be->ecs);
-    free(be->slots);
-    free(be);
-    curl_global_cleanup();
-}
+/* --- life cycle (the multi handles and slots: ev_setup.c) ------------------------------ */
 
 static int ev__create(const struct ll_config *cfg, struct ll_be **out)
 {
@@ -673,10 +458,7 @@ static int ev__create(const struct ll_config *cfg, struct ll_be **out)
     uv_idle_init(&be->loop, &be->blocker);
     be->deadline.data = be->blocker.data = be;
 
-    int err = ev__multis_init(be);
-    if (err == 0) {
-        err = ev__slots_init(be);
-    }
+    int err = ev__setup(be);
     if (err != 0) {
         ev__teardown(be);
         return err;
