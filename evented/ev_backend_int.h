@@ -81,6 +81,10 @@ struct ev_be {
 /* A transfer of one of the multi handles ended (ev_curl_done_cb; arg is the ev_be). */
 void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg);
 
+/* How many multi handles cfg->concurrency slots get (EV_SLOTS_PER_MULTI, EV_CAPPED_MIN_SLOTS).
+ * Reads cfg only; any thread. */
+int ev__multis_for(const struct ll_config *cfg);
+
 /* The multi handles and the slots for be->cfg (be->n_slots, the loop and be->cfg set): 0 or
  * LL_E*, after which ev__teardown() undoes whatever was made. */
 int ev__setup(struct ev_be *be);

@@ -51,14 +51,20 @@ static int ev__multi_of(const struct ev_be *be, int i)
     return be->cfg->max_connections > 0 ? i % be->n_ec : i / be->per_ec;
 }
 
+int ev__multis_for(const struct ll_config *cfg)
+{
+    int cap = cfg->max_connections;
+    if (cap <= 0) {
+        return (cfg->concurrency + EV_SLOTS_PER_MULTI - 1) / EV_SLOTS_PER_MULTI;
+    }
+    int n = (cfg->concurrency + EV_CAPPED_MIN_SLOTS - 1) / EV_CAPPED_MIN_SLOTS;
+    return n < cap ? n : cap; /* each multi needs a connection */
+}
+
 static int ev__multis_init(struct ev_be *be)
 {
     int cap = be->cfg->max_connections;
-    be->n_ec = (be->n_slots + EV_SLOTS_PER_MULTI - 1) / EV_SLOTS_PER_MULTI;
-    if (cap > 0) {
-        be->n_ec = (be->n_slots + EV_CAPPED_MIN_SLOTS - 1) / EV_CAPPED_MIN_SLOTS;
-        be->n_ec = be->n_ec < cap ? be->n_ec : cap; /* each multi needs a connection */
-    }
+    be->n_ec = ev__multis_for(be->cfg);
     be->per_ec = (be->n_slots + be->n_ec - 1) / be->n_ec;
     be->ecs = calloc((size_t)be->n_ec, sizeof(*be->ecs));
     if (be->ecs == NULL) {
