@@ -52,6 +52,7 @@ def fields(c, doc, server=None):
     c["window"] = w is not None
     c["limit"] = int(dig(doc, "config.concurrency", 0))
     c["cap"] = dig(doc, "config.client.max_connections")  # --max-connections; None: no cap
+    c["https"] = any(str(u).startswith("https:") for u in dig(doc, "config.client.base_urls", []))
     c["conns_opened"] = dig(doc, "results.requests.connects")
     c["conns_peak"] = dig(doc, "results.requests.connections_open_peak")
     sv = server or {}
@@ -203,8 +204,10 @@ def stop(c, conf, log_text=""):
         # at its limit: within 2% (or 8) of it -- the sample is taken once a second, and the
         # count leaves out the descriptors llmload's own watch holds
         at = nf and fds is not None and fds >= nf - max(8, 0.02 * nf)
-        return ("descriptors: %d requests failed on socket() with %s; the client held %s of "
+        return ("descriptors: %d requests failed on socket()%s with %s; the client held %s of "
                 "RLIMIT_NOFILE %s" % (failed.get("descriptors", 0),
+                                      # over HTTPS a new connection also opens the CA file
+                                      " or opening the CA file" if c.get("https") else "",
                                       "EMFILE" if at else "EMFILE or ENFILE",
                                       num(fds), num(nf)))
     if lim == "ports":

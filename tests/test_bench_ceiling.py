@@ -108,6 +108,18 @@ for b, conns in (("evented", 4), ("threaded", 314)):
     expect(c["cap"] == (4 if b == "evented" else None), "%s h2 t300 cap" % b, c["cap"])
     expect(c["mk_in_flight_peak"] and c["mk_in_flight_peak"] >= 0.95 * 300,
            "%s h2 t300: the mock's peak in flight" % b, c["mk_in_flight_peak"])
+# the threaded backend's wall over TLS: a new connection wants its socket and the CA file
+d = load("threaded-h2-t300.json")
+d["results"]["requests"]["failed"] = d["results"]["requests"]["by_class"]["resource"] = 40
+d["results"]["window"]["started"]["requests"]["failed"] = 40
+d["results"]["window"]["started"]["requests"]["by_class"]["resource"] = 40
+d["results"]["limits"].update(met="descriptors", failed=dict(d["results"]["limits"]["failed"],
+                                                             descriptors=40))
+d["results"]["window"]["client"].update(fds_peak=19_995, rlimit_nofile={"soft": 20_000})
+name = ceiling.stop(cell(d, 300, H2, client="threaded"), H2)
+expect(name.startswith("descriptors: 40 requests failed on socket() or opening the CA file with "
+                       "EMFILE; the client held 19,995 of RLIMIT_NOFILE 20,000"),
+       "descriptors over TLS named", name)
 d = load("evented-h2-t300.json")
 d["results"]["requests"]["connections_open_peak"] = 5  # one more than the cap of 4
 c = cell(d, 300, H2, server=load("evented-h2-t300.server.json"))
