@@ -105,7 +105,8 @@ KEYS="title mode mock_args run_args ideal_ms concurrency rounds min_requests req
       httpx_max_concurrency httpx_max_requests rates duration slo slo_share start_rate max_rate
       bisect max_probes min_efficiency listen_addrs wrk_duration cell_timeout server_models
       client_backend protocols reuse rtts cell_list h2load_streams
-      targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom"
+      targets ttft_ms itl_ms tokens chunk_tokens settle_s steady_s min_share max_stretch headroom
+      run_args_threaded run_args_evented"
 load_conf() {
     local k q
     for k in $KEYS; do unset "$k" "quick_$k" "gate_$k"; done
@@ -232,6 +233,9 @@ mock_start() {
     URLS=()
     for i in $(seq 1 "$naddr"); do URLS+=("$scheme://127.0.0.$i:$port/v1"); done
 }
+# backend_args BACKEND: the workload's run_args_BACKEND (e.g. ceiling-h2's --max-connections,
+# which only the evented backend can keep below its concurrency).
+backend_args() { local k=run_args_$1; echo "${!k:-}"; }
 # mock_stop: stop it, leaving its CPU seconds (user + system, from /proc) in MOCK_CPU.
 mock_stop() {
     MOCK_CPU=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' \
@@ -282,7 +286,7 @@ run_llmload() {
     [ -n "$c" ] && args+=(--concurrency "$c")
     [ -n "$r" ] && args+=(--rate "$r")
     bounded "$LLMLOAD" run --backend "$b" --requests "$n" "${args[@]}" \
-        --no-preflight --json "$out/raw/$tag.json" $run_args "$@" \
+        --no-preflight --json "$out/raw/$tag.json" $run_args $(backend_args "$b") "$@" \
         >"$out/logs/$tag.log" 2>&1 || rc=$?
     [ -n "$SERVER_FIGS" ] && server_figures "$out/raw/$tag.server.json"
     [ -n "$MOCK_FIGS" ] && mock_figures "$out/raw/$tag.mock.json"
@@ -458,6 +462,7 @@ print('%g %g %d %g %d %g' % (l, r, math.ceil($t * (1 + $headroom)) + 8, d, math.
     mock_start "$listen_addrs" --ttft "$ttft_ms" --itl "$itl_ms" --tokens "$tokens" \
         --chunk-tokens "$chunk_tokens" $mock_args
     for u in "${URLS[@]}"; do args+=(--url "$u"); done
+    [ -n "$MOCK_CA" ] && args+=(--cacert "$MOCK_CA")
     # Every run bounded: --duration and --requests end the sending, --timeout each answer.
     local keep=$cell_timeout
     cell_timeout=$($PY -c "print(int($dur + 3 * $l_s + 60))")
@@ -465,8 +470,9 @@ print('%g %g %d %g %d %g' % (l, r, math.ceil($t * (1 + $headroom)) + 8, d, math.
         --requests "$n" --duration "${dur}s" --window "${from}s" --server-pid "$MOCK_PID" \
         --stream --retries 0 --timeout "$($PY -c "print(2 * $l_s + 10)")" --no-limit-check \
         --no-preflight --json "$out/raw/$tag.json" "${args[@]}" $run_args \
-        >"$out/logs/$tag.log" 2>&1 || rc=$?
+        $(backend_args "$b") >"$out/logs/$tag.log" 2>&1 || rc=$?
     cell_timeout=$keep
+    server_figures "$out/raw/$tag.server.json" # the mock's own count of connections, streams
     mock_stop
     record "$w" "$b" "$t" "$rate" "$n" "$rc" "raw/$tag.json" "logs/$tag.log" "$MOCK_CPU"
 }
@@ -519,17 +525,25 @@ do_gate() {
 }
 
 # server_figures FILE: the running mock's own figures, read before it stops: peak RSS (VmHWM),
-# its threads' peak and the failures to start a thread or accept (from its /metrics).
+# its threads' peak and the failures to start a thread or accept, its connections (accepted and
+# open now, less this read's own; the most open at once) and HTTP/2 streams, and its peak of
+# requests in flight (/metrics, read over HTTP/1.1, over HTTPS trusting its CA when it serves
+# TLS).
 server_figures() {
     local hwm
     hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$MOCK_PID/status" 2>/dev/null || echo "")
-    $PY - "${URLS[0]%/v1}/metrics" "$hwm" >"$1" <<'PY' || true
-import json, sys, urllib.request
+    $PY - "${URLS[0]%/v1}/metrics" "$hwm" "$MOCK_CA" >"$1" <<'PY' || true
+import json, ssl, sys, urllib.request
 m = {"vmhwm_kb": int(sys.argv[2]) if sys.argv[2] else None, "threads_peak": None,
      "thread_start_failures": 0, "accept_failures": 0}
+counts = {"mockllm_connections_total": "connections", "mockllm_connections_open": "connections_open",
+          "mockllm_connections_open_peak": "connections_open_peak",
+          "mockllm_in_flight_peak": "in_flight_peak", "mockllm_h2_connections_total":
+          "h2_connections", "mockllm_h2_streams_total": "h2_streams"}
 try:
-    text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
-except OSError:
+    ctx = ssl.create_default_context(cafile=sys.argv[3]) if sys.argv[3] else None
+    text = urllib.request.urlopen(sys.argv[1], timeout=5, context=ctx).read().decode()
+except (OSError, ssl.SSLError):
     text = ""
 for line in text.splitlines():
     if line.startswith("#") or not line.strip():
@@ -543,6 +557,11 @@ for line in text.splitlines():
         m.setdefault("thread_start_why", []).append(name)
     elif base == "mockllm_accept_failures_total":
         m["accept_failures"] += float(v)
+    elif base in counts:
+        m[counts[base]] = int(float(v))
+for k in ("connections", "connections_open"):  # this read's own connection, accepted and open
+    if k in m:
+        m[k] -= 1
 print(json.dumps(m))
 PY
 }

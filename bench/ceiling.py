@@ -10,6 +10,10 @@ A step is one open-loop `llmload run --window` (bench.sh ceil_step). Its JSON ca
                            threads_peak, fds_peak, rlimit_nofile; cores
   results.limits           met (descriptors, ports, memory, threads), line, failed by limit,
                            thread_wall (errno, the counter at its limit) when threads failed
+  results.requests         connects (connections opened), connections_open_peak (the most open
+                           at once, the backend's count); config.client.max_connections (the cap)
+and beside it, raw/TAG.server.json (bench.sh server_figures): the mock's own connections
+(accepted, the most open at once) and HTTP/2 streams, and its peak of requests in flight.
 """
 import math
 import re
@@ -40,12 +44,21 @@ def params(conf):
     }
 
 
-def fields(c, doc):
-    """A step's figures into cell c (report.py's cell dict); c["concurrency"] is the target."""
+def fields(c, doc, server=None):
+    """A step's figures into cell c (report.py's cell dict); c["concurrency"] is the target.
+    server: the mock's own figures (raw/TAG.server.json), or None."""
     w = dig(doc, "results.window")
     c["target"] = c.get("concurrency", 0)
     c["window"] = w is not None
     c["limit"] = int(dig(doc, "config.concurrency", 0))
+    c["cap"] = dig(doc, "config.client.max_connections")  # --max-connections; None: no cap
+    c["https"] = any(str(u).startswith("https:") for u in dig(doc, "config.client.base_urls", []))
+    c["conns_opened"] = dig(doc, "results.requests.connects")
+    c["conns_peak"] = dig(doc, "results.requests.connections_open_peak")
+    sv = server or {}
+    c["mk_conns"] = sv.get("connections")
+    c["mk_conns_peak"] = sv.get("connections_open_peak")
+    c["mk_in_flight_peak"] = sv.get("in_flight_peak")
     c["thread_wall"] = dig(doc, "results.limits.thread_wall")
     c["limit_failed"] = dig(doc, "results.limits.failed", {})
     if w is None:
@@ -93,6 +106,13 @@ def held(c, conf):
     if c["share"] < pr["min_share"]:
         why.append("%.0f in flight of %d (%.3f < %.2f)" % (c["in_flight"], c["target"], c["share"],
                                                           pr["min_share"]))
+    mk_peak = c.get("mk_in_flight_peak")  # the server's own count: requests it was answering
+    if mk_peak is not None and mk_peak < pr["min_share"] * c["target"]:
+        why.append("the mock's peak in flight %d < %.2f of %d (the rest never reached it)" % (
+            mk_peak, pr["min_share"], c["target"]))
+    cap, peak = c.get("cap"), c.get("conns_peak")
+    if cap and peak is not None and peak > cap:
+        why.append("%d connections open at once, over the cap of %d" % (peak, cap))
     p99_s = c.get("win_e2e_p99_ms", 0.0) / 1000.0
     if pr["answer_s"] > 0 and p99_s > pr["max_stretch"] * pr["answer_s"]:
         why.append("answers stretched: p99 %.2f s > %.2f x %.2f s" % (
@@ -184,8 +204,10 @@ def stop(c, conf, log_text=""):
         # at its limit: within 2% (or 8) of it -- the sample is taken once a second, and the
         # count leaves out the descriptors llmload's own watch holds
         at = nf and fds is not None and fds >= nf - max(8, 0.02 * nf)
-        return ("descriptors: %d requests failed on socket() with %s; the client held %s of "
+        return ("descriptors: %d requests failed on socket()%s with %s; the client held %s of "
                 "RLIMIT_NOFILE %s" % (failed.get("descriptors", 0),
+                                      # over HTTPS a new connection also opens the CA file
+                                      " or opening the CA file" if c.get("https") else "",
                                       "EMFILE" if at else "EMFILE or ENFILE",
                                       num(fds), num(nf)))
     if lim == "ports":
@@ -253,14 +275,19 @@ def section(cells, conf, wsum, machine, read_log):
           "L = %.2f s (TTFT %s ms, then %s tokens %s ms apart, %s per chunk), so that the target "
           "is in flight from L on; the figures are those of the steady window (llmload "
           "`--window`, %s s from L + %s s). Held: mean in flight on the wire >= %.2f of the "
-          "target, no failure, p99 <= %.2f x L. The mock listened on %s loopback addresses, "
-          "each client slot keeping to one." % (
+          "target (and the mock's own peak in flight), no failure, p99 <= %.2f x L%s. The mock listened on %s loopback "
+          "address%s, each client slot keeping to one%s." % (
               pr["answer_s"], conf.get("ttft_ms"), conf.get("tokens"), conf.get("itl_ms"),
               conf.get("chunk_tokens"), conf.get("steady_s"), conf.get("settle_s"),
-              pr["min_share"], pr["max_stretch"], conf.get("listen_addrs")), ""]
+              pr["min_share"], pr["max_stretch"],
+              ", and never more connections open at once than the cap (--max-connections) "
+              "where one was asked" if any(x.get("cap") for x in cells) else "",
+              conf.get("listen_addrs"), "" if str(conf.get("listen_addrs")) == "1" else "es",
+              transport_text(conf, cells)), ""]
     head = ["backend", "target", "in flight", "share", "failed", "p50 / p99 s", "ITL p99 ms",
             "CPU cores client / mock", "µs/request client / mock", "µs/token client / mock",
-            "KiB/in flight client / mock", "threads", "fds client / mock", "held"]
+            "KiB/in flight client / mock", "threads", "fds client / mock",
+            "connections opened / peak open / mock's peak", "held"]
     rows, summ = [], []
     for b in ("threaded", "evented"):
         mine = [x for x in cells if x["client"] == b]
@@ -285,9 +312,12 @@ def section(cells, conf, wsum, machine, read_log):
         summ.append("- **%s**: holds %s%s; %s" % (
             b, ("%s in flight (%s measured, %.3f of the target)" % (
                 num(top), num(best["in_flight"]), best["share"])) if best else "no step",
-            " at p99 %.2f s" % (best["win_e2e_p99_ms"] / 1000.0) if best else "",
+            held_text(best) if best else "",
             "stopped at %s by %s" % (num(first_stop[0]["target"]), first_stop[1]) if first_stop
-            else "not stopped: the ramp ended at its last target (raise targets in ceiling.conf)"))
+            else "not stopped: the ramp ended at its last target (raise targets in the workload)"))
+        if best:
+            wsum[b + "_connections_peak"] = best.get("conns_peak")
+            wsum[b + "_rss_per_in_flight_kb"] = best.get("cl_rss_kb_inflight")
     md.append(md_table(head, rows))
     md += [""] + summ
     md += ["", "The machine allowed: `ulimit -n` %s (hard; the mock raises its own soft limit to "
@@ -302,20 +332,54 @@ def section(cells, conf, wsum, machine, read_log):
     return md
 
 
+def held_text(x):
+    """The held step's p99, its connections and the client's memory per request in flight."""
+    out = " at p99 %.2f s" % (x["win_e2e_p99_ms"] / 1000.0)
+    if x.get("conns_peak") is not None:
+        out += ", over %s connections open at most (%s opened%s)" % (
+            num(x["conns_peak"]), num(x.get("conns_opened")),
+            "; the mock saw at most %s open at once" % num(x["mk_conns_peak"])
+            if x.get("mk_conns_peak") is not None else "")
+    if x.get("mk_in_flight_peak") is not None:
+        out += ", the mock's peak in flight %s" % num(x["mk_in_flight_peak"])
+    return out + ", client RSS %s KiB per request in flight" % fmt(x.get("cl_rss_kb_inflight"), 1)
+
+
+def transport_text(conf, cells):
+    """What the step's client and mock were asked beyond ceiling.conf (TLS, HTTP/2, a cap)."""
+    parts = []
+    if conf.get("mock_args"):
+        parts.append("mock `%s`" % conf["mock_args"])
+    if conf.get("run_args"):
+        parts.append("client `%s`" % conf["run_args"])
+    for b in ("threaded", "evented"):
+        if conf.get("run_args_" + b):
+            parts.append("%s `%s`" % (b, conf["run_args_" + b]))
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def conns_text(x):
+    """connections opened / the most open at once, the client's counts / the most open at once
+    at the mock (which sees a close only when it next reads: an upper bound)."""
+    cap = " (cap %s)" % num(x["cap"]) if x.get("cap") else ""
+    return "%s / %s / %s%s" % (num(x.get("conns_opened")), num(x.get("conns_peak")),
+                               num(x.get("mk_conns_peak")), cap)
+
+
 def pair(c, a, b, digits=2):
     return "%s / %s" % (fmt(c.get(a), digits), fmt(c.get(b), digits))
 
 
 def step_row(b, x, ok, reason):
     if not x.get("window"):
-        return [b, num(x["target"])] + ["-"] * 11 + [reason or "-"]
+        return [b, num(x["target"])] + ["-"] * 12 + [reason or "-"]
     return [b, num(x["target"]), num(x["in_flight"]), "%.3f" % x["share"],
             num(max(x.get("failed", 0), x.get("win_failed", 0))),
             "%.2f / %.2f" % (x["win_e2e_p50_ms"] / 1000.0, x["win_e2e_p99_ms"] / 1000.0),
             fmt(x.get("win_itl_p99_ms"), 1), pair(x, "cl_cores", "mk_cores"),
             pair(x, "cl_us_req", "mk_us_req", 0), pair(x, "cl_us_tok", "mk_us_tok", 1),
             pair(x, "cl_rss_kb_inflight", "mk_rss_kb_inflight", 1), num(x.get("cl_threads")),
-            pair(x, "cl_fds", "mk_fds", 0), "yes" if ok else "no: " + reason]
+            pair(x, "cl_fds", "mk_fds", 0), conns_text(x), "yes" if ok else "no: " + reason]
 
 
 def md_table(head, rows):

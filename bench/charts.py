@@ -163,13 +163,15 @@ def charts(outdir, by_wl, confs, stamp, slo_rows):
            "requests started together", "ideal wall / measured wall",
            [(c, c, series(bu, c, "concurrency", "efficiency")) for c in ("threaded", "evented")],
            refs=[("y", min_eff, "%g" % min_eff)], logy=False, yrange=("0", "1.1"))
-    ce = [x for x in by_wl.get("ceiling", []) if x.get("window")]
-    targets = sorted({x["target"] for x in ce})
-    p.plot("ceiling", "Steady-state ceiling: requests in flight held vs target (long streams)",
-           "target in flight", "mean in flight on the wire (steady window)",
-           [("target", "target", [(t, t, False) for t in targets])] +
-           [(c, c, series(ce, c, "target", "in_flight")) for c in ("threaded", "evented")],
-           logy=True)
+    for wl in sorted(w for w in by_wl if confs.get(w, {}).get("mode") == "ceiling"):
+        ce = [x for x in by_wl[wl] if x.get("window")]
+        targets = sorted({x["target"] for x in ce})
+        p.plot(wl.replace("-", "_"), "Steady-state ceiling%s: requests in flight held vs target "
+               "(long streams)" % ("" if wl == "ceiling" else ", " + wl),
+               "target in flight", "mean in flight on the wire (steady window)",
+               [("target", "target", [(t, t, False) for t in targets])] +
+               [(c, c, series(ce, c, "target", "in_flight")) for c in ("threaded", "evented")],
+               logy=True)
     return p.made
 
 

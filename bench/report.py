@@ -171,7 +171,8 @@ def figures(row, conf, outdir):
     ideal_ms = float(conf.get("ideal_ms") or 0)
     c["efficiency"] = None
     if conf.get("mode") == "ceiling":  # a step of the steady-state ramp: its window's figures
-        ceiling.fields(c, doc)
+        ceiling.fields(c, doc, load_json(os.path.join(outdir, jpath[:-len(".json")] +
+                                                      ".server.json")))
         c["efficiency"] = c.get("share")
         return c
     if c["rate"] > 0 and c["rate"] and c["requests"]:
@@ -446,12 +447,14 @@ def verdict(by_wl, summary):
                                       fmt(ev["cpu_per_1000"] * 1000, "num"),
                                       fmt(ev["cpu_per_1000"] / th["cpu_per_1000"], "ratio") + "x"))
     walls = []
-    ce = summary["workloads"].get("ceiling", {})
-    for b in BACKENDS:
-        if b + "_ceiling" in ce:
-            walls.append("%s holds %s streams in flight in steady state%s" % (
-                b, fmt(ce[b + "_ceiling"], "int"),
-                ", then " + ce[b + "_stop"] if ce.get(b + "_stop") else ""))
+    for wl, ce in summary["workloads"].items():
+        if ce.get("mode") != "ceiling":
+            continue
+        for b in BACKENDS:
+            if b + "_ceiling" in ce:
+                walls.append("%s holds %s streams in flight in steady state%s%s" % (
+                    b, fmt(ce[b + "_ceiling"], "int"), "" if wl == "ceiling" else " (%s)" % wl,
+                    ", then " + ce[b + "_stop"] if ce.get(b + "_stop") else ""))
     for x in lb:
         if x["client"] in BACKENDS and x.get("failed"):
             walls.append("at %s in flight %s failed %s of %s requests%s" % (

@@ -23,6 +23,10 @@ enum ll_backend_caps {
     LL_CAP_LOOP_LAG = 1u << 0,   /* reports loop lag and idle time */
     LL_CAP_BLOCKING = 1u << 1,   /* supports cfg->blocking (the seed's pitfall) */
     LL_CAP_STACK_SIZE = 1u << 2, /* honours cfg->stack_size */
+    /* Calls in flight share connections (one multi handle multiplexes HTTP/2 streams, or
+     * queues HTTP/1.1 requests for a pooled connection), so cfg->max_connections may be below
+     * cfg->concurrency. Without it a backend needs a connection per call in flight. */
+    LL_CAP_SHARED_CONNS = 1u << 3,
 };
 
 /* Figures only a backend can know, read after (or during) a run. */
@@ -39,6 +43,9 @@ struct ll_be_stats {
      * wall into busy in the loop, idle in the loop, and outside it (the driver's own). */
     int64_t loop_run_ns;
     uint64_t loop_iterations;
+    /* Connections (sockets curl opened for one) open now, and the most open at once since
+     * create() or reset_stats(); -1 when the backend does not count them. */
+    int64_t conns_open, conns_open_peak;
 };
 
 /* What a backend asks of the machine for cfg->concurrency calls in flight: estimates,

@@ -333,6 +333,7 @@ void ll_client_sample(struct ll_client *c, struct ll_be_stats *out)
 {
     memset(out, 0, sizeof(*out));
     out->loop_idle_ns = -1;
+    out->conns_open = out->conns_open_peak = -1; /* not counted unless the backend does */
     if (c->be->sample != NULL) {
         c->be->sample(c->inst, out);
     }

@@ -85,6 +85,9 @@ static void table_requests(FILE *out, const struct ll_stats *s)
     ll_report__line_u(out, "retries", s->retries);
     ll_report__line_u(out, "wire requests", s->wire_requests);
     ll_report__line_u(out, "connections opened", s->connects);
+    if (s->be.conns_open_peak >= 0) { /* counted by the backend (ll_be_stats) */
+        ll_report__line_u(out, "connections open, peak", (uint64_t)s->be.conns_open_peak);
+    }
     ll_report__line_u(out, "connection re-sends", s->resends);
     if (s->tls_full + s->tls_resumed > 0 || s->http2_requests > 0) { /* HTTPS or HTTP/2 only */
         ll_report__line_u(out, "TLS handshakes, full", s->tls_full);
@@ -474,6 +477,9 @@ static void json_requests(cJSON *o, const struct ll_stats *s)
     cJSON_AddNumberToObject(o, "retries", (double)s->retries);
     cJSON_AddNumberToObject(o, "wire_requests", (double)s->wire_requests);
     cJSON_AddNumberToObject(o, "connects", (double)s->connects);
+    /* the most connections open at once (the backend's count; null when it keeps none) */
+    ll_report__add_num(o, "connections_open_peak",
+                       s->be.conns_open_peak >= 0 ? (double)s->be.conns_open_peak : NAN);
     cJSON_AddNumberToObject(o, "resends", (double)s->resends);
     cJSON_AddNumberToObject(o, "tls_handshakes_full", (double)s->tls_full);
     cJSON_AddNumberToObject(o, "tls_handshakes_resumed", (double)s->tls_resumed);
@@ -714,6 +720,11 @@ cJSON *ll_report_config_json(const struct ll_config *cfg)
         cJSON_AddNullToObject(o, "ca_file"); /* the system's CA store */
     }
     cJSON_AddStringToObject(o, "http", cfg->http_version == LL_HTTP_2 ? "2" : "1.1");
+    if (cfg->max_connections > 0) {
+        cJSON_AddNumberToObject(o, "max_connections", (double)cfg->max_connections);
+    } else {
+        cJSON_AddNullToObject(o, "max_connections"); /* no cap */
+    }
     cJSON_AddBoolToObject(o, "blocking", cfg->blocking);
     cJSON_AddNumberToObject(o, "stack_size", (double)cfg->stack_size);
     cJSON_AddNumberToObject(o, "seed", (double)cfg->seed);

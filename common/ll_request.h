@@ -165,6 +165,11 @@ struct ll_config {
     bool verify_tls;     /* HTTPS verifies peer and host (default true) */
     const char *ca_file; /* PEM CA bundle HTTPS trusts (CURLOPT_CAINFO); NULL: the system's */
     enum ll_http http_version;
+    /* At most this many connections open at once, 0 = no cap (--max-connections). A backend
+     * that shares connections between calls (LL_CAP_SHARED_CONNS: evented) holds calls beyond
+     * them waiting for a connection, or over HTTP/2 for a stream on one; one that holds a
+     * connection per call in flight (threaded) is refused a cap below cfg->concurrency. */
+    int max_connections;
     bool blocking;     /* evented only: the seed's pitfall, blocking call in the loop */
     size_t stack_size; /* threaded only: pthread stack bytes, 0 = default */
     uint64_t seed;     /* jitter RNG seed */

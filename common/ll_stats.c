@@ -48,6 +48,7 @@ int ll_stats_init(struct ll_stats *s, const struct ll_slo *slo)
         s->slo = *slo;
     }
     s->be.loop_idle_ns = -1;
+    s->be.conns_open = s->be.conns_open_peak = -1;
     s->res.rss_start_kb = s->res.rss_peak_kb = s->res.rss_base_kb = -1;
     s->res.rss_sampled_kb = s->res.hwm_kb = -1;
     s->warm_connects = -1;

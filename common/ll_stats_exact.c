@@ -130,6 +130,8 @@ static const struct field fields[] = {
     F(K_LIMIT, be.limit_hit),
     F(K_I64, be.loop_run_ns),
     F(K_U64, be.loop_iterations),
+    F(K_I64, be.conns_open),
+    F(K_I64, be.conns_open_peak),
     F(K_OWN, loop_lag),
     F(K_INT, cpu_usable),
     F(K_OWN, series),

@@ -93,7 +93,8 @@ enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long 
     if (rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR) {
         return LL_LIMIT_MEMORY;
     }
-    if (rc == CURLE_COULDNT_CONNECT) {
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_SSL_CACERT_BADFILE ||
+        rc == CURLE_SSL_CONNECT_ERROR) {
         return ll_limit_from_errno((int)os_errno);
     }
     return LL_LIMIT_NONE;
@@ -712,6 +713,14 @@ static enum ll_class attempt_class(struct ll_xfer *x, CURLcode rc, long status, 
     long os_errno = 0;
     if (rc == CURLE_COULDNT_CONNECT) {
         curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+    } else if (rc == CURLE_SSL_CACERT_BADFILE ||
+               (rc == CURLE_SSL_CONNECT_ERROR &&
+                strncmp(x->errbuf, "error setting cert", 18) == 0)) {
+        /* The CA file (--cacert) could not be loaded for a new connection: at the descriptor
+         * wall OpenSSL's fopen met EMFILE, which only its error queue keeps (curl says "error
+         * setting certificate file", under either code). curl 7.88 loads the file once per
+         * multi handle, so this is each threaded worker's first connection, or a multi's. */
+        os_errno = ll_xfer__tls_sys_errno();
     }
     res->limit =
         cancelled ? LL_LIMIT_NONE : ll_xfer_limit(rc, x->proto_error, x->sock_errno, os_errno);

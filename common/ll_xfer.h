@@ -146,10 +146,13 @@ enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);
 
 /* Which local limit a failed attempt met, LL_LIMIT_NONE when it met none. In order: the errno of
  * a failed socket(2) (sock_errno), CURLE_OUT_OF_MEMORY and CURLE_WRITE_ERROR (our callbacks fail
- * only to store, when proto_error is false) -> MEMORY, and for CURLE_COULDNT_CONNECT the
- * CURLINFO_OS_ERRNO of the connect (os_errno; EADDRNOTAVAIL -> PORTS). os_errno is read for
- * COULDNT_CONNECT only: curl leaves it stale across transfers, and a connect failure is the one
- * place it is always set afresh. ll_xfer_end() turns a limit into LL_CLASS_RESOURCE. */
+ * only to store, when proto_error is false) -> MEMORY, for CURLE_COULDNT_CONNECT the
+ * CURLINFO_OS_ERRNO of the connect (os_errno; EADDRNOTAVAIL -> PORTS), and for
+ * CURLE_SSL_CACERT_BADFILE and CURLE_SSL_CONNECT_ERROR the errno of the system call that failed
+ * in OpenSSL when the CA file could not be loaded (os_errno: its fopen, EMFILE at the descriptor
+ * wall; 0 for any other TLS failure). os_errno is read for COULDNT_CONNECT only from curl: curl
+ * leaves it stale across transfers, and a connect failure is the one place it is always set afresh.
+ * ll_xfer_end() turns a limit into LL_CLASS_RESOURCE. */
 enum ll_limit ll_xfer_limit(CURLcode rc, bool proto_error, int sock_errno, long os_errno);
 
 /* true when h2c (HTTP/2 with prior knowledge over cleartext, cfg->http_version LL_HTTP_2 with

@@ -14,6 +14,10 @@
 
 /* CURLOPT_PREREQFUNCTION (clientp: the xfer): counts the sends of a transfer and whether the
  * last one went out on a reused connection. */
+/* The errno of a system call that failed inside OpenSSL on this thread since its error queue
+ * was last cleared (e.g. fopen of the CA file: EMFILE), 0 when none; the queue is emptied. */
+int ll_xfer__tls_sys_errno(void);
+
 int ll_xfer__prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
                        int conn_primary_port, int conn_local_port);
 

@@ -4,6 +4,7 @@
 #include "ll_xfer.h"
 
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,18 @@ curl_socket_t ll_xfer_open_socket(struct ll_xfer *x, const struct curl_sockaddr 
         x->socks_since_send++;
     }
     return fd;
+}
+
+int ll_xfer__tls_sys_errno(void)
+{
+    int found = 0;
+    unsigned long e;
+    while ((e = ERR_get_error()) != 0) {
+        if (ERR_SYSTEM_ERROR(e) && found == 0) {
+            found = ERR_GET_REASON(e); /* a system error's reason is its errno */
+        }
+    }
+    return found;
 }
 
 /* A connection this transfer opened is about to carry its first request: over TLS, its

@@ -1,6 +1,7 @@
-/* ev_backend.c - the evented backend instance: slots, FIFO, retry timers, poll. The loop-lag
- * probe is ev_probe.c. */
+/* ev_backend.c - the evented backend instance: slots, FIFO, retry timers, poll. Its multi
+ * handles and slots are set up in ev_setup.c, the loop-lag probe is ev_probe.c. */
 #include "ev_backend.h"
+#include "ev_backend_int.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -17,57 +18,6 @@
 #include "ll_clock.h"
 #include "ll_err.h"
 #include "ll_xfer.h"
-
-/* Slots per multi handle. curl 7.88 finds an idle pooled connection by walking the list of every
- * connection to the host (ConnectionExists), so with one multi the cost of starting a request
- * grows with the connections held: ~30,000 instructions per request at 1,000 in flight, a
- * quarter of all. Above this many slots the backend runs several multi handles on its one loop,
- * each with its own pool (a slot keeps its multi, so its connection is reused as before). */
-#define EV_SLOTS_PER_MULTI 128
-
-struct ev_be;
-
-/* One easy handle and what a call needs while it holds it. */
-struct ev_slot {
-    struct ev_be *be;
-    struct ev_curl *ec; /* the multi handle (and pool) this slot's easy handle belongs to */
-    CURL *easy;
-    struct ll_xfer x;     /* reused for every attempt; buffers kept */
-    struct ll_call *call; /* NULL when free */
-    bool in_multi;        /* an attempt is running */
-    bool backing_off;     /* waiting on `backoff` to retry */
-    int64_t backoff_start;
-    /* Waits for the retry while backing off; watches the running attempt's ttfb and idle
-     * limits (ll_xfer_watch) while in the multi: the two never overlap. */
-    uv_timer_t backoff;
-    struct ev_slot *next_free;
-};
-
-struct ev_be {
-    const struct ll_config *cfg;
-    uv_loop_t loop;
-    struct ev_curl *ecs; /* n_ec multi handles on the one loop (EV_SLOTS_PER_MULTI) */
-    /* TLS sessions shared by every easy handle, so that a new connection resumes whichever
-     * handle made the session (curl keeps one cache per easy handle otherwise). One thread,
-     * the loop's: no lock callbacks. */
-    CURLSH *share;
-    int n_ec, n_ec_ready;
-    struct ev_slot *slots;
-    int n_slots;
-    struct ev_slot *free_slots;
-    struct ll_call *q_head, **q_tailp; /* waiting for a slot; be_data = pprev */
-    struct ll_call *d_head, **d_tailp; /* final, not yet handed back; be_data = EV_FINAL */
-    size_t active;                     /* submitted, not yet final */
-    uv_timer_t deadline;               /* poll()'s timeout */
-    bool deadline_hit;
-    struct ev_probe probe; /* loop lag and loop time, sampled while requests are active */
-    uv_idle_t blocker;     /* cfg->blocking: runs queued calls inside the loop */
-    uint64_t rng;
-    uint64_t backoff_waits;
-    int64_t backoff_ns;
-    const char *limit_hit;
-    uint64_t idle_base; /* uv_metrics_idle_time at the last reset_stats */
-};
 
 struct ev_destroy_report ev_last_destroy;
 
@@ -237,7 +187,7 @@ static void ev__backoff_cb(uv_timer_t *t)
 }
 
 /* A transfer ended (ev_curl removed it from the multi already). */
-static void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
+void ev__done_cb(struct ev_curl *ec, CURL *easy, CURLcode rc, void *arg)
 {
     char *priv = NULL;
 
@@ -461,6 +411,8 @@ static void ev__sample(struct ll_be *b, struct ll_be_stats *out)
     out->backoff_waits = be->backoff_waits;
     out->backoff_ns = be->backoff_ns;
     out->limit_hit = be->limit_hit;
+    out->conns_open = be->conns.open;
+    out->conns_open_peak = be->conns.peak;
 }
 
 static void ev__reset_stats(struct ll_be *b)
@@ -472,125 +424,10 @@ static void ev__reset_stats(struct ll_be *b)
     be->backoff_waits = 0;
     be->backoff_ns = 0;
     be->limit_hit = NULL;
+    be->conns.peak = be->conns.open;
 }
 
-/* --- life cycle ---------------------------------------------------------------------------- */
-
-/* socket(2) through ll_xfer, which keeps its errno (curl alone would report an EMFILE as a
- * refused connection), and known to ev_curl as a connection socket (ev_curl_own_socket). */
-static curl_socket_t ev__open_sock_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct ev_slot *sl = arg;
-    curl_socket_t fd = ll_xfer_open_socket(&sl->x, a);
-    if (fd != CURL_SOCKET_BAD) {
-        ev_curl_own_socket(sl->ec, fd);
-    }
-    return fd;
-}
-
-static int ev__multis_init(struct ev_be *be)
-{
-    be->n_ec = (be->n_slots + EV_SLOTS_PER_MULTI - 1) / EV_SLOTS_PER_MULTI;
-    be->ecs = calloc((size_t)be->n_ec, sizeof(*be->ecs));
-    if (be->ecs == NULL) {
-        return LL_ENOMEM;
-    }
-    for (int i = 0; i < be->n_ec; i++) {
-        int err = ev_curl_init(&be->ecs[i], &be->loop, ev__done_cb, be);
-        if (err != 0) {
-            return err;
-        }
-        be->n_ec_ready++;
-        int slots = be->n_slots - i * EV_SLOTS_PER_MULTI;
-        slots = slots < EV_SLOTS_PER_MULTI ? slots : EV_SLOTS_PER_MULTI;
-        curl_multi_setopt(be->ecs[i].multi, CURLMOPT_MAXCONNECTS, (long)slots);
-        curl_multi_setopt(be->ecs[i].multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
-        /* HTTP/2 (--http 2): streams share a connection up to the server's concurrent-stream
-         * limit, then curl opens another (curl 7.88's default too; said here, not assumed). */
-        curl_multi_setopt(be->ecs[i].multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    }
-    be->share = curl_share_init();
-    if (be->share == NULL ||
-        curl_share_setopt(be->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
-        return LL_ECURL;
-    }
-    return 0;
-}
-
-static int ev__slots_init(struct ev_be *be)
-{
-    be->slots = calloc((size_t)be->n_slots, sizeof(*be->slots));
-    if (be->slots == NULL) {
-        return LL_ENOMEM;
-    }
-    for (int i = be->n_slots - 1; i >= 0; i--) {
-        struct ev_slot *sl = &be->slots[i];
-        sl->be = be;
-        sl->ec = &be->ecs[i / EV_SLOTS_PER_MULTI];
-        uv_timer_init(&be->loop, &sl->backoff);
-        sl->backoff.data = sl;
-        sl->easy = curl_easy_init();
-        if (sl->easy == NULL) {
-            be->limit_hit = ll_limit_name(LL_LIMIT_MEMORY);
-            return LL_ENOMEM;
-        }
-        /* Set once: ll_xfer_begin never resets the handle. */
-        ev_curl_prepare_easy(sl->ec, sl->easy);
-        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETFUNCTION, ev__open_sock_cb);
-        curl_easy_setopt(sl->easy, CURLOPT_OPENSOCKETDATA, (void *)sl);
-        curl_easy_setopt(sl->easy, CURLOPT_SHARE, be->share);
-        /* Cancel removes the handle from the multi itself, and a timer watches the limits
-         * curl does not know; only the blocking pitfall runs curl_easy_perform, which needs
-         * the progress callback for both. */
-        sl->x.no_progress_cb = !be->cfg->blocking;
-        sl->x.slot = (size_t)i; /* its base URL (ll_xfer.slot) */
-        sl->next_free = be->free_slots;
-        be->free_slots = sl;
-    }
-    return 0;
-}
-
-static void ev__close_walk_cb(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h)) {
-        uv_close(h, NULL);
-    }
-}
-
-/* Tear down whatever create() set up; also the error path of create(). */
-static void ev__teardown(struct ev_be *be)
-{
-    struct ev_destroy_report *r = &ev_last_destroy;
-
-    memset(r, 0, sizeof(*r));
-    for (int i = 0; be->slots != NULL && i < be->n_slots; i++) {
-        curl_easy_cleanup(be->slots[i].easy); /* NULL is fine */
-        ll_xfer_cleanup(&be->slots[i].x);
-    }
-    if (be->share != NULL) {
-        curl_share_cleanup(be->share); /* after every easy handle that used it */
-    }
-    for (int i = 0; i < be->n_ec_ready; i++) {
-        struct ev_curl *ec = &be->ecs[i];
-        ev_curl_close(ec); /* pooled connections close here; the loop is still alive */
-        r->polls_opened += ec->counts.polls_opened;
-        r->kicks += ec->counts.kicks;
-        r->timer_fires += ec->counts.timer_fires;
-        r->stale_polls += ec->counts.stale_polls;
-    }
-    uv_walk(&be->loop, ev__close_walk_cb, NULL);
-    while ((r->loop_close_rc = uv_loop_close(&be->loop)) == UV_EBUSY) {
-        uv_run(&be->loop, UV_RUN_DEFAULT);
-        r->loop_runs++;
-    }
-    for (int i = 0; i < be->n_ec_ready; i++) {
-        r->polls_freed += be->ecs[i].counts.polls_freed;
-    }
-    free(be->ecs);
-    free(be->slots);
-    free(be);
-    curl_global_cleanup();
-}
+/* --- life cycle (the multi handles and slots: ev_setup.c) ------------------------------ */
 
 static int ev__create(const struct ll_config *cfg, struct ll_be **out)
 {
@@ -621,10 +458,7 @@ static int ev__create(const struct ll_config *cfg, struct ll_be **out)
     uv_idle_init(&be->loop, &be->blocker);
     be->deadline.data = be->blocker.data = be;
 
-    int err = ev__multis_init(be);
-    if (err == 0) {
-        err = ev__slots_init(be);
-    }
+    int err = ev__setup(be);
     if (err != 0) {
         ev__teardown(be);
         return err;
@@ -656,19 +490,24 @@ static void ev__destroy(struct ll_be *b)
     ev_last_destroy.calls_freed = freed;
 }
 
-/* No thread; one socket per call in flight and ~17 KiB resident each (/proc/PID/fd and RSS
- * per in flight of `llmload run` at 100 and 1,000 in flight). */
+/* No thread; one socket per call in flight (per connection under cfg->max_connections), and
+ * the wake-up socket pair curl 7.88 keeps for each multi handle (2 descriptors: 1,500 in all at
+ * 50,000 in flight over 500 connections); ~17 KiB resident per call in flight (/proc/PID/fd
+ * and RSS per in flight of `llmload run` at 100 and 1,000 in flight). */
 static void ev__needs(const struct ll_config *cfg, struct ll_be_needs *out)
 {
     out->threads = 0;
-    out->descriptors = (int64_t)cfg->concurrency;
+    out->descriptors = cfg->max_connections > 0 && cfg->max_connections < cfg->concurrency
+                           ? (int64_t)cfg->max_connections
+                           : (int64_t)cfg->concurrency;
+    out->descriptors += 2 * (int64_t)ev__multis_for(cfg);
     out->bytes = 24 * 1024 * (int64_t)cfg->concurrency;
 }
 
 const struct ll_backend ev_backend = {
     .name = "evented",
     .descr = "one thread: a libuv loop drives libcurl's multi-socket API",
-    .caps = LL_CAP_LOOP_LAG | LL_CAP_BLOCKING,
+    .caps = LL_CAP_LOOP_LAG | LL_CAP_BLOCKING | LL_CAP_SHARED_CONNS,
     .create = ev__create,
     .submit = ev__submit,
     .poll = ev__poll,

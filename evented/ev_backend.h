@@ -14,6 +14,11 @@
  *   slots share one multi handle and its pool; more slots get more multi handles on the same
  *   loop, 128 each (curl 7.88's search for an idle connection walks the whole pool; see
  *   EV_SLOTS_PER_MULTI). Calls beyond the limit wait in a FIFO.
+ * - Connections (cfg->max_connections): the cap is shared out among the multi handles (as
+ *   many as the cap, down to 32 slots each; EV_CAPPED_MIN_SLOTS says why), each may open its share
+ *   (CURLMOPT_MAX_TOTAL_CONNECTIONS) and carry on each as many HTTP/2 streams as the server
+ *   allows; a transfer beyond waits in curl's pending list for a connection or a stream.
+ *   Connection sockets open and their peak are counted (ll_be_stats.conns_open*).
  * - Retry: a call keeps its slot while it waits to retry, like the seed's semaphore held across
  *   asyncio.sleep and like a threaded worker sleeping: at most `concurrency` logical requests
  *   are started-but-unfinished, and the server never sees more than `concurrency` in flight.

@@ -228,6 +228,9 @@ static int ev__socket_fn(CURL *easy, curl_socket_t fd, int what, void *userp, vo
 
 void ev_curl_own_socket(struct ev_curl *ec, curl_socket_t fd)
 {
+    if (ec->conns != NULL && ++ec->conns->open > ec->conns->peak) {
+        ec->conns->peak = ec->conns->open;
+    }
     struct ev_sock *s = ev__sock_get(ec, fd);
     if (s != NULL) {
         ev__sock_stop(s); /* a record left on this number belonged to a socket now gone */
@@ -243,6 +246,9 @@ static int ev__closesocket_fn(void *clientp, curl_socket_t fd)
 {
     struct ev_curl *ec = clientp;
     struct ev_sock *s = ev__lookup(ec, fd);
+    if (ec->conns != NULL) {
+        ec->conns->open--; /* only connection sockets come here (CURLOPT_CLOSESOCKETFUNCTION) */
+    }
     if (s != NULL) {
         if (uv_is_active((uv_handle_t *)&s->poll) && !s->parked) {
             ec->counts.stale_polls++;

@@ -76,8 +76,18 @@ struct ev_curl_counts {
     uint64_t done;           /* transfers reported through the done callback */
 };
 
+/* Connection sockets open now and the most open at once: counted from the backend's
+ * CURLOPT_OPENSOCKETFUNCTION (ev_curl_own_socket) to curl's close of the socket, and shared by
+ * every context of one backend (ev_curl.conns) so that the peak spans them all. A socket curl
+ * 7.88 closes with plain close(2) (a connect it gave up, see ev_curl_own_socket) is not seen
+ * closing and stays counted. */
+struct ev_curl_conns {
+    int64_t open, peak;
+};
+
 struct ev_curl {
     uv_loop_t *loop;
+    struct ev_curl_conns *conns; /* set by the owner after init; NULL: not counted */
     CURLM *multi;
     uv_timer_t timer; /* curl's timeout when > 0 ms */
     uv_idle_t kick;   /* curl's timeout when 0 ms */
@@ -105,7 +115,8 @@ void ev_curl_prepare_easy(struct ev_curl *ec, CURL *easy);
  * Must not be called from inside a curl callback. 0 or LL_ECURL. */
 /* fd was just opened for a connection (the backend's CURLOPT_OPENSOCKETFUNCTION calls this):
  * once connected, curl closes it through ev_curl's CURLOPT_CLOSESOCKETFUNCTION, never behind
- * our back, so its poll may stay in epoll between requests (see CURL_POLL_REMOVE above). */
+ * our back, so its poll may stay in epoll between requests (see CURL_POLL_REMOVE above). It
+ * counts as an open connection in ec->conns until then. */
 void ev_curl_own_socket(struct ev_curl *ec, curl_socket_t fd);
 
 int ev_curl_add(struct ev_curl *ec, CURL *easy);

@@ -143,7 +143,7 @@ static void loop_close(struct mock_conn *cc)
         c->next->prev = c->prev;
     }
     c->lp->nconns--;
-    atomic_fetch_sub_explicit(&mock_conn_counters(cc)->conn_open, 1, memory_order_relaxed);
+    mock_metrics_conns(&cc->w->srv->metrics, cc->w->index, -1);
     if (c->x == NULL || !mock__lx_close(c)) { /* the delay line may close the socket later */
         uv_close((uv_handle_t *)&c->tcp, close_cb);
     }
@@ -558,7 +558,7 @@ void mock_conn_loop_accept(struct mock_loop *lp, int fd)
     lp->conns = c;
     lp->nconns++;
     mock_metrics_add(&mock_conn_counters(&c->c)->conn_total, 1);
-    atomic_fetch_add_explicit(&mock_conn_counters(&c->c)->conn_open, 1, memory_order_relaxed);
+    mock_metrics_conns(&c->c.w->srv->metrics, c->c.w->index, 1);
     c->rcb = read_cb;
     idle_touch(c);
     if (lp->x_accept) {

@@ -50,7 +50,7 @@ static void thr_close(struct mock_conn *c)
     }
     t->active = false;
     mock_http_drop(&c->http, false);
-    atomic_fetch_sub_explicit(&mock_conn_counters(c)->conn_open, 1, memory_order_relaxed);
+    mock_metrics_conns(&c->w->srv->metrics, c->w->index, -1);
 }
 
 static void thr_fail(struct mock_conn *c)
@@ -434,7 +434,7 @@ void mock_conn_thread_serve(struct mock_tconn *t, struct mock_worker *w)
         }
         t->tls_on = true;
     }
-    atomic_fetch_add_explicit(&mock_conn_counters(&t->c)->conn_open, 1, memory_order_relaxed);
+    mock_metrics_conns(&t->c.w->srv->metrics, t->c.w->index, 1);
     while (!t->closing) {
         answer_queued(t, buf, sizeof(buf));
         if (t->closing || t->shutting) {

@@ -187,6 +187,15 @@ void mock_metrics_late(struct mock_metrics *m, int loop, long long late_ns)
 static void render_one(struct mock_buf *out, const char *name, const char *type, const char *help,
                        long long v);
 
+void mock_metrics_conns(struct mock_metrics *m, int loop, int delta)
+{
+    atomic_fetch_add_explicit(&m->loops[loop].conn_open, delta, RELAXED);
+    long long now = atomic_fetch_add_explicit(&m->conns, delta, RELAXED) + delta;
+    if (delta > 0) {
+        store_max(&m->conns_peak, now);
+    }
+}
+
 void mock_metrics_threads(struct mock_metrics *m, int delta)
 {
     long long now = atomic_fetch_add_explicit(&m->threads, delta, RELAXED) + delta;
@@ -402,6 +411,9 @@ void mock_metrics_render(struct mock_metrics *m, struct mock_buf *out)
     render_one(out, "mockllm_in_flight_peak", "gauge", "Most requests in flight at once.",
                atomic_load_explicit(&m->in_flight_peak, RELAXED));
     render_one(out, "mockllm_connections_open", "gauge", "Open client connections.", open);
+    render_one(out, "mockllm_connections_open_peak", "gauge",
+               "Most client connections open at once.",
+               atomic_load_explicit(&m->conns_peak, RELAXED));
     render_one(out, "mockllm_connections_total", "counter", "Connections accepted.",
                (long long)SUM(conn_total));
     render_one(out, "mockllm_bytes_received_total", "counter", "Bytes read from clients.",
@@ -458,6 +470,7 @@ void mock_metrics_reset(struct mock_metrics *m)
      * could hide a new peak), and only their loops write them. */
     atomic_store_explicit(&m->in_flight_peak, mock_metrics_in_flight_now(m), RELAXED);
     atomic_store_explicit(&m->threads_peak, atomic_load_explicit(&m->threads, RELAXED), RELAXED);
+    atomic_store_explicit(&m->conns_peak, atomic_load_explicit(&m->conns, RELAXED), RELAXED);
     pthread_mutex_lock(&m->sys.mu);
     m->sys.thread_fail = 0;
     memset(m->sys.accept_fail, 0, sizeof(m->sys.accept_fail));

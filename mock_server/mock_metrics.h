@@ -102,6 +102,9 @@ struct mock_metrics {
     _Alignas(64) atomic_llong in_flight_peak; /* of the sum over loops */
     /* serving threads: the loops, or one per connection (--model threads) */
     atomic_llong threads, threads_peak;
+    /* client connections open over every loop, and the most at once (a connection opens and
+     * closes once, so one atomic add each is cheap) */
+    atomic_llong conns, conns_peak;
     struct mock_sysfail sys;
 };
 
@@ -118,6 +121,9 @@ void mock_metrics_request(struct mock_metrics *m, int loop, int model, int statu
  * lasted only the nanoseconds between another loop's increment and its reads can be missed,
  * so under contention the peak can be slightly low. */
 void mock_metrics_in_flight(struct mock_metrics *m, int loop, int delta);
+/* A connection of `loop` was accepted (+1) or closed (-1): its loop's open count and the
+ * count over all loops, whose peak follows. Any thread (the loop's, or the connection's). */
+void mock_metrics_conns(struct mock_metrics *m, int loop, int delta);
 /* A serving thread started (+1) or ended (-1); the peak follows. Any thread. */
 void mock_metrics_threads(struct mock_metrics *m, int delta);
 /* No thread could be started for a connection: err (an errno value) and the limit it met

@@ -37,3 +37,12 @@ if(TARGET llmload AND TARGET mockllm)
   set_tests_properties(test_client_tls PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
     LABELS "integration;tls")
 endif()
+
+# --max-connections and the ceiling over HTTP/2 at small scale (issue 15 item 10), on both
+# backends, every connection count checked against mockllm's /metrics.
+if(TARGET llmload AND TARGET mockllm)
+  add_test(NAME test_client_h2cap COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_client_h2cap.sh
+    $<TARGET_FILE:llmload> $<TARGET_FILE:mockllm>)
+  set_tests_properties(test_client_h2cap PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77
+    LABELS "integration;tls")
+endif()

@@ -8,10 +8,17 @@ step results recorded on this machine (DATA_DIR = tests/data/ceiling):
                                            in flight wanted (L = 0.95 s), socket() EMFILE
   threaded-pids.json                       tests/test_ceiling_threads.sh in a cgroup of pids.max
                                            40: the workers could not start (EAGAIN)
+  {threaded,evented}-h2-t300{,.server}.json  `bench/bench.sh --quick --only ceiling-h2`: over TLS
+                                           and HTTP/2, evented under --max-connections 4 (4
+                                           opened, 4 open at most), threaded a connection per
+                                           worker; beside each, the mock's /metrics figures
 and on variants of them where one figure is changed to stand for a wall that a small run cannot
-meet (CPU saturation, the mock's descriptors, stretched answers, a step killed by its time limit).
+meet (CPU saturation, the mock's descriptors, stretched answers, a step killed by its time limit,
+more connections open at once than the cap).
 
-    held     every recorded step at 200..1,000 holds; the EMFILE and pids steps do not
+    held     every recorded step at 200..1,000 holds; the EMFILE and pids steps do not; the
+             HTTP/2 steps hold, evented within its cap, and not past it, nor when the mock's
+             own peak in flight falls short of the target
     plan     next_target: up the targets while steps hold, then bisect between the highest held
              and the lowest not held, at most `bisect` steps; a first target that fails bisects
              from 0; a midpoint that rounds onto a target already tried ends it
@@ -21,7 +28,8 @@ meet (CPU saturation, the mock's descriptors, stretched answers, a step killed b
              stretched answers with no limit met; evidence of a limit comes before CPU
     bench    a results directory as bench.sh leaves it: `report.py ceilnext` walks the ramp, and
              `report.py report` names each backend's ceiling and wall in report.md, the verdict
-             and summary.json
+             and summary.json; over HTTP/2 each step's connections (opened, the most open at
+             once, the mock's) and the cap it ran under
 Exit 0 when every case holds; each failure is printed.
 """
 import copy
@@ -43,6 +51,9 @@ QUICK = {"mode": "ceiling", "ttft_ms": "0", "itl_ms": "50", "tokens": "40", "chu
          "targets": "200 500 1000", "settle_s": "1", "steady_s": "3", "min_share": "0.95",
          "max_stretch": "1.25", "bisect": "1", "listen_addrs": "4"}
 SMALL = dict(QUICK, tokens="20", targets="190")  # the EMFILE runs: L = 0.95 s, 190 wanted
+H2 = dict(QUICK, ttft_ms="1000", itl_ms="100", tokens="4", targets="100 300", listen_addrs="1",
+          mock_args="--tls --h2-max-streams 128", run_args="--http 2",
+          run_args_evented="--max-connections 4")  # ceiling-h2's --quick: L = 1.3 s
 work = tempfile.mkdtemp()
 errors = []
 
@@ -56,14 +67,17 @@ def load(name):
     return json.load(open(os.path.join(DATA, name)))
 
 
-def cell(doc_or_name, target, conf, rc="0", client="evented"):
-    """A step as report.py reads it from cells.tsv, its JSON written to the work dir."""
+def cell(doc_or_name, target, conf, rc="0", client="evented", server=None):
+    """A step as report.py reads it from cells.tsv, its JSON written to the work dir (and the
+    mock's figures beside it, raw/NAME.server.json, when given)."""
     doc = load(doc_or_name) if isinstance(doc_or_name, str) else doc_or_name
     jpath = ""
     if doc is not None:
-        jpath = "raw/c%d.json" % len(os.listdir(work))
         os.makedirs(os.path.join(work, "raw"), exist_ok=True)
+        jpath = "raw/c%d.json" % len(os.listdir(os.path.join(work, "raw")))
         json.dump(doc, open(os.path.join(work, jpath), "w"))
+        if server is not None:
+            json.dump(server, open(os.path.join(work, jpath[:-5] + ".server.json"), "w"))
     row = ["ceiling", client, str(target), "100", "1000", rc, jpath, "", ""]
     return report.figures(row, conf, work)
 
@@ -83,6 +97,38 @@ for b in ("threaded", "evented"):
 c = cell("threaded-pids.json", 95, SMALL, rc="1", client="threaded")
 ok, why = ceiling.held(c, SMALL)
 expect(not ok and "the run failed (exit 1)" in why, "pids step does not hold", why)
+# over HTTP/2: the connections each step held, the client's counts beside the mock's
+for b, conns in (("evented", 4), ("threaded", 314)):
+    c = cell("%s-h2-t300.json" % b, 300, H2, client=b, server=load("%s-h2-t300.server.json" % b))
+    ok, why = ceiling.held(c, H2)
+    expect(ok and why == [], "%s h2 t300 holds" % b, why)
+    expect(c["conns_opened"] == conns and c["conns_peak"] == conns and
+           c["mk_conns_peak"] == conns, "%s h2 t300 connections" % b,
+           (c["conns_opened"], c["conns_peak"], c["mk_conns_peak"]))
+    expect(c["cap"] == (4 if b == "evented" else None), "%s h2 t300 cap" % b, c["cap"])
+    expect(c["mk_in_flight_peak"] and c["mk_in_flight_peak"] >= 0.95 * 300,
+           "%s h2 t300: the mock's peak in flight" % b, c["mk_in_flight_peak"])
+# the threaded backend's wall over TLS: a new connection wants its socket and the CA file
+d = load("threaded-h2-t300.json")
+d["results"]["requests"]["failed"] = d["results"]["requests"]["by_class"]["resource"] = 40
+d["results"]["window"]["started"]["requests"]["failed"] = 40
+d["results"]["window"]["started"]["requests"]["by_class"]["resource"] = 40
+d["results"]["limits"].update(met="descriptors", failed=dict(d["results"]["limits"]["failed"],
+                                                             descriptors=40))
+d["results"]["window"]["client"].update(fds_peak=19_995, rlimit_nofile={"soft": 20_000})
+name = ceiling.stop(cell(d, 300, H2, client="threaded"), H2)
+expect(name.startswith("descriptors: 40 requests failed on socket() or opening the CA file with "
+                       "EMFILE; the client held 19,995 of RLIMIT_NOFILE 20,000"),
+       "descriptors over TLS named", name)
+d = load("evented-h2-t300.json")
+d["results"]["requests"]["connections_open_peak"] = 5  # one more than the cap of 4
+c = cell(d, 300, H2, server=load("evented-h2-t300.server.json"))
+ok, why = ceiling.held(c, H2)
+expect(not ok and why == ["5 connections open at once, over the cap of 4"], "over the cap", why)
+sv = dict(load("evented-h2-t300.server.json"), in_flight_peak=270)  # 30 waited in the client
+ok, why = ceiling.held(cell("evented-h2-t300.json", 300, H2, server=sv), H2)
+expect(not ok and why == ["the mock's peak in flight 270 < 0.95 of 300 (the rest never reached "
+                          "it)"], "the server's own count of requests in flight", why)
 
 # --- plan ---------------------------------------------------------------------------------------
 PLAN = dict(QUICK, targets="1000 2000 4000 8000", bisect="2")
@@ -233,6 +279,33 @@ expect(ce.get("threaded_ceiling") == 1000 and ce.get("threaded_stop", "").starts
 expect(ce.get("evented_ceiling") == 1000, "summary.json evented", ce)
 expect("threaded holds 1,000 streams in flight in steady state, then at 1,500: threads" in md,
        "the verdict's walls line", md[:2000])
+
+# --- bench, over HTTP/2: the report names each step's connections, and the verdict the workload -
+out = os.path.join(work, "bench-h2")
+for sub in ("conf", "raw", "logs"):
+    os.makedirs(os.path.join(out, sub))
+with open(os.path.join(out, "conf", "ceiling-h2.env"), "w") as f:
+    for k, v in dict(H2, title="ceiling h2 test").items():
+        f.write("%s=%s\n" % (k, v.replace(" ", "\\ ")))
+for b in ("threaded", "evented"):
+    for ext in (".json", ".server.json"):
+        shutil.copy(os.path.join(DATA, "%s-h2-t300%s" % (b, ext)),
+                    os.path.join(out, "raw", "%s-t300%s" % (b, ext)))
+    open(os.path.join(out, "logs", "%s-t300.log" % b), "w").close()
+    with open(os.path.join(out, "cells.tsv"), "a") as f:
+        f.write("\t".join(["ceiling-h2", b, "300", "230", "1000", "0", "raw/%s-t300.json" % b,
+                           "logs/%s-t300.log" % b, "", ""]) + "\n")
+r = subprocess.run([PY, os.path.join(BENCH, "report.py"), "report", out,
+                    os.path.join(BENCH, "workloads"), "quick"], capture_output=True, text=True)
+expect(r.returncode == 0, "report.py report (h2)", r.stderr)
+md = open(os.path.join(out, "report.md")).read() if r.returncode == 0 else ""
+expect("over 4 connections open at most (4 opened; the mock saw at most 4 open at once)" in md,
+       "report.md: evented's connections under the cap", md)
+expect("| 4 / 4 / 4 (cap 4) |" in md and "| 314 / 314 / 314 |" in md,
+       "report.md: the connections column", md)
+expect("evented `--max-connections 4`" in md, "report.md: the cap the evented steps ran with", md)
+expect("evented holds 300 streams in flight in steady state (ceiling-h2)" in md,
+       "the verdict's walls line names the workload", md[:2000])
 
 shutil.rmtree(work, ignore_errors=True)
 for e in errors:

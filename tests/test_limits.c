@@ -80,6 +80,13 @@ static void test_limits_table(void **state)
     /* curl leaves os errno stale across transfers: a timeout is never read as a limit */
     assert_int_equal(ll_xfer_limit(CURLE_OPERATION_TIMEDOUT, false, 0, EMFILE), LL_LIMIT_NONE);
     assert_int_equal(ll_xfer_limit(CURLE_OK, false, 0, EMFILE), LL_LIMIT_NONE);
+    /* the CA file that could not be opened for a TLS connection: OpenSSL's errno decides */
+    assert_int_equal(ll_xfer_limit(CURLE_SSL_CACERT_BADFILE, false, 0, EMFILE),
+                     LL_LIMIT_DESCRIPTORS);
+    assert_int_equal(ll_xfer_limit(CURLE_SSL_CONNECT_ERROR, false, 0, EMFILE),
+                     LL_LIMIT_DESCRIPTORS);
+    assert_int_equal(ll_xfer_limit(CURLE_SSL_CACERT_BADFILE, false, 0, 0), LL_LIMIT_NONE);
+    assert_int_equal(ll_xfer_limit(CURLE_SSL_CONNECT_ERROR, false, 0, 0), LL_LIMIT_NONE);
 }
 
 struct tally {

@@ -7,6 +7,11 @@
 #     mockllm started outside the limit): exit 0, the table has
 #     "local limit met: descriptors (N requests failed; RLIMIT_NOFILE soft 64 hard 64)", the
 #     JSON has results.limits.met = "descriptors" and the same count, accounting OK;
+#   - descriptors over TLS: a request whose new connection got its socket but not the CA file
+#     (--cacert; OpenSSL's fopen met EMFILE, curl says "error setting certificate file") met the
+#     descriptor limit too: under `ulimit -n` rising one at a time from 7 until one request
+#     succeeds, each failed request is counted resource/descriptors, never connect, on both
+#     backends (curl loads the CA file once a multi handle: the first connection of each);
 #   - the soft limit is raised to the hard one and the header says so;
 #   - threads: under `ulimit -v` the threaded backend cannot map 2000 stacks: exit 1 and one
 #     line "local limit met: threads (...)" naming what bounds threads, refused up front; with
@@ -18,12 +23,13 @@ set -u
 LLMLOAD=${LL_LLMLOAD:?set LL_LLMLOAD to the llmload binary}
 MOCKLLM=${LL_MOCKLLM:?set LL_MOCKLLM to the mockllm binary}
 tmp=$(mktemp -d)
-mock_pid=
+mock_pid= tmock_pid=
 cleanup() {
-    if [ -n "$mock_pid" ]; then
-        kill "$mock_pid" 2>/dev/null
-        wait "$mock_pid" 2>/dev/null
-    fi
+    local p
+    for p in $mock_pid $tmock_pid; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -76,6 +82,33 @@ assert lim["rlimit_nofile"] == {"soft": 64, "hard": 64}, lim
 assert d["config"]["rlimit_nofile"]["soft"] == 64, d["config"]
 PY
 done
+
+# Over TLS, up the descriptor limit one at a time: every failure below the first success met
+# the limit (resource/descriptors), whichever descriptor it lacked: the socket's or the CA file's.
+mkfifo "$tmp/tready"
+"$MOCKLLM" --port 0 --tls >"$tmp/tready" 2>"$tmp/tmock.err" &
+tmock_pid=$!
+read -r _ thost tport _ tca <"$tmp/tready" || fail "mockllm --tls did not start"
+for be in threaded evented; do
+    ok=0
+    # (from 7: below it libuv aborts in uv_loop_init when it cannot make its signal pipe)
+    for n in $(seq 7 40); do
+        (ulimit -n "$n"; exec "$LLMLOAD" run --backend "$be" --http 2 --requests 1 --concurrency 1 \
+            --url "https://$thost:$tport/v1" --cacert "$tca" --no-preflight --retries 0 \
+            --no-limit-check --json "$tmp/tls.json") >"$tmp/out" 2>"$tmp/err"
+        [ -s "$tmp/tls.json" ] || continue # too few descriptors for llmload itself
+        read -r got conn res <<<"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]["requests"]; c=r["by_class"]; print(r["succeeded"], c["connect"], c["resource"])' "$tmp/tls.json")"
+        rm -f "$tmp/tls.json"
+        [ "$conn" = 0 ] || fail "$be over TLS at ulimit -n $n: a request failed as connect: $(grep -m1 -o 'first: .*' "$tmp/err")"
+        if [ "$got" = 1 ]; then ok=1; break; fi
+        [ "$res" = 1 ] || fail "$be over TLS at ulimit -n $n: neither succeeded nor met a limit"
+    done
+    [ "$ok" = 1 ] || fail "$be over TLS: no request succeeded up to ulimit -n 40"
+    echo "$be over TLS: first success at ulimit -n $n"
+done
+kill "$tmock_pid" 2>/dev/null
+wait "$tmock_pid" 2>/dev/null
+tmock_pid=
 
 # The soft limit is raised to the hard one (when they differ).
 hard=$(ulimit -Hn)

@@ -8,7 +8,13 @@
 
 static int tp__create(const struct ll_config *cfg, struct ll_be **out)
 {
-    struct tp_pool *p;
+    struct tp_pool *p = NULL;
+    /* A worker holds its own connection (libcurl shares none between threads): a cap below
+     * the workers cannot be kept (the driver refuses it first, ll_netopts_check_backend). */
+    if (cfg->max_connections > 0 && cfg->max_connections < cfg->concurrency) {
+        *out = NULL;
+        return LL_EINVAL;
+    }
     int err = tp_pool_create(cfg, &p);
 
     *out = (struct ll_be *)p;

@@ -65,6 +65,9 @@ struct tp_pool {
     int n_workers;
     struct tp_worker *workers;
     CURLSH *share;
+    /* Connection sockets open now and the most at once, under mu (ll_be_stats.conns_open*).
+     * A socket curl 7.88 closes with plain close(2) (a connect it gave up) stays counted. */
+    int64_t conns_open, conns_peak;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
     int share_mu_inited;
 };
@@ -280,6 +283,12 @@ static int tp__worker_init(struct tp_pool *p, int i)
         curl_easy_setopt(w->easy, CURLOPT_CLOSESOCKETDATA, w) != CURLE_OK) {
         return LL_ECURL;
     }
+    /* Under a cap (never below the workers: ll_netopts_check_backend) a worker keeps one
+     * connection, not curl's default five (several --url, fewer workers than URLs). */
+    if (p->cfg->max_connections > 0 &&
+        curl_easy_setopt(w->easy, CURLOPT_MAXCONNECTS, 1L) != CURLE_OK) {
+        return LL_ECURL;
+    }
     return 0;
 }
 
@@ -288,9 +297,13 @@ static curl_socket_t tp__open_sock_cb(void *arg, curlsocktype purpose, struct cu
     struct tp_worker *w = arg;
     curl_socket_t fd = ll_xfer_open_socket(&w->xfer, a); /* keeps errno: EMFILE is a limit */
     if (fd != CURL_SOCKET_BAD && purpose == CURLSOCKTYPE_IPCXN) {
-        pthread_mutex_lock(&w->pool->mu);
+        struct tp_pool *p = w->pool;
+        pthread_mutex_lock(&p->mu);
         if (w->n_socks < TP_MAX_SOCKS) {
             w->socks[w->n_socks++] = fd;
+        }
+        if (++p->conns_open > p->conns_peak) {
+            p->conns_peak = p->conns_open;
         }
         pthread_mutex_unlock(&w->pool->mu);
     }
@@ -301,6 +314,7 @@ static int tp__close_sock_cb(void *arg, curl_socket_t fd)
 {
     struct tp_worker *w = arg;
     pthread_mutex_lock(&w->pool->mu);
+    w->pool->conns_open--; /* curl closes here only the sockets it opened for a connection */
     for (int i = 0; i < w->n_socks; i++) {
         if (w->socks[i] == fd) {
             w->socks[i] = w->socks[--w->n_socks];
@@ -579,6 +593,8 @@ void tp_pool_sample(struct tp_pool *p, struct ll_be_stats *out)
         out->backoff_waits += p->workers[i].backoff_waits;
         out->backoff_ns += p->workers[i].backoff_ns;
     }
+    out->conns_open = p->conns_open;
+    out->conns_open_peak = p->conns_peak;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -589,6 +605,7 @@ void tp_pool_reset_stats(struct tp_pool *p)
         p->workers[i].backoff_waits = 0;
         p->workers[i].backoff_ns = 0;
     }
+    p->conns_peak = p->conns_open;
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -53,9 +53,11 @@ int tp_pool_poll(struct tp_pool *p, int64_t timeout_ns, struct ll_call **done);
  * call->cancel is set and a sleeping worker is woken. Final or unknown: no effect. */
 void tp_pool_cancel(struct tp_pool *p, struct ll_call *call);
 
-/* Threads, retry waits and time spent in them, limit_hit. Safe while requests run. */
+/* Threads, retry waits and time spent in them, limit_hit, connection sockets open and their
+ * peak. Safe while requests run. */
 void tp_pool_sample(struct tp_pool *p, struct ll_be_stats *out);
-/* Zero the backoff counters tp_pool_sample() sums (a measured run after a warm-up). */
+/* Zero the backoff counters tp_pool_sample() sums and start the connection peak at the
+ * connections open now (a measured run after a warm-up). */
 void tp_pool_reset_stats(struct tp_pool *p);
 
 /* Cancel everything outstanding, join every worker, free the calls poll never returned (with

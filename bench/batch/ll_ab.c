@@ -215,6 +215,9 @@ static int ab_main(struct ab *a)
         fprintf(stderr, "%s: unknown backend '%s'\n", WHO, a->backend);
         return LL_EXIT_USAGE;
     }
+    if (ll_netopts_check_backend(&a->net, be, (int64_t)a->n, WHO) != 0) {
+        return LL_EXIT_USAGE; /* every model at once: a->n in flight */
+    }
     /* The output first: a path that cannot be written is one line now, not after the run. */
     if (ll_outfile_open(&a->json, WHO, "--json", a->json_path) != 0 ||
         (a->quiet && ll_outfile_quiet() != 0)) {

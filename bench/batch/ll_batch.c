@@ -159,9 +159,13 @@ static int batch_client(struct batch *b)
     }
     args[n] = NULL;
     int64_t c = b->prompts > 0 && b->prompts < b->concurrency ? b->prompts : b->concurrency;
+    if (ll_netopts_check_backend(&b->net, b->be, c, WHO) != 0) {
+        return LL_EXIT_USAGE;
+    }
     struct ll_config want; /* checked before the mock starts: nothing to undo */
     ll_config_defaults(&want);
     want.concurrency = (int)c;
+    want.max_connections = (int)b->net.max_connections;
     if (ll_limits_check(WHO, b->be, &want) != 0) {
         return LL_EXIT_FAIL;
     }

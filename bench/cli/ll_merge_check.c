@@ -172,6 +172,11 @@ static void add_resources(struct ll_resources *t, const struct ll_resources *a, 
     }
 }
 
+static int64_t add_known(int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a + b;
+}
+
 int ll_merge_add(struct ll_stats *total, const struct ll_stats *a, bool first)
 {
     /* what ll_stats_merge keeps from one side or overwrites (ll_stats_set_backend) */
@@ -199,6 +204,10 @@ int ll_merge_add(struct ll_stats *total, const struct ll_stats *a, bool first)
         be.backoff_waits += a->be.backoff_waits;
         be.backoff_ns += a->be.backoff_ns;
         be.limit_hit = be.limit_hit != NULL ? be.limit_hit : a->be.limit_hit;
+        /* each agent's own connections, summed: for the peak an upper bound (the agents' peaks
+         * may fall at different instants); unknown (-1) on one side leaves the other's */
+        be.conns_open = add_known(be.conns_open, a->be.conns_open);
+        be.conns_open_peak = add_known(be.conns_open_peak, a->be.conns_open_peak);
     }
     be.loop_lag = total->loop_lag;
     /* a loop's split of one process's wall does not add up over hosts: each file has its own */

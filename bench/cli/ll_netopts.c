@@ -20,6 +20,7 @@ void ll_netopts_defaults(struct ll_netopts *n, const struct ll_config *cfg)
     n->key_header = cfg->api_key_header;
     n->cacert = cfg->ca_file;
     n->http = cfg->http_version == LL_HTTP_2 ? "2" : "1.1";
+    n->max_connections = cfg->max_connections;
 }
 
 size_t ll_netopts_table(struct ll_netopts *n, struct ll_opt *t, size_t cap)
@@ -53,6 +54,12 @@ size_t ll_netopts_table(struct ll_netopts *n, struct ll_opt *t, size_t cap)
          "HTTP version: 2 is HTTP/2 by ALPN over https:// (1.1 when the server declines) and "
          "h2c with prior knowledge over http://",
          NULL, NULL, 0},
+        {"max-connections", LL_OPT_INT, &n->max_connections, 0, 1e6, "N",
+         "at most N connections open at once, 0 = no cap; requests beyond wait for one, over "
+         "HTTP/2 for a stream on one (a connection then carries as many streams as the server "
+         "allows, not curl's default 100). The threaded backend holds a connection per worker "
+         "and refuses a cap below --concurrency",
+         "no cap", NULL, 0},
     };
     size_t k = sizeof(tab) / sizeof(tab[0]);
     k = k < cap ? k : cap;
@@ -107,6 +114,24 @@ void ll_netopts_apply(const struct ll_netopts *n, struct ll_config *cfg)
         cfg->ca_file = n->cacert;
     }
     cfg->http_version = strcmp(n->http, "2") == 0 ? LL_HTTP_2 : LL_HTTP_1_1;
+    cfg->max_connections = (int)n->max_connections;
+}
+
+int ll_netopts_check_backend(const struct ll_netopts *n, const struct ll_backend *be,
+                             int64_t concurrency, const char *who)
+{
+    if (n->max_connections <= 0 || n->max_connections >= concurrency ||
+        (be->caps & LL_CAP_SHARED_CONNS)) {
+        return 0;
+    }
+    fprintf(stderr,
+            "%s: --max-connections %lld is below the %lld requests in flight, and the %s backend "
+            "holds a connection per request in flight (libcurl cannot share a connection between "
+            "threads): give --max-connections %lld or more, fewer in flight, or --backend "
+            "evented\n",
+            who, (long long)n->max_connections, (long long)concurrency, be->name,
+            (long long)concurrency);
+    return LL_EINVAL;
 }
 
 int ll_netopts_check_url(const char *who, const char *what, const char *url)

@@ -12,7 +12,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "ll_backend.h"
 #include "ll_opts.h"
 #include "ll_request.h"
 
@@ -24,6 +26,7 @@ struct ll_netopts {
     const char *key_header;  /* cfg api_key_header; NULL: Authorization: Bearer */
     const char *cacert;      /* cfg ca_file; NULL: the system's CA store */
     const char *http;        /* "1.1" or "2": cfg http_version */
+    int64_t max_connections; /* cfg max_connections; 0 = no cap */
 };
 
 /* Fill n from cfg's current values (ll_config_defaults first). */
@@ -40,6 +43,13 @@ size_t ll_netopts_append(struct ll_netopts *n, struct ll_opt *t, size_t cap);
  * readable --cacert). `who` prefixes the one
  * line printed on stderr. 0 or LL_EINVAL. */
 int ll_netopts_check(const struct ll_netopts *n, const char *who);
+
+/* --max-connections against the backend that will run `concurrency` calls in flight: a backend
+ * without LL_CAP_SHARED_CONNS holds a connection per call in flight (libcurl cannot share one
+ * between threads), so a cap below `concurrency` is refused with one line on stderr (what to
+ * change) and LL_EINVAL; else 0. */
+int ll_netopts_check_backend(const struct ll_netopts *n, const struct ll_backend *be,
+                             int64_t concurrency, const char *who);
 
 /* An endpoint URL that cannot work (not http(s), no host, a port outside 1-65535, what curl's
  * URL parser refuses: ll_xfer_url_set) is a usage error found before anything runs: one line

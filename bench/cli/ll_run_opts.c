@@ -327,6 +327,9 @@ int ll_run__validate(struct run *r)
                        &r->concurrency_asked) != 0) {
         return LL_EXIT_USAGE;
     }
+    if (ll_netopts_check_backend(&r->net, r->be, r->concurrency, WHO) != 0) {
+        return LL_EXIT_USAGE;
+    }
     if (!r->lookahead_seen) {
         r->lookahead =
             r->concurrency < LOOKAHEAD_DEFAULT_MAX ? r->concurrency : LOOKAHEAD_DEFAULT_MAX;
@@ -343,6 +346,7 @@ int ll_run__check_limits(const struct run *r)
     ll_config_defaults(&want);
     want.concurrency = (int)r->concurrency;
     want.stack_size = (size_t)r->stack_size;
+    want.max_connections = (int)r->net.max_connections; /* fewer descriptors under a cap */
     return ll_limits_check(WHO, r->be, &want);
 }
 

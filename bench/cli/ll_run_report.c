@@ -49,6 +49,9 @@ static void run_header_transport(const struct run *r)
     const struct ll_config *c = &r->cfg;
     bool https = r->base_url != NULL && strncasecmp(r->base_url, "https:", 6) == 0;
     if (!https && c->http_version == LL_HTTP_1_1) {
+        if (c->max_connections > 0) {
+            printf("transport: http=1.1 max_connections=%d\n", c->max_connections);
+        }
         return;
     }
     const char *h2c = ll_xfer_h2c_no_reuse()
@@ -60,6 +63,9 @@ static void run_header_transport(const struct run *r)
         printf(" tls=UNVERIFIED (--insecure: any certificate is accepted)");
     } else if (https) {
         printf(" tls=verified, trusting %s", c->ca_file != NULL ? c->ca_file : "the system's CAs");
+    }
+    if (c->max_connections > 0) {
+        printf(" max_connections=%d", c->max_connections);
     }
     printf("\n");
 }
