@@ -168,7 +168,8 @@ void mock_metrics_reset(struct mock_metrics *m);
  * sends, when there were any: how many were more than 1 ms late, and the latest; then one per
  * kind of system failure met (threads that could not start, with the errno and the limit;
  * accept failures by errno); last the process's CPU time over its life, user + system
- * (getrusage: every thread, those that ended too): "mockllm: CPU 0.563 s (user ..., system ...)". */
+ * (getrusage: every thread, those that ended too): "mockllm: CPU 0.563 s (user ..., system ...)".
+ */
 void mock_metrics_summary(struct mock_metrics *m, FILE *f);
 
 #endif
