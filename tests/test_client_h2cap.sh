@@ -107,14 +107,21 @@ echo "== evented, HTTP/2, open loop: 200 in flight of 300 slots over 2 connectio
 # 400/s of 0.5 s answers for 2 s: 200 in flight, 100 a connection when spread evenly. Dealt in
 # blocks, the first 150 slots would share one connection: 40 of them would wait in curl for a
 # stream, on the wire by llmload's count (242 at its peak when planted) but not at the server.
-check evopen --h2-max-streams 110 -- --backend evented --http 2 --max-connections 2 \
-    --concurrency 300 --rate 400 --requests 800 --header 'x-mock-latency-ms: 500'
+# On a loaded machine (CI runs tests side by side) the server can lag in reading what was sent,
+# which also shows as an excess; a planted block dealing shows it on every attempt, so up to three
+# attempts are made and the last is judged.
+for attempt in 1 2 3; do
+    check evopen --h2-max-streams 110 -- --backend evented --http 2 --max-connections 2 \
+        --concurrency 300 --rate 400 --requests 800 --header 'x-mock-latency-ms: 500'
+    wire=$(jget "$tmp/evopen.json" results.littles_law.in_flight_peak)
+    [ $((wire - S_PEAK)) -le 10 ] && break
+    echo "evopen: attempt $attempt: llmload's peak $wire, the server's $S_PEAK (again)"
+done
 expect_eq "evopen: exit" "$RC" 0
 read -r opened peak ok failed <<<"$(client evopen)"
 expect_eq "evopen: succeeded" "$ok" 800
 expect_le "evopen: connections open at once at the server" "$S_OPEN" 2
 expect_ge "evopen: the server's peak in flight" "$S_PEAK" 190
-wire=$(jget "$tmp/evopen.json" results.littles_law.in_flight_peak)
 expect_le "evopen: llmload's peak on the wire, past the server's (waiting in curl)" \
     $((wire - S_PEAK)) 10
 
