@@ -190,8 +190,9 @@ static bool cgroup_pids_dir(const char *cgroup_file, const char *sysfs, char *ro
     if (root[0] == '\0') {
         return false;
     }
-    snprintf(dir, n, "%s%s", root, strcmp(rel, "/") == 0 ? "" : rel);
-    return true;
+    /* A path too long for dir is no path we can read: give up rather than read a cut one. */
+    int len = snprintf(dir, n, "%s%s", root, strcmp(rel, "/") == 0 ? "" : rel);
+    return len >= 0 && (size_t)len < n;
 }
 
 int ll_sys__cgroup_pids_at(const char *cgroup_file, const char *sysfs, int64_t *current,
