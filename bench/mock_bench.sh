@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/mock_bench.sh - mockllm alone under wrk, beside nginx serving the same bytes, same run.
 #
-#   bench/mock_bench.sh [--duration S] [--reps N] [--out DIR] [--only PARTS]
+#   bench/mock_bench.sh [--duration S] [--reps N] [--out DIR] [--only PARTS] [--pin]
 #
 # PARTS: a comma-separated subset of clear (the HTTP/1.1 cells), tls (the transport cells) and
 # 10k (10,000 waiting connections); all three by default.
@@ -24,17 +24,22 @@
 # 10 connections: handshakes per second; wrk resumes its TLS sessions, so these are resumed
 # handshakes, as mockllm's /metrics shows), and HTTP/2 over TLS under h2load (10 connections,
 # 10 streams each). Prints Markdown tables.
+#
+# --pin: the one-loop / one-worker servers on CPU 0 and wrk or h2load (one thread) on CPU 1, so
+# that neither side takes the other's core and a cell measures the server rather than how the
+# scheduler shared two cores that moment (the two-worker pair still runs unpinned).
 set -euo pipefail
 LL_TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$LL_TOP/scripts/deps.sh"
-duration=5 reps=5 out="" only=clear,tls,10k
+duration=5 reps=5 out="" only=clear,tls,10k pin=0
 while [ $# -gt 0 ]; do
     case $1 in
     --duration) duration=$2; shift ;;
     --reps) reps=$2; shift ;;
     --out) out=$2; shift ;;
     --only) only=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --pin) pin=1 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "mock_bench.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -42,6 +47,12 @@ done
 for p in ${only//,/ }; do
     case $p in clear | tls | 10k) ;; *) echo "mock_bench.sh: --only takes clear, tls, 10k, not '$p'" >&2; exit 2 ;; esac
 done
+[ "$pin" = 0 ] || [ "$(nproc)" -ge 2 ] || { echo "mock_bench.sh: --pin needs two CPUs" >&2; exit 2; }
+# srv_pin and cli_pin: the taskset prefixes of a server and of the load generator (empty unless
+# --pin); a server started with srv_pin set keeps CPU 0, its workers too.
+srv_pin=() cli_pin=()
+pin_servers() { [ "$pin" = 1 ] && srv_pin=(taskset -c 0) cli_pin=(taskset -c 1) || true; }
+unpin_servers() { srv_pin=() cli_pin=(); }
 # want PART -> true when PART is to run
 want() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
 ll_deps $LL_BUILD_DEPS wrk nginx-light nghttp2-client openssl
@@ -58,7 +69,7 @@ free_port() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.
 
 # start_mock ARGS... -> sets MOCK_PID, MOCK_PORT (the ready line may go on: "tls CAFILE")
 start_mock() {
-    coproc MOCK { exec "$mockllm" --port 0 "$@"; }
+    coproc MOCK { exec "${srv_pin[@]}" "$mockllm" --port 0 "$@"; }
     MOCK_PID=$MOCK_PID
     read -r -t 10 _ _ MOCK_PORT _ <&"${MOCK[0]}"
     pids+=("$MOCK_PID")
@@ -95,7 +106,7 @@ http {
     }
 }
 NGX
-    nginx -c "$work/nginx.conf" -p "$work" &
+    "${srv_pin[@]}" nginx -c "$work/nginx.conf" -p "$work" &
     NGINX_PID=$!
     pids+=("$NGINX_PID")
     for _ in $(seq 50); do curl -sk -o /dev/null "$scheme://127.0.0.1:$NGINX_PORT/" && return 0; sleep 0.1; done
@@ -118,9 +129,9 @@ hz=$(getconf CLK_TCK)
 # https) and $wrk_args (extra wrk arguments) apply.
 scheme=http wrk_args=()
 run_wrk() {
-    local t=2 c0 c1; [ "$2" -lt 2 ] && t=1
+    local t=2 c0 c1; [ "$2" -lt 2 ] || [ ${#cli_pin[@]} -gt 0 ] && t=1
     c0=$(ticks $3)
-    wrk -t"$t" -c"$2" -d"${duration}s" --timeout 10s --latency -s "$LL_TOP/bench/lib/post.lua" \
+    "${cli_pin[@]}" wrk -t"$t" -c"$2" -d"${duration}s" --timeout 10s --latency -s "$LL_TOP/bench/lib/post.lua" \
         "${wrk_args[@]}" "$scheme://127.0.0.1:$1/v1/chat/completions" >"$work/wrk.out" 2>&1
     c1=$(ticks $3)
     awk -v out="$work/wrk.out" -v dt=$((c1 - c0)) -v hz="$hz" '
@@ -137,7 +148,7 @@ run_wrk() {
 run_h2load() {
     local c0 c1
     c0=$(ticks $3)
-    h2load -D "$duration" -c "$2" -m 10 -t 1 -d "$work/post.json" \
+    "${cli_pin[@]}" h2load -D "$duration" -c "$2" -m 10 -t 1 -d "$work/post.json" \
         "https://127.0.0.1:$1/v1/chat/completions" >"$work/h2load.out" 2>&1 || true
     c1=$(ticks $3)
     awk -v dt=$((c1 - c0)) -v hz="$hz" -v d="$duration" '
@@ -200,7 +211,8 @@ pair() {
 nginx_pids() { echo "$NGINX_PID" $(cat /proc/"$NGINX_PID"/task/*/children 2>/dev/null); }
 declare -A ratios_all rci cci
 
-echo "mockllm against nginx, wrk ${duration}s per run, $reps alternating runs per cell, parts: $only" >&2
+echo "mockllm against nginx, wrk ${duration}s per run, $reps alternating runs per cell, parts: $only$([ $pin = 1 ] && echo ', pinned')" >&2
+pin_servers
 # The answer nginx serves: the bytes mockllm sends for the same request.
 start_mock --seed 1
 curl -s -X POST -H 'Content-Type: application/json' \
@@ -214,10 +226,12 @@ if want clear; then
     start_mock --seed 1 --no-memo
     pair nomemo "$MOCK_PORT" "$MOCK_PID" nginx1 "$NGINX_PORT" "$(nginx_pids)" 100
     stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+    unpin_servers
     start_mock --seed 1 --threads 2
     start_nginx 2 "$work/body.json"
     pair mock2 "$MOCK_PORT" "$MOCK_PID" nginx2 "$NGINX_PORT" "$(nginx_pids)"
     stop_pid "$MOCK_PID"; stop_pid "$NGINX_PID"
+    pin_servers
 else
     stop_pid "$MOCK_PID"
 fi
@@ -252,7 +266,8 @@ if want 10k; then
 fi
 
 {
-    echo "Command: \`bench/mock_bench.sh --duration $duration --reps $reps --only $only\`"
+    echo "Command: \`bench/mock_bench.sh --duration $duration --reps $reps --only $only$([ $pin = 1 ] && echo ' --pin')\`"
+    [ "$pin" = 0 ] || { echo; echo "Pinned: the one-loop / one-worker servers on CPU 0, wrk or h2load with one thread on CPU 1."; }
     echo
     if want clear; then
         echo "### mockllm against nginx (wrk, zero latency, median of $reps alternating ${duration} s runs, $(nproc) cores)"
