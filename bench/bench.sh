@@ -6,8 +6,8 @@
 #   bench/bench.sh [--quick | --full] [--only W[,W...]] [--backends threaded,evented]
 #                  [--out DIR] [--check BASELINE.json] [--update-baseline [FILE]] [--reps N]
 #
-#   --quick            short cells, fewer points: 3.5 minutes with --check (204 s in CI today,
-#                      12 gate rounds included)
+#   --quick            short cells, fewer points: about 5 minutes with --check (269 s in CI
+#                      on 2026-12-01, 12 gate rounds included; up to 16 rounds now)
 #   --full             every point of every workload (the default)
 #   --only W,...       only these workloads (names of bench/workloads/*.conf)
 #   --backends LIST    comma-separated backends (default: threaded,evented)
@@ -17,7 +17,7 @@
 #                      interval (bench/gate.py); exit 1 on a regression
 #   --update-baseline [FILE]  the same rounds, then write them as the baseline to FILE (else
 #                      --check's FILE, else bench/baseline.json), whatever the flags' order
-#   --reps N           gate rounds: at most N (default 12); the gate stops earlier, from round
+#   --reps N           gate rounds: at most N (default 16); the gate stops earlier, from round
 #                      5 on, once every ratio is decided
 #   --no-build         use build/ as it is
 #   --dry-run          print what would run (workloads, gate cells, files) and exit
@@ -35,7 +35,7 @@ usage() { echo "bench.sh: $*" >&2; echo "usage: bench/bench.sh [--quick|--full] 
 need_value() { [ $# -ge 2 ] && [ -n "$2" ] && [ "${2#--}" = "$2" ] || usage "$1 needs a value"; }
 
 level=full only="" backends="threaded,evented" out="" check="" update="" update_to="" build=1
-tag_suffix="" reps=12 dry_run=0
+tag_suffix="" reps=16 dry_run=0
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) level=quick ;;
