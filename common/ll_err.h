@@ -26,7 +26,8 @@
     X(LIMIT, "resource limit reached")                                                             \
     X(PROTO, "protocol error")                                                                     \
     X(CONNECT, "cannot connect")                                                                   \
-    X(UNSUPPORTED, "not supported by this backend")
+    X(UNSUPPORTED, "not supported by this backend")                                                \
+    X(NOFILE, "too few file descriptors free to start: raise ulimit -n")
 
 enum ll_err {
     LL_OK = 0,

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,4 +346,29 @@ void ll_thread_counts_read(struct ll_thread_counts *c, int err, size_t stack_siz
     read_tasks(c);
     read_memory(c, stack_size);
     c->wall = ll_thread_wall_decide(c);
+}
+
+int ll_sys_fd_headroom(int want, int *got)
+{
+    int fds[64], n = 0, rc = 0;
+    if (want > (int)(sizeof(fds) / sizeof(fds[0]))) {
+        want = (int)(sizeof(fds) / sizeof(fds[0]));
+    }
+    while (n < want) {
+        /* open() rather than dup() of 0-2: those may be closed, and then a dup would fail
+         * with EBADF where the question is only about room */
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            rc = errno == EMFILE || errno == ENFILE ? LL_ELIMIT : LL_ESYS;
+            break;
+        }
+        fds[n++] = fd;
+    }
+    if (got != NULL) {
+        *got = n;
+    }
+    while (n > 0) {
+        close(fds[--n]);
+    }
+    return rc;
 }

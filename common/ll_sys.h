@@ -39,6 +39,21 @@ int ll_sys_read_key(const char *path, const char *key, int64_t *out);
  * it cannot be opened (*out is then -1). */
 int ll_sys_count_lines(const char *path, int64_t *out);
 
+/* ---- descriptors ---- */
+
+/* Descriptors libuv needs to create its first loop in a process: its epoll instance, the
+ * process-wide signal pipe (a pair) and the loop's wake-up eventfd, with room to spare. libuv
+ * 1.44 calls abort() when it cannot create that signal pipe, so a program checks this headroom
+ * before its first uv_loop_init instead of crashing under a tiny `ulimit -n`. */
+#define LL_SYS_UV_FDS 8
+
+/* Whether `want` more descriptors can be opened now: opens up to `want` (dups of a descriptor
+ * of /dev/null), then closes them all. 0 when all could; LL_ELIMIT when fewer (EMFILE or
+ * ENFILE); LL_ESYS when /dev/null cannot be opened for another reason. *got (may be NULL) is how
+ * many could be opened, at most `want`. Any thread; not atomic with respect to other threads
+ * opening descriptors, so call it before they start. */
+int ll_sys_fd_headroom(int want, int *got);
+
 /* ---- the system's counts ---- */
 
 /* Tasks (threads of every process) on the whole system: the y of /proc/loadavg's "x/y", what

@@ -17,6 +17,7 @@
 #include "ll_client.h"
 #include "ll_clock.h"
 #include "ll_err.h"
+#include "ll_sys.h"
 #include "ll_xfer.h"
 
 struct ev_destroy_report ev_last_destroy;
@@ -447,6 +448,12 @@ static int ev__create(const struct ll_config *cfg, struct ll_be **out)
     be->q_tailp = &be->q_head;
     be->d_tailp = &be->d_head;
     be->rng = cfg->seed ? cfg->seed : 0x9E3779B97F4A7C15ull;
+    /* libuv's first loop in a process aborts when it cannot make its signal pipe */
+    if (ll_sys_fd_headroom(LL_SYS_UV_FDS, NULL) != 0) {
+        free(be);
+        curl_global_cleanup();
+        return LL_ENOFILE;
+    }
     if (uv_loop_init(&be->loop) != 0) {
         free(be);
         curl_global_cleanup();

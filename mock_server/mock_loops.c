@@ -143,7 +143,9 @@ static int loop_init(struct loops *ls, struct mock_loop *lp, int index)
     }
     mock_cap_init(&lp->cap, slots, false);
     mock_worker_init(&lp->w, srv, index, &lp->cap, &lp->stopping);
-    if (uv_loop_init(&lp->loop) != 0) {
+    int e = uv_loop_init(&lp->loop);
+    if (e != 0) {
+        errno = -e; /* for the caller's line: EMFILE under a small ulimit -n */
         return -1;
     }
     const struct mock_config *cfg = srv->cfg;
@@ -237,8 +239,10 @@ int mock__loops_run(struct mock_server *srv)
         return 1;
     }
     for (; ninit < ls.n; ninit++) {
+        errno = 0;
         if (loop_init(&ls, &ls.loops[ninit], ninit) != 0) {
-            fprintf(stderr, "mockllm: cannot create event loop %d\n", ninit);
+            fprintf(stderr, "mockllm: cannot create event loop %d%s%s\n", ninit,
+                    errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
             goto out;
         }
     }

@@ -18,6 +18,7 @@
 
 #include "mock_openai.h"
 #include "mock_tls.h"
+#include "ll_sys.h"
 
 /* Parse "1.2.3.4", "::1" or "[::1]" with a port. 0 or -1. */
 static int parse_addr(const char *host, int port, struct sockaddr_storage *ss)
@@ -172,6 +173,14 @@ int mock_server_run(const struct mock_config *cfg)
     int rc = 1;
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-write is an error code, not a death */
     raise_nofile();
+    int room;
+    if (ll_sys_fd_headroom(LL_SYS_UV_FDS, &room) != 0) { /* libuv would abort(), not fail */
+        fprintf(stderr,
+                "mockllm: too few file descriptors free to start (%d; it needs at least %d): "
+                "raise ulimit -n\n",
+                room, LL_SYS_UV_FDS);
+        return 1;
+    }
     if (srv_init(&srv, cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "mockllm: %s\n", err);
     } else {

@@ -12,6 +12,11 @@
 #     descriptor limit too: under `ulimit -n` rising one at a time from 7 until one request
 #     succeeds, each failed request is counted resource/descriptors, never connect, on both
 #     backends (curl loads the CA file once a multi handle: the first connection of each);
+#   - a tiny `ulimit -n` (5 to 12, soft and hard; at 4 the loader cannot start a program):
+#     libuv 1.44 calls abort() when its first loop cannot make its signal pipe, so both
+#     programs check for room before it; llmload (evented, --no-limit-check, against the mock
+#     started outside) and mockllm alone either work or exit 1 with a line that names the
+#     descriptors, never die of a signal (caught when planted: 134 at 5-7, 'libuv call failed');
 #   - the soft limit is raised to the hard one and the header says so;
 #   - threads: under `ulimit -v` the threaded backend cannot map 2000 stacks: exit 1 and one
 #     line "local limit met: threads (...)" naming what bounds threads, refused up front; with
@@ -143,6 +148,30 @@ else
     grep -Eq '^llmload run: local limit met: threads \(cannot start the threaded backend with 2000 threads, all or none: pthread_create EAGAIN after [0-9]+ of 2000 threads \([0-9]+ in the process\); met RLIMIT_AS [0-9]+ KiB .*RLIMIT_NPROC .*threads-max .*pid_max .*stack .*RLIMIT_AS ' "$tmp/err" ||
         fail "threads, started: no evidence in the limit line"
 fi
+
+# A tiny ulimit -n: one line naming descriptors, or success; never abort() (134) or a crash.
+names_fds='descriptor|ulimit -n|Too many open files'
+for n in $(seq 5 12); do
+    (ulimit -n "$n"; exec "$LLMLOAD" run --backend evented --url "$url" --requests 1 \
+        --concurrency 1 --no-preflight --no-limit-check) >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    case $rc in
+    0) ;;
+    1) grep -Eq "$names_fds" "$tmp/err" "$tmp/out" ||
+        fail "evented at ulimit -n $n: exit 1 without naming descriptors: $(head -c 300 "$tmp/err")" ;;
+    *) fail "evented at ulimit -n $n: exit $rc (want 0, or 1 naming descriptors)" ;;
+    esac
+    # mockllm stays up until timeout stops it (exit 124), or refuses to start in one line
+    (ulimit -n "$n"; exec timeout -s TERM 1 "$MOCKLLM" --port 0) >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    case $rc in
+    124) ;;
+    1) [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -Eq "$names_fds" "$tmp/err" ||
+        fail "mockllm at ulimit -n $n: exit 1 without one line naming descriptors: $(head -c 300 "$tmp/err")" ;;
+    *) fail "mockllm at ulimit -n $n: exit $rc (want 124 from timeout, or 1 naming descriptors)" ;;
+    esac
+done
+echo "tiny ulimit -n 5-12: no abort on either program"
 
 [ "$fails" -eq 0 ] && echo "test_limits_cli: OK" || echo "test_limits_cli: $fails failure(s)"
 [ "$fails" -eq 0 ]
