@@ -105,12 +105,14 @@ struct ll_result {
     struct ll_chunk *chunk; /* stream: every chunk that carried output (last attempt) */
     size_t n_chunks, cap_chunks;
 
-    /* curl's phase timings of the last attempt, seconds */
+    /* curl's phase timings of the last attempt, seconds from its start; t_ttfb_s the answer's
+     * first byte as our header callback saw it (0 when none came), not curl's STARTTRANSFER */
     double t_connect_s, t_ttfb_s, t_total_s;
     /* The last attempt's wire phases, ns, -1 when it had none: dns, connect and tls only when
      * it opened a connection (tls over HTTPS), ttfb from the request sent to the first byte
-     * of the answer (curl's starttransfer - pretransfer; 7.88 marks pretransfer once a small
-     * request is out). */
+     * of the answer (curl's pretransfer, which 7.88 marks once a small request is out, to the
+     * first byte our header callback saw; not curl's starttransfer, stamped as an HTTP/2
+     * request's body goes out). */
     int64_t ph_dns_ns, ph_connect_ns, ph_tls_ns, ph_ttfb_ns;
     uint64_t bytes_rx, bytes_tx;
     int connects; /* new connections opened over all attempts (CURLINFO_NUM_CONNECTS) */

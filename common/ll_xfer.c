@@ -641,7 +641,7 @@ static void describe(struct ll_xfer *x, CURLcode rc, long status, enum ll_class 
     }
 }
 
-static void read_info(struct ll_xfer *x, long *status)
+static void read_info(struct ll_xfer *x, long *status, int64_t now)
 {
     struct ll_result *res = &x->call->res;
     CURL *e = x->easy;
@@ -651,7 +651,6 @@ static void read_info(struct ll_xfer *x, long *status)
     *status = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
     curl_easy_getinfo(e, CURLINFO_CONNECT_TIME, &res->t_connect_s);
-    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME, &res->t_ttfb_s);
     curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &res->t_total_s);
     if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK) {
         res->connects += (int)conns;
@@ -662,7 +661,7 @@ static void read_info(struct ll_xfer *x, long *status)
     if (x->sends > 1) {
         res->resends += x->sends - 1; /* curl sent it again after a reused connection died */
     }
-    ll_xfer__read_phases(x, conns > 0);
+    ll_xfer__read_phases(x, conns > 0, now);
     curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req_size);
     curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hdr_size);
     curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &down);
@@ -741,7 +740,7 @@ int64_t ll_xfer_end(struct ll_xfer *x, CURLcode rc, uint64_t *rng)
     if (x->timed_out != LL_XFER_LIM_NONE && rc != CURLE_OK) {
         rc = CURLE_OPERATION_TIMEDOUT; /* whatever curl said after we ended it */
     }
-    read_info(x, &status);
+    read_info(x, &status, now);
     if (ll_xfer__died_unanswered(x, rc) && x->call_resends < LL_XFER_MAX_RESENDS &&
         !atomic_load(&call->cancel)) {
         x->call_resends++;

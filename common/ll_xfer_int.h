@@ -28,8 +28,9 @@ bool ll_xfer__header_value(const char *line, size_t n, const char *name, char *o
 void ll_xfer__take_hint(struct ll_xfer *x, const char *line, size_t n);
 
 /* curl's phase times of this transfer into the result's ph_* (opened: it opened a
- * connection). */
-void ll_xfer__read_phases(struct ll_xfer *x, bool opened);
+ * connection; now: ll_now_ns() read as the transfer ended, which places our first-byte time on
+ * curl's time line). Thread of the transfer. */
+void ll_xfer__read_phases(struct ll_xfer *x, bool opened, int64_t now);
 
 /* The request died on a connection curl reused, before any byte of an answer. */
 bool ll_xfer__died_unanswered(const struct ll_xfer *x, CURLcode rc);

@@ -13,7 +13,10 @@
 #     HTTP/1.1 when the server offers no h2 (--h2-max-streams 0); h2c with prior knowledge;
 #   - HTTP/2 faults lose nothing: GOAWAY after 5 streams (the unprocessed streams are sent
 #     again, each request answered exactly once), RST_STREAM (each reset request one failure,
-#     never sent twice), SETTINGS lowering the concurrent streams (all answered).
+#     never sent twice), SETTINGS lowering the concurrent streams (all answered);
+#   - the time to first byte over HTTPS/1.1, HTTP/2 and h2c with a 20 ms round trip and 30 ms
+#     of latency: 50 ms, 70 over h2c (a new connection each: the TCP round trip in its first
+#     bytes); curl 7.88's STARTTRANSFER read it as 0 for a POST over HTTP/2.
 # Usage: test_client_tls.sh LLMLOAD MOCKLLM. Skips (77) without curl or /usr/bin/python3.
 set -u
 LL=$1
@@ -59,7 +62,9 @@ llrun() {
     local name=$1
     shift
     snapshot "$tmp/$name.m0"
-    timeout 120 "$LL" run --url "$BASE/v1" --cacert "$CA" --no-preflight --quiet \
+    local ca=()
+    [ -n "$CA" ] && ca=(--cacert "$CA") # none over cleartext
+    timeout 120 "$LL" run --url "$BASE/v1" "${ca[@]}" --no-preflight --quiet \
         --json "$tmp/$name.json" "$@" >"$tmp/$name.out" 2>&1
     RC=$?
     snapshot "$tmp/$name.m1"
@@ -97,6 +102,11 @@ mock_start rst --tls --faults close=0.25 --seed 3 || exit 1
 RST_BASE=$BASE RST_CA=$CA RST_PID=$PID
 mock_start settings --tls --h2-settings-after 1 --h2-settings-max 2 || exit 1
 SET_BASE=$BASE SET_CA=$CA SET_PID=$PID
+# 20 ms of round trip and 30 ms of latency: a request's time to first byte is 50 ms
+mock_start rtt --tls --rtt-ms 20 --latency-ms 30 || exit 1
+RTT_BASE=$BASE RTT_CA=$CA RTT_PID=$PID
+mock_start rttc --rtt-ms 20 --latency-ms 30 || exit 1
+RTTC_BASE=$BASE RTTC_PID=$PID
 # use BASE CA PID: the server the next checks talk to; /metrics read over HTTP/1.1, so that
 # the snapshot adds no HTTP/2 connection or stream of its own.
 use() {
@@ -220,9 +230,24 @@ for be in threaded evented; do
     read -r ok failed <<<"$(jget "$tmp/settings.json" succeeded failed | xargs)"
     expect_eq "$be SETTINGS: exit, succeeded, failed" "$RC $ok $failed" "0 40 0"
     expect_eq "$be SETTINGS: answered by mockllm" "$(mdelta settings "$OK200")" 40
+
+    # ---- time to first byte: from the request sent to the answer's first byte. 50 ms over
+    # HTTPS (20 ms round trip + 30 ms latency); 70 over h2c, where curl 7.88 opens a connection
+    # per request and mockllm's emulation puts the TCP handshake's round trip in a new
+    # connection's first bytes. curl 7.88's own STARTTRANSFER - PRETRANSFER reads 0.001 ms for
+    # a POST over HTTP/2 (it stamps STARTTRANSFER as the body goes out) ----
+    for t in "https 1.1 50" "https 2 50" "h2c 2 70"; do
+        read -r kind ver want <<<"$t"
+        if [ "$kind" = https ]; then use "$RTT_BASE" "$RTT_CA" "$RTT_PID"; else use "$RTTC_BASE" "" "$RTTC_PID"; fi
+        llrun ttfb --backend "$be" --requests 20 --concurrency 4 --http "$ver"
+        ttfb=$(/usr/bin/python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["results"]["latency"]["ttfb"]["p50_ms"]))' "$tmp/ttfb.json")
+        expect_eq "$be ttfb $kind HTTP/$ver: exit" "$RC" 0
+        expect_ge "$be ttfb $kind HTTP/$ver: p50 ms (want $want)" "$ttfb" $((want - 5))
+        expect_le "$be ttfb $kind HTTP/$ver: p50 ms (want $want)" "$ttfb" $((want + 30))
+    done
 done
 
-for p in "$TLS_PID" "$NOH2_PID" "$H2C_PID" "$GA_PID" "$RST_PID" "$SET_PID"; do
+for p in "$TLS_PID" "$NOH2_PID" "$H2C_PID" "$GA_PID" "$RST_PID" "$SET_PID" "$RTT_PID" "$RTTC_PID"; do
     PID=$p mock_stop >/dev/null
 done
 if [ "$fails" -ne 0 ]; then
