@@ -173,12 +173,15 @@ int mock_server_run(const struct mock_config *cfg)
     int rc = 1;
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-write is an error code, not a death */
     raise_nofile();
-    int room;
-    if (ll_sys_fd_headroom(LL_SYS_UV_FDS, &room) != 0) { /* libuv would abort(), not fail */
+    /* libuv's first loop would abort() without room for its signal pipe; and a server that
+     * starts but cannot accept one connection (its listening sockets and the spare descriptor
+     * it keeps against EMFILE taken) only looks up: at ulimit -n 12 it answered nobody */
+    int room, need = LL_SYS_UV_FDS + 8;
+    if (ll_sys_fd_headroom(need, &room) != 0) {
         fprintf(stderr,
                 "mockllm: too few file descriptors free to start (%d; it needs at least %d): "
                 "raise ulimit -n\n",
-                room, LL_SYS_UV_FDS);
+                room, need);
         return 1;
     }
     if (srv_init(&srv, cfg, err, sizeof(err)) != 0) {
