@@ -141,6 +141,12 @@ int64_t ll_xfer_watch(struct ll_xfer *x, int64_t now);
  * with a host and a port in 1-65535 that curl accepts. Any thread; u is the caller's. */
 int ll_xfer_url_set(CURLU *u, const char *base, char *why, size_t whylen);
 
+/* Whether `path` holds at least one PEM certificate that OpenSSL can load as trusted CAs, as
+ * curl will for --cacert: 0, or LL_EINVAL with a reason in why ("no PEM certificate in it",
+ * "is a directory", the system's word when it cannot be read). Checked before a run starts, so
+ * that a wrong file is one line and not a TLS failure (retried) on every request. Any thread. */
+int ll_xfer_ca_file_check(const char *path, char *why, size_t whylen);
+
 /* Map a CURLcode and HTTP status to an outcome class (the classification table). */
 enum ll_class ll_xfer_classify(CURLcode rc, long status, bool proto_error);
 

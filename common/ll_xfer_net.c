@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +251,35 @@ int64_t ll_xfer__retry_wait(struct ll_xfer *x, enum ll_class cls, long status, u
         wait = -1;
     }
     return wait;
+}
+
+int ll_xfer_ca_file_check(const char *path, char *why, size_t whylen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return LL_EINVAL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(why, whylen, "is a directory, not a PEM file of CA certificates");
+        return LL_EINVAL;
+    }
+    /* The way OpenSSL will read it for curl (X509_LOOKUP_load_file, PEM): certificates and
+     * CRLs; a file with none, or a broken one, fails. */
+    X509_STORE *store = X509_STORE_new();
+    int ok = store != NULL && X509_STORE_load_file(store, path) == 1;
+    bool has_cert = false;
+    if (ok) {
+        STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+        for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+            has_cert |= X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) == X509_LU_X509;
+        }
+    }
+    X509_STORE_free(store);
+    ERR_clear_error(); /* this thread's OpenSSL error queue, so that curl's reading is its own */
+    if (!ok || !has_cert) {
+        snprintf(why, whylen, "no PEM certificate in it (want the CA's certificate, PEM)");
+        return LL_EINVAL;
+    }
+    return 0;
 }

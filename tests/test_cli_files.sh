@@ -12,7 +12,9 @@
 #      before anything starts (nothing on stdout, no mock), in run, ab, demo and batch;
 #      a full disk names itself; compare names a directory as such;
 #   9. --json - writes the JSON alone on stdout (run, ab, demo), the text on stderr;
-#      --quiet prints no text.
+#      --quiet prints no text;
+#   --cacert naming no loadable PEM certificate (text, a broken PEM, a directory, nothing):
+#      one line, exit 2, before anything starts, in run on both backends and in batch.
 # "No mock started" is read from stderr: mockllm prints its summary there when it stops.
 # Needs LL_LLMLOAD (and LL_MOCKLLM, read by llmload).
 set -u
@@ -139,6 +141,26 @@ for cmd in "run --backend threaded -n 10 -c 2" "run --backend evented -n 10 -c 2
 done
 grep -q "accounting OK" <("$LLMLOAD" run --backend evented -n 5 --json - 2>&1 >/dev/null) ||
     fail "run --json -: the report is not on stderr"
+
+# --- --cacert: a file OpenSSL cannot load as CA certificates is one line and exit 2 before
+# anything starts (it used to start, fail every request as "TLS verification" and retry each) ---
+echo "not a certificate" >"$tmp/notpem.txt"
+printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' >"$tmp/broken.pem"
+for f in "$tmp/notpem.txt|no PEM certificate" "$tmp/broken.pem|no PEM certificate" \
+    "$tmp/dir|is a directory" "$tmp/none.pem|No such file"; do
+    file=${f%%|*} want=${f#*|}
+    for cmd in "run --backend threaded --tls -n 2" "run --backend evented --tls -n 2" \
+        "batch --in $tmp/q.jsonl --out $tmp/cacert.jsonl"; do
+        # shellcheck disable=SC2086
+        "$LLMLOAD" $cmd --cacert "$file" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ "$rc" -eq 2 ] || fail "$cmd --cacert $file: exit $rc, want 2"
+        [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF -- "--cacert '$file': $want" "$tmp/err" ||
+            fail "$cmd --cacert $file: want one line '$want', got: $(head -3 "$tmp/err")"
+        [ ! -s "$tmp/out" ] || fail "$cmd --cacert $file: printed on stdout"
+        [ ! -e "$tmp/cacert.jsonl" ] || fail "$cmd --cacert $file: wrote its --out"
+    done
+done
 
 [ "$fails" -eq 0 ] && echo "test_cli_files: all passed"
 exit $((fails > 0))

@@ -97,6 +97,11 @@ int ll_netopts_check(const struct ll_netopts *n, const char *who)
         fprintf(stderr, "%s: --cacert '%s': %s\n", who, n->cacert, strerror(errno));
         return LL_EINVAL;
     }
+    char why[160];
+    if (n->cacert != NULL && ll_xfer_ca_file_check(n->cacert, why, sizeof(why)) != 0) {
+        fprintf(stderr, "%s: --cacert '%s': %s\n", who, n->cacert, why);
+        return LL_EINVAL;
+    }
     return 0;
 }
 
