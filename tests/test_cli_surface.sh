@@ -11,7 +11,8 @@
 #      b,a agree; fast,fast,fast is one latency); failed rows show "-" and null, never -1;
 #  15. run -n -c -d, --duration (requests null, ends at the time), --warmup N and T: the
 #      mock's own request count is the measured requests plus the warm-up, the figures count
-#      only the measured ones.
+#      only the measured ones; a flag missing its value before the next flag says so in
+#      one line (exit 2), while a list (--mock-arg --tls) passes flags on.
 # Truths come from the mock (its shutdown line "mockllm: K requests" on stderr), arithmetic
 # and ordering; the time bounds are wide. Needs LL_LLMLOAD (and LL_MOCKLLM, read by llmload).
 set -u
@@ -180,6 +181,21 @@ for bad in "--warmup 10x" "-d 0" "-d 5parsecs" "-n"; do
     [ $? -eq 2 ] || fail "run $bad: exit not 2"
     [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "run $bad: $(cat "$tmp/err")"
 done
+# A flag whose value is missing before the next flag says so, in every command's parser:
+# "--http -n 5" once took "-n" as the HTTP version and then called "5" unexpected.
+for cmd in "run --backend evented --http -n 5" "run --model --stream -n 1" \
+    "batch --in x.jsonl --http --out y.jsonl" "ab --models a,b --http --json x.json"; do
+    # shellcheck disable=SC2086
+    "$LLMLOAD" $cmd >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "$cmd: exit $rc, want 2"
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "needs a value (.*) before the flag '-" "$tmp/err" ||
+        fail "$cmd: want one line 'needs a value ... before the flag', got: $(cat "$tmp/err")"
+done
+# A list passes flags on: --mock-arg --tls is the mock's flag, not a missing value.
+"$LLMLOAD" run --backend evented --mock-arg --tls -n 3 >"$tmp/out" 2>"$tmp/err" ||
+    fail "run --mock-arg --tls: $(tail -2 "$tmp/err")"
+grep -q "load goes to https://" "$tmp/err" "$tmp/out" || fail "run --mock-arg --tls: not over HTTPS"
 "$LLMLOAD" run --help | grep -q -- "-n, --requests" || fail "--help lacks -n"
 "$LLMLOAD" run --help | grep -q -- "-d, --duration" || fail "--help lacks -d"
 

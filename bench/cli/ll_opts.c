@@ -151,9 +151,24 @@ static const struct ll_opt *find_short(const struct ll_opt *opts, char c)
     return NULL;
 }
 
-/* argv[*i] names flag `o`; its value is `inline_val` ("--x=v", "-nv") or the next argument. */
-static int take(const char *who, const struct ll_opt *o, const char *inline_val, int argc,
-                char **argv, int *i)
+/* Whether `a` is one of these flags as written on a command line ("--name", "--name=v", "-x",
+ * "-xv"; not "-1", which is a value). */
+static bool names_flag(const struct ll_opt *opts, const char *a)
+{
+    if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+        const char *eq = strchr(a + 2, '=');
+        return find(opts, a + 2, eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2)) != NULL ||
+               strcmp(a, "--help") == 0;
+    }
+    return a[0] == '-' && a[1] != '\0' && a[1] != '-' && find_short(opts, a[1]) != NULL;
+}
+
+/* argv[*i] names flag `o`; its value is `inline_val` ("--x=v", "-nv") or the next argument,
+ * unless that argument is another of the flags and `o` is no list: "--http -n 5" is a missing
+ * value, not an HTTP version "-n" (a value that looks like a flag can be given as "--http=-n").
+ */
+static int take(const char *who, const struct ll_opt *opts, const struct ll_opt *o,
+                const char *inline_val, int argc, char **argv, int *i)
 {
     const char *val = inline_val;
     if (o->kind == LL_OPT_BOOL) {
@@ -161,6 +176,11 @@ static int take(const char *who, const struct ll_opt *o, const char *inline_val,
             fprintf(stderr, "%s: --%s takes no value\n", who, o->name);
             return LL_EINVAL;
         }
+    } else if (val == NULL && *i + 1 < argc && o->kind != LL_OPT_LIST &&
+               names_flag(opts, argv[*i + 1])) { /* a list may pass flags on: --mock-arg --tls */
+        fprintf(stderr, "%s: --%s needs a value (%s) before the flag '%s'\n", who, o->name, o->arg,
+                argv[*i + 1]);
+        return LL_EINVAL;
     } else if (val == NULL && *i + 1 < argc) {
         val = argv[++*i];
     } else if (val == NULL) {
@@ -186,7 +206,8 @@ int ll_opts_parse(const char *who, const struct ll_opt *opts, int argc, char **a
             return 0;
         }
         if (a[0] == '-' && a[1] != '-' && a[1] != '\0' && (o = find_short(opts, a[1])) != NULL) {
-            err = take(who, o, a[2] != '\0' ? (a[2] == '=' ? a + 3 : a + 2) : NULL, argc, argv, &i);
+            err = take(who, opts, o, a[2] != '\0' ? (a[2] == '=' ? a + 3 : a + 2) : NULL, argc,
+                       argv, &i);
             if (err != 0) {
                 return err;
             }
@@ -203,7 +224,7 @@ int ll_opts_parse(const char *who, const struct ll_opt *opts, int argc, char **a
             fprintf(stderr, "%s: unknown flag '--%.*s' (see --help)\n", who, (int)len, name);
             return LL_EINVAL;
         }
-        if ((err = take(who, o, eq != NULL ? eq + 1 : NULL, argc, argv, &i)) != 0) {
+        if ((err = take(who, opts, o, eq != NULL ? eq + 1 : NULL, argc, argv, &i)) != 0) {
             return err;
         }
     }
