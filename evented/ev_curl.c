@@ -21,6 +21,21 @@ struct ev_sock {
     bool connected;
 };
 
+/* Move waiting transfers into the multi while it has room under its limit. */
+static void ev__waitq_pump(struct ev_curl *ec)
+{
+    while (ec->waitq_len > 0 && ec->handles < ec->limit) {
+        CURL *easy = ec->waitq[ec->waitq_head];
+        ec->waitq_head = (ec->waitq_head + 1) % ec->waitq_cap;
+        ec->waitq_len--;
+        if (curl_multi_add_handle(ec->multi, easy) == CURLM_OK) {
+            ec->handles++;
+        } else { /* cannot happen for a handle that was added before; end it as curl would */
+            ec->done_cb(ec, easy, CURLE_OUT_OF_MEMORY, ec->done_arg);
+        }
+    }
+}
+
 static void ev__drain(struct ev_curl *ec);
 
 /* 0 ms timeouts run in a row after one socket action before the rest wait for the next loop
@@ -58,6 +73,7 @@ static void ev__drain(struct ev_curl *ec)
         curl_multi_remove_handle(ec->multi, easy);
         ec->handles--;
         ec->counts.done++;
+        ev__waitq_pump(ec); /* the longest waiting goes in before done_cb adds the next one */
         ec->done_cb(ec, easy, rc, ec->done_arg);
     }
 }
@@ -331,8 +347,33 @@ void ev_curl_prepare_easy(struct ev_curl *ec, CURL *easy)
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, ec);
 }
 
+int ev_curl_set_limit(struct ev_curl *ec, int limit, int cap)
+{
+    free(ec->waitq);
+    ec->waitq = NULL;
+    ec->limit = ec->waitq_cap = ec->waitq_head = ec->waitq_len = 0;
+    if (limit <= 0 || cap <= limit) {
+        return 0; /* never more transfers than the limit: nothing waits */
+    }
+    ec->waitq = calloc((size_t)cap, sizeof(*ec->waitq));
+    if (ec->waitq == NULL) {
+        return LL_ENOMEM;
+    }
+    ec->limit = limit;
+    ec->waitq_cap = cap;
+    return 0;
+}
+
 int ev_curl_add(struct ev_curl *ec, CURL *easy)
 {
+    if (ec->limit > 0 && ec->handles >= ec->limit) {
+        if (ec->waitq_len == ec->waitq_cap) {
+            return LL_ECURL; /* more transfers than the slots it was set up for */
+        }
+        ec->waitq[(ec->waitq_head + ec->waitq_len) % ec->waitq_cap] = easy;
+        ec->waitq_len++;
+        return 0;
+    }
     if (curl_multi_add_handle(ec->multi, easy) != CURLM_OK) {
         return LL_ECURL;
     }
@@ -342,10 +383,22 @@ int ev_curl_add(struct ev_curl *ec, CURL *easy)
 
 int ev_curl_remove(struct ev_curl *ec, CURL *easy)
 {
+    for (int i = 0; i < ec->waitq_len; i++) { /* still waiting: it never reached curl */
+        int at = (ec->waitq_head + i) % ec->waitq_cap;
+        if (ec->waitq[at] == easy) {
+            for (int j = i; j + 1 < ec->waitq_len; j++) {
+                ec->waitq[(ec->waitq_head + j) % ec->waitq_cap] =
+                    ec->waitq[(ec->waitq_head + j + 1) % ec->waitq_cap];
+            }
+            ec->waitq_len--;
+            return 0;
+        }
+    }
     if (curl_multi_remove_handle(ec->multi, easy) != CURLM_OK) {
         return LL_ECURL;
     }
     ec->handles--;
+    ev__waitq_pump(ec);
     return 0;
 }
 
@@ -363,6 +416,9 @@ void ev_curl_close(struct ev_curl *ec)
     free(ec->by_fd);
     ec->by_fd = NULL;
     ec->by_fd_cap = 0;
+    free(ec->waitq);
+    ec->waitq = NULL;
+    ec->waitq_len = ec->waitq_cap = 0;
     uv_close((uv_handle_t *)&ec->timer, NULL);
     uv_close((uv_handle_t *)&ec->kick, NULL);
 }

@@ -82,8 +82,15 @@ static int ev__multis_init(struct ev_be *be)
             slots = be->n_slots - i * be->per_ec;
             slots = slots < be->per_ec ? slots : be->per_ec;
         }
-        ev__multi_options(be->ecs[i].multi, slots,
-                          cap > 0 ? cap / be->n_ec + (i < cap % be->n_ec) : 0);
+        int conns = cap > 0 ? cap / be->n_ec + (i < cap % be->n_ec) : 0;
+        ev__multi_options(be->ecs[i].multi, slots, conns);
+        /* HTTP/1.1 under the cap: a transfer at a time per connection, the rest waiting in
+         * turn (ev_curl_set_limit). Over HTTP/2 the streams on a connection are the server's
+         * to allow, and curl queues only what they do not take. */
+        if (conns > 0 && be->cfg->http_version != LL_HTTP_2 &&
+            (err = ev_curl_set_limit(&be->ecs[i], conns, slots)) != 0) {
+            return err;
+        }
     }
     be->share = curl_share_init();
     if (be->share == NULL ||
