@@ -69,7 +69,7 @@ static void config_defaults(struct mock_config *c)
     c->idle_timeout_ms = 30000;
     c->grace_ms = 2000;
     c->h2_max_streams = 100; /* as nginx, h2o and most servers announce */
-    c->h2_settings_max = 1;
+    c->h2_settings_max = -1; /* unset: 1 once --h2-settings-after is given (mock_config_parse) */
     mock_fault_rates_init(&c->faults);
     struct mock_profile *p = &c->profiles[0];
     mock_profile_defaults(p);
@@ -203,8 +203,11 @@ static int set_num(struct mock_config *c, const struct num_opt *o, const char *v
     long l = 0;   /* follows o->integer (maybe-uninitialized in Release builds) */
     if (o->integer ? parse_long(v, (long)o->lo, (long)o->hi, &l) != 0
                    : parse_double(v, o->lo, o->hi, &d) != 0) {
-        return fail(err, errlen, "--%s '%s': want %s in [%g, %g]", o->name, v,
-                    o->integer ? "an integer" : "a number", o->lo, o->hi);
+        if (o->integer) { /* 2147483647, not 2.14748e+09 */
+            return fail(err, errlen, "--%s '%s': want an integer in [%.0f, %.0f]", o->name, v,
+                        o->lo, o->hi);
+        }
+        return fail(err, errlen, "--%s '%s': want a number in [%g, %g]", o->name, v, o->lo, o->hi);
     }
     if (o->type == 'i') {
         *(int *)(void *)base = (int)l;
@@ -359,6 +362,18 @@ static int config_check(const struct mock_config *c, char *err, size_t errlen)
     if (c->tls_cert[0] != '\0' && c->tls_ca_out[0] != '\0') {
         return fail(err, errlen, "--ca-out names where the throwaway CA goes: not with --cert");
     }
+    /* Faults that would silently do nothing */
+    if (c->h2_settings_max >= 0 && c->h2_settings_after == 0) {
+        return fail(err, errlen,
+                    "--h2-settings-max is what a SETTINGS change lowers the streams to: it needs "
+                    "--h2-settings-after N (after N streams)");
+    }
+    if (c->model == MOCK_MODEL_THREADS && (c->h2_goaway_after > 0 || c->h2_settings_after > 0)) {
+        return fail(err, errlen,
+                    "--h2-%s is an HTTP/2 fault, and HTTP/2 is served by the event "
+                    "loops: it needs --model loop",
+                    c->h2_goaway_after > 0 ? "goaway-after" : "settings-after");
+    }
     return 0;
 }
 
@@ -453,6 +468,9 @@ int mock_config_parse(struct mock_config *c, int argc, char **argv, char *err, s
     }
     if (config_check(c, err, errlen) != 0) {
         return -1;
+    }
+    if (c->h2_settings_max < 0) {
+        c->h2_settings_max = 1;
     }
     if (c->nlisten == 0) {
         snprintf(c->listen[0], sizeof(c->listen[0]), "127.0.0.1");

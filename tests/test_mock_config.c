@@ -169,7 +169,11 @@ static void test_mock_config_transport(void **state)
         {{"--ca-out", "/tmp/x.pem", NULL}, "--ca-out needs --tls"},
         {{"--model", "threads", "--rtt-ms", "20"}, "it needs --model loop"},
         {{"--rtt-ms", "-1", NULL}, "--rtt-ms"},
-        {{"--h2-max-streams", "-1", NULL}, "--h2-max-streams"},
+        {{"--h2-max-streams", "-1", NULL}, "want an integer in [0, 2147483647]"},
+        /* HTTP/2 faults that would silently do nothing */
+        {{"--h2-settings-max", "5", NULL}, "it needs --h2-settings-after"},
+        {{"--model", "threads", "--h2-goaway-after", "3"}, "it needs --model loop"},
+        {{"--model", "threads", "--h2-settings-after", "2"}, "it needs --model loop"},
         {{"--cert", "", NULL}, "want a path"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -13,8 +13,8 @@
 #   - bad TLS input (garbage, cleartext, a record that does not decrypt) closes that connection
 #     with mockllm_tls_failures_total counting each, while a request on another connection is
 #     answered;
-#   - --cert/--key serve a given certificate; a key that does not match, or a missing file,
-#     stops mockllm with one line naming the file.
+#   - --cert/--key serve a given certificate; a key that does not match stops mockllm with one
+#     line naming the file, a missing file is a usage error (exit 2) saying why.
 # Usage: test_mock_tls.sh MOCKLLM [loop|threads]
 set -u
 MOCK=$1 MODEL=${2:-loop}
@@ -145,8 +145,10 @@ rc=$?
     fail "a key that does not match: exit $rc: $(cat "$tmp/mismatch.err")"
 "$MOCK" --port 0 --tls --cert "$tmp/nosuch.pem" --key "$tmp/key.pem" 2>"$tmp/missing.err" </dev/null
 rc=$?
-[ "$rc" -ne 0 ] && grep -q "nosuch.pem" "$tmp/missing.err" && pass "a missing --cert: exit $rc" ||
-    fail "a missing --cert: exit $rc: $(cat "$tmp/missing.err")"
+# a usage error (exit 2) with the system's word: it said "cannot use it: unknown error", exit 1
+[ "$rc" -eq 2 ] && grep -q "nosuch.pem': No such file or directory" "$tmp/missing.err" &&
+    [ "$(wc -l <"$tmp/missing.err")" -eq 1 ] && pass "a missing --cert: exit $rc" ||
+    fail "a missing --cert: exit $rc (want 2): $(cat "$tmp/missing.err")"
 "$MOCK" --port 0 --cert "$tmp/cert.pem" --key "$tmp/key.pem" 2>"$tmp/notls.err" </dev/null
 expect_eq "--cert without --tls (exit)" "$?" 2
 
