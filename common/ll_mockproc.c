@@ -107,8 +107,10 @@ static void child_exec(const char *path, char *const *argv, int out_fd, int err_
     }
     setpgid(0, 0);
     /* Die with the parent, even a SIGKILLed one; if it died before this took effect, we were
-     * already reparented and the request would never fire. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
+     * already reparented and the request would never fire. SIGTERM, not SIGKILL: mockllm then
+     * stops at once (llmload starts it with --grace-ms=0) and removes the throwaway CA file of
+     * --tls, which a SIGKILL left behind in /tmp. */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent ||
         dup2(out_fd, STDOUT_FILENO) < 0) {
         _exit(127);
     }

@@ -8,8 +8,9 @@
  * which is how readiness is signalled: no sleeps. A child process, not a thread, so that the
  * server's CPU time never counts as the client's (getrusage(RUSAGE_SELF)).
  *
- * The child never outlives its parent: it asks the kernel for SIGKILL when the thread that
- * started it dies (PR_SET_PDEATHSIG), even by SIGKILL, and exits at once if that parent died
+ * The child never outlives its parent: it asks the kernel for SIGTERM when the thread that
+ * started it dies (PR_SET_PDEATHSIG), even by SIGKILL (mockllm stops at once on SIGTERM and
+ * removes the CA file it wrote), and exits at once if that parent died
  * before the request took effect. So start it from a thread that outlives it (llmload's main
  * thread, a test's main thread). It runs in its own process group: a terminal's ^C goes to
  * llmload alone, which cancels, drains, reports and then stops the mock by PID.

@@ -12,7 +12,8 @@
  *     summary (batch) whenever it exited that way;
  *   - no mockllm outlives it: this process is a child subreaper (PR_SET_CHILD_SUBREAPER), so a
  *     mock orphaned by llmload is reparented here and seen; each must be gone within 3 s;
- *   - SIGKILL, which no handler sees, also takes the mock with it (PR_SET_PDEATHSIG).
+ *   - SIGKILL, which no handler sees, also takes the mock with it (PR_SET_PDEATHSIG) and, over
+ *     --tls, the CA file the mock wrote.
  * Needs LL_LLMLOAD and LL_MOCKLLM (set by ctest). */
 #include <dirent.h>
 #include <errno.h>
@@ -314,7 +315,7 @@ static void sweep(const struct subcmd *c)
     assert_int_equal(handled, n);
 }
 
-static struct subcmd g_run[2], g_batch, g_ab, g_demo;
+static struct subcmd g_run[2], g_run_tls, g_batch, g_ab, g_demo;
 
 static void test_signals_run_threaded(void **state)
 {
@@ -389,6 +390,14 @@ static void kill9(const struct subcmd *c)
         print_error("%s: mockllm %d outlived a SIGKILLed llmload\n", c->label, (int)mock);
     }
     assert_int_equal(left, 0);
+    /* nor its throwaway CA file (--tls): a SIGKILL from the kernel left it in /tmp */
+    char ca[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(ca, sizeof(ca), "%s/mockllm-ca-%d.pem", tmp && tmp[0] ? tmp : "/tmp", (int)mock);
+    if (access(ca, F_OK) == 0) {
+        unlink(ca);
+        fail_msg("%s: a SIGKILLed llmload's mock left %s behind", c->label, ca);
+    }
 }
 
 static void test_signals_sigkill_leaves_no_mock(void **state)
@@ -396,6 +405,7 @@ static void test_signals_sigkill_leaves_no_mock(void **state)
     (void)state;
     kill9(&g_run[0]);
     kill9(&g_run[1]);
+    kill9(&g_run_tls);
     kill9(&g_batch);
     kill9(&g_demo);
 }
@@ -430,6 +440,12 @@ static void setup_cmds(void)
             .json = "r.json",
         };
     }
+    g_run_tls = (struct subcmd){
+        .label = "run evented --tls",
+        .args = {"run", "--backend", "evented", "--tls", "-n", "100000000", "-c", "100",
+                 "--latency-ms", "50", NULL},
+        .check = CHECK_RUN,
+    };
     g_batch = (struct subcmd){
         .label = "batch",
         .args = {"batch", "--in", in_arg, "--out", out_arg, "--concurrency", "50",
