@@ -92,7 +92,7 @@ static void table_requests(FILE *out, const struct ll_stats *s)
     if (s->tls_full + s->tls_resumed > 0 || s->http2_requests > 0) { /* HTTPS or HTTP/2 only */
         ll_report__line_u(out, "TLS handshakes, full", s->tls_full);
         ll_report__line_u(out, "TLS handshakes, resumed", s->tls_resumed);
-        ll_report__line_u(out, "requests over HTTP/2", s->http2_requests);
+        ll_report__line_u(out, "answers over HTTP/2", s->http2_requests);
         if (s->connects > 0) {
             fprintf(out, "%-*s %14.1f\n", LABEL_W, "requests per connection",
                     (double)s->wire_requests / (double)s->connects);
