@@ -269,6 +269,17 @@ int ll_demo_pool(struct ll_demo *d)
     }
     print_transport(d, &net);
     int rc = ll_demo_each_backend(d, args, run_backend);
+    if (!net.tls) { /* cleartext (--no-tls, or an http:// --url): no handshake to speak of */
+        printf("What was measured: the same %d requests, %d in flight, through one client whose\n"
+               "pool every request shares (shared-pool); through one client that opens a new\n"
+               "connection per request (no-reuse, as llmload run --no-reuse); and as a client\n"
+               "made afresh per request would (client-per-request). In cleartext a new connection\n"
+               "costs a round trip for TCP before its request can go out, and little CPU. A\n"
+               "shared pool pays it once per connection it keeps. Create the client once and\n"
+               "share it: over TLS (the default form) it saves far more.\n",
+               POOL_REQUESTS, POOL_LIMIT);
+        return rc;
+    }
     printf("What was measured: the same %d requests, %d in flight, through one client whose pool\n"
            "every request shares (shared-pool); through one client that opens a new connection\n"
            "per request (no-reuse, its TLS session resumed, as llmload run --no-reuse); and as a\n"
