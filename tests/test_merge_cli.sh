@@ -356,8 +356,8 @@ SH
     chmod +x "$bin/fake-ssh" "$bin/fake-scp"
     start_mock --latency-ms 5 --api-key sk-multihost
     printf 'h0\n# a comment\nuser@h1\nh2\n' >"$tmp/hosts"
-    local ways="fallback"
-    command -v parallel >/dev/null && ways="parallel fallback"
+    local ways="fallback" nways=1
+    command -v parallel >/dev/null && ways="parallel fallback" nways=2
     for way in $ways; do
         local nop=""
         [ "$way" = fallback ] && nop=1
@@ -370,7 +370,9 @@ SH
             and d['segment']['covers'] == [0, 1, 2] and d['merge']['ok']" "run-ssh.sh ($way): merged"
         grep -q "sk-multihost" "$tmp/ssh-$way"/*.json && fail "run-ssh.sh ($way): the key is in a file"
     done
-    [ "$(mock_requests)" = 120 ] || fail "run-ssh.sh: the mock answered $(mock_requests), want 120"
+    # 60 a way; GNU parallel is optional (Debian 12 does not bring it), so one way or two.
+    [ "$(mock_requests)" = $((60 * nways)) ] ||
+        fail "run-ssh.sh: the mock answered $(mock_requests), want $((60 * nways)) ($ways)"
     printf 'h0\nbad-h1\nh2\n' >"$tmp/hosts"
     LL_NO_PARALLEL=1 SSH="$bin/fake-ssh" SCP="$bin/fake-scp" LLMLOAD="$LLMLOAD" OPENAI_API_KEY=sk-multihost \
         "$mh/run-ssh.sh" --hosts "$tmp/hosts" --target "http://127.0.0.1:$port/v1" --lead 2 \
