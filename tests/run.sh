@@ -25,4 +25,4 @@ done
 ll_deps $LL_BUILD_DEPS valgrind python3 curl openssl nghttp2-client parallel
 ll_build "$LL_TOP/$build" -DLL_BUILD_TESTS=ON -DLL_WERROR=ON -DLL_SANITIZE="$sanitize"
 cd "$LL_TOP/$build"
-ctest --output-on-failure -j 2 --timeout 300 "${ctest_args[@]}"
+ctest --output-on-failure -j 4 --timeout 300 "${ctest_args[@]}"
