@@ -564,6 +564,20 @@ def why_failed(outdir, log):
         return ""
     return ": " + lines[-1][:400] if lines else ""
 
+# What each peer is, for the report's preamble: only the peers a run ran are named.
+PEER_WORDS = (
+    ("wrk", "wrk at the same connection count (its duration, not a request count)"),
+    ("h2load", "h2load over one HTTP/2 connection (the transport workload's HTTP/2 cells)"),
+    ("libcurl", "libcurl, a bare curl_multi_perform + curl_multi_poll loop with no parsing "
+                "(bench/peers/curl_multi_peer.c: what libcurl alone costs)"),
+    ("httpx", "the seed's stack (Python asyncio + one shared httpx.AsyncClient + Semaphore)"),
+)
+
+def peers_sentence(clients):
+    """' Peers: a; b.' for the peers among clients (every cell's client), '' when none ran."""
+    ran = [words for name, words in PEER_WORDS if name in clients]
+    return " Peers: %s." % "; ".join(ran) if ran else ""
+
 def report(outdir, wdir, level):
     every, confs = read_cells(outdir)
     # The gate's rounds (cells with a round number) are kept apart from the tables: a table
@@ -601,10 +615,7 @@ def report(outdir, wdir, level):
     md.append("")
     md.append("Every cell ran against a fresh mockllm (a separate process: its CPU is not the "
               "client's). `evented / threaded` is the ratio of the two backends' figures in this "
-              "run. Peers: wrk at the same connection count (its duration, not a request count); "
-              "libcurl, a bare curl_multi_perform + curl_multi_poll loop with no parsing "
-              "(bench/peers/curl_multi_peer.c: what libcurl alone costs); and the seed's stack "
-              "(Python asyncio + one shared httpx.AsyncClient + Semaphore).")
+              "run." + peers_sentence({c["client"] for c in every}))
     for n in notes:
         md.append("")
         md.append("Note: " + n)

@@ -288,6 +288,7 @@ static int config_apply(struct mock_config *c, const char *name, const char *v, 
     }
     for (size_t i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
         if (strcmp(name, num_opts[i].name) == 0) {
+            c->h2_max_streams_given |= strcmp(name, "h2-max-streams") == 0;
             return set_num(c, &num_opts[i], v, err, errlen);
         }
     }
@@ -367,6 +368,12 @@ static int config_check(const struct mock_config *c, char *err, size_t errlen)
         return fail(err, errlen,
                     "--h2-settings-max is what a SETTINGS change lowers the streams to: it needs "
                     "--h2-settings-after N (after N streams)");
+    }
+    /* The threads model serves HTTP/1.1 alone (ALPN offers nothing else): a stream limit
+     * there would be accepted and never apply. */
+    if (c->model == MOCK_MODEL_THREADS && c->h2_max_streams_given) {
+        return fail(err, errlen,
+                    "--h2-max-streams: HTTP/2 is served by the event loops: it needs --model loop");
     }
     if (c->model == MOCK_MODEL_THREADS && (c->h2_goaway_after > 0 || c->h2_settings_after > 0)) {
         return fail(err, errlen,

@@ -45,6 +45,7 @@ struct mock_config {
     char tls_cert[256], tls_key[256]; /* PEM files; empty: a throwaway CA and leaf */
     char tls_ca_out[256];             /* where the throwaway CA goes; empty: $TMPDIR */
     int h2_max_streams;               /* SETTINGS_MAX_CONCURRENT_STREAMS; 0: no HTTP/2 */
+    bool h2_max_streams_given;        /* set by a flag or file: the threads model refuses it */
     int h2_goaway_after;              /* GOAWAY once a connection opened this many streams */
     int h2_settings_after;            /* a SETTINGS change after this many streams ... */
     int h2_settings_max;              /* ... to this many concurrent streams */

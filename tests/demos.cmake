@@ -30,3 +30,8 @@ if(TARGET llmload AND TARGET mockllm)
   set_tests_properties(test_batch PROPERTIES TIMEOUT 90 LABELS "integration;demo"
     ENVIRONMENT "${LL_DEMO_ENV}")
 endif()
+
+# The demos' text helpers on known values (no mock, no network).
+if(TARGET ll_demos)
+  ll_add_test(test_demo_util SOURCES test_demo_util.c LIBS ll_demos LABELS "unit")
+endif()

@@ -12,6 +12,7 @@ right values:
               failed with its log's last line, a skipped peer, llmload's connection count
               against mockllm's; nothing else gets a line
     limits    the known libcurl 7.88 limits, with this run's full handshakes of HTTP/2 new
+    preamble  names the peers that ran (wrk, h2load), not those that did not (httpx, libcurl)
     h2load    h2load2json: successes and failures from its summary, percentiles from its
               per-request log (non-2xx rows left out), CPU per success from time(1)
     metrics   parse_metrics takes the scrape's own connection (and, over TLS, its full
@@ -155,6 +156,12 @@ r = subprocess.run([PY, os.path.join(BENCH, "report.py"), "report", out,
                     os.path.join(BENCH, "workloads"), "full"], capture_output=True, text=True)
 expect(r.returncode == 0, "report.py report", r.stderr[-2000:])
 md = open(os.path.join(out, "report.md")).read() if r.returncode == 0 else ""
+
+# The preamble names the peers this run ran (wrk and h2load here), not httpx or libcurl.
+peers = [ln for ln in md.splitlines() if "Peers:" in ln]
+expect(len(peers) == 1 and "wrk at the same" in peers[0] and "h2load over one" in peers[0]
+       and "httpx" not in peers[0] and "curl_multi" not in peers[0],
+       "preamble: the peers that ran, and only them", peers)
 
 
 def table_after(heading):

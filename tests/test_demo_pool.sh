@@ -75,6 +75,26 @@ grep -q "^transport: cleartext HTTP (--no-tls), HTTP/1.1,$" "$tmp/clear.out" &&
     grep -q "^ *no round trip emulated" "$tmp/clear.out" ||
     fail "--no-tls --rtt-ms 0: transport line: $(grep -m1 transport "$tmp/clear.out")"
 check cleartext "$tmp/clear.json" || fails=$((fails + 1))
+# The mock's CPU in the text is the JSON's at the resolution of /proc's 10 ms ticks: a mode
+# that used less than a tick (a short shared pool on cleartext) reads "< 0.01 s", not 0.000 s.
+python3 - "$tmp/clear.out" "$tmp/clear.json" <<'PY' || fail "mock CPU column against the JSON"
+import json, re, sys
+rows = {(r["backend"], r["case"]): r for r in json.load(open(sys.argv[2]))["rows"]}
+seen = 0
+for ln in open(sys.argv[1]):
+    m = re.match(r"^\s+(threaded|evented)\s+(\S+)\s.*\s\d+\.\d{3} s\s+(< 0\.01|\d+\.\d\d) s\s+\d+/\d+$", ln)
+    if not m:
+        continue
+    seen += 1
+    cpu = rows[(m.group(1), m.group(2))]["mock_cpu_s"]
+    want = "< 0.01" if cpu < 0.005 else "%.2f" % cpu
+    if m.group(3) != want:
+        print("FAIL: %s %s: mock CPU shown %s s, the JSON's %s s" % (m.group(1), m.group(2), m.group(3), cpu))
+        sys.exit(1)
+if seen != 6:
+    print("FAIL: %d rows with a mock CPU column, want 6" % seen)
+    sys.exit(1)
+PY
 
 # --- --url: a mockllm of our own, with a round trip the demo must not claim to have set ---
 exec {fd}< <(exec "$MOCK" --port 0 --rtt-ms 2 2>"$tmp/mock.err")

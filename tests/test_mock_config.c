@@ -174,6 +174,8 @@ static void test_mock_config_transport(void **state)
         {{"--h2-settings-max", "5", NULL}, "it needs --h2-settings-after"},
         {{"--model", "threads", "--h2-goaway-after", "3"}, "it needs --model loop"},
         {{"--model", "threads", "--h2-settings-after", "2"}, "it needs --model loop"},
+        {{"--model", "threads", "--h2-max-streams", "64"}, "--h2-max-streams: HTTP/2 is served"},
+        {{"--h2-max-streams", "0", "--model", "threads"}, "--h2-max-streams: HTTP/2 is served"},
         {{"--cert", "", NULL}, "want a path"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -111,4 +111,9 @@ void ll_demo_claim(struct ll_demo *d, const char *key, bool holds, const char *f
 /* "  12.3 ms" style helpers: seconds as ms with a unit, or "n/a" for a negative value. */
 const char *ll_demo_fmt_s(char *buf, size_t len, double s);
 
+/* CPU seconds read in clock ticks (/proc/PID/stat: 10 ms): "0.18 s" in hundredths, "< 0.01 s"
+ * below half a tick (so a sub-tick figure never reads as a measured 0.000 s), "-" when negative
+ * (not measured). Writes buf (len bytes) and returns it; any thread. */
+const char *ll_demo_fmt_ticks(char *buf, size_t len, double s);
+
 #endif

@@ -132,7 +132,7 @@ static void print_row(const struct ll_backend *be, const struct pool_mode *m,
            ll_demo_fmt_s(w, sizeof(w), p->f.wall_s), fmt_n(cn, sizeof(cn), conns_of(p), true),
            fmt_n(fu, sizeof(fu), full_of(p), net->tls),
            fmt_n(re, sizeof(re), resumed_of(p), net->tls), fmt_cpu(cc, sizeof(cc), p->f.cpu_s),
-           fmt_cpu(mc, sizeof(mc), p->mock_cpu_s), p->f.ok, POOL_REQUESTS);
+           ll_demo_fmt_ticks(mc, sizeof(mc), p->mock_cpu_s), p->f.ok, POOL_REQUESTS);
     fflush(stdout);
 }
 
@@ -246,7 +246,8 @@ static void print_transport(struct ll_demo *d, const struct pool_net *net)
         }
     }
     printf("workload: %d requests, %d in flight, %g ms of mock latency each; connections and "
-           "handshakes\nare %s counts, CPU is user + system over each mode's run\n\n",
+           "handshakes\nare %s counts, CPU is user + system over each mode's run (the mock's in "
+           "10 ms ticks)\n\n",
            POOL_REQUESTS, POOL_LIMIT, ll_demo_ms(d, POOL_LATENCY_MS),
            d->url != NULL ? "curl's" : "mockllm's");
     printf("  %-9s %-19s %9s %6s %9s %8s %11s %9s %8s\n", "backend", "mode", "wall", "conns",

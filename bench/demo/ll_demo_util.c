@@ -162,6 +162,18 @@ const char *ll_demo_fmt_s(char *buf, size_t len, double s)
     return buf;
 }
 
+const char *ll_demo_fmt_ticks(char *buf, size_t len, double s)
+{
+    if (s < 0) {
+        snprintf(buf, len, "-");
+    } else if (s < 0.005) {
+        snprintf(buf, len, "< 0.01 s");
+    } else {
+        snprintf(buf, len, "%.2f s", s);
+    }
+    return buf;
+}
+
 int ll_demo_each_backend(struct ll_demo *d, const char *const *args, ll_demo_backend_fn run)
 {
     struct ll_endpoint ep;
